@@ -1,0 +1,34 @@
+import { pino, type Logger, type DestinationStream } from 'pino';
+
+export type { Logger };
+
+/**
+ * Keys that may hold a secret anywhere in a log object. pino's redact paths
+ * do not support recursive wildcards, so we list the depths we use.
+ */
+const SECRET_KEYS = ['clientSecret', 'client_secret', 'token', 'access_token', 'authorization', 'Authorization', 'password'];
+const REDACT_PATHS = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `headers.${k}`, `req.headers.${k}`]);
+
+export interface LogOptions {
+  level?: string;
+  /** Human-readable output; defaults to "stdout is a terminal". */
+  pretty?: boolean;
+  destination?: DestinationStream;
+}
+
+export function createLogger(options: LogOptions = {}): Logger {
+  const level = options.level ?? process.env.SQUIDEX_SYNC_LOG_LEVEL ?? 'info';
+  const base = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid } };
+  if (options.destination) return pino(base, options.destination);
+  const pretty = options.pretty ?? Boolean(process.stdout.isTTY);
+  if (pretty) {
+    return pino({
+      ...base,
+      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } },
+    });
+  }
+  return pino(base);
+}
+
+/** A logger that drops everything: the default for library code when none is passed in. */
+export const silentLogger: Logger = pino({ level: 'silent' });
