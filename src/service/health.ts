@@ -1,0 +1,83 @@
+import { systemClock, type Clock } from '../lib/clock.js';
+
+export interface HealthReport {
+  ok: boolean;
+  /** Why not ok, in plain words; empty when ok. */
+  reasons: string[];
+}
+
+export interface HealthTrackerOptions {
+  clock?: Clock;
+  /** How long after its last answer the server still counts as reachable. Default 5 minutes. */
+  reachableWithinMs?: number;
+}
+
+type WatcherState = 'running' | 'rescan' | 'stopped';
+
+/**
+ * What `GET /health` answers, fed by the daemon. Healthy means: every mapping's
+ * watcher runs (rescan-only fallback counts: changes are still picked up, only
+ * later) and Squidex answered recently — or its last request succeeded, so a
+ * quiet daemon with nothing to upload does not turn unhealthy just by idling.
+ *
+ * Before the daemon reports anything, health is not ok: a fresh process that
+ * has not yet started a watcher or reached the server is not known to work.
+ */
+export class HealthTracker {
+  private readonly clock: Clock;
+  private readonly windowMs: number;
+  private readonly watchers = new Map<string, WatcherState>();
+  private lastOkAt: number | undefined;
+  private lastFailure: { at: number; reason: string } | undefined;
+  private lastWasOk = false;
+
+  constructor(options: HealthTrackerOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.windowMs = options.reachableWithinMs ?? 5 * 60_000;
+  }
+
+  /** `mode: 'rescan'` marks the fallback when the OS would not give us file events. */
+  watcherRunning(mapping: string, running: boolean, mode?: 'events' | 'poll' | 'rescan'): void {
+    this.watchers.set(mapping, !running ? 'stopped' : mode === 'rescan' ? 'rescan' : 'running');
+  }
+
+  /** Forget a mapping that was removed from the config. */
+  forgetWatcher(mapping: string): void {
+    this.watchers.delete(mapping);
+  }
+
+  serverReachable(at: number = this.clock.now()): void {
+    this.lastOkAt = at;
+    this.lastWasOk = true;
+  }
+
+  serverUnreachable(at: number, reason: string): void {
+    this.lastFailure = { at, reason };
+    this.lastWasOk = false;
+  }
+
+  health(): HealthReport {
+    const reasons: string[] = [];
+    if (this.watchers.size === 0) reasons.push('no folder is being watched yet (the daemon is starting or has no mappings)');
+    for (const [mapping, state] of this.watchers) {
+      if (state === 'stopped') reasons.push(`the watcher for mapping "${mapping}" is not running`);
+    }
+    const server = this.serverReason();
+    if (server) reasons.push(server);
+    return { ok: reasons.length === 0, reasons };
+  }
+
+  private serverReason(): string | undefined {
+    const now = this.clock.now();
+    if (this.lastWasOk) return undefined;
+    if (this.lastOkAt !== undefined && now - this.lastOkAt <= this.windowMs) return undefined;
+    const why = this.lastFailure ? `: ${this.lastFailure.reason}` : '';
+    if (this.lastOkAt === undefined) {
+      return this.lastFailure
+        ? `Squidex has not answered since the daemon started${why}`
+        : 'Squidex has not been contacted yet';
+    }
+    const minutes = Math.round((now - this.lastOkAt) / 60_000);
+    return `Squidex last answered ${minutes} minute${minutes === 1 ? '' : 's'} ago (${new Date(this.lastOkAt).toISOString()})${why}`;
+  }
+}

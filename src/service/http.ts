@@ -1,0 +1,132 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SyncError } from '../lib/errors.js';
+import { silentLogger, type Logger } from '../lib/log.js';
+import type { HealthReport } from './health.js';
+
+export interface HttpServerOptions {
+  /** Default 127.0.0.1. Anything else must be passed on purpose (config `http.host`): /status names local paths. */
+  host?: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  health: () => HealthReport;
+  status: () => unknown | Promise<unknown>;
+  metrics: { text(): Promise<string>; readonly contentType: string };
+  logger?: Logger;
+}
+
+export interface HttpServer {
+  /** e.g. http://127.0.0.1:9469 */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * The local operator endpoint (`http: { port }` in the config, off by default):
+ * GET /health, /metrics, /status. Read-only on purpose: pause/resume go through
+ * the CLI, so nothing on this port changes what the daemon does.
+ */
+export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const logger = options.logger ?? silentLogger;
+  const host = options.host ?? '127.0.0.1';
+  // Node reads an empty host as "every interface": that must never happen by accident.
+  if (host.trim() === '') {
+    throw new SyncError('HTTP_BAD_HOST', 'http.host is empty, which would listen on every network interface.', {
+      hint: 'Leave http.host out to listen on 127.0.0.1 only, or name the address to listen on.',
+    });
+  }
+  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
+    throw new SyncError('HTTP_BAD_PORT', `http.port must be a whole number from 0 to 65535, got ${options.port}.`);
+  }
+  if (!isLoopbackHost(host)) {
+    logger.warn({ host }, 'status endpoint listens beyond this machine; /status shows local paths and has no authentication');
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res, options, logger).catch((err: unknown) => {
+      logger.error({ err, url: req.url }, 'status endpoint failed');
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+      else res.destroy();
+    });
+  });
+  // Scrapers keep connections open; do not let one hold shutdown.
+  server.keepAliveTimeout = 5_000;
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      const hint =
+        err.code === 'EADDRINUSE'
+          ? 'Another program (or another squidex-sync) uses this port; pick another http.port.'
+          : err.code === 'EADDRNOTAVAIL'
+            ? 'This machine has no such address; use 127.0.0.1.'
+            : undefined;
+      reject(new SyncError('HTTP_LISTEN', `cannot listen on ${host}:${options.port} (${err.code ?? err.message}).`, { cause: err, hint }));
+    };
+    server.once('error', onError);
+    server.listen(options.port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+
+  const addr = server.address() as AddressInfo;
+  const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${shown}:${addr.port}`;
+  logger.info({ url }, 'status endpoint listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, logger: Logger): Promise<void> {
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  const known = path === '/health' || path === '/metrics' || path === '/status';
+  if (!known) return send(res, 404, 'text/plain; charset=utf-8', 'not found: try /health, /metrics or /status\n');
+  if (req.method !== 'GET') {
+    res.setHeader('Allow', 'GET');
+    return send(res, 405, 'text/plain; charset=utf-8', 'only GET\n');
+  }
+
+  if (path === '/health') {
+    let report: HealthReport;
+    try {
+      report = options.health();
+    } catch (err) {
+      logger.error({ err }, 'health check failed');
+      report = { ok: false, reasons: ['the health check itself failed; see the log'] };
+    }
+    const body = report.ok ? { ok: true } : { ok: false, reasons: report.reasons };
+    return sendJson(res, report.ok ? 200 : 503, body);
+  }
+  if (path === '/metrics') {
+    return send(res, 200, options.metrics.contentType, await options.metrics.text());
+  }
+  return sendJson(res, 200, await options.status());
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  send(res, status, 'application/json; charset=utf-8', `${JSON.stringify(body, null, 2)}\n`);
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', contentType);
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
+}

@@ -1,0 +1,151 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type UploadKind = 'new' | 'replace';
+export type WatcherMode = 'events' | 'poll' | 'rescan';
+export interface QueueDepth {
+  queued: number;
+  running: number;
+  failed: number;
+}
+
+export interface MetricsOptions {
+  /** Node process metrics (memory, event loop lag, GC, open fds). Default true. */
+  processMetrics?: boolean;
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** Content type of `text()`: Prometheus text exposition 0.0.4. */
+  readonly contentType: string;
+  recordUpload(kind: UploadKind, bytes: number): void;
+  /** `code` is the SyncError code (HTTP_413, AUTH_INVALID_CLIENT, …): a small, fixed set, so fit for a label. */
+  recordFailure(code: string): void;
+  recordRetry(): void;
+  /** `at` in ms since the epoch (the project's Clock unit); exported in seconds. */
+  recordSuccess(at: number): void;
+  setRescanDuration(mapping: string, seconds: number): void;
+  setWatcherMode(mapping: string, mode: WatcherMode): void;
+  setPaused(mapping: string, paused: boolean): void;
+  setHeldDeletes(mapping: string, count: number): void;
+  /** Read at scrape time, so the queue gauge is never stale and the daemon need not push counts. */
+  setQueueDepthSource(source: (() => QueueDepth) | undefined): void;
+  text(): Promise<string>;
+}
+
+const PREFIX = 'squidex_sync_';
+const MODES: readonly WatcherMode[] = ['events', 'poll', 'rescan'];
+
+/**
+ * Every call makes its own Registry (never prom-client's global one), so tests
+ * and a daemon restarted in-process can create as many as they like without
+ * "metric already registered" errors.
+ */
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: PREFIX });
+  const registers = [registry];
+
+  const uploads = new Counter({
+    name: `${PREFIX}uploads_total`,
+    help: 'Files uploaded to Squidex, by kind (new asset or replaced content).',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const uploadBytes = new Counter({
+    name: `${PREFIX}upload_bytes_total`,
+    help: 'Bytes of file content uploaded to Squidex.',
+    registers,
+  });
+  const failures = new Counter({
+    name: `${PREFIX}failures_total`,
+    help: 'Failed sync attempts, by error code.',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const retries = new Counter({
+    name: `${PREFIX}retries_total`,
+    help: 'Jobs put back in the queue to be tried again.',
+    registers,
+  });
+  const lastSuccess = new Gauge({
+    name: `${PREFIX}last_success_timestamp_seconds`,
+    help: 'Unix time of the last successful sync of a file.',
+    registers,
+  });
+  const rescan = new Gauge({
+    name: `${PREFIX}rescan_duration_seconds`,
+    help: 'Duration of the last full rescan of a mapping.',
+    labelNames: ['mapping'] as const,
+    registers,
+  });
+  let queueSource: (() => QueueDepth) | undefined;
+  new Gauge({
+    name: `${PREFIX}queue_jobs`,
+    help: 'Jobs in the queue, by state.',
+    labelNames: ['state'] as const,
+    registers,
+    collect() {
+      if (!queueSource) return;
+      const d = queueSource();
+      this.set({ state: 'queued' }, d.queued);
+      this.set({ state: 'running' }, d.running);
+      this.set({ state: 'failed' }, d.failed);
+    },
+  });
+  const watcher = new Gauge({
+    name: `${PREFIX}watcher_mode`,
+    help: 'How each mapping is watched: 1 for the current mode (events, poll or rescan-only fallback).',
+    labelNames: ['mapping', 'mode'] as const,
+    registers,
+  });
+  const paused = new Gauge({
+    name: `${PREFIX}paused`,
+    help: '1 when uploads of a mapping are paused.',
+    labelNames: ['mapping'] as const,
+    registers,
+  });
+  const held = new Gauge({
+    name: `${PREFIX}held_deletes`,
+    help: 'Deletions held back by the mass-delete guard, per mapping.',
+    labelNames: ['mapping'] as const,
+    registers,
+  });
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    recordUpload(kind, bytes) {
+      uploads.inc({ kind });
+      if (bytes > 0) uploadBytes.inc(bytes);
+    },
+    recordFailure(code) {
+      failures.inc({ kind: code });
+    },
+    recordRetry() {
+      retries.inc();
+    },
+    recordSuccess(at) {
+      lastSuccess.set(at / 1000);
+    },
+    setRescanDuration(mapping, seconds) {
+      rescan.set({ mapping }, seconds);
+    },
+    setWatcherMode(mapping, mode) {
+      // One series per mapping: drop the mode it had before, or a switch to poll would show both.
+      for (const m of MODES) if (m !== mode) watcher.remove({ mapping, mode: m });
+      watcher.set({ mapping, mode }, 1);
+    },
+    setPaused(mapping, value) {
+      paused.set({ mapping }, value ? 1 : 0);
+    },
+    setHeldDeletes(mapping, count) {
+      held.set({ mapping }, count);
+    },
+    setQueueDepthSource(source) {
+      queueSource = source;
+    },
+    text() {
+      return registry.metrics();
+    },
+  };
+}
