@@ -1,0 +1,329 @@
+import { readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { rootCertificates } from 'node:tls';
+import { Agent, request, type Dispatcher } from 'undici';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { silentLogger, type Logger } from '../lib/log.js';
+import { classifyFailure, SquidexError, type FailureContext } from './errors.js';
+import { openMultipart, type MultipartBody } from './multipart.js';
+import { TokenSource, type TokenResponse } from './token.js';
+import type { AnnotateInput, AssetDto, FindAssetsQuery, FolderDto, UploadResult, UploadSource } from './types.js';
+
+export interface SquidexClientOptions {
+  url: string;
+  app: string;
+  clientId?: string;
+  clientSecret?: string;
+  /** A fixed bearer token instead of client credentials. */
+  token?: string;
+  /** Path to a PEM file whose certificates are trusted in addition to the system CAs. */
+  ca?: string;
+  /** Headers/body idle timeout per request; a server that accepts and goes silent frees the caller after this. */
+  timeoutMs?: number;
+  /** Keep-alive connections to the server; match the worker concurrency. */
+  connections?: number;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+interface CallOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  json?: unknown;
+  upload?: UploadSource;
+  signal?: AbortSignal;
+  ctx: Omit<FailureContext, 'now' | 'clientId'>;
+}
+
+interface CallResult {
+  status: number;
+  body: unknown;
+  sent?: { sha256: string; bytes: number };
+}
+
+/** Cap for findAssets() paging without an explicit `top`: Squidex pages are ≤ 200 items. */
+const PAGE = 200;
+const MAX_FIND_RESULTS = 10_000;
+
+export class SquidexClient {
+  private readonly base: string;
+  private readonly agent: Agent;
+  private readonly tokens: TokenSource;
+  private readonly timeoutMs: number;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  /** Largest file the server has taken so far and resets seen per file size: see errors.ts (oversize rule). */
+  private largestAccepted = 0;
+  private readonly resetsBySize = new Map<number, number>();
+
+  constructor(private readonly opts: SquidexClientOptions) {
+    if (!/^https?:\/\//.test(opts.url)) throw new SquidexError('CONFIG', `Squidex url must start with http:// or https:// (got "${opts.url}").`);
+    if (opts.token === undefined && (!opts.clientId || !opts.clientSecret)) {
+      throw new SquidexError('CONFIG', 'Squidex needs either clientId and clientSecret, or a token.');
+    }
+    this.base = opts.url.replace(/\/+$/, '');
+    this.timeoutMs = opts.timeoutMs ?? 60_000;
+    this.logger = opts.logger ?? silentLogger;
+    this.clock = opts.clock ?? systemClock;
+    let ca: string[] | undefined;
+    if (opts.ca) {
+      try {
+        // Node's `ca` replaces the default trust store; we only want to add to it.
+        ca = [...rootCertificates, readFileSync(opts.ca, 'utf8')];
+      } catch (e) {
+        throw new SquidexError('CONFIG', `Cannot read the CA file "${opts.ca}".`, { cause: e });
+      }
+    }
+    this.agent = new Agent({
+      connections: opts.connections ?? 8,
+      keepAliveTimeout: 30_000,
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+      // rejectUnauthorized is deliberately never set: verification cannot be turned off.
+      connect: { timeout: this.timeoutMs, ...(ca ? { ca } : {}) },
+    });
+    this.tokens = new TokenSource({
+      clientId: opts.clientId, clientSecret: opts.clientSecret, token: opts.token,
+      clock: this.clock, logger: this.logger, fetchToken: () => this.fetchToken(),
+    });
+  }
+
+  token(): Promise<string> {
+    return this.tokens.get().catch((e) => Promise.reject(this.scrub(e)));
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  // ---- folders -------------------------------------------------------------------------------
+
+  /** Children of `parentId` in server order (by name); without it, every folder of the app. */
+  async listFolders(parentId?: string): Promise<FolderDto[]> {
+    const r = await this.call('GET', '/assets/folders', { query: { parentId }, ctx: { operation: 'list folders' } });
+    return ((r.body as { items?: FolderDto[] }).items ?? []).map(toFolder);
+  }
+
+  async createFolder(name: string, parentId: string): Promise<FolderDto> {
+    const r = await this.call('POST', '/assets/folders', { json: { folderName: name, parentId }, ctx: { operation: `create folder "${name}"` } });
+    return toFolder(r.body as FolderDto);
+  }
+
+  async renameFolder(id: string, name: string): Promise<FolderDto> {
+    const r = await this.call('PUT', `/assets/folders/${enc(id)}`, { json: { folderName: name }, ctx: { operation: `rename folder to "${name}"` } });
+    return toFolder(r.body as FolderDto);
+  }
+
+  async moveFolder(id: string, parentId: string): Promise<FolderDto> {
+    const r = await this.call('PUT', `/assets/folders/${enc(id)}/parent`, { json: { parentId }, ctx: { operation: 'move folder' } });
+    return toFolder(r.body as FolderDto);
+  }
+
+  async deleteFolder(id: string): Promise<void> {
+    await this.call('DELETE', `/assets/folders/${enc(id)}`, { ctx: { operation: 'delete folder' } });
+  }
+
+  // ---- assets --------------------------------------------------------------------------------
+
+  /**
+   * Create-or-replace under a client-chosen id. `duplicate=true` so Squidex never answers with
+   * some other asset; parentId always, because an upsert without it moves the asset to the root.
+   */
+  async upsertAsset(id: string, parentId: string, src: UploadSource, opts: { signal?: AbortSignal } = {}): Promise<UploadResult> {
+    const r = await this.call('POST', `/assets/${enc(id)}`, {
+      query: { parentId, duplicate: true }, upload: src, signal: opts.signal, ctx: { operation: 'upload', fileName: src.fileName },
+    });
+    return { asset: r.body as AssetDto, sha256: r.sent!.sha256, bytes: r.sent!.bytes };
+  }
+
+  async replaceContent(id: string, src: UploadSource, opts: { signal?: AbortSignal } = {}): Promise<UploadResult> {
+    const r = await this.call('PUT', `/assets/${enc(id)}/content`, {
+      upload: src, signal: opts.signal, ctx: { operation: 'replace content', fileName: src.fileName },
+    });
+    return { asset: r.body as AssetDto, sha256: r.sent!.sha256, bytes: r.sent!.bytes };
+  }
+
+  async annotate(id: string, input: AnnotateInput): Promise<AssetDto> {
+    const r = await this.call('PUT', `/assets/${enc(id)}`, { json: input, ctx: { operation: 'annotate', fileName: input.fileName } });
+    return r.body as AssetDto;
+  }
+
+  async moveAsset(id: string, parentId: string): Promise<AssetDto> {
+    const r = await this.call('PUT', `/assets/${enc(id)}/parent`, { json: { parentId }, ctx: { operation: 'move asset' } });
+    return r.body as AssetDto;
+  }
+
+  async deleteAsset(id: string, opts: { permanent?: boolean } = {}): Promise<void> {
+    await this.call('DELETE', `/assets/${enc(id)}`, { query: { permanent: opts.permanent ?? false }, ctx: { operation: 'delete asset' } });
+  }
+
+  async getAsset(id: string): Promise<AssetDto | null> {
+    try {
+      return (await this.call('GET', `/assets/${enc(id)}`, { ctx: { operation: 'get asset' } })).body as AssetDto;
+    } catch (e) {
+      if (e instanceof SquidexError && e.status === 404) return null;
+      throw e;
+    }
+  }
+
+  /**
+   * OData query. With `top`, one page; without, pages of 200 until a short page or
+   * MAX_FIND_RESULTS (ids de-duplicated, since rows can shift between pages).
+   */
+  async findAssets(q: FindAssetsQuery): Promise<AssetDto[]> {
+    const clauses: string[] = [];
+    if (q.fileHash !== undefined) clauses.push(`fileHash eq ${odataString(q.fileHash)}`);
+    if (q.fileName !== undefined) clauses.push(`fileName eq ${odataString(q.fileName)}`);
+    for (const [key, value] of Object.entries(q.metadata ?? {})) {
+      if (!/^[A-Za-z0-9_-]+$/.test(key)) throw new SquidexError('INVALID_ARGUMENT', `Metadata key "${key}" cannot be used in a filter.`);
+      clauses.push(`metadata/${key} eq ${odataString(value)}`);
+    }
+    const filter = clauses.length ? clauses.join(' and ') : undefined;
+    const fetchPage = async (top: number, skip: number): Promise<AssetDto[]> => {
+      const r = await this.call('GET', '/assets', {
+        query: { parentId: q.parentId, $filter: filter, $top: top, $skip: skip || undefined }, ctx: { operation: 'find assets' },
+      });
+      return (r.body as { items?: AssetDto[] }).items ?? [];
+    };
+    if (q.top !== undefined) return fetchPage(q.top, q.skip ?? 0);
+    const byId = new Map<string, AssetDto>();
+    for (let skip = q.skip ?? 0; byId.size < MAX_FIND_RESULTS; skip += PAGE) {
+      const page = await fetchPage(PAGE, skip);
+      for (const a of page) byId.set(a.id, a);
+      if (page.length < PAGE) break;
+    }
+    return [...byId.values()];
+  }
+
+  // ---- transport -----------------------------------------------------------------------------
+
+  private async fetchToken(): Promise<TokenResponse> {
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials', client_id: this.opts.clientId!, client_secret: this.opts.clientSecret!, scope: 'squidex-api',
+    }).toString();
+    const ctx: FailureContext = { operation: 'token', clientId: this.opts.clientId, now: this.clock.now() };
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(`${this.base}/identity-server/connect/token`, {
+        method: 'POST', dispatcher: this.agent, body: form,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      });
+    } catch (e) {
+      throw classifyFailure({ kind: 'network', error: e }, ctx);
+    }
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw classifyFailure({ kind: 'http', status: res.statusCode, headers: res.headers, body: text }, ctx);
+    const j = safeJson(text) as { access_token?: unknown; expires_in?: unknown } | undefined;
+    if (!j || typeof j.access_token !== 'string') {
+      throw new SquidexError('AUTH_FAILED', 'The Squidex token endpoint answered without an access_token.', { retry: 'retry', status: 200 });
+    }
+    // Squidex issues 30-day tokens; a missing expires_in is treated as one hour.
+    return { accessToken: j.access_token, expiresInSec: typeof j.expires_in === 'number' ? j.expires_in : 3600 };
+  }
+
+  private async call(method: Dispatcher.HttpMethod, path: string, opts: CallOptions): Promise<CallResult> {
+    try {
+      return await this.callOnce(method, path, opts, true);
+    } catch (e) {
+      throw this.scrub(e);
+    }
+  }
+
+  private async callOnce(method: Dispatcher.HttpMethod, path: string, opts: CallOptions, mayRefresh: boolean): Promise<CallResult> {
+    const token = await this.tokens.get();
+    const url = `${this.base}/api/apps/${enc(this.opts.app)}${path}${queryString(opts.query)}`;
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+    let mp: MultipartBody | undefined;
+    let body: string | AsyncIterable<Uint8Array> | undefined;
+    if (opts.upload) {
+      mp = await openMultipart(opts.upload);
+      headers['content-type'] = mp.contentType;
+      headers['content-length'] = String(mp.contentLength);
+      body = mp.body;
+    } else if (opts.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(opts.json);
+    }
+    const ctx = (): FailureContext => ({
+      ...opts.ctx, clientId: this.opts.clientId, now: this.clock.now(), size: mp?.size,
+      largestAccepted: this.largestAccepted, resetsAtSize: mp ? (this.resetsBySize.get(mp.size) ?? 0) : undefined,
+    });
+    const started = this.clock.now();
+    let res: Dispatcher.ResponseData;
+    let text: string;
+    try {
+      // undici documents AsyncIterable bodies (Dispatcher.md) though its .d.ts omits them.
+      const reqBody = body as string | Readable | undefined;
+      res = await request(url, { method, headers, body: reqBody, dispatcher: this.agent, signal: opts.signal });
+      text = await res.body.text();
+    } catch (e) {
+      const err = classifyFailure({ kind: 'network', error: e }, ctx());
+      if (mp && err.code === 'UPLOAD_TOO_LARGE_SUSPECTED') this.noteReset(mp.size);
+      throw err;
+    } finally {
+      await mp?.close();
+    }
+    this.logger.debug({ method, path, status: res.statusCode, ms: this.clock.now() - started }, 'squidex request');
+    if (res.statusCode === 401 && mayRefresh && this.tokens.refreshable) {
+      // The token expired early or was revoked: drop it, get a new one, try exactly once more.
+      this.tokens.invalidate(token);
+      return this.callOnce(method, path, opts, false);
+    }
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      throw classifyFailure({ kind: 'http', status: res.statusCode, headers: res.headers, body: text }, ctx());
+    }
+    const result: CallResult = { status: res.statusCode, body: text ? safeJson(text) : undefined };
+    if (mp) {
+      result.sent = mp.sent();
+      this.noteAccepted(mp.size);
+    }
+    return result;
+  }
+
+  private noteAccepted(size: number): void {
+    if (size > this.largestAccepted) this.largestAccepted = size;
+    for (const s of this.resetsBySize.keys()) if (s <= size) this.resetsBySize.delete(s);
+  }
+
+  private noteReset(size: number): void {
+    if (this.resetsBySize.size > 1000) this.resetsBySize.clear(); // bounded memory; worst case one more retry
+    this.resetsBySize.set(size, (this.resetsBySize.get(size) ?? 0) + 1);
+  }
+
+  /** Defence in depth: whatever a server echoes, the secret and tokens never leave in a message. */
+  private scrub(e: unknown): unknown {
+    if (!(e instanceof Error)) return e;
+    for (const s of this.tokens.secrets()) {
+      if (e.message.includes(s)) e.message = e.message.split(s).join('[redacted]');
+    }
+    return e;
+  }
+}
+
+function enc(s: string): string {
+  return encodeURIComponent(s);
+}
+
+/** OData string literal: single quotes doubled (OData ABNF `SQUOTE-in-string`). */
+export function odataString(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** `$filter` etc. keep their `$` literally (Squidex parses the raw query string); values are percent-encoded. */
+export function queryString(query: CallOptions['query']): string {
+  const parts = Object.entries(query ?? {})
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`);
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function toFolder(f: FolderDto): FolderDto {
+  return { id: f.id, parentId: f.parentId, folderName: f.folderName, version: f.version };
+}

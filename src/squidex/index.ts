@@ -1,0 +1,15 @@
+/** The Squidex client: the only module that talks HTTP to Squidex (docs/ARCHITECTURE.md § squidex). */
+export { SquidexClient, type SquidexClientOptions } from './client.js';
+export { FolderResolver, normalizeRemotePath } from './folders.js';
+export { SquidexError } from './errors.js';
+export { squidexFileHash, contentTypeFor } from './hash.js';
+export {
+  ROOT_FOLDER_ID,
+  type AssetDto,
+  type FolderDto,
+  type FolderCache,
+  type UploadSource,
+  type UploadResult,
+  type AnnotateInput,
+  type FindAssetsQuery,
+} from './types.js';

@@ -1,0 +1,68 @@
+/** Wire types of the Squidex asset API (reference/squidex-api.md §2.2, §5.1). Only the fields we read are typed. */
+
+/** The app's root folder: Squidex's `DomainId.Empty`, the zero GUID. */
+export const ROOT_FOLDER_ID = '00000000-0000-0000-0000-000000000000';
+
+export interface AssetDto {
+  id: string;
+  parentId: string;
+  fileName: string;
+  fileHash?: string;
+  slug: string;
+  mimeType: string;
+  fileSize: number;
+  fileVersion: number;
+  version: number;
+  metadata: Record<string, unknown>;
+  tags?: string[];
+  isProtected?: boolean;
+  /** Present only when the server answered with an existing asset instead of acting on ours. */
+  _meta?: { isDuplicate?: string };
+  [key: string]: unknown;
+}
+
+export interface FolderDto {
+  id: string;
+  parentId: string;
+  folderName: string;
+  version: number;
+}
+
+export interface UploadSource {
+  /** Local file to stream. */
+  path: string;
+  /** Name sent in the multipart part (and hashed by the server). */
+  fileName: string;
+  /** Overrides contentTypeFor(fileName). */
+  mimeType?: string;
+}
+
+export interface UploadResult {
+  asset: AssetDto;
+  /** Hex SHA-256 of the bytes actually sent, so the caller can tell whether the file changed during the upload. */
+  sha256: string;
+  bytes: number;
+}
+
+export interface AnnotateInput {
+  fileName?: string;
+  slug?: string;
+  metadata?: Record<string, unknown>;
+  tags?: string[];
+}
+
+export interface FindAssetsQuery {
+  parentId?: string;
+  fileHash?: string;
+  fileName?: string;
+  metadata?: Record<string, string>;
+  top?: number;
+  skip?: number;
+}
+
+/** Where folder path → id answers are kept between runs (state/ implements it on SQLite). */
+export interface FolderCache {
+  get(remotePath: string): string | undefined;
+  set(remotePath: string, id: string): void;
+  delete(remotePath: string): void;
+}
