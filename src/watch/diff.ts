@@ -1,0 +1,39 @@
+import type { FileStat } from './walk.js';
+
+export interface DiffRow {
+  path: string;
+  size: number | null;
+  mtimeMs: number | null;
+}
+
+export interface DiffResult {
+  /** On disk and new to the table, or size/mtime differ (hash them). */
+  changed: string[];
+  /** In the table with no file on disk (the delete guard decides what that means). */
+  gone: string[];
+}
+
+/**
+ * Walk vs files table in O(n). mtimes are compared to within 1 ms because a
+ * table may store them truncated to integers while lstat gives sub-ms floats;
+ * treating that as a change would re-hash the whole tree at every rescan. A row
+ * reserved but never synced (null size or mtime) always counts as changed.
+ */
+export function diffAgainstFiles(entries: Map<string, FileStat>, rows: Iterable<DiffRow>): DiffResult {
+  const changed: string[] = [];
+  const gone: string[] = [];
+  const seen = new Set<string>();
+  for (const row of rows) {
+    seen.add(row.path);
+    const f = entries.get(row.path);
+    if (!f) {
+      gone.push(row.path);
+      continue;
+    }
+    if (row.size === null || row.mtimeMs === null || row.size !== f.size || Math.abs(row.mtimeMs - f.mtimeMs) >= 1) {
+      changed.push(row.path);
+    }
+  }
+  for (const p of entries.keys()) if (!seen.has(p)) changed.push(p);
+  return { changed, gone };
+}

@@ -1,0 +1,81 @@
+import type { IgnoreMatcher } from './ignore.js';
+import type { StabilityGate } from './stability.js';
+import { walkMapping, type FileStat } from './walk.js';
+
+export interface PollSink {
+  gate: StabilityGate;
+  report(rel: string, kind: 'unlink' | 'addDir' | 'unlinkDir'): void;
+  /** A walk error other than files vanishing mid-walk (unreadable folder, root gone). */
+  walkProblem(code: string, message: string, rel: string): void;
+}
+
+/**
+ * Poll mode: a stat-only walk every `intervalMs`, compared with the previous one.
+ * Used where events cannot be trusted. Not chokidar's usePolling, which keeps an
+ * fs.watchFile timer per file (worse memory than its events mode); a snapshot Map
+ * costs ~150 bytes per file and one walk per interval, ~2× `find` (see report).
+ * Folders are not tracked, so unlinkDir/addDir are never reported in this mode:
+ * every file under a removed folder is reported as unlink instead.
+ */
+export class PollWatcher {
+  private snapshot = new Map<string, FileStat>();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly root: string,
+    private readonly ignore: IgnoreMatcher,
+    private readonly intervalMs: number,
+    private readonly sink: PollSink,
+  ) {}
+
+  async start(): Promise<void> {
+    const first = await walkMapping(this.root, this.ignore);
+    this.snapshot = first.entries;
+    this.schedule();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    // setTimeout after each walk, not setInterval: a slow share never stacks walks.
+    this.timer = setTimeout(() => {
+      this.running = this.pass().finally(() => {
+        this.running = undefined;
+        this.schedule();
+      });
+    }, this.intervalMs);
+  }
+
+  private async pass(): Promise<void> {
+    const res = await walkMapping(this.root, this.ignore);
+    if (this.closed) return;
+    for (const e of res.errors) if (e.code !== 'ENOENT' || e.path === '') this.sink.walkProblem(e.code, e.message, e.path);
+    // Root unreadable: keep the old snapshot so a share that blinks does not look like "everything deleted".
+    if (res.rootMissing) return;
+    const prev = this.snapshot;
+    const unreadable = res.errors.filter((e) => e.code !== 'ENOENT').map((e) => e.path + '/');
+    for (const [rel, st] of res.entries) {
+      const old = prev.get(rel);
+      if (!old) this.sink.gate.touch(rel, 'add');
+      else if (old.size !== st.size || old.mtimeMs !== st.mtimeMs) this.sink.gate.touch(rel, 'change');
+    }
+    for (const [rel, st] of prev) {
+      if (res.entries.has(rel)) continue;
+      // Under a folder we could not read this time: unknown, not gone; carry it over.
+      if (unreadable.some((u) => rel.startsWith(u))) {
+        res.entries.set(rel, st);
+        continue;
+      }
+      this.sink.gate.cancel(rel);
+      this.sink.report(rel, 'unlink');
+    }
+    this.snapshot = res.entries;
+  }
+}

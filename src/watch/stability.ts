@@ -1,0 +1,131 @@
+import fs from 'node:fs/promises';
+import type { FileStat } from './walk.js';
+
+interface Pending {
+  kind: 'add' | 'change';
+  /** Earliest time to look at the file again: last event + stabilityMs. */
+  due: number;
+  /** size:mtime seen at the previous check, when the mtime alone could not decide. */
+  sig?: string;
+}
+
+/**
+ * Holds back add/change hints until the file has stopped changing for
+ * `stabilityMs`, so a 2 GB file being copied is reported once, complete.
+ *
+ * Our own check instead of chokidar's awaitWriteFinish (which polls every
+ * pending file with its own timer and is skipped for files found at start):
+ * every event pushes the file's `due` back; one shared tick looks at files
+ * whose `due` has passed with one lstat each. The file is stable when its
+ * mtime is at least `stabilityMs` old — or, when the mtime cannot be trusted
+ * (in the future: another machine's clock on a share), when two checks
+ * `stabilityMs` apart see the same size and mtime.
+ */
+export class StabilityGate {
+  private readonly pending = new Map<string, Pending>();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private closed = false;
+  private readonly tickMs: number;
+
+  constructor(
+    private readonly base: string,
+    private readonly stabilityMs: number,
+    private readonly emit: (rel: string, kind: 'add' | 'change', stat: FileStat) => void,
+    private readonly onTickError: (e: unknown) => void,
+  ) {
+    // Fine enough that the report comes within ~stabilityMs/4 of the quiet period ending.
+    this.tickMs = Math.max(20, Math.min(250, Math.floor(stabilityMs / 4)));
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  touch(rel: string, kind: 'add' | 'change'): void {
+    if (this.closed) return;
+    const due = Date.now() + this.stabilityMs;
+    const p = this.pending.get(rel);
+    if (p) {
+      p.due = due;
+      p.sig = undefined;
+      if (kind === 'add') p.kind = 'add';
+    } else {
+      this.pending.set(rel, { kind, due });
+    }
+    this.arm();
+  }
+
+  cancel(rel: string): void {
+    this.pending.delete(rel);
+  }
+
+  /** Forget everything under a folder that went away. */
+  cancelUnder(dirRel: string): void {
+    const prefix = dirRel + '/';
+    for (const k of this.pending.keys()) if (k.startsWith(prefix)) this.pending.delete(k);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.pending.clear();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private arm(): void {
+    if (this.timer || this.closed || this.pending.size === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.tick().then(
+        () => this.arm(),
+        (e) => {
+          this.onTickError(e);
+          this.arm();
+        },
+      );
+    }, this.tickMs);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      const now = Date.now();
+      const due: [string, Pending][] = [];
+      for (const entry of this.pending) if (entry[1].due <= now) due.push(entry);
+      await Promise.all(due.map(([rel, p]) => this.check(rel, p)));
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async check(rel: string, p: Pending): Promise<void> {
+    let st;
+    try {
+      st = await fs.lstat(this.base + rel);
+    } catch {
+      // Gone (a temp file renamed away, or deleted): the unlink event speaks for it.
+      if (this.pending.get(rel) === p) this.pending.delete(rel);
+      return;
+    }
+    if (this.closed || this.pending.get(rel) !== p) return;
+    if (!st.isFile()) {
+      this.pending.delete(rel);
+      return;
+    }
+    const now = Date.now();
+    if (p.due > now) return; // an event arrived while we were stat-ing
+    const sig = `${st.size}:${st.mtimeMs}`;
+    const age = now - st.mtimeMs;
+    const quietByMtime = st.mtimeMs <= now && age >= this.stabilityMs - this.tickMs;
+    if (quietByMtime || p.sig === sig) {
+      this.pending.delete(rel);
+      this.emit(rel, p.kind, { size: st.size, mtimeMs: st.mtimeMs });
+      return;
+    }
+    // Still being written (or an untrustworthy mtime): look again after another quiet period.
+    p.sig = sig;
+    p.due = now + (st.mtimeMs <= now ? Math.max(this.tickMs, this.stabilityMs - age) : this.stabilityMs);
+  }
+}

@@ -1,0 +1,112 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { compileIgnore, diffAgainstFiles, walkMapping } from '../src/watch/index.js';
+
+let dir: string;
+const ig = () => compileIgnore({ ignore: ['drafts/**'], ignoreDefaults: true }, dir);
+const write = (rel: string, data = 'x') => {
+  fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+  fs.writeFileSync(path.join(dir, rel), data);
+};
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'walk-'));
+});
+afterEach(() => {
+  fs.chmodSync(dir, 0o755);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('walkMapping', () => {
+  it('lists regular files with size and mtime, skipping ignored files and folders', async () => {
+    write('a.png', 'abc');
+    write('sub/deep/b.jpg', 'hello');
+    write('sub/.DS_Store');
+    write('.git/config');
+    write('drafts/c.png');
+    const r = await walkMapping(dir, ig(), { yieldEvery: 1 });
+    expect([...r.entries.keys()].sort()).toEqual(['a.png', 'sub/deep/b.jpg']);
+    expect(r.entries.get('sub/deep/b.jpg')).toEqual({ size: 5, mtimeMs: fs.statSync(path.join(dir, 'sub/deep/b.jpg')).mtimeMs });
+    expect(r.rootMissing).toBe(false);
+    expect(r.rootEmpty).toBe(false);
+    expect(r.errors).toEqual([]);
+  });
+
+  it('skips symlinks (never followed) and FIFOs, saying why', async () => {
+    write('real/a.png');
+    fs.symlinkSync('/', path.join(dir, 'rootlink'));
+    fs.symlinkSync(path.join(dir, 'real/a.png'), path.join(dir, 'filelink.png'));
+    execFileSync('mkfifo', [path.join(dir, 'pipe')]);
+    const r = await walkMapping(dir, ig());
+    expect([...r.entries.keys()]).toEqual(['real/a.png']);
+    expect(r.skipped.sort((a, b) => a.path.localeCompare(b.path))).toEqual([
+      { path: 'filelink.png', reason: 'symlink' },
+      { path: 'pipe', reason: 'fifo' },
+      { path: 'rootlink', reason: 'symlink' },
+    ]);
+  });
+
+  it('reports a missing root, a file as root and an empty root for the delete guard', async () => {
+    const missing = await walkMapping(path.join(dir, 'nope'), ig());
+    expect(missing.rootMissing).toBe(true);
+    expect(missing.errors[0].code).toBe('ENOENT');
+    write('file');
+    expect((await walkMapping(path.join(dir, 'file'), ig())).rootMissing).toBe(true);
+    fs.mkdirSync(path.join(dir, 'empty/.git'), { recursive: true });
+    write('empty/Thumbs.db');
+    const empty = await walkMapping(path.join(dir, 'empty'), ig());
+    expect(empty).toMatchObject({ rootMissing: false, rootEmpty: true });
+  });
+
+  it.skipIf(process.getuid?.() === 0)('records unreadable folders instead of throwing (non-root only)', async () => {
+    write('locked/a.png');
+    write('ok.png');
+    fs.chmodSync(path.join(dir, 'locked'), 0);
+    try {
+      const r = await walkMapping(dir, ig());
+      expect([...r.entries.keys()]).toEqual(['ok.png']);
+      expect(r.errors.map((e) => [e.path, e.code])).toEqual([['locked', 'EACCES']]);
+    } finally {
+      fs.chmodSync(path.join(dir, 'locked'), 0o755);
+    }
+  });
+
+  it('records a root that cannot be read as rootMissing', async () => {
+    // As root EACCES never happens; an unreadable root is simulated with a root that is a dangling symlink.
+    fs.symlinkSync(path.join(dir, 'gone'), path.join(dir, 'dangling'));
+    const r = await walkMapping(path.join(dir, 'dangling'), ig());
+    expect(r.rootMissing).toBe(true);
+  });
+
+  it('stops when aborted', async () => {
+    for (let i = 0; i < 20; i++) write(`d${i}/f.png`);
+    const ac = new AbortController();
+    ac.abort(new Error('stop'));
+    await expect(walkMapping(dir, ig(), { signal: ac.signal })).rejects.toThrow('stop');
+  });
+});
+
+describe('diffAgainstFiles', () => {
+  it('finds new, changed and gone paths, tolerating mtimes stored as whole ms', () => {
+    const entries = new Map([
+      ['same', { size: 1, mtimeMs: 1000.4 }],
+      ['grown', { size: 2, mtimeMs: 1000 }],
+      ['touched', { size: 1, mtimeMs: 2000 }],
+      ['new', { size: 1, mtimeMs: 1 }],
+      ['reserved', { size: 1, mtimeMs: 1 }],
+    ]);
+    const rows = [
+      { path: 'same', size: 1, mtimeMs: 1000 },
+      { path: 'grown', size: 1, mtimeMs: 1000 },
+      { path: 'touched', size: 1, mtimeMs: 1000 },
+      { path: 'reserved', size: null, mtimeMs: null },
+      { path: 'deleted', size: 1, mtimeMs: 1 },
+    ];
+    const d = diffAgainstFiles(entries, rows);
+    expect(d.changed.sort()).toEqual(['grown', 'new', 'reserved', 'touched']);
+    expect(d.gone).toEqual(['deleted']);
+  });
+});
