@@ -1,0 +1,78 @@
+import type Database from 'better-sqlite3';
+import type { Clock } from '../lib/clock.js';
+
+/** Same shape as the Squidex module's FolderCache (structural, so no import cycle). */
+export interface FolderCache {
+  get(remotePath: string): string | undefined;
+  set(remotePath: string, id: string): void;
+  delete(remotePath: string): void;
+}
+
+export interface FolderStore extends FolderCache {
+  clear(): void;
+}
+
+/**
+ * Remote folder path → asset folder id, app-wide. Persisted so a restart does
+ * not list or create folders again; the resolver invalidates entries the
+ * server no longer knows.
+ */
+export class SqliteFolderCache implements FolderStore {
+  private readonly sGet;
+  private readonly sSet;
+  private readonly sDel;
+  private readonly sClear;
+
+  constructor(db: Database.Database, private readonly clock: Clock) {
+    this.sGet = db.prepare(`SELECT id FROM folders WHERE path = ?`).pluck();
+    this.sSet = db.prepare(
+      `INSERT INTO folders (path, id, updated_at) VALUES (?, ?, ?) ON CONFLICT (path) DO UPDATE SET id = excluded.id, updated_at = excluded.updated_at`,
+    );
+    // Descendants of 'A/B' are exactly the keys in ['A/B/', 'A/B0'): '0' follows '/'
+    // in byte order, so this is an index range scan with no LIKE escaping to get wrong.
+    this.sDel = db.prepare(`DELETE FROM folders WHERE path = ?1 OR (path >= ?1 || '/' AND path < ?1 || '0')`);
+    this.sClear = db.prepare(`DELETE FROM folders`);
+  }
+
+  get(remotePath: string): string | undefined {
+    return this.sGet.get(remotePath) as string | undefined;
+  }
+
+  set(remotePath: string, id: string): void {
+    this.sSet.run(remotePath, id, this.clock.now());
+  }
+
+  /** Deletes the folder and every folder under it (a moved or deleted parent invalidates them all). */
+  delete(remotePath: string): void {
+    if (remotePath === '') this.sClear.run();
+    else this.sDel.run(remotePath);
+  }
+
+  clear(): void {
+    this.sClear.run();
+  }
+}
+
+export class MetaStore {
+  private readonly sGet;
+  private readonly sSet;
+  private readonly sDel;
+
+  constructor(db: Database.Database) {
+    this.sGet = db.prepare(`SELECT value FROM meta WHERE key = ?`).pluck();
+    this.sSet = db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
+    this.sDel = db.prepare(`DELETE FROM meta WHERE key = ?`);
+  }
+
+  get(key: string): string | undefined {
+    return this.sGet.get(key) as string | undefined;
+  }
+
+  set(key: string, value: string): void {
+    this.sSet.run(key, value);
+  }
+
+  delete(key: string): void {
+    this.sDel.run(key);
+  }
+}

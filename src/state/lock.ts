@@ -1,0 +1,144 @@
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { SyncError } from '../lib/errors.js';
+
+export interface LockHolder {
+  pid: number;
+  hostname: string;
+  /** Kernel start time of the process (Linux /proc ticks) so a reused pid is not mistaken for the holder. */
+  procStart: string | null;
+  startedAt: number;
+  nonce: string;
+}
+
+export interface StateLock {
+  readonly file: string;
+  readonly holder: LockHolder;
+  release(): void;
+}
+
+/** Field 22 of /proc/<pid>/stat: start time in clock ticks; null off Linux. */
+function procStart(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parentheses; fields resume after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function alive(h: LockHolder): boolean {
+  if (h.hostname !== hostname()) return true; // cannot see another host's processes: assume alive
+  try {
+    process.kill(h.pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const now = procStart(h.pid);
+  return h.procStart === null || now === null || now === h.procStart;
+}
+
+function readHolder(file: string): LockHolder | null {
+  try {
+    const h = JSON.parse(readFileSync(file, 'utf8')) as LockHolder;
+    return typeof h.pid === 'number' ? h : null;
+  } catch {
+    return null; // half-written by a crash, or vanished: treated as stale
+  }
+}
+
+function writeExclusive(file: string, text: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(file, 'wx', 0o644);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new SyncError('STATE_LOCK_IO', `cannot create lock file ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+function lockedError(file: string, h: LockHolder): SyncError {
+  const where = h.hostname === hostname() ? '' : ` on host ${h.hostname}`;
+  return new SyncError('STATE_LOCKED', `state is in use by squidex-sync pid ${h.pid}${where} (lock ${file}).`, {
+    hint: h.hostname === hostname()
+      ? `Stop that process first (kill ${h.pid}), or point this one at another state file.`
+      : `If that host no longer runs squidex-sync, delete ${file}.`,
+  });
+}
+
+/**
+ * One daemon per state file. The lock file `<state>.lock` is created with
+ * O_EXCL, so of two starters exactly one wins. A lock whose holder is dead is
+ * taken over by rename (atomic), under a short-lived O_EXCL `.takeover` file so
+ * two restarters cannot both decide the lock is stale and both win.
+ */
+export function acquireLock(stateFile: string): StateLock {
+  const file = `${stateFile}.lock`;
+  const me: LockHolder = {
+    pid: process.pid, hostname: hostname(), procStart: procStart(process.pid),
+    startedAt: Math.round(Date.now() - process.uptime() * 1000), nonce: randomBytes(8).toString('hex'),
+  };
+  const text = JSON.stringify(me) + '\n';
+  for (let round = 0; round < 3; round++) {
+    if (writeExclusive(file, text)) return held(file, me);
+    const h = readHolder(file);
+    if (h && alive(h)) throw lockedError(file, h);
+    if (takeOver(file, text, h)) return held(file, me);
+  }
+  throw new SyncError('STATE_LOCKED', `could not acquire ${file}: another process keeps changing it.`, { retry: 'retry' });
+}
+
+function takeOver(file: string, text: string, seen: LockHolder | null): boolean {
+  const guard = `${file}.takeover`;
+  if (!writeExclusive(guard, text)) {
+    // A takeover guard older than a few seconds belongs to a process that died mid-takeover.
+    try {
+      if (Date.now() - statSync(guard).mtimeMs > 10_000) unlinkSync(guard);
+    } catch { /* gone already */ }
+    return false;
+  }
+  try {
+    const now = readHolder(file);
+    // Someone else replaced the lock since we looked: start over rather than steal it.
+    if ((now?.nonce ?? null) !== (seen?.nonce ?? null)) return false;
+    const tmp = `${file}.${process.pid}.tmp`;
+    const fd = openSync(tmp, 'w', 0o644);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+    return true;
+  } finally {
+    unlinkSync(guard);
+  }
+}
+
+function held(file: string, me: LockHolder): StateLock {
+  let released = false;
+  return {
+    file,
+    holder: me,
+    release() {
+      if (released) return;
+      released = true;
+      // Only remove the file if it is still ours; never delete a successor's lock.
+      if (readHolder(file)?.nonce === me.nonce) {
+        try {
+          unlinkSync(file);
+        } catch { /* already gone */ }
+      }
+    },
+  };
+}

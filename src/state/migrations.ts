@@ -1,0 +1,104 @@
+import type Database from 'better-sqlite3';
+import { SyncError } from '../lib/errors.js';
+
+/** 'SQSY': marks the file as ours, so we never migrate some other program's database. */
+export const APPLICATION_ID = 0x53515359;
+
+/**
+ * Numbered migrations. Append only: a shipped entry is never edited, because
+ * `user_version` on disk says it already ran. Every table is STRICT so a
+ * wrong type is an error at write time, not a surprise at read time.
+ */
+const MIGRATIONS: readonly string[] = [
+  // 1: files, folder cache, meta, jobs.
+  `
+  CREATE TABLE files (
+    mapping       TEXT NOT NULL,
+    path          TEXT NOT NULL,
+    size          INTEGER,
+    mtime_ms      REAL,            -- fs.Stats.mtimeMs is fractional; REAL round-trips it exactly
+    sha256        TEXT,            -- NULL until the first upload succeeded
+    asset_id      TEXT NOT NULL,   -- chosen client-side, stored before the first upload
+    parent_id     TEXT,
+    version       INTEGER,
+    synced_at     INTEGER,
+    missing_since INTEGER,
+    PRIMARY KEY (mapping, path)
+  ) STRICT, WITHOUT ROWID;
+  -- One state file serves one app, so an asset id may belong to one path only.
+  CREATE UNIQUE INDEX files_asset ON files (asset_id);
+  CREATE INDEX files_sha ON files (mapping, sha256, size) WHERE sha256 IS NOT NULL;
+
+  CREATE TABLE folders (
+    path       TEXT NOT NULL PRIMARY KEY,   -- remote folder path, 'A/B/C'
+    id         TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE meta (
+    key   TEXT NOT NULL PRIMARY KEY,
+    value TEXT NOT NULL
+  ) STRICT, WITHOUT ROWID;
+
+  -- AUTOINCREMENT: ids are never reused, so (id, token) names one claim for ever.
+  CREATE TABLE jobs (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    mapping        TEXT NOT NULL,
+    path           TEXT NOT NULL,
+    state          TEXT NOT NULL CHECK (state IN ('queued', 'running', 'failed')),
+    reason         TEXT,
+    generation     INTEGER NOT NULL DEFAULT 0,  -- bumped by every event
+    claimed_gen    INTEGER,                     -- generation seen by the running claim
+    first_event_at INTEGER,                     -- first event since the last claim: max-wait anchor
+    run_at         INTEGER NOT NULL,
+    attempts       INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    claims         INTEGER NOT NULL DEFAULT 0,  -- never refunded; makes each claim's token unique
+    token          TEXT,
+    lease_until    INTEGER,
+    last_error     TEXT,
+    last_code      TEXT,
+    failed_at      INTEGER,
+    created_at     INTEGER NOT NULL,
+    updated_at     INTEGER NOT NULL
+  ) STRICT;
+  -- One row per path, whatever its state: a failed path is revived, never duplicated.
+  CREATE UNIQUE INDEX jobs_path ON jobs (mapping, path);
+  CREATE INDEX jobs_due ON jobs (run_at, id) WHERE state = 'queued';
+  CREATE INDEX jobs_lease ON jobs (lease_until) WHERE state = 'running';
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings the schema to SCHEMA_VERSION in one IMMEDIATE transaction, so a crash
+ * mid-migration leaves the old version intact. Refuses a newer database: old
+ * code writing rows it does not understand would corrupt state silently.
+ */
+export function migrate(db: Database.Database, file: string): void {
+  db.transaction(() => {
+    const appId = db.pragma('application_id', { simple: true }) as number;
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (appId !== 0 && appId !== APPLICATION_ID) {
+      throw new SyncError('STATE_FOREIGN', `${file} belongs to another program (application_id ${appId}).`, {
+        hint: 'Point `state:` in the config at a new file.',
+      });
+    }
+    if (appId === 0 && version === 0) {
+      const n = (db.prepare(`SELECT count(*) AS n FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'`).get() as { n: number }).n;
+      if (n > 0) {
+        throw new SyncError('STATE_FOREIGN', `${file} is an SQLite database of another program.`, {
+          hint: 'Point `state:` in the config at a new file.',
+        });
+      }
+    }
+    if (version > SCHEMA_VERSION) {
+      throw new SyncError('STATE_TOO_NEW', `${file} has schema version ${version}; this squidex-sync knows up to ${SCHEMA_VERSION}.`, {
+        hint: 'Upgrade squidex-sync, or move the file aside to start over (a rescan rebuilds it).',
+      });
+    }
+    for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]);
+    if (version !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    if (appId !== APPLICATION_ID) db.pragma(`application_id = ${APPLICATION_ID}`);
+  }).immediate();
+}
