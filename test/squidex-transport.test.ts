@@ -176,6 +176,23 @@ describe('timeouts, aborts and resets', () => {
     expect(e2.message).toContain('big.mov');
   });
 
+  it('a 413 sent before the body was read is TOO_LARGE with file name and size', async () => {
+    server = await startRawServer(
+      () => undefined,
+      (req, res) => {
+        if (Number(req.headers['content-length']) <= 5 * 1024 * 1024) return false;
+        json(res, 413, { message: 'Failed to read the request form. Request body too large.', statusCode: 413 });
+        return true;
+      },
+    );
+    writeFileSync(join(dir, 'poster.tif'), Buffer.alloc(32 * 1024 * 1024));
+    client = new SquidexClient({ url: server.url, app: 'demo', token: 't' });
+    const e = (await client.upsertAsset('a', 'p', { path: join(dir, 'poster.tif'), fileName: 'poster.tif' }).catch((x: unknown) => x)) as SquidexError;
+    expect(e).toMatchObject({ code: 'TOO_LARGE', retry: 'never', status: 413 });
+    expect(e.message).toContain('"poster.tif" (32.0 MiB)');
+    expect(e.hint).toContain('assets:maxSize is 5 MiB');
+  });
+
   it('nothing listening: NETWORK, retried', async () => {
     server = await startRawServer(() => undefined);
     const url = server.url;

@@ -7,6 +7,7 @@ import { silentLogger, type Logger } from '../lib/log.js';
 import { classifyFailure, SquidexError, type FailureContext } from './errors.js';
 import { openMultipart, type MultipartBody } from './multipart.js';
 import { TokenSource, type TokenResponse } from './token.js';
+import { enc, odataString, queryString, safeJson, toFolder, type Query } from './wire.js';
 import type { AnnotateInput, AssetDto, FindAssetsQuery, FolderDto, UploadResult, UploadSource } from './types.js';
 
 export interface SquidexClientOptions {
@@ -27,7 +28,7 @@ export interface SquidexClientOptions {
 }
 
 interface CallOptions {
-  query?: Record<string, string | number | boolean | undefined>;
+  query?: Query;
   json?: unknown;
   upload?: UploadSource;
   signal?: AbortSignal;
@@ -297,33 +298,4 @@ export class SquidexClient {
     }
     return e;
   }
-}
-
-function enc(s: string): string {
-  return encodeURIComponent(s);
-}
-
-/** OData string literal: single quotes doubled (OData ABNF `SQUOTE-in-string`). */
-export function odataString(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
-
-/** `$filter` etc. keep their `$` literally (Squidex parses the raw query string); values are percent-encoded. */
-export function queryString(query: CallOptions['query']): string {
-  const parts = Object.entries(query ?? {})
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`);
-  return parts.length ? `?${parts.join('&')}` : '';
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function toFolder(f: FolderDto): FolderDto {
-  return { id: f.id, parentId: f.parentId, folderName: f.folderName, version: f.version };
 }
