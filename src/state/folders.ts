@@ -30,7 +30,7 @@ export class SqliteFolderCache implements FolderStore {
     );
     // Descendants of 'A/B' are exactly the keys in ['A/B/', 'A/B0'): '0' follows '/'
     // in byte order, so this is an index range scan with no LIKE escaping to get wrong.
-    this.sDel = db.prepare(`DELETE FROM folders WHERE path = ?1 OR (path >= ?1 || '/' AND path < ?1 || '0')`);
+    this.sDel = db.prepare(`DELETE FROM folders WHERE path = @p OR (path >= @p || '/' AND path < @p || '0')`);
     this.sClear = db.prepare(`DELETE FROM folders`);
   }
 
@@ -45,7 +45,7 @@ export class SqliteFolderCache implements FolderStore {
   /** Deletes the folder and every folder under it (a moved or deleted parent invalidates them all). */
   delete(remotePath: string): void {
     if (remotePath === '') this.sClear.run();
-    else this.sDel.run(remotePath);
+    else this.sDel.run({ p: remotePath });
   }
 
   clear(): void {

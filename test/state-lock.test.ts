@@ -1,0 +1,84 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hostname } from 'node:os';
+import { tempStates } from './state-helpers.js';
+import { acquireLock, type StateLock } from '../src/state/index.js';
+import { SyncError } from '../src/lib/errors.js';
+
+const t = tempStates();
+const locks: StateLock[] = [];
+afterEach(() => {
+  for (const l of locks.splice(0)) l.release();
+  t.cleanup();
+});
+
+function take(file: string): StateLock {
+  const l = acquireLock(file);
+  locks.push(l);
+  return l;
+}
+
+/** A pid that surely belongs to no process: a child that already exited. */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(r.stdout);
+}
+
+describe('acquireLock', () => {
+  it('writes the holder next to the state file and refuses a second holder naming the pid', () => {
+    const file = join(t.dir(), 'state.db');
+    const l = take(file);
+    const holder = JSON.parse(readFileSync(`${file}.lock`, 'utf8'));
+    expect(holder).toMatchObject({ pid: process.pid, nonce: l.holder.nonce });
+    try {
+      acquireLock(file);
+      throw new Error('second lock was granted');
+    } catch (e) {
+      expect(e).toBeInstanceOf(SyncError);
+      expect((e as SyncError).code).toBe('STATE_LOCKED');
+      expect((e as SyncError).message).toContain(`pid ${process.pid}`);
+    }
+  });
+
+  it('release removes the lock so the next start succeeds', () => {
+    const file = join(t.dir(), 'state.db');
+    take(file).release();
+    expect(existsSync(`${file}.lock`)).toBe(false);
+    take(file);
+  });
+
+  it('takes over a stale lock whose holder is dead', () => {
+    const file = join(t.dir(), 'state.db');
+    writeFileSync(`${file}.lock`, JSON.stringify({ pid: deadPid(), hostname: hostname(), procStart: null, startedAt: 0, nonce: 'old' }));
+    const l = take(file);
+    expect(JSON.parse(readFileSync(`${file}.lock`, 'utf8')).nonce).toBe(l.holder.nonce);
+  });
+
+  it('takes over a lock whose pid now belongs to another process (pid reuse)', () => {
+    const file = join(t.dir(), 'state.db');
+    writeFileSync(`${file}.lock`, JSON.stringify({ pid: process.pid, hostname: hostname(), procStart: '1', startedAt: 0, nonce: 'old' }));
+    if (process.platform === 'linux') expect(take(file).holder.pid).toBe(process.pid);
+  });
+
+  it('takes over a half-written lock file left by a crash', () => {
+    const file = join(t.dir(), 'state.db');
+    writeFileSync(`${file}.lock`, '{"pid": 12');
+    take(file);
+  });
+
+  it('does not guess about a lock held on another host', () => {
+    const file = join(t.dir(), 'state.db');
+    writeFileSync(`${file}.lock`, JSON.stringify({ pid: 1, hostname: 'elsewhere', procStart: null, startedAt: 0, nonce: 'x' }));
+    expect(() => acquireLock(file)).toThrow(/pid 1 on host elsewhere/);
+  });
+
+  it('release never deletes a successor\'s lock', () => {
+    const file = join(t.dir(), 'state.db');
+    const l = take(file);
+    writeFileSync(`${file}.lock`, JSON.stringify({ pid: 1, hostname: 'h', procStart: null, startedAt: 0, nonce: 'successor' }));
+    l.release();
+    expect(existsSync(`${file}.lock`)).toBe(true);
+  });
+});

@@ -1,0 +1,165 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempStates } from './state-helpers.js';
+import { APPLICATION_ID, SCHEMA_VERSION, type FileRow } from '../src/state/index.js';
+import { SyncError } from '../src/lib/errors.js';
+
+const t = tempStates();
+afterEach(() => t.cleanup());
+
+function expectSyncError(fn: () => unknown, code: string): SyncError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(SyncError);
+    expect((e as SyncError).code).toBe(code);
+    return e as SyncError;
+  }
+  throw new Error(`expected SyncError ${code}`);
+}
+
+describe('openState', () => {
+  it('creates the parent folder, sets durable pragmas, stamps version and application id', () => {
+    const file = join(t.dir(), 'deep', 'er', 'state.db');
+    const s = t.open(file);
+    expect(existsSync(file)).toBe(true);
+    expect(s.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(s.db.pragma('synchronous', { simple: true })).toBe(2); // FULL
+    expect(s.db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(s.db.pragma('busy_timeout', { simple: true })).toBe(5000);
+    expect(s.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(s.db.pragma('application_id', { simple: true })).toBe(APPLICATION_ID);
+    expect(s.check()).toEqual([]);
+  });
+
+  it('reopens an existing file without migrating again and keeps data', () => {
+    const file = join(t.dir(), 'state.db');
+    const a = t.open(file);
+    a.meta.set('k', 'v');
+    a.close();
+    const b = t.open(file);
+    expect(b.meta.get('k')).toBe('v');
+  });
+
+  it('uses STRICT tables: a wrong type is refused at write time', () => {
+    const s = t.open(join(t.dir(), 'state.db'));
+    expect(() => s.db.prepare(`INSERT INTO files (mapping, path, asset_id, size) VALUES ('m', 'p', 'x', 'big')`).run()).toThrow(/cannot store TEXT/);
+  });
+
+  it('refuses a database from a newer version with STATE_TOO_NEW', () => {
+    const file = join(t.dir(), 'state.db');
+    t.open(file).close();
+    const raw = new Database(file);
+    raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    raw.close();
+    const e = expectSyncError(() => t.open(file), 'STATE_TOO_NEW');
+    expect(e.message).toContain(file);
+    expect(e.hint).toMatch(/Upgrade/);
+  });
+
+  it('refuses a file that is not a database with STATE_CORRUPT naming the file and what to do', () => {
+    const file = join(t.dir(), 'state.db');
+    writeFileSync(file, 'this is not sqlite, just text that is long enough to have a header '.repeat(100));
+    const e = expectSyncError(() => t.open(file), 'STATE_CORRUPT');
+    expect(e.message).toContain(file);
+    expect(e.hint).toMatch(/move .* aside/);
+  });
+
+  it("refuses another program's SQLite database", () => {
+    const file = join(t.dir(), 'other.db');
+    const raw = new Database(file);
+    raw.exec('CREATE TABLE theirs (x)');
+    raw.close();
+    expectSyncError(() => t.open(file), 'STATE_FOREIGN');
+  });
+});
+
+describe('files', () => {
+  const row = (path: string, over: Partial<FileRow> = {}): FileRow => ({
+    mapping: 'm', path, size: 10, mtimeMs: 1_700_000_000_123.456, sha256: 'h'.repeat(64), assetId: `id-${path}`,
+    parentId: 'folder', version: 1, syncedAt: 5, missingSince: null, ...over,
+  });
+
+  it('reserve writes the asset id before the first upload and never replaces it', () => {
+    const s = t.open(join(t.dir(), 'state.db'));
+    const r = s.files.reserve('m', 'a.png', 'id-1');
+    expect(r).toMatchObject({ path: 'a.png', assetId: 'id-1', sha256: null, syncedAt: null });
+    expect(s.files.reserve('m', 'a.png', 'id-2').assetId).toBe('id-1'); // a retry keeps the first id
+    s.files.recordSynced({ ...r, size: 3, mtimeMs: 7.5, sha256: 'abc', version: 2, syncedAt: 9 });
+    expect(s.files.get('m', 'a.png')).toMatchObject({ size: 3, mtimeMs: 7.5, sha256: 'abc', version: 2, syncedAt: 9 });
+    expect(s.files.getByAssetId('id-1')?.path).toBe('a.png');
+  });
+
+  it('one asset id belongs to one path', () => {
+    const s = t.open(join(t.dir(), 'state.db'));
+    s.files.reserve('m', 'a', 'same');
+    expect(() => s.files.reserve('m', 'b', 'same')).toThrow(/UNIQUE/);
+  });
+
+  it('findBySha, rename, markMissing, remove, count', () => {
+    const s = t.open(join(t.dir(), 'state.db'));
+    s.files.recordSynced(row('a/x.png'));
+    s.files.recordSynced(row('b/y.png', { sha256: 'other' }));
+    s.files.reserve('m', 'c.png', 'id-c');
+    expect(s.files.findBySha('m', 'h'.repeat(64), 10).map((r) => r.path)).toEqual(['a/x.png']);
+    expect(s.files.findBySha('m', 'h'.repeat(64), 11)).toEqual([]);
+    expect(s.files.findBySha('other', 'h'.repeat(64), 10)).toEqual([]);
+    s.files.markMissing('m', 'a/x.png', 100);
+    s.files.markMissing('m', 'a/x.png', 200); // the first time seen gone is kept
+    expect(s.files.get('m', 'a/x.png')?.missingSince).toBe(100);
+    expect(s.files.rename('m', 'a/x.png', 'z/x.png')).toBe(true);
+    expect(s.files.get('m', 'z/x.png')).toMatchObject({ assetId: 'id-a/x.png', missingSince: null });
+    expect(s.files.get('m', 'a/x.png')).toBeUndefined();
+    expect(s.files.rename('m', 'nope', 'q')).toBe(false);
+    expect(s.files.count('m')).toBe(3);
+    expect(s.files.remove('m', 'c.png')).toBe(true);
+    expect(s.files.count('m')).toBe(2);
+  });
+
+  it('lists 100k rows of a mapping exactly (the rescan diffs against it in bulk)', () => {
+    const s = t.open(join(t.dir(), 'state.db'));
+    s.files.batch(() => {
+      for (let i = 0; i < 100_000; i++) s.files.recordSynced(row(`d${i % 100}/f${i}.jpg`, { assetId: `a${i}`, size: i }));
+      s.files.recordSynced(row('elsewhere', { mapping: 'n', assetId: 'n1' }));
+    });
+    const all = s.files.list('m');
+    expect(all).toHaveLength(100_000);
+    expect(all.find((r) => r.path === 'd7/f99907.jpg')).toMatchObject({ size: 99_907, assetId: 'a99907', mtimeMs: 1_700_000_000_123.456 });
+  });
+});
+
+describe('folder cache and meta', () => {
+  it('delete removes the folder and its descendants only', () => {
+    const s = t.open(join(t.dir(), 'state.db'));
+    for (const p of ['Marketing', 'Marketing/Shared', 'Marketing/Shared/2026', 'Marketing/Shared2', 'Marketing/Shared-x', 'Other']) s.folders.set(p, `id:${p}`);
+    expect(s.folders.get('Marketing/Shared/2026')).toBe('id:Marketing/Shared/2026');
+    s.folders.delete('Marketing/Shared');
+    expect(['Marketing', 'Marketing/Shared', 'Marketing/Shared/2026', 'Marketing/Shared2', 'Marketing/Shared-x', 'Other'].map((p) => s.folders.get(p) !== undefined))
+      .toEqual([true, false, false, true, true, true]);
+    s.folders.set('Other', 'new-id');
+    expect(s.folders.get('Other')).toBe('new-id');
+    s.folders.clear();
+    expect(s.folders.get('Other')).toBeUndefined();
+  });
+
+  it('meta get/set/delete', () => {
+    const s = t.open(join(t.dir(), 'state.db'));
+    expect(s.meta.get('paused')).toBeUndefined();
+    s.meta.set('paused', '1');
+    s.meta.set('paused', '2');
+    expect(s.meta.get('paused')).toBe('2');
+    s.meta.delete('paused');
+    expect(s.meta.get('paused')).toBeUndefined();
+  });
+});
+
+describe('check', () => {
+  it('reports a duplicate asset id and a synced row without a hash', () => {
+    const s = t.open(join(t.dir(), 'state.db'));
+    s.files.reserve('m', 'a', 'id-a');
+    s.db.exec(`UPDATE files SET synced_at = 1 WHERE path = 'a'`);
+    expect(s.check()).toEqual(['files: synced without a hash: m:a']);
+  });
+});
