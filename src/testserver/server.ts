@@ -1,0 +1,210 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { assetRoutes } from './assets.js';
+import { TokenIssuer } from './auth.js';
+import type { ApiContext, Route } from './context.js';
+import { FaultInjector, type FaultPlan } from './faults.js';
+import { folderRoutes } from './folders.js';
+import { ApiError, errorDto, notFound, sendError, sendJson } from './http.js';
+import { Store, emptyCounters } from './store.js';
+import { handleContent, handleTestRoute } from './side-routes.js';
+import { DEFAULT_MAX_UPLOAD, DEFAULT_TOKEN_LIFETIME_SEC, type TestServer, type TestServerOptions } from './types.js';
+
+const ROUTES: Route[] = [...folderRoutes, ...assetRoutes];
+const TOKEN_PATH = '/identity-server/connect/token';
+/** How much of an abandoned request body we still read so the client sees our answer rather than a reset. */
+const DRAIN_CAP = 64 * 1024 * 1024;
+
+export class SquidexTestServer {
+  readonly http: Server;
+  readonly store: Store;
+  readonly tokens: TokenIssuer;
+  readonly faults: FaultInjector;
+  readonly app: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  url = '';
+  private readonly sockets = new Set<Socket>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly limits;
+
+  constructor(private readonly opts: TestServerOptions) {
+    this.app = opts.app ?? 'demo';
+    this.clientId = opts.clientId ?? `${this.app}:sync`;
+    this.clientSecret = opts.clientSecret ?? 'demo-secret';
+    this.store = new Store(`${this.app}-app-id`, `client:${this.clientId}`);
+    this.tokens = new TokenIssuer(this.clientId, this.clientSecret, opts.tokenLifetimeSec ?? DEFAULT_TOKEN_LIFETIME_SEC);
+    this.faults = new FaultInjector(opts.seed ?? 1, opts.faults);
+    this.limits = { maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD, keepBytes: opts.keepBytes ?? true };
+    this.http = createServer((req, res) => void this.onRequest(req, res));
+    this.http.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(this.opts.port ?? 0, '127.0.0.1', () => resolve());
+    });
+    this.url = `http://127.0.0.1:${(this.http.address() as AddressInfo).port}`;
+  }
+
+  /** Drops every open connection, as a crashed or unplugged server would; `keep` is the caller's own. */
+  dropConnections(keep?: Socket): void {
+    for (const s of this.sockets) if (s !== keep) s.destroy();
+  }
+
+  resetCounters(): void {
+    this.store.counters = emptyCounters();
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    this.http.closeAllConnections();
+    this.dropConnections();
+    await closed;
+  }
+
+  private ctx(): ApiContext {
+    return { store: this.store, app: this.app, rootUrl: this.url, limits: this.limits };
+  }
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const path = url.pathname;
+    try {
+      if (path.startsWith('/_test/')) return await handleTestRoute(this, req, res, path);
+      const target = this.resolve(req, res, path);
+      const c = this.store.counters;
+      c.requests++;
+      c.byRoute[target.key] = (c.byRoute[target.key] ?? 0) + 1;
+      if (!(await this.applyFaults(req, res))) return;
+      await target.run(url.searchParams);
+    } catch (e) {
+      if (e instanceof ApiError) sendError(res, e);
+      else {
+        console.error('[fake-squidex] handler failed:', e);
+        sendJson(res, 500, errorDto(500, { message: '' }));
+      }
+    } finally {
+      this.drainRest(req);
+    }
+  }
+
+  /** Picks the handler and its byRoute key; auth (401) comes before app resolution (404), as in Squidex. */
+  private resolve(req: IncomingMessage, res: ServerResponse, path: string): { key: string; run(query: URLSearchParams): Promise<void> } {
+    const method = req.method ?? 'GET';
+    return {
+      key: routeKey(method, path),
+      run: async (query) => {
+        if (path === TOKEN_PATH && method === 'POST') {
+          this.store.counters.tokens++;
+          return this.tokens.handle(req, res);
+        }
+        const content = /^\/api\/assets\/([^/]+)\/([^/]+)(?:\/.*)?$/.exec(path);
+        if (content && method === 'GET') return handleContent(this, res, decodeURIComponent(content[1]), decodeURIComponent(content[2]));
+        if (!path.startsWith('/api/')) throw notFound();
+        this.tokens.authenticate(req);
+        const m = /^\/api\/apps\/([^/]+)(\/.*)$/.exec(path);
+        if (!m || decodeURIComponent(m[1]) !== this.app) throw notFound();
+        for (const r of ROUTES) {
+          const hit = r.method === method ? r.pattern.exec(m[2]) : null;
+          if (hit) return r.handle(this.ctx(), { req, res, params: hit.slice(1).map(decodeURIComponent), query });
+        }
+        throw notFound();
+      },
+    };
+  }
+
+  /** Decides this request's fault from the seeded stream; false when the request is not to be served. */
+  private async applyFaults(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    if (this.faults.settings.down) {
+      this.store.counters.faults++;
+      req.socket.destroy();
+      return false;
+    }
+    const plan: FaultPlan = this.faults.plan();
+    if (plan.delayMs > 0) await this.sleep(plan.delayMs);
+    const a = plan.action;
+    if (a.kind === 'none') return true;
+    this.store.counters.faults++;
+    if (a.kind === 'reset') resetMidBody(req);
+    else if (a.kind === 'hang') req.resume();
+    else {
+      const headers: Record<string, string> = a.retryAfterSec !== null ? { 'Retry-After': String(a.retryAfterSec) } : {};
+      sendJson(res, a.status, errorDto(a.status, { message: '' }), headers);
+    }
+    return false;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        resolve();
+      }, ms);
+      this.timers.add(t);
+    });
+  }
+
+  /** Reads what the handler left unread so keep-alive survives an early answer (401, 413, 400). */
+  private drainRest(req: IncomingMessage): void {
+    if (req.complete || req.destroyed) return;
+    let n = 0;
+    req.on('data', (c: Buffer) => {
+      n += c.length;
+      if (n > DRAIN_CAP) req.socket.destroy();
+    });
+    req.resume();
+  }
+}
+
+/** byRoute keys name the route shape without /api/apps/{app}: `PUT /assets/{id}/content`. */
+export function routeKey(method: string, path: string): string {
+  if (path === TOKEN_PATH) return `${method} /token`;
+  if (/^\/api\/assets\/[^/]+\/[^/]+/.test(path)) return `${method} /content/{id}`;
+  const m = /^\/api\/apps\/[^/]+(\/.*)$/.exec(path);
+  if (m) for (const r of ROUTES) if (r.method === method && r.pattern.test(m[1])) return r.key;
+  return `${method} (unknown)`;
+}
+
+/** The client sees its connection reset while still sending, and nothing is stored. */
+function resetMidBody(req: IncomingMessage): void {
+  const kill = (): void => {
+    if (req.socket.resetAndDestroy) req.socket.resetAndDestroy();
+    else req.socket.destroy();
+  };
+  const length = Number(req.headers['content-length'] ?? 0);
+  const chunked = /chunked/i.test(String(req.headers['transfer-encoding'] ?? ''));
+  if (!chunked && !(length > 0)) return kill();
+  const at = Math.max(1, Math.floor(length / 2));
+  let n = 0;
+  req.on('data', (c: Buffer) => {
+    n += c.length;
+    if (n >= at) kill();
+  });
+  req.on('end', kill);
+}
+
+export async function start(opts: TestServerOptions = {}): Promise<TestServer> {
+  const s = new SquidexTestServer(opts);
+  await s.listen();
+  return {
+    url: s.url,
+    app: s.app,
+    clientId: s.clientId,
+    clientSecret: s.clientSecret,
+    setFaults: (f) => {
+      s.faults.update(f);
+      if (f.down) s.dropConnections();
+    },
+    inspect: () => s.store.inspect(),
+    resetCounters: () => s.resetCounters(),
+    close: () => s.close(),
+  };
+}

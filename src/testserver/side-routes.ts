@@ -1,0 +1,57 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FaultSettingsError } from './faults.js';
+import { ApiError, notFound, readSmallBody, sendEmpty, sendJson } from './http.js';
+import type { SquidexTestServer } from './server.js';
+import type { FaultSettings } from './types.js';
+
+/** /_test/*: inspection and fault switches for tests and benchmarks in other processes; never faulted. */
+export async function handleTestRoute(s: SquidexTestServer, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  const route = `${req.method} ${path.replace(/\/$/, '')}`;
+  switch (route) {
+    case 'GET /_test/inspect':
+      return sendJson(res, 200, s.store.inspect());
+    case 'GET /_test/faults':
+      return sendJson(res, 200, s.faults.settings);
+    case 'POST /_test/faults': {
+      let patch: Partial<FaultSettings>;
+      try {
+        patch = JSON.parse((await readSmallBody(req)).toString('utf8') || '{}') as Partial<FaultSettings>;
+        s.faults.update(patch);
+      } catch (e) {
+        if (e instanceof SyntaxError || e instanceof FaultSettingsError) {
+          throw new ApiError(400, { message: e.message });
+        }
+        throw e;
+      }
+      // The switch's own connection survives "down" so the caller gets its answer.
+      if (patch.down) s.dropConnections(req.socket);
+      return sendJson(res, 200, s.faults.settings, { Connection: 'close' });
+    }
+    case 'POST /_test/reset-counters':
+      s.resetCounters();
+      return sendEmpty(res, 204);
+    case 'POST /_test/expire-tokens':
+      s.tokens.expireAll();
+      return sendEmpty(res, 204);
+    default:
+      throw notFound();
+  }
+}
+
+/** GET /api/assets/{app}/{idOrSlug}/…: the stored bytes, for read-back checks. Anonymous, as for unprotected assets. */
+export function handleContent(s: SquidexTestServer, res: ServerResponse, app: string, idOrSlug: string): void {
+  if (app !== s.app) throw notFound();
+  let asset = s.store.assets.get(idOrSlug);
+  if (!asset || asset.deleted) asset = [...s.store.assets.values()].find((a) => !a.deleted && a.slug === idOrSlug);
+  if (!asset || asset.deleted) throw notFound();
+  if (!asset.bytes) {
+    throw new ApiError(404, { message: 'The test server was started with keepBytes: false and stored only the hash.' });
+  }
+  res.writeHead(200, {
+    'Content-Type': asset.mimeType,
+    'Content-Length': asset.bytes.length,
+    ETag: `"${asset.fileVersion}"`,
+    'Content-Disposition': `inline; filename*=UTF-8''${encodeURIComponent(asset.fileName)}`,
+  });
+  res.end(asset.bytes);
+}

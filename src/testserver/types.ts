@@ -1,0 +1,102 @@
+/** Public shapes of the test server (docs/ARCHITECTURE.md, "testserver"). */
+
+export interface FaultSettings {
+  /** Share of requests answered with 500/502/503. */
+  rate5xx: number;
+  /** Share of requests answered with 429. */
+  rate429: number;
+  /** Retry-After seconds on 429 (and sometimes 503); null sends none, as real Squidex does. */
+  retryAfterSec: number | null;
+  latencyMs: number;
+  latencySpikeRate: number;
+  latencySpikeMs: number;
+  /** Share of requests whose socket is destroyed part-way through reading the body. */
+  resetRate: number;
+  /** Share of requests that are read and never answered. */
+  hangRate: number;
+  /** Every connection is destroyed at once, and every new /api or token request too. */
+  down: boolean;
+}
+
+export interface TestServerOptions {
+  port?: number;
+  app?: string;
+  clientId?: string;
+  clientSecret?: string;
+  /** Lifetime of issued tokens; real Squidex uses 30 days. */
+  tokenLifetimeSec?: number;
+  maxUploadBytes?: number;
+  /** false stores only sha256 + size of uploads, so benchmarks can send gigabytes. */
+  keepBytes?: boolean;
+  seed?: number;
+  faults?: Partial<FaultSettings>;
+}
+
+export interface InspectedFolder {
+  id: string;
+  parentId: string;
+  folderName: string;
+  version: number;
+  deleted: boolean;
+}
+
+export interface InspectedAsset {
+  id: string;
+  parentId: string;
+  fileName: string;
+  slug: string;
+  mimeType: string;
+  fileSize: number;
+  fileHash: string;
+  /** Hex SHA-256 of the stored bytes. */
+  sha256: string;
+  metadata: Record<string, unknown>;
+  tags: string[];
+  version: number;
+  fileVersion: number;
+  deleted: boolean;
+}
+
+export interface Counters {
+  requests: number;
+  byRoute: Record<string, number>;
+  uploads: number;
+  uploadBytes: number;
+  faults: number;
+  tokens: number;
+}
+
+export interface Inspection {
+  folders: InspectedFolder[];
+  assets: InspectedAsset[];
+  counters: Counters;
+  /** Times each asset id was created; a second create of a live id is a bug in the client. */
+  createdIds: Record<string, number>;
+}
+
+export interface TestServer {
+  url: string;
+  app: string;
+  clientId: string;
+  clientSecret: string;
+  setFaults(f: Partial<FaultSettings>): void;
+  inspect(): Inspection;
+  resetCounters(): void;
+  close(): Promise<void>;
+}
+
+export const ROOT_ID = '00000000-0000-0000-0000-000000000000';
+export const DEFAULT_MAX_UPLOAD = 5 * 1024 * 1024;
+export const DEFAULT_TOKEN_LIFETIME_SEC = 30 * 24 * 3600;
+
+export const NO_FAULTS: FaultSettings = {
+  rate5xx: 0,
+  rate429: 0,
+  retryAfterSec: null,
+  latencyMs: 0,
+  latencySpikeRate: 0,
+  latencySpikeMs: 0,
+  resetRate: 0,
+  hangRate: 0,
+  down: false,
+};
