@@ -148,11 +148,14 @@ export class DirWatcher {
         this.sink.fail(err, rel);
         return;
       }
-      // inotify reports a watched folder's own removal to the folder's watch under its own name;
-      // the parent's watch reports the same removal properly, so drop the self-event.
+      // inotify reports a watched folder's own removal to the folder's watch under its own name.
+      // The parent's watch reports the same removal (and must still find the folder in `watchers`
+      // to call it unlinkDir), so drop the self-event; only the root has no parent to do that.
       if (name === path.basename(this.abs(dirRel)) && !fs.existsSync(this.abs(dirRel))) {
-        this.unwatchUnder(dirRel);
-        if (dirRel === '') this.sink.fail(Object.assign(new Error(`mapping folder ${this.root} disappeared`), { code: 'ENOENT' }), '');
+        if (dirRel === '') {
+          this.unwatchUnder('');
+          this.sink.fail(Object.assign(new Error(`mapping folder ${this.root} disappeared`), { code: 'ENOENT' }), '');
+        }
         return;
       }
       this.sink.gate.cancel(rel);

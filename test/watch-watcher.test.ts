@@ -1,0 +1,189 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { classifyWatchError, compileIgnore, startWatcher, type Watcher, type WatchKind } from '../src/watch/index.js';
+import type { SyncError } from '../src/lib/errors.js';
+
+interface Seen { rel: string; kind: WatchKind; size?: number }
+
+let dir: string;
+let watchers: Watcher[] = [];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `pred` every 25 ms, at most `maxMs`; bounded in count and time. */
+async function waitFor(pred: () => boolean, maxMs = 10_000): Promise<void> {
+  for (let i = 0; i < maxMs / 25 && !pred(); i++) await sleep(25);
+  expect(pred()).toBe(true);
+}
+
+async function watch(mode: 'events' | 'poll', stabilityMs = 200, ignore: string[] = ['drafts/**']) {
+  const seen: Seen[] = [];
+  const errors: SyncError[] = [];
+  const w = startWatcher({
+    root: dir,
+    ignore: compileIgnore({ ignore, ignoreDefaults: true }, dir),
+    mode,
+    stabilityMs,
+    pollIntervalMs: 100,
+    onPath: (rel, kind, stat) => seen.push({ rel, kind, size: stat?.size }),
+    onError: (e) => errors.push(e),
+  });
+  watchers.push(w);
+  await w.ready;
+  return { w, seen, errors, has: (rel: string, kind: WatchKind) => seen.some((s) => s.rel === rel && s.kind === kind) };
+}
+
+const write = (rel: string, data: string | Buffer = 'x') => {
+  fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+  fs.writeFileSync(path.join(dir, rel), data);
+};
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'watch-'));
+});
+afterEach(async () => {
+  await Promise.all(watchers.map((w) => w.close()));
+  watchers = [];
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe.each(['events', 'poll'] as const)('startWatcher (%s mode)', (mode) => {
+  it('does not report files that exist at start, reports a new file once it is stable', async () => {
+    write('old.png');
+    const t = await watch(mode);
+    write('sub/new.png', 'hello');
+    await waitFor(() => t.has('sub/new.png', 'add'));
+    expect(t.seen.filter((s) => s.rel === 'sub/new.png')).toEqual([{ rel: 'sub/new.png', kind: 'add', size: 5 }]);
+    expect(t.seen.some((s) => s.rel === 'old.png')).toBe(false);
+    expect(t.errors).toEqual([]);
+  });
+
+  it('reports a change and an unlink', async () => {
+    write('a.png', '1');
+    write('b.png', '1');
+    const t = await watch(mode);
+    write('a.png', '22');
+    fs.rmSync(path.join(dir, 'b.png'));
+    await waitFor(() => t.has('a.png', 'change') && t.has('b.png', 'unlink'));
+    expect(t.seen.find((s) => s.rel === 'a.png')?.size).toBe(2);
+  });
+
+  it('applies ignore rules to events', async () => {
+    const t = await watch(mode);
+    write('.DS_Store');
+    write('x/report.tmp');
+    write('drafts/a.png');
+    write('.git/objects/a');
+    write('x/~$doc.docx');
+    write('sentinel.png');
+    await waitFor(() => t.has('sentinel.png', 'add'));
+    await sleep(300);
+    expect(t.seen.map((s) => s.rel).filter((r) => r !== 'x' && r !== 'drafts' && r !== '.git')).toEqual(['sentinel.png']);
+    expect(t.seen.some((s) => s.rel.startsWith('drafts/') || s.rel.startsWith('.git'))).toBe(false);
+  });
+
+  it('reports a file written in chunks exactly once, after the last chunk, with the final size', async () => {
+    const t = await watch(mode, 600);
+    const fd = fs.openSync(path.join(dir, 'big.psd'), 'w');
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    try {
+      for (let i = 0; i < 12; i++) {
+        fs.writeSync(fd, chunk);
+        await sleep(200); // well inside the stability window: the file is never quiet for 600 ms
+        expect(t.seen.filter((s) => s.rel === 'big.psd')).toEqual([]);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    await waitFor(() => t.has('big.psd', 'add'));
+    await sleep(800);
+    expect(t.seen.filter((s) => s.rel === 'big.psd')).toEqual([{ rel: 'big.psd', kind: 'add', size: 12 * 64 * 1024 }]);
+  });
+});
+
+describe('startWatcher (events mode) folders', () => {
+  it('reports a new folder and every file in it, also for a folder moved in from outside', async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'watch-out-'));
+    try {
+      fs.mkdirSync(path.join(outside, 'batch/inner'), { recursive: true });
+      fs.writeFileSync(path.join(outside, 'batch/one.png'), '1');
+      fs.writeFileSync(path.join(outside, 'batch/inner/two.png'), '22');
+      const t = await watch('events');
+      write('made/here.png');
+      fs.renameSync(path.join(outside, 'batch'), path.join(dir, 'batch'));
+      await waitFor(() => t.has('made/here.png', 'add') && t.has('batch/one.png', 'add') && t.has('batch/inner/two.png', 'add'));
+      expect(t.has('made', 'addDir')).toBe(true);
+      expect(t.has('batch', 'addDir')).toBe(true);
+      // The moved-in folder is watched too.
+      write('batch/inner/three.png');
+      await waitFor(() => t.has('batch/inner/three.png', 'add'));
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('reports unlinkDir for a removed folder, and stops watching it', async () => {
+    write('gone/a.png');
+    write('gone/deeper/b.png');
+    const t = await watch('events');
+    fs.rmSync(path.join(dir, 'gone'), { recursive: true });
+    await waitFor(() => t.has('gone', 'unlinkDir'));
+    await sleep(200);
+    // The folder's own watch sees its removal too; that must not turn into a bogus path.
+    expect(t.seen.some((s) => s.rel.startsWith('gone/gone'))).toBe(false);
+    expect(t.errors).toEqual([]);
+  });
+
+  it('follows a folder renamed inside the tree', async () => {
+    write('old/a.png');
+    const t = await watch('events');
+    fs.renameSync(path.join(dir, 'old'), path.join(dir, 'new'));
+    await waitFor(() => t.has('old', 'unlinkDir') && t.has('new', 'addDir') && t.has('new/a.png', 'add'));
+    write('new/b.png');
+    await waitFor(() => t.has('new/b.png', 'add'));
+    expect(t.seen.some((s) => s.rel === 'old/b.png')).toBe(false);
+  });
+
+  it('reports an atomic save (temp file renamed over the target) as one hint for the target', async () => {
+    write('doc.png', 'v1');
+    const t = await watch('events');
+    write('doc.png.tmp', 'v2-longer');
+    fs.renameSync(path.join(dir, 'doc.png.tmp'), path.join(dir, 'doc.png'));
+    await waitFor(() => t.seen.some((s) => s.rel === 'doc.png'));
+    await sleep(400);
+    expect(t.seen.filter((s) => s.rel.startsWith('doc'))).toEqual([{ rel: 'doc.png', kind: 'add', size: 9 }]);
+  });
+
+  it('reports the mapping folder disappearing as WATCH_FAILED, without throwing', async () => {
+    write('a.png');
+    const t = await watch('events');
+    fs.rmSync(dir, { recursive: true });
+    await waitFor(() => t.errors.length > 0);
+    expect(t.errors[0].code).toBe('WATCH_FAILED');
+    fs.mkdirSync(dir); // for afterEach
+  });
+
+  it('close() is safe while the first scan is still running and twice', async () => {
+    for (let i = 0; i < 50; i++) write(`d${i}/f.png`);
+    const w = startWatcher({
+      root: dir, ignore: compileIgnore({ ignore: [], ignoreDefaults: true }, dir), mode: 'events', stabilityMs: 100,
+      onPath: () => {}, onError: () => {},
+    });
+    await w.close();
+    await w.close();
+  });
+});
+
+describe('classifyWatchError', () => {
+  it('turns inotify limits into WATCH_LIMIT with the fix, anything else into WATCH_FAILED', () => {
+    const limit = classifyWatchError(Object.assign(new Error('watch ENOSPC'), { code: 'ENOSPC' }), '/srv/share', 'a');
+    expect(limit.code).toBe('WATCH_LIMIT');
+    expect(limit.hint).toContain('sysctl fs.inotify.max_user_watches=524288');
+    expect(limit.hint).toContain('/etc/sysctl.d/');
+    expect(classifyWatchError(Object.assign(new Error('x'), { code: 'EMFILE' }), '/r').code).toBe('WATCH_LIMIT');
+    const other = classifyWatchError(Object.assign(new Error('boom'), { code: 'EIO' }), '/r');
+    expect(other.code).toBe('WATCH_FAILED');
+    expect(other.message).toContain('boom');
+  });
+});
