@@ -1,0 +1,127 @@
+/**
+ * The validated configuration as the rest of the daemon sees it. Field names
+ * follow the YAML keys; the few that change unit on the way in say so
+ * (`rescanIntervalMs`). Every path here is absolute.
+ */
+
+export type DeletePolicy = 'keep' | 'delete';
+export type WatchMode = 'auto' | 'events' | 'poll';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Mapping {
+  /** Stable id of the mapping: the key of its rows in the state database, and the CLI's handle (pause/status). */
+  name: string;
+  /** Absolute local folder (resolved against the config file's folder, `~` expanded; symlinks not resolved). */
+  local: string;
+  /** Asset folder path `A/B` with no leading or trailing slash; `''` is the app root. */
+  remote: string;
+  deletes: DeletePolicy;
+  /** Only meaningful with `deletes: delete`: skip Squidex's recycle bin. */
+  permanentDeletes: boolean;
+  watch: WatchMode;
+  /** Full rescan period in ms, or `'auto'`: DEFAULTS.rescanAuto.networkMs on network shares, .localMs on local disks. */
+  rescanIntervalMs: number | 'auto';
+  /** Extra picomatch globs, relative to `local`, POSIX separators. */
+  ignore: string[];
+  /** Apply the built-in OS/editor junk list (.DS_Store, Thumbs.db, ~$*, …). */
+  ignoreDefaults: boolean;
+}
+
+export interface SquidexConfig {
+  /** Base URL without trailing slash. */
+  url: string;
+  app: string;
+  clientId?: string;
+  clientSecret?: string;
+  /** A static bearer token used instead of clientId/clientSecret. */
+  token?: string;
+  /** Absolute path of a PEM file with extra CA certificates. */
+  ca?: string;
+  timeoutSeconds: number;
+  allowInsecureHttp: boolean;
+}
+
+export interface SyncSettings {
+  concurrency: number;
+  stabilityMs: number;
+  debounceMs: number;
+  maxWaitMs: number;
+  maxAttempts: number;
+  moveWindowMs: number;
+  shutdownTimeoutMs: number;
+}
+
+export interface DeleteGuardSettings {
+  enabled: boolean;
+  maxShare: number;
+  minFiles: number;
+}
+
+export interface ConfigProblem {
+  /** Key path such as `mappings[1].deletes`; `''` for the file as a whole. */
+  key: string;
+  /** A full sentence that names the key and the expected value; never contains a secret. */
+  message: string;
+}
+
+export interface Config {
+  /** Absolute path of the config file (or the name passed to parseConfig, resolved). */
+  file: string;
+  /** The folder relative paths were resolved against. */
+  dir: string;
+  squidex: SquidexConfig;
+  /** Absolute path of the SQLite state file. It may lie inside a mapping: the watcher ignores it. */
+  state: string;
+  mappings: Mapping[];
+  sync: SyncSettings;
+  deleteGuard: DeleteGuardSettings;
+  upload: { maxBytesPerSecond: number };
+  /** port 0 = the endpoint is off. host is always a loopback address. */
+  http: { port: number; host: string };
+  log: { level: LogLevel };
+  /** Things that are legal but probably not meant (e.g. a mapping root that is not mounted right now). */
+  warnings: ConfigProblem[];
+}
+
+export interface ParseOptions {
+  /** Path of the config file; relative paths in it resolve against its folder. */
+  file: string;
+  env?: Record<string, string | undefined>;
+  /** Look at the file system (mapping roots, CA file, real paths for overlap). Default true. */
+  checkPaths?: boolean;
+  /**
+   * What a mapping root that does not exist is. 'error' (default) for `check` and a first
+   * start; 'allow' for the running daemon, where an unmounted share is the delete guard's
+   * business at run time, not a reason to refuse to start. Allowed ones become warnings.
+   */
+  missingLocal?: 'error' | 'allow';
+}
+
+/** Defaults for every optional key. Frozen: callers copy, never mutate. */
+export const DEFAULTS = Object.freeze({
+  squidex: Object.freeze({ timeoutSeconds: 60, allowInsecureHttp: false }),
+  state: './.squidex-sync/state.db',
+  mapping: Object.freeze({
+    deletes: 'keep' as DeletePolicy,
+    permanentDeletes: false,
+    watch: 'auto' as WatchMode,
+    rescanIntervalMs: 'auto' as const,
+    ignore: Object.freeze([] as string[]),
+    ignoreDefaults: true,
+  }),
+  /** What `rescanInterval: auto` means: shares lose events, so rescan them often (as Syncthing does). */
+  rescanAuto: Object.freeze({ networkMs: 60_000, localMs: 3_600_000 }),
+  sync: Object.freeze({
+    concurrency: 4,
+    stabilityMs: 2000,
+    debounceMs: 1000,
+    maxWaitMs: 30_000,
+    maxAttempts: 10,
+    moveWindowMs: 10_000,
+    shutdownTimeoutMs: 30_000,
+  }),
+  deleteGuard: Object.freeze({ enabled: true, maxShare: 0.5, minFiles: 20 }),
+  upload: Object.freeze({ maxBytesPerSecond: 0 }),
+  http: Object.freeze({ port: 0, host: '127.0.0.1' }),
+  log: Object.freeze({ level: 'info' as LogLevel }),
+});

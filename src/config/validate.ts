@@ -1,0 +1,274 @@
+/**
+ * Tree → Config without touching the file system: types, ranges, enums, URL,
+ * durations, names. File-system checks live in paths.ts so that `checkPaths:
+ * false` is one switch.
+ */
+import { homedir } from 'node:os';
+import path from 'node:path';
+import picomatch from 'picomatch';
+import { Section, isTree, joinKey, parseBytes, parseDuration, show, type Problems, type Tree } from './reader.js';
+import { DEFAULTS, type Config, type DeletePolicy, type LogLevel, type Mapping, type WatchMode } from './types.js';
+
+const TOP_KEYS = ['squidex', 'state', 'mappings', 'sync', 'deleteGuard', 'upload', 'http', 'log'] as const;
+const SQUIDEX_KEYS = ['url', 'app', 'clientId', 'clientSecret', 'token', 'ca', 'timeoutSeconds', 'allowInsecureHttp'] as const;
+const MAPPING_KEYS = ['name', 'local', 'remote', 'deletes', 'permanentDeletes', 'watch', 'rescanInterval', 'ignore', 'ignoreDefaults'] as const;
+const SYNC_KEYS = Object.keys(DEFAULTS.sync);
+const DELETES: readonly DeletePolicy[] = ['keep', 'delete'];
+const WATCH: readonly WatchMode[] = ['auto', 'events', 'poll'];
+const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+/** Squidex's own rule for app names. */
+const APP_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+const MAPPING_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+export interface Context {
+  file: string;
+  dir: string;
+  env: Record<string, string | undefined>;
+  problems: Problems;
+  /** Position of each built mapping in the YAML list (invalid entries are skipped), for messages. */
+  mappingIndex: Map<Mapping, number>;
+}
+
+export function buildConfig(root: Tree, ctx: Context): Config {
+  const top = new Section(ctx.problems, '', root, TOP_KEYS);
+  const squidex = readSquidex(top.section('squidex', SQUIDEX_KEYS), ctx);
+  const state = resolveUserPath(top.str('state') ?? DEFAULTS.state, ctx);
+  const mappings = readMappings(top, ctx);
+
+  const s = top.section('sync', SYNC_KEYS);
+  const d = DEFAULTS.sync;
+  const sync = {
+    concurrency: s.num('concurrency', d.concurrency, { min: 1, max: 64 }),
+    stabilityMs: s.num('stabilityMs', d.stabilityMs, { min: 0 }),
+    debounceMs: s.num('debounceMs', d.debounceMs, { min: 0 }),
+    maxWaitMs: s.num('maxWaitMs', d.maxWaitMs, { min: 0 }),
+    maxAttempts: s.num('maxAttempts', d.maxAttempts, { min: 1 }),
+    moveWindowMs: s.num('moveWindowMs', d.moveWindowMs, { min: 0 }),
+    shutdownTimeoutMs: s.num('shutdownTimeoutMs', d.shutdownTimeoutMs, { min: 0 }),
+  };
+  if (sync.maxWaitMs < sync.debounceMs) {
+    s.error('maxWaitMs', `must be at least sync.debounceMs (${sync.debounceMs}): it caps how long debouncing may delay a busy path`);
+  }
+
+  const g = top.section('deleteGuard', Object.keys(DEFAULTS.deleteGuard));
+  const deleteGuard = {
+    enabled: g.bool('enabled', DEFAULTS.deleteGuard.enabled),
+    maxShare: g.num('maxShare', DEFAULTS.deleteGuard.maxShare, { min: 0, max: 1, integer: false }),
+    minFiles: g.num('minFiles', DEFAULTS.deleteGuard.minFiles, { min: 0 }),
+  };
+  if (!deleteGuard.enabled && mappings.some((m) => m.deletes === 'delete')) {
+    g.warn('enabled', 'the delete guard is off while a mapping uses deletes: delete — an unmounted or emptied share would delete its assets');
+  }
+
+  const u = top.section('upload', Object.keys(DEFAULTS.upload));
+  let maxBytesPerSecond: number = DEFAULTS.upload.maxBytesPerSecond;
+  if (u.has('maxBytesPerSecond')) {
+    const b = parseBytes(u.raw('maxBytesPerSecond'));
+    if (b === undefined) u.error('maxBytesPerSecond', `expected bytes per second as a number or a size such as 10MB or 5MiB (0 = unlimited), got ${show(u.raw('maxBytesPerSecond'), '')}`);
+    else maxBytesPerSecond = b;
+  }
+
+  const h = top.section('http', Object.keys(DEFAULTS.http));
+  const http = { port: h.num('port', DEFAULTS.http.port, { min: 0, max: 65535 }), host: h.str('host') ?? DEFAULTS.http.host };
+  if (!isLoopback(http.host)) {
+    h.error('host', `expected a loopback address (127.0.0.1, ::1 or localhost), got ${show(http.host, '')}: the endpoint has no authentication and shows file paths, so it serves this machine only (put a reverse proxy in front to expose it)`);
+  }
+
+  const l = top.section('log', Object.keys(DEFAULTS.log));
+  const log = { level: l.oneOf('level', LEVELS, DEFAULTS.log.level) };
+
+  return {
+    file: ctx.file,
+    dir: ctx.dir,
+    squidex,
+    state,
+    mappings,
+    sync,
+    deleteGuard,
+    upload: { maxBytesPerSecond },
+    http,
+    log,
+    warnings: ctx.problems.warnings,
+  };
+}
+
+function readSquidex(s: Section, ctx: Context): Config['squidex'] {
+  const rawUrl = s.str('url', 'the base URL of your Squidex instance, e.g. https://cloud.squidex.io');
+  const allowInsecureHttp = s.bool('allowInsecureHttp', DEFAULTS.squidex.allowInsecureHttp);
+  const url = rawUrl === undefined ? '' : checkUrl(rawUrl, s, allowInsecureHttp);
+  const app = s.str('app', 'the name of the Squidex app whose assets to fill, e.g. atlas') ?? '';
+  if (app && !APP_NAME.test(app)) s.error('app', `expected a Squidex app name (lower-case letters, digits and single dashes, e.g. atlas), got ${show(app, '')}`);
+
+  const token = s.str('token');
+  let clientId: string | undefined;
+  let clientSecret: string | undefined;
+  if (token !== undefined) {
+    if (s.has('clientId') || s.has('clientSecret')) s.error('token', 'set either token or clientId + clientSecret, not both');
+  } else {
+    clientId = s.str('clientId', 'the client id from the app\'s Settings → Clients, e.g. atlas:sync (or set token)');
+    clientSecret = s.str('clientSecret', 'the client secret, best as ${SQUIDEX_CLIENT_SECRET} from the environment (or set token)');
+  }
+  const ca = s.str('ca');
+  const timeoutSeconds = s.num('timeoutSeconds', DEFAULTS.squidex.timeoutSeconds, { min: 1, max: 3600, integer: false });
+  return {
+    url,
+    app,
+    ...(clientId !== undefined && { clientId }),
+    ...(clientSecret !== undefined && { clientSecret }),
+    ...(token !== undefined && { token }),
+    ...(ca !== undefined && { ca: resolveUserPath(ca, ctx) }),
+    timeoutSeconds,
+    allowInsecureHttp,
+  };
+}
+
+function checkUrl(raw: string, s: Section, allowInsecure: boolean): string {
+  const expected = 'expected an http(s) URL such as https://cloud.squidex.io';
+  let u: URL;
+  try {
+    u = new URL(raw.trim());
+  } catch {
+    // Do not quote it: a URL with credentials in it is a secret.
+    s.error('url', `${expected}, got something that is not a URL`);
+    return '';
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') {
+    s.error('url', `${expected}, got a ${u.protocol.replace(':', '')} URL`);
+    return '';
+  }
+  if (u.username || u.password) {
+    s.error('url', 'must not contain a user name or password; Squidex authenticates with clientId/clientSecret');
+    return '';
+  }
+  if (u.search || u.hash) s.error('url', `${expected}, without ?query or #fragment`);
+  if (u.protocol === 'http:' && !allowInsecure && !isLoopback(u.hostname)) {
+    s.error(
+      'url',
+      `plain http is allowed only for this machine (localhost, 127.0.0.1, ::1): the client secret, tokens and every file would travel in clear — use https, or set squidex.allowInsecureHttp: true on a network you trust`,
+    );
+  }
+  return `${u.origin}${u.pathname}`.replace(/\/+$/, '');
+}
+
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/** `~/x` → home; relative → against the config file's folder. */
+export function resolveUserPath(p: string, ctx: Pick<Context, 'dir' | 'env'>): string {
+  if (p === '~' || p.startsWith('~/')) return path.join(ctx.env.HOME || homedir(), p.slice(1));
+  return path.resolve(ctx.dir, p);
+}
+
+function readMappings(top: Section, ctx: Context): Mapping[] {
+  const raw = top.raw('mappings');
+  const need = 'add at least one entry with local (a folder) and remote (an asset folder path, "" for the app root)';
+  if (raw === undefined) {
+    top.missing('mappings', need);
+    return [];
+  }
+  if (!Array.isArray(raw) || raw.length === 0) {
+    top.error('mappings', `${Array.isArray(raw) ? 'is empty' : `expected a list, got ${show(raw, '')}`}; ${need}`);
+    return [];
+  }
+
+  const out: Mapping[] = [];
+  const names = new Map<string, { index: number; explicit: boolean }>();
+  raw.forEach((item, i) => {
+    const key = joinKey('mappings', i);
+    if (!isTree(item)) return ctx.problems.error(key, `expected a mapping with local and remote, got ${show(item, '')}`);
+    const m = readMapping(new Section(ctx.problems, key, item, MAPPING_KEYS), ctx);
+    if (!m) return;
+    const explicit = item.name !== undefined && item.name !== null;
+    const prior = names.get(m.name);
+    if (prior) {
+      const why = explicit && prior.explicit ? '' : ' (a default name is the local folder\'s name)';
+      ctx.problems.error(joinKey(key, 'name'), `"${m.name}" is already the name of mappings[${prior.index}]${why}; the name keys a mapping's files in the state database, so give each mapping its own name: key`);
+    } else names.set(m.name, { index: i, explicit });
+    ctx.mappingIndex.set(m, i);
+    out.push(m);
+  });
+  return out;
+}
+
+function readMapping(s: Section, ctx: Context): Mapping | undefined {
+  const localRaw = s.str('local', 'the local folder to mirror, e.g. /mnt/design-share/Marketing');
+  const remote = readRemote(s);
+  const deletes = s.oneOf('deletes', DELETES, DEFAULTS.mapping.deletes);
+  const permanentDeletes = s.bool('permanentDeletes', DEFAULTS.mapping.permanentDeletes);
+  if (permanentDeletes && deletes === 'keep') s.warn('permanentDeletes', 'has no effect with deletes: keep');
+  const watch = s.oneOf('watch', WATCH, DEFAULTS.mapping.watch);
+  const rescanIntervalMs = readRescan(s);
+  const ignore = readIgnore(s);
+  const ignoreDefaults = s.bool('ignoreDefaults', DEFAULTS.mapping.ignoreDefaults);
+  let name = s.str('name');
+  if (name !== undefined && !MAPPING_NAME.test(name)) {
+    s.error('name', `expected letters, digits, ".", "_" or "-" (starting with a letter or digit), got ${show(name, '')}`);
+    name = undefined;
+  }
+  // A bad remote is already reported; keep the mapping so its local folder is checked too.
+  if (localRaw === undefined) return undefined;
+  const local = resolveUserPath(localRaw, ctx);
+  return { name: name ?? defaultName(local), local, remote: remote ?? '', deletes, permanentDeletes, watch, rescanIntervalMs, ignore, ignoreDefaults };
+}
+
+/** The local folder's name, lower-cased and made CLI-safe: "Marketing Team" → "marketing-team". */
+export function defaultName(local: string): string {
+  const base = path.basename(local).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[-._]+|-+$/g, '');
+  return base || 'root';
+}
+
+/** "/Marketing//Shared/" → "Marketing/Shared"; "" and "/" → "" (the app root). */
+export function normaliseRemote(raw: string): string | { error: string } {
+  const segments = raw.trim().split('/').filter((seg) => seg !== '' && seg !== '.');
+  if (segments.includes('..')) return { error: 'must not contain ".." segments; write the asset folder path from the app root, e.g. Marketing/Shared' };
+  if (segments.some((seg) => seg.trim() === '')) return { error: 'has a folder name made only of spaces' };
+  return segments.join('/');
+}
+
+function readRemote(s: Section): string | undefined {
+  const v = s.raw('remote');
+  if (v === undefined) {
+    s.missing('remote', 'the asset folder path to mirror into, e.g. Marketing/Shared ("" or / for the app root)');
+    return undefined;
+  }
+  const r = typeof v === 'string' ? normaliseRemote(v) : { error: `expected an asset folder path such as Marketing/Shared, got ${show(v, '')}` };
+  if (typeof r === 'string') return r;
+  s.error('remote', r.error);
+  return undefined;
+}
+
+function readRescan(s: Section): number | 'auto' {
+  const v = s.raw('rescanInterval');
+  if (v === undefined || v === 'auto') return DEFAULTS.mapping.rescanIntervalMs;
+  const ms = parseDuration(v);
+  if (ms === undefined || ms < 1000) {
+    s.error('rescanInterval', `expected auto or a duration of at least 1s such as 90s, 15m or 1h (a bare number is seconds), got ${show(v, '')}`);
+    return DEFAULTS.mapping.rescanIntervalMs;
+  }
+  return ms;
+}
+
+function readIgnore(s: Section): string[] {
+  const v = s.raw('ignore');
+  if (v === undefined) return [...DEFAULTS.mapping.ignore];
+  const list = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(list)) {
+    s.error('ignore', `expected a list of globs such as ["*.bak", "drafts/**"], got ${show(v, '')}`);
+    return [];
+  }
+  const out: string[] = [];
+  list.forEach((g, i) => {
+    const problems = (msg: string) => s.error(`ignore[${i}]`, msg);
+    if (typeof g !== 'string' || g.trim() === '') return problems(`expected a glob such as "*.bak", got ${show(g, '')}`);
+    if (g.startsWith('/')) return problems(`globs are relative to the mapping's local folder; drop the leading "/" (${show(g, '')})`);
+    try {
+      picomatch.makeRe(g);
+    } catch (e) {
+      return problems(`is not a valid glob (${(e as Error).message})`);
+    }
+    out.push(g);
+  });
+  return out;
+}
