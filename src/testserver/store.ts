@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ApiError, notFound, validation } from './http.js';
+import { slugify } from './slug.js';
 import { ROOT_ID, type Counters, type Inspection } from './types.js';
 
 export interface FolderRec {
@@ -45,16 +46,6 @@ export interface Upload {
 /** §4: b64(sha256(utf8(b64(sha256(bytes)) + fileName + size))). */
 export function fileHashOf(digest: Buffer, fileName: string, size: number): string {
   return createHash('sha256').update(`${digest.toString('base64')}${fileName}${size}`, 'utf8').digest('base64');
-}
-
-/** Squidex Slugify with '.' preserved: "My Image.PNG" → "my-image.png". */
-export function slugify(name: string): string {
-  return name
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9.]+/g, '-')
-    .replace(/^-+|-+$/g, '');
 }
 
 export function fileTypeOf(fileName: string): string {
