@@ -74,6 +74,24 @@ describe('walkMapping', () => {
     }
   });
 
+  it('records entries that vanish mid-walk (ENOENT) instead of throwing', async () => {
+    write('keep.png');
+    write('vanish.png');
+    write('vdir/a.png');
+    const base = ig();
+    // The matcher runs between readdir and lstat/readdir of the entry: delete it right there.
+    const racing = Object.assign((rel: string, isDir: boolean) => base(rel, isDir), {
+      shallow: (rel: string, isDir: boolean) => {
+        if (rel === 'vanish.png' || rel === 'vdir') fs.rmSync(path.join(dir, rel), { recursive: true, force: true });
+        return base.shallow(rel, isDir);
+      },
+    });
+    const r = await walkMapping(dir, racing);
+    expect([...r.entries.keys()]).toEqual(['keep.png']);
+    expect(r.errors.map((e) => [e.path, e.code]).sort()).toEqual([['vanish.png', 'ENOENT'], ['vdir', 'ENOENT']]);
+    expect(r.rootMissing).toBe(false);
+  });
+
   it('records a root that cannot be read as rootMissing', async () => {
     // As root EACCES never happens; an unreadable root is simulated with a root that is a dangling symlink.
     fs.symlinkSync(path.join(dir, 'gone'), path.join(dir, 'dangling'));
