@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -191,6 +191,22 @@ describe('timeouts, aborts and resets', () => {
     expect(e).toMatchObject({ code: 'TOO_LARGE', retry: 'never', status: 413 });
     expect(e.message).toContain('"poster.tif" (32.0 MiB)');
     expect(e.hint).toContain('assets:maxSize is 5 MiB');
+  });
+
+  it('a file that shrinks while it is sent fails with FILE_CHANGED (retry), not a corrupt upload', async () => {
+    const path = join(dir, 'shrinks.bin');
+    writeFileSync(path, Buffer.alloc(48 * 1024 * 1024, 1));
+    server = await startRawServer(
+      (req, res) => json(res, 200, asset('s')),
+      () => {
+        truncateSync(path, 1024); // the designer saves a smaller version mid-upload
+        return false;
+      },
+    );
+    client = new SquidexClient({ url: server.url, app: 'demo', token: 't' });
+    const e = await client.upsertAsset('s', 'p', { path, fileName: 'shrinks.bin' }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'FILE_CHANGED', retry: 'retry' });
+    expect((e as Error).message).toContain('shrinks.bin');
   });
 
   it('nothing listening: NETWORK, retried', async () => {

@@ -233,8 +233,9 @@ function classifyHttp(
       return new SquidexError('HTTP_400', `${what}: Squidex rejected the request.${saidPart}`, { ...base, retry: 'never' });
     }
     case 401:
-      return new SquidexError('AUTH_FAILED', `${what}: Squidex did not accept a fresh token for client "${ctx.clientId ?? '?'}" (HTTP 401).`, {
-        ...base, retry: 'never', hint: 'Check that the client exists in the app and the app name is right.',
+      // Reached only after one refresh-and-retry (or with a static token, which cannot be refreshed).
+      return new SquidexError('AUTH_FAILED', `${what}: Squidex refused the access token${ctx.clientId ? ` of client "${ctx.clientId}"` : ''} (HTTP 401).`, {
+        ...base, retry: 'never', hint: 'Check that the client exists in the app, or that the configured token is still valid.',
       });
     case 403:
       return new SquidexError('FORBIDDEN', `${what}: the client "${ctx.clientId ?? '?'}" is not allowed to do this (HTTP 403).`, {
