@@ -44,7 +44,7 @@ interface Pm2Proc { name: string; pid: number; pm2_env: { status: string; restar
 describe('pm2 ecosystem', () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
-  let closeServer: (() => Promise<void>) | undefined;
+  let server: { inspect(): { assets: { fileName: string; deleted: boolean }[] }; close(): Promise<void> } | undefined;
   let useReal = false;
 
   const pm2 = (...args: string[]) => {
@@ -78,20 +78,20 @@ describe('pm2 ecosystem', () => {
     let script: string;
     if (useReal) {
       const { startTestServer } = (await import(TESTSERVER)) as {
-        startTestServer: () => Promise<{ url: string; app: string; clientId: string; clientSecret: string; close(): Promise<void> }>;
+        startTestServer: () => Promise<{ url: string; app: string; clientId: string; clientSecret: string } & NonNullable<typeof server>>;
       };
-      const server = await startTestServer();
-      closeServer = () => server.close();
+      const s = await startTestServer();
+      server = s;
       mkdirSync(join(dir, 'files'));
       writeFileSync(join(dir, 'files', 'hello.txt'), 'hello');
       writeFileSync(
         join(dir, 'sync.yaml'),
         [
           'squidex:',
-          `  url: ${server.url}`,
-          `  app: ${server.app}`,
-          `  clientId: ${server.clientId}`,
-          `  clientSecret: ${server.clientSecret}`,
+          `  url: ${s.url}`,
+          `  app: ${s.app}`,
+          `  clientId: ${s.clientId}`,
+          `  clientSecret: ${s.clientSecret}`,
           'state: ./state.db',
           'mappings:',
           `  - local: ${join(dir, 'files')}`,
@@ -115,11 +115,17 @@ describe('pm2 ecosystem', () => {
 
   afterAll(async () => {
     if (dir && existsSync(join(dir, 'pm2'))) spawnSync(PM2, ['kill'], { cwd: dir, env, timeout: 60_000 });
-    await closeServer?.();
+    await server?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('starts the daemon online and stops it cleanly', async () => {
+  it('starts the daemon online and stops it cleanly', async (ctx) => {
+    ctx.onTestFailed(() => {
+      for (const f of ['pm2.log', 'logs/squidex-sync-out.log', 'logs/squidex-sync-error.log']) {
+        const file = join(dir, 'pm2', f);
+        if (existsSync(file)) console.log(`--- ${f}\n${readFileSync(file, 'utf8').slice(-4000)}`);
+      }
+    });
     pm2('start', join(dir, 'ecosystem.config.cjs'));
     await until('squidex-sync online', () => list().some((p) => p.name === 'squidex-sync' && p.pm2_env.status === 'online'));
     // Online right after spawn says little; still online without a restart a moment later says it stays up.
@@ -127,12 +133,19 @@ describe('pm2 ecosystem', () => {
     const [proc] = list();
     expect(proc.pm2_env).toMatchObject({ status: 'online', restart_time: 0, NODE_ENV: 'production' });
     expect(alive(proc.pid)).toBe(true);
-    if (!useReal) expect(JSON.parse(readFileSync(join(dir, 'stand-in.argv'), 'utf8'))).toEqual(['start', '--config', './sync.yaml']);
+    if (useReal) {
+      // The real daemon, started by pm2 from the ecosystem's cwd and args, does its job.
+      await until('hello.txt uploaded', () => server!.inspect().assets.some((a) => a.fileName === 'hello.txt' && !a.deleted));
+    } else {
+      expect(JSON.parse(readFileSync(join(dir, 'stand-in.argv'), 'utf8'))).toEqual(['start', '--config', './sync.yaml']);
+    }
 
     pm2('delete', 'squidex-sync');
     await until('daemon process gone', () => !alive(proc.pid));
     expect(list()).toEqual([]);
     if (!useReal) expect(readFileSync(join(dir, 'stand-in.stopped'), 'utf8')).toBe('SIGINT');
+    // pm2 stops with SIGINT; a clean drain exits 0 well before kill_timeout's SIGKILL.
+    expect(readFileSync(join(dir, 'pm2', 'pm2.log'), 'utf8')).toMatch(/App \[squidex-sync:0\] exited with code \[0\] via signal \[SIGINT\]/);
 
     const daemonPid = Number(readFileSync(join(dir, 'pm2', 'pm2.pid'), 'utf8'));
     pm2('kill');
