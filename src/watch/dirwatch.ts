@@ -97,12 +97,24 @@ export class DirWatcher {
       const prefix = dir === '' ? '' : dir + '/';
       for (const d of dirents) {
         const child = prefix + d.name;
-        // DT_UNKNOWN (some network file systems) would need an lstat; events mode is not used there.
-        if (d.isDirectory()) {
+        let isDir = d.isDirectory();
+        let isFile = d.isFile();
+        if (!isDir && !isFile && !d.isSymbolicLink() && !d.isFIFO() && !d.isSocket() && !d.isBlockDevice() && !d.isCharacterDevice()) {
+          // DT_UNKNOWN: some file systems give no type in readdir; ask lstat.
+          let st: fs.Stats | undefined;
+          try {
+            st = fs.lstatSync(this.abs(child), { throwIfNoEntry: false });
+          } catch {
+            continue; // unreadable (a folder with read but no search permission): the rescan reports it
+          }
+          isDir = st?.isDirectory() ?? false;
+          isFile = st?.isFile() ?? false;
+        }
+        if (isDir) {
           if (this.ignore.shallow(child, true)) continue;
           queue.push(child);
           if (reportFiles) this.sink.report(child, 'addDir');
-        } else if (reportFiles && d.isFile() && !this.ignore.shallow(child, false)) {
+        } else if (reportFiles && isFile && !this.ignore.shallow(child, false)) {
           this.sink.gate.touch(child, 'add');
         }
       }
