@@ -79,8 +79,8 @@ export class SquidexClient {
       keepAliveTimeout: 30_000,
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
-      // rejectUnauthorized is deliberately never set: verification cannot be turned off.
-      connect: { timeout: this.timeoutMs, ...(ca ? { ca } : {}) },
+      // Explicitly true, so not even NODE_TLS_REJECT_UNAUTHORIZED=0 turns verification off.
+      connect: { timeout: this.timeoutMs, rejectUnauthorized: true, ...(ca ? { ca } : {}) },
     });
     this.tokens = new TokenSource({
       clientId: opts.clientId, clientSecret: opts.clientSecret, token: opts.token,
