@@ -313,3 +313,40 @@ describe('check', () => {
     expect(problems.some((p) => /failed without an error/.test(p))).toBe(true);
   });
 });
+
+describe('worker helpers', () => {
+  it('claim, nextRunAt and countQueued skip paused mappings', () => {
+    const { clock, q } = t.fresh({ debounceMs: 0 });
+    q.enqueue('paused', 'a');
+    clock.advance(10);
+    q.enqueue('live', 'b');
+    const ex = { excludeMappings: ['paused'] };
+    expect(q.nextRunAt(ex)).toBe(clock.now());
+    expect(q.countQueued(ex)).toBe(1);
+    expect(q.claim('w', 10, ex).map((j) => j.path)).toEqual(['b']);
+    expect(q.nextRunAt(ex)).toBeNull();
+    expect(q.countQueued(ex)).toBe(0);
+    expect(q.countQueued()).toBe(1);
+    expect(Object.fromEntries(q.countsByMapping())).toEqual({ paused: { queued: 1, running: 0, failed: 0 }, live: { queued: 0, running: 1, failed: 0 } });
+  });
+
+  it('complete with rerunAfterMs keeps the path queued for a later look, with fresh attempts', () => {
+    const { clock, q } = t.fresh({ debounceMs: 0 });
+    q.enqueue('m', 'gone.png', 'unlink');
+    const [job] = q.claim('w');
+    expect(q.complete(job, { rerunAfterMs: 5000 })).toBe(true);
+    expect(q.nextRunAt()).toBe(clock.now() + 5000);
+    expect(q.complete(job, { rerunAfterMs: 5000 })).toBe(false); // stale
+    clock.advance(5000);
+    expect(q.claim('w')[0]).toMatchObject({ path: 'gone.png', attempts: 1 });
+  });
+
+  it('release gives an aborted job back at once without using the attempt', () => {
+    const { q } = t.fresh({ debounceMs: 0 });
+    q.enqueue('m', 'a');
+    const [job] = q.claim('w');
+    expect(q.release(job)).toBe(true);
+    expect(q.release(job)).toBe(false);
+    expect(q.claim('w')[0].attempts).toBe(1);
+  });
+});

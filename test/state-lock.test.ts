@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { tempStates } from './state-helpers.js';
-import { acquireLock, type StateLock } from '../src/state/index.js';
+import { acquireLock, readLockHolder, type StateLock } from '../src/state/index.js';
 import { SyncError } from '../src/lib/errors.js';
 
 const t = tempStates();
@@ -80,5 +80,14 @@ describe('acquireLock', () => {
     writeFileSync(`${file}.lock`, JSON.stringify({ pid: 1, hostname: 'h', procStart: null, startedAt: 0, nonce: 'successor' }));
     l.release();
     expect(existsSync(`${file}.lock`)).toBe(true);
+  });
+
+  it('readLockHolder names a live holder and ignores absent or stale locks', () => {
+    const file = join(t.dir(), 'state.db');
+    expect(readLockHolder(file)).toBeNull();
+    writeFileSync(`${file}.lock`, JSON.stringify({ pid: deadPid(), hostname: hostname(), procStart: null, startedAt: 0, nonce: 'old' }));
+    expect(readLockHolder(file)).toBeNull();
+    const l = take(file);
+    expect(readLockHolder(file)).toMatchObject({ pid: process.pid, nonce: l.holder.nonce });
   });
 });

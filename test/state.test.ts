@@ -156,10 +156,43 @@ describe('folder cache and meta', () => {
 });
 
 describe('check', () => {
-  it('reports a duplicate asset id and a synced row without a hash', () => {
+  it('reports a duplicate asset id even when its index is gone', () => {
     const s = t.open(join(t.dir(), 'state.db'));
     s.files.reserve('m', 'a', 'id-a');
-    s.db.exec(`UPDATE files SET synced_at = 1 WHERE path = 'a'`);
-    expect(s.check()).toEqual(['files: synced without a hash: m:a']);
+    s.db.exec(`DROP INDEX files_asset`);
+    s.files.reserve('m', 'b', 'id-a');
+    expect(s.check()).toEqual(['files: asset id id-a belongs to more than one path']);
+  });
+});
+
+describe('kept assets (deletes: keep)', () => {
+  it('forget moves a gone row to kept; stats count per mapping; the path coming back clears it', () => {
+    const s = t.open(join(t.dir(), 'state.db'));
+    s.files.recordSynced({ mapping: 'm', path: 'a', size: 1, mtimeMs: 1, sha256: 'x', assetId: 'A', parentId: null, version: 1, syncedAt: 1, missingSince: null });
+    s.files.recordSynced({ mapping: 'm', path: 'b', size: 1, mtimeMs: 1, sha256: 'y', assetId: 'B', parentId: null, version: 1, syncedAt: 1, missingSince: null });
+    s.files.reserve('n', 'c', 'C');
+    s.files.markMissing('m', 'b', 50);
+    expect(Object.fromEntries(s.files.stats())).toEqual({ m: { inSync: 1, missing: 1, kept: 0 }, n: { inSync: 0, missing: 0, kept: 0 } });
+    expect(s.files.forget('m', 'b', 99)).toBe(true);
+    expect(s.files.forget('m', 'nope', 99)).toBe(false);
+    expect(s.files.get('m', 'b')).toBeUndefined();
+    expect(s.files.kept()).toEqual([{ mapping: 'm', path: 'b', assetId: 'B', goneSince: 50 }]);
+    expect(s.files.stats().get('m')).toEqual({ inSync: 1, missing: 0, kept: 1 });
+    expect(s.check()).toEqual([]);
+    s.files.reserve('m', 'b', 'B2');
+    expect(s.files.kept()).toEqual([]);
+  });
+
+  it('migrates a version-1 database forward', () => {
+    const file = join(t.dir(), 'state.db');
+    const a = t.open(file);
+    a.files.reserve('m', 'a', 'id');
+    a.db.exec('DROP TABLE kept');
+    a.db.pragma('user_version = 1');
+    a.close();
+    const b = t.open(file);
+    expect(b.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(b.files.kept()).toEqual([]);
+    expect(b.files.get('m', 'a')?.assetId).toBe('id');
   });
 });

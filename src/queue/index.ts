@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { Clock } from '../lib/clock.js';
 import type { Retry } from '../lib/errors.js';
 import { backoffDelay, resolveQueueOptions, type QueueOptions } from './options.js';
+import * as SQL from './sql.js';
 import { QueueReports, type FailedJob, type JobCounts, type PendingJob, type PathRef } from './reports.js';
 
 export { DEFAULT_QUEUE_OPTIONS, backoffDelay, type QueueOptions } from './options.js';
@@ -33,6 +34,11 @@ export interface FailInfo {
 
 export type FailOutcome = 'retry' | 'failed' | 'stale';
 
+export interface MappingFilter {
+  /** Mappings the user paused: their jobs stay queued and are not handed out. */
+  excludeMappings?: readonly string[];
+}
+
 const PAUSE_KEY = 'queue.pausedUntil';
 
 /**
@@ -56,6 +62,8 @@ export class JobQueue {
   private readonly sDone;
   private readonly sRequeueAfterRun;
   private readonly sRunning;
+  private readonly sRerun;
+  private readonly sGiveBack;
   private readonly sRetry;
   private readonly sFail;
   private readonly sRelease;
@@ -73,36 +81,23 @@ export class JobQueue {
   constructor(private readonly db: Database.Database, private readonly clock: Clock, opts: Partial<QueueOptions> = {}) {
     this.options = resolveQueueOptions(opts);
     this.reports = new QueueReports(db);
-    // SQLite evaluates every SET expression against the row as it was before
-    // the update, so the CASEs below all see the old state.
-    this.sEnqueue = db.prepare(`
-      INSERT INTO jobs (mapping, path, state, reason, generation, first_event_at, run_at, created_at, updated_at)
-      VALUES (@mapping, @path, 'queued', @reason, 1, @now, @due, @now, @now)
-      ON CONFLICT (mapping, path) DO UPDATE SET
-        generation = generation + 1,
-        reason = excluded.reason,
-        updated_at = @now,
-        first_event_at = CASE WHEN state = 'failed' THEN @now ELSE coalesce(first_event_at, @now) END,
-        run_at = CASE
-          WHEN state = 'failed' THEN @due
-          -- a job in back-off keeps its delay: an event must not make us hammer a failing server
-          WHEN state = 'queued' AND attempts > 0 THEN max(run_at, min(@due, coalesce(first_event_at, @now) + @maxWait))
-          ELSE min(@due, coalesce(first_event_at, @now) + @maxWait) END,
-        attempts = CASE WHEN state = 'failed' THEN 0 ELSE attempts END,
-        failed_at = CASE WHEN state = 'failed' THEN NULL ELSE failed_at END,
-        state = CASE WHEN state = 'failed' THEN 'queued' ELSE state END
-      WHERE state <> 'failed' OR @revive = 1`);
-    this.sClaim = db.prepare(`
-      UPDATE jobs SET state = 'running', claims = claims + 1, token = @token || ':' || (claims + 1),
-        lease_until = @now + @lease, attempts = attempts + 1, claimed_gen = generation,
-        first_event_at = NULL, updated_at = @now
-      WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= @now ORDER BY run_at, id LIMIT @limit)
-      RETURNING id, mapping, path, generation, attempts, token, reason`);
+    this.sEnqueue = db.prepare(SQL.enqueue);
+    this.sClaim = db.prepare(SQL.claim);
     this.sDone = db.prepare(`DELETE FROM jobs WHERE id = ? AND token = ? AND state = 'running' AND generation = claimed_gen`);
     // An event arrived during the run: run exactly once more, at the time those events asked for.
     this.sRequeueAfterRun = db.prepare(`
       UPDATE jobs SET state = 'queued', token = NULL, lease_until = NULL, claimed_gen = NULL, attempts = 0,
         last_error = NULL, last_code = NULL, updated_at = @now
+      WHERE id = @id AND token = @token AND state = 'running'`);
+    // The worker asked to look again later (a delete held for the move window, a file that changed mid-upload).
+    this.sRerun = db.prepare(`
+      UPDATE jobs SET state = 'queued', token = NULL, lease_until = NULL, attempts = 0, last_error = NULL, last_code = NULL,
+        run_at = CASE WHEN generation <> claimed_gen THEN min(run_at, @due) ELSE @due END, claimed_gen = NULL, updated_at = @now
+      WHERE id = @id AND token = @token AND state = 'running'`);
+    // Graceful shutdown aborted the run: not the file's fault, so the attempt is given back.
+    this.sGiveBack = db.prepare(`
+      UPDATE jobs SET state = 'queued', token = NULL, lease_until = NULL, claimed_gen = NULL,
+        attempts = max(attempts - 1, 0), run_at = @now, updated_at = @now
       WHERE id = @id AND token = @token AND state = 'running'`);
     this.sRunning = db.prepare(`SELECT attempts, generation, claimed_gen AS claimedGen FROM jobs WHERE id = ? AND token = ? AND state = 'running'`);
     this.sRetry = db.prepare(`
@@ -113,18 +108,8 @@ export class JobQueue {
       UPDATE jobs SET state = 'failed', token = NULL, lease_until = NULL, claimed_gen = NULL,
         last_error = @message, last_code = @code, failed_at = @now, updated_at = @now
       WHERE id = @id`);
-    // Frees running rows: all of them at open (their process is gone), or only
-    // expired leases. A row whose attempts are spent fails instead, so a path
-    // that kills the process every time cannot crash-loop the daemon.
-    this.sRelease = db.prepare(`
-      UPDATE jobs SET
-        state = CASE WHEN attempts >= @max THEN 'failed' ELSE 'queued' END,
-        failed_at = CASE WHEN attempts >= @max THEN @now ELSE NULL END,
-        last_error = CASE WHEN attempts >= @max THEN @spent || ' (' || attempts || ' attempts)' ELSE @message END,
-        last_code = @code,
-        token = NULL, lease_until = NULL, claimed_gen = NULL, run_at = min(run_at, @now), updated_at = @now
-      WHERE state = 'running' AND (@all = 1 OR lease_until <= @now)`);
-    this.sNextRun = db.prepare(`SELECT min(run_at) FROM jobs WHERE state = 'queued'`).pluck();
+    this.sRelease = db.prepare(SQL.releaseRunning);
+    this.sNextRun = db.prepare(`SELECT min(run_at) FROM jobs WHERE state = 'queued' AND mapping NOT IN (SELECT value FROM json_each(?))`).pluck();
     // After the clock jumped back, times stored from the "future" would strand jobs.
     this.sClampRunAt = db.prepare(`UPDATE jobs SET run_at = @limit WHERE state = 'queued' AND run_at > @limit`);
     this.sMetaGet = db.prepare(`SELECT value FROM meta WHERE key = ?`).pluck();
@@ -134,10 +119,10 @@ export class JobQueue {
     this.txEnqueueMany = db.transaction((items: readonly EnqueueItem[], now: number) => {
       for (const it of items) this.enqueueRow(it, now);
     });
-    this.txClaim = db.transaction((token: string, limit: number, now: number) =>
-      this.sClaim.all({ token, limit, now, lease: this.options.leaseMs }) as Job[],
+    this.txClaim = db.transaction((token: string, limit: number, now: number, exclude: string) =>
+      this.sClaim.all({ token, limit, now, exclude, lease: this.options.leaseMs }) as Job[],
     );
-    this.txComplete = db.transaction((job: Job, now: number) => this.completeRow(job, now));
+    this.txComplete = db.transaction((job: Job, now: number, rerunAfterMs?: number) => this.completeRow(job, now, rerunAfterMs));
     this.txCompleteMany = db.transaction((jobs: readonly Job[], now: number) => jobs.map((j) => this.completeRow(j, now)));
     this.txFail = db.transaction((job: Job, info: FailInfo, now: number) => this.failRow(job, info, now));
   }
@@ -152,11 +137,14 @@ export class JobQueue {
     if (items.length > 0) this.txEnqueueMany.immediate(items, this.clock.now());
   }
 
-  /** Claims up to `limit` due jobs. `token` names the worker; each job gets `token:n`, unique per claim. */
-  claim(token: string, limit = 1): Job[] {
+  /**
+   * Claims up to `limit` due jobs, skipping `excludeMappings` (paused by the
+   * user). `token` names the worker; with the job id, `token:n` names this claim.
+   */
+  claim(token: string, limit = 1, opts: MappingFilter = {}): Job[] {
     const now = this.clock.now();
     if (now < this.pausedUntil() || limit < 1) return [];
-    return this.txClaim.immediate(token, limit, now);
+    return this.txClaim.immediate(token, limit, now, JSON.stringify(opts.excludeMappings ?? []));
   }
 
   /**
@@ -164,8 +152,14 @@ export class JobQueue {
    * deleted, or queued once more if events arrived while it ran. False (stale)
    * when the lease was lost and someone else owns the job now.
    */
-  complete(job: Job): boolean {
-    return this.txComplete.immediate(job, this.clock.now());
+  complete(job: Job, opts: { rerunAfterMs?: number } = {}): boolean {
+    return this.txComplete.immediate(job, this.clock.now(), opts.rerunAfterMs);
+  }
+
+  /** Gives a claimed job back untouched (shutdown aborted it): queued now, attempt refunded. False if stale. */
+  release(job: Job): boolean {
+    const now = this.clock.now();
+    return this.sGiveBack.run({ id: job.id, token: job.token, now }).changes > 0;
   }
 
   /** complete() for a batch in one transaction; one result per job. */
@@ -194,14 +188,14 @@ export class JobQueue {
   }
 
   /** When the next job becomes claimable (the pool sleeps until then); null when nothing is queued. */
-  nextRunAt(): number | null {
-    const t = this.sNextRun.get() as number | null;
+  nextRunAt(opts: MappingFilter = {}): number | null {
+    const t = this.sNextRun.get(JSON.stringify(opts.excludeMappings ?? [])) as number | null;
     return t === null ? null : Math.max(t, this.pausedUntil());
   }
 
   /** Frees jobs whose lease expired (a hung worker). Returns how many. */
   sweepLeases(): number {
-    return this.release(false, 'LEASE_EXPIRED', 'lease expired while running (worker hung?)');
+    return this.releaseRunning(false, 'LEASE_EXPIRED', 'lease expired while running (worker hung?)');
   }
 
   /**
@@ -213,11 +207,20 @@ export class JobQueue {
     const limit = now + Math.max(this.options.backoffMaxMs, this.options.maxWaitMs, this.options.debounceMs);
     this.sClampRunAt.run({ limit });
     if (this.pausedUntil() > now + this.options.backoffMaxMs) this.sMetaSet.run(PAUSE_KEY, String(now + this.options.backoffMaxMs));
-    return this.release(true, 'CRASHED', 'the daemon stopped while running this job');
+    return this.releaseRunning(true, 'CRASHED', 'the daemon stopped while running this job');
   }
 
   counts(): JobCounts {
     return this.reports.counts(this.clock.now());
+  }
+
+  countsByMapping(): Map<string, { queued: number; running: number; failed: number }> {
+    return this.reports.countsByMapping();
+  }
+
+  /** Queued jobs outside `excludeMappings` (does anything remain that could run?). */
+  countQueued(opts: MappingFilter = {}): number {
+    return this.reports.countQueued(JSON.stringify(opts.excludeMappings ?? []));
   }
 
   pending(limit = 100): PendingJob[] {
@@ -247,7 +250,8 @@ export class JobQueue {
     });
   }
 
-  private completeRow(job: Job, now: number): boolean {
+  private completeRow(job: Job, now: number, rerunAfterMs?: number): boolean {
+    if (rerunAfterMs !== undefined) return this.sRerun.run({ id: job.id, token: job.token, now, due: now + rerunAfterMs }).changes > 0;
     if (this.sDone.run(job.id, job.token).changes > 0) return true;
     return this.sRequeueAfterRun.run({ id: job.id, token: job.token, now }).changes > 0;
   }
@@ -279,7 +283,7 @@ export class JobQueue {
     return 'retry';
   }
 
-  private release(all: boolean, code: string, message: string): number {
+  private releaseRunning(all: boolean, code: string, message: string): number {
     return this.db.transaction(() =>
       this.sRelease.run({
         all: all ? 1 : 0, now: this.clock.now(), max: this.options.maxAttempts, code, message,

@@ -41,6 +41,8 @@ export class QueueReports {
   private readonly sFailed;
   private readonly sRequeueAll;
   private readonly sRequeueOne;
+  private readonly sByMapping;
+  private readonly sQueuedExcept;
 
   constructor(private readonly db: Database.Database) {
     this.sCounts = db.prepare(`
@@ -53,6 +55,10 @@ export class QueueReports {
     this.sFailed = db.prepare(`
       SELECT mapping, path, attempts, last_error AS lastError, last_code AS code, failed_at AS failedAt
       FROM jobs WHERE state = 'failed' ORDER BY failed_at DESC, id LIMIT ?`);
+    this.sByMapping = db.prepare(`
+      SELECT mapping, sum(state = 'queued') AS queued, sum(state = 'running') AS running, sum(state = 'failed') AS failed
+      FROM jobs GROUP BY mapping`);
+    this.sQueuedExcept = db.prepare(`SELECT count(*) FROM jobs WHERE state = 'queued' AND mapping NOT IN (SELECT value FROM json_each(?))`).pluck();
     const set = `SET state = 'queued', attempts = 0, run_at = @now, first_event_at = @now, failed_at = NULL,
       generation = generation + 1, updated_at = @now`;
     this.sRequeueAll = db.prepare(`UPDATE jobs ${set} WHERE state = 'failed'`);
@@ -61,6 +67,15 @@ export class QueueReports {
 
   counts(now: number): JobCounts {
     return this.sCounts.get(now) as JobCounts;
+  }
+
+  countsByMapping(): Map<string, { queued: number; running: number; failed: number }> {
+    const rows = this.sByMapping.all() as { mapping: string; queued: number; running: number; failed: number }[];
+    return new Map(rows.map(({ mapping, ...c }) => [mapping, c]));
+  }
+
+  countQueued(excludeJson: string): number {
+    return this.sQueuedExcept.get(excludeJson) as number;
   }
 
   pending(limit: number): PendingJob[] {

@@ -14,6 +14,19 @@ export interface FileRow {
   missingSince: number | null;
 }
 
+export interface KeptRow {
+  mapping: string;
+  path: string;
+  assetId: string;
+  goneSince: number;
+}
+
+export interface FileStats {
+  inSync: number;
+  missing: number;
+  kept: number;
+}
+
 const COLS = 'mapping, path, size, mtime_ms, sha256, asset_id, parent_id, version, synced_at, missing_since';
 type Raw = [string, string, number | null, number | null, string | null, string, string | null, number | null, number | null, number | null];
 
@@ -37,6 +50,10 @@ export class FilesRepo {
   private readonly sMissing;
   private readonly sCount;
   private readonly sByAsset;
+  private readonly sStats;
+  private readonly sKeep;
+  private readonly sUnkeep;
+  private readonly sKept;
 
   constructor(private readonly db: Database.Database) {
     this.sGet = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND path = ?`).raw();
@@ -58,6 +75,16 @@ export class FilesRepo {
     this.sBySha = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND sha256 = ? AND size = ?`).raw();
     this.sMissing = db.prepare(`UPDATE files SET missing_since = ? WHERE mapping = ? AND path = ? AND missing_since IS NULL`);
     this.sCount = db.prepare(`SELECT count(*) FROM files WHERE mapping = ?`).pluck();
+    this.sStats = db.prepare(`
+      SELECT mapping, sum(inSync) AS inSync, sum(missing) AS missing, sum(kept) AS kept FROM (
+        SELECT mapping, sha256 IS NOT NULL AND missing_since IS NULL AS inSync, missing_since IS NOT NULL AS missing, 0 AS kept FROM files
+        UNION ALL SELECT mapping, 0, 0, 1 FROM kept) GROUP BY mapping`);
+    this.sKeep = db.prepare(`
+      INSERT INTO kept (mapping, path, asset_id, gone_since)
+      SELECT mapping, path, asset_id, coalesce(missing_since, @now) FROM files WHERE mapping = @mapping AND path = @path
+      ON CONFLICT (mapping, path) DO UPDATE SET asset_id = excluded.asset_id, gone_since = excluded.gone_since`);
+    this.sUnkeep = db.prepare(`DELETE FROM kept WHERE mapping = ? AND path = ?`);
+    this.sKept = db.prepare(`SELECT mapping, path, asset_id AS assetId, gone_since AS goneSince FROM kept ORDER BY gone_since DESC, mapping, path LIMIT ?`);
   }
 
   get(mapping: string, path: string): FileRow | undefined {
@@ -81,12 +108,41 @@ export class FilesRepo {
    * the path already had an id, that id wins and the caller must use it.
    */
   reserve(mapping: string, path: string, assetId: string): FileRow {
-    this.sReserve.run(mapping, path, assetId);
-    return this.get(mapping, path)!;
+    return this.db.transaction(() => {
+      this.sReserve.run(mapping, path, assetId);
+      this.sUnkeep.run(mapping, path); // the path is back: no longer "gone locally"
+      return this.get(mapping, path)!;
+    })();
   }
 
   recordSynced(row: FileRow): void {
-    this.sSynced.run(row);
+    this.db.transaction(() => {
+      this.sSynced.run(row);
+      this.sUnkeep.run(row.mapping, row.path);
+    })();
+  }
+
+  /**
+   * The local file is gone and policy keeps its asset on the server: the row
+   * leaves the files table (so rescans stop reporting it) and is listed as kept.
+   */
+  forget(mapping: string, path: string, now: number): boolean {
+    return this.db.transaction(() => {
+      if (this.sKeep.run({ mapping, path, now }).changes === 0) return false;
+      this.sRemove.run(mapping, path);
+      return true;
+    })();
+  }
+
+  /** Assets kept on the server whose local file is gone, newest first. */
+  kept(limit = 100): KeptRow[] {
+    return this.sKept.all(limit) as KeptRow[];
+  }
+
+  /** Per mapping: rows in sync, rows seen missing (held deletes), kept assets. */
+  stats(): Map<string, FileStats> {
+    const rows = this.sStats.all() as ({ mapping: string } & FileStats)[];
+    return new Map(rows.map(({ mapping, ...s }) => [mapping, s]));
   }
 
   remove(mapping: string, path: string): boolean {

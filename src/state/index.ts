@@ -8,9 +8,9 @@ import { FilesRepo } from './files.js';
 import { MetaStore, SqliteFolderCache, type FolderStore } from './folders.js';
 import { APPLICATION_ID, SCHEMA_VERSION, migrate } from './migrations.js';
 
-export { FilesRepo, type FileRow } from './files.js';
+export { FilesRepo, type FileRow, type FileStats, type KeptRow } from './files.js';
 export type { FolderCache, FolderStore } from './folders.js';
-export { acquireLock, type StateLock, type LockHolder } from './lock.js';
+export { acquireLock, readLockHolder, type StateLock, type LockHolder } from './lock.js';
 export { APPLICATION_ID, SCHEMA_VERSION } from './migrations.js';
 
 export interface StateOptions {
@@ -125,8 +125,8 @@ function checkState(db: Database.Database, jobs: JobQueue): string[] {
     if (db.pragma('application_id', { simple: true }) !== APPLICATION_ID) problems.push('schema: application_id is not ours');
     const dupAssets = db.prepare(`SELECT asset_id FROM files NOT INDEXED GROUP BY asset_id HAVING count(*) > 1 LIMIT 20`).pluck().all();
     for (const id of dupAssets) problems.push(`files: asset id ${id} belongs to more than one path`);
-    const syncedNoHash = db.prepare(`SELECT mapping || ':' || path FROM files WHERE synced_at IS NOT NULL AND sha256 IS NULL LIMIT 20`).pluck().all();
-    for (const p of syncedNoHash) problems.push(`files: synced without a hash: ${p}`);
+    const keptAndLive = db.prepare(`SELECT k.mapping || ':' || k.path FROM kept k JOIN files f USING (mapping, path) LIMIT 20`).pluck().all();
+    for (const p of keptAndLive) problems.push(`files: listed as kept but also live: ${p}`);
     return [...problems, ...jobs.check()];
   } catch (e) {
     return [`check failed: ${(e as Error).message}`];

@@ -125,6 +125,12 @@ function takeOver(file: string, text: string, seen: LockHolder | null): boolean 
   }
 }
 
+/** The live holder of a state file's lock, or null when no daemon holds it (absent or stale). */
+export function readLockHolder(stateFile: string): LockHolder | null {
+  const h = readHolder(`${stateFile}.lock`);
+  return h && alive(h) ? h : null;
+}
+
 function held(file: string, me: LockHolder): StateLock {
   let released = false;
   return {

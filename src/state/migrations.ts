@@ -66,6 +66,16 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX jobs_due ON jobs (run_at, id) WHERE state = 'queued';
   CREATE INDEX jobs_lease ON jobs (lease_until) WHERE state = 'running';
   `,
+  // 2: paths gone locally whose asset stays on the server (deletes: keep), for `status`.
+  `
+  CREATE TABLE kept (
+    mapping    TEXT NOT NULL,
+    path       TEXT NOT NULL,
+    asset_id   TEXT NOT NULL,
+    gone_since INTEGER NOT NULL,
+    PRIMARY KEY (mapping, path)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

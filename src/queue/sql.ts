@@ -1,0 +1,41 @@
+/** The queue's larger statements; every time is a bound parameter, never SQL's own clock. */
+
+// SQLite evaluates every SET expression against the row as it was before the
+// update, so the CASEs below all see the old state.
+export const enqueue = `
+  INSERT INTO jobs (mapping, path, state, reason, generation, first_event_at, run_at, created_at, updated_at)
+  VALUES (@mapping, @path, 'queued', @reason, 1, @now, @due, @now, @now)
+  ON CONFLICT (mapping, path) DO UPDATE SET
+    generation = generation + 1,
+    reason = excluded.reason,
+    updated_at = @now,
+    first_event_at = CASE WHEN state = 'failed' THEN @now ELSE coalesce(first_event_at, @now) END,
+    run_at = CASE
+      WHEN state = 'failed' THEN @due
+      -- a job in back-off keeps its delay: an event must not make us hammer a failing server
+      WHEN state = 'queued' AND attempts > 0 THEN max(run_at, min(@due, coalesce(first_event_at, @now) + @maxWait))
+      ELSE min(@due, coalesce(first_event_at, @now) + @maxWait) END,
+    attempts = CASE WHEN state = 'failed' THEN 0 ELSE attempts END,
+    failed_at = CASE WHEN state = 'failed' THEN NULL ELSE failed_at END,
+    state = CASE WHEN state = 'failed' THEN 'queued' ELSE state END
+  WHERE state <> 'failed' OR @revive = 1`;
+
+export const claim = `
+  UPDATE jobs SET state = 'running', claims = claims + 1, token = @token || ':' || (claims + 1),
+    lease_until = @now + @lease, attempts = attempts + 1, claimed_gen = generation,
+    first_event_at = NULL, updated_at = @now
+  WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= @now
+               AND mapping NOT IN (SELECT value FROM json_each(@exclude)) ORDER BY run_at, id LIMIT @limit)
+  RETURNING id, mapping, path, generation, attempts, token, reason`;
+
+// Frees running rows: all of them at open (their process is gone), or only
+// expired leases. A row whose attempts are spent fails instead, so a path that
+// kills the process every time cannot crash-loop the daemon.
+export const releaseRunning = `
+  UPDATE jobs SET
+    state = CASE WHEN attempts >= @max THEN 'failed' ELSE 'queued' END,
+    failed_at = CASE WHEN attempts >= @max THEN @now ELSE NULL END,
+    last_error = CASE WHEN attempts >= @max THEN @spent || ' (' || attempts || ' attempts)' ELSE @message END,
+    last_code = @code,
+    token = NULL, lease_until = NULL, claimed_gen = NULL, run_at = min(run_at, @now), updated_at = @now
+  WHERE state = 'running' AND (@all = 1 OR lease_until <= @now)`;
