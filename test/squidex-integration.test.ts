@@ -178,7 +178,8 @@ describe('against the test server', () => {
       .catch((x: unknown) => x)) as SquidexError;
     expect(e).toMatchObject({ code: 'TOO_LARGE', retry: 'never', status: 413 });
     expect(e.message).toContain('"poster.tif" (3.0 MiB)');
-    expect(e.hint).toContain('assets:maxSize is 5 MiB');
+    expect(e.message).toContain('assets:maxSize is 5 MiB');
+    expect(e.hint).toContain('ASSETS__MAXSIZE');
   });
 
   it('5xx is SERVER_ERROR (retry); 429 without Retry-After is a quota pause; with it, a timed retry', async () => {

@@ -190,7 +190,8 @@ describe('timeouts, aborts and resets', () => {
     const e = (await client.upsertAsset('a', 'p', { path: join(dir, 'poster.tif'), fileName: 'poster.tif' }).catch((x: unknown) => x)) as SquidexError;
     expect(e).toMatchObject({ code: 'TOO_LARGE', retry: 'never', status: 413 });
     expect(e.message).toContain('"poster.tif" (32.0 MiB)');
-    expect(e.hint).toContain('assets:maxSize is 5 MiB');
+    expect(e.message).toContain('assets:maxSize is 5 MiB');
+    expect(e.hint).toContain('ASSETS__MAXSIZE');
   });
 
   it('a file that shrinks while it is sent fails with FILE_CHANGED (retry), not a corrupt upload', async () => {
@@ -216,6 +217,17 @@ describe('timeouts, aborts and resets', () => {
     server = undefined;
     client = new SquidexClient({ url, app: 'demo', token: 't' });
     await expect(client.listFolders()).rejects.toMatchObject({ code: 'NETWORK', retry: 'retry' });
+  });
+});
+
+describe('upsert safety', () => {
+  it('an upsert answered with another asset id is refused', async () => {
+    server = await startRawServer((req, res) => json(res, 200, { ...asset('someone-else'), _meta: { isDuplicate: 'true' } }));
+    writeFileSync(join(dir, 'a.txt'), 'a');
+    client = new SquidexClient({ url: server.url, app: 'demo', token: 't' });
+    await expect(client.upsertAsset('mine', 'p', { path: join(dir, 'a.txt'), fileName: 'a.txt' })).rejects.toMatchObject({
+      code: 'UNEXPECTED_RESPONSE', retry: 'never',
+    });
   });
 });
 

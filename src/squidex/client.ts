@@ -133,7 +133,15 @@ export class SquidexClient {
     const r = await this.call('POST', `/assets/${enc(id)}`, {
       query: { parentId, duplicate: true }, upload: src, signal: opts.signal, ctx: { operation: 'upload', fileName: src.fileName },
     });
-    return { asset: r.body as AssetDto, sha256: r.sent!.sha256, bytes: r.sent!.bytes };
+    const asset = r.body as AssetDto;
+    if (asset?.id !== id) {
+      // With duplicate=true Squidex acts on our id; another id means the server did not, and
+      // recording it would tie the file to someone else's asset.
+      throw new SquidexError('UNEXPECTED_RESPONSE', `Upload of "${src.fileName}": Squidex answered with asset "${asset?.id}" instead of "${id}".`, {
+        retry: 'never', status: r.status,
+      });
+    }
+    return { asset, sha256: r.sent!.sha256, bytes: r.sent!.bytes };
   }
 
   async replaceContent(id: string, src: UploadSource, opts: { signal?: AbortSignal } = {}): Promise<UploadResult> {

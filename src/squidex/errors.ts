@@ -40,6 +40,9 @@ export const QUOTA_PAUSE_MS = 15 * 60_000;
 /** How often a reset at the same suspicious size is retried before we call it "too large" for good. */
 export const OVERSIZE_RESETS_BEFORE_NEVER = 2;
 
+const MAX_SIZE_NOTE = "Squidex's assets:maxSize is 5 MiB by default; raise it on the server.";
+const RAISE_LIMIT_HINT = 'Set assets:maxSize (environment ASSETS__MAXSIZE) on the Squidex server, then `squidex-sync retry` the file.';
+
 export type Failure =
   | { kind: 'http'; status: number; headers: Record<string, string | string[] | undefined>; body: string }
   | { kind: 'network'; error: unknown };
@@ -171,10 +174,11 @@ function classifyNetwork(error: unknown, ctx: FailureContext): SquidexError {
         'UPLOAD_TOO_LARGE_SUSPECTED',
         `${what} (${formatBytes(ctx.size)}): Squidex closed the connection while the file was being sent` +
           (final ? `, ${seen} times at this size.` : '.') +
-          ` The file is probably larger than the server's upload limit (largest accepted so far: ${formatBytes(largest)}).`,
+          ` The file is probably larger than the server's upload limit (largest accepted so far: ${formatBytes(largest)}).` +
+          ` ${MAX_SIZE_NOTE}`,
         {
           cause: error, retry: final ? 'never' : 'retry',
-          hint: "Squidex's assets:maxSize is 5 MiB by default; raise it on the server (ASSETS__MAXSIZE), then retry the file.",
+          hint: RAISE_LIMIT_HINT,
         },
       );
     }
@@ -255,9 +259,8 @@ function classifyHttp(
       });
     case 413: {
       const size = ctx.size !== undefined ? ` (${formatBytes(ctx.size)})` : '';
-      return new SquidexError('TOO_LARGE', `${what}${size}: the file is larger than the Squidex server accepts (HTTP 413).`, {
-        ...base, retry: 'never',
-        hint: "Squidex's assets:maxSize is 5 MiB by default; raise it on the server (ASSETS__MAXSIZE), then retry the file.",
+      return new SquidexError('TOO_LARGE', `${what}${size}: the file is larger than the Squidex server accepts (HTTP 413). ${MAX_SIZE_NOTE}`, {
+        ...base, retry: 'never', hint: RAISE_LIMIT_HINT,
       });
     }
     default:
