@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { FakeClock } from '../src/lib/clock.js';
 import { Bandwidth } from '../src/lib/throttle.js';
 
 const MB = 1_000_000;
@@ -70,5 +71,35 @@ describe('Bandwidth', () => {
       atFirstFinish ??= [...seen];
     }));
     expect(Math.min(...atFirstFinish!)).toBeGreaterThanOrEqual(0.75 * 2 * MB);
+  });
+});
+
+describe('Bandwidth, aborted streams', () => {
+  // A clock that only moves by hand: tokens appear exactly when the test says so.
+  it('a destroyed stream leaves the queue, so the stream behind it goes on', async () => {
+    const clock = new FakeClock();
+    const bw = new Bandwidth(10_000, clock);
+    const a = bw.stream();
+    const b = bw.stream();
+    a.resume();
+    b.resume();
+    a.write(Buffer.alloc(10_000)); // needs a full second of tokens: heads the queue
+    const bDone = new Promise<void>((r) => b.write(Buffer.alloc(100), () => r()));
+    await new Promise((r) => setImmediate(r));
+    a.destroy();
+    clock.advance(10); // 100 bytes of tokens: enough for b, far from enough for a
+    await bDone;
+  });
+
+  it('take() with an aborted signal takes no tokens and frees the head of the queue', async () => {
+    const clock = new FakeClock();
+    const bw = new Bandwidth(1000, clock);
+    const ac = new AbortController();
+    const first = bw.take(1000, ac.signal);
+    const second = bw.take(1);
+    ac.abort();
+    await first;
+    clock.advance(1);
+    await second;
   });
 });

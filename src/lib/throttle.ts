@@ -52,24 +52,33 @@ export class Bandwidth {
     if (this.unlimited) return new Transform({ transform: (chunk, _enc, cb) => cb(null, chunk) });
     const piece = Math.min(this.burst, MAX_PIECE);
     const bucket = this;
+    // An aborted upload destroys its stream: its place in the queue goes to the others.
+    const gone = new AbortController();
     return new Transform({
       transform(this: Transform, chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
         const push = async (): Promise<void> => {
           for (let off = 0; off < chunk.length; off += piece) {
             const part = chunk.subarray(off, Math.min(chunk.length, off + piece));
-            await bucket.take(part.length);
+            await bucket.take(part.length, gone.signal);
             if (this.destroyed) return;
             this.push(part);
           }
         };
         push().then(() => cb(), cb);
       },
+      destroy(err, cb) {
+        gone.abort();
+        cb(err);
+      },
     });
   }
 
-  /** Resolves once `bytes` (≤ burst) may be sent. */
-  take(bytes: number): Promise<void> {
-    if (this.unlimited || bytes <= 0) return Promise.resolve();
+  /**
+   * Resolves once `bytes` (≤ burst) may be sent. An aborted `signal` leaves the
+   * queue without taking tokens and resolves at once (the caller checks why).
+   */
+  take(bytes: number, signal?: AbortSignal): Promise<void> {
+    if (this.unlimited || bytes <= 0 || signal?.aborted) return Promise.resolve();
     const n = Math.min(bytes, this.burst);
     this.refill();
     if (this.waiters.length === 0 && this.tokens >= n) {
@@ -77,9 +86,30 @@ export class Bandwidth {
       return Promise.resolve();
     }
     return new Promise<void>((resolve) => {
-      this.waiters.push({ bytes: n, resolve });
+      const waiter: Waiter = {
+        bytes: n,
+        resolve: () => {
+          signal?.removeEventListener('abort', leave);
+          resolve();
+        },
+      };
+      const leave = (): void => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        resolve();
+        if (i === 0) this.reschedule();
+      };
+      signal?.addEventListener('abort', leave, { once: true });
+      this.waiters.push(waiter);
       this.schedule();
     });
+  }
+
+  /** The head of the queue changed: its wait may be shorter (or there is none left). */
+  private reschedule(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.drain();
   }
 
   private refill(): void {
