@@ -75,5 +75,11 @@ describe.skipIf(!tls)('TLS', () => {
 
   it('an unreadable ca file is a CONFIG error', () => {
     expect(() => new SquidexClient({ url, app: 'demo', token: 't', ca: join(dir, 'missing.pem') })).toThrow(/Cannot read the CA file/);
+    try {
+      new SquidexClient({ url, app: 'demo', token: 't', ca: join(dir, 'missing.pem') });
+    } catch (e) {
+      expect(e).toMatchObject({ code: 'CONFIG_INVALID', retry: 'never' });
+    }
+    expect(() => new SquidexClient({ url, app: 'demo', clientId: 'x' })).toThrow(/clientId and clientSecret, or a token/);
   });
 });

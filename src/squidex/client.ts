@@ -57,9 +57,9 @@ export class SquidexClient {
   private readonly resetsBySize = new Map<number, number>();
 
   constructor(private readonly opts: SquidexClientOptions) {
-    if (!/^https?:\/\//.test(opts.url)) throw new SquidexError('CONFIG', `Squidex url must start with http:// or https:// (got "${opts.url}").`);
+    if (!/^https?:\/\//.test(opts.url)) throw new SquidexError('CONFIG_INVALID', `Squidex url must start with http:// or https:// (got "${opts.url}").`);
     if (opts.token === undefined && (!opts.clientId || !opts.clientSecret)) {
-      throw new SquidexError('CONFIG', 'Squidex needs either clientId and clientSecret, or a token.');
+      throw new SquidexError('CONFIG_INVALID', 'Squidex needs either clientId and clientSecret, or a token.');
     }
     this.base = opts.url.replace(/\/+$/, '');
     this.timeoutMs = opts.timeoutMs ?? 60_000;
@@ -71,7 +71,7 @@ export class SquidexClient {
         // Node's `ca` replaces the default trust store; we only want to add to it.
         ca = [...rootCertificates, readFileSync(opts.ca, 'utf8')];
       } catch (e) {
-        throw new SquidexError('CONFIG', `Cannot read the CA file "${opts.ca}".`, { cause: e });
+        throw new SquidexError('CONFIG_INVALID', `Cannot read the CA file "${opts.ca}".`, { cause: e });
       }
     }
     this.agent = new Agent({
