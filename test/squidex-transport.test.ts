@@ -231,6 +231,20 @@ describe('upsert safety', () => {
   });
 });
 
+describe('early success', () => {
+  it('a 2xx before the whole file was sent is not taken as an upload', async () => {
+    server = await startRawServer(
+      () => undefined,
+      (req, res) => (json(res, 200, asset('e')), true),
+    );
+    writeFileSync(join(dir, 'e.bin'), Buffer.alloc(32 * 1024 * 1024));
+    client = new SquidexClient({ url: server.url, app: 'demo', token: 't' });
+    await expect(client.upsertAsset('e', 'p', { path: join(dir, 'e.bin'), fileName: 'e.bin' })).rejects.toMatchObject({
+      code: 'UNEXPECTED_RESPONSE', retry: 'retry',
+    });
+  });
+});
+
 describe('queries', () => {
   it('findAssets builds an escaped, encoded OData filter and pages', async () => {
     let calls = 0;

@@ -283,6 +283,12 @@ export class SquidexClient {
     const result: CallResult = { status: res.statusCode, body: text ? safeJson(text) : undefined };
     if (mp) {
       result.sent = mp.sent();
+      if (!result.sent) {
+        // A success before the whole file went out cannot be trusted to hold the whole file.
+        throw new SquidexError('UNEXPECTED_RESPONSE', `${opts.ctx.operation} of "${opts.upload!.fileName}": Squidex answered before the whole file was sent.`, {
+          retry: 'retry', status: res.statusCode,
+        });
+      }
       this.noteAccepted(mp.size);
     }
     return result;

@@ -18,8 +18,8 @@ export interface MultipartBody {
   contentLength: number;
   /** File bytes (not the envelope). */
   size: number;
-  /** Valid once the body has been fully read: hex SHA-256 and count of the file bytes sent. */
-  sent(): { sha256: string; bytes: number };
+  /** Hex SHA-256 and count of the file bytes sent; undefined until the whole body has been read. */
+  sent(): { sha256: string; bytes: number } | undefined;
   /** Frees the file handle if the body was never (fully) read. */
   close(): Promise<void>;
 }
@@ -102,8 +102,7 @@ export async function openMultipart(src: UploadSource): Promise<MultipartBody> {
     contentLength: preamble.length + size + epilogue.length,
     size,
     sent() {
-      if (!done) throw new Error('multipart body was not fully sent');
-      return { sha256: hash.copy().digest('hex'), bytes };
+      return done ? { sha256: hash.copy().digest('hex'), bytes } : undefined;
     },
     close,
   };
