@@ -4,6 +4,23 @@ import { SyncError, type Retry } from '../lib/errors.js';
  * Every failure of the Squidex client is classified here, in classifyFailure(),
  * and nowhere else: status, headers and network error codes → stable code,
  * retry verdict, and a message a designer can act on.
+ *
+ *   network reset/refused/closed ........ NETWORK            retry
+ *   headers/body/connect timeout, 408 ... TIMEOUT            retry
+ *   TLS certificate refused ............. TLS                never (hint: `ca` option)
+ *   reset while sending > 5 MiB and > the largest upload accepted so far
+ *     ................................... UPLOAD_TOO_LARGE_SUSPECTED  retry once, never from the 2nd time at that size
+ *   file shrank mid-upload .............. FILE_CHANGED       retry
+ *   caller aborted ...................... ABORTED            retry
+ *   429 + Retry-After ................... RATE_LIMITED       retry after it
+ *   429 without Retry-After (quota) ..... RATE_LIMITED       pause 15 min
+ *   503 + Retry-After ................... SERVER_ERROR       pause for it
+ *   other 5xx ........................... SERVER_ERROR       retry (Retry-After honoured)
+ *   400 "Asset folder does not exist" ... FOLDER_NOT_FOUND   never (caller re-resolves)
+ *   400 / 401 (after refresh) / 403 / 404 / 409 / 410 / 412 / 413 / other 4xx
+ *     ................................... HTTP_400 / AUTH_FAILED / FORBIDDEN / NOT_FOUND / CONFLICT /
+ *                                         GONE / VERSION_CONFLICT / TOO_LARGE / HTTP_<n>   never
+ *   token endpoint 400/401 .............. AUTH_FAILED        never (names the client id, never the secret)
  */
 export interface SquidexErrorOptions {
   cause?: unknown;
