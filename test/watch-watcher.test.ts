@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { classifyWatchError, compileIgnore, startWatcher, type Watcher, type WatchKind } from '../src/watch/index.js';
 import type { SyncError } from '../src/lib/errors.js';
 
@@ -43,6 +43,7 @@ beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'watch-'));
 });
 afterEach(async () => {
+  vi.restoreAllMocks();
   await Promise.all(watchers.map((w) => w.close()));
   watchers = [];
   fs.rmSync(dir, { recursive: true, force: true });
@@ -172,6 +173,49 @@ describe('startWatcher (events mode) folders', () => {
     });
     await w.close();
     await w.close();
+  });
+});
+
+describe('startWatcher failures', () => {
+  it('reports an inotify limit once as WATCH_LIMIT, keeps what it could watch and never throws', async () => {
+    for (let i = 0; i < 6; i++) write(`d${i}/a.png`);
+    const realWatch = fs.watch;
+    let calls = 0;
+    vi.spyOn(fs, 'watch').mockImplementation(((...args: Parameters<typeof fs.watch>) => {
+      if (calls++ === 0) return realWatch(...args); // the root gets its watch, every folder after it hits the limit
+      throw Object.assign(new Error('ENOSPC: System limit for number of file watchers reached'), { code: 'ENOSPC' });
+    }) as typeof fs.watch);
+    const t = await watch('events');
+    expect(t.errors.map((e) => e.code)).toEqual(['WATCH_LIMIT']);
+    expect(t.errors[0].hint).toContain('fs.inotify.max_user_watches=524288');
+    write('top.png');
+    await waitFor(() => t.has('top.png', 'add'));
+    expect(t.errors).toHaveLength(1);
+  });
+
+  it('events: watches the mapping folder again when it comes back, asking for a full walk', async () => {
+    const t = await watch('events');
+    fs.rmSync(dir, { recursive: true });
+    await waitFor(() => t.errors.length > 0);
+    fs.mkdirSync(dir);
+    await waitFor(() => t.has('', 'addDir'));
+    write('again.png');
+    await waitFor(() => t.has('again.png', 'add'));
+    expect(t.errors.map((e) => e.code)).toEqual(['WATCH_FAILED']);
+  });
+
+  it('poll: a vanished mapping folder is one error and no unlinks; files back in place are not reported', async () => {
+    write('a.png');
+    const t = await watch('poll');
+    const saved = dir + '-away';
+    fs.renameSync(dir, saved);
+    await waitFor(() => t.errors.length > 0);
+    await sleep(400); // several poll passes with the root missing
+    fs.renameSync(saved, dir);
+    write('b.png');
+    await waitFor(() => t.has('b.png', 'add'));
+    expect(t.errors.map((e) => e.code)).toEqual(['WATCH_FAILED']);
+    expect(t.seen.filter((s) => s.rel === 'a.png')).toEqual([]);
   });
 });
 

@@ -13,6 +13,9 @@ export interface DirWatchSink {
   fail(e: unknown, rel: string): void;
 }
 
+/** How often a vanished mapping folder is looked for. */
+const ROOT_RETRY_MS = 2000;
+
 const yieldNow = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /**
@@ -30,6 +33,7 @@ const yieldNow = (): Promise<void> => new Promise((r) => setImmediate(r));
 export class DirWatcher {
   private readonly watchers = new Map<string, fs.FSWatcher>();
   private closed = false;
+  private rootTimer: NodeJS.Timeout | undefined;
   private readonly base: string;
 
   constructor(
@@ -49,8 +53,31 @@ export class DirWatcher {
     await this.addTree('', false);
   }
 
+  /**
+   * The root went away (a disk unmounted, a share folder renamed): look for it now and
+   * then, and when it is back watch it again and ask for a full walk (addDir of '').
+   */
+  private awaitRoot(): void {
+    if (this.closed) return;
+    this.rootTimer = setTimeout(() => {
+      this.rootTimer = undefined;
+      let back = false;
+      try {
+        back = fs.statSync(this.root).isDirectory();
+      } catch {
+        // still gone
+      }
+      if (!back) return this.awaitRoot();
+      this.addTree('', false).then(
+        () => this.sink.report('', 'addDir'),
+        (e) => this.sink.fail(e, ''),
+      );
+    }, ROOT_RETRY_MS);
+  }
+
   close(): void {
     this.closed = true;
+    if (this.rootTimer) clearTimeout(this.rootTimer);
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
   }
@@ -154,7 +181,9 @@ export class DirWatcher {
   }
 
   private onStat(dirRel: string, rel: string, name: string, err: NodeJS.ErrnoException | null, st: fs.Stats | undefined): void {
-    if (this.closed) return;
+    // The folder this event came from was unwatched while we stat-ed (removed, moved, or the
+    // same removal already handled through another event): the event is stale.
+    if (this.closed || !this.watchers.has(dirRel)) return;
     if (err || !st) {
       if (err && err.code !== 'ENOENT' && err.code !== 'ENOTDIR') {
         this.sink.fail(err, rel);
@@ -167,6 +196,7 @@ export class DirWatcher {
         if (dirRel === '') {
           this.unwatchUnder('');
           this.sink.fail(Object.assign(new Error(`mapping folder ${this.root} disappeared`), { code: 'ENOENT' }), '');
+          this.awaitRoot();
         }
         return;
       }

@@ -22,6 +22,7 @@ export class PollWatcher {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private running: Promise<void> | undefined;
+  private problems = new Set<string>();
 
   constructor(
     private readonly root: string,
@@ -56,7 +57,15 @@ export class PollWatcher {
   private async pass(): Promise<void> {
     const res = await walkMapping(this.root, this.ignore);
     if (this.closed) return;
-    for (const e of res.errors) if (e.code !== 'ENOENT' || e.path === '') this.sink.walkProblem(e.code, e.message, e.path);
+    // A problem is reported when it starts, not at every pass while it lasts.
+    const problems = new Set<string>();
+    for (const e of res.errors) {
+      if (e.code === 'ENOENT' && e.path !== '') continue; // vanished mid-walk: ordinary churn
+      const key = `${e.code}\0${e.path}`;
+      problems.add(key);
+      if (!this.problems.has(key)) this.sink.walkProblem(e.code, e.message, e.path);
+    }
+    this.problems = problems;
     // Root unreadable: keep the old snapshot so a share that blinks does not look like "everything deleted".
     if (res.rootMissing) return;
     const prev = this.snapshot;
