@@ -35,7 +35,7 @@ export function multipart(parts: Part[], boundary = BOUNDARY): Buffer {
   return Buffer.concat(chunks);
 }
 
-export async function getToken(server: TestServer): Promise<string> {
+export async function getToken(server: Pick<TestServer, 'url' | 'clientId' | 'clientSecret'>): Promise<string> {
   const res = await fetch(`${server.url}/identity-server/connect/token`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
