@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempStates } from './state-helpers.js';
-import { backoffDelay, DEFAULT_QUEUE_OPTIONS } from '../src/queue/index.js';
+import { backoffDelay, createEnqueueBuffer, DEFAULT_QUEUE_OPTIONS } from '../src/queue/index.js';
 
 const t = tempStates();
 afterEach(() => t.cleanup());
@@ -348,5 +348,51 @@ describe('worker helpers', () => {
     expect(q.release(job)).toBe(true);
     expect(q.release(job)).toBe(false);
     expect(q.claim('w')[0].attempts).toBe(1);
+  });
+});
+
+describe('enqueue buffer', () => {
+  it('coalesces events in memory and writes them in one transaction', () => {
+    const { q } = t.fresh();
+    const buf = createEnqueueBuffer(q, { maxItems: 10_000 });
+    for (let i = 0; i < 10_000; i++) buf.add('m', `p${i % 100}`, i % 2 ? 'change' : 'add');
+    expect(buf.size).toBe(100);
+    expect(q.counts().queued).toBe(0);
+    buf.close();
+    expect(q.counts().queued).toBe(100);
+    expect(q.pending(1)[0].reason).toBe('add'); // the latest event's reason wins
+  });
+
+  it('writes at once when maxItems distinct paths are waiting, and after flushMs otherwise', async () => {
+    const { q } = t.fresh();
+    const buf = createEnqueueBuffer(q, { maxItems: 3, flushMs: 5 });
+    try {
+      buf.add('m', 'a');
+      buf.add('m', 'b');
+      buf.add('m', 'c');
+      expect(q.counts().queued).toBe(3);
+      buf.add('m', 'd');
+      for (let i = 0; i < 100 && q.counts().queued < 4; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(q.counts().queued).toBe(4);
+    } finally {
+      buf.close();
+    }
+  });
+
+  it('keeps events when a write fails and reports the error', () => {
+    let fail = true;
+    const written: string[] = [];
+    const errors: unknown[] = [];
+    const buf = createEnqueueBuffer(
+      { enqueueMany: (items) => { if (fail) throw new Error('disk full'); written.push(...items.map((i) => i.path)); } },
+      { onError: (e) => errors.push(e) },
+    );
+    buf.add('m', 'a');
+    buf.flush();
+    expect(errors).toHaveLength(1);
+    expect(buf.size).toBe(1);
+    fail = false;
+    buf.close();
+    expect(written).toEqual(['a']);
   });
 });

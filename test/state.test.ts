@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { existsSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempStates } from './state-helpers.js';
-import { APPLICATION_ID, SCHEMA_VERSION, type FileRow } from '../src/state/index.js';
+import { APPLICATION_ID, SCHEMA_VERSION, stateError, type FileRow } from '../src/state/index.js';
 import { SyncError } from '../src/lib/errors.js';
 
 const t = tempStates();
@@ -65,6 +65,29 @@ describe('openState', () => {
     const e = expectSyncError(() => t.open(file), 'STATE_CORRUPT');
     expect(e.message).toContain(file);
     expect(e.hint).toMatch(/move .* aside/);
+  });
+
+  it('refuses a database with a damaged page with STATE_CORRUPT', () => {
+    const file = join(t.dir(), 'state.db');
+    const a = t.open(file);
+    a.files.batch(() => {
+      for (let i = 0; i < 2000; i++) a.files.reserve('m', `some/longer/path/number/${i}.png`, `asset-${i}`);
+    });
+    a.close(); // checkpoints the WAL into the main file
+    const fd = openSync(file, 'r+');
+    writeSync(fd, Buffer.alloc(4096, 0xa5), 0, 4096, 4096 * 3);
+    closeSync(fd);
+    const e = expectSyncError(() => t.open(file), 'STATE_CORRUPT');
+    expect(e.message).toContain(file);
+  });
+
+  it('maps store errors to SyncErrors with a verdict', () => {
+    const full = stateError(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }), '/x.db', 'enqueueing');
+    expect([full.code, full.retry]).toEqual(['STATE_FULL', 'retry']);
+    expect(full.cause).toBeInstanceOf(Error);
+    const busy = stateError(Object.assign(new Error('locked'), { code: 'SQLITE_BUSY' }), '/x.db', 'claiming');
+    expect([busy.code, busy.retry]).toEqual(['STATE_BUSY', 'retry']);
+    expect(stateError(Object.assign(new Error('bad'), { code: 'SQLITE_CORRUPT_INDEX' }), '/x.db', 'x').code).toBe('STATE_CORRUPT');
   });
 
   it("refuses another program's SQLite database", () => {

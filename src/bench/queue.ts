@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openState, type State } from '../state/index.js';
+import { createEnqueueBuffer } from '../queue/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sqsync-bench-'));
 let seq = 0;
@@ -59,6 +60,20 @@ function coalesced(events: number, paths: number, batch: number): number {
   return r;
 }
 
+/** What the watcher does: add() per event, the buffer writes once per `maxItems` distinct paths or tick. */
+function buffered(events: number, paths: number): number {
+  const s = fresh('FULL');
+  const buf = createEnqueueBuffer(s.jobs, { maxItems: 1000 });
+  const r = rate(events, 5, () => {
+    for (let i = 0; i < events; i++) buf.add('m', `p${i % paths}`, 'change');
+    buf.flush();
+  });
+  buf.close();
+  if (s.jobs.counts().queued !== paths) throw new Error('coalescing broke');
+  s.close();
+  return r;
+}
+
 /** Full lifecycle of `jobs` distinct paths, `batch` at a time: enqueueMany → claim(batch) → completeMany. */
 function cycles(sync: 'FULL' | 'NORMAL', jobs: number, batch: number): number {
   const s = fresh(sync);
@@ -101,6 +116,7 @@ try {
     ['coalesced events, 10k over 100 paths, 1 transaction', coalesced(10_000, 100, 10_000), 'events/s'],
     ['coalesced events, 10k over 100 paths, flush per 100', coalesced(10_000, 100, 100), 'events/s'],
     ['coalesced events, 10k over 100 paths, 1 commit each', coalesced(2_000, 100, 1), 'events/s'],
+    ['coalesced events, 10k over 100 paths, EnqueueBuffer', buffered(10_000, 100), 'events/s'],
     ['cycles FULL, batch 100 (enqueue+claim+complete)', cycles('FULL', 10_000, 100), 'jobs/s'],
     ['cycles FULL, batch 10', cycles('FULL', 5_000, 10), 'jobs/s'],
     ['cycles FULL, unbatched (3 commits per job)', cycles('FULL', 1_000, 1), 'jobs/s'],

@@ -3,10 +3,12 @@ import type { Clock } from '../lib/clock.js';
 import type { Retry } from '../lib/errors.js';
 import { backoffDelay, resolveQueueOptions, type QueueOptions } from './options.js';
 import * as SQL from './sql.js';
+import { stateError } from '../state/errors.js';
 import { QueueReports, type FailedJob, type JobCounts, type PendingJob, type PathRef } from './reports.js';
 
 export { DEFAULT_QUEUE_OPTIONS, backoffDelay, type QueueOptions } from './options.js';
 export type { FailedJob, JobCounts, PendingJob, PathRef } from './reports.js';
+export { createEnqueueBuffer, type EnqueueBuffer, type EnqueueBufferOptions } from './buffer.js';
 
 /** A claimed job: "reconcile this path". `token` names this claim and no other. */
 export interface Job {
@@ -78,7 +80,12 @@ export class JobQueue {
   private readonly txCompleteMany;
   private readonly txFail;
 
-  constructor(private readonly db: Database.Database, private readonly clock: Clock, opts: Partial<QueueOptions> = {}) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly clock: Clock,
+    opts: Partial<QueueOptions> = {},
+    private readonly file = 'the state database',
+  ) {
     this.options = resolveQueueOptions(opts);
     this.reports = new QueueReports(db);
     this.sEnqueue = db.prepare(SQL.enqueue);
@@ -129,12 +136,12 @@ export class JobQueue {
 
   /** Records an event for a path: inserts a job or coalesces into the existing one. */
   enqueue(mapping: string, path: string, reason: string | null = null): void {
-    this.enqueueRow({ mapping, path, reason }, this.clock.now());
+    this.guard('enqueueing', () => this.enqueueRow({ mapping, path, reason }, this.clock.now()));
   }
 
   /** Many events in one transaction (one fsync): what a rescan or a watcher flush uses. */
   enqueueMany(items: readonly EnqueueItem[]): void {
-    if (items.length > 0) this.txEnqueueMany.immediate(items, this.clock.now());
+    if (items.length > 0) this.guard('enqueueing', () => this.txEnqueueMany.immediate(items, this.clock.now()));
   }
 
   /**
@@ -144,7 +151,7 @@ export class JobQueue {
   claim(token: string, limit = 1, opts: MappingFilter = {}): Job[] {
     const now = this.clock.now();
     if (now < this.pausedUntil() || limit < 1) return [];
-    return this.txClaim.immediate(token, limit, now, JSON.stringify(opts.excludeMappings ?? []));
+    return this.guard('claiming', () => this.txClaim.immediate(token, limit, now, JSON.stringify(opts.excludeMappings ?? [])));
   }
 
   /**
@@ -153,23 +160,23 @@ export class JobQueue {
    * when the lease was lost and someone else owns the job now.
    */
   complete(job: Job, opts: { rerunAfterMs?: number } = {}): boolean {
-    return this.txComplete.immediate(job, this.clock.now(), opts.rerunAfterMs);
+    return this.guard('completing', () => this.txComplete.immediate(job, this.clock.now(), opts.rerunAfterMs));
   }
 
   /** Gives a claimed job back untouched (shutdown aborted it): queued now, attempt refunded. False if stale. */
   release(job: Job): boolean {
     const now = this.clock.now();
-    return this.sGiveBack.run({ id: job.id, token: job.token, now }).changes > 0;
+    return this.guard('releasing', () => this.sGiveBack.run({ id: job.id, token: job.token, now }).changes > 0);
   }
 
   /** complete() for a batch in one transaction; one result per job. */
   completeMany(jobs: readonly Job[]): boolean[] {
-    return jobs.length === 0 ? [] : this.txCompleteMany.immediate(jobs, this.clock.now());
+    return jobs.length === 0 ? [] : this.guard('completing', () => this.txCompleteMany.immediate(jobs, this.clock.now()));
   }
 
   /** Records a failed run; see FailInfo.retry for what each verdict does. */
   fail(job: Job, info: FailInfo): FailOutcome {
-    return this.txFail.immediate(job, info, this.clock.now());
+    return this.guard('recording a failure', () => this.txFail.immediate(job, info, this.clock.now()));
   }
 
   /** Holds every job until `untilMs` (server-wide 429/503). Never shortens a pause already set. */
@@ -283,12 +290,21 @@ export class JobQueue {
     return 'retry';
   }
 
+  /** Store errors leave as SyncErrors with a verdict (disk full: retry later; damaged: stop). */
+  private guard<T>(doing: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw stateError(e, this.file, doing);
+    }
+  }
+
   private releaseRunning(all: boolean, code: string, message: string): number {
-    return this.db.transaction(() =>
+    return this.guard('freeing jobs', () => this.db.transaction(() =>
       this.sRelease.run({
         all: all ? 1 : 0, now: this.clock.now(), max: this.options.maxAttempts, code, message,
         spent: `${message}; attempts spent, giving up`,
       }).changes,
-    ).immediate();
+    ).immediate());
   }
 }

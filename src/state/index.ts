@@ -7,11 +7,13 @@ import { JobQueue, type QueueOptions } from '../queue/index.js';
 import { FilesRepo } from './files.js';
 import { MetaStore, SqliteFolderCache, type FolderStore } from './folders.js';
 import { APPLICATION_ID, SCHEMA_VERSION, migrate } from './migrations.js';
+import { stateError } from './errors.js';
 
 export { FilesRepo, type FileRow, type FileStats, type KeptRow } from './files.js';
 export type { FolderCache, FolderStore } from './folders.js';
 export { acquireLock, readLockHolder, type StateLock, type LockHolder } from './lock.js';
 export { APPLICATION_ID, SCHEMA_VERSION } from './migrations.js';
+export { stateError } from './errors.js';
 
 export interface StateOptions {
   clock?: Clock;
@@ -22,6 +24,8 @@ export interface StateOptions {
    * daemon must pass false, or they would hand its running jobs out again.
    */
   recover?: boolean;
+  /** Run PRAGMA quick_check at open (default true). */
+  verify?: boolean;
   /** ms to wait for another connection's write lock before SQLITE_BUSY (default 5000). */
   busyTimeoutMs?: number;
 }
@@ -38,13 +42,16 @@ export interface State {
   close(): void;
 }
 
-const CORRUPT_CODES = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT', 'SQLITE_CORRUPT_VTAB', 'SQLITE_CORRUPT_SEQUENCE', 'SQLITE_CORRUPT_INDEX']);
-
-function corrupt(file: string, cause: unknown): SyncError {
-  return new SyncError('STATE_CORRUPT', `${file} is not a readable squidex-sync state database (${(cause as Error).message}).`, {
-    cause,
-    hint: `Stop squidex-sync, move ${file} (and its -wal/-shm files) aside, and start again: the rescan rebuilds the state and adopts assets already on the server by their stamped hash.`,
-  });
+/**
+ * quick_check at open turns a damaged file into one clear STATE_CORRUPT at
+ * start instead of odd failures mid-run. It reads every page but skips index
+ * cross-checks (those are in check()).
+ */
+function quickCheck(db: Database.Database): void {
+  const rows = (db.pragma('quick_check(5)') as { quick_check: string }[]).map((r) => r.quick_check);
+  if (rows.length !== 1 || rows[0] !== 'ok') {
+    throw Object.assign(new Error(rows.join('; ')), { code: 'SQLITE_CORRUPT' });
+  }
 }
 
 /**
@@ -86,15 +93,14 @@ export function openState(file: string, opts: StateOptions = {}): State {
   }
   try {
     applyPragmas(db, opts.busyTimeoutMs ?? 5000);
+    if (opts.verify ?? true) quickCheck(db);
     migrate(db, path);
-    const jobs = new JobQueue(db, clock, opts.queue);
+    const jobs = new JobQueue(db, clock, opts.queue, path);
     if (opts.recover ?? true) jobs.recover();
     return makeState(path, db, clock, jobs);
   } catch (e) {
     db.close();
-    if (e instanceof SyncError) throw e;
-    if (CORRUPT_CODES.has((e as { code?: string }).code ?? '')) throw corrupt(path, e);
-    throw new SyncError('STATE_IO', `cannot prepare ${path}: ${(e as Error).message}`, { cause: e });
+    throw stateError(e, path, 'opening');
   }
 }
 

@@ -1,0 +1,30 @@
+import { SyncError } from '../lib/errors.js';
+
+/**
+ * Turns a better-sqlite3 error into a SyncError with a verdict the worker loop
+ * can act on: a full disk or a long lock wait is worth retrying later; a
+ * damaged file is not. Anything that is already a SyncError passes through.
+ */
+export function stateError(e: unknown, file: string, doing: string): SyncError {
+  if (e instanceof SyncError) return e;
+  const code = (e as { code?: string }).code ?? '';
+  const msg = (e as Error).message ?? String(e);
+  if (code.startsWith('SQLITE_FULL')) {
+    return new SyncError('STATE_FULL', `disk full while ${doing} in ${file}.`, {
+      cause: e, retry: 'retry', hint: `Free space on the disk that holds ${file}; squidex-sync resumes by itself.`,
+    });
+  }
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new SyncError('STATE_BUSY', `${file} stayed locked by another connection while ${doing}.`, { cause: e, retry: 'retry' });
+  }
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
+    return new SyncError('STATE_CORRUPT', `${file} is damaged (${msg}).`, {
+      cause: e,
+      hint: `Stop squidex-sync, move ${file} (and its -wal/-shm files) aside, and start again: the rescan rebuilds the state and adopts assets already on the server by their stamped hash.`,
+    });
+  }
+  if (code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_READONLY')) {
+    return new SyncError('STATE_IO', `I/O error while ${doing} in ${file}: ${msg}`, { cause: e, retry: 'retry' });
+  }
+  return new SyncError('STATE_ERROR', `state error while ${doing} in ${file}: ${msg}`, { cause: e });
+}
