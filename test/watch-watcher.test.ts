@@ -85,21 +85,23 @@ describe.each(['events', 'poll'] as const)('startWatcher (%s mode)', (mode) => {
   });
 
   it('reports a file written in chunks exactly once, after the last chunk, with the final size', async () => {
-    const t = await watch(mode, 600);
+    // Chunks 150 ms apart against a 1500 ms window: even a 10× stalled timer on a busy machine
+    // leaves the file never quiet for a whole window while it is written.
+    const t = await watch(mode, 1500);
     const fd = fs.openSync(path.join(dir, 'big.psd'), 'w');
     const chunk = Buffer.alloc(64 * 1024, 7);
     try {
-      for (let i = 0; i < 12; i++) {
+      for (let i = 0; i < 16; i++) {
         fs.writeSync(fd, chunk);
-        await sleep(200); // well inside the stability window: the file is never quiet for 600 ms
+        await sleep(150);
         expect(t.seen.filter((s) => s.rel === 'big.psd')).toEqual([]);
       }
     } finally {
       fs.closeSync(fd);
     }
     await waitFor(() => t.has('big.psd', 'add'));
-    await sleep(800);
-    expect(t.seen.filter((s) => s.rel === 'big.psd')).toEqual([{ rel: 'big.psd', kind: 'add', size: 12 * 64 * 1024 }]);
+    await sleep(1600);
+    expect(t.seen.filter((s) => s.rel === 'big.psd')).toEqual([{ rel: 'big.psd', kind: 'add', size: 16 * 64 * 1024 }]);
   });
 });
 
