@@ -36,6 +36,14 @@ describe('test server: faults', () => {
     expect(h.server.inspect().counters).toEqual({ requests: 0, byRoute: {}, uploads: 0, uploadBytes: 0, faults: 0, tokens: 0 });
   });
 
+  it('honours the ?error=<status> test hook of RequestExceptionMiddleware', async () => {
+    h = await harness();
+    const res = await h.api('/assets?error=503');
+    expect(res.status).toBe(503);
+    expect(await body(res)).toMatchObject({ message: '', statusCode: 503 });
+    expect((await h.api('/assets?error=200')).status).toBe(200);
+  });
+
   it('takes faults at start and applies them to the token endpoint too', async () => {
     const server = await startTestServer({ faults: { rate429: 1 } });
     try {

@@ -109,6 +109,9 @@ export class SquidexTestServer {
         const content = /^\/api\/assets\/([^/]+)\/([^/]+)(?:\/.*)?$/.exec(path);
         if (content && method === 'GET') return handleContent(this, res, decodeURIComponent(content[1]), decodeURIComponent(content[2]));
         if (!path.startsWith('/api/')) throw notFound();
+        // RequestExceptionMiddleware's test hook: ?error=<400..599> answers that status untouched.
+        const forced = Number(query.get('error'));
+        if (Number.isInteger(forced) && forced >= 400 && forced < 600) throw new ApiError(forced, { message: '' });
         this.tokens.authenticate(req);
         const m = /^\/api\/apps\/([^/]+)(\/.*)$/.exec(path);
         if (!m || decodeURIComponent(m[1]) !== this.app) throw notFound();
