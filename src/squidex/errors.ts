@@ -9,7 +9,7 @@ import { SyncError, type Retry } from '../lib/errors.js';
  *   headers/body/connect timeout, 408 ... TIMEOUT            retry
  *   TLS certificate refused ............. TLS                never (hint: `ca` option)
  *   reset while sending > 5 MiB and > the largest upload accepted so far
- *     ................................... UPLOAD_TOO_LARGE_SUSPECTED  retry once, never from the 2nd time at that size
+ *     ................................... UPLOAD_TOO_LARGE_SUSPECTED  retry, never from the 3rd time at that size
  *   file shrank mid-upload .............. FILE_CHANGED       retry
  *   caller aborted ...................... ABORTED            retry
  *   429 + Retry-After ................... RATE_LIMITED       retry after it
@@ -54,8 +54,13 @@ export const MIB = 1024 * 1024;
 export const DEFAULT_MAX_UPLOAD = 5 * MIB;
 /** A 429 without Retry-After is the app's monthly API-call quota (reference §7): no point asking again soon. */
 export const QUOTA_PAUSE_MS = 15 * 60_000;
-/** How often a reset at the same suspicious size is retried before we call it "too large" for good. */
-export const OVERSIZE_RESETS_BEFORE_NEVER = 2;
+/**
+ * The reset at the same suspicious size that makes us call the file "too large" for good. Three,
+ * not two: an ordinary flaky connection then has to hit the same big file three times in a row
+ * (with no bigger upload succeeding meanwhile) before a good file is parked; a truly oversize
+ * file costs two wasted attempts, and Kestrel drops those early.
+ */
+export const OVERSIZE_RESETS_BEFORE_NEVER = 3;
 
 const MAX_SIZE_NOTE = "Squidex's assets:maxSize is 5 MiB by default; raise it on the server.";
 const RAISE_LIMIT_HINT = 'Set assets:maxSize (environment ASSETS__MAXSIZE) on the Squidex server, then `squidex-sync retry` the file.';
@@ -180,8 +185,9 @@ function classifyNetwork(error: unknown, ctx: FailureContext): SquidexError {
   }
   // Squidex (Kestrel) may drop the connection instead of answering 413 when a body is too large
   // (reference §2.3). A drop while sending a file bigger than anything this server has accepted,
-  // and bigger than the default limit, is suspicious: retry it once, then stop for good, so an
-  // oversize file is not retried forever.
+  // and bigger than the default limit, is suspicious: retry it a little, then stop for good, so an
+  // oversize file is not retried forever. The counts live in the client (in memory) and are
+  // cleared for every size up to one the server accepts.
   if (code && DROP_CODES.has(code) && ctx.size !== undefined) {
     const largest = ctx.largestAccepted ?? 0;
     if (ctx.size > DEFAULT_MAX_UPLOAD && ctx.size > largest) {
