@@ -1,25 +1,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openState } from '../src/state/index.js';
+import { requireDist } from './state-helpers.js';
 
-const ROOT = join(import.meta.dirname, '..');
 const CHILD = join(import.meta.dirname, 'fixtures', 'queue-crasher.mjs');
 const QUEUE = { debounceMs: 0, maxAttempts: 1_000_000, backoffBaseMs: 1, backoffMaxMs: 4 };
 const KILLS = 24;
-
-/** The child runs dist/, so dist must be built from the current sources (npm test does). */
-function distProblem(): string | null {
-  const newest = (dir: string) => Math.max(...readdirSync(dir).map((f) => statSync(join(dir, f)).mtimeMs));
-  for (const m of ['state', 'queue']) {
-    const out = join(ROOT, 'dist', m, 'index.js');
-    if (!existsSync(out)) return `${out} is missing`;
-    if (newest(join(ROOT, 'src', m)) > newest(join(ROOT, 'dist', m))) return `dist/${m} is older than src/${m}`;
-  }
-  return null;
-}
 
 function mulberry32(a: number) {
   return () => {
@@ -47,8 +36,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('queue under SIGKILL', () => {
   it(`loses and duplicates nothing across ${KILLS} kills at random moments`, async () => {
-    const problem = distProblem();
-    if (problem) throw new Error(`${problem}: the crash test runs the compiled queue in a child process. Run \`npm test\` (it builds first) or \`npx tsc -p tsconfig.json\`.`);
+    requireDist();
     const file = join(dir, 'state.db');
     const log = join(dir, 'enqueued.log');
     const rand = mulberry32(20261127);

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeClock } from '../src/lib/clock.js';
@@ -31,4 +31,26 @@ export function tempStates() {
       for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
     },
   };
+}
+
+const ROOT = join(import.meta.dirname, '..');
+
+/**
+ * Child-process tests run the compiled state/queue (plain node cannot load
+ * TypeScript), so dist must be built from the current sources; `npm test`
+ * builds first. Returns what is wrong, or null.
+ */
+export function distProblem(): string | null {
+  const newest = (dir: string) => Math.max(...readdirSync(dir).map((f) => statSync(join(dir, f)).mtimeMs));
+  for (const m of ['state', 'queue']) {
+    const out = join(ROOT, 'dist', m, 'index.js');
+    if (!existsSync(out)) return `${out} is missing`;
+    if (newest(join(ROOT, 'src', m)) > newest(join(ROOT, 'dist', m))) return `dist/${m} is older than src/${m}`;
+  }
+  return null;
+}
+
+export function requireDist(): void {
+  const problem = distProblem();
+  if (problem) throw new Error(`${problem}: this test runs the compiled state/queue in child processes. Run \`npm test\` (it builds first) or \`npx tsc -p tsconfig.json\`.`);
 }

@@ -42,6 +42,12 @@ describe('acquireLock', () => {
     }
   });
 
+  it('creates the state folder on a first run', () => {
+    const file = join(t.dir(), 'not', 'yet', 'state.db');
+    take(file);
+    expect(existsSync(`${file}.lock`)).toBe(true);
+  });
+
   it('release removes the lock so the next start succeeds', () => {
     const file = join(t.dir(), 'state.db');
     take(file).release();

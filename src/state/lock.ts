@@ -1,5 +1,6 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SyncError } from '../lib/errors.js';
 
@@ -88,6 +89,8 @@ export function acquireLock(stateFile: string): StateLock {
     startedAt: Math.round(Date.now() - process.uptime() * 1000), nonce: randomBytes(8).toString('hex'),
   };
   const text = JSON.stringify(me) + '\n';
+  // The daemon locks before it opens the state, so on a first run the folder may not exist yet.
+  mkdirSync(dirname(file), { recursive: true });
   for (let round = 0; round < 3; round++) {
     if (writeExclusive(file, text)) return held(file, me);
     const h = readHolder(file);
