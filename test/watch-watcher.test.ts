@@ -206,6 +206,16 @@ describe('startWatcher failures', () => {
     expect(t.errors.map((e) => e.code)).toEqual(['WATCH_FAILED']);
   });
 
+  it('events: a mapping folder missing at start is WATCH_FAILED, then watched once it appears', async () => {
+    fs.rmSync(dir, { recursive: true });
+    const t = await watch('events');
+    expect(t.errors.map((e) => e.code)).toEqual(['WATCH_FAILED']);
+    fs.mkdirSync(dir);
+    await waitFor(() => t.has('', 'addDir'));
+    write('late.png');
+    await waitFor(() => t.has('late.png', 'add'));
+  });
+
   it('poll: a vanished mapping folder is one error and no unlinks; files back in place are not reported', async () => {
     write('a.png');
     const t = await watch('poll');

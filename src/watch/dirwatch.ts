@@ -50,6 +50,18 @@ export class DirWatcher {
 
   /** Watch the root and every non-ignored folder under it; files found are not reported (the start rescan covers them). */
   async start(): Promise<void> {
+    let isDir = false;
+    try {
+      isDir = fs.statSync(this.root).isDirectory();
+    } catch (e) {
+      this.sink.fail(e, '');
+      this.awaitRoot();
+      return;
+    }
+    if (!isDir) {
+      this.sink.fail(Object.assign(new Error(`${this.root} is not a folder`), { code: 'ENOTDIR' }), '');
+      return;
+    }
     await this.addTree('', false);
   }
 

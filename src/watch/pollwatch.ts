@@ -1,6 +1,6 @@
 import type { IgnoreMatcher } from './ignore.js';
 import type { StabilityGate } from './stability.js';
-import { walkMapping, type FileStat } from './walk.js';
+import { walkMapping, type FileStat, type WalkError } from './walk.js';
 
 export interface PollSink {
   gate: StabilityGate;
@@ -34,6 +34,7 @@ export class PollWatcher {
   async start(): Promise<void> {
     const first = await walkMapping(this.root, this.ignore);
     this.snapshot = first.entries;
+    this.noteProblems(first.errors);
     this.schedule();
   }
 
@@ -41,6 +42,18 @@ export class PollWatcher {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+  }
+
+  /** A problem is reported when it starts, not at every pass while it lasts. */
+  private noteProblems(errors: WalkError[]): void {
+    const problems = new Set<string>();
+    for (const e of errors) {
+      if (e.code === 'ENOENT' && e.path !== '') continue; // vanished mid-walk: ordinary churn
+      const key = `${e.code}\0${e.path}`;
+      problems.add(key);
+      if (!this.problems.has(key)) this.sink.walkProblem(e.code, e.message, e.path);
+    }
+    this.problems = problems;
   }
 
   private schedule(): void {
@@ -57,15 +70,7 @@ export class PollWatcher {
   private async pass(): Promise<void> {
     const res = await walkMapping(this.root, this.ignore);
     if (this.closed) return;
-    // A problem is reported when it starts, not at every pass while it lasts.
-    const problems = new Set<string>();
-    for (const e of res.errors) {
-      if (e.code === 'ENOENT' && e.path !== '') continue; // vanished mid-walk: ordinary churn
-      const key = `${e.code}\0${e.path}`;
-      problems.add(key);
-      if (!this.problems.has(key)) this.sink.walkProblem(e.code, e.message, e.path);
-    }
-    this.problems = problems;
+    this.noteProblems(res.errors);
     // Root unreadable: keep the old snapshot so a share that blinks does not look like "everything deleted".
     if (res.rootMissing) return;
     const prev = this.snapshot;
