@@ -50,6 +50,16 @@ describe('test server: token endpoint and bearer auth', () => {
     expect(((await badGrant.json()) as Record<string, string>).error).toBe('unsupported_grant_type');
   });
 
+  it('accepts the client credentials as HTTP Basic too', async () => {
+    server = await startTestServer();
+    const res = await fetch(`${server.url}/identity-server/connect/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Basic ${Buffer.from('demo%3Async:demo-secret').toString('base64')}` },
+      body: 'grant_type=client_credentials&scope=squidex-api',
+    });
+    expect(res.status).toBe(200);
+  });
+
   it('rejects missing, unknown and expired bearers with a 401 ErrorDto', async () => {
     server = await startTestServer({ tokenLifetimeSec: 1 });
     const url = `${server.url}/api/apps/demo/assets`;

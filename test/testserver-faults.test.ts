@@ -44,6 +44,13 @@ describe('test server: faults', () => {
     expect((await h.api('/assets?error=200')).status).toBe(200);
   });
 
+  it('delays without failing: latency and spikes are not counted as faults', async () => {
+    h = await harness();
+    h.server.setFaults({ latencyMs: 20, latencySpikeRate: 1, latencySpikeMs: 20 });
+    expect((await h.api('/assets')).status).toBe(200);
+    expect(h.server.inspect().counters.faults).toBe(0);
+  });
+
   it('takes faults at start and applies them to the token endpoint too', async () => {
     const server = await startTestServer({ faults: { rate429: 1 } });
     try {

@@ -29,6 +29,13 @@ export class TokenIssuer {
     const grant = form.get('grant_type');
     if (!grant) throw oauthError(400, 'invalid_request', "The mandatory 'grant_type' parameter is missing.", 'ID2029');
     if (grant !== 'client_credentials') throw oauthError(400, 'unsupported_grant_type', "The specified 'grant_type' is not supported.", 'ID2032');
+    // OpenIddict also takes the credentials as HTTP Basic (client_secret_basic).
+    const basic = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    if (basic && !form.has('client_id')) {
+      const [id, ...secret] = Buffer.from(basic[1], 'base64').toString('utf8').split(':');
+      form.set('client_id', decodeURIComponent(id));
+      form.set('client_secret', decodeURIComponent(secret.join(':')));
+    }
     if (form.get('client_id') !== this.clientId) throw oauthError(401, 'invalid_client', "The specified 'client_id' is invalid.", 'ID2052');
     if (form.get('client_secret') !== this.clientSecret) {
       throw oauthError(401, 'invalid_client', 'The specified client credentials are invalid.', 'ID2055', {
