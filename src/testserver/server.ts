@@ -8,6 +8,7 @@ import { FaultInjector, type FaultPlan } from './faults.js';
 import { folderRoutes } from './folders.js';
 import { ApiError, errorDto, notFound, sendError, sendJson } from './http.js';
 import { Store, emptyCounters } from './store.js';
+import type { UploadLimits } from './upload.js';
 import { handleContent, handleTestRoute } from './side-routes.js';
 import { DEFAULT_MAX_UPLOAD, DEFAULT_TOKEN_LIFETIME_SEC, type TestServer, type TestServerOptions } from './types.js';
 
@@ -27,7 +28,7 @@ export class SquidexTestServer {
   url = '';
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly limits;
+  private readonly limits: UploadLimits;
 
   constructor(private readonly opts: TestServerOptions) {
     this.app = opts.app ?? 'demo';
