@@ -14,17 +14,19 @@ export interface LogOptions {
   /** Human-readable output; defaults to "stdout is a terminal". */
   pretty?: boolean;
   destination?: DestinationStream;
+  /** File descriptor for pretty output (1 stdout, 2 stderr: `once` keeps stdout for its progress bar). */
+  fd?: 1 | 2;
 }
 
 export function createLogger(options: LogOptions = {}): Logger {
   const level = options.level ?? process.env.SQUIDEX_SYNC_LOG_LEVEL ?? 'info';
   const base = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid } };
   if (options.destination) return pino(base, options.destination);
-  const pretty = options.pretty ?? Boolean(process.stdout.isTTY);
+  const pretty = options.pretty ?? Boolean((options.fd === 2 ? process.stderr : process.stdout).isTTY);
   if (pretty) {
     return pino({
       ...base,
-      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } },
+      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname', destination: options.fd ?? 1 } },
     });
   }
   return pino(base);

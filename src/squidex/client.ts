@@ -1,3 +1,4 @@
+import { Bandwidth } from '../lib/throttle.js';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
@@ -23,6 +24,8 @@ export interface SquidexClientOptions {
   timeoutMs?: number;
   /** Keep-alive connections to the server; match the worker concurrency. */
   connections?: number;
+  /** Upload bandwidth cap across every upload of this client, bytes/s; 0 or absent = unlimited. */
+  maxBytesPerSecond?: number;
   logger?: Logger;
   clock?: Clock;
 }
@@ -52,6 +55,7 @@ export class SquidexClient {
   private readonly timeoutMs: number;
   private readonly logger: Logger;
   private readonly clock: Clock;
+  private readonly bandwidth: Bandwidth | undefined;
   /** Largest file the server has taken so far and resets seen per file size: see errors.ts (oversize rule). */
   private largestAccepted = 0;
   private readonly resetsBySize = new Map<number, number>();
@@ -62,6 +66,7 @@ export class SquidexClient {
       throw new SquidexError('CONFIG_INVALID', 'Squidex needs either clientId and clientSecret, or a token.');
     }
     this.base = opts.url.replace(/\/+$/, '');
+    this.bandwidth = opts.maxBytesPerSecond ? new Bandwidth(opts.maxBytesPerSecond) : undefined;
     this.timeoutMs = opts.timeoutMs ?? 60_000;
     this.logger = opts.logger ?? silentLogger;
     this.clock = opts.clock ?? systemClock;
@@ -244,7 +249,7 @@ export class SquidexClient {
     let mp: MultipartBody | undefined;
     let body: string | AsyncIterable<Uint8Array> | undefined;
     if (opts.upload) {
-      mp = await openMultipart(opts.upload);
+      mp = await openMultipart(opts.upload, this.bandwidth);
       headers['content-type'] = mp.contentType;
       headers['content-length'] = String(mp.contentLength);
       body = mp.body;

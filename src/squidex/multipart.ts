@@ -1,3 +1,4 @@
+import type { Bandwidth } from '../lib/throttle.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { SquidexError } from './errors.js';
@@ -51,7 +52,7 @@ export function multipartPreamble(boundary: string, fileName: string, mimeType: 
  * we start reads one consistent inode). Exactly that many bytes are sent: a file
  * that grows is cut at the size we announced, one that shrinks fails with FILE_CHANGED.
  */
-export async function openMultipart(src: UploadSource): Promise<MultipartBody> {
+export async function openMultipart(src: UploadSource, bandwidth?: Bandwidth): Promise<MultipartBody> {
   const handle = await open(src.path, 'r');
   let size: number;
   try {
@@ -81,7 +82,18 @@ export async function openMultipart(src: UploadSource): Promise<MultipartBody> {
         for await (const chunk of stream as AsyncIterable<Buffer>) {
           hash.update(chunk);
           bytes += chunk.length;
-          yield chunk;
+          if (!bandwidth || bandwidth.unlimited) {
+            yield chunk;
+            continue;
+          }
+          // The cap is shared by every upload: take tokens piece by piece so
+          // four concurrent uploads together stay under it.
+          const piece = Math.min(bandwidth.burst, 64 * 1024);
+          for (let off = 0; off < chunk.length; off += piece) {
+            const part = chunk.subarray(off, Math.min(chunk.length, off + piece));
+            await bandwidth.take(part.length);
+            yield part;
+          }
         }
       }
       if (bytes !== size) {

@@ -1,0 +1,63 @@
+import { describeError, SyncError } from '../lib/errors.js';
+import { createLogger } from '../lib/log.js';
+import { ROOT_FOLDER_ID, type SquidexClient } from '../squidex/index.js';
+import { EXIT } from './exit.js';
+import { clientFor, readConfig } from './runtime.js';
+
+/**
+ * `squidex-sync check`: config valid, token granted, app reachable, and
+ * where each mapping's remote folder is (or that it will be created). It
+ * creates nothing.
+ */
+export async function check(configFile: string): Promise<number> {
+  const config = readConfig(configFile, 'error');
+  console.log(`config ${config.file}: valid (${config.mappings.length} mapping${config.mappings.length === 1 ? '' : 's'})`);
+  for (const w of config.warnings) console.log(`  warning: ${w.message}`);
+  const client = clientFor(config, createLogger({ level: 'silent' }));
+  try {
+    try {
+      await client.token();
+    } catch (e) {
+      throw unreachable(e, `Squidex at ${config.squidex.url} did not grant a token`);
+    }
+    console.log(`token: granted by ${config.squidex.url}${config.squidex.clientId ? ` for client ${config.squidex.clientId}` : ''}`);
+    try {
+      await client.listFolders(ROOT_FOLDER_ID);
+    } catch (e) {
+      if (e instanceof SyncError && e.code === 'NOT_FOUND') {
+        throw new SyncError('APP_NOT_FOUND', `App "${config.squidex.app}" was not found on ${config.squidex.url}, or this client has no access to it.`, {
+          cause: e,
+          hint: 'Check squidex.app and that the client belongs to that app.',
+        });
+      }
+      throw unreachable(e, `cannot list the asset folders of app "${config.squidex.app}"`);
+    }
+    console.log(`app: ${config.squidex.app} reachable`);
+    for (const m of config.mappings) {
+      const where = await lookup(client, m.remote);
+      console.log(`mapping ${m.name}: ${m.local} → ${m.remote || '/'} ${where}`);
+    }
+    return EXIT.OK;
+  } finally {
+    await client.close();
+  }
+}
+
+async function lookup(client: SquidexClient, remote: string): Promise<string> {
+  let parent = ROOT_FOLDER_ID;
+  const segments = remote.split('/').filter(Boolean);
+  if (segments.length === 0) return '(app root)';
+  for (const [i, name] of segments.entries()) {
+    const found = (await client.listFolders(parent)).find((f) => f.folderName === name);
+    if (!found) return `(folder "${segments.slice(0, i + 1).join('/')}" does not exist yet; it will be created)`;
+    parent = found.id;
+  }
+  return `(folder id ${parent})`;
+}
+
+function unreachable(e: unknown, what: string): SyncError {
+  if (e instanceof SyncError && (e.code === 'AUTH_FAILED' || e.code === 'FORBIDDEN' || e.code === 'NETWORK' || e.code === 'TIMEOUT' || e.code === 'TLS')) {
+    return new SyncError(e.code, `${what}: ${describeError(e)}`, { cause: e });
+  }
+  return new SyncError('NETWORK', `${what}: ${describeError(e)}`, { cause: e });
+}

@@ -1,0 +1,145 @@
+import type { Mapping } from '../config/index.js';
+import { describeError, type SyncError } from '../lib/errors.js';
+import { detectFsType, startWatcher, type Watcher } from '../watch/index.js';
+import { DEFAULTS } from '../config/index.js';
+import type { Runtime } from './runtime.js';
+
+export type MappingMode = 'events' | 'poll' | 'rescan';
+
+interface Watched {
+  mapping: Mapping;
+  mode: MappingMode;
+  network: boolean;
+  watcher?: Watcher;
+  timer?: NodeJS.Timeout;
+  rescanSoon?: NodeJS.Timeout;
+  rescanning?: Promise<unknown>;
+}
+
+/** How soon after a folder-level event (a folder removed or renamed) the mapping is rescanned. */
+const FOLDER_EVENT_RESCAN_MS = 1500;
+
+/**
+ * The long-running part of `start`: a full rescan per mapping, then a
+ * watcher (or none, on network shares in auto mode) and a rescan timer per
+ * mapping, feeding the queue the worker pool drains.
+ */
+export class Daemon {
+  readonly #watched: Watched[] = [];
+  #stopped = false;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly hooks: { watcherState?(mapping: string, mode: MappingMode, running: boolean): void; rescanned?(mapping: string, seconds: number): void } = {},
+  ) {}
+
+  get modes(): Array<{ mapping: string; mode: MappingMode; network: boolean }> {
+    return this.#watched.map((w) => ({ mapping: w.mapping.name, mode: w.mode, network: w.network }));
+  }
+
+  async start(): Promise<void> {
+    this.rt.pool.start();
+    for (const mapping of this.rt.config.mappings) {
+      const fs = detectFsType(mapping.local);
+      const mode: MappingMode =
+        mapping.watch === 'auto' ? (fs.network ? 'rescan' : 'events') : mapping.watch;
+      const w: Watched = { mapping, mode, network: fs.network };
+      this.#watched.push(w);
+      this.rt.logger.info(
+        { mapping: mapping.name, local: mapping.local, remote: mapping.remote || '/', fsType: fs.fsType, mode },
+        mode === 'rescan'
+          ? 'watching %s by periodic rescans (network file system %s: its change events are not reliable)'
+          : 'watching %s',
+        mapping.local,
+        fs.fsType,
+      );
+    }
+    // Rescan first (catches what changed while we were down), then watch.
+    await Promise.all(this.#watched.map((w) => this.#rescan(w)));
+    for (const w of this.#watched) {
+      if (this.#stopped) return;
+      if (w.mode !== 'rescan') this.#watch(w);
+      this.hooks.watcherState?.(w.mapping.name, w.mode, true);
+      this.#schedule(w);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const w of this.#watched) {
+      clearTimeout(w.timer);
+      clearTimeout(w.rescanSoon);
+      await w.watcher?.close().catch(() => undefined);
+    }
+    await Promise.all(this.#watched.map((w) => w.rescanning?.catch(() => undefined)));
+  }
+
+  #interval(w: Watched): number {
+    const r = w.mapping.rescanIntervalMs;
+    if (r !== 'auto') return r;
+    return w.network || w.mode !== 'events' ? DEFAULTS.rescanAuto.networkMs : DEFAULTS.rescanAuto.localMs;
+  }
+
+  #schedule(w: Watched): void {
+    if (this.#stopped) return;
+    clearTimeout(w.timer);
+    w.timer = setTimeout(() => void this.#rescan(w).finally(() => this.#schedule(w)), this.#interval(w));
+    w.timer.unref();
+  }
+
+  #rescan(w: Watched): Promise<unknown> {
+    // One rescan per mapping at a time; a request during one joins it.
+    if (w.rescanning) return w.rescanning;
+    const log = this.rt.logger.child({ mapping: w.mapping.name });
+    w.rescanning = this.rt
+      .rescan(w.mapping)
+      .then((r) => {
+        log.info({ ...r }, 'rescan: %d files, %d to check, %d gone', r.files, r.changed, r.gone);
+        this.hooks.rescanned?.(w.mapping.name, r.ms / 1000);
+      })
+      .catch((e) => log.error({ code: (e as SyncError).code }, 'rescan failed: %s', describeError(e)))
+      .finally(() => {
+        w.rescanning = undefined;
+      });
+    return w.rescanning;
+  }
+
+  #rescanSoon(w: Watched): void {
+    clearTimeout(w.rescanSoon);
+    w.rescanSoon = setTimeout(() => void this.#rescan(w), FOLDER_EVENT_RESCAN_MS);
+    w.rescanSoon.unref();
+  }
+
+  #watch(w: Watched): void {
+    const { mapping } = w;
+    const log = this.rt.logger.child({ mapping: mapping.name, component: 'watch' });
+    w.watcher = startWatcher({
+      root: mapping.local,
+      ignore: this.rt.ignores.get(mapping.name)!,
+      mode: w.mode === 'poll' ? 'poll' : 'events',
+      stabilityMs: this.rt.config.sync.stabilityMs,
+      logger: log,
+      onPath: (relPath, kind) => {
+        if (kind === 'unlinkDir' || kind === 'addDir') {
+          // A folder that vanished or appeared: let a rescan list exactly
+          // which files are gone or new instead of trusting a burst of events.
+          this.#rescanSoon(w);
+          return;
+        }
+        this.rt.state.jobs.enqueue(mapping.name, relPath, kind);
+        this.rt.pool.wake();
+      },
+      onError: (err) => {
+        if (err.code === 'WATCH_LIMIT') {
+          log.error({ code: err.code }, '%s', describeError(err));
+          w.mode = 'rescan';
+          this.hooks.watcherState?.(mapping.name, 'rescan', true);
+          this.#schedule(w);
+        } else {
+          log.warn({ code: err.code }, '%s', describeError(err));
+          this.#rescanSoon(w);
+        }
+      },
+    });
+  }
+}

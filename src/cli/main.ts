@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { describeError } from '../lib/errors.js';
+import { EXIT, exitCodeFor, usage } from './exit.js';
+
+const GLOBAL_HELP = `squidex-sync: mirror local folders into Squidex Assets
+
+Usage: squidex-sync <command> [--config FILE] [options]
+
+Commands:
+  start     run the daemon: rescan, then watch until SIGTERM/SIGINT
+  once      one rescan, upload what differs, exit (--dry-run: print the plan only)
+  status    files in sync, pending and failed, per mapping (--json)
+  retry     re-queue failed paths (all when none given)
+  check     validate the config, get a token, resolve the mapped folders
+  pause     stop uploads for all mappings or one (events are still recorded)
+  resume    undo pause
+
+Options:
+  --config FILE   the config file (default ./sync.yaml)
+  --help          help for a command: squidex-sync <command> --help
+  --version       print the version
+
+Exit codes: 0 in sync, 1 some paths failed, 2 bad config or usage, 3 cannot reach or authenticate to Squidex.`;
+
+const HELP: Record<string, string> = {
+  start: `Usage: squidex-sync start [--config FILE]
+
+Runs until SIGTERM or SIGINT: a full rescan first (catches what changed while
+stopped), then watches the mapped folders and rescans every rescanInterval.
+On a signal it stops taking work, lets uploads in flight finish (up to
+sync.shutdownTimeoutMs), then exits 0; a second signal exits at once.
+Nothing is lost either way: unfinished work stays queued in the state file.`,
+  once: `Usage: squidex-sync once [--config FILE] [--dry-run] [--allow-mass-delete]
+
+One rescan, then works the queue until it is empty and exits.
+  --dry-run            print every planned action (folders to create, uploads,
+                       replacements, moves, deletes) and change nothing,
+                       neither on the server nor in the state file
+  --allow-mass-delete  confirm deletions the delete guard is holding
+Exit 0 when everything is in sync, 1 when some paths failed.`,
+  status: `Usage: squidex-sync status [--config FILE] [--json]
+
+Per mapping: files in sync, pending and failed, held deletions, paused; the
+failed paths with their last error. Works while the daemon runs.`,
+  retry: `Usage: squidex-sync retry [--config FILE] [PATH...]
+
+Re-queues failed paths: all of them, or the given ones (absolute local paths,
+or paths relative to a mapping's folder). A running daemon picks them up
+within a second.`,
+  check: `Usage: squidex-sync check [--config FILE]
+
+Validates the config, gets a token, and resolves every mapping's remote
+folder (reports the ones that would be created). Exit 2 on a bad config,
+3 when Squidex cannot be reached or refuses the credentials.`,
+  pause: `Usage: squidex-sync pause [--config FILE] [MAPPING]
+
+Stops uploads for one mapping (by name) or all. Events are still recorded
+and run after resume. Survives restarts.`,
+  resume: `Usage: squidex-sync resume [--config FILE] [MAPPING]
+
+Resumes uploads paused with pause.`,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      'dry-run': { type: 'boolean' },
+      json: { type: 'boolean' },
+      'allow-mass-delete': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.version) {
+    const { version } = await import('./version.js');
+    console.log(version());
+    return EXIT.OK;
+  }
+  if (!command) {
+    console.log(GLOBAL_HELP);
+    return values.help ? EXIT.OK : EXIT.USAGE;
+  }
+  if (!(command in HELP)) throw usage(`Unknown command "${command}". Run squidex-sync --help.`);
+  if (values.help) {
+    console.log(HELP[command]);
+    return EXIT.OK;
+  }
+  const configFile = resolve(values.config ?? 'sync.yaml');
+  const onlyNoArgs = ['start', 'once', 'status', 'check'];
+  if (onlyNoArgs.includes(command) && rest.length > 0) throw usage(`"${command}" takes no arguments (got ${rest.join(' ')}).`);
+
+  switch (command) {
+    case 'start':
+      return (await import('./start.js')).start(configFile);
+    case 'once':
+      return (await import('./once.js')).once(configFile, {
+        dryRun: values['dry-run'] ?? false,
+        allowMassDelete: values['allow-mass-delete'] ?? false,
+      });
+    case 'status':
+      return (await import('./status.js')).status(configFile, { json: values.json ?? false });
+    case 'retry':
+      return (await import('./retry.js')).retry(configFile, rest);
+    case 'check':
+      return (await import('./check.js')).check(configFile);
+    case 'pause':
+    case 'resume':
+      return (await import('./pause.js')).setPaused(configFile, rest, command === 'pause');
+  }
+  return EXIT.USAGE;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // Exit explicitly: a keep-alive socket or a timer left behind must not
+    // keep a finished command (or a daemon that shut down) alive.
+    process.exitCode = code;
+    setImmediate(() => process.exit(code));
+  },
+  (e: unknown) => {
+    const code = e instanceof TypeError && 'code' in e ? EXIT.USAGE : exitCodeFor(e);
+    console.error(`squidex-sync: ${describeError(e)}`);
+    process.exitCode = code;
+    // A fatal start-up error must end the process, or pm2/systemd would show a dead daemon as online.
+    setImmediate(() => process.exit(code));
+  },
+);

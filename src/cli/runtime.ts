@@ -1,0 +1,129 @@
+import { dirname } from 'node:path';
+import { loadConfig, type Config, type Mapping } from '../config/index.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/log.js';
+import { FolderResolver, SquidexClient } from '../squidex/index.js';
+import { acquireLock, openState, type State, type StateLock } from '../state/index.js';
+import { compileIgnore, type IgnoreMatcher } from '../watch/index.js';
+import { AdoptionIndex } from '../worker/adopt.js';
+import type { ReconcileContext, SyncEvents } from '../worker/context.js';
+import { WorkerPool } from '../worker/pool.js';
+import { rescanMapping, type RescanResult } from '../worker/rescan.js';
+
+/** Everything one run of the daemon or of `once` works with, built from the config. */
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  state: State;
+  client: SquidexClient;
+  ctx: ReconcileContext;
+  pool: WorkerPool;
+  ignores: Map<string, IgnoreMatcher>;
+  rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean }): Promise<RescanResult>;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  logger: Logger;
+  clock?: Clock;
+  events?: SyncEvents;
+  allowMassDelete?: boolean;
+}
+
+export function readConfig(file: string, missingLocal: 'error' | 'allow'): Config {
+  return loadConfig(file, process.env, { missingLocal });
+}
+
+export function clientFor(config: Config, logger: Logger, clock: Clock = systemClock): SquidexClient {
+  const s = config.squidex;
+  return new SquidexClient({
+    url: s.url,
+    app: s.app,
+    clientId: s.clientId,
+    clientSecret: s.clientSecret,
+    token: s.token,
+    ca: s.ca,
+    timeoutMs: s.timeoutSeconds * 1000,
+    connections: config.sync.concurrency + 1,
+    maxBytesPerSecond: config.upload.maxBytesPerSecond,
+    logger: logger.child({ component: 'squidex' }),
+    clock,
+  });
+}
+
+/** meta key of the pause flag of one mapping, or of all with '*'. */
+export function pauseKey(mapping: string): string {
+  return `paused:${mapping}`;
+}
+
+export function pausedMappings(state: State, config: Config): string[] {
+  if (state.meta.get(pauseKey('*'))) return config.mappings.map((m) => m.name);
+  return config.mappings.filter((m) => state.meta.get(pauseKey(m.name))).map((m) => m.name);
+}
+
+export function ignoreFor(config: Config, m: Mapping): IgnoreMatcher {
+  // The state folder may sit inside a mapping; its database must never be uploaded.
+  return compileIgnore({ ignore: m.ignore, ignoreDefaults: m.ignoreDefaults, extraAbsolute: [dirname(config.state)] }, m.local);
+}
+
+/** Opens the state (holding the single-instance lock) and wires client, resolver and pool. */
+export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger;
+  const lock: StateLock = acquireLock(config.state);
+  let state: State;
+  try {
+    state = openState(config.state, {
+      clock,
+      queue: { debounceMs: config.sync.debounceMs, maxWaitMs: config.sync.maxWaitMs, maxAttempts: config.sync.maxAttempts },
+    });
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+  const client = clientFor(config, logger, clock);
+  const ctx: ReconcileContext = {
+    state,
+    client,
+    resolver: new FolderResolver(client, state.folders),
+    adoption: new AdoptionIndex(client, clock),
+    clock,
+    logger,
+    mappings: new Map(config.mappings.map((m) => [m.name, m])),
+    moveWindowMs: config.sync.moveWindowMs,
+    allowMassDelete: opts.allowMassDelete ?? false,
+    events: opts.events,
+  };
+  const pool = new WorkerPool(ctx, {
+    concurrency: config.sync.concurrency,
+    pausedMappings: () => pausedMappings(state, config),
+  });
+  const ignores = new Map(config.mappings.map((m) => [m.name, ignoreFor(config, m)]));
+  return {
+    config,
+    logger,
+    clock,
+    state,
+    client,
+    ctx,
+    pool,
+    ignores,
+    async rescan(mapping, o = {}) {
+      const result = await rescanMapping(mapping, ignores.get(mapping.name)!, {
+        state,
+        clock,
+        logger,
+        guard: config.deleteGuard,
+        allowMassDelete: o.allowMassDelete ?? opts.allowMassDelete,
+      });
+      pool.wake();
+      return result;
+    },
+    async close() {
+      await client.close().catch(() => undefined);
+      state.close();
+      lock.release();
+    },
+  };
+}

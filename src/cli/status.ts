@@ -1,0 +1,128 @@
+import { existsSync } from 'node:fs';
+import type { Config } from '../config/index.js';
+import { openState, readLockHolder, type State } from '../state/index.js';
+import { guardKey } from '../worker/gone.js';
+import { EXIT } from './exit.js';
+import { pausedMappings, readConfig } from './runtime.js';
+
+export interface MappingStatus {
+  name: string;
+  local: string;
+  remote: string;
+  inSync: number;
+  pending: number;
+  uploading: number;
+  failed: number;
+  /** Files gone locally whose deletion is held (move window or delete guard). */
+  heldDeletes: number;
+  /** Why the delete guard holds this mapping's deletions, if it does. */
+  guard: string | null;
+  /** Assets kept on the server whose local file is gone (deletes: keep). */
+  keptOnServer: number;
+  paused: boolean;
+}
+
+export interface StatusReport {
+  daemon: { running: boolean; pid?: number };
+  mappings: MappingStatus[];
+  totals: { inSync: number; pending: number; failed: number };
+  uploadingNow: Array<{ mapping: string; path: string }>;
+  failed: Array<{ mapping: string; path: string; attempts: number; error: string | null; code: string | null; at: number | null }>;
+  pending: Array<{ mapping: string; path: string; attempts: number; nextRunAt: number; lastError: string | null }>;
+  kept: Array<{ mapping: string; path: string; assetId: string; goneSince: number }>;
+}
+
+/** What `status` shows; also served as JSON on /status. */
+export function collectStatus(state: State, config: Config): StatusReport {
+  const paused = new Set(pausedMappings(state, config));
+  const byMapping = state.files.stats();
+  const jobStats = state.jobs.countsByMapping();
+  const mappings = config.mappings.map((m): MappingStatus => {
+    const f = byMapping.get(m.name) ?? { inSync: 0, missing: 0, kept: 0 };
+    const j = jobStats.get(m.name) ?? { queued: 0, running: 0, failed: 0 };
+    return {
+      name: m.name,
+      local: m.local,
+      remote: m.remote || '/',
+      inSync: f.inSync,
+      pending: j.queued,
+      uploading: j.running,
+      failed: j.failed,
+      heldDeletes: f.missing,
+      guard: state.meta.get(guardKey(m.name)) ?? null,
+      keptOnServer: f.kept,
+      paused: paused.has(m.name),
+    };
+  });
+  const pendingJobs = state.jobs.pending(200);
+  const holder = readLockHolder(config.state);
+  return {
+    daemon: { running: holder !== null, pid: holder?.pid },
+    mappings,
+    totals: {
+      inSync: mappings.reduce((n, m) => n + m.inSync, 0),
+      pending: mappings.reduce((n, m) => n + m.pending + m.uploading, 0),
+      failed: mappings.reduce((n, m) => n + m.failed, 0),
+    },
+    uploadingNow: pendingJobs.filter((j) => j.state === 'running').map((j) => ({ mapping: j.mapping, path: j.path })),
+    failed: state.jobs.failed(200).map((j) => ({ mapping: j.mapping, path: j.path, attempts: j.attempts, error: j.lastError, code: j.code, at: j.failedAt })),
+    pending: pendingJobs
+      .filter((j) => j.state === 'queued')
+      .map((j) => ({ mapping: j.mapping, path: j.path, attempts: j.attempts, nextRunAt: j.runAt, lastError: j.lastError })),
+    kept: state.files.kept(200),
+  };
+}
+
+export async function status(configFile: string, opts: { json: boolean }): Promise<number> {
+  const config = readConfig(configFile, 'allow');
+  if (!existsSync(config.state)) {
+    const empty = { daemon: { running: false }, mappings: [], note: `no state yet at ${config.state}: run squidex-sync once or start` };
+    console.log(opts.json ? JSON.stringify(empty, null, 2) : empty.note);
+    return EXIT.OK;
+  }
+  // Read beside a running daemon: no lock, and no recovery of its running jobs.
+  const state = openState(config.state, { recover: false });
+  try {
+    const report = collectStatus(state, config);
+    console.log(opts.json ? JSON.stringify(report, null, 2) : formatStatus(report));
+    return report.totals.failed > 0 ? EXIT.FAILED_PATHS : EXIT.OK;
+  } finally {
+    state.close();
+  }
+}
+
+function formatStatus(r: StatusReport): string {
+  const lines: string[] = [];
+  lines.push(r.daemon.running ? `daemon: running (pid ${r.daemon.pid})` : 'daemon: not running');
+  lines.push('');
+  const header = ['mapping', 'in sync', 'pending', 'uploading', 'failed', 'held deletes', 'kept on server', ''];
+  const rows = r.mappings.map((m) => [
+    `${m.name} (${m.local} → ${m.remote})`,
+    String(m.inSync),
+    String(m.pending),
+    String(m.uploading),
+    String(m.failed),
+    String(m.heldDeletes),
+    String(m.keptOnServer),
+    m.paused ? 'PAUSED' : '',
+  ]);
+  lines.push(...table([header, ...rows]));
+  for (const m of r.mappings) {
+    if (m.guard) lines.push('', `${m.name}: deletions held because ${m.guard}.`, '  If intended, run: squidex-sync once --allow-mass-delete');
+  }
+  if (r.uploadingNow.length > 0) lines.push('', 'uploading now:', ...r.uploadingNow.map((j) => `  ${j.mapping}: ${j.path}`));
+  if (r.failed.length > 0) {
+    lines.push('', 'failed (run `squidex-sync retry` to try again):');
+    for (const f of r.failed) lines.push(`  ${f.mapping}: ${f.path}`, `      ${f.error ?? f.code ?? 'unknown error'} (after ${f.attempts} attempts)`);
+  }
+  if (r.kept.length > 0) {
+    lines.push('', 'gone locally, kept on the server (deletes: keep):');
+    for (const k of r.kept) lines.push(`  ${k.mapping}: ${k.path} (asset ${k.assetId})`);
+  }
+  return lines.join('\n');
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+}

@@ -1,0 +1,48 @@
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/log.js';
+import type { FolderResolver, SquidexClient } from '../squidex/index.js';
+import type { State } from '../state/index.js';
+import type { AdoptionIndex } from './adopt.js';
+import type { MappingRuntime } from './mapping.js';
+
+/** Everything reconciling one path needs, passed in so tests can build it from real parts. */
+export interface ReconcileContext {
+  state: State;
+  client: SquidexClient;
+  resolver: FolderResolver;
+  adoption: AdoptionIndex;
+  clock: Clock;
+  logger: Logger;
+  mappings: ReadonlyMap<string, MappingRuntime>;
+  /** How long a vanished file is held before it counts as deleted, so a matching add can make it a move. */
+  moveWindowMs: number;
+  /** `once --allow-mass-delete`: the user confirmed the deletions the guard holds (an emptied root included). */
+  allowMassDelete?: boolean;
+  events?: SyncEvents;
+}
+
+/** Hooks for metrics and the progress bar; all optional. */
+export interface SyncEvents {
+  uploaded?(kind: 'new' | 'replace', bytes: number): void;
+  action?(action: Action, mapping: string, path: string): void;
+  failed?(code: string, verdict: 'retry' | 'failed' | 'stale'): void;
+}
+
+export type Action =
+  | 'none' // already in sync
+  | 'touch' // only size/mtime changed, content equal
+  | 'upload' // new asset
+  | 'replace' // new content for an existing asset
+  | 'adopt' // an asset already on the server is this file
+  | 'move' // same content reappeared elsewhere: moved and/or renamed
+  | 'forget' // gone locally, kept on the server (deletes: keep)
+  | 'delete' // gone locally, deleted on the server (deletes: delete)
+  | 'hold' // gone, but held: move window or delete guard
+  | 'skip'; // not a regular file, or its mapping no longer exists
+
+export interface Outcome {
+  action: Action;
+  /** Run this path again after this delay (move window, file changed during upload). */
+  requeueAfterMs?: number;
+  detail?: string;
+}

@@ -1,0 +1,27 @@
+import { posix } from 'node:path';
+import type { Mapping } from '../config/index.js';
+
+/** What the worker needs to know of one configured mapping (a subset of config's Mapping). */
+export type MappingRuntime = Pick<Mapping, 'name' | 'local' | 'remote' | 'deletes' | 'permanentDeletes'>;
+
+/** Metadata keys stamped on every asset we upload, so a lost database can adopt instead of re-upload. */
+export const META_SHA = 'squidexSyncSha256';
+export const META_PATH = 'squidexSyncPath';
+
+export function joinRemote(...parts: string[]): string {
+  return parts
+    .flatMap((p) => p.split('/'))
+    .filter((s) => s !== '' && s !== '.')
+    .join('/');
+}
+
+/** The asset folder a file at `relPath` belongs in. */
+export function remoteDirOf(mapping: MappingRuntime, relPath: string): string {
+  const dir = posix.dirname(relPath);
+  return joinRemote(mapping.remote, dir === '.' ? '' : dir);
+}
+
+/** The full remote path of a file, as stamped in its metadata. */
+export function remoteFileOf(mapping: MappingRuntime, relPath: string): string {
+  return joinRemote(mapping.remote, relPath);
+}

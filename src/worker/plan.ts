@@ -1,0 +1,114 @@
+import { lstat } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { ROOT_FOLDER_ID, type SquidexClient } from '../squidex/index.js';
+import type { State } from '../state/index.js';
+import { diffAgainstFiles, walkMapping, type IgnoreMatcher } from '../watch/index.js';
+import { AdoptionIndex } from './adopt.js';
+import { hashFile } from './hash.js';
+import { remoteDirOf, remoteFileOf, type MappingRuntime } from './mapping.js';
+import { systemClock } from '../lib/clock.js';
+import type { GuardSettings } from './rescan.js';
+
+export type PlanAction = 'create-folder' | 'upload' | 'replace' | 'adopt' | 'move' | 'delete' | 'forget' | 'held';
+
+export interface PlanItem {
+  action: PlanAction;
+  mapping: string;
+  path: string;
+  detail?: string;
+}
+
+/**
+ * What `once` would do, worked out with reads only: the server is asked
+ * which folders and assets exist, nothing is written anywhere. The state
+ * passed in is a throw-away copy.
+ */
+export async function planMapping(
+  mapping: MappingRuntime,
+  ignore: IgnoreMatcher,
+  deps: { state: State; client: SquidexClient; guard: GuardSettings; allowMassDelete: boolean },
+): Promise<PlanItem[]> {
+  const items: PlanItem[] = [];
+  const walk = await walkMapping(mapping.local, ignore);
+  const rows = deps.state.files.list(mapping.name);
+  const { changed, gone } = diffAgainstFiles(walk.entries, rows);
+  const folders = new FolderLookup(deps.client);
+  const adoption = new AdoptionIndex(deps.client, systemClock);
+  const movedFrom = new Set<string>();
+
+  for (const path of changed) {
+    const abs = join(mapping.local, path);
+    const row = deps.state.files.get(mapping.name, path);
+    const digest = await hashFile(abs).catch(() => null);
+    if (!digest) continue;
+    if (row?.sha256 === digest.sha256) continue; // touched only
+    const dir = remoteDirOf(mapping, path);
+    const parentId = await folders.find(dir);
+    if (parentId === null) for (const f of folders.missingPrefixes(dir)) items.push({ action: 'create-folder', mapping: mapping.name, path: f });
+    if (row) {
+      items.push({ action: 'replace', mapping: mapping.name, path, detail: `asset ${row.assetId}` });
+      continue;
+    }
+    const source = deps.state.files
+      .findBySha(mapping.name, digest.sha256, digest.size)
+      .find((r) => r.path !== path && !walk.entries.has(r.path) && !movedFrom.has(r.path));
+    if (source) {
+      movedFrom.add(source.path);
+      items.push({ action: 'move', mapping: mapping.name, path, detail: `from ${source.path} (asset ${source.assetId})` });
+      continue;
+    }
+    const found = parentId === null ? null : await adoption.find(parentId, remoteFileOf(mapping, path), posix.basename(path), digest, (id) => deps.state.files.getByAssetId(id) !== undefined);
+    if (found?.sameContent) items.push({ action: 'adopt', mapping: mapping.name, path, detail: `asset ${found.asset.id}` });
+    else items.push({ action: 'upload', mapping: mapping.name, path, detail: `${digest.size} bytes` });
+  }
+
+  const rootMissing = walk.rootMissing;
+  const massGone = gone.length >= deps.guard.minFiles && rows.length > 0 && gone.length / rows.length > deps.guard.maxShare;
+  const emptied = walk.entries.size === 0 && rows.length > 0;
+  const held = rootMissing || (deps.guard.enabled && !deps.allowMassDelete && (massGone || emptied));
+  for (const path of gone) {
+    if (movedFrom.has(path)) continue;
+    const row = deps.state.files.get(mapping.name, path)!;
+    if (held) items.push({ action: 'held', mapping: mapping.name, path, detail: 'delete guard' });
+    else if (mapping.deletes === 'delete') items.push({ action: 'delete', mapping: mapping.name, path, detail: `asset ${row.assetId}` });
+    else items.push({ action: 'forget', mapping: mapping.name, path, detail: 'kept on the server (deletes: keep)' });
+  }
+  return dedupeFolders(items);
+}
+
+function dedupeFolders(items: PlanItem[]): PlanItem[] {
+  const seen = new Set<string>();
+  return items.filter((i) => i.action !== 'create-folder' || (!seen.has(i.path) && seen.add(i.path) !== undefined));
+}
+
+/** Looks folders up by path without creating any. */
+class FolderLookup {
+  readonly #ids = new Map<string, string | null>([['', ROOT_FOLDER_ID]]);
+  constructor(private readonly client: SquidexClient) {}
+
+  async find(path: string): Promise<string | null> {
+    if (this.#ids.has(path)) return this.#ids.get(path)!;
+    const cut = path.lastIndexOf('/');
+    const parentPath = cut < 0 ? '' : path.slice(0, cut);
+    const parent = await this.find(parentPath);
+    let id: string | null = null;
+    if (parent !== null) {
+      const name = path.slice(cut + 1);
+      id = (await this.client.listFolders(parent)).find((f) => f.folderName === name)?.id ?? null;
+    }
+    this.#ids.set(path, id);
+    return id;
+  }
+
+  missingPrefixes(path: string): string[] {
+    const parts = path.split('/');
+    return parts.map((_, i) => parts.slice(0, i + 1).join('/')).filter((p) => this.#ids.get(p) === null);
+  }
+}
+
+export async function fileExists(abs: string): Promise<boolean> {
+  return lstat(abs).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}

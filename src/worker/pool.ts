@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import PQueue from 'p-queue';
+import { SyncError, describeError } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
+import type { Job } from '../queue/index.js';
+import type { ReconcileContext } from './context.js';
+import { reconcile } from './reconcile.js';
+
+export interface PoolOptions {
+  concurrency: number;
+  /** Longest sleep between looks at the queue; picks up jobs another process (the CLI) re-queued. */
+  pollMs?: number;
+  /** Mappings whose uploads are paused (`squidex-sync pause`). */
+  pausedMappings?: () => string[];
+}
+
+/**
+ * Claims due jobs from the SQLite queue and runs up to `concurrency` of them
+ * at once on a p-queue. Sleeps until the next job is due, a slot frees, or
+ * someone calls wake().
+ */
+export class WorkerPool {
+  readonly #queue: PQueue;
+  readonly #token = randomUUID();
+  readonly #inFlight = new Map<number, AbortController>();
+  readonly #log: Logger;
+  #stopping = false;
+  #loop: Promise<void> | undefined;
+  #wakeUp: (() => void) | undefined;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly ctx: ReconcileContext,
+    private readonly opts: PoolOptions,
+  ) {
+    this.#queue = new PQueue({ concurrency: opts.concurrency });
+    this.#log = ctx.logger.child({ component: 'worker' });
+  }
+
+  start(): void {
+    this.#loop ??= this.#run().catch((e) => {
+      // A broken database is the one thing the pool cannot work around.
+      this.#log.fatal({ err: e }, 'worker loop stopped: %s', describeError(e));
+      throw e;
+    });
+  }
+
+  /** Something was enqueued: look now instead of at the next poll. */
+  wake(): void {
+    this.#wakeUp?.();
+  }
+
+  /** Resolves once nothing is queued or running (used by `once`). */
+  idle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#idleWaiters.push(resolve);
+      this.wake();
+    });
+  }
+
+  /**
+   * Stop taking jobs, give in-flight ones until the deadline, then abort
+   * them; aborted jobs go back to the queue untouched.
+   */
+  async stop(deadlineMs: number): Promise<void> {
+    this.#stopping = true;
+    this.wake();
+    await this.#loop?.catch(() => undefined);
+    const drained = this.#queue.onIdle().then(() => true);
+    const timedOut = new Promise<boolean>((r) => setTimeout(() => r(false), deadlineMs).unref());
+    if (!(await Promise.race([drained, timedOut]))) {
+      this.#log.warn({ jobs: this.#inFlight.size }, 'shutdown deadline reached; aborting in-flight uploads, they stay queued');
+      for (const ac of this.#inFlight.values()) ac.abort();
+      await this.#queue.onIdle();
+    }
+  }
+
+  abortAll(): void {
+    this.#stopping = true;
+    for (const ac of this.#inFlight.values()) ac.abort();
+    this.wake();
+  }
+
+  async #run(): Promise<void> {
+    const jobs = this.ctx.state.jobs;
+    const pollMs = this.opts.pollMs ?? 1000;
+    let lastSweep = 0;
+    while (!this.#stopping) {
+      const now = this.ctx.clock.now();
+      if (now - lastSweep > 30_000) {
+        jobs.sweepLeases();
+        lastSweep = now;
+      }
+      const free = this.opts.concurrency - this.#queue.pending - this.#queue.size;
+      const excludeMappings = this.opts.pausedMappings?.() ?? [];
+      const next = jobs.nextRunAt({ excludeMappings });
+      if (free > 0 && next !== null && next <= now) {
+        const claimed = jobs.claim(this.#token, free, { excludeMappings });
+        for (const job of claimed) void this.#queue.add(() => this.#runJob(job));
+        if (claimed.length > 0) continue;
+      }
+      if (this.#inFlight.size === 0 && this.#queue.size === 0 && this.#idleWaiters.length > 0 && this.#nothingLeft()) {
+        for (const resolve of this.#idleWaiters.splice(0)) resolve();
+      }
+      const wait = free <= 0 || next === null ? pollMs : Math.min(pollMs, Math.max(0, next - now));
+      await this.#sleep(Math.max(wait, 5));
+    }
+  }
+
+  #nothingLeft(): boolean {
+    const c = this.ctx.state.jobs.counts();
+    if (c.running > 0) return false;
+    if (c.queued === 0) return true;
+    // Queued jobs of paused mappings do not keep `once` waiting.
+    const paused = this.opts.pausedMappings?.() ?? [];
+    return paused.length > 0 && this.ctx.state.jobs.countQueued({ excludeMappings: paused }) === 0;
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wakeUp = done;
+    });
+  }
+
+  async #runJob(job: Job): Promise<void> {
+    const ac = new AbortController();
+    this.#inFlight.set(job.id, ac);
+    const log = this.#log.child({ mapping: job.mapping, path: job.path });
+    const jobs = this.ctx.state.jobs;
+    try {
+      const outcome = await reconcile(job, this.ctx, ac.signal);
+      jobs.complete(job, outcome.requeueAfterMs === undefined ? undefined : { rerunAfterMs: outcome.requeueAfterMs });
+      this.ctx.events?.action?.(outcome.action, job.mapping, job.path);
+      const quiet = outcome.action === 'none' || outcome.action === 'touch' || outcome.action === 'skip';
+      if (quiet) log.debug({ action: outcome.action, detail: outcome.detail }, outcome.action);
+      else log.info({ action: outcome.action, detail: outcome.detail }, '%s %s', outcome.action, job.path);
+    } catch (e) {
+      if (ac.signal.aborted) {
+        jobs.release(job);
+        return;
+      }
+      const err =
+        e instanceof SyncError ? e : new SyncError('UNEXPECTED', `Unexpected error: ${describeError(e)}`, { cause: e, retry: 'retry' });
+      const verdict = jobs.fail(job, { message: describeError(err), code: err.code, retry: err.retry, retryAfterMs: err.retryAfterMs });
+      const fields = { code: err.code, attempts: job.attempts, verdict };
+      if (verdict === 'failed') log.error(fields, 'failed: %s', describeError(err));
+      else if (err.retry === 'pause') log.warn(fields, 'server asked us to wait: %s', describeError(err));
+      else log.warn(fields, 'will retry: %s', describeError(err));
+      this.ctx.events?.failed?.(err.code, verdict);
+    } finally {
+      this.#inFlight.delete(job.id);
+      this.wake();
+    }
+  }
+}

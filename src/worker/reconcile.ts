@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto';
+import { lstat } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import type { Stats } from 'node:fs';
+import { SyncError } from '../lib/errors.js';
+import { slugify } from '../lib/slug.js';
+import type { AssetDto, UploadResult } from '../squidex/index.js';
+import type { FileRow } from '../state/index.js';
+import type { Job } from '../queue/index.js';
+import type { Outcome, ReconcileContext } from './context.js';
+import { fileError, isGone } from './fserrors.js';
+import { handleGone } from './gone.js';
+import { hashFile, type FileDigest } from './hash.js';
+import { META_PATH, META_SHA, remoteDirOf, remoteFileOf, type MappingRuntime } from './mapping.js';
+import { findMoveSource, applyMove } from './move.js';
+
+/**
+ * Reconcile one path: look at the file as it is now and make the server
+ * match. Events and rescans only say "look here"; every decision is made
+ * from the disk, the files table and the server at the time the job runs.
+ */
+export async function reconcile(job: Job, ctx: ReconcileContext, signal?: AbortSignal): Promise<Outcome> {
+  const mapping = ctx.mappings.get(job.mapping);
+  if (!mapping) return { action: 'skip', detail: 'mapping no longer configured' };
+  const abs = join(mapping.local, job.path);
+  const row = ctx.state.files.get(mapping.name, job.path);
+
+  let st: Stats;
+  try {
+    st = await lstat(abs);
+  } catch (e) {
+    if (isGone(e)) return handleGone(mapping, job.path, row, ctx);
+    throw fileError(e, abs);
+  }
+  // A directory, symlink, FIFO or socket where a file was: the file is gone.
+  // Symlinks are never followed (a link out of the mapping would upload
+  // files nobody put in the share), so they count as "no file" too.
+  if (!st.isFile()) return row ? handleGone(mapping, job.path, row, ctx) : { action: 'skip', detail: 'not a regular file' };
+
+  if (row?.sha256 && row.missingSince === null && row.size === st.size && row.mtimeMs === st.mtimeMs) {
+    return { action: 'none' };
+  }
+
+  let digest: FileDigest;
+  try {
+    digest = await hashFile(abs, signal);
+  } catch (e) {
+    if (isGone(e)) return handleGone(mapping, job.path, row, ctx);
+    throw fileError(e, abs);
+  }
+  if (digest.size !== st.size) return { action: 'none', requeueAfterMs: 0, detail: 'file changed while hashing' };
+
+  if (row?.sha256 === digest.sha256) {
+    ctx.state.files.recordSynced({ ...row, size: st.size, mtimeMs: st.mtimeMs, missingSince: null });
+    return { action: 'touch' };
+  }
+
+  const parentId = await ctx.resolver.resolve(remoteDirOf(mapping, job.path));
+  if (!row) {
+    const moved = await findMoveSource(mapping, job.path, digest, ctx);
+    if (moved) return applyMove(mapping, moved, job.path, parentId, st, ctx);
+    const adopted = await adopt(mapping, job.path, parentId, digest, st, ctx);
+    if (adopted) return adopted;
+  }
+  return upload(mapping, job.path, row, parentId, digest, st, abs, ctx, signal);
+}
+
+async function adopt(
+  mapping: MappingRuntime,
+  relPath: string,
+  parentId: string,
+  digest: FileDigest,
+  st: Stats,
+  ctx: ReconcileContext,
+): Promise<Outcome | null> {
+  const files = ctx.state.files;
+  const found = await ctx.adoption.find(
+    parentId,
+    remoteFileOf(mapping, relPath),
+    posix.basename(relPath),
+    digest,
+    (id) => files.getByAssetId(id) !== undefined,
+  );
+  if (!found) return null;
+  let asset = found.asset;
+  if (!found.sameContent) {
+    // Our stamp says this asset is this path, with older content: keep the id, replace the bytes.
+    files.reserve(mapping.name, relPath, asset.id);
+    return null;
+  }
+  if (asset.metadata?.[META_SHA] !== digest.sha256 || asset.metadata?.[META_PATH] !== remoteFileOf(mapping, relPath)) {
+    asset = await stamp(asset, mapping, relPath, digest.sha256, ctx);
+  }
+  files.reserve(mapping.name, relPath, asset.id);
+  record(mapping, relPath, asset, digest.sha256, st, ctx);
+  return { action: 'adopt' };
+}
+
+async function upload(
+  mapping: MappingRuntime,
+  relPath: string,
+  row: FileRow | undefined,
+  parentId: string,
+  digest: FileDigest,
+  st: Stats,
+  abs: string,
+  ctx: ReconcileContext,
+  signal?: AbortSignal,
+): Promise<Outcome> {
+  const files = ctx.state.files;
+  const src = { path: abs, fileName: posix.basename(relPath) };
+  // A reserved row (sha256 null) is an upload that may or may not have
+  // reached the server: upserting the same id again is safe either way.
+  const known = files.get(mapping.name, relPath) ?? row;
+  const existing = known?.sha256 ? known : undefined;
+  const assetId = known?.assetId ?? randomUUID();
+  if (!known) files.reserve(mapping.name, relPath, assetId); // stored before the request: a lost response never makes a second asset
+
+  let result: UploadResult;
+  const kind = existing ? 'replace' : 'new';
+  try {
+    result = existing
+      ? await ctx.client.replaceContent(assetId, src, { signal })
+      : await ctx.client.upsertAsset(assetId, parentId, src, { signal });
+  } catch (e) {
+    const code = e instanceof SyncError ? e.code : '';
+    if (existing && (code === 'NOT_FOUND' || code === 'GONE')) {
+      // Someone deleted the asset on the server while the file lives on: bring it back under the same id.
+      result = await ctx.client.upsertAsset(assetId, parentId, src, { signal });
+    } else if (code === 'FOLDER_NOT_FOUND') {
+      ctx.resolver.invalidate(remoteDirOf(mapping, relPath));
+      throw new SyncError('FOLDER_GONE', `The asset folder for ${relPath} was deleted on the server; it will be created again.`, {
+        cause: e,
+        retry: 'retry',
+      });
+    } else {
+      throw e;
+    }
+  }
+  ctx.events?.uploaded?.(kind, result.bytes);
+
+  if (result.sha256 !== digest.sha256 || !(await unchangedSince(abs, st))) {
+    // The bytes that went out are not the bytes we hashed: the file changed
+    // during the upload. Keep the asset id, forget the hash, run again.
+    files.recordSynced({ ...files.get(mapping.name, relPath)!, sha256: null, parentId, version: result.asset.version });
+    return { action: kind === 'new' ? 'upload' : 'replace', requeueAfterMs: 0, detail: 'file changed during upload' };
+  }
+  const asset = await stamp(result.asset, mapping, relPath, digest.sha256, ctx);
+  record(mapping, relPath, asset, digest.sha256, st, ctx);
+  return { action: kind === 'new' ? 'upload' : 'replace' };
+}
+
+/**
+ * Write our hash and path into the asset's metadata. Squidex replaces
+ * metadata on every content change, so this runs after every upload; the
+ * server's own keys (pixel sizes, …) are kept.
+ */
+export async function stamp(
+  asset: AssetDto,
+  mapping: MappingRuntime,
+  relPath: string,
+  sha256: string,
+  ctx: ReconcileContext,
+): Promise<AssetDto> {
+  const metadata = { ...(asset.metadata ?? {}), [META_SHA]: sha256, [META_PATH]: remoteFileOf(mapping, relPath) };
+  const fileName = posix.basename(relPath);
+  if (asset.fileName === fileName) return ctx.client.annotate(asset.id, { metadata });
+  if (asset.fileName.toLowerCase() === fileName.toLowerCase()) {
+    // Squidex compares names case-insensitively and would ignore a
+    // case-only rename; a detour through another name makes it stick.
+    await ctx.client.annotate(asset.id, { fileName: `${fileName}.renaming` });
+  }
+  return ctx.client.annotate(asset.id, { fileName, slug: slugify(fileName), metadata });
+}
+
+export function record(
+  mapping: MappingRuntime,
+  relPath: string,
+  asset: AssetDto,
+  sha256: string,
+  st: Stats,
+  ctx: ReconcileContext,
+): void {
+  ctx.state.files.recordSynced({
+    mapping: mapping.name,
+    path: relPath,
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+    sha256,
+    assetId: asset.id,
+    parentId: asset.parentId,
+    version: asset.version,
+    syncedAt: ctx.clock.now(),
+    missingSince: null,
+  });
+}
+
+async function unchangedSince(abs: string, before: Stats): Promise<boolean> {
+  try {
+    const now = await lstat(abs);
+    return now.size === before.size && now.mtimeMs === before.mtimeMs;
+  } catch {
+    return false;
+  }
+}

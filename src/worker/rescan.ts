@@ -1,0 +1,91 @@
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/log.js';
+import type { State } from '../state/index.js';
+import { diffAgainstFiles, walkMapping, type IgnoreMatcher } from '../watch/index.js';
+import { guardKey } from './gone.js';
+import type { MappingRuntime } from './mapping.js';
+
+export interface GuardSettings {
+  enabled: boolean;
+  /** Share of a mapping's files that may vanish in one rescan before deletions are held. */
+  maxShare: number;
+  /** …and the least number of files that counts as "mass". */
+  minFiles: number;
+}
+
+export interface RescanResult {
+  mapping: string;
+  files: number;
+  changed: number;
+  gone: number;
+  errors: number;
+  held: string | null;
+  ms: number;
+}
+
+/**
+ * Stat-only walk of a mapping compared with the files table: what is new or
+ * has another size or mtime is queued (the worker hashes it), what is gone
+ * is queued too (the worker decides move, delete or forget). Nothing is
+ * hashed here.
+ */
+export async function rescanMapping(
+  mapping: MappingRuntime,
+  ignore: IgnoreMatcher,
+  deps: { state: State; clock: Clock; logger: Logger; guard: GuardSettings; allowMassDelete?: boolean },
+): Promise<RescanResult> {
+  const started = deps.clock.now();
+  const walk = await walkMapping(mapping.local, ignore);
+  const rows = deps.state.files.list(mapping.name);
+  const { changed, gone } = diffAgainstFiles(walk.entries, rows);
+  const log = deps.logger.child({ mapping: mapping.name });
+  for (const err of walk.errors.slice(0, 20)) log.warn({ path: err.path, code: err.code }, 'cannot read %s: %s', err.path, err.message);
+
+  const held = guardVerdict(mapping, walk.rootMissing, walk.entries.size, rows.length, gone.length, deps);
+  const key = guardKey(mapping.name);
+  if (held) {
+    if (deps.state.meta.get(key) !== held) {
+      log.warn(
+        { gone: gone.length, files: rows.length },
+        'deletions held: %s. Nothing will be deleted or forgotten on the server. If this is intended, run `squidex-sync once --allow-mass-delete`.',
+        held,
+      );
+    }
+    deps.state.meta.set(key, held);
+  } else {
+    deps.state.meta.delete(key);
+  }
+
+  deps.state.jobs.enqueueMany([
+    ...changed.map((path) => ({ mapping: mapping.name, path, reason: 'rescan' })),
+    ...gone.map((path) => ({ mapping: mapping.name, path, reason: 'gone' })),
+  ]);
+  return {
+    mapping: mapping.name,
+    files: walk.entries.size,
+    changed: changed.length,
+    gone: gone.length,
+    errors: walk.errors.length,
+    held,
+    ms: deps.clock.now() - started,
+  };
+}
+
+function guardVerdict(
+  mapping: MappingRuntime,
+  rootMissing: boolean,
+  present: number,
+  known: number,
+  gone: number,
+  deps: { guard: GuardSettings; allowMassDelete?: boolean },
+): string | null {
+  // A missing root is held even when confirmed: it is an unmounted share far more often than an intent.
+  if (rootMissing) return `the folder ${mapping.local} is missing or unreadable (an unmounted share?)`;
+  if (deps.allowMassDelete || !deps.guard.enabled) return null;
+  if (present === 0 && known > 0) return `the folder ${mapping.local} is empty but ${known} files were synced from it`;
+  const { maxShare, minFiles } = deps.guard;
+  if (gone >= minFiles && known > 0 && gone / known > maxShare) {
+    return `${gone} of ${known} files (${Math.round((100 * gone) / known)}%) vanished at once, more than the deleteGuard limit of ${Math.round(maxShare * 100)}%`;
+  }
+  return null;
+}

@@ -1,0 +1,166 @@
+import { createHash } from 'node:crypto';
+import { existsSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { liveAssetsByPath, World } from './support/world.js';
+
+const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
+const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8ffff3f0005fe02fea7d6a4c40000000049454e44ae426082', 'hex');
+
+let world: World | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+function uploads(w: World): number {
+  const c = w.inspect().counters.byRoute;
+  return (c['POST /assets/{id}'] ?? 0) + (c['PUT /assets/{id}/content'] ?? 0) + (c['POST /assets'] ?? 0);
+}
+
+describe('squidex-sync once', () => {
+  it('mirrors a nested tree with folders, names and content types, then uploads nothing on a second run or a touch', async () => {
+    world = await World.create();
+    const w = world;
+    w.write('logo.png', png);
+    w.write('docs/brief.pdf', '%PDF-1.4 brief');
+    w.write('docs/2026/notes.txt', 'hello world');
+    w.write('docs/2026/deep/data.json', '{"a":1}');
+
+    const first = await w.run(['once']);
+    expect(first.code, first.stderr + first.stdout).toBe(0);
+    const assets = liveAssetsByPath(w.inspect());
+    expect([...assets.keys()].sort()).toEqual([
+      'Design/Shared/docs/2026/deep/data.json',
+      'Design/Shared/docs/2026/notes.txt',
+      'Design/Shared/docs/brief.pdf',
+      'Design/Shared/logo.png',
+    ]);
+    expect(assets.get('Design/Shared/logo.png')!.mimeType).toBe('image/png');
+    expect(assets.get('Design/Shared/docs/brief.pdf')!.mimeType).toBe('application/pdf');
+    expect(assets.get('Design/Shared/docs/2026/notes.txt')!.mimeType).toBe('text/plain');
+    expect(assets.get('Design/Shared/docs/2026/notes.txt')!.sha256).toBe(sha('hello world'));
+    // Our hash and path are stamped for adoption after a lost database.
+    expect(assets.get('Design/Shared/docs/2026/notes.txt')!.metadata).toMatchObject({
+      squidexSyncSha256: sha('hello world'),
+      squidexSyncPath: 'Design/Shared/docs/2026/notes.txt',
+    });
+    expect(Object.values(w.inspect().createdIds).every((n) => n === 1)).toBe(true);
+
+    w.server.resetCounters();
+    const second = await w.run(['once']);
+    expect(second.code).toBe(0);
+    expect(uploads(w)).toBe(0);
+
+    // A touch changes mtime only: hashed again, not uploaded.
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(join(w.local, 'docs/brief.pdf'), later, later);
+    const third = await w.run(['once']);
+    expect(third.code).toBe(0);
+    expect(uploads(w)).toBe(0);
+  });
+
+  it('replaces content in place on an edit: same asset id, new bytes, version bumped', async () => {
+    world = await World.create();
+    const w = world;
+    w.write('a/report.txt', 'version one');
+    expect((await w.run(['once'])).code).toBe(0);
+    const before = liveAssetsByPath(w.inspect()).get('Design/Shared/a/report.txt')!;
+
+    w.write('a/report.txt', 'version two, longer');
+    expect((await w.run(['once'])).code).toBe(0);
+    const after = liveAssetsByPath(w.inspect()).get('Design/Shared/a/report.txt')!;
+    expect(after.id).toBe(before.id);
+    expect(after.sha256).toBe(sha('version two, longer'));
+    expect(after.fileVersion).toBe(before.fileVersion + 1);
+    expect(after.metadata.squidexSyncSha256).toBe(sha('version two, longer'));
+    expect(w.inspect().assets.filter((a) => !a.deleted)).toHaveLength(1);
+  });
+
+  it('re-adopts every asset after the state database is lost, with zero uploads', async () => {
+    world = await World.create();
+    const w = world;
+    for (let i = 0; i < 12; i++) w.write(`set${i % 3}/file-${i}.txt`, `content ${i}`);
+    expect((await w.run(['once'])).code).toBe(0);
+    const ids = new Map([...liveAssetsByPath(w.inspect())].map(([k, a]) => [k, a.id]));
+
+    rmSync(join(w.dir, 'state'), { recursive: true, force: true });
+    w.server.resetCounters();
+    const again = await w.run(['once']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(uploads(w)).toBe(0);
+    expect(w.inspect().counters.byRoute['POST /assets/folders'] ?? 0).toBe(0);
+    const now = liveAssetsByPath(w.inspect());
+    expect(new Map([...now].map(([k, a]) => [k, a.id]))).toEqual(ids);
+  });
+
+  it('applies the default and the configured ignore rules', async () => {
+    world = await World.create({ mapping: { ignore: ['drafts/**', '*.bak'] } });
+    const w = world;
+    w.write('keep.txt', 'keep');
+    w.write('.DS_Store', 'junk');
+    w.write('Thumbs.db', 'junk');
+    w.write('~$report.docx', 'lock');
+    w.write('big.psd.part', 'partial');
+    w.write('drafts/wip.txt', 'draft');
+    w.write('sub/old.bak', 'backup');
+    w.write('.git/config', 'git');
+    expect((await w.run(['once'])).code).toBe(0);
+    expect([...liveAssetsByPath(w.inspect()).keys()]).toEqual(['Design/Shared/keep.txt']);
+  });
+
+  it('--dry-run lists the plan and changes nothing on the server or in the state', async () => {
+    world = await World.create();
+    const w = world;
+    w.write('one.txt', '1');
+    w.write('sub/two.txt', '2');
+    const dry = await w.run(['once', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('upload');
+    expect(dry.stdout).toContain('sub/two.txt');
+    expect(dry.stdout).toContain('create-folder');
+    const ins = w.inspect();
+    expect(ins.assets).toHaveLength(0);
+    expect(ins.folders).toHaveLength(0);
+    expect(existsSync(w.statePath)).toBe(false);
+
+    expect((await w.run(['once'])).code).toBe(0);
+    const size = statSync(w.statePath).size;
+    w.write('one.txt', 'changed');
+    w.server.resetCounters();
+    const dry2 = await w.run(['once', '--dry-run']);
+    expect(dry2.stdout).toMatch(/replace\s+share: one\.txt/);
+    const writes = Object.entries(w.inspect().counters.byRoute).filter(([k]) => !k.startsWith('GET') && k !== 'POST /token');
+    expect(writes).toEqual([]);
+    expect(statSync(w.statePath).size).toBe(size);
+  });
+
+  it('ends with the new content when the file changes during its upload', async () => {
+    world = await World.create({ server: { maxUploadBytes: 64 * 1024 * 1024 } });
+    const w = world;
+    const first = Buffer.alloc(8 * 1024 * 1024, 1);
+    const second = Buffer.alloc(8 * 1024 * 1024, 2);
+    w.write('video.bin', first);
+    // Slow responses keep the upload open long enough to change the file under it.
+    w.server.setFaults({ latencyMs: 1500 });
+    const running = w.run(['once']);
+    await new Promise((r) => setTimeout(r, 700));
+    w.write('video.bin', second);
+    const res = await running;
+    expect(res.code, res.stderr + res.stdout).toBe(0);
+    w.server.setFaults({ latencyMs: 0 });
+    const asset = liveAssetsByPath(w.inspect()).get('Design/Shared/video.bin')!;
+    expect(asset.sha256).toBe(sha(second));
+    expect(w.inspect().assets).toHaveLength(1);
+  });
+
+  it('uploads identical content at two paths as two assets', async () => {
+    world = await World.create();
+    const w = world;
+    w.write('a/same.txt', 'twin');
+    w.write('b/same.txt', 'twin');
+    expect((await w.run(['once'])).code).toBe(0);
+    const assets = liveAssetsByPath(w.inspect());
+    expect(assets.get('Design/Shared/a/same.txt')!.id).not.toBe(assets.get('Design/Shared/b/same.txt')!.id);
+  });
+});
