@@ -105,6 +105,17 @@ describe.each(['events', 'poll'] as const)('startWatcher (%s mode)', (mode) => {
   });
 });
 
+describe('startWatcher (poll mode) folders', () => {
+  it('reports each file of a removed folder as unlink, and files of a new folder as add', async () => {
+    write('old/a.png');
+    write('old/deep/b.png');
+    const t = await watch('poll');
+    fs.rmSync(path.join(dir, 'old'), { recursive: true });
+    write('fresh/c.png');
+    await waitFor(() => t.has('old/a.png', 'unlink') && t.has('old/deep/b.png', 'unlink') && t.has('fresh/c.png', 'add'));
+  });
+});
+
 describe('startWatcher (events mode) folders', () => {
   it('reports a new folder and every file in it, also for a folder moved in from outside', async () => {
     const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'watch-out-'));
@@ -146,6 +157,16 @@ describe('startWatcher (events mode) folders', () => {
     write('new/b.png');
     await waitFor(() => t.has('new/b.png', 'add'));
     expect(t.seen.some((s) => s.rel === 'old/b.png')).toBe(false);
+  });
+
+  it('never reports symlinks or FIFOs', async () => {
+    const t = await watch('events');
+    fs.symlinkSync('/', path.join(dir, 'rootlink'));
+    fs.symlinkSync('/etc/hostname', path.join(dir, 'link.png'));
+    write('sentinel.png');
+    await waitFor(() => t.has('sentinel.png', 'add'));
+    await sleep(300);
+    expect(t.seen.map((s) => s.rel)).toEqual(['sentinel.png']);
   });
 
   it('reports an atomic save (temp file renamed over the target) as one hint for the target', async () => {
