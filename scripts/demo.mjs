@@ -100,7 +100,7 @@ function printTree(ins) {
       walk(f.id, indent + '   ');
     }
     for (const a of assets.filter((x) => x.parentId === parentId).sort((a, b) => a.fileName.localeCompare(b.fileName))) {
-      console.log(`${indent}   ${a.fileName}  (${a.mimeType}, ${a.fileSize} bytes)`);
+      console.log(`${indent}📄 ${a.fileName}  (${a.mimeType}, ${a.fileSize} bytes)`);
     }
   };
   walk('00000000-0000-0000-0000-000000000000', '');
