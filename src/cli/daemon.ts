@@ -2,6 +2,7 @@ import type { Mapping } from '../config/index.js';
 import { describeError, type SyncError } from '../lib/errors.js';
 import { detectFsType, startWatcher, type Watcher } from '../watch/index.js';
 import { DEFAULTS } from '../config/index.js';
+import { createEnqueueBuffer, type EnqueueBuffer } from '../queue/index.js';
 import type { Runtime } from './runtime.js';
 
 export type MappingMode = 'events' | 'poll' | 'rescan';
@@ -27,11 +28,17 @@ const FOLDER_EVENT_RESCAN_MS = 1500;
 export class Daemon {
   readonly #watched: Watched[] = [];
   #stopped = false;
+  /** Watcher events in one transaction per flush: one fsync per burst, not per event. */
+  readonly #events: EnqueueBuffer;
 
   constructor(
     private readonly rt: Runtime,
     private readonly hooks: { watcherState?(mapping: string, mode: MappingMode, running: boolean): void; rescanned?(mapping: string, seconds: number): void } = {},
-  ) {}
+  ) {
+    this.#events = createEnqueueBuffer(rt.state.jobs, {
+      onError: (e) => rt.logger.error({ code: (e as SyncError).code }, 'cannot record file events: %s', describeError(e)),
+    });
+  }
 
   get modes(): Array<{ mapping: string; mode: MappingMode; network: boolean }> {
     return this.#watched.map((w) => ({ mapping: w.mapping.name, mode: w.mode, network: w.network }));
@@ -54,11 +61,13 @@ export class Daemon {
         fs.fsType,
       );
     }
-    // Rescan first (catches what changed while we were down), then watch.
+    // Watch first, then rescan: a file written during the start rescan is
+    // then seen by one or the other (both is fine: jobs coalesce).
+    for (const w of this.#watched) if (w.mode !== 'rescan') this.#watch(w);
+    await Promise.all(this.#watched.map((w) => w.watcher?.ready));
     await Promise.all(this.#watched.map((w) => this.#rescan(w)));
     for (const w of this.#watched) {
       if (this.#stopped) return;
-      if (w.mode !== 'rescan') this.#watch(w);
       this.hooks.watcherState?.(w.mapping.name, w.mode, true);
       this.#schedule(w);
     }
@@ -71,6 +80,7 @@ export class Daemon {
       clearTimeout(w.rescanSoon);
       await w.watcher?.close().catch(() => undefined);
     }
+    this.#events.close();
     await Promise.all(this.#watched.map((w) => w.rescanning?.catch(() => undefined)));
   }
 
@@ -104,6 +114,16 @@ export class Daemon {
     return w.rescanning;
   }
 
+  #wakeTimer: NodeJS.Timeout | undefined;
+  /** Wake the pool right after the event buffer's flush. */
+  #wakeSoon(): void {
+    if (this.#wakeTimer) return;
+    this.#wakeTimer = setTimeout(() => {
+      this.#wakeTimer = undefined;
+      this.rt.pool.wake();
+    }, 30);
+  }
+
   #rescanSoon(w: Watched): void {
     clearTimeout(w.rescanSoon);
     w.rescanSoon = setTimeout(() => void this.#rescan(w), FOLDER_EVENT_RESCAN_MS);
@@ -126,8 +146,8 @@ export class Daemon {
           this.#rescanSoon(w);
           return;
         }
-        this.rt.state.jobs.enqueue(mapping.name, relPath, kind);
-        this.rt.pool.wake();
+        this.#events.add(mapping.name, relPath, kind);
+        this.#wakeSoon();
       },
       onError: (err) => {
         if (err.code === 'WATCH_LIMIT') {

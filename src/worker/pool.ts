@@ -28,6 +28,9 @@ export class WorkerPool {
   #loop: Promise<void> | undefined;
   #wakeUp: (() => void) | undefined;
   #idleWaiters: Array<() => void> = [];
+  /** Outcomes the state database could not record yet (disk full, locked): written before anything new is claimed. */
+  readonly #unsettled: Array<() => void> = [];
+  #troubleCode: string | undefined;
 
   constructor(
     private readonly ctx: ReconcileContext,
@@ -86,21 +89,34 @@ export class WorkerPool {
     const pollMs = this.opts.pollMs ?? 1000;
     let lastSweep = 0;
     while (!this.#stopping) {
+      try {
+        this.#settlePending();
+      } catch (e) {
+        await this.#stateTrouble(e);
+        continue;
+      }
       const now = this.ctx.clock.now();
       if (now - lastSweep > 30_000) {
         jobs.sweepLeases();
         lastSweep = now;
       }
       const free = this.opts.concurrency - this.#queue.pending - this.#queue.size;
-      const excludeMappings = this.opts.pausedMappings?.() ?? [];
-      const next = jobs.nextRunAt({ excludeMappings });
-      if (free > 0 && next !== null && next <= now) {
-        const claimed = jobs.claim(this.#token, free, { excludeMappings });
-        for (const job of claimed) void this.#queue.add(() => this.#runJob(job));
-        if (claimed.length > 0) continue;
-      }
-      if (this.#inFlight.size === 0 && this.#queue.size === 0 && this.#idleWaiters.length > 0 && this.#nothingLeft()) {
-        for (const resolve of this.#idleWaiters.splice(0)) resolve();
+      let next: number | null;
+      try {
+        const excludeMappings = this.opts.pausedMappings?.() ?? [];
+        next = jobs.nextRunAt({ excludeMappings });
+        if (free > 0 && next !== null && next <= now) {
+          const claimed = jobs.claim(this.#token, free, { excludeMappings });
+          for (const job of claimed) void this.#queue.add(() => this.#runJob(job));
+          if (claimed.length > 0) continue;
+        }
+        if (this.#inFlight.size === 0 && this.#queue.size === 0 && this.#idleWaiters.length > 0 && this.#nothingLeft()) {
+          for (const resolve of this.#idleWaiters.splice(0)) resolve();
+        }
+        this.#troubleCode = undefined;
+      } catch (e) {
+        await this.#stateTrouble(e);
+        continue;
       }
       const wait = free <= 0 || next === null ? pollMs : Math.min(pollMs, Math.max(0, next - now));
       await this.#sleep(Math.max(wait, 5));
@@ -127,6 +143,34 @@ export class WorkerPool {
     });
   }
 
+  /** Record a job's end now, or, if the database refuses (full disk), as soon as it accepts writes again. */
+  #settle(write: () => void): void {
+    try {
+      write();
+    } catch (e) {
+      this.#unsettled.push(write);
+      this.#log.error({ code: (e as SyncError).code }, 'cannot record a finished job, will retry: %s', describeError(e));
+    }
+  }
+
+  #settlePending(): void {
+    while (this.#unsettled.length > 0) {
+      this.#unsettled[0]();
+      this.#unsettled.shift();
+    }
+  }
+
+  /** The state database refused a read or write: say so once per cause, wait, try again. */
+  async #stateTrouble(e: unknown): Promise<void> {
+    const code = e instanceof SyncError ? e.code : 'STATE_ERROR';
+    if (e instanceof SyncError && e.code === 'STATE_CORRUPT') throw e;
+    if (this.#troubleCode !== code) {
+      this.#troubleCode = code;
+      this.#log.error({ code }, 'the state database refused work; uploads wait until it recovers: %s', describeError(e));
+    }
+    await this.#sleep(2000);
+  }
+
   async #runJob(job: Job): Promise<void> {
     const ac = new AbortController();
     this.#inFlight.set(job.id, ac);
@@ -134,19 +178,22 @@ export class WorkerPool {
     const jobs = this.ctx.state.jobs;
     try {
       const outcome = await reconcile(job, this.ctx, ac.signal);
-      jobs.complete(job, outcome.requeueAfterMs === undefined ? undefined : { rerunAfterMs: outcome.requeueAfterMs });
+      this.#settle(() => jobs.complete(job, outcome.requeueAfterMs === undefined ? undefined : { rerunAfterMs: outcome.requeueAfterMs }));
       this.ctx.events?.action?.(outcome.action, job.mapping, job.path);
       const quiet = outcome.action === 'none' || outcome.action === 'touch' || outcome.action === 'skip';
       if (quiet) log.debug({ action: outcome.action, detail: outcome.detail }, outcome.action);
       else log.info({ action: outcome.action, detail: outcome.detail }, '%s %s', outcome.action, job.path);
     } catch (e) {
       if (ac.signal.aborted) {
-        jobs.release(job);
+        this.#settle(() => jobs.release(job));
         return;
       }
       const err =
         e instanceof SyncError ? e : new SyncError('UNEXPECTED', `Unexpected error: ${describeError(e)}`, { cause: e, retry: 'retry' });
-      const verdict = jobs.fail(job, { message: describeError(err), code: err.code, retry: err.retry, retryAfterMs: err.retryAfterMs });
+      let verdict = 'retry' as 'retry' | 'failed' | 'stale';
+      this.#settle(() => {
+        verdict = jobs.fail(job, { message: describeError(err), code: err.code, retry: err.retry, retryAfterMs: err.retryAfterMs });
+      });
       const fields = { code: err.code, attempts: job.attempts, verdict };
       if (verdict === 'failed') log.error(fields, 'failed: %s', describeError(err));
       else if (err.retry === 'pause') log.warn(fields, 'server asked us to wait: %s', describeError(err));
