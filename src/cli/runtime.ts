@@ -76,7 +76,13 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
   try {
     state = openState(config.state, {
       clock,
-      queue: { debounceMs: config.sync.debounceMs, maxWaitMs: config.sync.maxWaitMs, maxAttempts: config.sync.maxAttempts },
+      queue: {
+        debounceMs: config.sync.debounceMs,
+        maxWaitMs: config.sync.maxWaitMs,
+        maxAttempts: config.sync.maxAttempts,
+        backoffBaseMs: config.sync.backoffBaseMs,
+        backoffMaxMs: config.sync.backoffMaxMs,
+      },
     });
   } catch (e) {
     lock.release();

@@ -49,6 +49,9 @@ export interface SyncSettings {
   maxAttempts: number;
   moveWindowMs: number;
   shutdownTimeoutMs: number;
+  /** First retry delay of a failed job; doubles per attempt (with jitter) up to backoffMaxMs. */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
 }
 
 export interface DeleteGuardSettings {
@@ -76,8 +79,11 @@ export interface Config {
   sync: SyncSettings;
   deleteGuard: DeleteGuardSettings;
   upload: { maxBytesPerSecond: number };
-  /** port 0 = the endpoint is off. host is always a loopback address. */
-  http: { port: number; host: string };
+  /**
+   * port 0 = the endpoint is off. host is always a loopback address.
+   * healthProbeSeconds: how often an idle daemon asks Squidex whether it answers, so /health stays honest.
+   */
+  http: { port: number; host: string; healthProbeSeconds: number };
   log: { level: LogLevel };
   /** Things that are legal but probably not meant (e.g. a mapping root that is not mounted right now). */
   warnings: ConfigProblem[];
@@ -119,9 +125,11 @@ export const DEFAULTS = Object.freeze({
     maxAttempts: 10,
     moveWindowMs: 10_000,
     shutdownTimeoutMs: 30_000,
+    backoffBaseMs: 2000,
+    backoffMaxMs: 600_000,
   }),
   deleteGuard: Object.freeze({ enabled: true, maxShare: 0.5, minFiles: 20 }),
   upload: Object.freeze({ maxBytesPerSecond: 0 }),
-  http: Object.freeze({ port: 0, host: '127.0.0.1' }),
+  http: Object.freeze({ port: 0, host: '127.0.0.1', healthProbeSeconds: 60 }),
   log: Object.freeze({ level: 'info' as LogLevel }),
 });

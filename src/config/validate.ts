@@ -45,7 +45,12 @@ export function buildConfig(root: Tree, ctx: Context): Config {
     maxAttempts: s.num('maxAttempts', d.maxAttempts, { min: 1 }),
     moveWindowMs: s.num('moveWindowMs', d.moveWindowMs, { min: 0 }),
     shutdownTimeoutMs: s.num('shutdownTimeoutMs', d.shutdownTimeoutMs, { min: 0 }),
+    backoffBaseMs: s.num('backoffBaseMs', d.backoffBaseMs, { min: 0 }),
+    backoffMaxMs: s.num('backoffMaxMs', d.backoffMaxMs, { min: 0 }),
   };
+  if (sync.backoffMaxMs < sync.backoffBaseMs) {
+    s.error('backoffMaxMs', `must be at least sync.backoffBaseMs (${sync.backoffBaseMs}): it caps the doubling retry delay`);
+  }
   if (sync.maxWaitMs < sync.debounceMs) {
     s.error('maxWaitMs', `must be at least sync.debounceMs (${sync.debounceMs}): it caps how long debouncing may delay a busy path`);
   }
@@ -69,7 +74,11 @@ export function buildConfig(root: Tree, ctx: Context): Config {
   }
 
   const h = top.section('http', Object.keys(DEFAULTS.http));
-  const http = { port: h.num('port', DEFAULTS.http.port, { min: 0, max: 65535 }), host: h.str('host') ?? DEFAULTS.http.host };
+  const http = {
+    port: h.num('port', DEFAULTS.http.port, { min: 0, max: 65535 }),
+    host: h.str('host') ?? DEFAULTS.http.host,
+    healthProbeSeconds: h.num('healthProbeSeconds', DEFAULTS.http.healthProbeSeconds, { min: 1, max: 3600 }),
+  };
   if (!isLoopback(http.host)) {
     h.error('host', `expected a loopback address (127.0.0.1, ::1 or localhost), got ${show(http.host, '')}: the endpoint has no authentication and shows file paths, so it serves this machine only (put a reverse proxy in front to expose it)`);
   }
