@@ -74,7 +74,7 @@ describe('a valid config', () => {
     expect(c.sync).toEqual(DEFAULTS.sync);
     expect(c.deleteGuard).toEqual(DEFAULTS.deleteGuard);
     expect(c.upload).toEqual({ maxBytesPerSecond: 0 });
-    expect(c.http).toEqual({ port: 0, host: '127.0.0.1' });
+    expect(c.http).toEqual({ port: 0, host: '127.0.0.1', healthProbeSeconds: 60 });
     expect(c.log).toEqual({ level: 'info' });
     expect(c.file).toBe(file);
     expect(c.dir).toBe(dir);
@@ -109,7 +109,7 @@ log: { level: debug }
     expect(c.state).toBe('/var/lib/squidex-sync/state.db');
     expect(c.sync.concurrency).toBe(8);
     expect(c.upload.maxBytesPerSecond).toBe(10 * 1024 * 1024);
-    expect(c.http).toEqual({ port: 9464, host: 'localhost' });
+    expect(c.http).toEqual({ port: 9464, host: 'localhost', healthProbeSeconds: 60 });
     // Legal, but the guard being off while deletes propagate deserves a word.
     expect(c.warnings.map((w) => w.key)).toEqual(['deleteGuard.enabled']);
   });
