@@ -1,0 +1,64 @@
+/** Small helpers shared by the reliability scenarios (issue 6). */
+import { checkMirror, expectMirror, type MirrorOptions, type MirrorReport } from '../support/mirror.js';
+import type { World, WorldOptions } from '../support/world.js';
+
+/** `npm run test:reliability` runs the full-size cases; `npm test` a bounded subset. */
+export const FULL = process.env.RELIABILITY === 'full';
+
+/** Settings that let a fault scenario retry within seconds instead of minutes. */
+export const FAST_RETRY: WorldOptions['sync'] = {
+  stabilityMs: 200,
+  debounceMs: 50,
+  maxWaitMs: 1000,
+  backoffBaseMs: 100,
+  backoffMaxMs: 1000,
+  maxAttempts: 50,
+};
+
+/** The mirror oracle for a World (mapping `share` → `Design/Shared` unless told otherwise). */
+export function mirror(w: World, extra: Partial<MirrorOptions> = {}): MirrorReport {
+  return expectMirror({
+    local: w.local,
+    remote: 'Design/Shared',
+    mapping: 'share',
+    inspection: w.inspect(),
+    statePath: w.statePath,
+    ...extra,
+  });
+}
+
+/** mulberry32, so a failing seed replays. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Live, non-deleted assets on the server. */
+export function liveCount(w: World): number {
+  return w.inspect().assets.filter((a) => !a.deleted).length;
+}
+
+/**
+ * Waits (bounded) until the server mirrors the tree, checking every 500 ms
+ * without the state database (the daemon may still be running); throws the
+ * last problems on timeout.
+ */
+export async function waitMirror(w: World, timeoutMs: number, extra: Partial<MirrorOptions> = {}): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: string[] = [];
+  for (let i = 0; i < 10_000; i++) {
+    last = checkMirror({ local: w.local, remote: 'Design/Shared', mapping: 'share', inspection: w.inspect(), ...extra }).problems;
+    if (last.length === 0) return;
+    if (Date.now() > deadline) break;
+    await sleep(500);
+  }
+  throw new Error(`not mirrored after ${timeoutMs} ms (${last.length} problems):\n  ${last.slice(0, 20).join('\n  ')}`);
+}
