@@ -1,0 +1,32 @@
+// `npm run bench`: every benchmark in one run, one table. Each is also
+// runnable alone (node scripts/bench/<name>.mjs). Scale with env:
+// BENCH_FILES, BENCH_BIG_MB, BENCH_BIG_COUNT, BENCH_RESTART_FILES,
+// BENCH_WATCH_FILES (comma list), BENCH_IDLE_S, BENCH_LAT_FILES;
+// BENCH_ONLY=first,big,restart,watch,latency picks some.
+import { execSync } from 'node:child_process';
+import { printTable, stopAll } from './lib.mjs';
+
+const all = {
+  first: () => import('./first-sync.mjs'),
+  big: () => import('./big-files.mjs'),
+  restart: () => import('./restart.mjs'),
+  watch: () => import('./watch.mjs'),
+  latency: () => import('./latency.mjs'),
+};
+const only = (process.env.BENCH_ONLY ?? Object.keys(all).join(',')).split(',');
+const cpu = execSync("lscpu | sed -n 's/^Model name: *//p'").toString().trim();
+console.log(`# squidex-sync benchmarks — ${new Date().toISOString()} — ${cpu}, ${(await import('node:os')).cpus().length} cores, Node ${process.version}\n`);
+const rows = [];
+try {
+  for (const name of only) {
+    const mod = await all[name]();
+    const r = await mod.run();
+    printTable(r);
+    console.log('');
+    rows.push(...r);
+  }
+} finally {
+  stopAll();
+}
+console.log('## all\n');
+printTable(rows);

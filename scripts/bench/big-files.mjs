@@ -1,0 +1,69 @@
+// Benchmark 2: large files. MB/s of `once` against the ceiling
+// min(sha256sum rate, curl upload rate to the same server), and the daemon's
+// peak RSS (VmHWM). curl uploads with `-F file=@PATH`: curl streams the part
+// from the file as it sends (as `-T` does for a raw body), while
+// `--data-binary @PATH` would read the whole file into memory first
+// (reference/measurements.md), so it is not used.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { closeSync, openSync, statfsSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { envInt, mainIf, rmDir, runCli, startServer, timeCmd, workDir, writeConfig } from './lib.mjs';
+
+export async function run() {
+  const mb = envInt('BENCH_BIG_MB', 1024);
+  const count = envInt('BENCH_BIG_COUNT', 3);
+  const dir = workDir('big');
+  const local = join(dir, 'tree');
+  const fs = statfsSync(dir);
+  const free = (fs.bavail * fs.bsize) / 1024 ** 2;
+  if (free < mb * count * 1.2 + 512) throw new Error(`not enough space in ${dir}: ${free.toFixed(0)} MB free, need ${mb * count} MB (set BENCH_BIG_MB)`);
+  const files = [];
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(local, { recursive: true });
+  const chunk = randomBytes(1024 * 1024);
+  for (let i = 0; i < count; i++) {
+    const p = join(local, `big-${i}.bin`);
+    const fd = openSync(p, 'w');
+    for (let m = 0; m < mb; m++) {
+      chunk.writeUInt32LE(m * 31 + i, 0);
+      writeSync(fd, chunk);
+    }
+    closeSync(fd);
+    files.push(p);
+  }
+  const totalMB = (mb * count * 1024 * 1024) / 1e6;
+  const server = await startServer({ maxUpload: (mb + 16) * 1024 * 1024 });
+  try {
+    // Warm the page cache the same way for everyone; each figure is for all files in a row.
+    let shaS = 0;
+    for (const f of files) shaS += await timeCmd('sha256sum', [f]);
+    const token = await server.token();
+    let curlS = 0;
+    for (const f of files) {
+      curlS += await timeCmd('curl', [
+        '-sS', '-f', '-o', '/dev/null', '-H', `Authorization: Bearer ${token}`,
+        '-F', `file=@${f};type=application/octet-stream`,
+        `${server.url}/api/apps/${server.app}/assets/${randomUUID()}?parentId=00000000-0000-0000-0000-000000000000&duplicate=true`,
+      ]);
+    }
+    const shaRate = totalMB / shaS;
+    const curlRate = totalMB / curlS;
+    const ceiling = Math.min(shaRate, curlRate);
+    const config = writeConfig(dir, server, local);
+    const r = await runCli(['once', '--config', config]);
+    if (r.code !== 0) throw new Error(`once exited ${r.code}: ${r.out.slice(-2000)}`);
+    const ours = totalMB / r.seconds;
+    const tag = `2 big files ${count} × ${mb} MiB`;
+    return [
+      { bench: tag, figure: 'sha256sum', value: shaRate, unit: 'MB/s' },
+      { bench: tag, figure: 'curl -F file=@ (streamed multipart)', value: curlRate, unit: 'MB/s' },
+      { bench: tag, figure: 'squidex-sync once', value: ours, unit: 'MB/s', ratio: `${(ours / ceiling).toFixed(2)} of ceiling`, target: '≥ 0.8', ok: ours / ceiling >= 0.8 },
+      { bench: tag, figure: 'peak RSS (once)', value: r.peakMB, unit: 'MB', target: '≤ 150', ok: r.peakMB <= 150 },
+    ];
+  } finally {
+    await server.stop();
+    rmDir(dir);
+  }
+}
+
+await mainIf(import.meta, run);

@@ -1,0 +1,102 @@
+// Benchmark 1: first sync of a nested tree of small files.
+// squidex-sync `once` against (a) the naive uploader of the forum thread (one
+// POST at a time, the whole file read into memory) and (b) the ceiling: the
+// same multipart bodies pre-built in memory, posted at the same concurrency by
+// an undici Pool — no disk, no hashing, no database.
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { envInt, mainIf, makeTree, rmDir, runCli, startServer, workDir, writeConfig } from './lib.mjs';
+
+const ROOT_FOLDER = '00000000-0000-0000-0000-000000000000';
+
+export async function run() {
+  const n = envInt('BENCH_FILES', 5000);
+  const concurrency = envInt('BENCH_CONCURRENCY', 4);
+  const dir = workDir('first');
+  const local = join(dir, 'tree');
+  const paths = makeTree(local, { n, minSize: 8 * 1024, maxSize: 64 * 1024, levels: 3, fanout: 5 });
+  const server = await startServer();
+  try {
+    const token = await server.token();
+    const ceiling = await ceilingRun(server, token, local, paths, concurrency);
+    const naive = await naiveRun(server, token, local, paths);
+    await server.resetCounters();
+    const config = writeConfig(dir, server, local, { sync: { concurrency } });
+    const r = await runCli(['once', '--config', config]);
+    if (r.code !== 0) throw new Error(`once exited ${r.code}: ${r.out.slice(-2000)}`);
+    const c = await server.counters();
+    const ours = n / r.seconds;
+    const vsCeil = ours / ceiling;
+    const vsNaive = ours / naive;
+    const tag = `1 first sync ${n} files`;
+    return [
+      { bench: tag, figure: 'ceiling (undici Pool, bodies in memory)', value: ceiling, unit: 'files/s' },
+      { bench: tag, figure: 'naive (one POST at a time, readFile)', value: naive, unit: 'files/s' },
+      { bench: tag, figure: 'squidex-sync once', value: ours, unit: 'files/s', ratio: `${vsCeil.toFixed(2)} of ceiling`, target: '≥ 0.7', ok: vsCeil >= 0.7 },
+      { bench: tag, figure: 'squidex-sync vs naive', value: vsNaive, unit: '×', ratio: `${vsNaive.toFixed(1)}× naive`, target: '≥ 4×', ok: vsNaive >= 4 },
+      { bench: tag, figure: 'requests per file (once)', value: c.requests / n, unit: 'req', ratio: byRoute(c.byRoute) },
+      { bench: tag, figure: 'peak RSS (once)', value: r.peakMB, unit: 'MB' },
+    ];
+  } finally {
+    await server.stop();
+    rmDir(dir);
+  }
+}
+
+function byRoute(routes) {
+  return Object.entries(routes)
+    .filter(([, v]) => v >= 10)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+}
+
+function multipart(boundary, name, bytes) {
+  return Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+    bytes,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+}
+
+async function ceilingRun(server, token, local, paths, concurrency) {
+  const boundary = '----bench-ceiling';
+  const bodies = paths.map((p) => multipart(boundary, p.split('/').pop(), readFileSync(join(local, p))));
+  const url = new URL(server.url);
+  const pool = new Pool(url.origin, { connections: concurrency });
+  const headers = { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}` };
+  let next = 0;
+  const started = performance.now();
+  async function lane() {
+    while (next < bodies.length) {
+      const body = bodies[next++];
+      const res = await pool.request({
+        method: 'POST', path: `/api/apps/${server.app}/assets/${randomUUID()}?parentId=${ROOT_FOLDER}&duplicate=true`, headers, body,
+      });
+      await res.body.text();
+      if (res.statusCode !== 200 && res.statusCode !== 201) throw new Error(`ceiling upload: ${res.statusCode}`);
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  const seconds = (performance.now() - started) / 1000;
+  await pool.close();
+  return paths.length / seconds;
+}
+
+/** What the forum thread did: read the file, build FormData, await each POST in turn. */
+async function naiveRun(server, token, local, paths) {
+  const started = performance.now();
+  for (const p of paths) {
+    const form = new FormData();
+    form.append('file', new Blob([readFileSync(join(local, p))], { type: 'application/octet-stream' }), p.split('/').pop());
+    const res = await fetch(`${server.url}/api/apps/${server.app}/assets?parentId=${ROOT_FOLDER}`, {
+      method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form,
+    });
+    await res.text();
+    if (!res.ok) throw new Error(`naive upload: ${res.status}`);
+  }
+  return paths.length / ((performance.now() - started) / 1000);
+}
+
+await mainIf(import.meta, run);
