@@ -15,6 +15,8 @@ interface Watched {
   timer?: NodeJS.Timeout;
   rescanSoon?: NodeJS.Timeout;
   rescanning?: Promise<unknown>;
+  /** Folders that appeared or vanished: their file events wait for the rescan, which can see a whole-folder rename. */
+  pendingDirs: Set<string>;
 }
 
 /** How soon after a folder-level event (a folder removed or renamed) the mapping is rescanned. */
@@ -50,7 +52,7 @@ export class Daemon {
       const fs = detectFsType(mapping.local);
       const mode: MappingMode =
         mapping.watch === 'auto' ? (fs.network ? 'rescan' : 'events') : mapping.watch;
-      const w: Watched = { mapping, mode, network: fs.network };
+      const w: Watched = { mapping, mode, network: fs.network, pendingDirs: new Set() };
       this.#watched.push(w);
       this.rt.logger.info(
         { mapping: mapping.name, local: mapping.local, remote: mapping.remote || '/', fsType: fs.fsType, mode },
@@ -101,11 +103,13 @@ export class Daemon {
     // One rescan per mapping at a time; a request during one joins it.
     if (w.rescanning) return w.rescanning;
     const log = this.rt.logger.child({ mapping: w.mapping.name });
+    w.pendingDirs.clear();
     w.rescanning = this.rt
       .rescan(w.mapping)
       .then((r) => {
         log.info({ ...r }, 'rescan: %d files, %d to check, %d gone', r.files, r.changed, r.gone);
         this.hooks.rescanned?.(w.mapping.name, r.ms / 1000);
+        this.#cleanupLater(w);
       })
       .catch((e) => log.error({ code: (e as SyncError).code }, 'rescan failed: %s', describeError(e)))
       .finally(() => {
@@ -122,6 +126,18 @@ export class Daemon {
       this.#wakeTimer = undefined;
       this.rt.pool.wake();
     }, 30);
+  }
+
+  /** Empty asset folders (deletes: delete) once the deletes of this rescan had their move window. */
+  #cleanupLater(w: Watched): void {
+    if (w.mapping.deletes !== 'delete') return;
+    const t = setTimeout(() => {
+      if (this.#stopped) return;
+      this.rt.cleanupFolders(w.mapping).catch((e) =>
+        this.rt.logger.warn({ mapping: w.mapping.name, code: (e as SyncError).code }, 'removing empty asset folders failed: %s', describeError(e)),
+      );
+    }, 2 * this.rt.config.sync.moveWindowMs + 2000);
+    t.unref();
   }
 
   #rescanSoon(w: Watched): void {
@@ -142,10 +158,14 @@ export class Daemon {
       onPath: (relPath, kind) => {
         if (kind === 'unlinkDir' || kind === 'addDir') {
           // A folder that vanished or appeared: let a rescan list exactly
-          // which files are gone or new instead of trusting a burst of events.
+          // which files are gone or new instead of trusting a burst of
+          // events, so a renamed folder is renamed on the server, not moved
+          // file by file.
+          w.pendingDirs.add(relPath);
           this.#rescanSoon(w);
           return;
         }
+        for (const dir of w.pendingDirs) if (dir === '' || relPath.startsWith(`${dir}/`)) return;
         this.#events.add(mapping.name, relPath, kind);
         this.#wakeSoon();
       },

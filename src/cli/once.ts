@@ -68,6 +68,7 @@ export async function once(configFile: string, opts: OnceOptions): Promise<numbe
     rt.pool.start();
     await rt.pool.idle();
     await rt.pool.stop(config.sync.shutdownTimeoutMs);
+    for (const m of config.mappings) await rt.cleanupFolders(m);
     bar?.stop();
     const failed = rt.state.jobs.failed(20);
     const total = rt.state.jobs.counts().failed;

@@ -9,6 +9,8 @@ import { AdoptionIndex } from '../worker/adopt.js';
 import type { ReconcileContext, SyncEvents } from '../worker/context.js';
 import { WorkerPool } from '../worker/pool.js';
 import { rescanMapping, type RescanResult } from '../worker/rescan.js';
+import { removeEmptyFolders } from '../worker/folders.js';
+import { guardKey } from '../worker/gone.js';
 
 /** Everything one run of the daemon or of `once` works with, built from the config. */
 export interface Runtime {
@@ -21,6 +23,8 @@ export interface Runtime {
   pool: WorkerPool;
   ignores: Map<string, IgnoreMatcher>;
   rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean }): Promise<RescanResult>;
+  /** Removes asset folders left empty by moves and deletes (deletes: delete, never while the guard holds). */
+  cleanupFolders(mapping: Mapping): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -122,9 +126,14 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
         logger,
         guard: config.deleteGuard,
         allowMassDelete: o.allowMassDelete ?? opts.allowMassDelete,
+        server: { client, resolver: ctx.resolver },
       });
       pool.wake();
       return result;
+    },
+    async cleanupFolders(mapping) {
+      if (mapping.deletes !== 'delete' || state.meta.get(guardKey(mapping.name))) return 0;
+      return removeEmptyFolders(mapping, { state, client, logger, cached: state.folders.entries() });
     },
     async close() {
       await client.close().catch(() => undefined);

@@ -54,6 +54,8 @@ export class FilesRepo {
   private readonly sKeep;
   private readonly sUnkeep;
   private readonly sKept;
+  private readonly sClaimMove;
+  private readonly sRenamePrefix;
 
   constructor(private readonly db: Database.Database) {
     this.sGet = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND path = ?`).raw();
@@ -84,6 +86,13 @@ export class FilesRepo {
       SELECT mapping, path, asset_id, coalesce(missing_since, @now) FROM files WHERE mapping = @mapping AND path = @path
       ON CONFLICT (mapping, path) DO UPDATE SET asset_id = excluded.asset_id, gone_since = excluded.gone_since`);
     this.sUnkeep = db.prepare(`DELETE FROM kept WHERE mapping = ? AND path = ?`);
+    // The claimed row forgets its hash: if the process dies before the server
+    // calls finish, the next run sees "content unknown" and upserts the same id
+    // into the new folder instead of taking the file for already in sync.
+    this.sClaimMove = db.prepare(`UPDATE files SET path = ?, missing_since = NULL, sha256 = NULL WHERE mapping = ? AND path = ?`);
+    this.sRenamePrefix = db.prepare(`
+      UPDATE files SET path = @to || substr(path, @n + 1), missing_since = NULL
+      WHERE mapping = @mapping AND substr(path, 1, @n) = @from`);
     this.sKept = db.prepare(`SELECT mapping, path, asset_id AS assetId, gone_since AS goneSince FROM kept ORDER BY gone_since DESC, mapping, path LIMIT ?`);
   }
 
@@ -152,6 +161,17 @@ export class FilesRepo {
   /** Moves the row (and so the asset id) to a new path; false when `from` is unknown. Throws if `to` is taken. */
   rename(mapping: string, from: string, to: string): boolean {
     return this.sRename.run(to, mapping, from).changes > 0;
+  }
+
+  /** rename() for a move in progress: atomically takes the row (false if another job took it first). */
+  claimForMove(mapping: string, from: string, to: string): boolean {
+    return this.sClaimMove.run(to, mapping, from).changes > 0;
+  }
+
+  /** A whole folder renamed: every row under `fromDir/` moves under `toDir/`. Returns how many. */
+  renamePrefix(mapping: string, fromDir: string, toDir: string): number {
+    const from = `${fromDir}/`;
+    return this.db.transaction(() => this.sRenamePrefix.run({ mapping, from, to: `${toDir}/`, n: from.length }).changes).immediate();
   }
 
   /** Synced rows with this content, for move detection (a file gone here and new there). */

@@ -10,6 +10,8 @@ export interface FolderCache {
 
 export interface FolderStore extends FolderCache {
   clear(): void;
+  /** Every cached [remote path, id] (empty-folder clean-up). */
+  entries(): Array<[string, string]>;
 }
 
 /**
@@ -22,8 +24,10 @@ export class SqliteFolderCache implements FolderStore {
   private readonly sSet;
   private readonly sDel;
   private readonly sClear;
+  private readonly sAll;
 
   constructor(db: Database.Database, private readonly clock: Clock) {
+    this.sAll = db.prepare(`SELECT path, id FROM folders`).raw();
     this.sGet = db.prepare(`SELECT id FROM folders WHERE path = ?`).pluck();
     this.sSet = db.prepare(
       `INSERT INTO folders (path, id, updated_at) VALUES (?, ?, ?) ON CONFLICT (path) DO UPDATE SET id = excluded.id, updated_at = excluded.updated_at`,
@@ -50,6 +54,10 @@ export class SqliteFolderCache implements FolderStore {
 
   clear(): void {
     this.sClear.run();
+  }
+
+  entries(): Array<[string, string]> {
+    return this.sAll.all() as Array<[string, string]>;
   }
 }
 

@@ -38,7 +38,7 @@ export async function applyMove(
   // for one vanished file, one moves it and the other uploads a new asset.
   // The claimed row loses its hash, so a crash before the server calls end
   // re-runs this path as an upsert of the same id (moved, content re-sent).
-  if (!ctx.state.files.rename(mapping.name, from.path, toPath)) return { action: 'none', requeueAfterMs: 0 };
+  if (!ctx.state.files.claimForMove(mapping.name, from.path, toPath)) return { action: 'none', requeueAfterMs: 0 };
   const sha256 = from.sha256!;
   let asset = from.parentId !== parentId ? await ctx.client.moveAsset(from.assetId, parentId) : await ctx.client.getAsset(from.assetId);
   if (!asset) {

@@ -4,12 +4,13 @@ import { ROOT_FOLDER_ID, type SquidexClient } from '../squidex/index.js';
 import type { State } from '../state/index.js';
 import { diffAgainstFiles, walkMapping, type IgnoreMatcher } from '../watch/index.js';
 import { AdoptionIndex } from './adopt.js';
+import { detectFolderRenames } from './folders.js';
 import { hashFile } from './hash.js';
 import { remoteDirOf, remoteFileOf, type MappingRuntime } from './mapping.js';
 import { systemClock } from '../lib/clock.js';
 import type { GuardSettings } from './rescan.js';
 
-export type PlanAction = 'create-folder' | 'upload' | 'replace' | 'adopt' | 'move' | 'delete' | 'forget' | 'held';
+export type PlanAction = 'create-folder' | 'rename-folder' | 'upload' | 'replace' | 'adopt' | 'move' | 'delete' | 'forget' | 'held';
 
 export interface PlanItem {
   action: PlanAction;
@@ -31,7 +32,12 @@ export async function planMapping(
   const items: PlanItem[] = [];
   const walk = await walkMapping(mapping.local, ignore);
   const rows = deps.state.files.list(mapping.name);
-  const { changed, gone } = diffAgainstFiles(walk.entries, rows);
+  const renames = walk.rootMissing ? [] : detectFolderRenames(mapping.local, walk.entries, rows);
+  const inRenamed = (p: string): boolean => renames.some((r) => p.startsWith(`${r.from}/`) || p.startsWith(`${r.to}/`));
+  for (const r of renames) items.push({ action: 'rename-folder', mapping: mapping.name, path: r.from, detail: `to ${r.to}, ${r.files} files, nothing uploaded` });
+  const diff = diffAgainstFiles(walk.entries, rows);
+  const changed = diff.changed.filter((p) => !inRenamed(p));
+  const gone = diff.gone.filter((p) => !inRenamed(p));
   const folders = new FolderLookup(deps.client);
   const adoption = new AdoptionIndex(deps.client, systemClock);
   const movedFrom = new Set<string>();

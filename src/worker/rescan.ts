@@ -1,7 +1,9 @@
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
+import type { FolderResolver, SquidexClient } from '../squidex/index.js';
 import type { State } from '../state/index.js';
 import { diffAgainstFiles, walkMapping, type IgnoreMatcher } from '../watch/index.js';
+import { applyFolderRename, detectFolderRenames } from './folders.js';
 import { guardKey } from './gone.js';
 import type { MappingRuntime } from './mapping.js';
 
@@ -32,13 +34,28 @@ export interface RescanResult {
 export async function rescanMapping(
   mapping: MappingRuntime,
   ignore: IgnoreMatcher,
-  deps: { state: State; clock: Clock; logger: Logger; guard: GuardSettings; allowMassDelete?: boolean },
+  deps: {
+    state: State;
+    clock: Clock;
+    logger: Logger;
+    guard: GuardSettings;
+    allowMassDelete?: boolean;
+    /** When given, whole-folder renames become one asset-folder rename on the server. */
+    server?: { client: SquidexClient; resolver: FolderResolver };
+  },
 ): Promise<RescanResult> {
   const started = deps.clock.now();
   const walk = await walkMapping(mapping.local, ignore);
-  const rows = deps.state.files.list(mapping.name);
-  const { changed, gone } = diffAgainstFiles(walk.entries, rows);
+  let rows = deps.state.files.list(mapping.name);
   const log = deps.logger.child({ mapping: mapping.name });
+  if (deps.server && !walk.rootMissing) {
+    let renamed = 0;
+    for (const r of detectFolderRenames(mapping.local, walk.entries, rows)) {
+      if (await applyFolderRename(mapping, r, { state: deps.state, ...deps.server, logger: deps.logger })) renamed += 1;
+    }
+    if (renamed > 0) rows = deps.state.files.list(mapping.name);
+  }
+  const { changed, gone } = diffAgainstFiles(walk.entries, rows);
   for (const err of walk.errors.slice(0, 20)) log.warn({ path: err.path, code: err.code }, 'cannot read %s: %s', err.path, err.message);
 
   const held = guardVerdict(mapping, walk.rootMissing, walk.entries.size, rows.length, gone.length, deps);
