@@ -8,11 +8,10 @@ import { createNotifier } from '../service/sdnotify.js';
 import { Daemon } from './daemon.js';
 import { EXIT } from './exit.js';
 import { openRuntime, pausedMappings, readConfig } from './runtime.js';
-import { collectStatus } from './status.js';
+import { collectStatus, watcherKey } from './status.js';
 
 /** Failure codes that say the server, not the file, is the problem. */
 const SERVER_DOWN = new Set(['NETWORK', 'TIMEOUT', 'SERVER_ERROR', 'AUTH_FAILED', 'FORBIDDEN']);
-const PROBE_MS = 60_000;
 
 /** `squidex-sync start`: the daemon, until SIGTERM/SIGINT. */
 export async function start(configFile: string): Promise<number> {
@@ -23,7 +22,9 @@ export async function start(configFile: string): Promise<number> {
   for (const w of config.warnings) logger.warn({ key: w.key }, w.message);
 
   const metrics = createMetrics();
-  const health = new HealthTracker();
+  // Squidex counts as down once it has not answered for 5 probes in a row: one
+  // failed request is not an outage, five minutes of them (by default) are.
+  const health = new HealthTracker({ reachableWithinMs: 5 * config.http.healthProbeSeconds * 1000 });
   const rt = openRuntime(config, {
     logger,
     events: {
@@ -40,12 +41,32 @@ export async function start(configFile: string): Promise<number> {
     },
   });
   metrics.setQueueDepthSource(() => rt.state.jobs.counts());
-  for (const name of pausedMappings(rt.state, config)) metrics.setPaused(name, true);
+  // pause/resume and held deletions change in the state file behind the
+  // daemon's back (the CLI writes them), so they are read at scrape time.
+  const refreshGauges = (): void => {
+    try {
+      const paused = new Set(pausedMappings(rt.state, config));
+      const stats = rt.state.files.stats();
+      for (const m of config.mappings) {
+        metrics.setPaused(m.name, paused.has(m.name));
+        metrics.setHeldDeletes(m.name, stats.get(m.name)?.missing ?? 0);
+      }
+    } catch (e) {
+      logger.debug({ err: e }, 'cannot read pause flags for /metrics: %s', describeError(e));
+    }
+  };
+  refreshGauges();
 
   const daemon = new Daemon(rt, {
     watcherState: (mapping, mode, running) => {
       health.watcherRunning(mapping, running, mode);
       metrics.setWatcherMode(mapping, mode);
+      // For `status` run from another process (and /status): only the daemon knows the mode.
+      try {
+        rt.state.meta.set(watcherKey(mapping), running ? mode : 'stopped');
+      } catch (e) {
+        logger.debug({ err: e, mapping }, 'cannot record the watcher mode: %s', describeError(e));
+      }
     },
     rescanned: (mapping, seconds) => metrics.setRescanDuration(mapping, seconds),
   });
@@ -58,22 +79,21 @@ export async function start(configFile: string): Promise<number> {
       host: config.http.host,
       port: config.http.port,
       health: () => health.health(),
-      status: () => ({ ...collectStatus(rt.state, config), watchers: daemon.modes }),
-      metrics,
+      // Exactly what `status --json` prints, so scripts can use either.
+      status: () => collectStatus(rt.state, config),
+      metrics: { contentType: metrics.contentType, text: () => (refreshGauges(), metrics.text()) },
       logger,
     });
     logger.info({ url: http.url }, 'status endpoint on %s (/health, /metrics, /status)', http.url);
     // An idle daemon sends nothing; a cheap request now and then keeps /health honest.
-    probe = setInterval(() => {
+    const probeOnce = (): void => {
       rt.client.listFolders(ROOT_FOLDER_ID).then(
         () => health.serverReachable(),
         (e) => health.serverUnreachable(Date.now(), describeError(e)),
       );
-    }, PROBE_MS).unref();
-    rt.client.listFolders(ROOT_FOLDER_ID).then(
-      () => health.serverReachable(),
-      (e) => health.serverUnreachable(Date.now(), describeError(e)),
-    );
+    };
+    probe = setInterval(probeOnce, config.http.healthProbeSeconds * 1000).unref();
+    probeOnce();
   }
 
   let signals = 0;

@@ -20,6 +20,13 @@ export interface MappingStatus {
   /** Assets kept on the server whose local file is gone (deletes: keep). */
   keptOnServer: number;
   paused: boolean;
+  /** How the running daemon watches this mapping (events, poll, rescan-only); null when no daemon runs. */
+  watcher: string | null;
+}
+
+/** meta key where the daemon records how it watches a mapping (only it knows; `status` runs apart). */
+export function watcherKey(mapping: string): string {
+  return `watcher:${mapping}`;
 }
 
 export interface StatusReport {
@@ -35,6 +42,7 @@ export interface StatusReport {
 /** What `status` shows; also served as JSON on /status. */
 export function collectStatus(state: State, config: Config): StatusReport {
   const paused = new Set(pausedMappings(state, config));
+  const holder = readLockHolder(config.state);
   const byMapping = state.files.stats();
   const jobStats = state.jobs.countsByMapping();
   const mappings = config.mappings.map((m): MappingStatus => {
@@ -52,10 +60,11 @@ export function collectStatus(state: State, config: Config): StatusReport {
       guard: state.meta.get(guardKey(m.name)) ?? null,
       keptOnServer: f.kept,
       paused: paused.has(m.name),
+      // A mode left behind by a daemon that is gone says nothing about now.
+      watcher: holder !== null ? (state.meta.get(watcherKey(m.name)) ?? null) : null,
     };
   });
   const pendingJobs = state.jobs.pending(200);
-  const holder = readLockHolder(config.state);
   return {
     daemon: { running: holder !== null, pid: holder?.pid },
     mappings,
@@ -95,7 +104,7 @@ function formatStatus(r: StatusReport): string {
   const lines: string[] = [];
   lines.push(r.daemon.running ? `daemon: running (pid ${r.daemon.pid})` : 'daemon: not running');
   lines.push('');
-  const header = ['mapping', 'in sync', 'pending', 'uploading', 'failed', 'held deletes', 'kept on server', ''];
+  const header = ['mapping', 'in sync', 'pending', 'uploading', 'failed', 'held deletes', 'kept on server', 'watched by', ''];
   const rows = r.mappings.map((m) => [
     `${m.name} (${m.local} → ${m.remote})`,
     String(m.inSync),
@@ -104,13 +113,22 @@ function formatStatus(r: StatusReport): string {
     String(m.failed),
     String(m.heldDeletes),
     String(m.keptOnServer),
+    m.watcher ?? '-',
     m.paused ? 'PAUSED' : '',
   ]);
   lines.push(...table([header, ...rows]));
   for (const m of r.mappings) {
     if (m.guard) lines.push('', `${m.name}: deletions held because ${m.guard}.`, '  If intended, run: squidex-sync once --allow-mass-delete');
   }
+  if (r.mappings.some((m) => m.paused)) {
+    lines.push('', 'paused: uploads wait, changes are still recorded (run `squidex-sync resume` to go on)');
+  }
   if (r.uploadingNow.length > 0) lines.push('', 'uploading now:', ...r.uploadingNow.map((j) => `  ${j.mapping}: ${j.path}`));
+  const retrying = r.pending.filter((p) => p.lastError);
+  if (retrying.length > 0) {
+    lines.push('', 'waiting to be tried again:');
+    for (const p of retrying) lines.push(`  ${p.mapping}: ${p.path}`, `      ${p.lastError} (after ${p.attempts} attempts)`);
+  }
   if (r.failed.length > 0) {
     lines.push('', 'failed (run `squidex-sync retry` to try again):');
     for (const f of r.failed) lines.push(`  ${f.mapping}: ${f.path}`, `      ${f.error ?? f.code ?? 'unknown error'} (after ${f.attempts} attempts)`);

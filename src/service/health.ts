@@ -77,7 +77,12 @@ export class HealthTracker {
         ? `Squidex has not answered since the daemon started${why}`
         : 'Squidex has not been contacted yet';
     }
-    const minutes = Math.round((now - this.lastOkAt) / 60_000);
-    return `Squidex last answered ${minutes} minute${minutes === 1 ? '' : 's'} ago (${new Date(this.lastOkAt).toISOString()})${why}`;
+    return `Squidex last answered ${ago(now - this.lastOkAt)} ago (${new Date(this.lastOkAt).toISOString()})${why}`;
   }
+}
+
+/** "45 seconds", "7 minutes": a short window (a fast health probe) must not read "0 minutes ago". */
+function ago(ms: number): string {
+  const [n, unit] = ms < 120_000 ? [Math.round(ms / 1000), 'second'] : [Math.round(ms / 60_000), 'minute'];
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
 }

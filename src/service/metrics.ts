@@ -106,7 +106,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const held = new Gauge({
     name: `${PREFIX}held_deletes`,
-    help: 'Deletions held back by the mass-delete guard, per mapping.',
+    help: 'Files gone locally whose deletion is held (move window or delete guard), per mapping.',
     labelNames: ['mapping'] as const,
     registers,
   });

@@ -1,0 +1,107 @@
+import { createServer } from 'node:net';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+
+/** Helpers for tests that talk to a running daemon's local endpoint (/health, /metrics, /status). */
+
+interface Family {
+  name: string;
+  type: string;
+  metrics: { value?: string; labels?: Record<string, string> }[];
+}
+
+/**
+ * A port that was free a moment ago. `http.port: 0` means "off" in the config,
+ * so the daemon cannot pick one itself; the race with another process taking
+ * it in between is accepted (the daemon then fails with HTTP_LISTEN, loudly).
+ */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+export interface Endpoint {
+  readonly base: string;
+  /** Status code and parsed body; `null` status when nothing answers yet. */
+  health(): Promise<{ status: number | null; body: { ok?: boolean; reasons?: string[] } }>;
+  status(): Promise<Record<string, unknown>>;
+  /** Parsed Prometheus text: metric name → family. Throws if the text does not parse. */
+  metrics(): Promise<Metrics>;
+  /** Polls /health until `pred` holds (bounded). */
+  waitHealth(pred: (status: number | null) => boolean, timeoutMs?: number): Promise<{ status: number | null; body: { ok?: boolean; reasons?: string[] } }>;
+}
+
+export class Metrics {
+  readonly byName: Map<string, Family>;
+  constructor(readonly text: string) {
+    this.byName = new Map((parsePrometheusTextFormat(text) as Family[]).map((f) => [f.name, f]));
+  }
+
+  /** Value of the first series whose labels include `labels`; undefined when there is none. */
+  value(name: string, labels: Record<string, string> = {}): number | undefined {
+    const m = this.byName.get(name)?.metrics.find((x) => Object.entries(labels).every(([k, v]) => x.labels?.[k] === v));
+    return m?.value === undefined ? undefined : Number(m.value);
+  }
+
+  series(name: string): Family['metrics'] {
+    return this.byName.get(name)?.metrics ?? [];
+  }
+}
+
+export function endpoint(port: number): Endpoint {
+  const base = `http://127.0.0.1:${port}`;
+  const health: Endpoint['health'] = async () => {
+    try {
+      const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(5000) });
+      return { status: res.status, body: (await res.json()) as { ok?: boolean; reasons?: string[] } };
+    } catch {
+      return { status: null, body: {} };
+    }
+  };
+  return {
+    base,
+    health,
+    async status() {
+      const res = await fetch(`${base}/status`, { signal: AbortSignal.timeout(5000) });
+      if (res.status !== 200) throw new Error(`/status answered ${res.status}`);
+      return (await res.json()) as Record<string, unknown>;
+    },
+    async metrics() {
+      const res = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5000) });
+      if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+      return new Metrics(await res.text());
+    },
+    async waitHealth(pred, timeoutMs = 20_000) {
+      let last: Awaited<ReturnType<Endpoint['health']>> = { status: null, body: {} };
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        last = await health();
+        if (pred(last.status)) return last;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`/health never matched; last answer ${last.status} ${JSON.stringify(last.body)}`);
+    },
+  };
+}
+
+/** Polls an async probe (every 100 ms, bounded) until it returns something truthy. */
+export async function waitForAsync<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, why: () => string = () => 'condition not met'): Promise<T> {
+  let value: T | undefined | null | false;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${why()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** `status --json` / `/status` without the fields that depend on when they were read. */
+export function withoutTiming(report: unknown): unknown {
+  return JSON.parse(JSON.stringify(report), (key, v) => (key === 'nextRunAt' || key === 'at' ? undefined : v));
+}
