@@ -127,17 +127,21 @@ function formatStatus(r: StatusReport): string {
   const retrying = r.pending.filter((p) => p.lastError);
   if (retrying.length > 0) {
     lines.push('', 'waiting to be tried again:');
-    for (const p of retrying) lines.push(`  ${p.mapping}: ${p.path}`, `      ${p.lastError} (after ${p.attempts} attempts)`);
+    for (const p of retrying) lines.push(`  ${p.mapping}: ${p.path}`, `      ${p.lastError} (after ${attempts(p.attempts)})`);
   }
   if (r.failed.length > 0) {
     lines.push('', 'failed (run `squidex-sync retry` to try again):');
-    for (const f of r.failed) lines.push(`  ${f.mapping}: ${f.path}`, `      ${f.error ?? f.code ?? 'unknown error'} (after ${f.attempts} attempts)`);
+    for (const f of r.failed) lines.push(`  ${f.mapping}: ${f.path}`, `      ${f.error ?? f.code ?? 'unknown error'} (after ${attempts(f.attempts)})`);
   }
   if (r.kept.length > 0) {
     lines.push('', 'gone locally, kept on the server (deletes: keep):');
     for (const k of r.kept) lines.push(`  ${k.mapping}: ${k.path} (asset ${k.assetId})`);
   }
   return lines.join('\n');
+}
+
+function attempts(n: number): string {
+  return `${n} attempt${n === 1 ? '' : 's'}`;
 }
 
 function table(rows: string[][]): string[] {
