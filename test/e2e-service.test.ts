@@ -51,7 +51,8 @@ describe('the daemon endpoint (http.port)', () => {
     w.server.setFaults({ down: true });
     const down = await ep.waitHealth((s) => s === 503);
     expect(down.body.ok).toBe(false);
-    expect(down.body.reasons?.join(' ')).toMatch(/Squidex/);
+    // The wording the README's Troubleshooting quotes.
+    expect(down.body.reasons?.join(' ')).toMatch(/Squidex last answered \d+ seconds? ago \(.*\): list folders: connection to Squidex failed/);
     // Changes made meanwhile fail and are retried, not lost.
     w.write('offline.txt', 'written while Squidex was down');
     await waitForAsync(async () => ((await ep.metrics()).value('squidex_sync_retries_total') ?? 0) >= 1, 20_000, () => d.stdout.slice(-2000));
