@@ -9,7 +9,8 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
-export const DIST = join(ROOT, 'dist');
+// BENCH_DIST=/path/to/other/dist runs the same benchmarks against another build (before/after).
+export const DIST = process.env.BENCH_DIST ?? join(ROOT, 'dist');
 export const CLI = join(DIST, 'cli', 'main.js');
 
 const children = new Set();
@@ -47,6 +48,10 @@ export async function startServer({ maxUpload = 8 * 1024 ** 3 } = {}) {
     child.once('exit', (c) => rej(new Error(`test server exited with ${c}`)));
   });
   child.stdout.resume();
+  let stopping = false;
+  child.once('exit', (code, sig) => {
+    if (!stopping) console.error(`bench: the test server exited unexpectedly (code ${code}, signal ${sig})`);
+  });
   const base = first.url;
   return {
     ...first,
@@ -67,6 +72,7 @@ export async function startServer({ maxUpload = 8 * 1024 ** 3 } = {}) {
     },
     async stop() {
       if (child.exitCode !== null) return;
+      stopping = true;
       const done = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await done;
@@ -159,8 +165,13 @@ export function cpuOf(pid) {
   return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
 }
 
+/** BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the daemon runs of a benchmark. */
+export function nodeArgsFromEnv() {
+  return (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+}
+
 /** Runs the CLI to its end, sampling the peak RSS; returns wall seconds, peak MB, exit code, output. */
-export async function runCli(args, { env = {}, nodeArgs = [] } = {}) {
+export async function runCli(args, { env = {}, nodeArgs = nodeArgsFromEnv() } = {}) {
   const started = performance.now();
   const child = track(spawn(process.execPath, [...nodeArgs, CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
@@ -257,7 +268,7 @@ export async function findWalk(dir) {
 /** `start` as a child: resolves once it logs that it is running; exposes pid and stop(). */
 export async function startDaemon(config, { env = {}, onLine } = {}) {
   const started = performance.now();
-  const child = track(spawn(process.execPath, [CLI, 'start', '--config', config], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = track(spawn(process.execPath, [...nodeArgsFromEnv(), CLI, 'start', '--config', config], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
   let errText = '';
   child.stderr.on('data', (d) => (errText += d));
   const rl = createInterface({ input: child.stdout });

@@ -166,7 +166,9 @@ export class Daemon {
           return;
         }
         for (const dir of w.pendingDirs) if (dir === '' || relPath.startsWith(`${dir}/`)) return;
-        this.#events.add(mapping.name, relPath, kind);
+        // add/change come after the stability window: the file is quiet already,
+        // so the job is due at once (a second debounce would only add latency).
+        this.#events.add(mapping.name, relPath, kind, kind === 'unlink' ? undefined : 0);
         this.#wakeSoon();
       },
       onError: (err) => {

@@ -10,7 +10,7 @@ export interface EnqueueBufferOptions {
 }
 
 export interface EnqueueBuffer {
-  add(mapping: string, path: string, reason?: string | null): void;
+  add(mapping: string, path: string, reason?: string | null, delayMs?: number): void;
   /** Writes everything buffered now, in one transaction. */
   flush(): void;
   /** Flushes and stops the timer. */
@@ -61,10 +61,10 @@ export function createEnqueueBuffer(
   }
 
   return {
-    add(mapping, path, reason = null) {
+    add(mapping, path, reason = null, delayMs) {
       const k = `${mapping}\0${path}`;
       pending.delete(k); // re-insert so the Map keeps arrival order of the latest event
-      pending.set(k, { mapping, path, reason });
+      pending.set(k, delayMs === undefined ? { mapping, path, reason } : { mapping, path, reason, delayMs });
       if (pending.size >= maxItems) flush();
       else schedule();
     },

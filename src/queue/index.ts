@@ -25,6 +25,12 @@ export interface EnqueueItem {
   mapping: string;
   path: string;
   reason?: string | null;
+  /**
+   * Delay before the job is due, instead of the debounce. 0 for hints about a
+   * path that is already quiet (a rescan's stat, a watcher event that waited
+   * out the stability window): debouncing those again only adds latency.
+   */
+  delayMs?: number;
 }
 
 export interface FailInfo {
@@ -252,7 +258,7 @@ export class JobQueue {
     const reason = it.reason ?? null;
     this.sEnqueue.run({
       mapping: it.mapping, path: it.path, reason, now,
-      due: now + this.options.debounceMs, maxWait: this.options.maxWaitMs,
+      due: now + (it.delayMs ?? this.options.debounceMs), maxWait: this.options.maxWaitMs,
       revive: reason !== null && NON_REVIVING_REASONS.has(reason) ? 0 : 1,
     });
   }

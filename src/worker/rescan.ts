@@ -74,7 +74,8 @@ export async function rescanMapping(
   }
 
   deps.state.jobs.enqueueMany([
-    ...changed.map((path) => ({ mapping: mapping.name, path, reason: 'rescan' })),
+    // A rescan's stat is a look at a quiet file: due now, not after the debounce (`once` would idle a second).
+    ...changed.map((path) => ({ mapping: mapping.name, path, reason: 'rescan', delayMs: 0 })),
     ...gone.map((path) => ({ mapping: mapping.name, path, reason: 'gone' })),
   ]);
   return {
