@@ -48,6 +48,15 @@ export class AdoptionIndex {
     return byHash ? { asset: byHash, sameContent: true } : null;
   }
 
+  /**
+   * Could find() match this path? False when the folder holds no asset with
+   * its name or its path stamp: then no hash is needed to rule adoption out.
+   */
+  async mayMatch(parentId: string, remoteFile: string, fileName: string): Promise<boolean> {
+    const assets = await this.#listing(parentId);
+    return assets.some((a) => a.fileName === fileName || a.metadata?.[META_PATH] === remoteFile);
+  }
+
   /** Drop a folder's listing, e.g. after we changed what is in it. */
   forget(parentId: string): void {
     this.#listings.delete(parentId);
