@@ -184,6 +184,24 @@ describe('failure, back-off, pause', () => {
     expect(q.counts().failed).toBe(0);
   });
 
+  it('a pause the server did not size grows from backoffBaseMs to defaultPauseMs while refusals follow each other; a success resets it', () => {
+    const { clock, q } = t.fresh({ debounceMs: 0, backoffBaseMs: 1000, defaultPauseMs: 6000 });
+    q.enqueueMany(['a', 'b'].map((path) => ({ mapping: 'm', path })));
+    const pauses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const [job] = q.claim('w', 1);
+      expect(q.fail(job, { message: '429 quota', retry: 'pause' })).toBe('retry');
+      pauses.push(q.pausedUntil() - clock.now());
+      clock.set(q.pausedUntil());
+    }
+    expect(pauses).toEqual([1000, 2000, 4000, 6000, 6000]);
+    const [ok] = q.claim('w', 1);
+    expect(q.complete(ok)).toBe(true);
+    const [next] = q.claim('w', 1);
+    q.fail(next, { message: '429 quota', retry: 'pause' });
+    expect(q.pausedUntil() - clock.now()).toBe(1000);
+  });
+
   it('pauseAll never shortens a pause and resumeAll lifts it', () => {
     const { clock, q } = t.fresh({ debounceMs: 0 });
     q.pauseAll(clock.now() + 10_000);

@@ -64,6 +64,8 @@ const NON_REVIVING_REASONS = new Set(['rescan']);
  */
 export class JobQueue {
   readonly options: QueueOptions;
+  /** Unsized server pauses in a row (in memory: after a restart the first one is short again). */
+  private pauseStreak = 0;
   private readonly reports: QueueReports;
   private readonly sEnqueue;
   private readonly sClaim;
@@ -166,6 +168,7 @@ export class JobQueue {
    * when the lease was lost and someone else owns the job now.
    */
   complete(job: Job, opts: { rerunAfterMs?: number } = {}): boolean {
+    this.pauseStreak = 0;
     return this.guard('completing', () => this.txComplete.immediate(job, this.clock.now(), opts.rerunAfterMs));
   }
 
@@ -177,6 +180,7 @@ export class JobQueue {
 
   /** complete() for a batch in one transaction; one result per job. */
   completeMany(jobs: readonly Job[]): boolean[] {
+    if (jobs.length > 0) this.pauseStreak = 0;
     return jobs.length === 0 ? [] : this.guard('completing', () => this.txCompleteMany.immediate(jobs, this.clock.now()));
   }
 
@@ -276,7 +280,7 @@ export class JobQueue {
     const code = info.code ?? null;
     if (info.retry === 'pause') {
       // The server is overloaded, not this file: the attempt is given back.
-      const until = now + (info.retryAfterMs ?? this.options.defaultPauseMs);
+      const until = now + (info.retryAfterMs ?? this.unsizedPause());
       this.pauseAll(until);
       this.sRetry.run({ id: job.id, attempts: Math.max(row.attempts - 1, 0), runAt: until, message, code, now });
       return 'retry';
@@ -294,6 +298,19 @@ export class JobQueue {
     const delay = info.retry === 'never' ? 0 : Math.max(backoffDelay(row.attempts, this.options), info.retryAfterMs ?? 0);
     this.sRetry.run({ id: job.id, attempts: row.attempts, runAt: now + delay, message, code, now });
     return 'retry';
+  }
+
+  /**
+   * A pause the server did not size (429 without Retry-After). Squidex means its monthly
+   * quota, where asking often is pointless; a proxy in front may mean a few seconds. So
+   * start at backoffBaseMs and double while refusals follow each other, up to
+   * defaultPauseMs: a stray 429 costs seconds, not a quarter of an hour, and a used-up
+   * quota still reaches the long pause after a dozen probes. Any success resets it.
+   */
+  private unsizedPause(): number {
+    const ms = Math.min(this.options.defaultPauseMs, this.options.backoffBaseMs * 2 ** Math.min(this.pauseStreak, 40));
+    this.pauseStreak++;
+    return ms;
   }
 
   /** Store errors leave as SyncErrors with a verdict (disk full: retry later; damaged: stop). */

@@ -10,7 +10,7 @@ export interface QueueOptions {
   backoffMaxMs: number;
   /** How long a claim is trusted before the sweeper hands the job to someone else. */
   leaseMs: number;
-  /** Pause when the server asks for one without saying how long. */
+  /** Longest pause when the server asks for one without saying how long (429 without Retry-After); it grows there from backoffBaseMs. */
   defaultPauseMs: number;
   /** Jitter source in [0, 1); injectable so tests are exact. */
   random: () => number;
@@ -23,7 +23,7 @@ export const DEFAULT_QUEUE_OPTIONS: Readonly<QueueOptions> = {
   backoffBaseMs: 2000,
   backoffMaxMs: 600_000,
   leaseMs: 15 * 60_000,
-  defaultPauseMs: 60_000,
+  defaultPauseMs: 15 * 60_000,
   random: Math.random,
 };
 

@@ -13,7 +13,7 @@ import { SyncError, type Retry } from '../lib/errors.js';
  *   file shrank mid-upload .............. FILE_CHANGED       retry
  *   caller aborted ...................... ABORTED            retry
  *   429 + Retry-After ................... RATE_LIMITED       retry after it
- *   429 without Retry-After (quota) ..... RATE_LIMITED       pause 15 min
+ *   429 without Retry-After (quota) ..... RATE_LIMITED       pause, growing to 15 min
  *   503 + Retry-After ................... SERVER_ERROR       pause for it
  *   other 5xx ........................... SERVER_ERROR       retry (Retry-After honoured)
  *   400 "Asset folder does not exist" ... FOLDER_NOT_FOUND   never (caller re-resolves)
@@ -238,7 +238,8 @@ function classifyHttp(
   if (status === 429) {
     if (retryAfterMs === undefined) {
       return new SquidexError('RATE_LIMITED', `${what}: Squidex answered 429 without Retry-After: the app's API call quota may be used up.`, {
-        ...base, retry: 'pause', retryAfterMs: QUOTA_PAUSE_MS,
+        // No retryAfterMs: the queue sizes it, growing from seconds up to QUOTA_PAUSE_MS (its defaultPauseMs).
+        ...base, retry: 'pause',
         hint: 'Check the app\'s usage and plan in Squidex; syncing resumes by itself after a pause.',
       });
     }
