@@ -17,6 +17,8 @@ interface Watched {
   rescanning?: Promise<unknown>;
   /** Folders that appeared or vanished: their file events wait for the rescan, which can see a whole-folder rename. */
   pendingDirs: Set<string>;
+  /** Rescans that failed in a row (state disk full, …); each is tried again sooner than the periodic timer. */
+  failedRescans?: number;
 }
 
 /** How soon after a folder-level event (a folder removed or renamed) the mapping is rescanned. */
@@ -107,11 +109,19 @@ export class Daemon {
     w.rescanning = this.rt
       .rescan(w.mapping)
       .then((r) => {
+        w.failedRescans = 0;
         log.info({ ...r }, 'rescan: %d files, %d to check, %d gone', r.files, r.changed, r.gone);
         this.hooks.rescanned?.(w.mapping.name, r.ms / 1000);
         this.#cleanupLater(w);
       })
-      .catch((e) => log.error({ code: (e as SyncError).code }, 'rescan failed: %s', describeError(e)))
+      .catch((e) => {
+        log.error({ code: (e as SyncError).code }, 'rescan failed: %s', describeError(e));
+        // What it would have found (files of a new folder, changes while events were lost)
+        // has no other way in before the periodic rescan, an hour away on a local disk:
+        // try again soon, backing off to a minute while it keeps failing.
+        w.failedRescans = (w.failedRescans ?? 0) + 1;
+        if (!this.#stopped) this.#rescanSoon(w, Math.min(60_000, 1000 * 2 ** Math.min(w.failedRescans, 6)));
+      })
       .finally(() => {
         w.rescanning = undefined;
       });
@@ -140,9 +150,9 @@ export class Daemon {
     t.unref();
   }
 
-  #rescanSoon(w: Watched): void {
+  #rescanSoon(w: Watched, delayMs = FOLDER_EVENT_RESCAN_MS): void {
     clearTimeout(w.rescanSoon);
-    w.rescanSoon = setTimeout(() => void this.#rescan(w), FOLDER_EVENT_RESCAN_MS);
+    w.rescanSoon = setTimeout(() => void this.#rescan(w), delayMs);
     w.rescanSoon.unref();
   }
 

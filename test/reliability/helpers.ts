@@ -1,6 +1,7 @@
 /** Small helpers shared by the reliability scenarios (issue 6). */
+import { writeFileSync } from 'node:fs';
 import { checkMirror, expectMirror, type MirrorOptions, type MirrorReport } from '../support/mirror.js';
-import type { World, WorldOptions } from '../support/world.js';
+import type { Daemon, World, WorldOptions } from '../support/world.js';
 
 /** `npm run test:reliability` runs the full-size cases; `npm test` a bounded subset. */
 export const FULL = process.env.RELIABILITY === 'full';
@@ -51,14 +52,24 @@ export function liveCount(w: World): number {
  * without the state database (the daemon may still be running); throws the
  * last problems on timeout.
  */
-export async function waitMirror(w: World, timeoutMs: number, extra: Partial<MirrorOptions> = {}): Promise<void> {
+export async function waitMirror(w: World, timeoutMs: number, extra: Partial<MirrorOptions> = {}, d?: Daemon): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: string[] = [];
   for (let i = 0; i < 10_000; i++) {
     last = checkMirror({ local: w.local, remote: 'Design/Shared', mapping: 'share', inspection: w.inspect(), ...extra }).problems;
-    if (last.length === 0) return;
+    if (last.length === 0) {
+      // The server can be right before the state is (a response lost to a reset: the retry
+      // is still queued). Done means nothing left to do, as `status` sees it.
+      const st = await w.run(['status', '--json'], 30_000);
+      const totals = (JSON.parse(st.stdout || '{}') as { totals?: { pending: number } }).totals;
+      if (totals && totals.pending === 0) return;
+      last = [`server mirrored, but status says ${totals?.pending ?? '?'} pending`];
+    }
     if (Date.now() > deadline) break;
     await sleep(500);
   }
-  throw new Error(`not mirrored after ${timeoutMs} ms (${last.length} problems):\n  ${last.slice(0, 20).join('\n  ')}`);
+  if (d && process.env.SQSYNC_DEBUG_LOG) writeFileSync(process.env.SQSYNC_DEBUG_LOG, d.stdout);
+  // The daemon's last warnings say why, far better than the list of missing files alone.
+  const log = d ? d.lines.filter((l) => Number(l.level) >= 40).slice(-15).map((l) => JSON.stringify(l)).join('\n') + `\nstderr: ${d.stderr.slice(-2000)}` : '';
+  throw new Error(`not mirrored after ${timeoutMs} ms (${last.length} problems):\n  ${last.slice(0, 20).join('\n  ')}\n${log}`);
 }
