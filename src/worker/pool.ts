@@ -77,7 +77,7 @@ export class WorkerPool {
       await this.#queue.onIdle();
     }
     try {
-      this.#settlePending(); // what finished during the drain
+      this.#settleAnd(() => undefined); // what finished during the drain
     } catch (e) {
       this.#log.error({ code: (e as SyncError).code }, 'cannot record finished jobs at shutdown; they run again next time: %s', describeError(e));
     }
@@ -94,12 +94,6 @@ export class WorkerPool {
     const pollMs = this.opts.pollMs ?? 1000;
     let lastSweep = 0;
     while (!this.#stopping) {
-      try {
-        this.#settlePending();
-      } catch (e) {
-        await this.#stateTrouble(e);
-        continue;
-      }
       const now = this.ctx.clock.now();
       if (now - lastSweep > 30_000) {
         jobs.sweepLeases();
@@ -110,11 +104,10 @@ export class WorkerPool {
       try {
         const excludeMappings = this.opts.pausedMappings?.() ?? [];
         next = jobs.nextRunAt({ excludeMappings });
-        if (free > 0 && next !== null && next <= now) {
-          const claimed = jobs.claim(this.#token, free, { excludeMappings });
-          for (const job of claimed) void this.#queue.add(() => this.#runJob(job));
-          if (claimed.length > 0) continue;
-        }
+        const due = free > 0 && next !== null && next <= now;
+        const claimed = this.#settleAnd(() => (due ? jobs.claim(this.#token, free, { excludeMappings }) : []));
+        for (const job of claimed) void this.#queue.add(() => this.#runJob(job));
+        if (claimed.length > 0) continue;
         if (this.#inFlight.size === 0 && this.#queue.size === 0 && this.#idleWaiters.length > 0 && this.#nothingLeft()) {
           for (const resolve of this.#idleWaiters.splice(0)) resolve();
         }
@@ -165,13 +158,18 @@ export class WorkerPool {
    * yet written when the process dies only makes its job run again, which finds
    * the file in sync.
    */
-  #settlePending(): void {
-    if (this.#unsettled.length === 0) return;
+  #settleAnd<T>(then: () => T): T {
     const batch = this.#unsettled.slice();
-    this.ctx.state.db.transaction(() => {
-      for (const write of batch) write();
-    })();
+    if (batch.length === 0) return then();
+    // The next claim joins the same transaction: one fsync for both.
+    const result = this.ctx.state.db
+      .transaction(() => {
+        for (const write of batch) write();
+        return then();
+      })
+      .immediate();
     this.#unsettled.splice(0, batch.length);
+    return result;
   }
 
   /** The state database refused a read or write: say so once per cause, wait, try again. */
@@ -192,7 +190,7 @@ export class WorkerPool {
     const jobs = this.ctx.state.jobs;
     try {
       const outcome = await reconcile(job, this.ctx, ac.signal);
-      // Written with the next look at the queue (#settlePending), together with whatever else finished meanwhile.
+      // Written with the next look at the queue (#settleAnd), together with whatever else finished meanwhile.
       this.#unsettled.push(() => jobs.complete(job, outcome.requeueAfterMs === undefined ? undefined : { rerunAfterMs: outcome.requeueAfterMs }));
       this.ctx.events?.action?.(outcome.action, job.mapping, job.path);
       const quiet = outcome.action === 'none' || outcome.action === 'touch' || outcome.action === 'skip';
