@@ -42,7 +42,9 @@ const MODES: readonly WatcherMode[] = ['events', 'poll', 'rescan'];
  */
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: PREFIX });
+  // Event-loop lag sampled once a second, not every 10 ms (prom-client's default):
+  // that timer alone woke an idle daemon 100 times a second (~1 % of a core, issue 7).
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: PREFIX, eventLoopMonitoringPrecision: 1000 });
   const registers = [registry];
 
   const uploads = new Counter({

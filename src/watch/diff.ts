@@ -22,18 +22,22 @@ export interface DiffResult {
 export function diffAgainstFiles(entries: Map<string, FileStat>, rows: Iterable<DiffRow>): DiffResult {
   const changed: string[] = [];
   const gone: string[] = [];
-  const seen = new Set<string>();
+  const known: string[] = [];
   for (const row of rows) {
-    seen.add(row.path);
     const f = entries.get(row.path);
     if (!f) {
       gone.push(row.path);
       continue;
     }
+    known.push(row.path);
     if (row.size === null || row.mtimeMs === null || row.size !== f.size || Math.abs(row.mtimeMs - f.mtimeMs) >= 1) {
       changed.push(row.path);
     }
   }
+  // Paths are unique on both sides: when every entry has a row there is
+  // nothing new, and a restart over an unchanged tree skips a Set of every path.
+  if (known.length === entries.size) return { changed, gone };
+  const seen = new Set(known);
   for (const p of entries.keys()) if (!seen.has(p)) changed.push(p);
   return { changed, gone };
 }
