@@ -19,6 +19,13 @@ export interface ReconcileContext {
   /** `once --allow-mass-delete`: the user confirmed the deletions the guard holds (an emptied root included). */
   allowMassDelete?: boolean;
   events?: SyncEvents;
+  /**
+   * Where the write that records a finished server change (the synced row) may
+   * wait for the pool's next commit, together with the job's completion: one
+   * fsync instead of two. Lost in a crash it only costs the same upsert again.
+   * Absent: written at once.
+   */
+  defer?: (write: () => void) => void;
 }
 
 /** Hooks for metrics and the progress bar; all optional. */

@@ -172,6 +172,26 @@ export class WorkerPool {
     return result;
   }
 
+  /**
+   * One job's deferred writes and its completion, in a savepoint of the batch:
+   * a write refused for this job alone (a constraint) fails the job, as it did
+   * when written inside reconcile(), instead of holding up every other outcome.
+   */
+  #unit(job: Job, writes: ReadonlyArray<() => void>, finish: () => void): () => void {
+    const db = this.ctx.state.db;
+    return () => {
+      try {
+        db.transaction(() => {
+          for (const write of writes) write();
+          finish();
+        })();
+      } catch (e) {
+        if (!String((e as { code?: unknown }).code ?? '').startsWith('SQLITE_CONSTRAINT')) throw e; // disk full, busy: the batch waits
+        this.ctx.state.jobs.fail(job, { message: describeError(e), code: 'STATE_CONFLICT', retry: 'retry' });
+      }
+    };
+  }
+
   /** The state database refused a read or write: say so once per cause, wait, try again. */
   async #stateTrouble(e: unknown): Promise<void> {
     const code = e instanceof SyncError ? e.code : 'STATE_ERROR';
@@ -188,15 +208,20 @@ export class WorkerPool {
     this.#inFlight.set(job.id, ac);
     const log = this.#log.child({ mapping: job.mapping, path: job.path });
     const jobs = this.ctx.state.jobs;
+    const writes: Array<() => void> = [];
     try {
-      const outcome = await reconcile(job, this.ctx, ac.signal);
-      // Written with the next look at the queue (#settleAnd), together with whatever else finished meanwhile.
-      this.#unsettled.push(() => jobs.complete(job, outcome.requeueAfterMs === undefined ? undefined : { rerunAfterMs: outcome.requeueAfterMs }));
+      // The job's synced row and its completion are written with the next look
+      // at the queue (#settleAnd), together with whatever else finished meanwhile.
+      const outcome = await reconcile(job, { ...this.ctx, defer: (write) => writes.push(write) }, ac.signal);
+      const rerun = outcome.requeueAfterMs === undefined ? undefined : { rerunAfterMs: outcome.requeueAfterMs };
+      this.#unsettled.push(this.#unit(job, writes, () => jobs.complete(job, rerun)));
       this.ctx.events?.action?.(outcome.action, job.mapping, job.path);
       const quiet = outcome.action === 'none' || outcome.action === 'touch' || outcome.action === 'skip';
       if (quiet) log.debug({ action: outcome.action, detail: outcome.detail }, outcome.action);
       else log.info({ action: outcome.action, detail: outcome.detail }, '%s %s', outcome.action, job.path);
     } catch (e) {
+      // Server changes recorded before the failure still happened: keep them.
+      if (writes.length > 0) this.#unsettled.push(this.#unit(job, writes, () => undefined));
       if (ac.signal.aborted) {
         this.#settle(() => jobs.release(job));
         return;

@@ -213,7 +213,7 @@ export function record(
   st: Stats,
   ctx: ReconcileContext,
 ): void {
-  ctx.state.files.recordSynced({
+  const write = (): void => ctx.state.files.recordSynced({
     mapping: mapping.name,
     path: relPath,
     size: st.size,
@@ -225,6 +225,8 @@ export function record(
     syncedAt: ctx.clock.now(),
     missingSince: null,
   });
+  if (ctx.defer) ctx.defer(write);
+  else write();
 }
 
 async function unchangedSince(abs: string, before: Stats): Promise<boolean> {
