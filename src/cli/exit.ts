@@ -5,7 +5,7 @@ export const EXIT = { OK: 0, FAILED_PATHS: 1, USAGE: 2, UNREACHABLE: 3 } as cons
 
 /** Error codes that mean "cannot reach or authenticate to Squidex". */
 const UNREACHABLE = new Set(['AUTH_FAILED', 'FORBIDDEN', 'NETWORK', 'TIMEOUT', 'APP_NOT_FOUND', 'TLS']);
-const USAGE = new Set(['CONFIG_INVALID', 'USAGE', 'STATE_LOCKED', 'STATE_TOO_NEW', 'STATE_CORRUPT']);
+const USAGE = new Set(['CONFIG_INVALID', 'IGNORE_INVALID', 'USAGE', 'STATE_LOCKED', 'STATE_TOO_NEW', 'STATE_CORRUPT']);
 
 export function exitCodeFor(e: unknown): number {
   if (e instanceof SyncError) {

@@ -10,6 +10,7 @@ import { openState } from '../state/index.js';
 import type { Action } from '../worker/context.js';
 import { planMapping, type PlanItem } from '../worker/plan.js';
 import { EXIT } from './exit.js';
+import { preflight } from './preflight.js';
 import { clientFor, ignoreFor, openRuntime, readConfig } from './runtime.js';
 
 export interface OnceOptions {
@@ -57,11 +58,7 @@ export async function once(configFile: string, opts: OnceOptions): Promise<numbe
     },
   });
   try {
-    await rt.client.token().catch((e) => {
-      throw e instanceof SyncError && (e.code === 'AUTH_FAILED' || e.code === 'NETWORK' || e.code === 'TIMEOUT')
-        ? e
-        : new SyncError('NETWORK', `cannot reach Squidex at ${config.squidex.url}: ${describeError(e)}`, { cause: e });
-    });
+    await preflight(rt.client, config, logger, { unreachable: 'fail' });
     if (opts.allowMassDelete) for (const m of config.mappings) rt.state.meta.delete(`deleteGuard:${m.name}`);
     for (const m of config.mappings) await rt.rescan(m, { allowMassDelete: opts.allowMassDelete });
     bar?.start(rt.state.jobs.counts().queued, 0, { mb: '0.0', rate: '0.0' });

@@ -7,6 +7,7 @@ import { createMetrics } from '../service/metrics.js';
 import { createNotifier } from '../service/sdnotify.js';
 import { Daemon } from './daemon.js';
 import { EXIT } from './exit.js';
+import { preflight } from './preflight.js';
 import { openRuntime, pausedMappings, readConfig } from './runtime.js';
 import { collectStatus, watcherKey } from './status.js';
 
@@ -114,6 +115,8 @@ export async function start(configFile: string): Promise<number> {
   process.on('SIGINT', onSignal);
 
   try {
+    // A wrong secret or app exits 3 here; a SIGTERM while Squidex is slow to answer still stops at once.
+    await Promise.race([preflight(rt.client, config, logger, { unreachable: 'continue' }), stopped]);
     const starting = daemon.start();
     await Promise.race([starting, stopped]);
     await notifier.ready('watching');

@@ -272,6 +272,9 @@ function readIgnore(s: Section): string[] {
     const problems = (msg: string) => s.error(`ignore[${i}]`, msg);
     if (typeof g !== 'string' || g.trim() === '') return problems(`expected a glob such as "*.bak", got ${show(g, '')}`);
     if (g.startsWith('/')) return problems(`globs are relative to the mapping's local folder; drop the leading "/" (${show(g, '')})`);
+    // The same rules compileIgnore enforces at start, so `check` catches them too (it said "valid" before).
+    if (g.startsWith('!')) return problems(`negation (!) is not supported: list what to ignore, not what to keep (${show(g, '')})`);
+    if (/^(\*\*\/?)+\*?$/.test(g.trim())) return problems(`would ignore the whole mapping (${show(g, '')}); remove the mapping instead`);
     try {
       picomatch.makeRe(g);
     } catch (e) {
