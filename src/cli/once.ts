@@ -60,7 +60,10 @@ export async function once(configFile: string, opts: OnceOptions): Promise<numbe
   try {
     await preflight(rt.client, config, logger, { unreachable: 'fail' });
     if (opts.allowMassDelete) for (const m of config.mappings) rt.state.meta.delete(`deleteGuard:${m.name}`);
-    for (const m of config.mappings) await rt.rescan(m, { allowMassDelete: opts.allowMassDelete });
+    // Folders or files the walk could not read are not "in sync": never synced, they would
+    // otherwise only be a warning in the log while once exits 0.
+    let unreadable = 0;
+    for (const m of config.mappings) unreadable += (await rt.rescan(m, { allowMassDelete: opts.allowMassDelete })).errors;
     bar?.start(rt.state.jobs.counts().queued, 0, { mb: '0.0', rate: '0.0' });
     rt.pool.start();
     await rt.pool.idle();
@@ -74,13 +77,14 @@ export async function once(configFile: string, opts: OnceOptions): Promise<numbe
       const held = rt.state.meta.get(`deleteGuard:${m.name}`);
       if (held) console.log(`\n${m.name}: deletions held because ${held}.\n  If intended, run: squidex-sync once --allow-mass-delete`);
     }
+    if (unreadable > 0) console.log(`\n${unreadable} folder${unreadable === 1 ? '' : 's'} or file${unreadable === 1 ? '' : 's'} could not be read (see "cannot read" in the log); their files are not synced.`);
     if (total > 0) {
       console.log(`\n${total} path${total === 1 ? '' : 's'} failed:`);
       for (const f of failed) console.log(`  ${f.mapping}: ${f.path}\n      ${f.lastError ?? f.code}`);
       console.log('Fix the cause, then run `squidex-sync retry`.');
       return EXIT.FAILED_PATHS;
     }
-    return EXIT.OK;
+    return unreadable > 0 ? EXIT.FAILED_PATHS : EXIT.OK;
   } finally {
     bar?.stop();
     await rt.close();

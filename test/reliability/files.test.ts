@@ -136,11 +136,36 @@ describe('a file the daemon may not read', () => {
     mirror(w, { expectMissing: ['locked.txt', 'locked-dir/inner.txt'] });
 
     chmodSync(join(w.local, 'locked.txt'), 0o644);
-    chmodSync(join(w.local, 'locked-dir'), 0o755);
     await runAs(w, ['retry']);
+    // The folder nobody may list still makes the run "not all in sync", and says so.
+    const partly = await runAs(w, ['once']);
+    expect(partly.code, partly.stdout.slice(-1500)).toBe(1);
+    expect(partly.stdout).toMatch(/1 folder or file could not be read/);
+    mirror(w, { expectMissing: ['locked-dir/inner.txt'] });
+    chmodSync(join(w.local, 'locked-dir'), 0o755);
     const again = await runAs(w, ['once']);
     expect(again.code, again.stdout + again.stderr).toBe(0);
     mirror(w);
     rmSync(join(w.local, 'locked-dir'), { recursive: true });
+  });
+
+  it.skipIf(!canDrop)('with deletes: delete, a folder that became unreadable is not taken for deleted', { timeout: 90_000 }, async () => {
+    world = await World.create({ sync: { ...FAST_RETRY }, mapping: { deletes: 'delete' } });
+    const w = world;
+    for (let i = 0; i < 3; i++) w.write(`open/f${i}.txt`, `open ${i}`);
+    w.write('closing/kept.txt', 'must survive a chmod');
+    mkdirSync(join(w.dir, 'state'), { recursive: true });
+    chmodSync(w.dir, 0o755);
+    for (const p of [join(w.dir, 'state'), w.local, join(w.local, 'open'), join(w.local, 'closing')]) chownSync(p, 65534, 65534);
+    expect((await runAs(w, ['once'])).code).toBe(0);
+    chownSync(join(w.local, 'closing'), 0, 0);
+    chmodSync(join(w.local, 'closing'), 0o700);
+    const res = await runAs(w, ['once']);
+    const live = w.inspect().assets.filter((a) => !a.deleted).map((a) => a.fileName);
+    expect(live, res.stdout.slice(-1500)).toContain('kept.txt');
+    // Not "all in sync": something could not be read.
+    expect(res.code, res.stdout.slice(-1500)).toBe(1);
+    chmodSync(join(w.local, 'closing'), 0o755);
+    mirror(w);
   });
 });
