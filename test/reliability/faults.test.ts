@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor, World } from '../support/world.js';
-import { FAST_RETRY, FULL, mirror, sleep, waitMirror } from './helpers.js';
+import { FAST_RETRY, FULL, mirror, seeded, sleep, waitMirror } from './helpers.js';
 
 let worlds: World[] = [];
 afterEach(async () => {
@@ -24,7 +24,7 @@ function fillTree(w: World, files: number): void {
 }
 
 describe('fault storm', () => {
-  const files = FULL ? 1000 : 30;
+  const files = FULL ? 300 : 30;
   it(`syncs ${files} files through 20% 5xx, 10% 429, 5% resets mid-body, latency spikes and expiring tokens, with bounded retries`, { timeout: FULL ? 600_000 : 120_000 }, async () => {
     // The minimal number of requests: the same tree against a server without faults.
     const calm = await world({ sync: { ...FAST_RETRY } });
@@ -45,8 +45,9 @@ describe('fault storm', () => {
     fillTree(w, files);
     const d = w.startDaemon();
     // Half the storm answers 429/503 with Retry-After, half without (the daemon must back off on its own).
+    const coin = seeded(67);
     const flip = setInterval(() => {
-      w.server.setFaults({ retryAfterSec: Math.random() < 0.5 ? null : 1 });
+      w.server.setFaults({ retryAfterSec: coin() < 0.5 ? null : 1 });
     }, 1500);
     try {
       await waitMirror(w, FULL ? 500_000 : 100_000, {}, d);
