@@ -135,3 +135,24 @@ describe('names and shapes', () => {
     void join;
   });
 });
+
+describe('names Squidex refuses', () => {
+  it('a blank file name and a blank folder name fail at once with a message naming them; the rest syncs', { timeout: 60_000 }, async () => {
+    // Squidex: "File name is not defined." for a whitespace-only upload name, and
+    // "Folder name is required." for a whitespace-only folder (reference §2, §9).
+    world = await World.create({ sync: { ...FAST_RETRY } });
+    const w = world;
+    w.write('fine.txt', 'ok');
+    w.write('   ', 'a file named three spaces');
+    w.write(' /inside.txt', 'in a folder named one space');
+    const res = await w.run(['once'], 50_000);
+    expect(res.code).toBe(1);
+    const status = JSON.parse((await w.run(['status', '--json'])).stdout);
+    const failed = status.failed.map((f: { path: string; error: string; attempts: number }) => [f.path, f.attempts, f.error]);
+    expect(failed.map((f: unknown[]) => f[0]).sort()).toEqual(['   ', ' /inside.txt']);
+    for (const f of status.failed) expect(f.attempts).toBe(1);
+    expect(res.stdout).toMatch(/File name is not defined/);
+    expect(res.stdout).toMatch(/create folder " ".*Folder name is required/);
+    mirror(w, { expectMissing: ['   ', ' /inside.txt'] });
+  });
+});
