@@ -57,6 +57,20 @@ describe('FolderResolver', () => {
     expect(api.lists + api.creates).toBe(before); // cached
   });
 
+  it('does not list a folder it just created (it is empty): A/B/C on an empty server is one listing and three creates', async () => {
+    const api = new FakeFolders();
+    const created: string[] = [];
+    const r = new FolderResolver(api, new MapCache(), { onCreated: (id) => created.push(id) });
+    const id = await r.resolve('A/B/C');
+    expect(api.lists).toBe(1); // the root only
+    expect(api.creates).toBe(3);
+    expect(created).toEqual(api.folders.map((f) => f.id));
+    expect(created.at(-1)).toBe(id);
+    await r.resolve('A/B/D'); // a sibling under a folder we made: still no listing
+    expect(api.lists).toBe(1);
+    expect(api.folders.filter((f) => f.folderName === 'D')).toHaveLength(1);
+  });
+
   it('finds existing folders by exact, case-sensitive name; the first of duplicates wins', async () => {
     const api = new FakeFolders();
     api.folders = [

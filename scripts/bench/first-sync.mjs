@@ -17,8 +17,12 @@ export async function run() {
   const dir = workDir('first');
   const local = join(dir, 'tree');
   const paths = makeTree(local, { n, minSize: 8 * 1024, maxSize: 64 * 1024, levels: 3, fanout: 5 });
+  // BENCH_LATENCY_MS: the server waits this long before each answer, like a
+  // Squidex across a network (loopback makes the server's CPU the bottleneck).
+  const latencyMs = envInt('BENCH_LATENCY_MS', 0);
   const server = await startServer();
   try {
+    if (latencyMs > 0) await fetch(`${server.url}/_test/faults`, { method: 'POST', body: JSON.stringify({ latencyMs }) });
     const token = await server.token();
     const ceiling = await ceilingRun(server, token, local, paths, concurrency);
     const naive = await naiveRun(server, token, local, paths);
@@ -30,7 +34,7 @@ export async function run() {
     const ours = n / r.seconds;
     const vsCeil = ours / ceiling;
     const vsNaive = ours / naive;
-    const tag = `1 first sync ${n} files`;
+    const tag = `1 first sync ${n} files${latencyMs ? `, ${latencyMs} ms latency` : ''}`;
     return [
       { bench: tag, figure: 'ceiling (undici Pool, bodies in memory)', value: ceiling, unit: 'files/s' },
       { bench: tag, figure: 'naive (one POST at a time, readFile)', value: naive, unit: 'files/s' },

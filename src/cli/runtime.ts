@@ -93,11 +93,13 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     throw e;
   }
   const client = clientFor(config, logger, clock);
+  const adoption = new AdoptionIndex(client, clock);
   const ctx: ReconcileContext = {
     state,
     client,
-    resolver: new FolderResolver(client, state.folders),
-    adoption: new AdoptionIndex(client, clock),
+    // A folder we create is empty: the adoption lookup skips listing it (a first sync costs no listing per folder).
+    resolver: new FolderResolver(client, state.folders, { onCreated: (id) => adoption.primeEmpty(id) }),
+    adoption,
     clock,
     logger,
     mappings: new Map(config.mappings.map((m) => [m.name, m])),

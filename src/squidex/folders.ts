@@ -30,7 +30,20 @@ export class FolderResolver {
    */
   private readonly known = new Set<string>();
 
-  constructor(private readonly client: FolderApi, private readonly cache: FolderCache) {}
+  /**
+   * Ids of folders this resolver created. A folder made a moment ago has no
+   * children but the ones we create (single-flight, cached), so listing it
+   * again is a round trip for nothing: a first sync of a deep tree would pay
+   * one per folder.
+   */
+  private readonly created = new Set<string>();
+
+  constructor(
+    private readonly client: FolderApi,
+    private readonly cache: FolderCache,
+    /** onCreated: a folder was just created, so it is empty (the adoption index need not list it). */
+    private readonly hooks: { onCreated?(id: string): void } = {},
+  ) {}
 
   async resolve(remotePath: string): Promise<string> {
     const path = normalizeRemotePath(remotePath);
@@ -72,11 +85,11 @@ export class FolderResolver {
     const name = slash < 0 ? path : path.slice(slash + 1);
     const parentId = await this.resolve(parentPath);
     try {
-      const children = await this.client.listFolders(parentId);
+      const children = this.created.has(parentId) ? [] : await this.client.listFolders(parentId);
       // Several folders may share a name; take the first in server order (Squidex sorts by
       // name, then storage order), as the Squidex CLI does, so every run picks the same one.
       const found = children.find((f) => f.folderName === name);
-      const id = found ? found.id : (await this.client.createFolder(name, parentId)).id;
+      const id = found ? found.id : await this.create(name, parentId);
       this.remember(path, id);
       // Siblings came for free with the listing; caching them saves a request per sibling later.
       const seen = new Set<string>([name]);
@@ -96,6 +109,13 @@ export class FolderResolver {
       }
       throw e;
     }
+  }
+
+  private async create(name: string, parentId: string): Promise<string> {
+    const { id } = await this.client.createFolder(name, parentId);
+    this.created.add(id);
+    this.hooks.onCreated?.(id);
+    return id;
   }
 
   private remember(path: string, id: string): void {

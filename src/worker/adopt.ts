@@ -57,6 +57,14 @@ export class AdoptionIndex {
     return assets.some((a) => a.fileName === fileName || a.metadata?.[META_PATH] === remoteFile);
   }
 
+  /**
+   * A folder we just created is empty: no listing needed. Whatever lands in it
+   * later is ours and in the files table, as with any listing taken earlier.
+   */
+  primeEmpty(parentId: string): void {
+    this.#listings.set(parentId, { at: this.clock.now(), assets: Promise.resolve([]) });
+  }
+
   /** Drop a folder's listing, e.g. after we changed what is in it. */
   forget(parentId: string): void {
     this.#listings.delete(parentId);
