@@ -62,6 +62,16 @@ describe('acquireLock', () => {
     expect(JSON.parse(readFileSync(`${file}.lock`, 'utf8')).nonce).toBe(l.holder.nonce);
   });
 
+  it('takes over a stale lock at once when the takeover guard was left by a process killed mid-takeover', () => {
+    const file = join(t.dir(), 'state.db');
+    const dead = (nonce: string): string => JSON.stringify({ pid: deadPid(), hostname: hostname(), procStart: null, startedAt: 0, nonce });
+    writeFileSync(`${file}.lock`, dead('old'));
+    writeFileSync(`${file}.lock.takeover`, dead('guard')); // fresh: the 10 s age rule alone would refuse
+    const l = take(file);
+    expect(JSON.parse(readFileSync(`${file}.lock`, 'utf8')).nonce).toBe(l.holder.nonce);
+    expect(existsSync(`${file}.lock.takeover`)).toBe(false);
+  });
+
   it('takes over a lock whose pid now belongs to another process (pid reuse)', () => {
     const file = join(t.dir(), 'state.db');
     writeFileSync(`${file}.lock`, JSON.stringify({ pid: process.pid, hostname: hostname(), procStart: '1', startedAt: 0, nonce: 'old' }));

@@ -103,9 +103,12 @@ export function acquireLock(stateFile: string): StateLock {
 function takeOver(file: string, text: string, seen: LockHolder | null): boolean {
   const guard = `${file}.takeover`;
   if (!writeExclusive(guard, text)) {
-    // A takeover guard older than a few seconds belongs to a process that died mid-takeover.
+    // A guard whose writer is dead (killed mid-takeover), or older than a few seconds, is
+    // stale. Waiting out the age alone made every start in the next 10 s fail with
+    // STATE_LOCKED after a kill -9 at that moment (seen in the crash-loop test under load).
     try {
-      if (Date.now() - statSync(guard).mtimeMs > 10_000) unlinkSync(guard);
+      const g = readHolder(guard);
+      if ((g !== null && !alive(g)) || Date.now() - statSync(guard).mtimeMs > 10_000) unlinkSync(guard);
     } catch { /* gone already */ }
     return false;
   }
