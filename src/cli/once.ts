@@ -58,13 +58,15 @@ export async function once(configFile: string, opts: OnceOptions): Promise<numbe
     },
   });
   try {
-    await preflight(rt.client, config, logger, { unreachable: 'fail' });
+    await preflight(rt.client, config, logger, { unreachable: 'fail', checkApp: false });
     if (opts.allowMassDelete) for (const m of config.mappings) rt.state.meta.delete(`deleteGuard:${m.name}`);
     // Folders or files the walk could not read are not "in sync": never synced, they would
     // otherwise only be a warning in the log while once exits 0.
     let unreadable = 0;
     for (const m of config.mappings) unreadable += (await rt.rescan(m, { allowMassDelete: opts.allowMassDelete })).errors;
-    bar?.start(rt.state.jobs.counts().queued, 0, { mb: '0.0', rate: '0.0' });
+    const queued = rt.state.jobs.counts().queued;
+    if (queued > 0) await preflight(rt.client, config, logger, { unreachable: 'fail' });
+    bar?.start(queued, 0, { mb: '0.0', rate: '0.0' });
     rt.pool.start();
     await rt.pool.idle();
     await rt.pool.stop(config.sync.shutdownTimeoutMs);

@@ -13,10 +13,17 @@ import { ROOT_FOLDER_ID, type SquidexClient } from '../squidex/index.js';
  * queue retries until the server is back — a reboot that starts it before the
  * network must not need an operator.
  */
-export async function preflight(client: SquidexClient, config: Config, logger: Logger, opts: { unreachable: 'fail' | 'continue' }): Promise<void> {
+export async function preflight(
+  client: SquidexClient,
+  config: Config,
+  logger: Logger,
+  opts: { unreachable: 'fail' | 'continue'; checkApp?: boolean },
+): Promise<void> {
   try {
     await client.token();
-    await client.listFolders(ROOT_FOLDER_ID);
+    // `once` over an unchanged tree asks for the app only when there is work:
+    // a restart with nothing to do then costs a token and nothing else.
+    if (opts.checkApp ?? true) await client.listFolders(ROOT_FOLDER_ID);
   } catch (e) {
     const code = e instanceof SyncError ? e.code : '';
     if (code === 'AUTH_FAILED') throw e;
