@@ -54,8 +54,9 @@ describe('squidex-sync start', () => {
     expect(await d.stop()).toBe(0);
   });
 
-  it('refuses a second daemon on the same state file and names the holder', async () => {
-    world = await World.create();
+  it('refuses a second daemon on the same state file and names the holder (after waiting out a drain)', async () => {
+    // The second daemon waits shutdownTimeoutMs + 5 s for the lock before it refuses.
+    world = await World.create({ sync: { shutdownTimeoutMs: 1000 } });
     const w = world;
     const d = w.startDaemon();
     await d.waitForLog((l) => l.msg === 'squidex-sync is running');

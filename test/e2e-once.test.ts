@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { liveAssetsByPath, World } from './support/world.js';
+import { liveAssetsByPath, waitFor, World } from './support/world.js';
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8ffff3f0005fe02fea7d6a4c40000000049454e44ae426082', 'hex');
@@ -144,7 +144,8 @@ describe('squidex-sync once', () => {
     // Slow responses keep the upload open long enough to change the file under it.
     w.server.setFaults({ latencyMs: 1500 });
     const running = w.run(['once']);
-    await new Promise((r) => setTimeout(r, 700));
+    // Change the file only once its upload has reached the server (and is held there by the latency).
+    await waitFor(() => (w.inspect().counters.byRoute['POST /assets/{id}'] ?? 0) >= 1, 30_000);
     w.write('video.bin', second);
     const res = await running;
     expect(res.code, res.stderr + res.stdout).toBe(0);
@@ -152,6 +153,21 @@ describe('squidex-sync once', () => {
     const asset = liveAssetsByPath(w.inspect()).get('Design/Shared/video.bin')!;
     expect(asset.sha256).toBe(sha(second));
     expect(w.inspect().assets).toHaveLength(1);
+    // The first upload carried stale or mixed bytes and was followed by another.
+    expect(uploads(w)).toBeGreaterThanOrEqual(2);
+  });
+
+  it('exits 3 when squidex.app changes to an app that does not exist, even with nothing to upload', async () => {
+    world = await World.create();
+    const w = world;
+    w.write('a.txt', 'a');
+    expect((await w.run(['once'])).code).toBe(0);
+    const c = w.config() as { squidex: { app: string } };
+    c.squidex.app = 'no-such-app';
+    w.writeConfig(c);
+    const res = await w.run(['once']);
+    expect(res.code).toBe(3);
+    expect(res.stderr).toContain('no-such-app');
   });
 
   it('uploads identical content at two paths as two assets', async () => {

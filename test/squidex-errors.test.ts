@@ -74,8 +74,8 @@ describe('classifyFailure', () => {
 
   it('408 → TIMEOUT retry', () => expect(classifyFailure(http(408), ctx())).toMatchObject({ code: 'TIMEOUT', retry: 'retry' }));
 
-  it('429 with Retry-After seconds → retry after that', () => {
-    expect(classifyFailure(http(429, '', { 'retry-after': '120' }), ctx())).toMatchObject({ code: 'RATE_LIMITED', retry: 'retry', retryAfterMs: 120_000 });
+  it('429 with Retry-After seconds → every worker pauses that long', () => {
+    expect(classifyFailure(http(429, '', { 'retry-after': '120' }), ctx())).toMatchObject({ code: 'RATE_LIMITED', retry: 'pause', retryAfterMs: 120_000 });
   });
 
   it('429 with an HTTP-date Retry-After', () => {

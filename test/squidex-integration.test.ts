@@ -182,7 +182,7 @@ describe('against the test server', () => {
     expect(e.hint).toContain('ASSETS__MAXSIZE');
   });
 
-  it('5xx is SERVER_ERROR (retry); 429 without Retry-After is a quota pause; with it, a timed retry', async () => {
+  it('5xx is SERVER_ERROR (retry); 429 without Retry-After is a quota pause; with it, a timed pause of every worker', async () => {
     const c = await setup();
     await c.listFolders();
     server.setFaults({ rate5xx: 1 });
@@ -193,7 +193,7 @@ describe('against the test server', () => {
     expect(q.retryAfterMs).toBeUndefined();
     expect(q.message).toContain('quota');
     server.setFaults({ retryAfterSec: 7 });
-    expect(await c.listFolders().catch((x: unknown) => x)).toMatchObject({ code: 'RATE_LIMITED', retry: 'retry', retryAfterMs: 7000 });
+    expect(await c.listFolders().catch((x: unknown) => x)).toMatchObject({ code: 'RATE_LIMITED', retry: 'pause', retryAfterMs: 7000 });
   });
 
   it('a hanging request times out; a reset mid-upload is NETWORK; a down server is NETWORK', async () => {

@@ -125,7 +125,7 @@ main(process.argv.slice(2)).then(
     setImmediate(() => process.exit(code));
   },
   (e: unknown) => {
-    const code = e instanceof TypeError && 'code' in e ? EXIT.USAGE : exitCodeFor(e);
+    const code = e instanceof TypeError && String((e as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_') ? EXIT.USAGE : exitCodeFor(e);
     console.error(`squidex-sync: ${describeError(e)}`);
     process.exitCode = code;
     // A fatal start-up error must end the process, or pm2/systemd would show a dead daemon as online.

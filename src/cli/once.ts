@@ -58,14 +58,20 @@ export async function once(configFile: string, opts: OnceOptions): Promise<numbe
     },
   });
   try {
-    await preflight(rt.client, config, logger, { unreachable: 'fail', checkApp: false });
+    // The app is asked for when this state has not yet seen it answer (a new
+    // or changed squidex.url/app must never read as "in sync"), or when there
+    // is work; a restart over an unchanged tree then costs only a token.
+    const serverKey = `${config.squidex.url}|${config.squidex.app}`;
+    const knownServer = rt.state.meta.get('server') === serverKey;
+    await preflight(rt.client, config, logger, { unreachable: 'fail', checkApp: !knownServer });
+    rt.state.meta.set('server', serverKey);
     if (opts.allowMassDelete) for (const m of config.mappings) rt.state.meta.delete(`deleteGuard:${m.name}`);
     // Folders or files the walk could not read are not "in sync": never synced, they would
     // otherwise only be a warning in the log while once exits 0.
     let unreadable = 0;
     for (const m of config.mappings) unreadable += (await rt.rescan(m, { allowMassDelete: opts.allowMassDelete })).errors;
     const queued = rt.state.jobs.counts().queued;
-    if (queued > 0) await preflight(rt.client, config, logger, { unreachable: 'fail' });
+    if (queued > 0 && knownServer) await preflight(rt.client, config, logger, { unreachable: 'fail' });
     bar?.start(queued, 0, { mb: '0.0', rate: '0.0' });
     rt.pool.start();
     await rt.pool.idle();

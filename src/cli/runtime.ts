@@ -1,6 +1,7 @@
 import { dirname } from 'node:path';
 import { loadConfig, type Config, type Mapping } from '../config/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
+import { describeError, SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { FolderResolver, SquidexClient } from '../squidex/index.js';
 import { acquireLock, openState, type State, type StateLock } from '../state/index.js';
@@ -33,6 +34,8 @@ export interface RuntimeOptions {
   clock?: Clock;
   events?: SyncEvents;
   allowMassDelete?: boolean;
+  /** A lock already taken (start waits for it); otherwise openRuntime takes it or throws STATE_LOCKED. */
+  lock?: StateLock;
 }
 
 export function readConfig(file: string, missingLocal: 'error' | 'allow'): Config {
@@ -56,6 +59,29 @@ export function clientFor(config: Config, logger: Logger, clock: Clock = systemC
   });
 }
 
+/**
+ * The daemon waits a while for the state lock before giving up: a previous
+ * daemon may still be draining its uploads (systemd/pm2 restart), and exit 2
+ * is never restarted. A second daemon that keeps the lock still gets a clear
+ * refusal naming it, only later.
+ */
+export async function acquireLockPatiently(stateFile: string, waitMs: number, logger: Logger): Promise<StateLock> {
+  const deadline = Date.now() + waitMs;
+  let told = false;
+  for (;;) {
+    try {
+      return acquireLock(stateFile);
+    } catch (e) {
+      if (!(e instanceof SyncError && e.code === 'STATE_LOCKED') || Date.now() >= deadline) throw e;
+      if (!told) {
+        told = true;
+        logger.warn('%s Waiting up to %d s for it to exit.', describeError(e), Math.round(waitMs / 1000));
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 /** meta key of the pause flag of one mapping, or of all with '*'. */
 export function pauseKey(mapping: string): string {
   return `paused:${mapping}`;
@@ -75,7 +101,7 @@ export function ignoreFor(config: Config, m: Mapping): IgnoreMatcher {
 export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger;
-  const lock: StateLock = acquireLock(config.state);
+  const lock: StateLock = opts.lock ?? acquireLock(config.state);
   let state: State;
   try {
     state = openState(config.state, {

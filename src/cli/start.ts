@@ -8,7 +8,7 @@ import { createNotifier } from '../service/sdnotify.js';
 import { Daemon } from './daemon.js';
 import { EXIT } from './exit.js';
 import { preflight } from './preflight.js';
-import { openRuntime, pausedMappings, readConfig } from './runtime.js';
+import { acquireLockPatiently, openRuntime, pausedMappings, readConfig } from './runtime.js';
 import { collectStatus, watcherKey } from './status.js';
 
 /** Failure codes that say the server, not the file, is the problem. */
@@ -26,7 +26,9 @@ export async function start(configFile: string): Promise<number> {
   // Squidex counts as down once it has not answered for 5 probes in a row: one
   // failed request is not an outage, five minutes of them (by default) are.
   const health = new HealthTracker({ reachableWithinMs: 5 * config.http.healthProbeSeconds * 1000 });
+  const lock = await acquireLockPatiently(config.state, config.sync.shutdownTimeoutMs + 5000, logger);
   const rt = openRuntime(config, {
+    lock,
     logger,
     events: {
       uploaded: (kind, bytes) => metrics.recordUpload(kind, bytes),

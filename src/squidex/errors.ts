@@ -12,7 +12,7 @@ import { SyncError, type Retry } from '../lib/errors.js';
  *     ................................... UPLOAD_TOO_LARGE_SUSPECTED  retry, never from the 3rd time at that size
  *   file shrank mid-upload .............. FILE_CHANGED       retry
  *   caller aborted ...................... ABORTED            retry
- *   429 + Retry-After ................... RATE_LIMITED       retry after it
+ *   429 + Retry-After ................... RATE_LIMITED       pause every worker that long
  *   429 without Retry-After (quota) ..... RATE_LIMITED       pause, growing to 15 min
  *   503 + Retry-After ................... SERVER_ERROR       pause for it
  *   other 5xx ........................... SERVER_ERROR       retry (Retry-After honoured)
@@ -243,7 +243,8 @@ function classifyHttp(
         hint: 'Check the app\'s usage and plan in Squidex; syncing resumes by itself after a pause.',
       });
     }
-    return new SquidexError('RATE_LIMITED', `${what}: Squidex asked us to slow down (HTTP 429).`, { ...base, retry: 'retry', retryAfterMs });
+    // A rate limit is the server's, not this file's: every worker waits (issue 3: 429/503 with Retry-After pause all jobs).
+    return new SquidexError('RATE_LIMITED', `${what}: Squidex asked us to slow down (HTTP 429).`, { ...base, retry: 'pause', retryAfterMs });
   }
   if (status >= 500) {
     const pause = status === 503 && retryAfterMs !== undefined;
