@@ -75,6 +75,8 @@ describe('pm2 ecosystem', () => {
     env = { ...process.env, PM2_HOME: join(dir, 'pm2') };
     delete env.NOTIFY_SOCKET;
     useReal = hasStartCommand();
+    // npm test builds dist first: the smoke test must run the real daemon, never pass on a stand-in.
+    if (!useReal) throw new Error('dist/cli/main.js with a start command is missing: run `npm test` (it builds first) or `npm run build`.');
     let script: string;
     if (useReal) {
       const { startTestServer } = (await import(TESTSERVER)) as {

@@ -92,12 +92,14 @@ describe('sd_notify', () => {
       await n.stopping('draining');
       const messages = () => lines.filter((l) => !l.includes('BARRIER')).map((l) => JSON.parse(l) as string);
       // The receiver prints before it releases systemd-notify's barrier, so the lines are here or in the pipe.
-      while (messages().length < 3) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 500 && messages().length < 3; i++) await new Promise((r) => setTimeout(r, 10));
       expect(messages()).toEqual(['READY=1\nSTATUS=watching\nMAINPID=4242', 'WATCHDOG=1', 'STATUS=draining\nSTOPPING=1']);
     } finally {
-      const exited = new Promise((r) => receiver.once('exit', r));
-      receiver.kill('SIGTERM');
-      await exited;
+      if (receiver.exitCode === null && receiver.signalCode === null) {
+        const exited = new Promise((r) => receiver.once('exit', r));
+        receiver.kill('SIGTERM');
+        await exited;
+      }
       rmSync(dir, { recursive: true, force: true });
     }
   });
