@@ -17,6 +17,8 @@ interface Watched {
   rescanning?: Promise<unknown>;
   /** Folders that appeared or vanished: their file events wait for the rescan, which can see a whole-folder rename. */
   pendingDirs: Set<string>;
+  /** A rescan was asked for while one ran. */
+  again?: boolean;
   /** Rescans that failed in a row (state disk full, …); each is tried again sooner than the periodic timer. */
   failedRescans?: number;
 }
@@ -102,8 +104,12 @@ export class Daemon {
   }
 
   #rescan(w: Watched): Promise<unknown> {
-    // One rescan per mapping at a time; a request during one joins it.
-    if (w.rescanning) return w.rescanning;
+    // One rescan per mapping at a time. A request during one cannot join it
+    // (its walk may have passed the folder that asked): it runs right after.
+    if (w.rescanning) {
+      w.again = true;
+      return w.rescanning;
+    }
     const log = this.rt.logger.child({ mapping: w.mapping.name });
     w.pendingDirs.clear();
     w.rescanning = this.rt
@@ -124,6 +130,10 @@ export class Daemon {
       })
       .finally(() => {
         w.rescanning = undefined;
+        if (w.again && !this.#stopped) {
+          w.again = false;
+          void this.#rescan(w);
+        }
       });
     return w.rescanning;
   }

@@ -131,6 +131,9 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     mappings: new Map(config.mappings.map((m) => [m.name, m])),
     moveWindowMs: config.sync.moveWindowMs,
     allowMassDelete: opts.allowMassDelete ?? false,
+    guard: config.deleteGuard,
+    stabilityMs: config.sync.stabilityMs,
+    unstable: new Map(),
     events: opts.events,
   };
   const pool = new WorkerPool(ctx, {

@@ -77,6 +77,7 @@ export class JobQueue {
   private readonly sRetry;
   private readonly sFail;
   private readonly sRelease;
+  private readonly sRenew;
   private readonly sNextRun;
   private readonly sClampRunAt;
   private readonly sMetaGet;
@@ -124,6 +125,7 @@ export class JobQueue {
         last_error = @message, last_code = @code, failed_at = @now, updated_at = @now
       WHERE id = @id`);
     this.sRelease = db.prepare(SQL.releaseRunning);
+    this.sRenew = db.prepare(`UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running'`);
     this.sNextRun = db.prepare(`SELECT min(run_at) FROM jobs WHERE state = 'queued' AND mapping NOT IN (SELECT value FROM json_each(?))`).pluck();
     // After the clock jumped back, times stored from the "future" would strand jobs.
     this.sClampRunAt = db.prepare(`UPDATE jobs SET run_at = @limit WHERE state = 'queued' AND run_at > @limit`);
@@ -211,6 +213,15 @@ export class JobQueue {
   }
 
   /** Frees jobs whose lease expired (a hung worker). Returns how many. */
+  /** Extends the leases of jobs this process is still running, so a long upload is never swept and started twice. */
+  renewLeases(ids: readonly number[]): void {
+    if (ids.length === 0) return;
+    const until = this.clock.now() + this.options.leaseMs;
+    this.db.transaction(() => {
+      for (const id of ids) this.sRenew.run(until, id);
+    }).immediate();
+  }
+
   sweepLeases(): number {
     return this.releaseRunning(false, 'LEASE_EXPIRED', 'lease expired while running (worker hung?)');
   }

@@ -56,6 +56,9 @@ export class FilesRepo {
   private readonly sUnkeep;
   private readonly sKept;
   private readonly sClaimMove;
+  private readonly sCountMissing;
+  private readonly sClearMissing;
+  private readonly sTakeForDelete;
   private readonly sRenamePrefix;
 
   constructor(private readonly db: Database.Database) {
@@ -95,6 +98,11 @@ export class FilesRepo {
     // The claimed row forgets its hash: if the process dies before the server
     // calls finish, the next run sees "content unknown" and upserts the same id
     // into the new folder instead of taking the file for already in sync.
+    this.sCountMissing = db.prepare(`SELECT count(*) FROM files WHERE mapping = ? AND missing_since IS NOT NULL`).pluck();
+    this.sClearMissing = db.prepare(`UPDATE files SET missing_since = NULL WHERE mapping = ? AND path = ? AND missing_since IS NOT NULL`);
+    // Taking the row before the server delete: a move that claimed it meanwhile
+    // (same asset id, new path) makes this change nothing, and nothing is deleted.
+    this.sTakeForDelete = db.prepare(`DELETE FROM files WHERE mapping = ? AND path = ? AND asset_id = ? AND missing_since IS NOT NULL`);
     this.sClaimMove = db.prepare(`UPDATE files SET path = ?, missing_since = NULL, sha256 = NULL WHERE mapping = ? AND path = ?`);
     this.sRenamePrefix = db.prepare(`
       UPDATE files SET path = @to || substr(path, @n + 1), missing_since = NULL
@@ -167,6 +175,22 @@ export class FilesRepo {
   /** Moves the row (and so the asset id) to a new path; false when `from` is unknown. Throws if `to` is taken. */
   rename(mapping: string, from: string, to: string): boolean {
     return this.sRename.run(to, mapping, from).changes > 0;
+  }
+
+  /** Rows of a mapping seen gone and not yet deleted or forgotten (the live delete guard counts them). */
+  countMissing(mapping: string): number {
+    return this.sCountMissing.get(mapping) as number;
+  }
+
+  /** Files back where they were (a share that returned): no longer missing. Returns how many. */
+  clearMissing(mapping: string, paths: readonly string[]): number {
+    if (paths.length === 0) return 0;
+    return this.db.transaction(() => paths.reduce((n, p) => n + this.sClearMissing.run(mapping, p).changes, 0)).immediate();
+  }
+
+  /** Removes a gone file's row before its asset is deleted; false when a move took the row first. */
+  takeForDelete(mapping: string, path: string, assetId: string): boolean {
+    return this.sTakeForDelete.run(mapping, path, assetId).changes > 0;
   }
 
   /** rename() for a move in progress: atomically takes the row (false if another job took it first). */

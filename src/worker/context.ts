@@ -18,6 +18,12 @@ export interface ReconcileContext {
   moveWindowMs: number;
   /** `once --allow-mass-delete`: the user confirmed the deletions the guard holds (an emptied root included). */
   allowMassDelete?: boolean;
+  /** The delete guard's thresholds, also applied to deletions the watcher reports between rescans. */
+  guard?: { enabled: boolean; maxShare: number; minFiles: number };
+  /** sync.stabilityMs: the least wait before a file that changed during its upload is tried again. */
+  stabilityMs?: number;
+  /** Per path: uploads in a row that the file outran (it changed while being sent). */
+  unstable?: Map<string, number>;
   events?: SyncEvents;
   /**
    * Where the write that records a finished server change (the synced row) may

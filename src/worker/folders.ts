@@ -5,6 +5,7 @@ import type { Logger } from '../lib/log.js';
 import { ROOT_FOLDER_ID, type FolderResolver, type SquidexClient } from '../squidex/index.js';
 import type { FileRow, State } from '../state/index.js';
 import type { FileStat } from '../watch/index.js';
+import { existsExactlySync } from './exact.js';
 import { joinRemote, type MappingRuntime } from './mapping.js';
 
 export interface FolderRename {
@@ -24,7 +25,7 @@ export function detectFolderRenames(root: string, entries: Map<string, FileStat>
   const goneDirs = maximalDirs(
     rows.map((r) => r.path),
     (p) => !entries.has(p),
-  ).filter((d) => !existsSync(join(root, d)));
+  ).filter((d) => !existsSync(join(root, d)) || !existsExactlySync(root, d));
   if (goneDirs.length === 0) return [];
   const known = new Set(rows.map((r) => r.path));
   // Any all-new folder may be the target (a folder moved into a new parent
@@ -111,7 +112,9 @@ export async function applyFolderRename(
     const parentPath = (p: string): string => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '');
     const toParentId = parentPath(toRemote) === '' ? ROOT_FOLDER_ID : await deps.resolver.resolve(parentPath(toRemote));
     const newName = posix.basename(toRemote);
-    if ((await deps.client.listFolders(toParentId)).some((f) => f.folderName === newName)) return false;
+    // Another folder of the new name there: renaming would make two. Our own
+    // folder already carrying the name is a rename done before a crash.
+    if ((await deps.client.listFolders(toParentId)).some((f) => f.folderName === newName && f.id !== id)) return false;
     if (parentPath(fromRemote) !== parentPath(toRemote)) await deps.client.moveFolder(id, toParentId);
     if (posix.basename(fromRemote) !== newName) await deps.client.renameFolder(id, newName);
   } catch (e) {

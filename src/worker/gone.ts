@@ -31,21 +31,51 @@ export async function handleGone(
   const waited = now - row.missingSince;
   if (waited < ctx.moveWindowMs) return { action: 'hold', requeueAfterMs: ctx.moveWindowMs - waited };
 
-  const held = await guardReason(mapping, ctx);
+  const held = (await guardReason(mapping, ctx)) ?? liveGuard(mapping, ctx);
   if (held) return { action: 'hold', detail: held };
 
   if (mapping.deletes === 'delete' && row.sha256 !== null) {
+    // Take the row first: if a move claimed it meanwhile, its asset lives on elsewhere.
+    if (!files.takeForDelete(mapping.name, relPath, row.assetId)) return { action: 'none', detail: 'moved meanwhile' };
     try {
       await ctx.client.deleteAsset(row.assetId, { permanent: mapping.permanentDeletes });
     } catch (e) {
-      // Already gone on the server is the outcome we wanted.
-      if (!(e instanceof SyncError && (e.code === 'NOT_FOUND' || e.code === 'GONE'))) throw e;
+      // Already gone on the server is the outcome we wanted. Any other
+      // failure puts the row back, so the delete is tried again.
+      if (!(e instanceof SyncError && (e.code === 'NOT_FOUND' || e.code === 'GONE'))) {
+        files.recordSynced(row);
+        throw e;
+      }
     }
-    files.remove(mapping.name, relPath);
+    // The folder listing used for adoption still shows this asset: a file put back must be uploaded, not "adopted" from the recycle bin.
+    if (row.parentId) ctx.adoption.forget(row.parentId);
     return { action: 'delete' };
   }
-  files.forget(mapping.name, relPath, now);
+  if (!files.forget(mapping.name, relPath, now)) return { action: 'none', detail: 'moved meanwhile' };
   return { action: 'forget' };
+}
+
+/**
+ * The share test of the delete guard on live counts: deletions the watcher
+ * reports between rescans (a stray `rm *`) are held just like a rescan's.
+ */
+function liveGuard(mapping: MappingRuntime, ctx: ReconcileContext): string | null {
+  const g = ctx.guard;
+  if (!g?.enabled || ctx.allowMassDelete) return null;
+  const files = ctx.state.files;
+  const missing = files.countMissing(mapping.name);
+  const total = files.count(mapping.name);
+  if (missing < g.minFiles || total === 0 || missing / total <= g.maxShare) return null;
+  const reason = `${missing} of ${total} files (${Math.round((100 * missing) / total)}%) vanished at once, more than the deleteGuard limit of ${Math.round(g.maxShare * 100)}%`;
+  if (ctx.state.meta.get(guardKey(mapping.name)) !== reason) {
+    ctx.logger.warn(
+      { mapping: mapping.name, gone: missing, files: total },
+      'deletions held: %s. Nothing will be deleted or forgotten on the server. If this is intended, run `squidex-sync once --allow-mass-delete`.',
+      reason,
+    );
+    ctx.state.meta.set(guardKey(mapping.name), reason);
+  }
+  return reason;
 }
 
 /**

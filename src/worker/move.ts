@@ -1,11 +1,14 @@
 import { lstat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Stats } from 'node:fs';
+import { SyncError } from '../lib/errors.js';
+import type { AssetDto } from '../squidex/index.js';
 import type { FileRow } from '../state/index.js';
 import type { Outcome, ReconcileContext } from './context.js';
 import type { FileDigest } from './hash.js';
 import type { MappingRuntime } from './mapping.js';
 import { record, stamp } from './reconcile.js';
+import { existsExactly } from './exact.js';
 
 /**
  * A path the files table does not know, whose content equals a known file
@@ -20,7 +23,7 @@ export async function findMoveSource(
 ): Promise<FileRow | null> {
   for (const row of ctx.state.files.findBySha(mapping.name, digest.sha256, digest.size)) {
     if (row.path === relPath) continue;
-    if (await isFile(join(mapping.local, row.path))) continue;
+    if ((await isFile(join(mapping.local, row.path))) && (await existsExactly(mapping.local, row.path))) continue;
     return row;
   }
   return null;
@@ -40,7 +43,14 @@ export async function applyMove(
   // re-runs this path as an upsert of the same id (moved, content re-sent).
   if (!ctx.state.files.claimForMove(mapping.name, from.path, toPath)) return { action: 'none', requeueAfterMs: 0 };
   const sha256 = from.sha256!;
-  let asset = from.parentId !== parentId ? await ctx.client.moveAsset(from.assetId, parentId) : await ctx.client.getAsset(from.assetId);
+  let asset: AssetDto | null;
+  try {
+    asset = from.parentId !== parentId ? await ctx.client.moveAsset(from.assetId, parentId) : await ctx.client.getAsset(from.assetId);
+  } catch (e) {
+    // Deleted on the server meanwhile: the claimed row (hash cleared) uploads afresh under the same id.
+    if (e instanceof SyncError && (e.code === 'NOT_FOUND' || e.code === 'GONE')) asset = null;
+    else throw e;
+  }
   if (!asset) {
     // Deleted on the server meanwhile: upload afresh under the same id.
     return { action: 'none', requeueAfterMs: 0, detail: 'moved asset no longer on the server' };

@@ -96,8 +96,15 @@ export class WorkerPool {
     while (!this.#stopping) {
       const now = this.ctx.clock.now();
       if (now - lastSweep > 30_000) {
-        jobs.sweepLeases();
-        lastSweep = now;
+        try {
+          // Our own jobs still in flight keep their lease: only a job nobody runs any more is swept.
+          jobs.renewLeases([...this.#inFlight.keys()]);
+          jobs.sweepLeases();
+          lastSweep = now;
+        } catch (e) {
+          await this.#stateTrouble(e);
+          continue;
+        }
       }
       const free = this.opts.concurrency - this.#queue.pending - this.#queue.size;
       let next: number | null;

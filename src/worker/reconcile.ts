@@ -9,6 +9,7 @@ import type { FileRow } from '../state/index.js';
 import type { Job } from '../queue/index.js';
 import type { Outcome, ReconcileContext } from './context.js';
 import { fileError, isGone } from './fserrors.js';
+import { existsExactly } from './exact.js';
 import { handleGone } from './gone.js';
 import { hashFile, type FileDigest } from './hash.js';
 import { META_PATH, META_SHA, remoteDirOf, remoteFileOf, type MappingRuntime } from './mapping.js';
@@ -36,6 +37,11 @@ export async function reconcile(job: Job, ctx: ReconcileContext, signal?: AbortS
   // Symlinks are never followed (a link out of the mapping would upload
   // files nobody put in the share), so they count as "no file" too.
   if (!st.isFile()) return row ? handleGone(mapping, job.path, row, ctx) : { action: 'skip', detail: 'not a regular file' };
+  // Reported gone, yet lstat finds it: on a case-insensitive share that is the
+  // new spelling of a renamed file answering for the old one.
+  if (row && (job.reason === 'gone' || job.reason === 'unlink') && !(await existsExactly(mapping.local, job.path))) {
+    return handleGone(mapping, job.path, row, ctx);
+  }
 
   if (row?.sha256 && row.missingSince === null && row.size === st.size && row.mtimeMs === st.mtimeMs) {
     return { action: 'none' };
@@ -58,7 +64,7 @@ export async function reconcile(job: Job, ctx: ReconcileContext, signal?: AbortS
     if (isGone(e)) return handleGone(mapping, job.path, row, ctx);
     throw fileError(e, abs);
   }
-  if (digest.size !== st.size) return { action: 'none', requeueAfterMs: 0, detail: 'file changed while hashing' };
+  if (digest.size !== st.size) return { action: 'none', requeueAfterMs: outran(mapping, job.path, ctx), detail: 'file changed while hashing' };
 
   if (row?.sha256 === digest.sha256) {
     ctx.state.files.recordSynced({ ...row, size: st.size, mtimeMs: st.mtimeMs, missingSince: null });
@@ -175,7 +181,7 @@ async function upload(
     // The bytes that went out are not the bytes we hashed: the file changed
     // during the upload. Keep the asset id, forget the hash, run again.
     files.recordSynced({ ...files.get(mapping.name, relPath)!, sha256: null, parentId, version: result.asset.version });
-    return { action: kind === 'new' ? 'upload' : 'replace', requeueAfterMs: 0, detail: 'file changed during upload' };
+    return { action: kind === 'new' ? 'upload' : 'replace', requeueAfterMs: outran(mapping, relPath, ctx), detail: 'file changed during upload' };
   }
   const asset = await stamp(result.asset, mapping, relPath, result.sha256, ctx);
   record(mapping, relPath, asset, result.sha256, st, ctx);
@@ -205,6 +211,30 @@ export async function stamp(
   return ctx.client.annotate(asset.id, { fileName, slug: slugify(fileName), metadata });
 }
 
+/** Uploads in a row a file may outrun before its job counts as failing (and backs off, and ends). */
+const MAX_OUTRUN = 5;
+
+/**
+ * The file changed while we read it. Try again once it has been quiet for
+ * the stability window, longer each time it happens again, so a file that is
+ * written without pause (a log, a recording) is not uploaded in a tight
+ * loop; after MAX_OUTRUN the job fails like any retryable error (back-off,
+ * then `failed` after maxAttempts, which `once` reports and a change revives).
+ */
+function outran(mapping: MappingRuntime, relPath: string, ctx: ReconcileContext): number {
+  const key = `${mapping.name}\0${relPath}`;
+  const n = (ctx.unstable?.get(key) ?? 0) + 1;
+  ctx.unstable?.set(key, n);
+  if (n > MAX_OUTRUN) {
+    ctx.unstable?.delete(key);
+    throw new SyncError('FILE_UNSTABLE', `${relPath} kept changing while it was being read (${MAX_OUTRUN} times in a row).`, {
+      retry: 'retry',
+      hint: 'It is uploaded once it stops changing.',
+    });
+  }
+  return Math.min(300_000, (ctx.stabilityMs ?? 2000) * 2 ** (n - 1));
+}
+
 export function record(
   mapping: MappingRuntime,
   relPath: string,
@@ -213,6 +243,7 @@ export function record(
   st: Stats,
   ctx: ReconcileContext,
 ): void {
+  ctx.unstable?.delete(`${mapping.name}\0${relPath}`);
   const write = (): void => ctx.state.files.recordSynced({
     mapping: mapping.name,
     path: relPath,

@@ -56,6 +56,9 @@ export async function rescanMapping(
     if (renamed > 0) rows = deps.state.files.list(mapping.name);
   }
   const { changed, gone } = diffAgainstFiles(walk.entries, rows);
+  // Files seen gone that are back unchanged (a share that returned): no longer held.
+  const back = rows.filter((r) => r.missingSince !== null && walk.entries.has(r.path)).map((r) => r.path);
+  if (back.length > 0) deps.state.files.clearMissing(mapping.name, back);
   for (const err of walk.errors.slice(0, 20)) log.warn({ path: err.path, code: err.code }, 'cannot read %s: %s', err.path, err.message);
 
   const held = guardVerdict(mapping, walk.rootMissing, walk.entries.size, rows.length, gone.length, deps);
