@@ -170,6 +170,20 @@ describe('squidex-sync once', () => {
     expect(res.stderr).toContain('no-such-app');
   });
 
+  it('a file the server refused is tried again by the next rescan once it changed (no retry needed)', async () => {
+    world = await World.create({ server: { maxUploadBytes: 2048 } });
+    const w = world;
+    w.write('poster.tif', Buffer.alloc(8192, 1));
+    expect((await w.run(['once'])).code).toBe(1);
+    // Unchanged, it stays failed: a rescan alone never revives it (crash-loop guard).
+    expect((await w.run(['once'])).code).toBe(1);
+    await new Promise((r) => setTimeout(r, 20)); // a later mtime than the failure
+    w.write('poster.tif', 'a smaller poster');
+    const res = await w.run(['once']);
+    expect(res.code, res.stdout).toBe(0);
+    expect(liveAssetsByPath(w.inspect()).get('Design/Shared/poster.tif')?.sha256).toBe(sha('a smaller poster'));
+  });
+
   it('uploads identical content at two paths as two assets', async () => {
     world = await World.create();
     const w = world;

@@ -76,9 +76,22 @@ export async function rescanMapping(
     deps.state.meta.delete(key);
   }
 
+  // A rescan does not revive a failed job (a file that crashes us every time
+  // must not crash-loop the daemon), unless the file changed since it failed:
+  // on a share watched by rescans only, that is how a fixed file gets another try.
+  const failedAt = new Map(
+    deps.state.jobs
+      .failed(100_000)
+      .filter((f) => f.mapping === mapping.name && f.failedAt !== null)
+      .map((f) => [f.path, f.failedAt as number]),
+  );
+  const changedSinceFailure = (path: string): boolean => {
+    const at = failedAt.get(path);
+    return at !== undefined && (walk.entries.get(path)?.mtimeMs ?? 0) > at;
+  };
   deps.state.jobs.enqueueMany([
     // A rescan's stat is a look at a quiet file: due now, not after the debounce (`once` would idle a second).
-    ...changed.map((path) => ({ mapping: mapping.name, path, reason: 'rescan', delayMs: 0 })),
+    ...changed.map((path) => ({ mapping: mapping.name, path, reason: changedSinceFailure(path) ? 'change' : 'rescan', delayMs: 0 })),
     ...gone.map((path) => ({ mapping: mapping.name, path, reason: 'gone' })),
   ]);
   return {
