@@ -34,7 +34,7 @@ describe('squidex-sync start', () => {
   });
 
   it('uploads a file that is still being written only once it is complete', async () => {
-    world = await World.create({ sync: { stabilityMs: 800 } });
+    world = await World.create({ sync: { stabilityMs: 2500 } });
     const w = world;
     const d = w.startDaemon();
     await d.waitForLog((l) => l.msg === 'squidex-sync is running');

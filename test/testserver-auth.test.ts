@@ -61,7 +61,8 @@ describe('test server: token endpoint and bearer auth', () => {
   });
 
   it('rejects missing, unknown and expired bearers with a 401 ErrorDto', async () => {
-    server = await startTestServer({ tokenLifetimeSec: 1 });
+    // 3 s: long enough that a stalled machine does not expire the token before its first use.
+    server = await startTestServer({ tokenLifetimeSec: 3 });
     const url = `${server.url}/api/apps/demo/assets`;
     const none = await fetch(url);
     expect(none.status).toBe(401);
@@ -72,7 +73,7 @@ describe('test server: token endpoint and bearer auth', () => {
 
     const token = await getToken(server);
     expect((await fetch(url, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1100));
+    await new Promise((r) => setTimeout(r, 3100));
     expect((await fetch(url, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(401);
   });
 
