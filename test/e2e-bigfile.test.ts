@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { liveAssetsByPath, World } from './support/world.js';
+import { liveAssetsByPath, World, uploadRequests } from './support/world.js';
 
 // Files from 8 MiB up that can be neither a move nor an adoption are uploaded
 // without a hash first (one read instead of two); these check that moves and
@@ -16,10 +16,7 @@ afterEach(async () => {
   world = undefined;
 });
 
-function uploads(w: World): number {
-  const c = w.inspect().counters.byRoute;
-  return (c['POST /assets/{id}'] ?? 0) + (c['PUT /assets/{id}/content'] ?? 0) + (c['POST /assets'] ?? 0);
-}
+const uploads = uploadRequests;
 
 describe('big files', () => {
   it('a new big file is uploaded once, stamped with the hash of the bytes sent, and not again', async () => {

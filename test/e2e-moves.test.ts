@@ -1,7 +1,7 @@
 import { cpSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { liveAssetsByPath, waitFor, World } from './support/world.js';
+import { liveAssetsByPath, waitFor, World, uploadRequests } from './support/world.js';
 
 let world: World | undefined;
 afterEach(async () => {
@@ -13,9 +13,7 @@ const P = 'Design/Shared';
 function route(w: World, key: string): number {
   return w.inspect().counters.byRoute[key] ?? 0;
 }
-function uploads(w: World): number {
-  return route(w, 'POST /assets/{id}') + route(w, 'PUT /assets/{id}/content') + route(w, 'POST /assets');
-}
+const uploads = uploadRequests;
 function ids(w: World): Map<string, string> {
   return new Map([...liveAssetsByPath(w.inspect())].map(([k, a]) => [k, a.id]));
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { liveAssetsByPath, waitFor, World } from './support/world.js';
+import { liveAssetsByPath, waitFor, World, uploadRequests } from './support/world.js';
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8ffff3f0005fe02fea7d6a4c40000000049454e44ae426082', 'hex');
@@ -13,10 +13,7 @@ afterEach(async () => {
   world = undefined;
 });
 
-function uploads(w: World): number {
-  const c = w.inspect().counters.byRoute;
-  return (c['POST /assets/{id}'] ?? 0) + (c['PUT /assets/{id}/content'] ?? 0) + (c['POST /assets'] ?? 0);
-}
+const uploads = uploadRequests;
 
 describe('squidex-sync once', () => {
   it('mirrors a nested tree with folders, names and content types, then uploads nothing on a second run or a touch', async () => {

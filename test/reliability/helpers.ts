@@ -1,5 +1,6 @@
 /** Small helpers shared by the reliability scenarios (issue 6). */
 import { writeFileSync } from 'node:fs';
+import { prng } from '../../src/testserver/index.js';
 import { checkMirror, expectMirror, type MirrorOptions, type MirrorReport } from '../support/mirror.js';
 import type { Daemon, World, WorldOptions } from '../support/world.js';
 
@@ -28,17 +29,8 @@ export function mirror(w: World, extra: Partial<MirrorOptions> = {}): MirrorRepo
   });
 }
 
-/** mulberry32, so a failing seed replays. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the test server's own), so a failing seed replays. */
+export const seeded = prng;
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

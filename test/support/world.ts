@@ -179,6 +179,12 @@ export async function waitFor<T>(probe: () => T | undefined | null | false, time
   }
 }
 
+/** Upload requests the server has seen (create, upsert, replace). */
+export function uploadRequests(w: World): number {
+  const c = w.inspect().counters.byRoute;
+  return (c['POST /assets/{id}'] ?? 0) + (c['PUT /assets/{id}/content'] ?? 0) + (c['POST /assets'] ?? 0);
+}
+
 /** Live assets on the server, keyed by their full folder path + name. */
 export function liveAssetsByPath(ins: Inspection): Map<string, Inspection['assets'][number]> {
   const folders = new Map(ins.folders.filter((f) => !f.deleted).map((f) => [f.id, f]));
