@@ -414,3 +414,30 @@ describe('enqueue buffer', () => {
     expect(written).toEqual(['a']);
   });
 });
+
+describe('asset hint: the id a new file is uploaded under', () => {
+  it('stays the same across retries and crashes of one job, and is new after the job completed', () => {
+    const { clock, q } = t.fresh({ backoffBaseMs: 10, backoffMaxMs: 10 });
+    q.enqueueMany([{ mapping: 'm', path: 'a.png', delayMs: 0 }]);
+    const [first] = q.claim('w');
+    expect(first!.assetHint).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // A failed run may have reached the server: the retry must upsert the same id.
+    q.fail(first!, { message: 'timeout', retry: 'retry' });
+    clock.advance(1000);
+    const [retry] = q.claim('w');
+    expect(retry!.assetHint).toBe(first!.assetHint);
+    // So must the run after a crash.
+    q.recover();
+    const [afterCrash] = q.claim('w');
+    expect(afterCrash!.assetHint).toBe(first!.assetHint);
+    // Completed with a rerun (file changed during the upload): its synced row holds the id now.
+    expect(q.complete(afterCrash!, { rerunAfterMs: 0 })).toBe(true);
+    const [rerun] = q.claim('w');
+    expect(rerun!.assetHint).not.toBe(first!.assetHint);
+    // Two jobs never share one.
+    q.enqueueMany([{ mapping: 'm', path: 'b.png', delayMs: 0 }]);
+    const [other] = q.claim('w');
+    expect(other!.path).toBe('b.png');
+    expect(other!.assetHint).not.toBe(rerun!.assetHint);
+  });
+});

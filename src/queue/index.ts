@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Clock } from '../lib/clock.js';
 import type { Retry } from '../lib/errors.js';
@@ -19,6 +20,13 @@ export interface Job {
   attempts: number;
   token: string;
   reason: string | null;
+  /**
+   * The id a new asset for this path is uploaded under. Chosen at the first
+   * claim and stored by the claim's own commit, so it costs no extra fsync and
+   * a run after a crash upserts the same id (never a second asset). Cleared
+   * once a run completes: its synced row holds the id from then on.
+   */
+  assetHint: string;
 }
 
 export interface EnqueueItem {
@@ -69,6 +77,7 @@ export class JobQueue {
   private readonly reports: QueueReports;
   private readonly sEnqueue;
   private readonly sClaim;
+  private readonly sHint;
   private readonly sDone;
   private readonly sRequeueAfterRun;
   private readonly sRunning;
@@ -99,15 +108,16 @@ export class JobQueue {
     this.reports = new QueueReports(db);
     this.sEnqueue = db.prepare(SQL.enqueue);
     this.sClaim = db.prepare(SQL.claim);
+    this.sHint = db.prepare(`UPDATE jobs SET asset_hint = ? WHERE id = ?`);
     this.sDone = db.prepare(`DELETE FROM jobs WHERE id = ? AND token = ? AND state = 'running' AND generation = claimed_gen`);
     // An event arrived during the run: run exactly once more, at the time those events asked for.
     this.sRequeueAfterRun = db.prepare(`
-      UPDATE jobs SET state = 'queued', token = NULL, lease_until = NULL, claimed_gen = NULL, attempts = 0,
+      UPDATE jobs SET state = 'queued', token = NULL, lease_until = NULL, claimed_gen = NULL, attempts = 0, asset_hint = NULL,
         last_error = NULL, last_code = NULL, updated_at = @now
       WHERE id = @id AND token = @token AND state = 'running'`);
     // The worker asked to look again later (a delete held for the move window, a file that changed mid-upload).
     this.sRerun = db.prepare(`
-      UPDATE jobs SET state = 'queued', token = NULL, lease_until = NULL, attempts = 0, last_error = NULL, last_code = NULL,
+      UPDATE jobs SET state = 'queued', token = NULL, lease_until = NULL, attempts = 0, last_error = NULL, last_code = NULL, asset_hint = NULL,
         run_at = CASE WHEN generation <> claimed_gen THEN min(run_at, @due) ELSE @due END, claimed_gen = NULL, updated_at = @now
       WHERE id = @id AND token = @token AND state = 'running'`);
     // Graceful shutdown aborted the run: not the file's fault, so the attempt is given back.
@@ -136,9 +146,13 @@ export class JobQueue {
     this.txEnqueueMany = db.transaction((items: readonly EnqueueItem[], now: number) => {
       for (const it of items) this.enqueueRow(it, now);
     });
-    this.txClaim = db.transaction((token: string, limit: number, now: number, exclude: string) =>
-      this.sClaim.all({ token, limit, now, exclude, lease: this.options.leaseMs }) as Job[],
-    );
+    this.txClaim = db.transaction((token: string, limit: number, now: number, exclude: string) => {
+      const claimed = this.sClaim.all({ token, limit, now, exclude, lease: this.options.leaseMs }) as Array<Job & { assetHint: string | null }>;
+      for (const job of claimed) {
+        if (job.assetHint === null) this.sHint.run((job.assetHint = randomUUID()), job.id);
+      }
+      return claimed as Job[];
+    });
     this.txComplete = db.transaction((job: Job, now: number, rerunAfterMs?: number) => this.completeRow(job, now, rerunAfterMs));
     this.txCompleteMany = db.transaction((jobs: readonly Job[], now: number) => jobs.map((j) => this.completeRow(j, now)));
     this.txFail = db.transaction((job: Job, info: FailInfo, now: number) => this.failRow(job, info, now));

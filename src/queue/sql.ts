@@ -26,7 +26,7 @@ export const claim = `
     first_event_at = NULL, updated_at = @now
   WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= @now
                AND mapping NOT IN (SELECT value FROM json_each(@exclude)) ORDER BY run_at, id LIMIT @limit)
-  RETURNING id, mapping, path, generation, attempts, token, reason`;
+  RETURNING id, mapping, path, generation, attempts, token, reason, asset_hint AS assetHint`;
 
 // Frees running rows: all of them at open (their process is gone), or only
 // expired leases. A row whose attempts are spent fails instead, so a path that

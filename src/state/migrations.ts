@@ -76,6 +76,19 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (mapping, path)
   ) STRICT, WITHOUT ROWID;
   `,
+  // 3: the asset id a job uploads a new file under, chosen when it is claimed
+  // (durable with the claim's commit, so a retry after a crash upserts the same
+  // id instead of making a second asset); and metadata stamps waiting to go out
+  // in one bulk request (rowid tells a replaced stamp from the one sent).
+  `
+  ALTER TABLE jobs ADD COLUMN asset_hint TEXT;
+  CREATE TABLE stamps (
+    asset_id   TEXT NOT NULL PRIMARY KEY,
+    body       TEXT NOT NULL,              -- JSON: the bulk Annotate job without its id
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
