@@ -247,7 +247,7 @@ export class SquidexClient {
     const url = `${this.base}/api/apps/${enc(this.opts.app)}${path}${queryString(opts.query)}`;
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
     let mp: MultipartBody | undefined;
-    let body: string | AsyncIterable<Uint8Array> | undefined;
+    let body: string | Buffer | AsyncIterable<Uint8Array> | undefined;
     if (opts.upload) {
       mp = await openMultipart(opts.upload, this.bandwidth);
       headers['content-type'] = mp.contentType;
@@ -266,7 +266,7 @@ export class SquidexClient {
     let text: string;
     try {
       // undici documents AsyncIterable bodies (Dispatcher.md) though its .d.ts omits them.
-      const reqBody = body as string | Readable | undefined;
+      const reqBody = body as string | Buffer | Readable | undefined;
       res = await request(url, { method, headers, body: reqBody, dispatcher: this.agent, signal: opts.signal });
       text = await res.body.text();
     } catch (e) {

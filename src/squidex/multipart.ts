@@ -14,7 +14,7 @@ import type { UploadSource } from './types.js';
 const CHUNK = 1024 * 1024;
 
 export interface MultipartBody {
-  body: AsyncIterable<Uint8Array>;
+  body: AsyncIterable<Uint8Array> | Buffer;
   contentType: string;
   contentLength: number;
   /** File bytes (not the envelope). */
@@ -53,6 +53,7 @@ export function multipartPreamble(boundary: string, fileName: string, mimeType: 
  * that grows is cut at the size we announced, one that shrinks fails with FILE_CHANGED.
  */
 export async function openMultipart(src: UploadSource, bandwidth?: Bandwidth): Promise<MultipartBody> {
+  if (src.bytes) return fromMemory(src, src.bytes, bandwidth);
   const handle = await open(src.path, 'r');
   let size: number;
   try {
@@ -61,9 +62,7 @@ export async function openMultipart(src: UploadSource, bandwidth?: Bandwidth): P
     await handle.close();
     throw e;
   }
-  const boundary = `----squidex-sync-${randomBytes(12).toString('hex')}`;
-  const preamble = Buffer.from(multipartPreamble(boundary, src.fileName, src.mimeType ?? contentTypeFor(src.fileName)), 'utf8');
-  const epilogue = Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8');
+  const { boundary, preamble, epilogue } = envelope(src);
   const hash = createHash('sha256');
   let bytes = 0;
   let done = false;
@@ -86,14 +85,7 @@ export async function openMultipart(src: UploadSource, bandwidth?: Bandwidth): P
             yield chunk;
             continue;
           }
-          // The cap is shared by every upload: take tokens piece by piece so
-          // four concurrent uploads together stay under it.
-          const piece = Math.min(bandwidth.burst, 64 * 1024);
-          for (let off = 0; off < chunk.length; off += piece) {
-            const part = chunk.subarray(off, Math.min(chunk.length, off + piece));
-            await bandwidth.take(part.length);
-            yield part;
-          }
+          yield* throttled(chunk, bandwidth);
         }
       }
       if (bytes !== size) {
@@ -117,5 +109,49 @@ export async function openMultipart(src: UploadSource, bandwidth?: Bandwidth): P
       return done ? { sha256: hash.copy().digest('hex'), bytes } : undefined;
     },
     close,
+  };
+}
+
+function envelope(src: UploadSource): { boundary: string; preamble: Buffer; epilogue: Buffer } {
+  const boundary = `----squidex-sync-${randomBytes(12).toString('hex')}`;
+  const preamble = Buffer.from(multipartPreamble(boundary, src.fileName, src.mimeType ?? contentTypeFor(src.fileName)), 'utf8');
+  const epilogue = Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8');
+  return { boundary, preamble, epilogue };
+}
+
+/** The cap is shared by every upload: take tokens piece by piece so concurrent uploads together stay under it. */
+async function* throttled(chunk: Buffer, bandwidth: Bandwidth): AsyncGenerator<Uint8Array> {
+  const piece = Math.min(bandwidth.burst, 64 * 1024);
+  for (let off = 0; off < chunk.length; off += piece) {
+    const part = chunk.subarray(off, Math.min(chunk.length, off + piece));
+    await bandwidth.take(part.length);
+    yield part;
+  }
+}
+
+/**
+ * A small file already in memory: one Buffer body, written to the socket in
+ * one go. Profiles of a first sync of small files showed the streamed path
+ * (open, stat, read, close, async-iterable body) costing more CPU than the
+ * request itself.
+ */
+function fromMemory(src: UploadSource, bytes: { data: Buffer; sha256: string }, bandwidth?: Bandwidth): MultipartBody {
+  const { boundary, preamble, epilogue } = envelope(src);
+  const whole = Buffer.concat([preamble, bytes.data, epilogue]);
+  let done = false;
+  async function* generate(): AsyncGenerator<Uint8Array> {
+    yield* throttled(whole, bandwidth!);
+    done = true;
+  }
+  const limited = bandwidth !== undefined && !bandwidth.unlimited;
+  return {
+    body: limited ? generate() : whole,
+    contentType: `multipart/form-data; boundary=${boundary}`,
+    contentLength: whole.length,
+    size: bytes.data.length,
+    sent() {
+      return !limited || done ? { sha256: bytes.sha256, bytes: bytes.data.length } : undefined;
+    },
+    close: async () => undefined,
   };
 }

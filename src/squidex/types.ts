@@ -35,6 +35,11 @@ export interface UploadSource {
   fileName: string;
   /** Overrides contentTypeFor(fileName). */
   mimeType?: string;
+  /**
+   * The file's bytes, already read (small files), with their hex SHA-256: sent
+   * from memory in one write instead of being read again as a stream.
+   */
+  bytes?: { data: Buffer; sha256: string };
 }
 
 export interface UploadResult {

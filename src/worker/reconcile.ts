@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { lstat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Stats } from 'node:fs';
@@ -11,7 +10,7 @@ import type { Outcome, ReconcileContext } from './context.js';
 import { fileError, isGone } from './fserrors.js';
 import { existsExactly } from './exact.js';
 import { handleGone } from './gone.js';
-import { hashFile, type FileDigest } from './hash.js';
+import { hashFile, readSmall, SMALL_FILE_BYTES, type FileDigest } from './hash.js';
 import { META_PATH, META_SHA, remoteDirOf, remoteFileOf, type MappingRuntime } from './mapping.js';
 import { findMoveSource, applyMove } from './move.js';
 
@@ -53,13 +52,20 @@ export async function reconcile(job: Job, ctx: ReconcileContext, signal?: AbortS
     // hashed as they are sent, and that hash is what gets recorded.
     const parentId = await ctx.resolver.resolve(remoteDirOf(mapping, job.path));
     if (!(await mightBeKnown(mapping, job.path, parentId, st.size, ctx))) {
-      return upload(mapping, job.path, row, parentId, undefined, st, abs, ctx, signal);
+      return upload(mapping, job, row, parentId, undefined, st, abs, ctx, signal);
     }
   }
 
   let digest: FileDigest;
+  let data: Buffer | undefined;
   try {
-    digest = await hashFile(abs, signal);
+    if (st.size <= SMALL_FILE_BYTES) {
+      const small = await readSmall(abs, st.size, signal);
+      digest = { sha256: small.sha256, size: small.size };
+      data = small.data;
+    } else {
+      digest = await hashFile(abs, signal);
+    }
   } catch (e) {
     if (isGone(e)) return handleGone(mapping, job.path, row, ctx);
     throw fileError(e, abs);
@@ -78,7 +84,7 @@ export async function reconcile(job: Job, ctx: ReconcileContext, signal?: AbortS
     const adopted = await adopt(mapping, job.path, parentId, digest, st, ctx);
     if (adopted) return adopted;
   }
-  return upload(mapping, job.path, row, parentId, digest, st, abs, ctx, signal);
+  return upload(mapping, job, row, parentId, digest, st, abs, ctx, signal, data);
 }
 
 /** Below this, hashing first costs little and keeps one path for most files. */
@@ -135,7 +141,7 @@ async function adopt(
 
 async function upload(
   mapping: MappingRuntime,
-  relPath: string,
+  job: Job,
   row: FileRow | undefined,
   parentId: string,
   /** The hash taken before the upload; undefined when there was no need (see mightBeKnown). */
@@ -144,15 +150,20 @@ async function upload(
   abs: string,
   ctx: ReconcileContext,
   signal?: AbortSignal,
+  /** The file's bytes when it was small enough to read whole (digest is their hash). */
+  data?: Buffer,
 ): Promise<Outcome> {
+  const relPath = job.path;
   const files = ctx.state.files;
-  const src = { path: abs, fileName: posix.basename(relPath) };
-  // A reserved row (sha256 null) is an upload that may or may not have
-  // reached the server: upserting the same id again is safe either way.
+  const src = { path: abs, fileName: posix.basename(relPath), bytes: data && digest ? { data, sha256: digest.sha256 } : undefined };
+  // A row without a hash is an upload that may or may not have reached the
+  // server (or an adopted asset with older content): upserting that id again
+  // is safe either way. A new path takes the id its job was given when it was
+  // claimed; that id is already durable, so a lost response or a crash never
+  // makes a second asset.
   const known = files.get(mapping.name, relPath) ?? row;
   const existing = known?.sha256 ? known : undefined;
-  const assetId = known?.assetId ?? randomUUID();
-  if (!known) files.reserve(mapping.name, relPath, assetId); // stored before the request: a lost response never makes a second asset
+  const assetId = known?.assetId ?? job.assetHint;
 
   let result: UploadResult;
   const kind = existing ? 'replace' : 'new';
@@ -180,7 +191,12 @@ async function upload(
   if ((digest && result.sha256 !== digest.sha256) || !(await unchangedSince(abs, st))) {
     // The bytes that went out are not the bytes we hashed: the file changed
     // during the upload. Keep the asset id, forget the hash, run again.
-    files.recordSynced({ ...files.get(mapping.name, relPath)!, sha256: null, parentId, version: result.asset.version });
+    const write = (): void => files.recordSynced({
+      mapping: mapping.name, path: relPath, size: null, mtimeMs: null, sha256: null, assetId, parentId,
+      version: result.asset.version, syncedAt: ctx.clock.now(), missingSince: null,
+    });
+    if (ctx.defer) ctx.defer(write);
+    else write();
     return { action: kind === 'new' ? 'upload' : 'replace', requeueAfterMs: outran(mapping, relPath, ctx), detail: 'file changed during upload' };
   }
   const asset = await stamp(result.asset, mapping, relPath, result.sha256, ctx);
