@@ -1,11 +1,11 @@
-import { dirname } from 'node:path';
 import { loadConfig, type Config, type Mapping } from '../config/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { describeError, SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { FolderResolver, SquidexClient } from '../squidex/index.js';
 import { acquireLock, openState, type State, type StateLock } from '../state/index.js';
-import { compileIgnore, type IgnoreMatcher } from '../watch/index.js';
+import { compileIgnore, type IgnoreMatcher, type WalkResult } from '../watch/index.js';
+import { ignoreSpec } from '../watch/scan.js';
 import { AdoptionIndex } from '../worker/adopt.js';
 import type { ReconcileContext, SyncEvents } from '../worker/context.js';
 import { WorkerPool } from '../worker/pool.js';
@@ -23,7 +23,7 @@ export interface Runtime {
   ctx: ReconcileContext;
   pool: WorkerPool;
   ignores: Map<string, IgnoreMatcher>;
-  rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean }): Promise<RescanResult>;
+  rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean; walk?: Promise<WalkResult> }): Promise<RescanResult>;
   /** Removes asset folders left empty by moves and deletes (deletes: delete, never while the guard holds). */
   cleanupFolders(mapping: Mapping): Promise<number>;
   close(): Promise<void>;
@@ -93,8 +93,7 @@ export function pausedMappings(state: State, config: Config): string[] {
 }
 
 export function ignoreFor(config: Config, m: Mapping): IgnoreMatcher {
-  // The state folder may sit inside a mapping; its database must never be uploaded.
-  return compileIgnore({ ignore: m.ignore, ignoreDefaults: m.ignoreDefaults, extraAbsolute: [dirname(config.state)] }, m.local);
+  return compileIgnore(ignoreSpec(m, config.state), m.local);
 }
 
 /** Opens the state (holding the single-instance lock) and wires client, resolver and pool. */
@@ -158,6 +157,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
         guard: config.deleteGuard,
         allowMassDelete: o.allowMassDelete ?? opts.allowMassDelete,
         server: { client, resolver: ctx.resolver },
+        walk: o.walk,
       });
       pool.wake();
       return result;

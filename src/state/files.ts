@@ -14,6 +14,9 @@ export interface FileRow {
   missingSince: number | null;
 }
 
+/** [path, size, mtimeMs, missingSince] of a files row (see listLean). */
+export type LeanRow = [path: string, size: number | null, mtimeMs: number | null, missingSince: number | null];
+
 export interface KeptRow {
   mapping: string;
   path: string;
@@ -60,10 +63,12 @@ export class FilesRepo {
   private readonly sClearMissing;
   private readonly sTakeForDelete;
   private readonly sRenamePrefix;
+  private readonly sListLean;
 
   constructor(private readonly db: Database.Database) {
     this.sGet = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND path = ?`).raw();
     this.sList = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ?`).raw();
+    this.sListLean = db.prepare(`SELECT path, size, mtime_ms, missing_since FROM files WHERE mapping = ?`).raw();
     this.sByAsset = db.prepare(`SELECT ${COLS} FROM files WHERE asset_id = ?`).raw();
     // A reservation never overwrites a row that already has an asset id: the id
     // may have reached the server, and a second id for the path would make a duplicate.
@@ -123,6 +128,15 @@ export class FilesRepo {
   /** Every row of a mapping, for the rescan's bulk diff. */
   list(mapping: string): FileRow[] {
     return (this.sList.all(mapping) as Raw[]).map(toRow);
+  }
+
+  /**
+   * What a rescan compares with the walk, as positional rows [path, size,
+   * mtimeMs, missingSince]: at 100k rows this reads in well under half the
+   * time of list(), which builds ten fields per row.
+   */
+  listLean(mapping: string): LeanRow[] {
+    return this.sListLean.all(mapping) as LeanRow[];
   }
 
   /**

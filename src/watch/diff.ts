@@ -41,3 +41,34 @@ export function diffAgainstFiles(entries: Map<string, FileStat>, rows: Iterable<
   for (const p of entries.keys()) if (!seen.has(p)) changed.push(p);
   return { changed, gone };
 }
+
+/** [path, size, mtimeMs, missingSince]: a files row as the rescan reads it (positional, no object per row). */
+export type DiffTuple = readonly [path: string, size: number | null, mtimeMs: number | null, missingSince: number | null];
+
+export interface TupleDiffResult extends DiffResult {
+  /** Rows marked missing whose file is present again (a share that came back). */
+  back: string[];
+}
+
+/** diffAgainstFiles over positional rows, also naming the missing rows that are back. */
+export function diffTuples(entries: Map<string, FileStat>, rows: readonly DiffTuple[]): TupleDiffResult {
+  const changed: string[] = [];
+  const gone: string[] = [];
+  const back: string[] = [];
+  let known = 0;
+  for (const [path, size, mtimeMs, missingSince] of rows) {
+    const f = entries.get(path);
+    if (f === undefined) {
+      gone.push(path);
+      continue;
+    }
+    known += 1;
+    if (missingSince !== null) back.push(path);
+    if (size === null || mtimeMs === null || size !== f.size || Math.abs(mtimeMs - f.mtimeMs) >= 1) changed.push(path);
+  }
+  if (known === entries.size) return { changed, gone, back };
+  const seen = new Set<string>();
+  for (const r of rows) seen.add(r[0]);
+  for (const p of entries.keys()) if (!seen.has(p)) changed.push(p);
+  return { changed, gone, back };
+}

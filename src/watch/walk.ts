@@ -53,78 +53,146 @@ function errOf(e: unknown, rel: string): WalkError {
  */
 export async function walkMapping(root: string, ignore: IgnoreMatcher, opts: WalkOptions = {}): Promise<WalkResult> {
   const yieldEvery = opts.yieldEvery ?? 2000;
-  const res: WalkResult = { entries: new Map(), errors: [], skipped: [], rootMissing: false, rootEmpty: false };
-  try {
-    if (!fs.statSync(root).isDirectory()) {
-      res.rootMissing = true;
-      res.errors.push({ path: '', code: 'ENOTDIR', message: `${root} is not a folder` });
-      return res;
+  const entries = new Map<string, FileStat>();
+  const walker = new Walker(root, ignore, (rel, size, mtimeMs) => void entries.set(rel, { size, mtimeMs }), opts.signal);
+  while (!walker.step(yieldEvery)) await yieldNow();
+  return walker.finish(entries);
+}
+
+/** The same walk without slices, for a thread of its own (see scan.ts). */
+export function walkSync(root: string, ignore: IgnoreMatcher, onFile: FileSink): Omit<WalkResult, 'entries'> {
+  const walker = new Walker(root, ignore, onFile);
+  walker.step(Infinity);
+  return walker.finish(undefined);
+}
+
+export type FileSink = (rel: string, size: number, mtimeMs: number) => void;
+
+/**
+ * The walk as a resumable loop, so the sliced, the threaded and the shared walk
+ * (scan.ts) are one implementation. Files go to `onFile` rather than into a Map
+ * of objects: the threaded walk packs them into arrays, less garbage at 100k files.
+ */
+export class Walker {
+  readonly errors: WalkError[] = [];
+  readonly skipped: WalkResult['skipped'] = [];
+  rootMissing = false;
+  files = 0;
+  private readonly base: string;
+  private readonly stack: string[] = [];
+  private dirents: fs.Dirent[] = [];
+  private next = 0;
+  private prefix = '';
+
+  /** `subtrees`: walk only these folders (relative), trusting the root; otherwise the whole root. */
+  constructor(
+    root: string,
+    private readonly ignore: IgnoreMatcher,
+    private readonly onFile: FileSink,
+    private readonly signal?: AbortSignal,
+    subtrees?: readonly string[],
+  ) {
+    this.base = root.endsWith('/') ? root : root + '/';
+    if (subtrees) {
+      this.stack.push(...subtrees);
+      return;
     }
-  } catch (e) {
-    res.rootMissing = true;
-    res.errors.push(errOf(e, ''));
-    return res;
+    try {
+      if (!fs.statSync(root).isDirectory()) {
+        this.rootMissing = true;
+        this.errors.push({ path: '', code: 'ENOTDIR', message: `${root} is not a folder` });
+      }
+    } catch (e) {
+      this.rootMissing = true;
+      this.errors.push(errOf(e, ''));
+    }
+    if (!this.rootMissing) this.stack.push('');
   }
 
-  const base = root.endsWith('/') ? root : root + '/';
-  const stack: string[] = [''];
-  let budget = yieldEvery;
-  while (stack.length > 0) {
-    if (opts.signal?.aborted) throw opts.signal.reason;
-    const dirRel = stack.pop()!;
-    const prefix = dirRel === '' ? '' : dirRel + '/';
-    let dirents: fs.Dirent[];
-    try {
-      dirents = fs.readdirSync(base + dirRel, { withFileTypes: true });
-    } catch (e) {
-      if (dirRel === '') res.rootMissing = true;
-      res.errors.push(errOf(e, dirRel));
-      continue;
-    }
-    for (const d of dirents) {
-      const rel = prefix + d.name;
-      let isDir = d.isDirectory();
-      let isFile = d.isFile();
-      let st: fs.Stats | undefined;
-      // Some network file systems report no type in readdir (DT_UNKNOWN): ask lstat.
-      if (!isDir && !isFile && !d.isSymbolicLink() && !d.isFIFO() && !d.isSocket() && !d.isBlockDevice() && !d.isCharacterDevice()) {
-        try {
-          st = fs.lstatSync(base + rel);
-        } catch (e) {
-          res.errors.push(errOf(e, rel));
-          continue;
-        }
-        isDir = st.isDirectory();
-        isFile = st.isFile();
-        if (!isDir && !isFile) {
-          res.skipped.push({ path: rel, reason: skipReason(st) });
-          continue;
-        }
-      }
-      if (isDir) {
-        if (!ignore.shallow(rel, true)) stack.push(rel);
-      } else if (isFile) {
-        if (ignore.shallow(rel, false)) continue;
-        try {
-          st ??= fs.lstatSync(base + rel);
-        } catch (e) {
-          // ENOENT: deleted between readdir and lstat; the next event or rescan settles it.
-          res.errors.push(errOf(e, rel));
-          continue;
-        }
-        if (st.isFile()) res.entries.set(rel, { size: st.size, mtimeMs: st.mtimeMs });
-        else if (!st.isDirectory()) res.skipped.push({ path: rel, reason: skipReason(st) });
-      } else if (!ignore.shallow(rel, false)) {
-        res.skipped.push({ path: rel, reason: direntReason(d) });
-      }
-      if (--budget <= 0) {
-        budget = yieldEvery;
-        await yieldNow();
-      }
+  /** Handles up to `limit` entries; true when the walk is done. */
+  step(limit: number): boolean {
+    let budget = limit;
+    for (;;) {
+      while (this.next >= this.dirents.length) if (!this.open()) return true;
+      if (budget-- <= 0) return false;
+      this.entry(this.dirents[this.next++]);
     }
   }
-  res.rootEmpty = !res.rootMissing && res.entries.size === 0;
-  return res;
+
+  /**
+   * Walks whole folders until at least `minDirs` wait to be walked (or none
+   * do) and hands those out: subtrees that several threads can share.
+   */
+  expand(minDirs: number): string[] {
+    // Breadth first: depth first would walk a tree whose folders hold fewer than
+    // minDirs subfolders each to the end without ever having minDirs waiting.
+    while (this.stack.length > 0 && this.stack.length < minDirs) {
+      this.open(true);
+      while (this.next < this.dirents.length) this.entry(this.dirents[this.next++]);
+    }
+    return this.stack.splice(0);
+  }
+
+  finish<E>(entries: E): { entries: E; errors: WalkError[]; skipped: WalkResult['skipped']; rootMissing: boolean; rootEmpty: boolean } {
+    return { entries, errors: this.errors, skipped: this.skipped, rootMissing: this.rootMissing, rootEmpty: !this.rootMissing && this.files === 0 };
+  }
+
+  private open(oldest = false): boolean {
+    if (this.stack.length === 0) return false;
+    if (this.signal?.aborted) throw this.signal.reason;
+    const dirRel = (oldest ? this.stack.shift() : this.stack.pop())!;
+    this.prefix = dirRel === '' ? '' : dirRel + '/';
+    this.next = 0;
+    try {
+      this.dirents = fs.readdirSync(this.base + dirRel, { withFileTypes: true });
+    } catch (e) {
+      this.dirents = [];
+      if (dirRel === '') this.rootMissing = true;
+      this.errors.push(errOf(e, dirRel));
+    }
+    return true;
+  }
+
+  private entry(d: fs.Dirent): void {
+    const { base, ignore } = this;
+    const rel = this.prefix + d.name;
+    let isDir = d.isDirectory();
+    let isFile = !isDir && d.isFile();
+    let st: fs.Stats | undefined;
+    // Some network file systems report no type in readdir (DT_UNKNOWN): ask lstat.
+    if (!isDir && !isFile && !d.isSymbolicLink() && !d.isFIFO() && !d.isSocket() && !d.isBlockDevice() && !d.isCharacterDevice()) {
+      try {
+        st = fs.lstatSync(base + rel);
+      } catch (e) {
+        this.errors.push(errOf(e, rel));
+        return;
+      }
+      isDir = st.isDirectory();
+      isFile = st.isFile();
+      if (!isDir && !isFile) {
+        this.skipped.push({ path: rel, reason: skipReason(st) });
+        return;
+      }
+    }
+    if (isDir) {
+      if (!ignore.shallow(rel, true)) this.stack.push(rel);
+    } else if (isFile) {
+      if (ignore.shallow(rel, false)) return;
+      try {
+        st ??= fs.lstatSync(base + rel);
+      } catch (e) {
+        // ENOENT: deleted between readdir and lstat; the next event or rescan settles it.
+        this.errors.push(errOf(e, rel));
+        return;
+      }
+      if (st.isFile()) {
+        this.files += 1;
+        this.onFile(rel, st.size, st.mtimeMs);
+      } else if (!st.isDirectory()) this.skipped.push({ path: rel, reason: skipReason(st) });
+    } else if (!ignore.shallow(rel, false)) {
+      this.skipped.push({ path: rel, reason: direntReason(d) });
+    }
+  }
 }
 
 function skipReason(s: fs.Stats): SkipReason {

@@ -2,7 +2,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
 import type { FolderResolver, SquidexClient } from '../squidex/index.js';
 import type { State } from '../state/index.js';
-import { diffAgainstFiles, walkMapping, type IgnoreMatcher } from '../watch/index.js';
+import { diffTuples, walkMapping, type IgnoreMatcher, type WalkResult } from '../watch/index.js';
 import { applyFolderRename, detectFolderRenames } from './folders.js';
 import { guardKey } from './gone.js';
 import type { MappingRuntime } from './mapping.js';
@@ -42,22 +42,32 @@ export async function rescanMapping(
     allowMassDelete?: boolean;
     /** When given, whole-folder renames become one asset-folder rename on the server. */
     server?: { client: SquidexClient; resolver: FolderResolver };
+    /** A walk of this mapping already under way (`once` starts it on a thread at launch). */
+    walk?: Promise<WalkResult>;
   },
 ): Promise<RescanResult> {
   const started = deps.clock.now();
-  const walk = await walkMapping(mapping.local, ignore);
-  let rows = deps.state.files.list(mapping.name);
+  // Lean rows (no object per row) and no folder-rename search unless a file is gone:
+  // a restart over an unchanged tree must cost about one stat per file. A walk on
+  // another thread is read beside; otherwise rows are read after the walk, as jobs
+  // that finish during a sliced walk change them.
+  let rows = deps.walk ? deps.state.files.listLean(mapping.name) : [];
+  const walk = await (deps.walk ?? walkMapping(mapping.local, ignore));
+  if (!deps.walk) rows = deps.state.files.listLean(mapping.name);
+  let diff = diffTuples(walk.entries, rows);
   const log = deps.logger.child({ mapping: mapping.name });
-  if (deps.server && !walk.rootMissing) {
+  if (deps.server && !walk.rootMissing && diff.gone.length > 0) {
     let renamed = 0;
-    for (const r of detectFolderRenames(mapping.local, walk.entries, rows)) {
+    for (const r of detectFolderRenames(mapping.local, walk.entries, deps.state.files.list(mapping.name))) {
       if (await applyFolderRename(mapping, r, { state: deps.state, ...deps.server, logger: deps.logger })) renamed += 1;
     }
-    if (renamed > 0) rows = deps.state.files.list(mapping.name);
+    if (renamed > 0) {
+      rows = deps.state.files.listLean(mapping.name);
+      diff = diffTuples(walk.entries, rows);
+    }
   }
-  const { changed, gone } = diffAgainstFiles(walk.entries, rows);
+  const { changed, gone, back } = diff;
   // Files seen gone that are back unchanged (a share that returned): no longer held.
-  const back = rows.filter((r) => r.missingSince !== null && walk.entries.has(r.path)).map((r) => r.path);
   if (back.length > 0) deps.state.files.clearMissing(mapping.name, back);
   for (const err of walk.errors.slice(0, 20)) log.warn({ path: err.path, code: err.code }, 'cannot read %s: %s', err.path, err.message);
 
