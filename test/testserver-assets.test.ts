@@ -131,3 +131,35 @@ describe('test server: uploads', () => {
     expect((await fetch(`${h.server.url}/api/assets/demo/${b.id}`)).status).toBe(404);
   });
 });
+
+describe('test server: bulk (reference §9)', () => {
+  it('runs Annotate, Move and Delete jobs in order, reports a missing asset per job, and refuses an unknown type whole', async () => {
+    const a = await body(await h.upload('/assets', [file('a.txt', 'a')]));
+    const b = await body(await h.upload('/assets', [file('b.txt', 'b')]));
+    const target = await folder('moved');
+    const missing = '11111111-1111-1111-1111-111111111111';
+    const res = await h.api('/assets/bulk', {
+      method: 'POST',
+      ...json({
+        jobs: [
+          { id: a.id, type: 'Annotate', fileName: 'renamed.txt', metadata: { k: 'v' } },
+          { id: a.id, type: 'Move', parentId: target },
+          { id: missing, type: 'Annotate', metadata: {} },
+          { id: b.id, type: 'Delete' },
+        ],
+      }),
+    });
+    expect(res.status).toBe(200);
+    const results = (await res.json()) as Array<{ jobIndex: number; id: string; error?: { message: string; statusCode: number } }>;
+    expect(results.map((r) => [r.jobIndex, r.id, r.error?.statusCode ?? null])).toEqual([[0, a.id, null], [1, a.id, null], [2, missing, 404], [3, b.id, null]]);
+    expect(results[2]!.error!.message).toBe('OBJECT_NOTFOUND');
+    const after = await body(await h.api(`/assets/${a.id}`));
+    expect(after).toMatchObject({ fileName: 'renamed.txt', metadata: { k: 'v' }, parentId: target, version: 2 });
+    expect((await h.api(`/assets/${b.id}`)).status).toBe(404);
+    expect(h.server.inspect().counters.byRoute['POST /assets/bulk']).toBe(1);
+
+    const bad = await h.api('/assets/bulk', { method: 'POST', ...json({ jobs: [{ id: a.id, type: 'Annotate' }, { id: a.id, type: 'Upload' }] }) });
+    expect(bad.status).toBe(400);
+    expect((await body(await h.api(`/assets/${a.id}`))).version).toBe(2); // nothing ran
+  });
+});

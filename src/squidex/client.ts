@@ -9,7 +9,7 @@ import { classifyFailure, SquidexError, type FailureContext } from './errors.js'
 import { openMultipart, type MultipartBody } from './multipart.js';
 import { TokenSource, type TokenResponse } from './token.js';
 import { enc, odataString, queryString, safeJson, toFolder, type Query } from './wire.js';
-import type { AnnotateInput, AssetDto, FindAssetsQuery, FolderDto, UploadResult, UploadSource } from './types.js';
+import type { AnnotateInput, AssetDto, BulkJob, BulkResult, FindAssetsQuery, FolderDto, UploadResult, UploadSource } from './types.js';
 
 export interface SquidexClientOptions {
   url: string;
@@ -159,6 +159,18 @@ export class SquidexClient {
   async annotate(id: string, input: AnnotateInput): Promise<AssetDto> {
     const r = await this.call('PUT', `/assets/${enc(id)}`, { json: input, ctx: { operation: 'annotate', fileName: input.fileName } });
     return r.body as AssetDto;
+  }
+
+  /**
+   * Many Annotate/Move/Delete jobs in one request. The request succeeds as a
+   * whole (or throws like any call); each job's own failure is in its result.
+   */
+  async bulk(jobs: readonly BulkJob[]): Promise<BulkResult[]> {
+    const r = await this.call('POST', '/assets/bulk', { json: { jobs, checkReferrers: false }, ctx: { operation: 'bulk update' } });
+    if (!Array.isArray(r.body)) {
+      throw new SquidexError('UNEXPECTED_RESPONSE', 'Squidex answered a bulk update without a list of results.', { retry: 'retry', status: r.status });
+    }
+    return r.body as BulkResult[];
   }
 
   async moveAsset(id: string, parentId: string): Promise<AssetDto> {

@@ -12,4 +12,6 @@ export {
   type UploadResult,
   type AnnotateInput,
   type FindAssetsQuery,
+  type BulkJob,
+  type BulkResult,
 } from './types.js';

@@ -56,6 +56,19 @@ export interface AnnotateInput {
   tags?: string[];
 }
 
+/** One job of `POST /assets/bulk` (reference §9); bulk cannot upload or replace content. */
+export type BulkJob =
+  | ({ id: string; type: 'Annotate' } & AnnotateInput)
+  | { id: string; type: 'Move'; parentId: string }
+  | { id: string; type: 'Delete'; permanent?: boolean };
+
+/** Per job, in job order; `error` is an ErrorDto (a missing asset: message "OBJECT_NOTFOUND", statusCode 404). */
+export interface BulkResult {
+  jobIndex: number;
+  id: string;
+  error?: { message?: string; errorCode?: string; statusCode?: number };
+}
+
 export interface FindAssetsQuery {
   parentId?: string;
   fileHash?: string;

@@ -166,7 +166,7 @@ export const assetRoutes: Route[] = [
 ];
 
 /** Asset.Annotate: null/absent is "unchanged"; names compare case-insensitively; tags and metadata replace. True when changed. */
-function annotate(a: AssetRec, body: Record<string, unknown>): boolean {
+export function annotate(a: AssetRec, body: Record<string, unknown>): boolean {
   let changed = false;
   for (const key of ['fileName', 'slug'] as const) {
     const v = body[key];

@@ -10,9 +10,11 @@ import { ApiError, errorDto, notFound, sendError, sendJson } from './http.js';
 import { Store, emptyCounters } from './store.js';
 import type { UploadLimits } from './upload.js';
 import { handleContent, handleTestRoute } from './side-routes.js';
+import { bulkRoute } from './bulk.js';
 import { DEFAULT_MAX_UPLOAD, DEFAULT_TOKEN_LIFETIME_SEC, type TestServer, type TestServerOptions } from './types.js';
 
-const ROUTES: Route[] = [...folderRoutes, ...assetRoutes];
+// bulk before assets: `POST /assets/bulk` would match the upsert's `POST /assets/{id}`.
+const ROUTES: Route[] = [...folderRoutes, bulkRoute, ...assetRoutes];
 const TOKEN_PATH = '/identity-server/connect/token';
 /** How much of an abandoned request body we still read so the client sees our answer rather than a reset. */
 const DRAIN_CAP = 64 * 1024 * 1024;
