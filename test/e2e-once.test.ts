@@ -80,6 +80,13 @@ describe('squidex-sync once', () => {
     for (let i = 0; i < 12; i++) w.write(`set${i % 3}/file-${i}.txt`, `content ${i}`);
     expect((await w.run(['once'])).code).toBe(0);
     const ids = new Map([...liveAssetsByPath(w.inspect())].map(([k, a]) => [k, a.id]));
+    // Every asset carries our stamp, and the stamps went out in one bulk request, not one request per file.
+    const first = w.inspect();
+    expect(first.counters.byRoute['POST /assets/bulk']).toBe(1);
+    expect(first.counters.byRoute['PUT /assets/{id}'] ?? 0).toBe(0);
+    for (const [path, a] of liveAssetsByPath(first)) {
+      expect(a.metadata).toMatchObject({ squidexSyncSha256: a.sha256, squidexSyncPath: path });
+    }
 
     rmSync(join(w.dir, 'state'), { recursive: true, force: true });
     w.server.resetCounters();

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Clock } from '../lib/clock.js';
+import { withoutFsync } from './relaxed.js';
 
 /** Same shape as the Squidex module's FolderCache (structural, so no import cycle). */
 export interface FolderCache {
@@ -26,7 +27,10 @@ export class SqliteFolderCache implements FolderStore {
   private readonly sClear;
   private readonly sAll;
 
-  constructor(db: Database.Database, private readonly clock: Clock) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly clock: Clock,
+  ) {
     this.sAll = db.prepare(`SELECT path, id FROM folders`).raw();
     this.sGet = db.prepare(`SELECT id FROM folders WHERE path = ?`).pluck();
     this.sSet = db.prepare(
@@ -43,7 +47,8 @@ export class SqliteFolderCache implements FolderStore {
   }
 
   set(remotePath: string, id: string): void {
-    this.sSet.run(remotePath, id, this.clock.now());
+    // A cache entry lost in a power cut is looked up again (the resolver lists before it creates).
+    withoutFsync(this.db, () => this.sSet.run(remotePath, id, this.clock.now()));
   }
 
   /** Deletes the folder and every folder under it (a moved or deleted parent invalidates them all). */

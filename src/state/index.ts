@@ -5,12 +5,14 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import { SyncError } from '../lib/errors.js';
 import { JobQueue, type QueueOptions } from '../queue/index.js';
 import { FilesRepo } from './files.js';
+import { StampsRepo } from './stamps.js';
 import { MetaStore, SqliteFolderCache, type FolderStore } from './folders.js';
 import { APPLICATION_ID, SCHEMA_VERSION, migrate } from './migrations.js';
 import { stateError } from './errors.js';
 
 export { FilesRepo, type FileRow, type FileStats, type KeptRow } from './files.js';
 export type { FolderCache, FolderStore } from './folders.js';
+export { StampsRepo, type PendingStamp } from './stamps.js';
 export { acquireLock, readLockHolder, type StateLock, type LockHolder } from './lock.js';
 export { APPLICATION_ID, SCHEMA_VERSION } from './migrations.js';
 export { stateError } from './errors.js';
@@ -37,6 +39,8 @@ export interface State {
   readonly folders: FolderStore;
   readonly jobs: JobQueue;
   readonly meta: MetaStore;
+  /** Metadata stamps waiting for the next bulk request. */
+  readonly stamps: StampsRepo;
   /** PRAGMA integrity_check, foreign keys and the invariants of every table; [] when all is well. */
   check(): string[];
   close(): void;
@@ -112,6 +116,7 @@ function makeState(file: string, db: Database.Database, clock: Clock, jobs: JobQ
     folders: new SqliteFolderCache(db, clock),
     jobs,
     meta: new MetaStore(db),
+    stamps: new StampsRepo(db),
     check: () => checkState(db, jobs),
     close: () => {
       if (db.open) db.close();

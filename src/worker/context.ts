@@ -4,6 +4,7 @@ import type { FolderResolver, SquidexClient } from '../squidex/index.js';
 import type { State } from '../state/index.js';
 import type { AdoptionIndex } from './adopt.js';
 import type { MappingRuntime } from './mapping.js';
+import type { Stamper } from './stamps.js';
 
 /** Everything reconciling one path needs, passed in so tests can build it from real parts. */
 export interface ReconcileContext {
@@ -32,6 +33,11 @@ export interface ReconcileContext {
    * Absent: written at once.
    */
   defer?: (write: () => void) => void;
+  /**
+   * Sends the stamps that uploads leave in the state database (written with
+   * `defer`), many per bulk request. Absent: every stamp is a request of its own.
+   */
+  stamper?: Pick<Stamper, 'before'>;
 }
 
 /** Hooks for metrics and the progress bar; all optional. */

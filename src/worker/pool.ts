@@ -5,6 +5,7 @@ import type { Logger } from '../lib/log.js';
 import type { Job } from '../queue/index.js';
 import type { ReconcileContext } from './context.js';
 import { reconcile } from './reconcile.js';
+import { Stamper } from './stamps.js';
 
 export interface PoolOptions {
   concurrency: number;
@@ -12,7 +13,7 @@ export interface PoolOptions {
    * Jobs claimed ahead per worker slot. Every look at the queue is one commit
    * (an fsync at synchronous=FULL, ~1 ms that stalls the event loop); claiming
    * a few jobs per slot ahead and looking again only when they run low turns
-   * one commit per small file into one per dozens. Default 8.
+   * one commit per small file into one per dozens. Default 16.
    */
   prefetch?: number;
   /** Longest sleep between looks at the queue; picks up jobs another process (the CLI) re-queued. */
@@ -32,6 +33,7 @@ export class WorkerPool {
   readonly #inFlight = new Map<number, AbortController>();
   /** Claimed, not started yet: their leases are renewed like running ones, and a stop gives them back. */
   readonly #waiting = new Map<number, Job>();
+  #claimedAt = 0;
   readonly #log: Logger;
   #stopping = false;
   #loop: Promise<void> | undefined;
@@ -41,17 +43,20 @@ export class WorkerPool {
   readonly #unsettled: Array<() => void> = [];
   #troubleCode: string | undefined;
   readonly #depth: number;
+  readonly #stamper: Stamper;
 
   constructor(
     private readonly ctx: ReconcileContext,
     private readonly opts: PoolOptions,
   ) {
     this.#queue = new PQueue({ concurrency: opts.concurrency });
-    this.#depth = opts.concurrency * Math.max(1, opts.prefetch ?? 8);
+    this.#depth = opts.concurrency * Math.max(1, opts.prefetch ?? 16);
     this.#log = ctx.logger.child({ component: 'worker' });
+    this.#stamper = new Stamper(ctx);
   }
 
   start(): void {
+    this.#stamper.notify(); // stamps a previous run left behind
     this.#loop ??= this.#run().catch((e) => {
       // A broken database is the one thing the pool cannot work around.
       this.#log.fatal({ err: e }, 'worker loop stopped: %s', describeError(e));
@@ -64,12 +69,13 @@ export class WorkerPool {
     this.#wakeUp?.();
   }
 
-  /** Resolves once nothing is queued or running (used by `once`). */
-  idle(): Promise<void> {
-    return new Promise((resolve) => {
+  /** Resolves once nothing is queued or running, and the stamps are out or refused (used by `once`). */
+  async idle(): Promise<void> {
+    await new Promise<void>((resolve) => {
       this.#idleWaiters.push(resolve);
       this.wake();
     });
+    await this.#stamper.drain();
   }
 
   /**
@@ -93,6 +99,10 @@ export class WorkerPool {
     } catch (e) {
       this.#log.error({ code: (e as SyncError).code }, 'cannot record finished jobs at shutdown; they run again next time: %s', describeError(e));
     }
+    // Stamps not out by the deadline stay in the database for the next start.
+    const sent = this.#stamper.drain().catch(() => false);
+    await Promise.race([sent, new Promise((r) => setTimeout(r, Math.min(5000, Math.max(1000, deadlineMs))).unref())]);
+    this.#stamper.stop();
   }
 
   abortAll(): void {
@@ -126,6 +136,7 @@ export class WorkerPool {
         next = jobs.nextRunAt({ excludeMappings });
         const due = free > 0 && next !== null && next <= now;
         const claimed = this.#settleAnd(() => (due ? jobs.claim(this.#token, free, { excludeMappings }) : []));
+        if (claimed.length > 0) this.#claimedAt = now;
         for (const job of claimed) {
           this.#waiting.set(job.id, job);
           void this.#queue.add(() => this.#runJob(job));
@@ -192,6 +203,7 @@ export class WorkerPool {
       })
       .immediate();
     this.#unsettled.splice(0, batch.length);
+    this.#stamper.notify(); // stamps written with these outcomes
     return result;
   }
 
@@ -236,7 +248,10 @@ export class WorkerPool {
 
   /** Paused (by the user, or by the server's 429/503) since this job was claimed ahead: hand it back. */
   #pausedSinceClaim(job: Job): boolean {
-    if (this.ctx.state.jobs.pausedUntil() > this.ctx.clock.now()) return true;
+    // Claimed a moment ago, the claim's own look at the pauses still holds (and costs no query per job).
+    const now = this.ctx.clock.now();
+    if (now - this.#claimedAt < 1000) return false;
+    if (this.ctx.state.jobs.pausedUntil() > now) return true;
     return this.opts.pausedMappings?.().includes(job.mapping) ?? false;
   }
 
@@ -255,7 +270,7 @@ export class WorkerPool {
     try {
       // The job's synced row and its completion are written with the next look
       // at the queue (#settleAnd), together with whatever else finished meanwhile.
-      const outcome = await reconcile(job, { ...this.ctx, defer: (write) => writes.push(write) }, ac.signal);
+      const outcome = await reconcile(job, { ...this.ctx, defer: (write) => writes.push(write), stamper: this.#stamper }, ac.signal);
       const rerun = outcome.requeueAfterMs === undefined ? undefined : { rerunAfterMs: outcome.requeueAfterMs };
       this.#unsettled.push(this.#unit(job, writes, () => jobs.complete(job, rerun)));
       this.ctx.events?.action?.(outcome.action, job.mapping, job.path);

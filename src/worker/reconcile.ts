@@ -10,9 +10,11 @@ import type { Outcome, ReconcileContext } from './context.js';
 import { fileError, isGone } from './fserrors.js';
 import { existsExactly } from './exact.js';
 import { handleGone } from './gone.js';
-import { hashFile, readSmall, SMALL_FILE_BYTES, type FileDigest } from './hash.js';
+import { hashFile, SMALL_FILE_BYTES, type FileDigest } from './hash.js';
+import { fileAccessFor, type FileAccess } from './localfs.js';
 import { META_PATH, META_SHA, remoteDirOf, remoteFileOf, type MappingRuntime } from './mapping.js';
 import { findMoveSource, applyMove } from './move.js';
+import { stampBody } from './stamps.js';
 
 /**
  * Reconcile one path: look at the file as it is now and make the server
@@ -24,10 +26,11 @@ export async function reconcile(job: Job, ctx: ReconcileContext, signal?: AbortS
   if (!mapping) return { action: 'skip', detail: 'mapping no longer configured' };
   const abs = join(mapping.local, job.path);
   const row = ctx.state.files.get(mapping.name, job.path);
+  const io = fileAccessFor(mapping.local);
 
   let st: Stats;
   try {
-    st = await lstat(abs);
+    st = await io.lstat(abs);
   } catch (e) {
     if (isGone(e)) return handleGone(mapping, job.path, row, ctx);
     throw fileError(e, abs);
@@ -60,7 +63,7 @@ export async function reconcile(job: Job, ctx: ReconcileContext, signal?: AbortS
   let data: Buffer | undefined;
   try {
     if (st.size <= SMALL_FILE_BYTES) {
-      const small = await readSmall(abs, st.size, signal);
+      const small = await io.readSmall(abs, st.size, signal);
       digest = { sha256: small.sha256, size: small.size };
       data = small.data;
     } else {
@@ -188,7 +191,7 @@ async function upload(
   }
   ctx.events?.uploaded?.(kind, result.bytes);
 
-  if ((digest && result.sha256 !== digest.sha256) || !(await unchangedSince(abs, st))) {
+  if ((digest && result.sha256 !== digest.sha256) || !(await unchangedSince(fileAccessFor(mapping.local), abs, st))) {
     // The bytes that went out are not the bytes we hashed: the file changed
     // during the upload. Keep the asset id, forget the hash, run again.
     const write = (): void => files.recordSynced({
@@ -198,6 +201,15 @@ async function upload(
     if (ctx.defer) ctx.defer(write);
     else write();
     return { action: kind === 'new' ? 'upload' : 'replace', requeueAfterMs: outran(mapping, relPath, ctx), detail: 'file changed during upload' };
+  }
+  // The stamp goes out later, in a bulk request with others: this job is done
+  // once its bytes are on the server, and a first sync costs one request per file.
+  const later = ctx.stamper && ctx.defer ? stampBody(result.asset, mapping, relPath, result.sha256) : null;
+  if (later) {
+    const now = ctx.clock.now();
+    ctx.defer!(() => ctx.state.stamps.put(assetId, later, now));
+    record(mapping, relPath, result.asset, result.sha256, st, ctx);
+    return { action: kind === 'new' ? 'upload' : 'replace' };
   }
   const asset = await stamp(result.asset, mapping, relPath, result.sha256, ctx);
   record(mapping, relPath, asset, result.sha256, st, ctx);
@@ -216,6 +228,7 @@ export async function stamp(
   sha256: string,
   ctx: ReconcileContext,
 ): Promise<AssetDto> {
+  await ctx.stamper?.before(asset.id);
   const metadata = { ...(asset.metadata ?? {}), [META_SHA]: sha256, [META_PATH]: remoteFileOf(mapping, relPath) };
   const fileName = posix.basename(relPath);
   if (asset.fileName === fileName) return ctx.client.annotate(asset.id, { metadata });
@@ -276,9 +289,9 @@ export function record(
   else write();
 }
 
-async function unchangedSince(abs: string, before: Stats): Promise<boolean> {
+async function unchangedSince(io: FileAccess, abs: string, before: Stats): Promise<boolean> {
   try {
-    const now = await lstat(abs);
+    const now = await io.lstat(abs);
     return now.size === before.size && now.mtimeMs === before.mtimeMs;
   } catch {
     return false;

@@ -138,6 +138,9 @@ export function checkMirror(o: MirrorOptions): MirrorReport {
       if (!row) problems.push(`${rel}: no row in the state database`);
       else if (row.assetId !== a.id) problems.push(`${rel}: state says asset ${row.assetId}, server has ${a.id}`);
       else if (row.sha256 !== sha) problems.push(`${rel}: state hash ${row.sha256?.slice(0, 12)} ≠ local ${sha.slice(0, 12)}`);
+      // Our stamp (what a lost database re-adopts by) is on the asset, or still waiting in the database: never lost.
+      const stamped = a.metadata.squidexSyncSha256 === sha && a.metadata.squidexSyncPath === `${prefix}${rel}`;
+      if (!stamped && !state.pendingStamps.has(a.id)) problems.push(`${rel}: asset ${a.id} lacks its stamp and none is pending`);
     }
   }
   if (!o.allowExtra) {
@@ -151,7 +154,11 @@ export function checkMirror(o: MirrorOptions): MirrorReport {
 const ROOT = '00000000-0000-0000-0000-000000000000';
 
 /** Copies the database (and its WAL) and checks the copy, so the check cannot change the original. */
-function readState(statePath: string, mapping: string, problems: string[]): Map<string, { assetId: string; sha256: string | null }> {
+function readState(
+  statePath: string,
+  mapping: string,
+  problems: string[],
+): Map<string, { assetId: string; sha256: string | null }> & { pendingStamps: Set<string> } {
   const dir = mkdtempSync(join(tmpdir(), 'sqsync-mirror-'));
   try {
     const copy = join(dir, 'state.db');
@@ -162,7 +169,9 @@ function readState(statePath: string, mapping: string, problems: string[]): Map<
       for (const p of state.check()) problems.push(`state: ${p}`);
       const running = state.db.prepare(`SELECT path FROM jobs WHERE state = 'running' LIMIT 20`).pluck().all() as string[];
       for (const p of running) problems.push(`state: job for ${p} stuck running`);
-      return new Map(state.files.list(mapping).map((r) => [r.path, { assetId: r.assetId, sha256: r.sha256 }]));
+      const rows = new Map(state.files.list(mapping).map((r) => [r.path, { assetId: r.assetId, sha256: r.sha256 }]));
+      const pendingStamps = new Set(state.db.prepare(`SELECT asset_id FROM stamps`).pluck().all() as string[]);
+      return Object.assign(rows, { pendingStamps });
     } finally {
       state.close();
     }

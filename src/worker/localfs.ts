@@ -1,0 +1,65 @@
+import { closeSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { detectFsType } from '../watch/fstype.js';
+import { readSmall, type SmallFile } from './hash.js';
+
+/** The two file reads every job makes, behind one narrow interface. */
+export interface FileAccess {
+  lstat(path: string): Promise<Stats>;
+  /** A file of at most SMALL_FILE_BYTES, whole; see hash.ts readSmall. */
+  readSmall(path: string, expected: number, signal?: AbortSignal): Promise<SmallFile>;
+}
+
+/**
+ * Through libuv's thread pool: a share that hangs (a hard-mounted NFS server
+ * gone away) blocks one pool thread, never the event loop.
+ */
+const pooled: FileAccess = { lstat: (p) => lstat(p), readSmall };
+
+/**
+ * On a local disk, small reads are done synchronously. Measured on this
+ * machine over 5,000 files of 8–64 KB, four at a time: lstat + open + read +
+ * close + lstat costs ~45 µs of CPU per file synchronously against ~150–230 µs
+ * through the thread pool (hand-offs and promise machinery, not I/O), and a
+ * first sync of small files is CPU-bound. A local read of ≤ 1 MiB blocks the
+ * loop for well under a millisecond from cache, a few on a cold disk.
+ */
+const direct: FileAccess = {
+  lstat: async (p) => lstatSync(p),
+  async readSmall(path, expected, signal) {
+    signal?.throwIfAborted();
+    const fd = openSync(path, 'r');
+    try {
+      const buf = Buffer.allocUnsafe(expected + 1);
+      let size = 0;
+      while (size < buf.length) {
+        const n = readSync(fd, buf, size, buf.length - size, size);
+        if (n === 0) break;
+        size += n;
+      }
+      const data = buf.subarray(0, size);
+      return { data, size, sha256: createHash('sha256').update(data).digest('hex') };
+    } finally {
+      closeSync(fd);
+    }
+  },
+};
+
+const byRoot = new Map<string, FileAccess>();
+
+/**
+ * How to read files under a mapping's root: directly on a local file system,
+ * through the thread pool on a network share, FUSE, or anything not known to
+ * be local. Decided once per root (a share mounted below a local root is read
+ * like the root: see README, Known limits).
+ */
+export function fileAccessFor(root: string): FileAccess {
+  let access = byRoot.get(root);
+  if (!access) {
+    const fs = detectFsType(root);
+    access = fs.network || fs.fsType === 'unknown' ? pooled : direct;
+    byRoot.set(root, access);
+  }
+  return access;
+}

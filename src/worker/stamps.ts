@@ -1,0 +1,168 @@
+import { posix } from 'node:path';
+import type { Clock } from '../lib/clock.js';
+import { describeError, SyncError } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
+import { slugify } from '../lib/slug.js';
+import type { AnnotateInput, AssetDto, BulkJob, SquidexClient } from '../squidex/index.js';
+import type { PendingStamp, State } from '../state/index.js';
+import { META_PATH, META_SHA, remoteFileOf, type MappingRuntime } from './mapping.js';
+
+/** Squidex bulk requests stay small enough to answer quickly; 100 stamps are ~30 KB. */
+const BATCH = 100;
+/** A stamp waits at most this long for others to share its request. */
+const GATHER_MS = 200;
+/** A stamp refused this often (not a missing asset) is given up: the file is in sync, only its stamp is missing. */
+const MAX_ATTEMPTS = 5;
+const MAX_BACKOFF_MS = 60_000;
+
+/**
+ * What to write into an asset after an upload: our hash and path (and the
+ * name, when the server's differs), or null when only a direct annotate can
+ * do it (a case-only rename needs a detour through another name).
+ */
+export function stampBody(asset: AssetDto, mapping: MappingRuntime, relPath: string, sha256: string): AnnotateInput | null {
+  // Squidex replaces metadata wholesale: keep the keys it derived itself (pixel sizes, …).
+  const metadata = { ...(asset.metadata ?? {}), [META_SHA]: sha256, [META_PATH]: remoteFileOf(mapping, relPath) };
+  const fileName = posix.basename(relPath);
+  if (asset.fileName === fileName) return { metadata };
+  if (asset.fileName.toLowerCase() === fileName.toLowerCase()) return null;
+  return { fileName, slug: slugify(fileName), metadata };
+}
+
+export interface StamperDeps {
+  state: State;
+  client: SquidexClient;
+  clock: Clock;
+  logger: Logger;
+}
+
+/**
+ * Sends the metadata stamps the workers leave in the state database, many per
+ * `POST /assets/bulk`, one request at a time. A stamp only matters when the
+ * state database is lost (adoption by stamp), so it may trail its upload by a
+ * moment; it is never lost to a crash, since it is written with the job's
+ * synced row and deleted only once the server took it.
+ */
+export class Stamper {
+  readonly #log: Logger;
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<boolean> | undefined;
+  /** Assets whose stamp is in the request now on the wire. */
+  readonly #sending = new Set<string>();
+  #failures = 0;
+  #blockedUntil = 0;
+  #retryLater = false;
+
+  constructor(private readonly deps: StamperDeps) {
+    this.#log = deps.logger.child({ component: 'stamps' });
+  }
+
+  /** New stamps were committed: send them soon, together with whatever else arrives meanwhile. */
+  notify(): void {
+    if (this.#flushing) this.#retryLater = true; // may have come after its last look
+    if (this.#timer || this.#flushing) return;
+    const wait = Math.max(GATHER_MS, this.#blockedUntil - this.deps.clock.now());
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.flush();
+    }, wait);
+    this.#timer.unref();
+  }
+
+  /**
+   * Sends every pending stamp. True when none is left; false when the server
+   * refused the request (the stamps stay for a later try).
+   */
+  flush(): Promise<boolean> {
+    this.#flushing ??= this.#sendAll().finally(() => {
+      this.#flushing = undefined;
+      if (this.#retryLater) {
+        this.#retryLater = false;
+        this.notify();
+      }
+    });
+    return this.#flushing;
+  }
+
+  /** Sends what is pending now and waits for it (`once`, shutdown); never waits out a back-off. */
+  async drain(): Promise<boolean> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#flushing;
+    return this.flush();
+  }
+
+  /**
+   * A direct annotate of this asset is about to go out (a move, an adoption):
+   * it carries the current stamp, so a pending one must neither be sent after
+   * it nor still be on the wire.
+   */
+  async before(assetId: string): Promise<void> {
+    if (this.#sending.has(assetId)) await this.#flushing;
+    this.deps.state.stamps.drop(assetId);
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async #sendAll(): Promise<boolean> {
+    if (this.deps.clock.now() < this.#blockedUntil) return false;
+    try {
+      for (let round = 0; round < 10_000; round++) {
+        const batch = this.deps.state.stamps.pending(BATCH);
+        if (batch.length === 0) return true;
+        if (!(await this.#send(batch))) return false;
+      }
+    } catch (e) {
+      this.#backOff(e); // the state database refused (disk full, locked): the stamps wait in it
+    }
+    return false;
+  }
+
+  async #send(batch: PendingStamp[]): Promise<boolean> {
+    const jobs: BulkJob[] = batch.map((s) => ({ ...(s.body as AnnotateInput), id: s.assetId, type: 'Annotate' }));
+    for (const s of batch) this.#sending.add(s.assetId);
+    try {
+      const results = await this.deps.client.bulk(jobs);
+      const done: number[] = [];
+      const refused: number[] = [];
+      batch.forEach((s, i) => {
+        const error = (results[i]?.jobIndex === i ? results[i] : results.find((r) => r.jobIndex === i))?.error;
+        const status = error?.statusCode ?? 0;
+        // Deleted on the server meanwhile: nothing left to stamp.
+        if (!error || status === 404 || status === 410) return void done.push(s.seq);
+        if (s.attempts + 1 >= MAX_ATTEMPTS) {
+          this.#log.warn({ assetId: s.assetId, status }, 'Squidex refused the metadata stamp of asset %s %d times (%s); giving up on it. The file is in sync; only a lost state database could not recognise it by its stamp.', s.assetId, MAX_ATTEMPTS, error.message ?? `HTTP ${status}`);
+          return void done.push(s.seq);
+        }
+        refused.push(s.seq);
+      });
+      this.deps.state.stamps.settle(done, refused);
+      if (refused.length === 0) {
+        this.#failures = 0;
+        return true;
+      }
+      this.#backOff(new SyncError('STAMP_REFUSED', `Squidex refused ${refused.length} metadata stamps; they are tried again.`, { retry: 'retry' }));
+      return false;
+    } catch (e) {
+      this.#backOff(e);
+      return false;
+    } finally {
+      for (const s of batch) this.#sending.delete(s.assetId);
+    }
+  }
+
+  #backOff(e: unknown): void {
+    const err = e instanceof SyncError ? e : undefined;
+    const wait = err?.retryAfterMs ?? Math.min(MAX_BACKOFF_MS, 1000 * 2 ** this.#failures);
+    this.#failures++;
+    this.#blockedUntil = this.deps.clock.now() + wait;
+    // Once per streak: the uploads' own errors say the rest.
+    if (this.#failures === 1) {
+      this.#log.warn({ code: err?.code, retryInMs: wait }, 'metadata stamps wait: %s', describeError(e));
+    }
+    this.#retryLater = true;
+  }
+}

@@ -1,0 +1,84 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../src/lib/clock.js';
+import { silentLogger } from '../src/lib/log.js';
+import { SquidexClient } from '../src/squidex/index.js';
+import { startTestServer, type TestServer } from '../src/testserver/index.js';
+import { Stamper } from '../src/worker/stamps.js';
+import { tempStates } from './state-helpers.js';
+import { getToken, ROOT } from './testserver-helpers.js';
+
+const t = tempStates();
+let server: TestServer | undefined;
+let client: SquidexClient | undefined;
+afterEach(async () => {
+  await client?.close();
+  await server?.close();
+  client = server = undefined;
+  t.cleanup();
+});
+
+async function setup() {
+  server = await startTestServer();
+  client = new SquidexClient({ url: server.url, app: server.app, clientId: server.clientId, clientSecret: server.clientSecret });
+  const { state } = t.fresh();
+  const clock = new FakeClock();
+  const stamper = new Stamper({ state, client, clock, logger: silentLogger });
+  return { server, client, state, clock, stamper };
+}
+
+async function asset(s: TestServer, name: string): Promise<string> {
+  const token = await getToken(s);
+  const body = Buffer.concat([
+    Buffer.from(`--b\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: text/plain\r\n\r\n`),
+    Buffer.from(name),
+    Buffer.from('\r\n--b--\r\n'),
+  ]);
+  const res = await fetch(`${s.url}/api/apps/${s.app}/assets?parentId=${ROOT}&duplicate=true`, {
+    method: 'POST', body, headers: { authorization: `Bearer ${token}`, 'content-type': 'multipart/form-data; boundary=b' },
+  });
+  return ((await res.json()) as { id: string }).id;
+}
+
+describe('metadata stamps sent in bulk', () => {
+  it('sends 250 pending stamps in 3 requests and removes them once the server took them', async () => {
+    const { server, state, stamper } = await setup();
+    const ids: string[] = [];
+    for (let i = 0; i < 250; i++) ids.push(await asset(server, `f${i}.txt`));
+    ids.forEach((id, i) => state.stamps.put(id, { metadata: { squidexSyncSha256: `sha${i}`, squidexSyncPath: `f${i}.txt` } }, 0));
+    server.resetCounters();
+    expect(await stamper.drain()).toBe(true);
+    expect(server.inspect().counters.byRoute).toEqual({ 'POST /token': 1, 'POST /assets/bulk': 3 });
+    expect(state.stamps.count()).toBe(0);
+    const byId = new Map(server.inspect().assets.map((a) => [a.id, a]));
+    expect(ids.every((id, i) => byId.get(id)?.metadata.squidexSyncSha256 === `sha${i}`)).toBe(true);
+  });
+
+  it('drops the stamp of an asset deleted meanwhile, and keeps the rest when the server is down', async () => {
+    const { server, state, stamper, clock } = await setup();
+    const kept = await asset(server, 'a.txt');
+    state.stamps.put('00000000-0000-0000-0000-00000000dead', { metadata: { x: '1' } }, 0);
+    state.stamps.put(kept, { metadata: { x: '2' } }, 0);
+    server.setFaults({ down: true });
+    expect(await stamper.drain()).toBe(false);
+    expect(state.stamps.count()).toBe(2); // nothing lost while the server was away
+    server.setFaults({ down: false });
+    expect(await stamper.drain()).toBe(false); // backing off: not before the wait is over
+    clock.advance(61_000);
+    expect(await stamper.drain()).toBe(true);
+    expect(state.stamps.count()).toBe(0);
+    expect(server.inspect().assets.find((a) => a.id === kept)?.metadata).toEqual({ x: '2' });
+  });
+
+  it('a newer stamp for the same asset replaces the pending one; a direct annotate drops it', async () => {
+    const { server, state, stamper } = await setup();
+    const id = await asset(server, 'a.txt');
+    state.stamps.put(id, { metadata: { v: 'old' } }, 0);
+    state.stamps.put(id, { metadata: { v: 'new' } }, 0);
+    expect(state.stamps.count()).toBe(1);
+    await stamper.before(id);
+    expect(state.stamps.count()).toBe(0);
+    state.stamps.put(id, { metadata: { v: 'new' } }, 0);
+    await stamper.drain();
+    expect(server.inspect().assets.find((a) => a.id === id)?.metadata).toEqual({ v: 'new' });
+  });
+});
