@@ -4,6 +4,7 @@ import { describeError, SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { FolderResolver, SquidexClient } from '../squidex/index.js';
 import { acquireLock, openState, type State, type StateLock } from '../state/index.js';
+import { markClean, takeCleanMark } from '../state/clean.js';
 import { compileIgnore, type IgnoreMatcher, type WalkResult } from '../watch/index.js';
 import { ignoreSpec } from '../watch/scan.js';
 import { AdoptionIndex } from '../worker/adopt.js';
@@ -105,6 +106,8 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
   try {
     state = openState(config.state, {
       clock,
+      // Only the lock holder may trust (and consume) the clean-close marker: nobody else writes meanwhile.
+      verify: !takeCleanMark(config.state),
       queue: {
         debounceMs: config.sync.debounceMs,
         maxWaitMs: config.sync.maxWaitMs,
@@ -169,6 +172,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     async close() {
       await client.close().catch(() => undefined);
       state.close();
+      markClean(config.state);
       lock.release();
     },
   };
