@@ -75,7 +75,8 @@ async function syncOnce(config: Config, opts: OnceOptions, walks: PrefetchedWalk
     const serverKey = `${config.squidex.url}|${config.squidex.app}`;
     const knownServer = rt.state.meta.get('server') === serverKey;
     await preflight(rt.client, config, logger, { unreachable: 'fail', checkApp: !knownServer });
-    rt.state.meta.set('server', serverKey);
+    // Written only when new: a restart that changes nothing commits nothing (no fsync, no checkpoint at close).
+    if (!knownServer) rt.state.meta.set('server', serverKey);
     if (opts.allowMassDelete) for (const m of config.mappings) rt.state.meta.delete(`deleteGuard:${m.name}`);
     // Folders or files the walk could not read are not "in sync": never synced, they would
     // otherwise only be a warning in the log while once exits 0.

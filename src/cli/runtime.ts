@@ -5,7 +5,9 @@ import type { Logger } from '../lib/log.js';
 import { FolderResolver, SquidexClient } from '../squidex/index.js';
 import { acquireLock, openState, type State, type StateLock } from '../state/index.js';
 import { markClean, takeCleanMark } from '../state/clean.js';
-import { compileIgnore, type IgnoreMatcher, type WalkResult } from '../watch/index.js';
+// Not the watch index: it loads the watcher (chokidar), which once never needs.
+import { compileIgnore, type IgnoreMatcher } from '../watch/ignore.js';
+import type { WalkResult } from '../watch/walk.js';
 import { ignoreSpec } from '../watch/scan.js';
 import { AdoptionIndex } from '../worker/adopt.js';
 import type { ReconcileContext, SyncEvents } from '../worker/context.js';
