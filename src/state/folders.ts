@@ -26,6 +26,11 @@ export class SqliteFolderCache implements FolderStore {
   private readonly sDel;
   private readonly sClear;
   private readonly sAll;
+  /**
+   * Every job asks for its folder: a query each showed in profiles of a first
+   * sync. Only this process writes the table while it holds the lock.
+   */
+  private readonly memo = new Map<string, string>();
 
   constructor(
     private readonly db: Database.Database,
@@ -43,21 +48,29 @@ export class SqliteFolderCache implements FolderStore {
   }
 
   get(remotePath: string): string | undefined {
-    return this.sGet.get(remotePath) as string | undefined;
+    let id = this.memo.get(remotePath);
+    if (id === undefined) {
+      id = this.sGet.get(remotePath) as string | undefined;
+      if (id !== undefined) this.memo.set(remotePath, id);
+    }
+    return id;
   }
 
   set(remotePath: string, id: string): void {
+    this.memo.set(remotePath, id);
     // A cache entry lost in a power cut is looked up again (the resolver lists before it creates).
     withoutFsync(this.db, () => this.sSet.run(remotePath, id, this.clock.now()));
   }
 
   /** Deletes the folder and every folder under it (a moved or deleted parent invalidates them all). */
   delete(remotePath: string): void {
+    this.memo.clear(); // descendants too; rare enough to refill from the table
     if (remotePath === '') this.sClear.run();
     else this.sDel.run({ p: remotePath });
   }
 
   clear(): void {
+    this.memo.clear();
     this.sClear.run();
   }
 

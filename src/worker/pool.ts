@@ -6,6 +6,7 @@ import type { Job } from '../queue/index.js';
 import type { ReconcileContext } from './context.js';
 import { reconcile } from './reconcile.js';
 import { Stamper } from './stamps.js';
+import { remoteDirOf } from './mapping.js';
 
 export interface PoolOptions {
   concurrency: number;
@@ -136,7 +137,10 @@ export class WorkerPool {
         next = jobs.nextRunAt({ excludeMappings });
         const due = free > 0 && next !== null && next <= now;
         const claimed = this.#settleAnd(() => (due ? jobs.claim(this.#token, free, { excludeMappings }) : []));
-        if (claimed.length > 0) this.#claimedAt = now;
+        if (claimed.length > 0) {
+          this.#claimedAt = now;
+          this.#warmFolders(claimed);
+        }
         for (const job of claimed) {
           this.#waiting.set(job.id, job);
           void this.#queue.add(() => this.#runJob(job));
@@ -238,6 +242,24 @@ export class WorkerPool {
     await this.#sleep(2000);
   }
 
+  /**
+   * Starts resolving (listing or creating) the asset folders of jobs claimed
+   * ahead, one chain per folder at once: otherwise the workers all wait on the
+   * folder of the file in front, and a first sync pays one round trip per new
+   * folder in a row (with 20 ms to the server, 156 folders cost 3.5 s of 10).
+   * Only for files that are there (a deleted folder is never re-created here);
+   * a failure is the job's to report when it asks for the same folder.
+   */
+  #warmFolders(claimed: readonly Job[]): void {
+    const dirs = new Set<string>();
+    for (const job of claimed) {
+      const mapping = this.ctx.mappings.get(job.mapping);
+      if (!mapping || job.reason === 'gone' || job.reason === 'unlink') continue;
+      dirs.add(remoteDirOf(mapping, job.path));
+    }
+    for (const dir of dirs) this.ctx.resolver.resolve(dir).catch(() => undefined);
+  }
+
   /** Claimed jobs that never started go back to the queue untouched (attempt refunded). */
   #giveBackWaiting(): void {
     this.#queue.clear();
@@ -264,7 +286,8 @@ export class WorkerPool {
     }
     const ac = new AbortController();
     this.#inFlight.set(job.id, ac);
-    const log = this.#log.child({ mapping: job.mapping, path: job.path });
+    // A child logger per job costs a redaction setup each: only made when something is logged.
+    const log = (): Logger => this.#log.child({ mapping: job.mapping, path: job.path });
     const jobs = this.ctx.state.jobs;
     const writes: Array<() => void> = [];
     try {
@@ -275,8 +298,11 @@ export class WorkerPool {
       this.#unsettled.push(this.#unit(job, writes, () => jobs.complete(job, rerun)));
       this.ctx.events?.action?.(outcome.action, job.mapping, job.path);
       const quiet = outcome.action === 'none' || outcome.action === 'touch' || outcome.action === 'skip';
-      if (quiet) log.debug({ action: outcome.action, detail: outcome.detail }, outcome.action);
-      else log.info({ action: outcome.action, detail: outcome.detail }, '%s %s', outcome.action, job.path);
+      const level = quiet ? 'debug' : 'info';
+      if (this.#log.isLevelEnabled(level)) {
+        if (quiet) log().debug({ action: outcome.action, detail: outcome.detail }, outcome.action);
+        else log().info({ action: outcome.action, detail: outcome.detail }, '%s %s', outcome.action, job.path);
+      }
     } catch (e) {
       // Server changes recorded before the failure still happened: keep them.
       if (writes.length > 0) this.#unsettled.push(this.#unit(job, writes, () => undefined));
@@ -291,9 +317,9 @@ export class WorkerPool {
         verdict = jobs.fail(job, { message: describeError(err), code: err.code, retry: err.retry, retryAfterMs: err.retryAfterMs });
       });
       const fields = { code: err.code, attempts: job.attempts, verdict };
-      if (verdict === 'failed') log.error(fields, 'failed: %s', describeError(err));
-      else if (err.retry === 'pause') log.warn(fields, 'server asked us to wait: %s', describeError(err));
-      else log.warn(fields, 'will retry: %s', describeError(err));
+      if (verdict === 'failed') log().error(fields, 'failed: %s', describeError(err));
+      else if (err.retry === 'pause') log().warn(fields, 'server asked us to wait: %s', describeError(err));
+      else log().warn(fields, 'will retry: %s', describeError(err));
       this.ctx.events?.failed?.(err.code, verdict);
     } finally {
       this.#inFlight.delete(job.id);

@@ -85,7 +85,8 @@ export async function reconcile(job: Job, ctx: ReconcileContext, signal?: AbortS
     const moved = await findMoveSource(mapping, job.path, digest, ctx);
     if (moved) return applyMove(mapping, moved, job.path, parentId, st, ctx);
     const adopted = await adopt(mapping, job.path, parentId, digest, st, ctx);
-    if (adopted) return adopted;
+    if (adopted && 'action' in adopted) return adopted;
+    if (adopted) return upload(mapping, job, adopted.reserved, parentId, digest, st, abs, ctx, signal, data);
   }
   return upload(mapping, job, row, parentId, digest, st, abs, ctx, signal, data);
 }
@@ -118,7 +119,7 @@ async function adopt(
   digest: FileDigest,
   st: Stats,
   ctx: ReconcileContext,
-): Promise<Outcome | null> {
+): Promise<Outcome | { reserved: FileRow } | null> {
   const files = ctx.state.files;
   const found = await ctx.adoption.find(
     parentId,
@@ -131,8 +132,7 @@ async function adopt(
   let asset = found.asset;
   if (!found.sameContent) {
     // Our stamp says this asset is this path, with older content: keep the id, replace the bytes.
-    files.reserve(mapping.name, relPath, asset.id);
-    return null;
+    return { reserved: files.reserve(mapping.name, relPath, asset.id) };
   }
   if (asset.metadata?.[META_SHA] !== digest.sha256 || asset.metadata?.[META_PATH] !== remoteFileOf(mapping, relPath)) {
     asset = await stamp(asset, mapping, relPath, digest.sha256, ctx);
@@ -164,7 +164,7 @@ async function upload(
   // is safe either way. A new path takes the id its job was given when it was
   // claimed; that id is already durable, so a lost response or a crash never
   // makes a second asset.
-  const known = files.get(mapping.name, relPath) ?? row;
+  const known = row;
   const existing = known?.sha256 ? known : undefined;
   const assetId = known?.assetId ?? job.assetHint;
 
