@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { compileIgnore, diffAgainstFiles, walkMapping } from '../src/watch/index.js';
+import { compileIgnore, diffAgainstFiles, diffLean, walkMapping } from '../src/watch/index.js';
 
 let dir: string;
 const ig = () => compileIgnore({ ignore: ['drafts/**'], ignoreDefaults: true }, dir);
@@ -126,5 +126,40 @@ describe('diffAgainstFiles', () => {
     const d = diffAgainstFiles(entries, rows);
     expect(d.changed.sort()).toEqual(['grown', 'new', 'reserved', 'touched']);
     expect(d.gone).toEqual(['deleted']);
+  });
+});
+
+describe('diffLean', () => {
+  const entries = () =>
+    new Map([
+      ['same', { size: 1, mtimeMs: 1000.4 }],
+      ['grown', { size: 2, mtimeMs: 1000 }],
+      ['touched', { size: 1, mtimeMs: 2000 }],
+      ['new', { size: 1, mtimeMs: 1 }],
+      ['reserved', { size: 1, mtimeMs: 1 }],
+      ['returned', { size: 5, mtimeMs: 7.25 }],
+    ]);
+  // FilesRepo.listLean's layout: path, size, mtimeMs, missingSince; '' is NULL.
+  const flat = [
+    'same', '1', '1000', '',
+    'grown', '1', '1000', '',
+    'touched', '1', '1000', '',
+    'reserved', '', '', '',
+    'deleted', '1', '1', '',
+    'returned', '5', '7.25', '1700000000000',
+  ];
+
+  it('agrees with diffAgainstFiles and names missing rows that are back', () => {
+    const d = diffLean(entries(), flat);
+    expect(d.changed.sort()).toEqual(['grown', 'new', 'reserved', 'touched']);
+    expect(d.gone).toEqual(['deleted']);
+    expect(d.back).toEqual(['returned']);
+    expect(d.rows).toBe(6);
+  });
+
+  it('finds nothing over an unchanged tree, and everything gone over an empty walk', () => {
+    const same = new Map([['a', { size: 3, mtimeMs: 1795764663217.4307 }]]);
+    expect(diffLean(same, ['a', '3', '1795764663217.4307', ''])).toEqual({ changed: [], gone: [], back: [], rows: 1 });
+    expect(diffLean(new Map(), flat).gone).toHaveLength(6);
   });
 });

@@ -14,9 +14,6 @@ export interface FileRow {
   missingSince: number | null;
 }
 
-/** [path, size, mtimeMs, missingSince] of a files row (see listLean). */
-export type LeanRow = [path: string, size: number | null, mtimeMs: number | null, missingSince: number | null];
-
 export interface KeptRow {
   mapping: string;
   path: string;
@@ -41,6 +38,8 @@ function toRow(r: Raw): FileRow {
     assetId: r[5], parentId: r[6], version: r[7], syncedAt: r[8], missingSince: r[9],
   };
 }
+
+const text = (n: number | null): string => (n === null ? '' : String(n));
 
 export class FilesRepo {
   private readonly sGet;
@@ -68,7 +67,13 @@ export class FilesRepo {
   constructor(private readonly db: Database.Database) {
     this.sGet = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND path = ?`).raw();
     this.sList = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ?`).raw();
-    this.sListLean = db.prepare(`SELECT path, size, mtime_ms, missing_since FROM files WHERE mapping = ?`).raw();
+    // NUL cannot occur in a path, and SQLite prints a REAL so that it reads back exactly.
+    this.sListLean = db
+      .prepare(
+        `SELECT group_concat(path || char(0) || ifnull(size, '') || char(0) || ifnull(mtime_ms, '') || char(0) || ifnull(missing_since, ''), char(0))
+         FROM files WHERE mapping = ?`,
+      )
+      .pluck();
     this.sByAsset = db.prepare(`SELECT ${COLS} FROM files WHERE asset_id = ?`).raw();
     // A reservation never overwrites a row that already has an asset id: the id
     // may have reached the server, and a second id for the path would make a duplicate.
@@ -131,12 +136,21 @@ export class FilesRepo {
   }
 
   /**
-   * What a rescan compares with the walk, as positional rows [path, size,
-   * mtimeMs, missingSince]: at 100k rows this reads in well under half the
-   * time of list(), which builds ten fields per row.
+   * What a rescan compares with the walk: one flat list, four fields a row
+   * (path, size, mtimeMs, missingSince; numbers as text, '' for NULL). SQLite
+   * joins the rows into one string, so the driver builds no array per row: at
+   * 100k rows this reads in about a third of the time of list().
    */
-  listLean(mapping: string): LeanRow[] {
-    return this.sListLean.all(mapping) as LeanRow[];
+  listLean(mapping: string): string[] {
+    let all: string | null;
+    try {
+      all = this.sListLean.get(mapping) as string | null;
+    } catch (e) {
+      // Past SQLite's string limit (1e9 bytes, tens of millions of rows): row by row.
+      if ((e as { code?: string }).code !== 'SQLITE_TOOBIG') throw e;
+      return this.list(mapping).flatMap((r) => [r.path, text(r.size), text(r.mtimeMs), text(r.missingSince)]);
+    }
+    return all === null ? [] : all.split('\0');
   }
 
   /**

@@ -42,33 +42,40 @@ export function diffAgainstFiles(entries: Map<string, FileStat>, rows: Iterable<
   return { changed, gone };
 }
 
-/** [path, size, mtimeMs, missingSince]: a files row as the rescan reads it (positional, no object per row). */
-export type DiffTuple = readonly [path: string, size: number | null, mtimeMs: number | null, missingSince: number | null];
-
-export interface TupleDiffResult extends DiffResult {
+export interface LeanDiffResult extends DiffResult {
   /** Rows marked missing whose file is present again (a share that came back). */
   back: string[];
+  /** How many rows the table has (not the length of the flat list). */
+  rows: number;
 }
 
-/** diffAgainstFiles over positional rows, also naming the missing rows that are back. */
-export function diffTuples(entries: Map<string, FileStat>, rows: readonly DiffTuple[]): TupleDiffResult {
+/**
+ * diffAgainstFiles over the rescan's flat rows (FilesRepo.listLean: path, size,
+ * mtimeMs, missingSince as text, '' for NULL), also naming the missing rows
+ * that are back.
+ */
+export function diffLean(entries: Map<string, FileStat>, flat: readonly string[]): LeanDiffResult {
   const changed: string[] = [];
   const gone: string[] = [];
   const back: string[] = [];
   let known = 0;
-  for (const [path, size, mtimeMs, missingSince] of rows) {
+  for (let i = 0; i + 3 < flat.length; i += 4) {
+    const path = flat[i];
     const f = entries.get(path);
     if (f === undefined) {
       gone.push(path);
       continue;
     }
     known += 1;
-    if (missingSince !== null) back.push(path);
-    if (size === null || mtimeMs === null || size !== f.size || Math.abs(mtimeMs - f.mtimeMs) >= 1) changed.push(path);
+    if (flat[i + 3] !== '') back.push(path);
+    const size = flat[i + 1];
+    const mtimeMs = flat[i + 2];
+    if (size === '' || mtimeMs === '' || Number(size) !== f.size || Math.abs(Number(mtimeMs) - f.mtimeMs) >= 1) changed.push(path);
   }
-  if (known === entries.size) return { changed, gone, back };
+  const rows = Math.floor(flat.length / 4);
+  if (known === entries.size) return { changed, gone, back, rows };
   const seen = new Set<string>();
-  for (const r of rows) seen.add(r[0]);
+  for (let i = 0; i < flat.length; i += 4) seen.add(flat[i]);
   for (const p of entries.keys()) if (!seen.has(p)) changed.push(p);
-  return { changed, gone, back };
+  return { changed, gone, back, rows };
 }

@@ -2,7 +2,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
 import type { FolderResolver, SquidexClient } from '../squidex/index.js';
 import type { State } from '../state/index.js';
-import { diffTuples } from '../watch/diff.js';
+import { diffLean } from '../watch/diff.js';
 import type { IgnoreMatcher } from '../watch/ignore.js';
 import { walkMapping, type WalkResult } from '../watch/walk.js';
 import { applyFolderRename, detectFolderRenames } from './folders.js';
@@ -53,10 +53,10 @@ export async function rescanMapping(
   // a restart over an unchanged tree must cost about one stat per file. A walk on
   // another thread is read beside; otherwise rows are read after the walk, as jobs
   // that finish during a sliced walk change them.
-  let rows = deps.walk ? deps.state.files.listLean(mapping.name) : [];
+  let rows: string[] = deps.walk ? deps.state.files.listLean(mapping.name) : [];
   const walk = await (deps.walk ?? walkMapping(mapping.local, ignore));
   if (!deps.walk) rows = deps.state.files.listLean(mapping.name);
-  let diff = diffTuples(walk.entries, rows);
+  let diff = diffLean(walk.entries, rows);
   const log = deps.logger.child({ mapping: mapping.name });
   if (deps.server && !walk.rootMissing && diff.gone.length > 0) {
     let renamed = 0;
@@ -65,20 +65,20 @@ export async function rescanMapping(
     }
     if (renamed > 0) {
       rows = deps.state.files.listLean(mapping.name);
-      diff = diffTuples(walk.entries, rows);
+      diff = diffLean(walk.entries, rows);
     }
   }
-  const { changed, gone, back } = diff;
+  const { changed, gone, back, rows: known } = diff;
   // Files seen gone that are back unchanged (a share that returned): no longer held.
   if (back.length > 0) deps.state.files.clearMissing(mapping.name, back);
   for (const err of walk.errors.slice(0, 20)) log.warn({ path: err.path, code: err.code }, 'cannot read %s: %s', err.path, err.message);
 
-  const held = guardVerdict(mapping, walk.rootMissing, walk.entries.size, rows.length, gone.length, deps);
+  const held = guardVerdict(mapping, walk.rootMissing, walk.entries.size, known, gone.length, deps);
   const key = guardKey(mapping.name);
   if (held) {
     if (deps.state.meta.get(key) !== held) {
       log.warn(
-        { gone: gone.length, files: rows.length },
+        { gone: gone.length, files: known },
         'deletions held: %s. Nothing will be deleted or forgotten on the server. If this is intended, run `squidex-sync once --allow-mass-delete`.',
         held,
       );
