@@ -31,6 +31,26 @@ describe('compileIgnore defaults', () => {
   });
 });
 
+describe('compileIgnore matching like picomatch', () => {
+  it('matches a name equal to a pattern even where the glob itself would not, and the glob too', () => {
+    const m = compileIgnore({ ignore: ['report[1].pdf', 'a{b,c}.txt'], ignoreDefaults: false }, root);
+    expect(m('x/report[1].pdf', false)).toBe(true);
+    expect(m('x/report1.pdf', false)).toBe(true);
+    expect(m('a{b,c}.txt', false)).toBe(true);
+    expect(m('ab.txt', false)).toBe(true);
+    expect(m('ad.txt', false)).toBe(false);
+    expect(m('report2.pdf', false)).toBe(false);
+  });
+
+  it('matches any of several patterns, case-insensitively only for the defaults', () => {
+    const m = compileIgnore({ ignore: ['*.bak', '*.old'], ignoreDefaults: true }, root);
+    expect(m('a/X.OLD', false)).toBe(false);
+    expect(m('a/x.old', false)).toBe(true);
+    expect(m('a/x.bak', false)).toBe(true);
+    expect(m('a/THUMBS.DB', false)).toBe(true);
+  });
+});
+
 describe('compileIgnore user globs', () => {
   const m = compileIgnore({ ignore: ['drafts/**', '*.bak', 'cache/', '/export/tmp', '# comment', ''], ignoreDefaults: true }, root);
 
