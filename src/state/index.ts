@@ -71,6 +71,8 @@ function quickCheck(db: Database.Database): void {
  * - busy_timeout: a CLI command writing beside the daemon waits instead of failing with SQLITE_BUSY.
  * - foreign_keys: on, so any future reference between tables is enforced.
  * - journal_size_limit: a WAL grown by a 100k-path rescan is truncated after checkpoint.
+ * - cache_size 32 MiB (default 2 MiB): a first sync of 5,000 files read ~12,000 pages back from
+ *   the OS (pread) once the files table and its indexes outgrew the default; used only as filled.
  */
 function applyPragmas(db: Database.Database, busyTimeoutMs: number): void {
   db.pragma(`busy_timeout = ${busyTimeoutMs}`);
@@ -78,6 +80,7 @@ function applyPragmas(db: Database.Database, busyTimeoutMs: number): void {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('journal_size_limit = 67108864');
+  db.pragma('cache_size = -32768');
 }
 
 /** Opens (creating if needed) the state database, migrates it and recovers the queue. */

@@ -79,11 +79,14 @@ const MIGRATIONS: readonly string[] = [
   // 3: the asset id a job uploads a new file under, chosen when it is claimed
   // (durable with the claim's commit, so a retry after a crash upserts the same
   // id instead of making a second asset); and metadata stamps waiting to go out
-  // in one bulk request (rowid tells a replaced stamp from the one sent).
+  // in one bulk request. Stamps are appended in order with no index on the
+  // asset id: random keys would dirty one index page per upload in every
+  // commit; a newer stamp of an asset simply comes later.
   `
   ALTER TABLE jobs ADD COLUMN asset_hint TEXT;
   CREATE TABLE stamps (
-    asset_id   TEXT NOT NULL PRIMARY KEY,
+    seq        INTEGER PRIMARY KEY,
+    asset_id   TEXT NOT NULL,
     body       TEXT NOT NULL,              -- JSON: the bulk Annotate job without its id
     attempts   INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { withoutFsync } from './relaxed.js';
 
-/** A metadata stamp waiting to go out; `seq` (the rowid) changes when a newer stamp replaces it. */
+/** A metadata stamp waiting to go out; a later `seq` for the same asset supersedes it. */
 export interface PendingStamp {
   seq: number;
   assetId: string;
@@ -26,14 +26,15 @@ export class StampsRepo {
   private readonly sCount;
 
   constructor(private readonly db: Database.Database) {
-    // REPLACE deletes and inserts: a newer stamp for the same asset gets a new rowid, so
-    // an older one in flight is not mistaken for it when its answer comes back.
-    this.sPut = db.prepare(`INSERT OR REPLACE INTO stamps (asset_id, body, attempts, created_at) VALUES (?, ?, 0, ?)`);
-    this.sPending = db.prepare(`SELECT rowid, asset_id, body, attempts FROM stamps ORDER BY rowid LIMIT ?`).raw();
-    this.sDone = db.prepare(`DELETE FROM stamps WHERE rowid = ?`);
-    this.sBump = db.prepare(`UPDATE stamps SET attempts = attempts + 1 WHERE rowid = ?`);
+    // Appended: a newer stamp for an asset gets a later seq, so one in flight is
+    // never mistaken for it when its answer comes back.
+    this.sPut = db.prepare(`INSERT INTO stamps (asset_id, body, attempts, created_at) VALUES (?, ?, 0, ?)`);
+    this.sPending = db.prepare(`SELECT seq, asset_id, body, attempts FROM stamps ORDER BY seq LIMIT ?`).raw();
+    this.sDone = db.prepare(`DELETE FROM stamps WHERE seq = ?`);
+    this.sBump = db.prepare(`UPDATE stamps SET attempts = attempts + 1 WHERE seq = ?`);
+    // No index on asset_id (see migration 3): a scan of the few pending rows, and only for moves and adoptions.
     this.sDrop = db.prepare(`DELETE FROM stamps WHERE asset_id = ?`);
-    this.sCount = db.prepare(`SELECT count(*) FROM stamps`).pluck();
+    this.sCount = db.prepare(`SELECT count(DISTINCT asset_id) FROM stamps`).pluck();
   }
 
   put(assetId: string, body: object, now: number): void {

@@ -121,12 +121,17 @@ export class Stamper {
     return false;
   }
 
-  async #send(batch: PendingStamp[]): Promise<boolean> {
+  async #send(pending: PendingStamp[]): Promise<boolean> {
+    // Only the newest stamp of an asset goes out; older ones are settled with it.
+    const newest = new Map<string, PendingStamp>();
+    for (const s of pending) newest.set(s.assetId, s);
+    const batch = [...newest.values()];
+    const superseded = pending.filter((s) => newest.get(s.assetId) !== s).map((s) => s.seq);
     const jobs: BulkJob[] = batch.map((s) => ({ ...(s.body as AnnotateInput), id: s.assetId, type: 'Annotate' }));
     for (const s of batch) this.#sending.add(s.assetId);
     try {
       const results = await this.deps.client.bulk(jobs);
-      const done: number[] = [];
+      const done: number[] = superseded;
       const refused: number[] = [];
       batch.forEach((s, i) => {
         const error = (results[i]?.jobIndex === i ? results[i] : results.find((r) => r.jobIndex === i))?.error;
