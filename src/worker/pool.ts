@@ -11,12 +11,16 @@ import { remoteDirOf } from './mapping.js';
 export interface PoolOptions {
   concurrency: number;
   /**
-   * Jobs claimed ahead per worker slot. Every look at the queue is one commit
-   * (an fsync at synchronous=FULL, ~1 ms that stalls the event loop); claiming
-   * a few jobs per slot ahead and looking again only when they run low turns
-   * one commit per small file into one per dozens. Default 16.
+   * Most jobs claimed ahead of the worker slots (default 256). Every look at
+   * the queue is one commit: an fsync at synchronous=FULL that stalls the event
+   * loop, and a rewrite of every index page the batch touched (random keys: one
+   * page per file per index). Claiming ahead what the workers finish in about a
+   * quarter of a second, and looking again only when it runs low, makes one
+   * commit per hundreds of small files (a simulation of 5,000 jobs wrote 43 MB
+   * in batches of 64, 25 MB in batches of 256), and stays at a few jobs for big
+   * files.
    */
-  prefetch?: number;
+  maxAhead?: number;
   /** Longest sleep between looks at the queue; picks up jobs another process (the CLI) re-queued. */
   pollMs?: number;
   /** Mappings whose uploads are paused (`squidex-sync pause`). */
@@ -43,7 +47,12 @@ export class WorkerPool {
   /** Outcomes the state database could not record yet (disk full, locked): written before anything new is claimed. */
   readonly #unsettled: Array<() => void> = [];
   #troubleCode: string | undefined;
-  readonly #depth: number;
+  readonly #maxAhead: number;
+  /** Jobs finished, and the recent rate (per second) that sizes how many are claimed ahead. */
+  #finished = 0;
+  #rate = 0;
+  #rateAt = 0;
+  #rateFinished = 0;
   readonly #stamper: Stamper;
 
   constructor(
@@ -51,7 +60,7 @@ export class WorkerPool {
     private readonly opts: PoolOptions,
   ) {
     this.#queue = new PQueue({ concurrency: opts.concurrency });
-    this.#depth = opts.concurrency * Math.max(1, opts.prefetch ?? 16);
+    this.#maxAhead = Math.max(opts.concurrency, opts.maxAhead ?? 256);
     this.#log = ctx.logger.child({ component: 'worker' });
     this.#stamper = new Stamper(ctx);
   }
@@ -130,7 +139,7 @@ export class WorkerPool {
           continue;
         }
       }
-      const free = this.#depth - this.#queue.pending - this.#queue.size;
+      const free = this.#depth(now) - this.#queue.pending - this.#queue.size;
       let next: number | null;
       try {
         const excludeMappings = this.opts.pausedMappings?.() ?? [];
@@ -242,6 +251,17 @@ export class WorkerPool {
     await this.#sleep(2000);
   }
 
+  /** Worker slots plus the jobs they finish in about 250 ms (at least one more round). */
+  #depth(now: number): number {
+    if (now - this.#rateAt >= 200) {
+      if (this.#rateAt > 0) this.#rate = ((this.#finished - this.#rateFinished) * 1000) / (now - this.#rateAt);
+      this.#rateAt = now;
+      this.#rateFinished = this.#finished;
+    }
+    const c = this.opts.concurrency;
+    return c + Math.min(this.#maxAhead, Math.max(c, Math.round(this.#rate / 4)));
+  }
+
   /**
    * Starts resolving (listing or creating) the asset folders of jobs claimed
    * ahead, one chain per folder at once: otherwise the workers all wait on the
@@ -323,6 +343,7 @@ export class WorkerPool {
       this.ctx.events?.failed?.(err.code, verdict);
     } finally {
       this.#inFlight.delete(job.id);
+      this.#finished++;
       this.#wakeIfLow();
     }
   }
