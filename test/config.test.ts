@@ -86,7 +86,7 @@ describe('a valid config', () => {
       yaml(
         `  - local: ~/Designs\n    remote: /Sales//2025/\n    deletes: delete\n    permanentDeletes: true\n    watch: poll\n    rescanInterval: 1h30m\n    ignore: ["*.bak", "drafts/**"]\n    ignoreDefaults: false\n    name: Sales-2025\n`,
         `state: /var/lib/squidex-sync/state.db
-sync: { concurrency: 8, stabilityMs: 500, debounceMs: 200, maxWaitMs: 5000, maxAttempts: 3, moveWindowMs: 4000, shutdownTimeoutMs: 1000 }
+sync: { concurrency: 6, stabilityMs: 500, debounceMs: 200, maxWaitMs: 5000, maxAttempts: 3, moveWindowMs: 4000, shutdownTimeoutMs: 1000 }
 deleteGuard: { enabled: false, maxShare: 0.25, minFiles: 5 }
 upload: { maxBytesPerSecond: 10MiB }
 http: { port: 9464, host: localhost }
@@ -107,7 +107,7 @@ log: { level: debug }
       ignoreDefaults: false,
     });
     expect(c.state).toBe('/var/lib/squidex-sync/state.db');
-    expect(c.sync.concurrency).toBe(8);
+    expect(c.sync.concurrency).toBe(6);
     expect(c.upload.maxBytesPerSecond).toBe(10 * 1024 * 1024);
     expect(c.http).toEqual({ port: 9464, host: 'localhost', healthProbeSeconds: 60 });
     // Legal, but the guard being off while deletes propagate deserves a word.
