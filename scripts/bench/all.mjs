@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark in one run, one table. Each is also
 // runnable alone (node scripts/bench/<name>.mjs). Scale with env:
-// BENCH_FILES, BENCH_BIG_MB, BENCH_BIG_COUNT, BENCH_RESTART_FILES,
+// BENCH_FILES, BENCH_LATENCY_MS (comma list, default 0,20), BENCH_FILES_LATENCY,
+// BENCH_CONCURRENCY, BENCH_BIG_MB, BENCH_BIG_COUNT, BENCH_RESTART_FILES,
 // BENCH_WATCH_FILES (comma list), BENCH_IDLE_S, BENCH_LAT_FILES;
 // BENCH_ONLY=first,big,restart,watch,latency picks some.
 import { execSync } from 'node:child_process';

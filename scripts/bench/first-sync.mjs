@@ -6,20 +6,34 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
-import { envInt, mainIf, makeTree, rmDir, runCli, startServer, workDir, writeConfig } from './lib.mjs';
+import { DIST, envInt, mainIf, makeTree, rmDir, runCli, startServer, workDir, writeConfig } from './lib.mjs';
 
 const ROOT_FOLDER = '00000000-0000-0000-0000-000000000000';
 
+// BENCH_LATENCY_MS: comma list; the server waits that long before each answer,
+// like a Squidex across a network. 0 is loopback, where the test server and
+// squidex-sync share the machine's two cores and CPU sets the pace; 20 ms is a
+// Squidex in the same region, where round trips do. The runs with latency use
+// BENCH_FILES_LATENCY files (default 2,000: the naive uploader needs 23 ms each).
 export async function run() {
-  const n = envInt('BENCH_FILES', 5000);
-  const concurrency = envInt('BENCH_CONCURRENCY', 4);
+  const latencies = (process.env.BENCH_LATENCY_MS ?? '0,20').split(',').map(Number);
+  const rows = [];
+  for (const latencyMs of latencies) {
+    const n = latencyMs > 0 ? envInt('BENCH_FILES_LATENCY', 2000) : envInt('BENCH_FILES', 5000);
+    rows.push(...(await runOne(n, latencyMs)));
+  }
+  return rows;
+}
+
+async function runOne(n, latencyMs) {
+  // "The same concurrency" as the daemon runs with by default.
+  const { DEFAULTS } = await import(pathToFileURL(join(DIST, 'config', 'index.js')).href);
+  const concurrency = envInt('BENCH_CONCURRENCY', DEFAULTS.sync.concurrency);
   const dir = workDir('first');
   const local = join(dir, 'tree');
   const paths = makeTree(local, { n, minSize: 8 * 1024, maxSize: 64 * 1024, levels: 3, fanout: 5 });
-  // BENCH_LATENCY_MS: the server waits this long before each answer, like a
-  // Squidex across a network (loopback makes the server's CPU the bottleneck).
-  const latencyMs = envInt('BENCH_LATENCY_MS', 0);
   const server = await startServer();
   try {
     if (latencyMs > 0) await fetch(`${server.url}/_test/faults`, { method: 'POST', body: JSON.stringify({ latencyMs }) });
@@ -34,7 +48,7 @@ export async function run() {
     const ours = n / r.seconds;
     const vsCeil = ours / ceiling;
     const vsNaive = ours / naive;
-    const tag = `1 first sync ${n} files${latencyMs ? `, ${latencyMs} ms latency` : ''}`;
+    const tag = `1 first sync ${n} files, ${latencyMs ? `${latencyMs} ms latency` : 'loopback'}, concurrency ${concurrency}`;
     return [
       { bench: tag, figure: 'ceiling (undici Pool, bodies in memory)', value: ceiling, unit: 'files/s' },
       { bench: tag, figure: 'naive (one POST at a time, readFile)', value: naive, unit: 'files/s' },
