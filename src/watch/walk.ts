@@ -59,18 +59,11 @@ export async function walkMapping(root: string, ignore: IgnoreMatcher, opts: Wal
   return walker.finish(entries);
 }
 
-/** The same walk without slices, for a thread of its own (see scan.ts). */
-export function walkSync(root: string, ignore: IgnoreMatcher, onFile: FileSink): Omit<WalkResult, 'entries'> {
-  const walker = new Walker(root, ignore, onFile);
-  walker.step(Infinity);
-  return walker.finish(undefined);
-}
-
 export type FileSink = (rel: string, size: number, mtimeMs: number) => void;
 
 /**
- * The walk as a resumable loop, so the sliced, the threaded and the shared walk
- * (scan.ts) are one implementation. Files go to `onFile` rather than into a Map
+ * The walk as a resumable loop, so the sliced walk above and the shared walk
+ * of `once` (scan.ts, step(Infinity) on two threads) are one implementation. Files go to `onFile` rather than into a Map
  * of objects: the threaded walk packs them into arrays, less garbage at 100k files.
  */
 export class Walker {
