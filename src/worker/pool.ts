@@ -6,20 +6,11 @@ import type { Job } from '../queue/index.js';
 import type { ReconcileContext } from './context.js';
 import { reconcile } from './reconcile.js';
 import { Stamper } from './stamps.js';
-import { remoteDirOf } from './mapping.js';
+import { ClaimAhead } from './ahead.js';
 
 export interface PoolOptions {
   concurrency: number;
-  /**
-   * Most jobs claimed ahead of the worker slots (default 256). Every look at
-   * the queue is one commit: an fsync at synchronous=FULL that stalls the event
-   * loop, and a rewrite of every index page the batch touched (random keys: one
-   * page per file per index). Claiming ahead what the workers finish in about a
-   * quarter of a second, and looking again only when it runs low, makes one
-   * commit per hundreds of small files (a simulation of 5,000 jobs wrote 43 MB
-   * in batches of 64, 25 MB in batches of 256), and stays at a few jobs for big
-   * files.
-   */
+  /** Most jobs claimed ahead of the worker slots (default 256; see ahead.ts). */
   maxAhead?: number;
   /** Longest sleep between looks at the queue; picks up jobs another process (the CLI) re-queued. */
   pollMs?: number;
@@ -38,7 +29,6 @@ export class WorkerPool {
   readonly #inFlight = new Map<number, AbortController>();
   /** Claimed, not started yet: their leases are renewed like running ones, and a stop gives them back. */
   readonly #waiting = new Map<number, Job>();
-  #claimedAt = 0;
   readonly #log: Logger;
   #stopping = false;
   #loop: Promise<void> | undefined;
@@ -47,12 +37,7 @@ export class WorkerPool {
   /** Outcomes the state database could not record yet (disk full, locked): written before anything new is claimed. */
   readonly #unsettled: Array<() => void> = [];
   #troubleCode: string | undefined;
-  readonly #maxAhead: number;
-  /** Jobs finished, and the recent rate (per second) that sizes how many are claimed ahead. */
-  #finished = 0;
-  #rate = 0;
-  #rateAt = 0;
-  #rateFinished = 0;
+  readonly #ahead: ClaimAhead;
   readonly #stamper: Stamper;
 
   constructor(
@@ -60,7 +45,7 @@ export class WorkerPool {
     private readonly opts: PoolOptions,
   ) {
     this.#queue = new PQueue({ concurrency: opts.concurrency });
-    this.#maxAhead = Math.max(opts.concurrency, opts.maxAhead ?? 256);
+    this.#ahead = new ClaimAhead(ctx, this.#token, opts.concurrency, Math.max(opts.concurrency, opts.maxAhead ?? 256), opts.pausedMappings);
     this.#log = ctx.logger.child({ component: 'worker' });
     this.#stamper = new Stamper(ctx);
   }
@@ -115,13 +100,6 @@ export class WorkerPool {
     this.#stamper.stop();
   }
 
-  abortAll(): void {
-    this.#stopping = true;
-    this.#giveBackWaiting();
-    for (const ac of this.#inFlight.values()) ac.abort();
-    this.wake();
-  }
-
   async #run(): Promise<void> {
     const jobs = this.ctx.state.jobs;
     const pollMs = this.opts.pollMs ?? 1000;
@@ -139,17 +117,13 @@ export class WorkerPool {
           continue;
         }
       }
-      const free = this.#depth(now) - this.#queue.pending - this.#queue.size;
+      const free = this.#ahead.depth(now) - this.#queue.pending - this.#queue.size;
       let next: number | null;
       try {
         const excludeMappings = this.opts.pausedMappings?.() ?? [];
         next = jobs.nextRunAt({ excludeMappings });
         const due = free > 0 && next !== null && next <= now;
-        const claimed = this.#settleAnd(() => (due ? jobs.claim(this.#token, free, { excludeMappings }) : []));
-        if (claimed.length > 0) {
-          this.#claimedAt = now;
-          this.#warmFolders(claimed);
-        }
+        const claimed = this.#settleAnd(() => (due ? this.#ahead.claim(free, excludeMappings, now) : []));
         for (const job of claimed) {
           this.#waiting.set(job.id, job);
           void this.#queue.add(() => this.#runJob(job));
@@ -251,35 +225,6 @@ export class WorkerPool {
     await this.#sleep(2000);
   }
 
-  /** Worker slots plus the jobs they finish in about 250 ms (at least one more round). */
-  #depth(now: number): number {
-    if (now - this.#rateAt >= 200) {
-      if (this.#rateAt > 0) this.#rate = ((this.#finished - this.#rateFinished) * 1000) / (now - this.#rateAt);
-      this.#rateAt = now;
-      this.#rateFinished = this.#finished;
-    }
-    const c = this.opts.concurrency;
-    return c + Math.min(this.#maxAhead, Math.max(c, Math.round(this.#rate / 4)));
-  }
-
-  /**
-   * Starts resolving (listing or creating) the asset folders of jobs claimed
-   * ahead, one chain per folder at once: otherwise the workers all wait on the
-   * folder of the file in front, and a first sync pays one round trip per new
-   * folder in a row (with 20 ms to the server, 156 folders cost 3.5 s of 10).
-   * Only for files that are there (a deleted folder is never re-created here);
-   * a failure is the job's to report when it asks for the same folder.
-   */
-  #warmFolders(claimed: readonly Job[]): void {
-    const dirs = new Set<string>();
-    for (const job of claimed) {
-      const mapping = this.ctx.mappings.get(job.mapping);
-      if (!mapping || job.reason === 'gone' || job.reason === 'unlink') continue;
-      dirs.add(remoteDirOf(mapping, job.path));
-    }
-    for (const dir of dirs) this.ctx.resolver.resolve(dir).catch(() => undefined);
-  }
-
   /** Claimed jobs that never started go back to the queue untouched (attempt refunded). */
   #giveBackWaiting(): void {
     this.#queue.clear();
@@ -288,18 +233,9 @@ export class WorkerPool {
     this.#waiting.clear();
   }
 
-  /** Paused (by the user, or by the server's 429/503) since this job was claimed ahead: hand it back. */
-  #pausedSinceClaim(job: Job): boolean {
-    // Claimed a moment ago, the claim's own look at the pauses still holds (and costs no query per job).
-    const now = this.ctx.clock.now();
-    if (now - this.#claimedAt < 1000) return false;
-    if (this.ctx.state.jobs.pausedUntil() > now) return true;
-    return this.opts.pausedMappings?.().includes(job.mapping) ?? false;
-  }
-
   async #runJob(job: Job): Promise<void> {
     if (!this.#waiting.delete(job.id)) return; // given back by stop()
-    if (this.#pausedSinceClaim(job)) {
+    if (this.#ahead.pausedSinceClaim(job)) {
       this.#unsettled.push(() => void this.ctx.state.jobs.release(job));
       this.#wakeIfLow();
       return;
@@ -343,7 +279,7 @@ export class WorkerPool {
       this.ctx.events?.failed?.(err.code, verdict);
     } finally {
       this.#inFlight.delete(job.id);
-      this.#finished++;
+      this.#ahead.finished();
       this.#wakeIfLow();
     }
   }

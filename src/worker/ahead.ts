@@ -1,0 +1,94 @@
+import type { Job } from '../queue/index.js';
+import type { ReconcileContext } from './context.js';
+import { remoteDirOf } from './mapping.js';
+
+/**
+ * How the pool claims jobs ahead of its worker slots. Every look at the queue
+ * is one commit: an fsync at synchronous=FULL that stalls the event loop, and
+ * a rewrite of every index page the batch touched (random keys: one page per
+ * file per index). Claiming ahead what the workers finish in about a quarter
+ * of a second, and looking again only when it runs low, makes one commit per
+ * hundreds of small files (a simulation of 5,000 jobs wrote 43 MB of WAL in
+ * batches of 64, 25 MB in batches of 256), and stays at a few for big files.
+ */
+export class ClaimAhead {
+  #finished = 0;
+  #rate = 0;
+  #rateAt = 0;
+  #rateFinished = 0;
+  #claimedAt = 0;
+
+  constructor(
+    private readonly ctx: ReconcileContext,
+    private readonly token: string,
+    private readonly concurrency: number,
+    private readonly maxAhead: number,
+    private readonly pausedMappings?: () => string[],
+  ) {}
+
+  /** A job ended (any outcome): feeds the rate. */
+  finished(): void {
+    this.#finished++;
+  }
+
+  /** Worker slots plus the jobs they finish in about 250 ms (at least one more round). */
+  depth(now: number): number {
+    if (now - this.#rateAt >= 200) {
+      if (this.#rateAt > 0) this.#rate = ((this.#finished - this.#rateFinished) * 1000) / (now - this.#rateAt);
+      this.#rateAt = now;
+      this.#rateFinished = this.#finished;
+    }
+    const c = this.concurrency;
+    return c + Math.min(this.maxAhead, Math.max(c, Math.round(this.#rate / 4)));
+  }
+
+  /**
+   * Up to `free` jobs, in the caller's transaction. A job claimed for the
+   * second time failed before or was running when the process died; while such
+   * jobs come up, nothing more is claimed ahead of the worker slots. Every
+   * claimed job counts an attempt, and a crash spends them all: a job that kills
+   * the process then takes at most `concurrency - 1` others with it to the
+   * crash-loop guard (failed after maxAttempts), not the hundreds claimed ahead.
+   */
+  claim(free: number, excludeMappings: string[], now: number): Job[] {
+    const jobs = this.ctx.state.jobs;
+    const slots = Math.min(free, this.concurrency);
+    const first = jobs.claim(this.token, slots, { excludeMappings });
+    const claimed =
+      free <= slots || first.length < slots || first.some((j) => j.attempts > 1)
+        ? first
+        : first.concat(jobs.claim(this.token, free - first.length, { excludeMappings }));
+    if (claimed.length > 0) {
+      this.#claimedAt = now;
+      this.#warmFolders(claimed);
+    }
+    return claimed;
+  }
+
+  /** Paused (by the user, or by the server's 429/503) since this job was claimed ahead: hand it back. */
+  pausedSinceClaim(job: Job): boolean {
+    // Claimed a moment ago, the claim's own look at the pauses still holds (and costs no query per job).
+    const now = this.ctx.clock.now();
+    if (now - this.#claimedAt < 1000) return false;
+    if (this.ctx.state.jobs.pausedUntil() > now) return true;
+    return this.pausedMappings?.().includes(job.mapping) ?? false;
+  }
+
+  /**
+   * Starts resolving (listing or creating) the asset folders of claimed jobs,
+   * one chain per folder at once: otherwise the workers all wait on the folder
+   * of the file in front, and a first sync pays one round trip per new folder
+   * in a row (with 20 ms to the server, 156 folders cost 3.5 s of 10). Only for
+   * files that are there (a deleted folder is never re-created here); a failure
+   * is the job's to report when it asks for the same folder.
+   */
+  #warmFolders(claimed: readonly Job[]): void {
+    const dirs = new Set<string>();
+    for (const job of claimed) {
+      const mapping = this.ctx.mappings.get(job.mapping);
+      if (!mapping || job.reason === 'gone' || job.reason === 'unlink') continue;
+      dirs.add(remoteDirOf(mapping, job.path));
+    }
+    for (const dir of dirs) this.ctx.resolver.resolve(dir).catch(() => undefined);
+  }
+}
