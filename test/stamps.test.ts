@@ -17,8 +17,8 @@ afterEach(async () => {
   t.cleanup();
 });
 
-async function setup() {
-  server = await startTestServer();
+async function setup(opts: { bulk?: boolean } = {}) {
+  server = await startTestServer(opts);
   client = new SquidexClient({ url: server.url, app: server.app, clientId: server.clientId, clientSecret: server.clientSecret });
   const { state } = t.fresh();
   const clock = new FakeClock();
@@ -80,5 +80,20 @@ describe('metadata stamps sent in bulk', () => {
     state.stamps.put(id, { metadata: { v: 'new' } }, 0);
     await stamper.drain();
     expect(server.inspect().assets.find((a) => a.id === id)?.metadata).toEqual({ v: 'new' });
+  });
+
+  it('falls back to one annotate per stamp when the server has no bulk endpoint', async () => {
+    const { server, state, stamper } = await setup({ bulk: false });
+    const a = await asset(server, 'a.txt');
+    const b = await asset(server, 'b.txt');
+    state.stamps.put(a, { metadata: { v: 'a' } }, 0);
+    state.stamps.put(b, { metadata: { v: 'b' } }, 0);
+    state.stamps.put('00000000-0000-0000-0000-00000000dead', { metadata: {} }, 0);
+    server.resetCounters();
+    expect(await stamper.drain()).toBe(true);
+    expect(state.stamps.count()).toBe(0);
+    expect(server.inspect().counters.byRoute).toMatchObject({ 'POST /assets/bulk': 1, 'PUT /assets/{id}': 3 });
+    const byId = new Map(server.inspect().assets.map((x) => [x.id, x.metadata]));
+    expect([byId.get(a), byId.get(b)]).toEqual([{ v: 'a' }, { v: 'b' }]);
   });
 });

@@ -31,6 +31,7 @@ export class SquidexTestServer {
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly limits: UploadLimits;
+  private readonly noBulk: boolean;
 
   constructor(private readonly opts: TestServerOptions) {
     this.app = opts.app ?? 'demo';
@@ -40,6 +41,7 @@ export class SquidexTestServer {
     this.tokens = new TokenIssuer(this.clientId, this.clientSecret, opts.tokenLifetimeSec ?? DEFAULT_TOKEN_LIFETIME_SEC);
     this.faults = new FaultInjector(opts.seed ?? 1, opts.faults);
     this.limits = { maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD, keepBytes: opts.keepBytes ?? true };
+    this.noBulk = opts.bulk === false;
     this.http = createServer((req, res) => void this.onRequest(req, res));
     this.http.on('connection', (s: Socket) => {
       this.sockets.add(s);
@@ -118,6 +120,7 @@ export class SquidexTestServer {
         this.tokens.authenticate(req);
         const m = /^\/api\/apps\/([^/]+)(\/.*)$/.exec(path);
         if (!m || decodeURIComponent(m[1]) !== this.app) throw notFound();
+        if (this.noBulk && method === 'POST' && bulkRoute.pattern.test(m[2])) throw notFound();
         for (const r of ROUTES) {
           const hit = r.method === method ? r.pattern.exec(m[2]) : null;
           if (hit) return r.handle(this.ctx(), { req, res, params: hit.slice(1).map(decodeURIComponent), query });

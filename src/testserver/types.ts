@@ -30,6 +30,8 @@ export interface TestServerOptions {
   keepBytes?: boolean;
   seed?: number;
   faults?: Partial<FaultSettings>;
+  /** false: `POST /assets/bulk` answers 404, as a Squidex without the endpoint would. */
+  bulk?: boolean;
 }
 
 export interface InspectedFolder {

@@ -3,7 +3,7 @@ import type { Clock } from '../lib/clock.js';
 import { describeError, SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { slugify } from '../lib/slug.js';
-import type { AnnotateInput, AssetDto, BulkJob, SquidexClient } from '../squidex/index.js';
+import { SquidexError, type AnnotateInput, type AssetDto, type BulkJob, type BulkResult, type SquidexClient } from '../squidex/index.js';
 import type { PendingStamp, State } from '../state/index.js';
 import { META_PATH, META_SHA, remoteFileOf, type MappingRuntime } from './mapping.js';
 
@@ -52,6 +52,7 @@ export class Stamper {
   #failures = 0;
   #blockedUntil = 0;
   #retryLater = false;
+  #noBulk = false;
 
   constructor(private readonly deps: StamperDeps) {
     this.#log = deps.logger.child({ component: 'stamps' });
@@ -130,7 +131,7 @@ export class Stamper {
     const jobs: BulkJob[] = batch.map((s) => ({ ...(s.body as AnnotateInput), id: s.assetId, type: 'Annotate' }));
     for (const s of batch) this.#sending.add(s.assetId);
     try {
-      const results = await this.deps.client.bulk(jobs);
+      const results = await this.#bulk(jobs);
       const done: number[] = superseded;
       const refused: number[] = [];
       batch.forEach((s, i) => {
@@ -157,6 +158,36 @@ export class Stamper {
     } finally {
       for (const s of batch) this.#sending.delete(s.assetId);
     }
+  }
+
+  /**
+   * One bulk request; one annotate per stamp when the server has no bulk
+   * endpoint (404/405 for the route: an older or trimmed Squidex), so stamps
+   * still land, at one request each.
+   */
+  async #bulk(jobs: BulkJob[]): Promise<BulkResult[]> {
+    if (!this.#noBulk) {
+      try {
+        return await this.deps.client.bulk(jobs);
+      } catch (e) {
+        if (!(e instanceof SquidexError && (e.status === 404 || e.status === 405))) throw e;
+        this.#noBulk = true;
+        this.#log.warn('Squidex has no bulk endpoint for assets (%s); metadata stamps go out one request each.', describeError(e));
+      }
+    }
+    const results: BulkResult[] = [];
+    for (const [jobIndex, job] of jobs.entries()) {
+      const { id, type: _type, ...body } = job as BulkJob & AnnotateInput;
+      try {
+        await this.deps.client.annotate(id, body);
+        results.push({ jobIndex, id });
+      } catch (e) {
+        // Refused for this asset (deleted, forbidden): its result, like bulk's. Anything else waits.
+        if (!(e instanceof SquidexError && e.status !== undefined && e.status >= 400 && e.status < 500 && e.status !== 429)) throw e;
+        results.push({ jobIndex, id, error: { statusCode: e.status, message: describeError(e) } });
+      }
+    }
+    return results;
   }
 
   #backOff(e: unknown): void {
