@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { liveAssetsByPath, waitFor, World, uploadRequests } from './support/world.js';
@@ -159,6 +159,27 @@ describe('squidex-sync once', () => {
     expect(w.inspect().assets).toHaveLength(1);
     // The first upload carried stale or mixed bytes and was followed by another.
     expect(uploads(w)).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a file renamed right after its upload reached the server is in sync, and the rename is a move', async () => {
+    world = await World.create();
+    const w = world;
+    w.write('drop/a.txt', 'renamed while its answer was on the way');
+    w.server.setFaults({ latencyMs: 1500 });
+    const running = w.run(['once']);
+    await waitFor(() => (w.inspect().counters.byRoute['POST /assets/{id}'] ?? 0) >= 1, 30_000);
+    renameSync(join(w.local, 'drop/a.txt'), join(w.local, 'drop/b.txt'));
+    expect((await running).code).toBe(0);
+    w.server.setFaults({ latencyMs: 0 });
+    const id = liveAssetsByPath(w.inspect()).get('Design/Shared/drop/a.txt')!.id;
+    w.server.resetCounters();
+    // The bytes that went out were the whole file: its row is synced, so the next
+    // run sees a rename, not a new file (a re-upload, and under keep a second asset).
+    expect((await w.run(['once'])).code).toBe(0);
+    expect(uploads(w)).toBe(0);
+    const now = liveAssetsByPath(w.inspect());
+    expect(now.get('Design/Shared/drop/b.txt')?.id).toBe(id);
+    expect(now.has('Design/Shared/drop/a.txt')).toBe(false);
   });
 
   it('exits 3 when squidex.app changes to an app that does not exist, even with nothing to upload', async () => {

@@ -289,11 +289,19 @@ export function record(
   else write();
 }
 
+/**
+ * Did the file change while it was being sent? A file renamed or deleted right
+ * after its upload did not: what went out is what it held (an open handle keeps
+ * reading the same inode, and the hash of the bytes sent is checked). Counting
+ * that as a change recorded the row without a hash, so a folder renamed the
+ * moment its uploads finished was not recognised as a rename, and under
+ * `deletes: keep` its files were uploaded a second time.
+ */
 async function unchangedSince(io: FileAccess, abs: string, before: Stats): Promise<boolean> {
   try {
     const now = await io.lstat(abs);
     return now.size === before.size && now.mtimeMs === before.mtimeMs;
-  } catch {
-    return false;
+  } catch (e) {
+    return isGone(e);
   }
 }
