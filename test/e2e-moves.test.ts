@@ -73,6 +73,35 @@ describe('moves and renames', () => {
     expect(await d.stop()).toBe(0);
   });
 
+  it('a renamed folder is renamed, not moved file by file, when its files are reported while the rescan runs', async () => {
+    // The default stability window (2 s) is longer than the wait before the
+    // folder rescan (1.5 s): the files under the new name are reported while it
+    // runs, here held open by a slow server (its folder rename takes 1.2 s).
+    world = await World.create({ sync: { stabilityMs: 2000 } });
+    const w = world;
+    for (let i = 0; i < 6; i++) w.write(`shots/day/s${i}.png`, `shot ${i}`);
+    const d = w.startDaemon();
+    await d.waitForLog((l) => l.msg === 'squidex-sync is running');
+    await waitFor(() => liveAssetsByPath(w.inspect()).size === 6, 20_000, () => d.stdout.slice(-2000));
+    await new Promise((r) => setTimeout(r, 500));
+    const shots = w.inspect().folders.find((f) => f.folderName === 'shots')!;
+    const before = ids(w);
+    w.server.resetCounters();
+    w.server.setFaults({ latencyMs: 1200 });
+
+    mv(w, 'shots', 'takes');
+    await waitFor(() => liveAssetsByPath(w.inspect()).has(`${P}/takes/day/s0.png`), 30_000, () => d.stdout.slice(-3000));
+    await new Promise((r) => setTimeout(r, 3000)); // the file events and the follow-up rescan
+    w.server.setFaults({ latencyMs: 0 });
+    const folders = w.inspect().folders.filter((f) => !f.deleted && f.folderName === 'takes');
+    expect(folders.map((f) => f.id)).toEqual([shots.id]);
+    expect(route(w, 'POST /assets/folders')).toBe(0);
+    expect(uploads(w)).toBe(0);
+    const after = ids(w);
+    for (let i = 0; i < 6; i++) expect(after.get(`${P}/takes/day/s${i}.png`)).toBe(before.get(`${P}/shots/day/s${i}.png`));
+    expect(await d.stop()).toBe(0);
+  });
+
   it('a copy to a second folder is a second asset; the original keeps its own', async () => {
     world = await World.create();
     const w = world;

@@ -111,10 +111,15 @@ export class Daemon {
       return w.rescanning;
     }
     const log = this.rt.logger.child({ mapping: w.mapping.name });
-    w.pendingDirs.clear();
+    // Held until this rescan is done, not only until it starts: with the default
+    // stability window (2 s) the files of a renamed folder are reported after the
+    // rescan began (1.5 s), and run as per-file moves while the rescan renames
+    // the folder, they made a second asset folder of the same name.
+    const held = [...w.pendingDirs];
     w.rescanning = this.rt
       .rescan(w.mapping)
       .then((r) => {
+        for (const dir of held) w.pendingDirs.delete(dir);
         w.failedRescans = 0;
         log.info({ ...r }, 'rescan: %d files, %d to check, %d gone', r.files, r.changed, r.gone);
         this.hooks.rescanned?.(w.mapping.name, r.ms / 1000);
@@ -185,7 +190,12 @@ export class Daemon {
           this.#rescanSoon(w);
           return;
         }
-        for (const dir of w.pendingDirs) if (dir === '' || relPath.startsWith(`${dir}/`)) return;
+        for (const dir of w.pendingDirs) {
+          if (dir !== '' && !relPath.startsWith(`${dir}/`)) continue;
+          // The running rescan may have walked past this file already: look once more after it.
+          if (w.rescanning) w.again = true;
+          return;
+        }
         // add/change come after the stability window: the file is quiet already,
         // so the job is due at once (a second debounce would only add latency).
         this.#events.add(mapping.name, relPath, kind, kind === 'unlink' ? undefined : 0);
