@@ -38,39 +38,6 @@ export async function hashFile(path: string, signal?: AbortSignal): Promise<File
   }
 }
 
-/**
- * Files up to this size are read once into memory, then hashed, compared and
- * sent from the same bytes (four uploads at once hold at most 4 MiB).
- */
-export const SMALL_FILE_BYTES = 1 << 20;
-
-export interface SmallFile extends FileDigest {
-  data: Buffer;
-}
-
-/**
- * Reads a small file whole: open, one read, close. One byte more than
- * `expected` is asked for, so a file that grew since its stat comes back with
- * another size (the caller treats that as "changed while reading").
- */
-export async function readSmall(path: string, expected: number, signal?: AbortSignal): Promise<SmallFile> {
-  signal?.throwIfAborted();
-  const handle = await open(path, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(expected + 1);
-    let size = 0;
-    while (size < buf.length) {
-      const { bytesRead } = await handle.read(buf, size, buf.length - size, size);
-      if (bytesRead === 0) break;
-      size += bytesRead;
-    }
-    const data = buf.subarray(0, size);
-    return { data, size, sha256: createHash('sha256').update(data).digest('hex') };
-  } finally {
-    await handle.close();
-  }
-}
-
 export function hexToBase64(hex: string): string {
   return Buffer.from(hex, 'hex').toString('base64');
 }

@@ -1,21 +1,61 @@
 import { closeSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { lstat } from 'node:fs/promises';
+import { lstat, open } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { detectFsType } from '../watch/fstype.js';
-import { readSmall, type SmallFile } from './hash.js';
+import type { FileDigest } from './hash.js';
+
+/**
+ * Files up to this size are read once into memory, then hashed, compared and
+ * sent from the same bytes (eight uploads at once hold at most 8 MiB).
+ */
+export const SMALL_FILE_BYTES = 1 << 20;
+
+export interface SmallFile extends FileDigest {
+  data: Buffer;
+}
 
 /** The two file reads every job makes, behind one narrow interface. */
 export interface FileAccess {
   lstat(path: string): Promise<Stats>;
-  /** A file of at most SMALL_FILE_BYTES, whole; see hash.ts readSmall. */
+  /**
+   * A file of at most SMALL_FILE_BYTES, whole: open, read, close. One byte
+   * more than `expected` is asked for, so a file that grew since its stat
+   * comes back with another size (the caller treats that as "changed while
+   * reading").
+   */
   readSmall(path: string, expected: number, signal?: AbortSignal): Promise<SmallFile>;
+}
+
+type ReadAt = (buf: Buffer, offset: number, length: number, position: number) => number | Promise<number>;
+
+async function readWhole(read: ReadAt, expected: number): Promise<SmallFile> {
+  const buf = Buffer.allocUnsafe(expected + 1);
+  let size = 0;
+  while (size < buf.length) {
+    const n = await read(buf, size, buf.length - size, size);
+    if (n === 0) break;
+    size += n;
+  }
+  const data = buf.subarray(0, size);
+  return { data, size, sha256: createHash('sha256').update(data).digest('hex') };
 }
 
 /**
  * Through libuv's thread pool: a share that hangs (a hard-mounted NFS server
  * gone away) blocks one pool thread, never the event loop.
  */
-const pooled: FileAccess = { lstat: (p) => lstat(p), readSmall };
+export const pooled: FileAccess = {
+  lstat: (p) => lstat(p),
+  async readSmall(path, expected, signal) {
+    signal?.throwIfAborted();
+    const handle = await open(path, 'r');
+    try {
+      return await readWhole(async (b, o, l, p) => (await handle.read(b, o, l, p)).bytesRead, expected);
+    } finally {
+      await handle.close();
+    }
+  },
+};
 
 /**
  * On a local disk, small reads are done synchronously. Measured on this
@@ -25,21 +65,13 @@ const pooled: FileAccess = { lstat: (p) => lstat(p), readSmall };
  * first sync of small files is CPU-bound. A local read of ≤ 1 MiB blocks the
  * loop for well under a millisecond from cache, a few on a cold disk.
  */
-const direct: FileAccess = {
+export const direct: FileAccess = {
   lstat: async (p) => lstatSync(p),
   async readSmall(path, expected, signal) {
     signal?.throwIfAborted();
     const fd = openSync(path, 'r');
     try {
-      const buf = Buffer.allocUnsafe(expected + 1);
-      let size = 0;
-      while (size < buf.length) {
-        const n = readSync(fd, buf, size, buf.length - size, size);
-        if (n === 0) break;
-        size += n;
-      }
-      const data = buf.subarray(0, size);
-      return { data, size, sha256: createHash('sha256').update(data).digest('hex') };
+      return await readWhole((b, o, l, p) => readSync(fd, b, o, l, p), expected);
     } finally {
       closeSync(fd);
     }

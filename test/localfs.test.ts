@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { direct, fileAccessFor, pooled } from '../src/worker/localfs.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function file(content: Buffer): string {
+  const d = mkdtempSync(join(tmpdir(), 'sqsync-localfs-'));
+  dirs.push(d);
+  writeFileSync(join(d, 'f.bin'), content);
+  return join(d, 'f.bin');
+}
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+describe.each([['direct (local disk)', direct], ['pooled (shares)', pooled]] as const)('readSmall, %s', (_name, io) => {
+  it('reads the whole file once and hashes exactly those bytes', async () => {
+    const content = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 251));
+    const p = file(content);
+    const r = await io.readSmall(p, content.length);
+    expect(r.size).toBe(content.length);
+    expect(r.data.equals(content)).toBe(true);
+    expect(r.sha256).toBe(sha(content));
+    expect((await io.lstat(p)).size).toBe(content.length);
+  });
+
+  it('reports another size when the file grew or shrank since its stat', async () => {
+    const p = file(Buffer.alloc(1000, 7));
+    expect((await io.readSmall(p, 600)).size).toBe(601); // grew: one byte past what the stat said
+    expect((await io.readSmall(p, 2000)).size).toBe(1000); // shrank
+  });
+
+  it('fails with the file-system error for a file that is gone', async () => {
+    const p = file(Buffer.alloc(10));
+    rmSync(p);
+    await expect(io.readSmall(p, 10)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(io.lstat(p)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('fileAccessFor', () => {
+  it.runIf(process.platform === 'linux')('reads a local disk directly (the mount table says what the disk is)', () => {
+    const d = mkdtempSync(join(tmpdir(), 'sqsync-localfs-'));
+    dirs.push(d);
+    expect(fileAccessFor(d)).toBe(direct);
+  });
+});
