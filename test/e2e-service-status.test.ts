@@ -19,6 +19,7 @@ interface Report {
   mappings: Array<{ name: string; inSync: number; pending: number; uploading: number; failed: number; heldDeletes: number; guard: string | null }>;
   uploadingNow: Array<{ mapping: string; path: string }>;
   failed: Array<{ path: string; error: string | null; attempts: number }>;
+  stampsPending: number;
 }
 
 describe('squidex-sync status while the daemon runs', () => {
@@ -47,7 +48,7 @@ describe('squidex-sync status while the daemon runs', () => {
     expect(during.daemon).toEqual({ running: true, pid: d.child.pid });
     const human = await waitForAsync(async () => {
       const out = (await w.run(['status'])).stdout;
-      return out.includes('uploading now:\n  share: slow.txt') ? out : undefined;
+      return out.includes('uploading now or next:\n  share: slow.txt') ? out : undefined;
     }, 20_000);
     expect(human).toContain(`daemon: running (pid ${d.child.pid})`);
     w.server.setFaults({ latencyMs: 0 });
@@ -55,7 +56,7 @@ describe('squidex-sync status while the daemon runs', () => {
 
     const done = await waitForAsync(async () => {
       const r = await json();
-      return r.mappings[0].inSync === 2 && r.uploadingNow.length === 0 ? r : undefined;
+      return r.mappings[0].inSync === 2 && r.uploadingNow.length === 0 && r.stampsPending === 0 ? r : undefined;
     });
     expect(done.mappings[0]).toMatchObject({ name: 'share', inSync: 2, pending: 0, uploading: 0, failed: 1, heldDeletes: 0 });
     expect(done.failed[0].path).toBe('huge.bin');

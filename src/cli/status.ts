@@ -37,6 +37,8 @@ export interface StatusReport {
   failed: Array<{ mapping: string; path: string; attempts: number; error: string | null; code: string | null; at: number | null }>;
   pending: Array<{ mapping: string; path: string; attempts: number; nextRunAt: number; lastError: string | null }>;
   kept: Array<{ mapping: string; path: string; assetId: string; goneSince: number }>;
+  /** Metadata stamps of uploaded assets not yet sent (they go out in bulk, a moment after their uploads). */
+  stampsPending: number;
 }
 
 /** What `status` shows; also served as JSON on /status. */
@@ -79,6 +81,7 @@ export function collectStatus(state: State, config: Config): StatusReport {
       .filter((j) => j.state === 'queued')
       .map((j) => ({ mapping: j.mapping, path: j.path, attempts: j.attempts, nextRunAt: j.runAt, lastError: j.lastError })),
     kept: state.files.kept(200),
+    stampsPending: state.stamps.count(),
   };
 }
 
@@ -123,7 +126,13 @@ function formatStatus(r: StatusReport): string {
   if (r.mappings.some((m) => m.paused)) {
     lines.push('', 'paused: uploads wait, changes are still recorded (run `squidex-sync resume` to go on)');
   }
-  if (r.uploadingNow.length > 0) lines.push('', 'uploading now:', ...r.uploadingNow.map((j) => `  ${j.mapping}: ${j.path}`));
+  if (r.uploadingNow.length > 0) {
+    // The daemon claims a burst of small files ahead of its worker slots: these are in flight or next.
+    const shown = r.uploadingNow.slice(0, 10).map((j) => `  ${j.mapping}: ${j.path}`);
+    if (r.uploadingNow.length > 10) shown.push(`  … and ${r.uploadingNow.length - 10} more`);
+    lines.push('', 'uploading now or next:', ...shown);
+  }
+  if (r.stampsPending > 0) lines.push('', `metadata stamps waiting to go out: ${r.stampsPending}`);
   const retrying = r.pending.filter((p) => p.lastError);
   if (retrying.length > 0) {
     lines.push('', 'waiting to be tried again:');
