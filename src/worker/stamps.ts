@@ -162,15 +162,16 @@ export class Stamper {
 
   /**
    * One bulk request; one annotate per stamp when the server has no bulk
-   * endpoint (404/405 for the route: an older or trimmed Squidex), so stamps
-   * still land, at one request each.
+   * endpoint (404/405 for the route: an older or trimmed Squidex) or cannot
+   * read its body (400), so stamps still land, at one request each.
    */
   async #bulk(jobs: BulkJob[]): Promise<BulkResult[]> {
     if (!this.#noBulk) {
       try {
         return await this.deps.client.bulk(jobs);
       } catch (e) {
-        if (!(e instanceof SquidexError && (e.status === 404 || e.status === 405))) throw e;
+        // 400 too: a bulk body this server cannot read would otherwise keep every stamp from landing.
+        if (!(e instanceof SquidexError && (e.status === 400 || e.status === 404 || e.status === 405))) throw e;
         this.#noBulk = true;
         this.#log.warn('Squidex has no bulk endpoint for assets (%s); metadata stamps go out one request each.', describeError(e));
       }
