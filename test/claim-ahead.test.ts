@@ -30,13 +30,16 @@ describe('claiming ahead of the worker slots', () => {
 
   it('after a crash, claims only as many as there are slots while crashed jobs come up', () => {
     const { state, ahead, clock } = setup(100);
-    expect(ahead.claim(100, [], clock.now())).toHaveLength(100);
+    expect(ahead.claim(100, [])).toHaveLength(100);
     state.jobs.recover(); // the process died with all 100 claimed: each spent an attempt
-    const again = ahead.claim(100, [], clock.now());
+    const again = ahead.claim(100, []);
     expect(again).toHaveLength(4);
     expect(again.every((j) => j.attempts === 2)).toBe(true);
+    // And no second slot-sized batch on the pool's next look: the depth is the slots alone.
+    expect(ahead.depth(clock.now())).toBe(4);
     // Jobs never claimed before are claimed ahead again.
     state.jobs.enqueueMany(Array.from({ length: 10 }, (_, i) => ({ mapping: 'n', path: `g${i}`, delayMs: 0 })));
-    expect(ahead.claim(100, ['m'], clock.now())).toHaveLength(10);
+    expect(ahead.claim(100, ['m'])).toHaveLength(10);
+    expect(ahead.depth(clock.now())).toBe(8);
   });
 });

@@ -27,6 +27,8 @@ export interface Job {
    * once a run completes: its synced row holds the id from then on.
    */
   assetHint: string;
+  /** Set by the worker once an upload under assetHint went out (in memory only). */
+  hintSent?: boolean;
 }
 
 export interface EnqueueItem {
@@ -249,6 +251,12 @@ export class JobQueue {
     const limit = now + Math.max(this.options.backoffMaxMs, this.options.maxWaitMs, this.options.debounceMs);
     this.sClampRunAt.run({ limit });
     if (this.pausedUntil() > now + this.options.backoffMaxMs) this.sMetaSet.run(PAUSE_KEY, String(now + this.options.backoffMaxMs));
+    // A job that died mid-run may have uploaded under its asset hint: the id gets a
+    // files row (no hash), so a file deleted or renamed before the retry still
+    // leads to that asset (forgotten into `kept`, or replaced), never to nothing.
+    this.db.prepare(
+      `INSERT OR IGNORE INTO files (mapping, path, asset_id) SELECT mapping, path, asset_hint FROM jobs WHERE state = 'running' AND asset_hint IS NOT NULL`,
+    ).run();
     return this.releaseRunning(true, 'CRASHED', 'the daemon stopped while running this job');
   }
 
@@ -304,8 +312,11 @@ export class JobQueue {
     const message = info.message;
     const code = info.code ?? null;
     if (info.retry === 'pause') {
-      // The server is overloaded, not this file: the attempt is given back.
-      const until = now + (info.retryAfterMs ?? this.unsizedPause());
+      // The server is overloaded, not this file: the attempt is given back. Refusals
+      // of requests that were in flight together are one refusal: only one after the
+      // pause has ended makes the next unsized pause longer.
+      const current = this.pausedUntil();
+      const until = info.retryAfterMs !== undefined ? now + info.retryAfterMs : current > now ? current : now + this.unsizedPause();
       this.pauseAll(until);
       this.sRetry.run({ id: job.id, attempts: Math.max(row.attempts - 1, 0), runAt: until, message, code, now });
       return 'retry';

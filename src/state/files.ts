@@ -45,6 +45,7 @@ export class FilesRepo {
   private readonly sGet;
   private readonly sList;
   private readonly sReserve;
+  private readonly sReserveIfFree;
   private readonly sSynced;
   private readonly sRemove;
   private readonly sRename;
@@ -77,6 +78,7 @@ export class FilesRepo {
     this.sByAsset = db.prepare(`SELECT ${COLS} FROM files WHERE asset_id = ?`).raw();
     // A reservation never overwrites a row that already has an asset id: the id
     // may have reached the server, and a second id for the path would make a duplicate.
+    this.sReserveIfFree = db.prepare(`INSERT OR IGNORE INTO files (mapping, path, asset_id) VALUES (?, ?, ?)`);
     this.sReserve = db.prepare(
       `INSERT INTO files (mapping, path, asset_id) VALUES (?, ?, ?) ON CONFLICT (mapping, path) DO NOTHING`,
     );
@@ -158,6 +160,15 @@ export class FilesRepo {
    * a retry after a lost response reuses the id. Returns the row as stored: if
    * the path already had an id, that id wins and the caller must use it.
    */
+  /**
+   * After a failed or aborted upload under a job's asset hint: the request may
+   * have reached the server, so the id gets a row (no hash) like a reservation.
+   * Never throws for an id another row holds already (then that row tracks it).
+   */
+  reserveIfFree(mapping: string, path: string, assetId: string): void {
+    this.sReserveIfFree.run(mapping, path, assetId);
+  }
+
   reserve(mapping: string, path: string, assetId: string): FileRow {
     return this.db.transaction(() => {
       this.sReserve.run(mapping, path, assetId);

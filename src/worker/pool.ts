@@ -7,6 +7,7 @@ import type { ReconcileContext } from './context.js';
 import { reconcile } from './reconcile.js';
 import { Stamper } from './stamps.js';
 import { ClaimAhead } from './ahead.js';
+import { noteStateTrouble } from '../state/clean.js';
 
 export interface PoolOptions {
   concurrency: number;
@@ -123,7 +124,7 @@ export class WorkerPool {
         const excludeMappings = this.opts.pausedMappings?.() ?? [];
         next = jobs.nextRunAt({ excludeMappings });
         const due = free > 0 && next !== null && next <= now;
-        const claimed = this.#settleAnd(() => (due ? this.#ahead.claim(free, excludeMappings, now) : []));
+        const claimed = this.#settleAnd(() => (due ? this.#ahead.claim(free, excludeMappings) : []));
         for (const job of claimed) {
           this.#waiting.set(job.id, job);
           void this.#queue.add(() => this.#runJob(job));
@@ -262,19 +263,33 @@ export class WorkerPool {
     } catch (e) {
       // Server changes recorded before the failure still happened: keep them.
       if (writes.length > 0) this.#unsettled.push(this.#unit(job, writes, () => undefined));
+      const files = this.ctx.state.files;
+      const keepHint = (): void => {
+        if (job.hintSent) files.reserveIfFree(job.mapping, job.path, job.assetHint);
+      };
       if (ac.signal.aborted) {
-        this.#settle(() => jobs.release(job));
+        this.#settle(() => {
+          keepHint();
+          jobs.release(job);
+        });
         return;
       }
+      // A raw SQLite error from a read inside the job (damage, I/O): the next open checks the file.
+      const sqlite = String((e as { code?: unknown }).code ?? '');
+      if (sqlite.startsWith('SQLITE_') && !/^SQLITE_(BUSY|LOCKED|FULL|CONSTRAINT)/.test(sqlite)) noteStateTrouble(this.ctx.state.file);
       const err =
         e instanceof SyncError ? e : new SyncError('UNEXPECTED', `Unexpected error: ${describeError(e)}`, { cause: e, retry: 'retry' });
       let verdict = 'retry' as 'retry' | 'failed' | 'stale';
       this.#settle(() => {
+        keepHint();
         verdict = jobs.fail(job, { message: describeError(err), code: err.code, retry: err.retry, retryAfterMs: err.retryAfterMs });
       });
       const fields = { code: err.code, attempts: job.attempts, verdict };
       if (verdict === 'failed') log().error(fields, 'failed: %s', describeError(err));
-      else if (err.retry === 'pause') log().warn(fields, 'server asked us to wait: %s', describeError(err));
+      else if (err.retry === 'pause') {
+        this.#ahead.serverPaused(); // the jobs claimed ahead go back instead of asking again
+        log().warn(fields, 'server asked us to wait: %s', describeError(err));
+      }
       else log().warn(fields, 'will retry: %s', describeError(err));
       this.ctx.events?.failed?.(err.code, verdict);
     } finally {

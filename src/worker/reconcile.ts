@@ -164,9 +164,14 @@ async function upload(
   // is safe either way. A new path takes the id its job was given when it was
   // claimed; that id is already durable, so a lost response or a crash never
   // makes a second asset.
-  const known = row;
+  // Read again: a rescan's folder rename may have given this path a row while the job ran.
+  const known = files.get(mapping.name, relPath) ?? row;
   const existing = known?.sha256 ? known : undefined;
   const assetId = known?.assetId ?? job.assetHint;
+  // Should this run fail now, its upload may still have reached the server: the pool then
+  // stores the id as a reservation, so a file deleted or renamed before the retry still
+  // leads to this asset.
+  if (!known) job.hintSent = true;
 
   let result: UploadResult;
   const kind = existing ? 'replace' : 'new';

@@ -109,7 +109,13 @@ export class Stamper {
   }
 
   async #sendAll(): Promise<boolean> {
-    if (this.deps.clock.now() < this.#blockedUntil) return false;
+    // Not while the server asked everyone to wait (429/503 seen by an upload), nor in our own back-off.
+    const until = Math.max(this.#blockedUntil, this.deps.state.jobs.pausedUntil());
+    if (this.deps.clock.now() < until) {
+      this.#blockedUntil = until;
+      this.#retryLater = true;
+      return false;
+    }
     try {
       for (let round = 0; round < 10_000; round++) {
         const batch = this.deps.state.stamps.pending(BATCH);
@@ -161,33 +167,40 @@ export class Stamper {
   }
 
   /**
-   * One bulk request; one annotate per stamp when the server has no bulk
-   * endpoint (404/405 for the route: an older or trimmed Squidex) or cannot
-   * read its body (400), so stamps still land, at one request each.
+   * One bulk request; one annotate per stamp, eight at a time, when the server
+   * has no bulk endpoint (404/405 for the route: an older or trimmed Squidex;
+   * from then on) or cannot read this body (400; this batch only), so stamps
+   * still land.
    */
   async #bulk(jobs: BulkJob[]): Promise<BulkResult[]> {
     if (!this.#noBulk) {
       try {
         return await this.deps.client.bulk(jobs);
       } catch (e) {
-        // 400 too: a bulk body this server cannot read would otherwise keep every stamp from landing.
         if (!(e instanceof SquidexError && (e.status === 400 || e.status === 404 || e.status === 405))) throw e;
-        this.#noBulk = true;
-        this.#log.warn('Squidex has no bulk endpoint for assets (%s); metadata stamps go out one request each.', describeError(e));
+        if (e.status !== 400) {
+          this.#noBulk = true;
+          this.#log.warn('Squidex has no bulk endpoint for assets (%s); metadata stamps go out one request each.', describeError(e));
+        }
       }
     }
-    const results: BulkResult[] = [];
-    for (const [jobIndex, job] of jobs.entries()) {
-      const { id, type: _type, ...body } = job as BulkJob & AnnotateInput;
-      try {
-        await this.deps.client.annotate(id, body);
-        results.push({ jobIndex, id });
-      } catch (e) {
-        // Refused for this asset (deleted, forbidden): its result, like bulk's. Anything else waits.
-        if (!(e instanceof SquidexError && e.status !== undefined && e.status >= 400 && e.status < 500 && e.status !== 429)) throw e;
-        results.push({ jobIndex, id, error: { statusCode: e.status, message: describeError(e) } });
+    const results: BulkResult[] = new Array(jobs.length);
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < jobs.length) {
+        const jobIndex = next++;
+        const { id, type: _type, ...body } = jobs[jobIndex] as BulkJob & AnnotateInput;
+        try {
+          await this.deps.client.annotate(id, body);
+          results[jobIndex] = { jobIndex, id };
+        } catch (e) {
+          // Refused for this asset (deleted, forbidden): its result, like bulk's. Anything else waits.
+          if (!(e instanceof SquidexError && e.status !== undefined && e.status >= 400 && e.status < 500 && e.status !== 429)) throw e;
+          results[jobIndex] = { jobIndex, id, error: { statusCode: e.status, message: describeError(e) } };
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, jobs.length) }, lane));
     return results;
   }
 

@@ -1,0 +1,49 @@
+import { afterEach, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ClaimAhead } from '../../src/worker/ahead.js';
+import type { ReconcileContext } from '../../src/worker/context.js';
+import { tempStates } from '../state-helpers.js';
+import { rig, type Rig } from './harness.js';
+
+const t = tempStates();
+let r: Rig | undefined;
+afterEach(async () => { t.cleanup(); await r?.cleanup(); r = undefined; });
+
+it('a job of a mapping paused after its claim is handed back even while other mappings keep claiming', () => {
+  const { state, clock } = t.fresh();
+  let paused: string[] = [];
+  const ctx = { state, clock, mappings: new Map() } as unknown as ReconcileContext;
+  const ahead = new ClaimAhead(ctx, 'w', 4, 256, () => paused);
+  state.jobs.enqueueMany([{ mapping: 'video', path: 'big.mov', delayMs: 0 }]);
+  const [job] = ahead.claim(8, []);
+  clock.advance(10_000);
+  paused = ['video']; // squidex-sync pause video
+  state.jobs.enqueueMany([{ mapping: 'docs', path: 'x.txt', delayMs: 0 }]);
+  ahead.claim(8, paused); // the pool keeps claiming for the other mapping
+  clock.advance(300);
+  expect(ahead.pausedSinceClaim(job)).toBe(true);
+});
+
+it('one 429 without Retry-After during a fast first sync does not pause everything for the 15-minute maximum', async () => {
+  const files = 400;
+  r = await rig({ sync: { backoffBaseMs: 2000, backoffMaxMs: 600000, concurrency: 8 }, setup: (l) => { for (let i = 0; i < files; i++) writeFileSync(join(l, `f${i}.txt`), `content ${i}`); } });
+  const rg = r;
+  const client = rg.rt.client as unknown as { upsertAsset: (...a: unknown[]) => Promise<unknown> };
+  const real = client.upsertAsset.bind(client);
+  let n = 0;
+  client.upsertAsset = async (...a: unknown[]) => {
+    if (++n === 150) rg.server.setFaults({ rate429: 1, retryAfterSec: null });
+    return real(...a);
+  };
+  await rg.rt.rescan(rg.rt.config.mappings[0]);
+  rg.rt.pool.start();
+  while (rg.server.inspect().counters.faults === 0) await new Promise((res) => setTimeout(res, 20));
+  await new Promise((res) => setTimeout(res, 1500));
+  const faults = rg.server.inspect().counters.faults;
+  const pauseMs = rg.rt.state.jobs.pausedUntil() - Date.now();
+  rg.server.setFaults({ rate429: 0 });
+  await rg.rt.pool.stop(500);
+  expect(faults).toBeLessThanOrEqual(8); // at most the jobs in flight when the 429 came
+  expect(pauseMs).toBeLessThan(5 * 60_000);
+});

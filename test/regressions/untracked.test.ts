@@ -1,0 +1,54 @@
+import { afterEach, expect, it } from 'vitest';
+import { rmSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { SyncError } from '../../src/lib/errors.js';
+import { rig, type Rig } from './harness.js';
+
+let r: Rig | undefined;
+afterEach(async () => { await r?.cleanup(); r = undefined; });
+
+/** The upsert reaches the server, then the answer is lost (reset/timeout); meanwhile the user acts on the file. */
+function loseFirstAnswer(rg: Rig, userAction: () => void): void {
+  const client = rg.rt.client as unknown as { upsertAsset: (...a: unknown[]) => Promise<unknown> };
+  const real = client.upsertAsset.bind(client);
+  let n = 0;
+  client.upsertAsset = async (...a: unknown[]) => {
+    const res = await real(...a);
+    if (n++ === 0) {
+      userAction();
+      throw new SyncError('NETWORK_ERROR', 'socket hang up (answer lost)', { retry: 'retry' });
+    }
+    return res;
+  };
+}
+
+for (const deletes of ['keep', 'delete'] as const) {
+  it(`deletes: ${deletes} — an asset whose upload answer was lost, file then deleted: still tracked (files or kept)`, async () => {
+    r = await rig({ mapping: { deletes }, sync: { moveWindowMs: 0 }, setup: (l) => writeFileSync(join(l, 'a.txt'), 'hello') });
+    loseFirstAnswer(r, () => rmSync(join(r!.local, 'a.txt')));
+    await r.rt.rescan(r.rt.config.mappings[0]);
+    r.rt.pool.start();
+    await r.rt.pool.idle();
+    await r.rt.pool.stop(1000);
+    const live = r.server.inspect().assets.filter((a) => !a.deleted);
+    const st = r.rt.state;
+    const tracked = new Set([...st.files.list('m').map((f) => f.assetId), ...st.files.kept().map((k) => k.assetId)]);
+    // Every live asset on the server must be known to the state (or deleted under deletes: delete).
+    expect(live.map((a) => ({ id: a.id, name: a.fileName, tracked: tracked.has(a.id) }))).toEqual(
+      live.map((a) => ({ id: a.id, name: a.fileName, tracked: true })),
+    );
+  });
+}
+
+it('answer lost, file renamed meanwhile: one live asset, or the first one at least tracked', async () => {
+  r = await rig({ sync: { moveWindowMs: 0 }, setup: (l) => writeFileSync(join(l, 'a.txt'), 'hello') });
+  loseFirstAnswer(r, () => { renameSync(join(r!.local, 'a.txt'), join(r!.local, 'b.txt')); r!.rt.state.jobs.enqueue('m', 'b.txt'); });
+  await r.rt.rescan(r.rt.config.mappings[0]);
+  r.rt.pool.start();
+  await r.rt.pool.idle();
+  await r.rt.pool.stop(1000);
+  const live = r.server.inspect().assets.filter((a) => !a.deleted);
+  const st = r.rt.state;
+  const tracked = new Set([...st.files.list('m').map((f) => f.assetId), ...st.files.kept().map((k) => k.assetId)]);
+  expect(live.every((a) => tracked.has(a.id))).toBe(true);
+});
