@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -43,6 +43,16 @@ describe.each([['direct (local disk)', direct], ['pooled (shares)', pooled]] as 
 });
 
 describe('fileAccessFor', () => {
+  it.runIf(process.platform === 'linux')('reads a root that is not there yet through the pool, and looks again a few seconds later', () => {
+    const d = mkdtempSync(join(tmpdir(), 'sqsync-localfs-'));
+    dirs.push(d);
+    const root = join(d, 'not-mounted-yet');
+    expect(fileAccessFor(root, 1_000)).toBe(pooled);
+    mkdirSync(root);
+    expect(fileAccessFor(root, 2_000)).toBe(pooled); // still the answer of a moment ago
+    expect(fileAccessFor(root, 7_000)).toBe(direct); // looked again: a local folder now
+  });
+
   it.runIf(process.platform === 'linux')('reads a local disk directly (the mount table says what the disk is)', () => {
     const d = mkdtempSync(join(tmpdir(), 'sqsync-localfs-'));
     dirs.push(d);

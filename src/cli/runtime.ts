@@ -4,7 +4,7 @@ import { describeError, SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { FolderResolver, SquidexClient } from '../squidex/index.js';
 import { acquireLock, openState, type State, type StateLock } from '../state/index.js';
-import { markClean, takeCleanMark } from '../state/clean.js';
+import { closesClean, markClean, openedAs, takeCleanMark } from '../state/clean.js';
 // Not the watch index: it loads the watcher (chokidar), which once never needs.
 import { compileIgnore, type IgnoreMatcher } from '../watch/ignore.js';
 import type { WalkResult } from '../watch/walk.js';
@@ -122,6 +122,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     lock.release();
     throw e;
   }
+  const opened = openedAs(config.state);
   const client = clientFor(config, logger, clock);
   const adoption = new AdoptionIndex(client, clock);
   const ctx: ReconcileContext = {
@@ -173,8 +174,13 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     },
     async close() {
       await client.close().catch(() => undefined);
-      state.close();
-      markClean(config.state);
+      let clean = false;
+      try {
+        clean = closesClean(state.db, config.state, opened);
+      } finally {
+        state.close();
+      }
+      if (clean) markClean(config.state);
       lock.release();
     },
   };

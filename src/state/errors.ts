@@ -1,4 +1,5 @@
 import { SyncError } from '../lib/errors.js';
+import { noteStateTrouble } from './clean.js';
 
 /**
  * Turns a better-sqlite3 error into a SyncError with a verdict the worker loop
@@ -17,6 +18,7 @@ export function stateError(e: unknown, file: string, doing: string): SyncError {
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     return new SyncError('STATE_BUSY', `${file} stayed locked by another connection while ${doing}.`, { cause: e, retry: 'retry' });
   }
+  noteStateTrouble(file);
   if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
     return new SyncError('STATE_CORRUPT', `${file} is damaged (${msg}).`, {
       cause: e,

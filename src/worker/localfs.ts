@@ -1,4 +1,4 @@
-import { closeSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { detectFsType } from '../watch/fstype.js';
@@ -78,20 +78,28 @@ export const direct: FileAccess = {
   },
 };
 
-const byRoot = new Map<string, FileAccess>();
+const byRoot = new Map<string, { access: FileAccess; at: number; share: boolean }>();
+/** How long a local (or missing) root is trusted before the mount table is read again. */
+const RECHECK_MS = 5000;
 
 /**
  * How to read files under a mapping's root: directly on a local file system,
  * through the thread pool on a network share, FUSE, or anything not known to
- * be local. Decided once per root (a share mounted below a local root is read
- * like the root: see README, Known limits).
+ * be local. A share stays a share for the life of the process (looking at it
+ * again would touch it synchronously). A local or missing root is looked at
+ * again every few seconds: a share mounted later on an empty local folder must
+ * not go on being read like that folder (a hung NFS server would freeze the
+ * event loop). A share mounted *below* a root is read like the root (README,
+ * Known limits).
  */
-export function fileAccessFor(root: string): FileAccess {
-  let access = byRoot.get(root);
-  if (!access) {
+export function fileAccessFor(root: string, now = Date.now()): FileAccess {
+  const hit = byRoot.get(root);
+  if (hit && (hit.share || now - hit.at < RECHECK_MS)) return hit.access;
+  let entry = { access: pooled, at: now, share: false };
+  if (existsSync(root)) {
     const fs = detectFsType(root);
-    access = fs.network || fs.fsType === 'unknown' ? pooled : direct;
-    byRoot.set(root, access);
+    entry = fs.network || fs.fsType === 'unknown' ? { access: pooled, at: now, share: true } : { access: direct, at: now, share: false };
   }
-  return access;
+  byRoot.set(root, entry);
+  return entry.access;
 }
