@@ -12,7 +12,7 @@ export interface Rig { server: TestServer; dir: string; local: string; rt: Runti
 
 export async function rig(opts: { server?: TestServerOptions; sync?: Record<string, unknown>; mapping?: Record<string, unknown>; setup?: (local: string) => void } = {}): Promise<Rig> {
   const server = await startTestServer(opts.server);
-  const dir = mkdtempSync(join(tmpdir(), 'review-'));
+  const dir = mkdtempSync(join(tmpdir(), 'sqsync-regress-'));
   const local = join(dir, 'share');
   mkdirSync(local);
   opts.setup?.(local);

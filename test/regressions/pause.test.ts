@@ -5,6 +5,7 @@ import { ClaimAhead } from '../../src/worker/ahead.js';
 import type { ReconcileContext } from '../../src/worker/context.js';
 import { tempStates } from '../state-helpers.js';
 import { rig, type Rig } from './harness.js';
+import { waitFor } from '../support/world.js';
 
 const t = tempStates();
 let r: Rig | undefined;
@@ -38,7 +39,7 @@ it('one 429 without Retry-After during a fast first sync does not pause everythi
   };
   await rg.rt.rescan(rg.rt.config.mappings[0]);
   rg.rt.pool.start();
-  while (rg.server.inspect().counters.faults === 0) await new Promise((res) => setTimeout(res, 20));
+  await waitFor(() => rg.server.inspect().counters.faults > 0, 30_000);
   await new Promise((res) => setTimeout(res, 1500));
   const faults = rg.server.inspect().counters.faults;
   const pauseMs = rg.rt.state.jobs.pausedUntil() - Date.now();
