@@ -29,6 +29,7 @@ describe('openState', () => {
     expect(s.db.pragma('synchronous', { simple: true })).toBe(2); // FULL
     expect(s.db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(s.db.pragma('busy_timeout', { simple: true })).toBe(5000);
+    expect(s.db.pragma('temp_store', { simple: true })).toBe(2); // MEMORY: savepoints write no journal file
     expect(s.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(s.db.pragma('application_id', { simple: true })).toBe(APPLICATION_ID);
     expect(s.check()).toEqual([]);

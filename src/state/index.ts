@@ -73,6 +73,9 @@ function quickCheck(db: Database.Database): void {
  * - journal_size_limit: a WAL grown by a 100k-path rescan is truncated after checkpoint.
  * - cache_size 32 MiB (default 2 MiB): a first sync of 5,000 files read ~12,000 pages back from
  *   the OS (pread) once the files table and its indexes outgrew the default; used only as filled.
+ * - temp_store MEMORY: each job's outcome is a savepoint inside the batch's transaction, and a
+ *   savepoint journals the pages it changes; in a temp file that was 47,000 of the 117,000
+ *   pwrite calls of a first sync of 5,000 files. Those journals live only as long as a batch.
  */
 function applyPragmas(db: Database.Database, busyTimeoutMs: number): void {
   db.pragma(`busy_timeout = ${busyTimeoutMs}`);
@@ -81,6 +84,7 @@ function applyPragmas(db: Database.Database, busyTimeoutMs: number): void {
   db.pragma('foreign_keys = ON');
   db.pragma('journal_size_limit = 67108864');
   db.pragma('cache_size = -32768');
+  db.pragma('temp_store = MEMORY');
 }
 
 /** Opens (creating if needed) the state database, migrates it and recovers the queue. */
