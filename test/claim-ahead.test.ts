@@ -28,6 +28,27 @@ describe('claiming ahead of the worker slots', () => {
     expect(ahead.depth(clock.now())).toBe(4 + 50);
   });
 
+  it('measures its first rate over 50 ms, then over 200 ms windows', () => {
+    const { clock, ahead } = setup(10);
+    ahead.depth(clock.now()); // the window starts
+    for (let i = 0; i < 40; i++) ahead.finished(); // 800 jobs/s over the first 50 ms
+    clock.advance(50);
+    expect(ahead.depth(clock.now())).toBe(4 + 200);
+    for (let i = 0; i < 10; i++) ahead.finished(); // 200 jobs/s, were it measured over 50 ms
+    clock.advance(50); // a rate is known: the next window is 200 ms
+    expect(ahead.depth(clock.now())).toBe(4 + 200);
+  });
+
+  it('looks at the queue for a quarter of its depth at once, or for anything when nothing waits', () => {
+    const { ahead } = setup(0);
+    // 8 slots + 8 ahead: one finished job frees one place, not worth a commit while 7 wait.
+    expect(ahead.worthClaiming(1, 16, 7)).toBe(false);
+    expect(ahead.worthClaiming(3, 16, 5)).toBe(false);
+    expect(ahead.worthClaiming(4, 16, 4)).toBe(true);
+    expect(ahead.worthClaiming(1, 16, 0)).toBe(true); // the workers would run dry
+    expect(ahead.worthClaiming(0, 16, 0)).toBe(false); // full
+  });
+
   it('after a crash, claims only as many as there are slots while crashed jobs come up', () => {
     const { state, ahead, clock } = setup(100);
     expect(ahead.claim(100, [])).toHaveLength(100);

@@ -35,9 +35,13 @@ export class ClaimAhead {
     this.#finished++;
   }
 
-  /** Worker slots plus the jobs they finish in about 250 ms (at least one more round). */
+  /**
+   * Worker slots plus the jobs they finish in about 250 ms (at least one more
+   * round). Until a rate is known it is measured over 50 ms windows, so that a
+   * first sync does not spend its first 200 ms claiming a few jobs per commit.
+   */
   depth(now: number): number {
-    if (now - this.#rateAt >= 200) {
+    if (now - this.#rateAt >= (this.#rate > 0 ? 200 : 50)) {
       if (this.#rateAt > 0) this.#rate = ((this.#finished - this.#rateFinished) * 1000) / (now - this.#rateAt);
       this.#rateAt = now;
       this.#rateFinished = this.#finished;
@@ -45,6 +49,16 @@ export class ClaimAhead {
     const c = this.concurrency;
     if (this.#careful) return c;
     return c + Math.min(this.maxAhead, Math.max(c, Math.round(this.#rate / 4)));
+  }
+
+  /**
+   * Is a look at the queue worth its commit? Topping up one job at a time as
+   * each finishes made a first sync start with ~80 claims of one job (one
+   * fsync each) while the rate was still unknown. A quarter of the depth is
+   * claimed at once, or whatever is due when no claimed job is left waiting.
+   */
+  worthClaiming(free: number, depth: number, waiting: number): boolean {
+    return free > 0 && (waiting === 0 || free >= Math.max(1, Math.floor(depth / 4)));
   }
 
   /**

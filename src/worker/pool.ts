@@ -118,13 +118,17 @@ export class WorkerPool {
           continue;
         }
       }
-      const free = this.#ahead.depth(now) - this.#queue.pending - this.#queue.size;
+      const depth = this.#ahead.depth(now);
+      const free = depth - this.#queue.pending - this.#queue.size;
+      // Finished jobs are recorded with the next claim, or as soon as nothing is left waiting
+      // (`once` reads the queue for its end): not one commit per finished job.
+      const worth = this.#ahead.worthClaiming(free, depth, this.#queue.size);
       let next: number | null;
       try {
         const excludeMappings = this.opts.pausedMappings?.() ?? [];
         next = jobs.nextRunAt({ excludeMappings });
-        const due = free > 0 && next !== null && next <= now;
-        const claimed = this.#settleAnd(() => (due ? this.#ahead.claim(free, excludeMappings) : []));
+        const due = worth && next !== null && next <= now;
+        const claimed = worth || this.#queue.size === 0 ? this.#settleAnd(() => (due ? this.#ahead.claim(free, excludeMappings) : [])) : [];
         for (const job of claimed) {
           this.#waiting.set(job.id, job);
           void this.#queue.add(() => this.#runJob(job));
@@ -138,7 +142,7 @@ export class WorkerPool {
         await this.#stateTrouble(e);
         continue;
       }
-      const wait = free <= 0 || next === null ? pollMs : Math.min(pollMs, Math.max(0, next - now));
+      const wait = !worth || next === null ? pollMs : Math.min(pollMs, Math.max(0, next - now));
       await this.#sleep(Math.max(wait, 5));
     }
   }
