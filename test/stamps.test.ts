@@ -53,6 +53,20 @@ describe('metadata stamps sent in bulk', () => {
     expect(ids.every((id, i) => byId.get(id)?.metadata.squidexSyncSha256 === `sha${i}`)).toBe(true);
   });
 
+  it('sends no further round once the server asked everyone to wait during the one before', async () => {
+    const { server, client, state, stamper, clock } = await setup();
+    for (let i = 0; i < 250; i++) state.stamps.put(await asset(server, `f${i}.txt`), { metadata: { squidexSyncPath: `f${i}.txt` } }, 0);
+    const real = client.bulk.bind(client);
+    client.bulk = async (jobs) => {
+      state.jobs.pauseAll(clock.now() + 60_000); // an upload met a 429 while this bulk was on the wire
+      return real(jobs);
+    };
+    server.resetCounters();
+    expect(await stamper.drain()).toBe(false);
+    expect(server.inspect().counters.byRoute['POST /assets/bulk']).toBe(1);
+    expect(state.stamps.count()).toBe(150); // the rest wait in the database
+  });
+
   it('drops the stamp of an asset deleted meanwhile, and keeps the rest when the server is down', async () => {
     const { server, state, stamper, clock } = await setup();
     const kept = await asset(server, 'a.txt');

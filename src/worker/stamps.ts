@@ -109,15 +109,16 @@ export class Stamper {
   }
 
   async #sendAll(): Promise<boolean> {
-    // Not while the server asked everyone to wait (429/503 seen by an upload), nor in our own back-off.
-    const until = Math.max(this.#blockedUntil, this.deps.state.jobs.pausedUntil());
-    if (this.deps.clock.now() < until) {
-      this.#blockedUntil = until;
-      this.#retryLater = true;
-      return false;
-    }
     try {
       for (let round = 0; round < 10_000; round++) {
+        // Not while the server asked everyone to wait (429/503 seen by an upload), nor in our
+        // own back-off; asked before every round, as a pause can begin during the one before.
+        const until = Math.max(this.#blockedUntil, this.deps.state.jobs.pausedUntil());
+        if (this.deps.clock.now() < until) {
+          this.#blockedUntil = until;
+          this.#retryLater = true;
+          return false;
+        }
         const batch = this.deps.state.stamps.pending(BATCH);
         if (batch.length === 0) return true;
         if (!(await this.#send(batch))) return false;

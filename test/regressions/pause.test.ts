@@ -45,6 +45,7 @@ it('one 429 without Retry-After during a fast first sync does not pause everythi
   const pauseMs = rg.rt.state.jobs.pausedUntil() - Date.now();
   rg.server.setFaults({ rate429: 0 });
   await rg.rt.pool.stop(500);
-  expect(faults).toBeLessThanOrEqual(8); // at most the jobs in flight when the 429 came
+  // At most what was on the wire when the 429 came: the 8 jobs in flight and one bulk of stamps.
+  expect(faults).toBeLessThanOrEqual(9);
   expect(pauseMs).toBeLessThan(5 * 60_000);
 });
