@@ -265,6 +265,14 @@ export async function findWalk(dir) {
   return best;
 }
 
+/** The same walk as a bare Node process (scripts/bench/nodewalk.mjs), best of 3: the floor for any Node walker. */
+export async function nodeWalk(dir) {
+  let best = Infinity;
+  const script = join(ROOT, 'scripts', 'bench', 'nodewalk.mjs');
+  for (let i = 0; i < 3; i++) best = Math.min(best, await timeCmd(process.execPath, [script, dir]));
+  return best;
+}
+
 /** `start` as a child: resolves once it logs that it is running; exposes pid and stop(). */
 export async function startDaemon(config, { env = {}, onLine } = {}) {
   const started = performance.now();
