@@ -117,4 +117,23 @@ describe('FolderResolver', () => {
     fail = false;
     expect(await r.resolve('A')).toMatch(/^f/);
   });
+
+  it('a create whose answer was lost is looked for before it is tried again, even under a folder it created', async () => {
+    const api = new FakeFolders();
+    let lose = false;
+    const create = api.createFolder.bind(api);
+    api.createFolder = async (n, p) => {
+      const f = await create(n, p); // the server made it…
+      if (lose) throw new SquidexError('NETWORK', 'socket hang up', { retry: 'retry' }); // …and the answer never came
+      return f;
+    };
+    const r = new FolderResolver(api, new MapCache());
+    await r.resolve('A'); // created here: its children are not listed
+    lose = true;
+    await expect(r.resolve('A/B')).rejects.toMatchObject({ code: 'NETWORK' });
+    lose = false;
+    const id = await r.resolve('A/B');
+    expect(api.folders.filter((f) => f.folderName === 'B')).toHaveLength(1);
+    expect(id).toBe(api.folders.find((f) => f.folderName === 'B')!.id);
+  });
 });

@@ -112,7 +112,15 @@ export class FolderResolver {
   }
 
   private async create(name: string, parentId: string): Promise<string> {
-    const { id } = await this.client.createFolder(name, parentId);
+    let id: string;
+    try {
+      ({ id } = await this.client.createFolder(name, parentId));
+    } catch (e) {
+      // The server may have made it and lost only the answer (a reset, a timeout):
+      // the parent is listed before the next try, or that try makes a second one.
+      this.created.delete(parentId);
+      throw e;
+    }
     this.created.add(id);
     this.hooks.onCreated?.(id);
     return id;
