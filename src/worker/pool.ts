@@ -19,6 +19,9 @@ export interface PoolOptions {
   pausedMappings?: () => string[];
 }
 
+/** A finished job is recorded at most about this long after it ended. */
+const SETTLE_WITHIN_MS = 1000;
+
 /**
  * Claims due jobs from the SQLite queue and runs up to `concurrency` of them
  * at once on a p-queue. Sleeps until the next job is due, a slot frees, or
@@ -35,8 +38,9 @@ export class WorkerPool {
   #loop: Promise<void> | undefined;
   #wakeUp: (() => void) | undefined;
   #idleWaiters: Array<() => void> = [];
-  /** Outcomes the state database could not record yet (disk full, locked): written before anything new is claimed. */
+  /** Outcomes not recorded yet: they go with the next claim (see #run), or wait out a database that refuses writes. */
   readonly #unsettled: Array<() => void> = [];
+  #settledAt = 0;
   #troubleCode: string | undefined;
   readonly #ahead: ClaimAhead;
   readonly #stamper: Stamper;
@@ -120,15 +124,18 @@ export class WorkerPool {
       }
       const depth = this.#ahead.depth(now);
       const free = depth - this.#queue.pending - this.#queue.size;
-      // Finished jobs are recorded with the next claim, or as soon as nothing is left waiting
-      // (`once` reads the queue for its end): not one commit per finished job.
+      // Finished jobs are recorded with the next claim, as soon as nothing is left waiting
+      // (`once` reads the queue for its end), or once they have waited a second (long
+      // uploads in every slot can keep the next claim minutes away, and a crash meanwhile
+      // would send their files again): not one commit per finished job.
       const worth = this.#ahead.worthClaiming(free, depth, this.#queue.size);
+      const stale = this.#unsettled.length > 0 && now - this.#settledAt >= SETTLE_WITHIN_MS;
       let next: number | null;
       try {
         const excludeMappings = this.opts.pausedMappings?.() ?? [];
         next = jobs.nextRunAt({ excludeMappings });
         const due = worth && next !== null && next <= now;
-        const claimed = worth || this.#queue.size === 0 ? this.#settleAnd(() => (due ? this.#ahead.claim(free, excludeMappings) : [])) : [];
+        const claimed = worth || stale || this.#queue.size === 0 ? this.#settleAnd(() => (due ? this.#ahead.claim(free, excludeMappings) : [])) : [];
         for (const job of claimed) {
           this.#waiting.set(job.id, job);
           void this.#queue.add(() => this.#runJob(job));
@@ -142,7 +149,8 @@ export class WorkerPool {
         await this.#stateTrouble(e);
         continue;
       }
-      const wait = !worth || next === null ? pollMs : Math.min(pollMs, Math.max(0, next - now));
+      const idle = this.#unsettled.length > 0 ? Math.min(pollMs, SETTLE_WITHIN_MS) : pollMs;
+      const wait = !worth || next === null ? idle : Math.min(pollMs, Math.max(0, next - now));
       await this.#sleep(Math.max(wait, 5));
     }
   }
@@ -186,6 +194,7 @@ export class WorkerPool {
    */
   #settleAnd<T>(then: () => T): T {
     const batch = this.#unsettled.slice();
+    this.#settledAt = this.ctx.clock.now();
     if (batch.length === 0) return then();
     // The next claim joins the same transaction: one fsync for both.
     const result = this.ctx.state.db
