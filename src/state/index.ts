@@ -74,7 +74,7 @@ function quickCheck(db: Database.Database): void {
  * - cache_size 32 MiB (default 2 MiB): a first sync of 5,000 files read ~12,000 pages back from
  *   the OS (pread) once the files table and its indexes outgrew the default; used only as filled.
  * - temp_store MEMORY: each job's outcome is a savepoint inside the batch's transaction, and a
- *   savepoint journals the pages it changes; in a temp file that was 47,000 of the 117,000
+ *   savepoint journals the pages it changes; in a temp file that was 47,000 of the 73,000
  *   pwrite calls of a first sync of 5,000 files. Those journals live only as long as a batch.
  */
 function applyPragmas(db: Database.Database, busyTimeoutMs: number): void {
