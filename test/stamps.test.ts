@@ -21,7 +21,7 @@ async function setup(opts: { bulk?: boolean } = {}) {
   server = await startTestServer(opts);
   client = new SquidexClient({ url: server.url, app: server.app, clientId: server.clientId, clientSecret: server.clientSecret });
   const { state } = t.fresh();
-  const clock = new FakeClock();
+  const clock = new FakeClock(0); // the stamps below are put at 0: just uploaded
   const stamper = new Stamper({ state, client, clock, logger: silentLogger });
   return { server, client, state, clock, stamper };
 }
@@ -67,11 +67,34 @@ describe('metadata stamps sent in bulk', () => {
     expect(state.stamps.count()).toBe(150); // the rest wait in the database
   });
 
+  it('a stamp sent long after its upload keeps metadata edited on the server meanwhile', async () => {
+    const { server, client, state, stamper, clock } = await setup();
+    const edited = await asset(server, 'edited.txt');
+    const deleted = await asset(server, 'deleted.txt');
+    const fresh = await asset(server, 'fresh.txt');
+    // Written at the upload (the server's metadata then, plus ours), sent only a minute later.
+    const ours = (name: string) => ({ metadata: { pixelWidth: 1, squidexSyncSha256: `sha-${name}`, squidexSyncPath: name } });
+    state.stamps.put(edited, ours('edited.txt'), clock.now());
+    state.stamps.put(deleted, ours('deleted.txt'), clock.now());
+    clock.advance(60_000);
+    state.stamps.put(fresh, ours('fresh.txt'), clock.now());
+    await client.annotate(edited, { metadata: { pixelWidth: 1, caption: 'written by an editor' } });
+    await client.annotate(fresh, { metadata: { caption: 'a moment ago' } });
+    await client.deleteAsset(deleted, { permanent: true });
+    expect(await stamper.drain()).toBe(true);
+    expect(state.stamps.count()).toBe(0);
+    const meta = (id: string) => server.inspect().assets.find((a) => a.id === id)?.metadata;
+    expect(meta(edited)).toEqual({ pixelWidth: 1, caption: 'written by an editor', squidexSyncSha256: 'sha-edited.txt', squidexSyncPath: 'edited.txt' });
+    // A stamp that leaves right after its upload is sent as written (the upload's answer is that recent).
+    expect(meta(fresh)).toEqual(ours('fresh.txt').metadata);
+    expect(server.inspect().assets.some((a) => a.id === deleted)).toBe(false);
+  });
+
   it('drops the stamp of an asset deleted meanwhile, and keeps the rest when the server is down', async () => {
     const { server, state, stamper, clock } = await setup();
     const kept = await asset(server, 'a.txt');
     state.stamps.put('00000000-0000-0000-0000-00000000dead', { metadata: { x: '1' } }, 0);
-    state.stamps.put(kept, { metadata: { x: '2' } }, 0);
+    state.stamps.put(kept, { metadata: { squidexSyncPath: 'a.txt' } }, 0);
     server.setFaults({ down: true });
     expect(await stamper.drain()).toBe(false);
     expect(state.stamps.count()).toBe(2); // nothing lost while the server was away
@@ -80,7 +103,8 @@ describe('metadata stamps sent in bulk', () => {
     clock.advance(61_000);
     expect(await stamper.drain()).toBe(true);
     expect(state.stamps.count()).toBe(0);
-    expect(server.inspect().assets.find((a) => a.id === kept)?.metadata).toEqual({ x: '2' });
+    // A minute late, the stamp went onto the asset's metadata as it was then.
+    expect(server.inspect().assets.find((a) => a.id === kept)?.metadata).toEqual({ squidexSyncPath: 'a.txt' });
   });
 
   it('a newer stamp for the same asset replaces the pending one; a direct annotate drops it', async () => {

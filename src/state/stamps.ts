@@ -8,6 +8,8 @@ export interface PendingStamp {
   /** The bulk Annotate job without id and type: metadata, and fileName/slug when they differ. */
   body: Record<string, unknown>;
   attempts: number;
+  /** When the upload left it (ms): a stamp sent much later is merged with the asset as it is then. */
+  createdAt: number;
 }
 
 /**
@@ -29,7 +31,7 @@ export class StampsRepo {
     // Appended: a newer stamp for an asset gets a later seq, so one in flight is
     // never mistaken for it when its answer comes back.
     this.sPut = db.prepare(`INSERT INTO stamps (asset_id, body, attempts, created_at) VALUES (?, ?, 0, ?)`);
-    this.sPending = db.prepare(`SELECT seq, asset_id, body, attempts FROM stamps ORDER BY seq LIMIT ?`).raw();
+    this.sPending = db.prepare(`SELECT seq, asset_id, body, attempts, created_at FROM stamps ORDER BY seq LIMIT ?`).raw();
     this.sDone = db.prepare(`DELETE FROM stamps WHERE seq = ?`);
     this.sBump = db.prepare(`UPDATE stamps SET attempts = attempts + 1 WHERE seq = ?`);
     // No index on asset_id (see migration 3): a scan of the few pending rows, and only for moves and adoptions.
@@ -42,8 +44,8 @@ export class StampsRepo {
   }
 
   pending(limit: number): PendingStamp[] {
-    return (this.sPending.all(limit) as Array<[number, string, string, number]>).map(([seq, assetId, body, attempts]) => ({
-      seq, assetId, body: JSON.parse(body) as Record<string, unknown>, attempts,
+    return (this.sPending.all(limit) as Array<[number, string, string, number, number]>).map(([seq, assetId, body, attempts, createdAt]) => ({
+      seq, assetId, body: JSON.parse(body) as Record<string, unknown>, attempts, createdAt,
     }));
   }
 

@@ -14,6 +14,13 @@ const GATHER_MS = 200;
 /** A stamp refused this often (not a missing asset) is given up: the file is in sync, only its stamp is missing. */
 const MAX_ATTEMPTS = 5;
 const MAX_BACKOFF_MS = 60_000;
+/**
+ * A stamp older than this (the server refused it for a while, or the process
+ * stopped before sending it) is merged into the asset's metadata as it is at
+ * sending time: Squidex replaces metadata wholesale, and someone may have
+ * edited it since the upload.
+ */
+const STALE_MS = 30_000;
 
 /**
  * What to write into an asset after an upload: our hash and path (and the
@@ -133,13 +140,16 @@ export class Stamper {
     // Only the newest stamp of an asset goes out; older ones are settled with it.
     const newest = new Map<string, PendingStamp>();
     for (const s of pending) newest.set(s.assetId, s);
-    const batch = [...newest.values()];
+    const all = [...newest.values()];
+    let batch = all;
     const superseded = pending.filter((s) => newest.get(s.assetId) !== s).map((s) => s.seq);
-    const jobs: BulkJob[] = batch.map((s) => ({ ...(s.body as AnnotateInput), id: s.assetId, type: 'Annotate' }));
-    for (const s of batch) this.#sending.add(s.assetId);
+    for (const s of all) this.#sending.add(s.assetId);
     try {
-      const results = await this.#bulk(jobs);
-      const done: number[] = superseded;
+      const gone = await this.#refreshStale(batch);
+      batch = batch.filter((s) => !gone.has(s.seq));
+      const jobs: BulkJob[] = batch.map((s) => ({ ...(s.body as AnnotateInput), id: s.assetId, type: 'Annotate' }));
+      const results = jobs.length > 0 ? await this.#bulk(jobs) : [];
+      const done: number[] = [...superseded, ...gone];
       const refused: number[] = [];
       batch.forEach((s, i) => {
         const error = (results[i]?.jobIndex === i ? results[i] : results.find((r) => r.jobIndex === i))?.error;
@@ -163,7 +173,7 @@ export class Stamper {
       this.#backOff(e);
       return false;
     } finally {
-      for (const s of batch) this.#sending.delete(s.assetId);
+      for (const s of all) this.#sending.delete(s.assetId);
     }
   }
 
@@ -203,6 +213,40 @@ export class Stamper {
     };
     await Promise.all(Array.from({ length: Math.min(8, jobs.length) }, lane));
     return results;
+  }
+
+  /**
+   * Stale stamps take the asset's metadata as it is now, keeping only our two
+   * keys from the stamp (and the name, which mirrors the local file). Returns
+   * the stamps whose asset is gone: nothing left to stamp.
+   */
+  async #refreshStale(batch: PendingStamp[]): Promise<Set<number>> {
+    const now = this.deps.clock.now();
+    const stale = batch.filter((s) => now - s.createdAt >= STALE_MS);
+    const gone = new Set<number>();
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < stale.length) {
+        const s = stale[next++];
+        let asset: AssetDto | null;
+        try {
+          asset = await this.deps.client.getAsset(s.assetId);
+        } catch (e) {
+          if (!(e instanceof SquidexError && e.status === 410)) throw e;
+          asset = null;
+        }
+        if (!asset) {
+          gone.add(s.seq);
+          continue;
+        }
+        const ours = (s.body.metadata ?? {}) as Record<string, unknown>;
+        const metadata: Record<string, unknown> = { ...(asset.metadata ?? {}) };
+        for (const key of [META_SHA, META_PATH]) if (ours[key] !== undefined) metadata[key] = ours[key];
+        s.body = { ...s.body, metadata };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, stale.length) }, lane));
+    return gone;
   }
 
   #backOff(e: unknown): void {
