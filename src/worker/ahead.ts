@@ -16,6 +16,7 @@ export class ClaimAhead {
   #rate = 0;
   #rateAt = 0;
   #rateFinished = 0;
+  #rateKnown = false;
   /** Crashed or failed jobs came up in the last claim: claim no further than the worker slots. */
   #careful = false;
   #pauseCheckedAt = Number.NEGATIVE_INFINITY;
@@ -41,8 +42,12 @@ export class ClaimAhead {
    * first sync does not spend its first 200 ms claiming a few jobs per commit.
    */
   depth(now: number): number {
-    if (now - this.#rateAt >= (this.#rate > 0 ? 200 : 50)) {
-      if (this.#rateAt > 0) this.#rate = ((this.#finished - this.#rateFinished) * 1000) / (now - this.#rateAt);
+    // A wall clock stepped back starts a new window rather than freezing this one.
+    if (now - this.#rateAt >= (this.#rateKnown ? 200 : 50) || now < this.#rateAt) {
+      if (this.#rateAt > 0 && now > this.#rateAt) {
+        this.#rate = ((this.#finished - this.#rateFinished) * 1000) / (now - this.#rateAt);
+        this.#rateKnown = true;
+      }
       this.#rateAt = now;
       this.#rateFinished = this.#finished;
     }
@@ -89,7 +94,7 @@ export class ClaimAhead {
    */
   pausedSinceClaim(job: Job): boolean {
     const now = this.ctx.clock.now();
-    if (now - this.#pauseCheckedAt >= 200) {
+    if (now - this.#pauseCheckedAt >= 200 || now < this.#pauseCheckedAt) {
       this.#pauseCheckedAt = now;
       this.#pausedUntil = this.ctx.state.jobs.pausedUntil();
       this.#pausedSet = new Set(this.pausedMappings?.() ?? []);

@@ -129,7 +129,8 @@ export class WorkerPool {
       // uploads in every slot can keep the next claim minutes away, and a crash meanwhile
       // would send their files again): not one commit per finished job.
       const worth = this.#ahead.worthClaiming(free, depth, this.#queue.size);
-      const stale = this.#unsettled.length > 0 && now - this.#settledAt >= SETTLE_WITHIN_MS;
+      // A wall clock stepped back (NTP after a VM resume) must not hold outcomes for the jump.
+      const stale = this.#unsettled.length > 0 && (now - this.#settledAt >= SETTLE_WITHIN_MS || now < this.#settledAt);
       let next: number | null;
       try {
         const excludeMappings = this.opts.pausedMappings?.() ?? [];
@@ -149,7 +150,7 @@ export class WorkerPool {
         await this.#stateTrouble(e);
         continue;
       }
-      const idle = this.#unsettled.length > 0 ? Math.min(pollMs, SETTLE_WITHIN_MS) : pollMs;
+      const idle = this.#unsettled.length > 0 ? Math.min(pollMs, Math.max(0, this.#settledAt + SETTLE_WITHIN_MS - now)) : pollMs;
       const wait = !worth || next === null ? idle : Math.min(pollMs, Math.max(0, next - now));
       await this.#sleep(Math.max(wait, 5));
     }

@@ -26,6 +26,20 @@ it('a job of a mapping paused after its claim is handed back even while other ma
   expect(ahead.pausedSinceClaim(job)).toBe(true);
 });
 
+it('a pause is seen within 200 ms even after the wall clock stepped back', () => {
+  const { state, clock } = t.fresh();
+  let paused: string[] = [];
+  const ctx = { state, clock, mappings: new Map() } as unknown as ReconcileContext;
+  const ahead = new ClaimAhead(ctx, 'w', 4, 256, () => paused);
+  state.jobs.enqueueMany([{ mapping: 'video', path: 'big.mov', delayMs: 0 }]);
+  const [job] = ahead.claim(8, []);
+  expect(ahead.pausedSinceClaim(job)).toBe(false); // read now, cached for 200 ms
+  clock.advance(-3_600_000); // NTP steps the clock back an hour
+  paused = ['video'];
+  clock.advance(300);
+  expect(ahead.pausedSinceClaim(job)).toBe(true);
+});
+
 it('one 429 without Retry-After during a fast first sync does not pause everything for the 15-minute maximum', async () => {
   const files = 400;
   r = await rig({ sync: { backoffBaseMs: 2000, backoffMaxMs: 600000, concurrency: 8 }, setup: (l) => { for (let i = 0; i < files; i++) writeFileSync(join(l, `f${i}.txt`), `content ${i}`); } });
