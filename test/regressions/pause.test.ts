@@ -11,31 +11,32 @@ const t = tempStates();
 let r: Rig | undefined;
 afterEach(async () => { t.cleanup(); await r?.cleanup(); r = undefined; });
 
-it('a job of a mapping paused after its claim is handed back even while other mappings keep claiming', () => {
+/** One job of mapping "video" claimed ahead; `pause()` is `squidex-sync pause video`. */
+function claimedVideo() {
   const { state, clock } = t.fresh();
   let paused: string[] = [];
   const ctx = { state, clock, mappings: new Map() } as unknown as ReconcileContext;
   const ahead = new ClaimAhead(ctx, 'w', 4, 256, () => paused);
   state.jobs.enqueueMany([{ mapping: 'video', path: 'big.mov', delayMs: 0 }]);
   const [job] = ahead.claim(8, []);
+  return { state, clock, ahead, job, pause: () => (paused = ['video']), paused: () => paused };
+}
+
+it('a job of a mapping paused after its claim is handed back even while other mappings keep claiming', () => {
+  const { state, clock, ahead, job, pause, paused } = claimedVideo();
   clock.advance(10_000);
-  paused = ['video']; // squidex-sync pause video
+  pause();
   state.jobs.enqueueMany([{ mapping: 'docs', path: 'x.txt', delayMs: 0 }]);
-  ahead.claim(8, paused); // the pool keeps claiming for the other mapping
+  ahead.claim(8, paused()); // the pool keeps claiming for the other mapping
   clock.advance(300);
   expect(ahead.pausedSinceClaim(job)).toBe(true);
 });
 
 it('a pause is seen within 200 ms even after the wall clock stepped back', () => {
-  const { state, clock } = t.fresh();
-  let paused: string[] = [];
-  const ctx = { state, clock, mappings: new Map() } as unknown as ReconcileContext;
-  const ahead = new ClaimAhead(ctx, 'w', 4, 256, () => paused);
-  state.jobs.enqueueMany([{ mapping: 'video', path: 'big.mov', delayMs: 0 }]);
-  const [job] = ahead.claim(8, []);
+  const { clock, ahead, job, pause } = claimedVideo();
   expect(ahead.pausedSinceClaim(job)).toBe(false); // read now, cached for 200 ms
   clock.advance(-3_600_000); // NTP steps the clock back an hour
-  paused = ['video'];
+  pause();
   clock.advance(300);
   expect(ahead.pausedSinceClaim(job)).toBe(true);
 });
