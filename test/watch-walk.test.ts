@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { compileIgnore, diffAgainstFiles, diffLean, walkMapping } from '../src/watch/index.js';
+import { compileIgnore, diffLean, walkMapping } from '../src/watch/index.js';
 
 let dir: string;
 const ig = () => compileIgnore({ ignore: ['drafts/**'], ignoreDefaults: true }, dir);
@@ -107,28 +107,6 @@ describe('walkMapping', () => {
   });
 });
 
-describe('diffAgainstFiles', () => {
-  it('finds new, changed and gone paths, tolerating mtimes stored as whole ms', () => {
-    const entries = new Map([
-      ['same', { size: 1, mtimeMs: 1000.4 }],
-      ['grown', { size: 2, mtimeMs: 1000 }],
-      ['touched', { size: 1, mtimeMs: 2000 }],
-      ['new', { size: 1, mtimeMs: 1 }],
-      ['reserved', { size: 1, mtimeMs: 1 }],
-    ]);
-    const rows = [
-      { path: 'same', size: 1, mtimeMs: 1000 },
-      { path: 'grown', size: 1, mtimeMs: 1000 },
-      { path: 'touched', size: 1, mtimeMs: 1000 },
-      { path: 'reserved', size: null, mtimeMs: null },
-      { path: 'deleted', size: 1, mtimeMs: 1 },
-    ];
-    const d = diffAgainstFiles(entries, rows);
-    expect(d.changed.sort()).toEqual(['grown', 'new', 'reserved', 'touched']);
-    expect(d.gone).toEqual(['deleted']);
-  });
-});
-
 describe('diffLean', () => {
   const entries = () =>
     new Map([
@@ -149,7 +127,7 @@ describe('diffLean', () => {
     'returned', '5', '7.25', '1700000000000',
   ];
 
-  it('agrees with diffAgainstFiles and names missing rows that are back', () => {
+  it('finds new, changed and gone paths, tolerating mtimes stored as whole ms, and names missing rows that are back', () => {
     const d = diffLean(entries(), flat);
     expect(d.changed.sort()).toEqual(['grown', 'new', 'reserved', 'touched']);
     expect(d.gone).toEqual(['deleted']);

@@ -1,45 +1,10 @@
 import type { FileStat } from './walk.js';
 
-export interface DiffRow {
-  path: string;
-  size: number | null;
-  mtimeMs: number | null;
-}
-
 export interface DiffResult {
   /** On disk and new to the table, or size/mtime differ (hash them). */
   changed: string[];
   /** In the table with no file on disk (the delete guard decides what that means). */
   gone: string[];
-}
-
-/**
- * Walk vs files table in O(n). mtimes are compared to within 1 ms because a
- * table may store them truncated to integers while lstat gives sub-ms floats;
- * treating that as a change would re-hash the whole tree at every rescan. A row
- * reserved but never synced (null size or mtime) always counts as changed.
- */
-export function diffAgainstFiles(entries: Map<string, FileStat>, rows: Iterable<DiffRow>): DiffResult {
-  const changed: string[] = [];
-  const gone: string[] = [];
-  const known: string[] = [];
-  for (const row of rows) {
-    const f = entries.get(row.path);
-    if (!f) {
-      gone.push(row.path);
-      continue;
-    }
-    known.push(row.path);
-    if (row.size === null || row.mtimeMs === null || row.size !== f.size || Math.abs(row.mtimeMs - f.mtimeMs) >= 1) {
-      changed.push(row.path);
-    }
-  }
-  // Paths are unique on both sides: when every entry has a row there is
-  // nothing new, and a restart over an unchanged tree skips a Set of every path.
-  if (known.length === entries.size) return { changed, gone };
-  const seen = new Set(known);
-  for (const p of entries.keys()) if (!seen.has(p)) changed.push(p);
-  return { changed, gone };
 }
 
 export interface LeanDiffResult extends DiffResult {
@@ -50,9 +15,14 @@ export interface LeanDiffResult extends DiffResult {
 }
 
 /**
- * diffAgainstFiles over the rescan's flat rows (FilesRepo.listLean: path, size,
- * mtimeMs, missingSince as text, '' for NULL), also naming the missing rows
- * that are back.
+ * Walk vs files table in O(n), over the flat rows of FilesRepo.listLean (path,
+ * size, mtimeMs, missingSince as text, '' for NULL), also naming the missing
+ * rows that are back. mtimes are compared to within 1 ms because a table may
+ * store them truncated to integers while lstat gives sub-ms floats; treating
+ * that as a change would re-hash the whole tree at every rescan. A row reserved
+ * but never synced (no size or mtime) always counts as changed. Paths are
+ * unique on both sides: when every entry has a row there is nothing new, and a
+ * restart over an unchanged tree skips a Set of every path.
  */
 export function diffLean(entries: Map<string, FileStat>, flat: readonly string[]): LeanDiffResult {
   const changed: string[] = [];

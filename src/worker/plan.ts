@@ -2,7 +2,7 @@ import { lstat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { ROOT_FOLDER_ID, type SquidexClient } from '../squidex/index.js';
 import type { State } from '../state/index.js';
-import { diffAgainstFiles, walkMapping, type IgnoreMatcher } from '../watch/index.js';
+import { diffLean, walkMapping, type IgnoreMatcher } from '../watch/index.js';
 import { AdoptionIndex } from './adopt.js';
 import { detectFolderRenames } from './folders.js';
 import { hashFile } from './hash.js';
@@ -35,7 +35,8 @@ export async function planMapping(
   const renames = walk.rootMissing ? [] : detectFolderRenames(mapping.local, walk.entries, rows);
   const inRenamed = (p: string): boolean => renames.some((r) => p.startsWith(`${r.from}/`) || p.startsWith(`${r.to}/`));
   for (const r of renames) items.push({ action: 'rename-folder', mapping: mapping.name, path: r.from, detail: `to ${r.to}, ${r.files} files, nothing uploaded` });
-  const diff = diffAgainstFiles(walk.entries, rows);
+  // The rescan's own comparison, so the plan cannot drift from what `once` does.
+  const diff = diffLean(walk.entries, deps.state.files.listLean(mapping.name));
   const changed = diff.changed.filter((p) => !inRenamed(p));
   const gone = diff.gone.filter((p) => !inRenamed(p));
   const folders = new FolderLookup(deps.client);
