@@ -196,22 +196,17 @@ export class Stamper {
       }
     }
     const results: BulkResult[] = new Array(jobs.length);
-    let next = 0;
-    const lane = async (): Promise<void> => {
-      while (next < jobs.length) {
-        const jobIndex = next++;
-        const { id, type: _type, ...body } = jobs[jobIndex] as BulkJob & AnnotateInput;
-        try {
-          await this.deps.client.annotate(id, body);
-          results[jobIndex] = { jobIndex, id };
-        } catch (e) {
-          // Refused for this asset (deleted, forbidden): its result, like bulk's. Anything else waits.
-          if (!(e instanceof SquidexError && e.status !== undefined && e.status >= 400 && e.status < 500 && e.status !== 429)) throw e;
-          results[jobIndex] = { jobIndex, id, error: { statusCode: e.status, message: describeError(e) } };
-        }
+    await eightAtATime(jobs, async (job, jobIndex) => {
+      const { id, type: _type, ...body } = job as BulkJob & AnnotateInput;
+      try {
+        await this.deps.client.annotate(id, body);
+        results[jobIndex] = { jobIndex, id };
+      } catch (e) {
+        // Refused for this asset (deleted, forbidden): its result, like bulk's. Anything else waits.
+        if (!(e instanceof SquidexError && e.status !== undefined && e.status >= 400 && e.status < 500 && e.status !== 429)) throw e;
+        results[jobIndex] = { jobIndex, id, error: { statusCode: e.status, message: describeError(e) } };
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(8, jobs.length) }, lane));
+    });
     return results;
   }
 
@@ -224,28 +219,20 @@ export class Stamper {
     const now = this.deps.clock.now();
     const stale = batch.filter((s) => now - s.createdAt >= STALE_MS);
     const gone = new Set<number>();
-    let next = 0;
-    const lane = async (): Promise<void> => {
-      while (next < stale.length) {
-        const s = stale[next++];
-        let asset: AssetDto | null;
-        try {
-          asset = await this.deps.client.getAsset(s.assetId);
-        } catch (e) {
-          if (!(e instanceof SquidexError && e.status === 410)) throw e;
-          asset = null;
-        }
-        if (!asset) {
-          gone.add(s.seq);
-          continue;
-        }
-        const ours = (s.body.metadata ?? {}) as Record<string, unknown>;
-        const metadata: Record<string, unknown> = { ...(asset.metadata ?? {}) };
-        for (const key of [META_SHA, META_PATH]) if (ours[key] !== undefined) metadata[key] = ours[key];
-        s.body = { ...s.body, metadata };
+    await eightAtATime(stale, async (s) => {
+      let asset: AssetDto | null;
+      try {
+        asset = await this.deps.client.getAsset(s.assetId);
+      } catch (e) {
+        if (!(e instanceof SquidexError && e.status === 410)) throw e;
+        asset = null;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(8, stale.length) }, lane));
+      if (!asset) return void gone.add(s.seq);
+      const ours = (s.body.metadata ?? {}) as Record<string, unknown>;
+      const metadata: Record<string, unknown> = { ...(asset.metadata ?? {}) };
+      for (const key of [META_SHA, META_PATH]) if (ours[key] !== undefined) metadata[key] = ours[key];
+      s.body = { ...s.body, metadata };
+    });
     return gone;
   }
 
@@ -260,4 +247,16 @@ export class Stamper {
     }
     this.#retryLater = true;
   }
+}
+
+/** Runs `fn` over the items, eight requests on the wire at most; the first error ends it. */
+async function eightAtATime<T>(items: readonly T[], fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(8, items.length) }, lane));
 }

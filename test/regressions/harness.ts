@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/index.js';
+import type { Clock } from '../../src/lib/clock.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { openRuntime, type Runtime } from '../../src/cli/runtime.js';
 import { startTestServer, type TestServer, type TestServerOptions } from '../../src/testserver/index.js';
 
 export interface Rig { server: TestServer; dir: string; local: string; rt: Runtime; cleanup(): Promise<void> }
 
-export async function rig(opts: { server?: TestServerOptions; sync?: Record<string, unknown>; mapping?: Record<string, unknown>; setup?: (local: string) => void } = {}): Promise<Rig> {
+export async function rig(opts: { server?: TestServerOptions; sync?: Record<string, unknown>; mapping?: Record<string, unknown>; setup?: (local: string) => void; clock?: Clock } = {}): Promise<Rig> {
   const server = await startTestServer(opts.server);
   const dir = mkdtempSync(join(tmpdir(), 'sqsync-regress-'));
   const local = join(dir, 'share');
@@ -25,7 +26,7 @@ export async function rig(opts: { server?: TestServerOptions; sync?: Record<stri
   const file = join(dir, 'sync.yaml');
   writeFileSync(file, stringify(cfg));
   const config = loadConfig(file, process.env, { missingLocal: 'allow' });
-  const rt = openRuntime(config, { logger: silentLogger });
+  const rt = openRuntime(config, { logger: silentLogger, clock: opts.clock });
   return {
     server, dir, local, rt,
     async cleanup() {
