@@ -5,6 +5,7 @@ import { rootCertificates } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { silentLogger, type Logger } from '../lib/log.js';
+import { looksLikeHtml } from './answers.js';
 import { classifyFailure, SquidexError, type FailureContext } from './errors.js';
 import { openMultipart, type MultipartBody } from './multipart.js';
 import { TokenSource, type TokenResponse } from './token.js';
@@ -26,6 +27,8 @@ export interface SquidexClientOptions {
   connections?: number;
   /** Upload bandwidth cap across every upload of this client, bytes/s; 0 or absent = unlimited. */
   maxBytesPerSecond?: number;
+  /** Longest pause a server's Retry-After is honoured for (default one hour). */
+  maxServerPauseMs?: number;
   logger?: Logger;
   clock?: Clock;
 }
@@ -95,6 +98,12 @@ export class SquidexClient {
 
   token(): Promise<string> {
     return this.tokens.get().catch((e) => Promise.reject(this.scrub(e)));
+  }
+
+  /** Drops the cached token and asks for a new one (after a laptop slept, the old one may have lapsed). */
+  refreshToken(): Promise<string> {
+    this.tokens.forget();
+    return this.token();
   }
 
   async close(): Promise<void> {
@@ -226,7 +235,7 @@ export class SquidexClient {
     const form = new URLSearchParams({
       grant_type: 'client_credentials', client_id: this.opts.clientId!, client_secret: this.opts.clientSecret!, scope: 'squidex-api',
     }).toString();
-    const ctx: FailureContext = { operation: 'token', clientId: this.opts.clientId, now: this.clock.now() };
+    const ctx: FailureContext = { operation: 'token', clientId: this.opts.clientId, now: this.clock.now(), maxPauseMs: this.opts.maxServerPauseMs };
     let res: Dispatcher.ResponseData;
     try {
       res = await request(`${this.base}/identity-server/connect/token`, {
@@ -240,7 +249,10 @@ export class SquidexClient {
     if (res.statusCode !== 200) throw classifyFailure({ kind: 'http', status: res.statusCode, headers: res.headers, body: text }, ctx);
     const j = safeJson(text) as { access_token?: unknown; expires_in?: unknown } | undefined;
     if (!j || typeof j.access_token !== 'string') {
-      throw new SquidexError('AUTH_FAILED', 'The Squidex token endpoint answered without an access_token.', { retry: 'retry', status: 200 });
+      // Squidex's token endpoint always sends one with a 200: something else answered (a login page, a proxy).
+      throw new SquidexError('PROXY_ERROR', `The Squidex token endpoint answered without an access_token${looksLikeHtml(res.headers, text) ? ' (an HTML page: a proxy or login page answered instead)' : ''}.`, {
+        retry: 'retry', status: 200, scope: 'transient',
+      });
     }
     // Squidex issues 30-day tokens; a missing expires_in is treated as one hour.
     return { accessToken: j.access_token, expiresInSec: typeof j.expires_in === 'number' ? j.expires_in : 3600 };
@@ -270,7 +282,7 @@ export class SquidexClient {
       body = JSON.stringify(opts.json);
     }
     const ctx = (): FailureContext => ({
-      ...opts.ctx, clientId: this.opts.clientId, now: this.clock.now(), size: mp?.size,
+      ...opts.ctx, clientId: this.opts.clientId, now: this.clock.now(), size: mp?.size, maxPauseMs: this.opts.maxServerPauseMs,
       largestAccepted: this.largestAccepted, resetsAtSize: mp ? (this.resetsBySize.get(mp.size) ?? 0) : undefined,
     });
     const started = this.clock.now();
@@ -296,6 +308,12 @@ export class SquidexClient {
     }
     if (res.statusCode < 200 || res.statusCode >= 300) {
       throw classifyFailure({ kind: 'http', status: res.statusCode, headers: res.headers, body: text }, ctx());
+    }
+    if (text && looksLikeHtml(res.headers, text)) {
+      // A captive portal or a proxy's page with a 200: Squidex did not see this request.
+      throw new SquidexError('PROXY_ERROR', `${opts.ctx.operation}: an HTML page came back instead of Squidex's answer (a proxy or login page answered).`, {
+        retry: 'retry', status: res.statusCode, scope: 'transient',
+      });
     }
     const result: CallResult = { status: res.statusCode, body: text ? safeJson(text) : undefined };
     if (mp) {
