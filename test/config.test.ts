@@ -55,6 +55,7 @@ describe('a valid config', () => {
       clientId: 'atlas:sync',
       clientSecret: SECRET,
       timeoutSeconds: 60,
+      connectTimeoutSeconds: 60,
       allowInsecureHttp: false,
     });
     expect(c.state).toBe(path.join(dir, '.squidex-sync', 'state.db'));

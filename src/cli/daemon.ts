@@ -4,6 +4,8 @@ import { detectFsType, startWatcher, type Watcher } from '../watch/index.js';
 import { DEFAULTS } from '../config/index.js';
 import { createEnqueueBuffer, type EnqueueBuffer } from '../queue/index.js';
 import type { Runtime } from './runtime.js';
+import { SLEEP_GAP_MS, SLEEP_TICK_MS, watchForSleep } from './sleep.js';
+import { timerDelay } from '../lib/timers.js';
 
 export type MappingMode = 'events' | 'poll' | 'rescan';
 
@@ -36,6 +38,7 @@ export class Daemon {
   #stopped = false;
   /** Watcher events in one transaction per flush: one fsync per burst, not per event. */
   readonly #events: EnqueueBuffer;
+  #sleepWatch: { stop(): void } | undefined;
 
   constructor(
     private readonly rt: Runtime,
@@ -77,10 +80,26 @@ export class Daemon {
       this.hooks.watcherState?.(w.mapping.name, w.mode, true);
       this.#schedule(w);
     }
+    this.#sleepWatch = watchForSleep({ clock: this.rt.clock, tickMs: SLEEP_TICK_MS, gapMs: SLEEP_GAP_MS, onWake: (ms) => this.#woke(ms) });
+  }
+
+  /**
+   * The machine slept: the token may have lapsed meanwhile, Squidex may be back (or
+   * gone), a share may have been unmounted and mounted again, and its events are lost.
+   */
+  #woke(sleptMs: number): void {
+    if (this.#stopped) return;
+    this.rt.logger.info({ sleptSeconds: Math.round(sleptMs / 1000) }, 'woke after about %d s asleep: refreshing the Squidex token and rescanning every mapping', Math.round(sleptMs / 1000));
+    this.rt.client.refreshToken().then(
+      () => this.rt.availability.wake(),
+      (e) => this.rt.availability.failed(e),
+    );
+    for (const w of this.#watched) void this.#rescan(w);
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#sleepWatch?.stop();
     for (const w of this.#watched) {
       clearTimeout(w.timer);
       clearTimeout(w.rescanSoon);
@@ -99,7 +118,7 @@ export class Daemon {
   #schedule(w: Watched): void {
     if (this.#stopped) return;
     clearTimeout(w.timer);
-    w.timer = setTimeout(() => void this.#rescan(w).finally(() => this.#schedule(w)), this.#interval(w));
+    w.timer = setTimeout(() => void this.#rescan(w).finally(() => this.#schedule(w)), timerDelay(this.#interval(w)));
     w.timer.unref();
   }
 
@@ -161,13 +180,13 @@ export class Daemon {
       this.rt.cleanupFolders(w.mapping).catch((e) =>
         this.rt.logger.warn({ mapping: w.mapping.name, code: (e as SyncError).code }, 'removing empty asset folders failed: %s', describeError(e)),
       );
-    }, 2 * this.rt.config.sync.moveWindowMs + 2000);
+    }, timerDelay(2 * this.rt.config.sync.moveWindowMs + 2000));
     t.unref();
   }
 
   #rescanSoon(w: Watched, delayMs = FOLDER_EVENT_RESCAN_MS): void {
     clearTimeout(w.rescanSoon);
-    w.rescanSoon = setTimeout(() => void this.#rescan(w), delayMs);
+    w.rescanSoon = setTimeout(() => void this.#rescan(w), timerDelay(delayMs));
     w.rescanSoon.unref();
   }
 

@@ -27,10 +27,11 @@ export async function once(configFile: string, opts: OnceOptions): Promise<numbe
 }
 
 async function syncOnce(config: Config, opts: OnceOptions, walks: PrefetchedWalks | null): Promise<number> {
-  const [{ createLogger }, { preflight }, { openRuntime }] = await Promise.all([
+  const [{ createLogger }, { preflight }, { openRuntime, probeBackoff }, { outageDeadline, reviveLegacyFailures }] = await Promise.all([
     import('../lib/log.js'),
     import('./preflight.js'),
     import('./runtime.js'),
+    import('../worker/outage.js'),
   ]);
   const cliProgress = process.stdout.isTTY ? (await import('cli-progress')).default : undefined;
 
@@ -74,7 +75,11 @@ async function syncOnce(config: Config, opts: OnceOptions, walks: PrefetchedWalk
     // is work; a restart over an unchanged tree then costs only a token.
     const serverKey = `${config.squidex.url}|${config.squidex.app}`;
     const knownServer = rt.state.meta.get('server') === serverKey;
-    await preflight(rt.client, config, logger, { unreachable: 'fail', checkApp: !knownServer });
+    // Blips (a proxy's 503, a 429, a dropped connection) are ridden out for squidex.connectTimeoutSeconds.
+    const boundMs = config.squidex.connectTimeoutSeconds * 1000;
+    const retry = { forMs: boundMs, ...probeBackoff(config), now: () => rt.clock.now() };
+    await preflight(rt.client, config, logger, { unreachable: 'fail', checkApp: !knownServer, retry });
+    reviveLegacyFailures(rt.state, logger);
     // Written only when new: a restart that changes nothing commits nothing (no fsync, no checkpoint at close).
     if (!knownServer) rt.state.meta.set('server', serverKey);
     if (opts.allowMassDelete) for (const m of config.mappings) rt.state.meta.delete(`deleteGuard:${m.name}`);
@@ -85,10 +90,20 @@ async function syncOnce(config: Config, opts: OnceOptions, walks: PrefetchedWalk
       unreadable += (await rt.rescan(m, { allowMassDelete: opts.allowMassDelete, walk: walks?.take(i) })).errors;
     }
     const queued = rt.state.jobs.counts().queued;
-    if (queued > 0 && knownServer) await preflight(rt.client, config, logger, { unreachable: 'fail' });
+    if (queued > 0 && knownServer) await preflight(rt.client, config, logger, { unreachable: 'fail', retry });
     bar?.start(queued, 0, { mb: '0.0', rate: '0.0' });
     rt.pool.start();
-    await rt.pool.idle();
+    // Squidex away mid-run is waited for as the daemon does, within the same bound; past it
+    // (or at once for refused credentials) exit 3 naming the last error, the queue kept.
+    const outage = outageDeadline(rt.availability, boundMs, rt.clock);
+    try {
+      await Promise.race([rt.pool.idle(), outage.expired]);
+    } catch (e) {
+      await rt.pool.stop(config.sync.shutdownTimeoutMs);
+      throw e;
+    } finally {
+      outage.cancel();
+    }
     await rt.pool.stop(config.sync.shutdownTimeoutMs);
     for (const m of config.mappings) await rt.cleanupFolders(m);
     bar?.stop();

@@ -2,7 +2,9 @@ import { loadConfig, type Config, type Mapping } from '../config/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { describeError, SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { FolderResolver, SquidexClient } from '../squidex/index.js';
+import { FolderResolver, ROOT_FOLDER_ID, SquidexClient } from '../squidex/index.js';
+import { Availability } from '../squidex/availability.js';
+import { followOutage, OUTAGE_KEY } from '../worker/outage.js';
 import { acquireLock, openState, type State, type StateLock } from '../state/index.js';
 import { closesClean, markClean, openedAs, takeCleanMark } from '../state/clean.js';
 // Not the watch index: it loads the watcher (chokidar), which once never needs.
@@ -23,6 +25,8 @@ export interface Runtime {
   clock: Clock;
   state: State;
   client: SquidexClient;
+  /** Whether Squidex answers; while it does not, the pool stops and files wait without spending attempts. */
+  availability: Availability;
   ctx: ReconcileContext;
   pool: WorkerPool;
   ignores: Map<string, IgnoreMatcher>;
@@ -57,6 +61,7 @@ export function clientFor(config: Config, logger: Logger, clock: Clock = systemC
     timeoutMs: s.timeoutSeconds * 1000,
     connections: config.sync.concurrency + 1,
     maxBytesPerSecond: config.upload.maxBytesPerSecond,
+    maxServerPauseMs: config.sync.maxServerPauseSeconds * 1000,
     logger: logger.child({ component: 'squidex' }),
     clock,
   });
@@ -82,6 +87,40 @@ export async function acquireLockPatiently(stateFile: string, waitMs: number, lo
       }
       await new Promise((r) => setTimeout(r, 500));
     }
+  }
+}
+
+/**
+ * Squidex's reachability, probed with a token and the cheapest GET. Probes back off
+ * like a failing job (sync.backoffBaseMs doubling), at most a minute apart; refused
+ * credentials are asked again every few minutes.
+ */
+export function probeBackoff(config: Config): { baseMs: number; maxMs: number } {
+  const baseMs = Math.max(50, config.sync.backoffBaseMs);
+  return { baseMs, maxMs: Math.min(60_000, Math.max(baseMs, config.sync.backoffMaxMs)) };
+}
+
+function availabilityFor(config: Config, client: SquidexClient, clock: Clock, logger: Logger): Availability {
+  const { baseMs, maxMs } = probeBackoff(config);
+  return new Availability({
+    clock,
+    logger: logger.child({ component: 'squidex' }),
+    baseMs,
+    maxMs,
+    refusedMs: 3 * maxMs,
+    async probe() {
+      await client.token();
+      await client.listFolders(ROOT_FOLDER_ID);
+    },
+  });
+}
+
+/** The outage record says something only while its process runs. Written only when there is one: a clean restart commits nothing. */
+function forgetOutage(state: State): void {
+  try {
+    if (state.meta.get(OUTAGE_KEY) !== undefined) state.meta.delete(OUTAGE_KEY);
+  } catch {
+    // a state that refuses writes is reported by whatever uses it next
   }
 }
 
@@ -116,6 +155,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
         maxAttempts: config.sync.maxAttempts,
         backoffBaseMs: config.sync.backoffBaseMs,
         backoffMaxMs: config.sync.backoffMaxMs,
+        maxPauseMs: config.sync.maxServerPauseSeconds * 1000,
       },
     });
   } catch (e) {
@@ -141,10 +181,14 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     unstable: new Map(),
     events: opts.events,
   };
+  const availability = availabilityFor(config, client, clock, logger);
   const pool = new WorkerPool(ctx, {
     concurrency: config.sync.concurrency,
     pausedMappings: () => pausedMappings(state, config),
+    availability,
   });
+  forgetOutage(state); // one left by a process that died says nothing about now
+  followOutage(availability, { state, logger, resumed: () => pool.wake() });
   const ignores = new Map(config.mappings.map((m) => [m.name, ignoreFor(config, m)]));
   return {
     config,
@@ -152,6 +196,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     clock,
     state,
     client,
+    availability,
     ctx,
     pool,
     ignores,
@@ -173,6 +218,8 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
       return removeEmptyFolders(mapping, { state, client, logger, cached: state.folders.entries() });
     },
     async close() {
+      availability.close();
+      forgetOutage(state);
       await client.close().catch(() => undefined);
       let clean = false;
       try {

@@ -1,6 +1,5 @@
 import { describeError } from '../lib/errors.js';
 import { createLogger } from '../lib/log.js';
-import { ROOT_FOLDER_ID } from '../squidex/index.js';
 import { HealthTracker } from '../service/health.js';
 import { startHttpServer, type HttpServer } from '../service/http.js';
 import { createMetrics } from '../service/metrics.js';
@@ -10,9 +9,7 @@ import { EXIT } from './exit.js';
 import { preflight } from './preflight.js';
 import { acquireLockPatiently, openRuntime, pausedMappings, readConfig } from './runtime.js';
 import { collectStatus, watcherKey } from './status.js';
-
-/** Failure codes that say the server, not the file, is the problem. */
-const SERVER_DOWN = new Set(['NETWORK', 'TIMEOUT', 'SERVER_ERROR', 'AUTH_FAILED', 'FORBIDDEN']);
+import { outageLine, pauseLine, reviveLegacyFailures } from '../worker/outage.js';
 
 /** `squidex-sync start`: the daemon, until SIGTERM/SIGINT. */
 export async function start(configFile: string): Promise<number> {
@@ -25,7 +22,11 @@ export async function start(configFile: string): Promise<number> {
   const metrics = createMetrics();
   // Squidex counts as down once it has not answered for 5 probes in a row: one
   // failed request is not an outage, five minutes of them (by default) are.
-  const health = new HealthTracker({ reachableWithinMs: 5 * config.http.healthProbeSeconds * 1000 });
+  const health = new HealthTracker({
+    reachableWithinMs: 5 * config.http.healthProbeSeconds * 1000,
+    pausedUntil: () => rt.state.jobs.pausedUntil(),
+    describePause: (until) => pauseLine(until, waiting()),
+  });
   const lock = await acquireLockPatiently(config.state, config.sync.shutdownTimeoutMs + 5000, logger);
   const rt = openRuntime(config, {
     lock,
@@ -39,9 +40,22 @@ export async function start(configFile: string): Promise<number> {
       failed: (code, verdict) => {
         metrics.recordFailure(code);
         if (verdict === 'retry') metrics.recordRetry();
-        if (SERVER_DOWN.has(code)) health.serverUnreachable(Date.now(), `Squidex request failed (${code})`);
       },
     },
+  });
+  // Squidex away is the availability's to decide (a probe after a failure), not one failed upload's.
+  const waiting = (): number => {
+    const c = rt.state.jobs.counts();
+    return c.queued + c.running;
+  };
+  rt.availability.subscribe((now) => {
+    if (now) health.serverAway(now.since, () => outageLine(rt.availability.outage ?? now, waiting()));
+    else health.serverReachable();
+  });
+  metrics.setSquidexSource(() => {
+    const o = rt.availability.outage;
+    if (o) return { state: o.kind === 'refused' ? 'refused' : 'unreachable', since: o.since };
+    return { state: rt.state.jobs.pausedUntil() > Date.now() ? 'paused' : 'answering' };
   });
   metrics.setQueueDepthSource(() => rt.state.jobs.counts());
   // pause/resume and held deletions change in the state file behind the
@@ -88,12 +102,13 @@ export async function start(configFile: string): Promise<number> {
       logger,
     });
     logger.info({ url: http.url }, 'status endpoint on %s (/health, /metrics, /status)', http.url);
-    // An idle daemon sends nothing; a cheap request now and then keeps /health honest.
+    // An idle daemon sends nothing; a cheap request now and then keeps /health honest
+    // (while Squidex is away, the availability's own probes do).
     const probeOnce = (): void => {
-      rt.client.listFolders(ROOT_FOLDER_ID).then(
-        () => health.serverReachable(),
-        (e) => health.serverUnreachable(Date.now(), describeError(e)),
-      );
+      if (rt.availability.outage) return;
+      void rt.availability.check().then((e) => {
+        if (e === undefined) health.serverReachable();
+      });
     };
     probe = setInterval(probeOnce, config.http.healthProbeSeconds * 1000).unref();
     probeOnce();
@@ -118,7 +133,9 @@ export async function start(configFile: string): Promise<number> {
 
   try {
     // A wrong secret or app exits 3 here; a SIGTERM while Squidex is slow to answer still stops at once.
-    await Promise.race([preflight(rt.client, config, logger, { unreachable: 'continue' }), stopped]);
+    await Promise.race([preflight(rt.client, config, logger, { unreachable: 'continue', availability: rt.availability }), stopped]);
+    // Files an earlier version failed while Squidex was away: it answers now (else they wait for it to).
+    if (!rt.availability.outage) reviveLegacyFailures(rt.state, logger);
     const starting = daemon.start();
     await Promise.race([starting, stopped]);
     await notifier.ready('watching');

@@ -4,6 +4,7 @@ import { openState, readLockHolder, type State } from '../state/index.js';
 import { guardKey } from '../worker/gone.js';
 import { EXIT } from './exit.js';
 import { pausedMappings, readConfig } from './runtime.js';
+import { outageLine, pauseLine, readOutage } from '../worker/outage.js';
 
 export interface MappingStatus {
   name: string;
@@ -29,8 +30,20 @@ export function watcherKey(mapping: string): string {
   return `watcher:${mapping}`;
 }
 
+/** Squidex as the running daemon (or `once`) sees it; null while nothing is wrong or nothing runs. */
+export interface SquidexStatus {
+  /** unreachable: no proper answer; refused: our credentials refused; paused: it asked us to wait (Retry-After). */
+  state: 'unreachable' | 'refused' | 'paused';
+  since: number | null;
+  until: number | null;
+  reason: string | null;
+  /** The line `status` prints: "Squidex unreachable since 14:02 (connection refused); 21 files waiting". */
+  summary: string;
+}
+
 export interface StatusReport {
   daemon: { running: boolean; pid?: number };
+  squidex: SquidexStatus | null;
   mappings: MappingStatus[];
   totals: { inSync: number; pending: number; failed: number };
   uploadingNow: Array<{ mapping: string; path: string }>;
@@ -67,8 +80,10 @@ export function collectStatus(state: State, config: Config): StatusReport {
     };
   });
   const pendingJobs = state.jobs.pending(200);
+  const waiting = mappings.reduce((n, m) => n + m.pending + m.uploading, 0);
   return {
     daemon: { running: holder !== null, pid: holder?.pid },
+    squidex: holder !== null ? squidexStatus(state, waiting) : null,
     mappings,
     totals: {
       inSync: mappings.reduce((n, m) => n + m.inSync, 0),
@@ -83,6 +98,14 @@ export function collectStatus(state: State, config: Config): StatusReport {
     kept: state.files.kept(200),
     stampsPending: state.stamps.count(),
   };
+}
+
+function squidexStatus(state: State, waiting: number): SquidexStatus | null {
+  const o = readOutage(state);
+  if (o) return { state: o.kind === 'refused' ? 'refused' : 'unreachable', since: o.since, until: null, reason: o.reason, summary: outageLine(o, waiting) };
+  const until = state.jobs.pausedUntil();
+  if (until > Date.now()) return { state: 'paused', since: null, until, reason: 'Retry-After', summary: pauseLine(until, waiting) };
+  return null;
 }
 
 export async function status(configFile: string, opts: { json: boolean }): Promise<number> {
@@ -106,6 +129,7 @@ export async function status(configFile: string, opts: { json: boolean }): Promi
 function formatStatus(r: StatusReport): string {
   const lines: string[] = [];
   lines.push(r.daemon.running ? `daemon: running (pid ${r.daemon.pid})` : 'daemon: not running');
+  if (r.squidex) lines.push(r.squidex.summary);
   lines.push('');
   const header = ['mapping', 'in sync', 'pending', 'uploading', 'failed', 'held deletes', 'kept on server', 'watched by', ''];
   const rows = r.mappings.map((m) => [

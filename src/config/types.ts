@@ -38,6 +38,8 @@ export interface SquidexConfig {
   /** Absolute path of a PEM file with extra CA certificates. */
   ca?: string;
   timeoutSeconds: number;
+  /** How long `once` keeps trying while Squidex does not answer (at start and mid-run) before exit 3. */
+  connectTimeoutSeconds: number;
   allowInsecureHttp: boolean;
 }
 
@@ -52,6 +54,8 @@ export interface SyncSettings {
   /** First retry delay of a failed job; doubles per attempt (with jitter) up to backoffMaxMs. */
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** Longest pause a server's Retry-After is honoured for, in seconds. */
+  maxServerPauseSeconds: number;
 }
 
 export interface DeleteGuardSettings {
@@ -105,7 +109,7 @@ export interface ParseOptions {
 
 /** Defaults for every optional key. Frozen: callers copy, never mutate. */
 export const DEFAULTS = Object.freeze({
-  squidex: Object.freeze({ timeoutSeconds: 60, allowInsecureHttp: false }),
+  squidex: Object.freeze({ timeoutSeconds: 60, connectTimeoutSeconds: 60, allowInsecureHttp: false }),
   state: './.squidex-sync/state.db',
   mapping: Object.freeze({
     deletes: 'keep' as DeletePolicy,
@@ -130,6 +134,7 @@ export const DEFAULTS = Object.freeze({
     shutdownTimeoutMs: 30_000,
     backoffBaseMs: 2000,
     backoffMaxMs: 600_000,
+    maxServerPauseSeconds: 3600,
   }),
   deleteGuard: Object.freeze({ enabled: true, maxShare: 0.5, minFiles: 20 }),
   upload: Object.freeze({ maxBytesPerSecond: 0 }),

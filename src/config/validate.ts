@@ -10,7 +10,7 @@ import { Section, isTree, joinKey, parseBytes, parseDuration, show, type Problem
 import { DEFAULTS, type Config, type DeletePolicy, type LogLevel, type Mapping, type WatchMode } from './types.js';
 
 const TOP_KEYS = ['squidex', 'state', 'mappings', 'sync', 'deleteGuard', 'upload', 'http', 'log'] as const;
-const SQUIDEX_KEYS = ['url', 'app', 'clientId', 'clientSecret', 'token', 'ca', 'timeoutSeconds', 'allowInsecureHttp'] as const;
+const SQUIDEX_KEYS = ['url', 'app', 'clientId', 'clientSecret', 'token', 'ca', 'timeoutSeconds', 'connectTimeoutSeconds', 'allowInsecureHttp'] as const;
 const MAPPING_KEYS = ['name', 'local', 'remote', 'deletes', 'permanentDeletes', 'watch', 'rescanInterval', 'ignore', 'ignoreDefaults'] as const;
 const SYNC_KEYS = Object.keys(DEFAULTS.sync);
 const DELETES: readonly DeletePolicy[] = ['keep', 'delete'];
@@ -47,6 +47,7 @@ export function buildConfig(root: Tree, ctx: Context): Config {
     shutdownTimeoutMs: s.num('shutdownTimeoutMs', d.shutdownTimeoutMs, { min: 0 }),
     backoffBaseMs: s.num('backoffBaseMs', d.backoffBaseMs, { min: 0 }),
     backoffMaxMs: s.num('backoffMaxMs', d.backoffMaxMs, { min: 0 }),
+    maxServerPauseSeconds: s.num('maxServerPauseSeconds', d.maxServerPauseSeconds, { min: 1, max: 7 * 24 * 3600 }),
   };
   if (sync.backoffMaxMs < sync.backoffBaseMs) {
     s.error('backoffMaxMs', `must be at least sync.backoffBaseMs (${sync.backoffBaseMs}): it caps the doubling retry delay`);
@@ -119,6 +120,7 @@ function readSquidex(s: Section, ctx: Context): Config['squidex'] {
   }
   const ca = s.str('ca');
   const timeoutSeconds = s.num('timeoutSeconds', DEFAULTS.squidex.timeoutSeconds, { min: 1, max: 3600, integer: false });
+  const connectTimeoutSeconds = s.num('connectTimeoutSeconds', DEFAULTS.squidex.connectTimeoutSeconds, { min: 0, max: 86_400, integer: false });
   return {
     url,
     app,
@@ -127,6 +129,7 @@ function readSquidex(s: Section, ctx: Context): Config['squidex'] {
     ...(token !== undefined && { token }),
     ...(ca !== undefined && { ca: resolveUserPath(ca, ctx) }),
     timeoutSeconds,
+    connectTimeoutSeconds,
     allowInsecureHttp,
   };
 }

@@ -92,6 +92,12 @@ const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   ) STRICT;
   `,
+  // 4: why a job failed: 'file' (this path's own trouble; set by every failure from
+  // this version on). NULL on rows failed by earlier versions, which also failed jobs
+  // for Squidex being away or refusing the credentials: those are revived when it answers.
+  `
+  ALTER TABLE jobs ADD COLUMN fail_kind TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
