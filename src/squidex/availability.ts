@@ -205,9 +205,9 @@ export function briefReason(e: unknown): string {
     case 'AUTH_FAILED':
       return 'credentials refused';
     case 'FORBIDDEN':
-      return 'access refused (HTTP 403)';
+      return 'HTTP 403';
     case 'TLS':
-      return 'TLS certificate not accepted';
+      return net ?? 'TLS';
     default:
       return e.status ? `HTTP ${e.status}` : e.code;
   }

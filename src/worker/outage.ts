@@ -79,9 +79,15 @@ function files(n: number): string {
 }
 
 /** "Squidex unreachable since 14:02 (connection refused); 21 files waiting". */
-export function outageLine(o: Pick<Outage, 'kind' | 'since' | 'reason'>, waiting: number): string {
-  const what = o.kind === 'refused' ? 'Squidex refuses our credentials' : 'Squidex unreachable';
-  return `${what} since ${clockTime(o.since)} (${o.reason}); ${files(waiting)}`;
+export function outageLine(o: Pick<Outage, 'kind' | 'since' | 'reason' | 'code'>, waiting: number): string {
+  return `${headline(o)} since ${clockTime(o.since)} (${o.reason}); ${files(waiting)}`;
+}
+
+function headline(o: Pick<Outage, 'kind' | 'code'>): string {
+  if (o.kind === 'away') return 'Squidex unreachable';
+  if (o.code === 'FORBIDDEN') return 'Squidex refuses our client access';
+  if (o.code === 'TLS') return "Squidex's certificate not accepted";
+  return 'Squidex refuses our credentials';
 }
 
 /** "Squidex asked us to pause until 15:02; 21 files waiting". */

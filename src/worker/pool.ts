@@ -20,7 +20,7 @@ export interface PoolOptions {
   /** Mappings whose uploads are paused (`squidex-sync pause`). */
   pausedMappings?: () => string[];
   /** Whether Squidex is there (src/squidex/availability.ts): while it is away, no job starts and none spends an attempt. */
-  availability?: Pick<Availability, 'blocked' | 'judge' | 'answered'>;
+  availability?: Pick<Availability, 'blocked' | 'judge' | 'answered' | 'outage'>;
 }
 
 /** A finished job is recorded at most about this long after it ended. */
@@ -256,7 +256,8 @@ export class WorkerPool {
 
   async #runJob(job: Job): Promise<void> {
     if (!this.#waiting.delete(job.id)) return; // given back by stop()
-    if (this.#ahead.pausedSinceClaim(job) || this.opts.availability?.blocked()) {
+    // Claimed ahead before Squidex went away: back untouched (a probe still deciding is no reason).
+    if (this.#ahead.pausedSinceClaim(job) || this.opts.availability?.outage) {
       this.#unsettled.push(() => void this.ctx.state.jobs.release(job));
       this.#wakeIfLow();
       return;
