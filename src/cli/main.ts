@@ -16,6 +16,7 @@ Commands:
   check     validate the config, get a token, resolve the mapped folders
   pause     stop uploads for all mappings or one (events are still recorded)
   resume    undo pause
+  open      print (and open in a browser) the local page's address with its token
 
 Options:
   --config FILE   the config file (default ./sync.yaml)
@@ -61,6 +62,12 @@ and run after resume. Survives restarts.`,
   resume: `Usage: squidex-sync resume [--config FILE] [MAPPING]
 
 Resumes uploads paused with pause.`,
+  open: `Usage: squidex-sync open [--config FILE] [--no-browser]
+
+Prints the address of the daemon's local page (http://127.0.0.1:7463 by
+default) with its access token, and opens it in the default browser where
+there is one. The page keeps the token in a cookie; the address works again
+as long as the token file beside the state database is kept.`,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -73,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
       'dry-run': { type: 'boolean' },
       json: { type: 'boolean' },
       'allow-mass-delete': { type: 'boolean' },
+      'no-browser': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -93,7 +101,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.OK;
   }
   const configFile = resolve(values.config ?? 'sync.yaml');
-  const onlyNoArgs = ['start', 'once', 'status', 'check'];
+  const onlyNoArgs = ['start', 'once', 'status', 'check', 'open'];
   if (onlyNoArgs.includes(command) && rest.length > 0) throw usage(`"${command}" takes no arguments (got ${rest.join(' ')}).`);
 
   switch (command) {
@@ -110,6 +118,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./retry.js')).retry(configFile, rest);
     case 'check':
       return (await import('./check.js')).check(configFile);
+    case 'open':
+      return (await import('./open.js')).openPage(configFile, { browser: !(values['no-browser'] ?? false) });
     case 'pause':
     case 'resume':
       return (await import('./pause.js')).setPaused(configFile, rest, command === 'pause');
