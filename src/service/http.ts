@@ -20,7 +20,7 @@ export interface HttpServerOptions {
 }
 
 export interface HttpServer {
-  /** e.g. http://127.0.0.1:9469 */
+  /** e.g. http://127.0.0.1:7463 */
   readonly url: string;
   close(): Promise<void>;
 }

@@ -83,7 +83,7 @@ function stateCell(m, o) {
   if (m.state === 'syncing') text = 'syncing ' + (m.progress.done + 1 > m.progress.total ? m.progress.done : m.progress.done + 1) + ' of ' + m.progress.total;
   if (m.state === 'unreachable') text = 'Squidex unreachable' + (o.squidex.since ? ' since ' + time(o.squidex.since) : '') + '; ' + m.waiting + ' files waiting';
   if (m.state === 'not mounted') text = 'share not mounted';
-  td.append(el('span', text, 'state ' + (STATE_CLASS[m.state] || '')));
+  td.append(el('span', text, 'state sync-state ' + (STATE_CLASS[m.state] || '')));
   if (m.state === 'syncing') {
     const p = el('progress'); p.max = m.progress.total; p.value = m.progress.done; p.setAttribute('aria-label', 'progress of ' + m.name);
     td.append(' ', p);
