@@ -12,7 +12,7 @@ import { acquireLockPatiently, openRuntime, pausedMappings, readConfig } from '.
 import { collectStatus, watcherKey } from './status.js';
 
 /** Failure codes that say the server, not the file, is the problem. */
-const SERVER_DOWN = new Set(['NETWORK', 'TIMEOUT', 'SERVER_ERROR', 'AUTH_FAILED', 'FORBIDDEN']);
+const SERVER_DOWN = new Set(['NETWORK', 'TIMEOUT', 'SERVER_ERROR', 'AUTH_FAILED', 'FORBIDDEN', 'RESPONSE_TOO_LARGE']);
 
 /** `squidex-sync start`: the daemon, until SIGTERM/SIGINT. */
 export async function start(configFile: string): Promise<number> {
@@ -89,11 +89,15 @@ export async function start(configFile: string): Promise<number> {
     });
     logger.info({ url: http.url }, 'status endpoint on %s (/health, /metrics, /status)', http.url);
     // An idle daemon sends nothing; a cheap request now and then keeps /health honest.
+    // One at a time: against a server that answers slowly, probes must not pile up.
+    let probing = false;
     const probeOnce = (): void => {
+      if (probing) return;
+      probing = true;
       rt.client.listFolders(ROOT_FOLDER_ID).then(
         () => health.serverReachable(),
         (e) => health.serverUnreachable(Date.now(), describeError(e)),
-      );
+      ).finally(() => (probing = false));
     };
     probe = setInterval(probeOnce, config.http.healthProbeSeconds * 1000).unref();
     probeOnce();
