@@ -38,6 +38,8 @@ export interface StatusReport {
   failed: Array<{ mapping: string; path: string; attempts: number; error: string | null; code: string | null; at: number | null }>;
   pending: Array<{ mapping: string; path: string; attempts: number; nextRunAt: number; lastError: string | null }>;
   kept: Array<{ mapping: string; path: string; assetId: string; goneSince: number }>;
+  /** Paths never read on purpose: symlinks, FIFOs, sockets, devices, files outside the mapping. */
+  skipped: Array<{ mapping: string; path: string; reason: string }>;
   /** Metadata stamps of uploaded assets not yet sent (they go out in bulk, a moment after their uploads). */
   stampsPending: number;
 }
@@ -82,6 +84,7 @@ export function collectStatus(state: State, config: Config): StatusReport {
       .filter((j) => j.state === 'queued')
       .map((j) => ({ mapping: j.mapping, path: j.path, attempts: j.attempts, nextRunAt: j.runAt, lastError: j.lastError })),
     kept: state.files.kept(200),
+    skipped: state.skipped.list(200).map((k) => ({ mapping: k.mapping, path: k.path, reason: k.reason })),
     stampsPending: state.stamps.count(),
   };
 }
@@ -147,6 +150,10 @@ function formatStatus(r: StatusReport): string {
   if (r.kept.length > 0) {
     lines.push('', 'gone locally, kept on the server (deletes: keep):');
     for (const k of r.kept) lines.push(`  ${k.mapping}: ${k.path} (asset ${k.assetId})`);
+  }
+  if (r.skipped.length > 0) {
+    lines.push('', 'skipped, not a regular file inside the mapping (never read):');
+    for (const k of r.skipped) lines.push(`  ${k.mapping}: ${k.path} (${k.reason})`);
   }
   return lines.join('\n');
 }

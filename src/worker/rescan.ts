@@ -71,6 +71,7 @@ export async function rescanMapping(
   const { changed, gone, back, rows: known } = diff;
   // Files seen gone that are back unchanged (a share that returned): no longer held.
   if (back.length > 0) deps.state.files.clearMissing(mapping.name, back);
+  if (!walk.rootMissing) deps.state.skipped.replace(mapping.name, walk.skipped.map((k) => ({ path: k.path, reason: SKIP_TEXT[k.reason] })), deps.clock.now());
   for (const err of walk.errors.slice(0, 20)) log.warn({ path: err.path, code: err.code }, 'cannot read %s: %s', err.path, err.message);
 
   const held = guardVerdict(mapping, walk.rootMissing, walk.entries.size, known, gone.length, deps);
@@ -116,6 +117,15 @@ export async function rescanMapping(
     ms: deps.clock.now() - started,
   };
 }
+
+/** What `status` says of a path the walk does not read. */
+const SKIP_TEXT: Record<WalkResult['skipped'][number]['reason'], string> = {
+  symlink: 'a symlink (never followed)',
+  fifo: 'a FIFO',
+  socket: 'a socket',
+  device: 'a device',
+  other: 'not a regular file',
+};
 
 function guardVerdict(
   mapping: MappingRuntime,
