@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { describeError } from '../lib/errors.js';
+import { printableLines } from '../lib/printable.js';
 import { EXIT, exitCodeFor, usage } from './exit.js';
 
 const GLOBAL_HELP = `squidex-sync: mirror local folders into Squidex Assets
@@ -136,7 +137,8 @@ main(process.argv.slice(2)).then(
   },
   (e: unknown) => {
     const code = e instanceof TypeError && String((e as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_') ? EXIT.USAGE : exitCodeFor(e);
-    console.error(`squidex-sync: ${describeError(e)}`);
+    // A message may quote a path or a server's words; its own line breaks (a config problem list) stay.
+    console.error(`squidex-sync: ${printableLines(describeError(e))}`);
     process.exitCode = code;
     // A fatal start-up error must end the process, or pm2/systemd would show a dead daemon as online.
     setImmediate(() => process.exit(code));

@@ -16,7 +16,7 @@ import { collectStatus, watcherKey } from './status.js';
 import { webFor } from './web.js';
 
 /** Failure codes that say the server, not the file, is the problem. */
-const SERVER_DOWN = new Set(['NETWORK', 'TIMEOUT', 'SERVER_ERROR', 'AUTH_FAILED', 'FORBIDDEN']);
+const SERVER_DOWN = new Set(['NETWORK', 'TIMEOUT', 'SERVER_ERROR', 'AUTH_FAILED', 'FORBIDDEN', 'RESPONSE_TOO_LARGE']);
 const REFUSED = new Set(['AUTH_FAILED', 'FORBIDDEN']);
 
 /** `squidex-sync start`: the daemon, until SIGTERM/SIGINT. */
@@ -98,11 +98,15 @@ export async function start(configFile: string): Promise<number> {
     });
     logger.info({ url: http.url }, 'local page on %s (run `squidex-sync open` for its address with the token); /health and /metrics there too', http.url);
     // An idle daemon sends nothing; a cheap request now and then keeps /health honest.
+    // One at a time: against a server that answers slowly, probes must not pile up.
+    let probing = false;
     const probeOnce = (): void => {
+      if (probing) return;
+      probing = true;
       rt.client.listFolders(ROOT_FOLDER_ID).then(
         () => health.serverReachable(),
         (e) => health.serverUnreachable(Date.now(), describeError(e), REFUSED.has((e as { code?: string }).code ?? '')),
-      );
+      ).finally(() => (probing = false));
     };
     probe = setInterval(probeOnce, config.http.healthProbeSeconds * 1000).unref();
     probeOnce();
