@@ -2,6 +2,9 @@ import { describeError } from '../lib/errors.js';
 import { createLogger } from '../lib/log.js';
 import { HealthTracker } from '../service/health.js';
 import { startHttpServer, type HttpServer } from '../service/http.js';
+import { Activity } from '../service/activity.js';
+import { WebhookNotifier } from '../service/notify.js';
+import { ensureToken } from '../service/webauth.js';
 import { createMetrics } from '../service/metrics.js';
 import { createNotifier } from '../service/sdnotify.js';
 import { Daemon } from './daemon.js';
@@ -10,6 +13,7 @@ import { preflight } from './preflight.js';
 import { acquireLockPatiently, openRuntime, pausedMappings, readConfig } from './runtime.js';
 import { collectStatus, watcherKey } from './status.js';
 import { outageLine, pauseLine, reviveLegacyFailures } from '../worker/outage.js';
+import { webFor } from './web.js';
 
 /** `squidex-sync start`: the daemon, until SIGTERM/SIGINT. */
 export async function start(configFile: string): Promise<number> {
@@ -27,13 +31,15 @@ export async function start(configFile: string): Promise<number> {
     pausedUntil: () => rt.state.jobs.pausedUntil(),
     describePause: (until) => pauseLine(until, waiting()),
   });
+  const activity = new Activity();
   const lock = await acquireLockPatiently(config.state, config.sync.shutdownTimeoutMs + 5000, logger);
   const rt = openRuntime(config, {
     lock,
     logger,
     events: {
       uploaded: (kind, bytes) => metrics.recordUpload(kind, bytes),
-      action: () => {
+      action: (action, mapping, path) => {
+        activity.record(action, mapping, path, Date.now());
         health.serverReachable();
         metrics.recordSuccess(Date.now());
       },
@@ -49,7 +55,7 @@ export async function start(configFile: string): Promise<number> {
     return c.queued + c.running;
   };
   rt.availability.subscribe((now) => {
-    if (now) health.serverAway(now.since, () => outageLine(rt.availability.outage ?? now, waiting()));
+    if (now) health.serverAway({ since: now.since, reason: now.reason, refused: now.kind === 'refused' }, () => outageLine(rt.availability.outage ?? now, waiting()));
     else health.serverReachable();
   });
   metrics.setSquidexSource(() => {
@@ -91,6 +97,7 @@ export async function start(configFile: string): Promise<number> {
 
   let http: HttpServer | undefined;
   let probe: NodeJS.Timeout | undefined;
+  let notifyTimer: NodeJS.Timeout | undefined;
   if (config.http.port > 0) {
     http = await startHttpServer({
       host: config.http.host,
@@ -99,11 +106,13 @@ export async function start(configFile: string): Promise<number> {
       // Exactly what `status --json` prints, so scripts can use either.
       status: () => collectStatus(rt.state, config),
       metrics: { contentType: metrics.contentType, text: () => (refreshGauges(), metrics.text()) },
+      web: webFor(rt, config, { token: ensureToken(config.state), health, activity }),
       logger,
     });
-    logger.info({ url: http.url }, 'status endpoint on %s (/health, /metrics, /status)', http.url);
+    logger.info({ url: http.url }, 'local page on %s (run `squidex-sync open` for its address with the token); /health and /metrics there too', http.url);
     // An idle daemon sends nothing; a cheap request now and then keeps /health honest
-    // (while Squidex is away, the availability's own probes do).
+    // (while Squidex is away, the availability's own probes do). The probe is
+    // single-flight: against a server that answers slowly, probes never pile up.
     const probeOnce = (): void => {
       if (rt.availability.outage) return;
       void rt.availability.check().then((e) => {
@@ -112,6 +121,25 @@ export async function start(configFile: string): Promise<number> {
     };
     probe = setInterval(probeOnce, config.http.healthProbeSeconds * 1000).unref();
     probeOnce();
+  }
+  if (config.notify.webhook) {
+    const webhook = new WebhookNotifier({
+      settings: config.notify,
+      snapshot: () => {
+        const s = collectStatus(rt.state, config);
+        return { failed: s.failed, held: s.mappings.map((m) => ({ mapping: m.name, reason: m.guard })), waiting: s.totals.pending };
+      },
+      server: () => health.server(),
+      now: () => Date.now(),
+      logger: logger.child({ component: 'notify' }),
+    });
+    notifyTimer = setInterval(() => {
+      try {
+        webhook.tick();
+      } catch (e) {
+        logger.debug({ err: e }, 'notify: cannot read the state: %s', describeError(e));
+      }
+    }, 2000).unref();
   }
 
   let signals = 0;
@@ -148,6 +176,7 @@ export async function start(configFile: string): Promise<number> {
     await starting.catch(() => undefined);
   } finally {
     clearInterval(probe);
+    clearInterval(notifyTimer);
     notifier.close();
     await http?.close().catch(() => undefined);
     await rt.close();

@@ -34,7 +34,10 @@ export class HealthTracker {
   private lastOkAt: number | undefined;
   private lastFailure: { at: number; reason: string } | undefined;
   private lastWasOk = false;
-  private away: { since: number; describe: () => string } | undefined;
+  /** The first failure after the last answer: "unreachable since …". */
+  private downSince: number | undefined;
+  private refused = false;
+  private away: { describe: () => string } | undefined;
   private pause: { until: number; seenAt: number } | undefined;
 
   constructor(private readonly opts: HealthTrackerOptions = {}) {
@@ -55,18 +58,36 @@ export class HealthTracker {
   serverReachable(at: number = this.clock.now()): void {
     this.lastOkAt = at;
     this.lastWasOk = true;
+    this.downSince = undefined;
+    this.refused = false;
     this.away = undefined;
   }
 
-  /** The daemon holds Squidex for away (or refusing us) since `since`; `describe` gives the line at each health(). */
-  serverAway(since: number, describe: () => string): void {
-    this.away = { since, describe };
+  /**
+   * The daemon holds Squidex for away (or refusing us, `refused`) since `since`, with
+   * `reason` in a few words; `describe` gives the whole line at each health().
+   */
+  serverAway(o: { since: number; reason: string; refused: boolean }, describe: () => string): void {
+    this.away = { describe };
+    this.lastFailure = { at: o.since, reason: o.reason };
     this.lastWasOk = false;
+    this.downSince = o.since;
+    this.refused = o.refused;
   }
 
-  serverUnreachable(at: number, reason: string): void {
+  /** `refused`: Squidex answered, but turned the credentials down. */
+  serverUnreachable(at: number, reason: string, refused = false): void {
     this.lastFailure = { at, reason };
     this.lastWasOk = false;
+    this.downSince ??= at;
+    this.refused = refused;
+  }
+
+  /** Squidex as last seen, for the page and the notifications. */
+  server(): { state: 'ok' | 'unreachable' | 'refused' | 'unknown'; since: number | null; reason: string | null } {
+    if (this.lastWasOk) return { state: 'ok', since: null, reason: null };
+    if (this.downSince === undefined) return { state: 'unknown', since: null, reason: null };
+    return { state: this.refused ? 'refused' : 'unreachable', since: this.downSince, reason: this.lastFailure?.reason ?? null };
   }
 
   health(): HealthReport {
@@ -87,7 +108,7 @@ export class HealthTracker {
     if (this.lastWasOk) return undefined;
     if (this.away) {
       if (this.lastOkAt === undefined) return `Squidex has not answered since the daemon started: ${this.away.describe()}`;
-      return now - this.away.since > this.windowMs ? this.away.describe() : undefined;
+      return now - (this.downSince ?? now) > this.windowMs ? this.away.describe() : undefined;
     }
     if (this.lastOkAt !== undefined && now - this.lastOkAt <= this.windowMs) return undefined;
     const why = this.lastFailure ? `: ${this.lastFailure.reason}` : '';

@@ -47,6 +47,8 @@ export class Availability {
   #timer: NodeJS.Timeout | undefined;
   #delay = 0;
   #closed = false;
+  /** Judgements waiting for a probe: until it answers, workers take no new jobs. */
+  #deciding = 0;
   readonly #listeners: Listener[] = [];
 
   constructor(private readonly opts: AvailabilityOptions) {}
@@ -55,9 +57,12 @@ export class Availability {
     return this.#outage;
   }
 
-  /** True while Squidex is away or refusing, or a probe is deciding: workers take no new jobs. */
+  /**
+   * True while Squidex is away or refusing, or a probe is deciding about a failed
+   * request: workers take no new jobs. A routine health probe blocks nothing.
+   */
   blocked(): boolean {
-    return this.#outage !== undefined || this.#checking !== undefined;
+    return this.#outage !== undefined || this.#deciding > 0;
   }
 
   subscribe(fn: Listener): void {
@@ -72,7 +77,12 @@ export class Availability {
     const scope = failureScope(err);
     if (scope !== 'transient' && scope !== 'global') return false;
     if (this.#outage) return true;
-    return (await this.check()) !== undefined;
+    this.#deciding++;
+    try {
+      return (await this.check()) !== undefined;
+    } finally {
+      this.#deciding--;
+    }
   }
 
   /** A request succeeded: Squidex answers. */

@@ -1,4 +1,5 @@
 import { SyncError, type Retry } from '../lib/errors.js';
+import { MAX_RESPONSE_BYTES } from './deadline.js';
 import { errorCodeOf, header, htmlTitle, looksLikeHtml, parseBody, parseRetryAfter } from './answers.js';
 
 export { DEFAULT_MAX_SERVER_PAUSE_MS, parseRetryAfter } from './answers.js';
@@ -13,7 +14,8 @@ export { DEFAULT_MAX_SERVER_PAUSE_MS, parseRetryAfter } from './answers.js';
  * never a mark against the file on their own.
  *
  *   network reset/refused/closed, DNS ... NETWORK            retry   transient
- *   headers/body/connect timeout, 408 ... TIMEOUT            retry   transient
+ *   headers/body/connect timeout, 408 ... TIMEOUT            retry   transient (so does the total deadline, deadline.ts)
+ *   answer over 32 MiB .................. RESPONSE_TOO_LARGE retry   transient
  *   an HTML page where Squidex answers JSON (a proxy's error or login page), any status but
  *     400/413/415/422 ................... PROXY_ERROR / SERVER_ERROR  retry   transient
  *   TLS certificate refused ............. TLS                never   global (hint: `ca` option)
@@ -82,8 +84,8 @@ export function failureScope(e: unknown): FailureScope {
   return e instanceof SquidexError ? e.scope : 'local';
 }
 
-
 export const MIB = 1024 * 1024;
+const MAX_RESPONSE_MIB = MAX_RESPONSE_BYTES / MIB;
 /** Squidex's default `assets:maxSize` (reference §2.3). */
 export const DEFAULT_MAX_UPLOAD = 5 * MIB;
 /** A 429 without Retry-After is the app's monthly API-call quota (reference §7): no point asking again soon. */
@@ -140,7 +142,7 @@ const TLS_CODES = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUE
 const DROP_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNABORTED']);
 
 
-function subject(ctx: FailureContext): string {
+export function subject(ctx: Pick<FailureContext, 'operation' | 'fileName'>): string {
   return ctx.fileName !== undefined ? `${ctx.operation} of "${ctx.fileName}"` : ctx.operation;
 }
 
@@ -159,6 +161,12 @@ function classifyNetwork(error: unknown, ctx: FailureContext): SquidexError {
   if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') {
     return new SquidexError('FILE_CHANGED', `${what} stopped: the file changed size while it was being sent.`, {
       cause: error, retry: 'retry', scope: 'local',
+    });
+  }
+  if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
+    // A broken proxy or server streaming without end: reading on would fill memory.
+    return new SquidexError('RESPONSE_TOO_LARGE', `${what}: Squidex (or a proxy in front of it) sent an answer over ${MAX_RESPONSE_MIB} MiB; it was cut off.`, {
+      cause: error, retry: 'retry', scope: 'transient', hint: 'Check the Squidex URL and any proxy in front of it.',
     });
   }
   if (code && TIMEOUT_CODES.has(code)) {

@@ -92,7 +92,17 @@ const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   ) STRICT;
   `,
-  // 4: why a job failed: 'file' (this path's own trouble; set by every failure from
+  // 4: paths never read on purpose (symlinks, FIFOs, files outside the mapping), for `status`.
+  `
+  CREATE TABLE skipped (
+    mapping TEXT NOT NULL,
+    path    TEXT NOT NULL,
+    reason  TEXT NOT NULL,
+    at      INTEGER NOT NULL,
+    PRIMARY KEY (mapping, path)
+  ) STRICT, WITHOUT ROWID;
+  `,
+  // 5: why a job failed: 'file' (this path's own trouble; set by every failure from
   // this version on). NULL on rows failed by earlier versions, which also failed jobs
   // for Squidex being away or refusing the credentials: those are revived when it answers.
   `
