@@ -8,6 +8,7 @@ import { walkMapping, type WalkResult } from '../watch/walk.js';
 import { applyFolderRename, detectFolderRenames } from './folders.js';
 import { guardKey } from './gone.js';
 import type { MappingRuntime } from './mapping.js';
+import { recordSkipped } from './skipped.js';
 
 export interface GuardSettings {
   enabled: boolean;
@@ -23,6 +24,8 @@ export interface RescanResult {
   changed: number;
   gone: number;
   errors: number;
+  /** Entries found and not synced: symlinks, FIFOs, names that are not UTF-8, … (listed by `status`). */
+  skipped: number;
   held: string | null;
   ms: number;
 }
@@ -46,6 +49,8 @@ export async function rescanMapping(
     server?: { client: SquidexClient; resolver: FolderResolver };
     /** A walk of this mapping already under way (`once` starts it on a thread at launch). */
     walk?: Promise<WalkResult>;
+    /** Ends the walk early (the daemon is stopping): the rescan then rejects with the signal's reason. */
+    signal?: AbortSignal;
   },
 ): Promise<RescanResult> {
   const started = deps.clock.now();
@@ -54,7 +59,8 @@ export async function rescanMapping(
   // another thread is read beside; otherwise rows are read after the walk, as jobs
   // that finish during a sliced walk change them.
   let rows: string[] = deps.walk ? deps.state.files.listLean(mapping.name) : [];
-  const walk = await (deps.walk ?? walkMapping(mapping.local, ignore));
+  const walk = await (deps.walk ?? walkMapping(mapping.local, ignore, { signal: deps.signal }));
+  deps.signal?.throwIfAborted();
   if (!deps.walk) rows = deps.state.files.listLean(mapping.name);
   let diff = diffLean(walk.entries, rows);
   const log = deps.logger.child({ mapping: mapping.name });
@@ -72,6 +78,9 @@ export async function rescanMapping(
   // Files seen gone that are back unchanged (a share that returned): no longer held.
   if (back.length > 0) deps.state.files.clearMissing(mapping.name, back);
   for (const err of walk.errors.slice(0, 20)) log.warn({ path: err.path, code: err.code }, 'cannot read %s: %s', err.path, err.message);
+  if (recordSkipped(deps.state.meta, mapping.name, walk.skipped) && walk.skipped.length > 0) {
+    log.warn({ skipped: walk.skipped.length }, '%d entries are not synced (symlinks, names that are not UTF-8, …): `squidex-sync status` lists them with why', walk.skipped.length);
+  }
 
   const held = guardVerdict(mapping, walk.rootMissing, walk.entries.size, known, gone.length, deps);
   const key = guardKey(mapping.name);
@@ -112,6 +121,7 @@ export async function rescanMapping(
     changed: changed.length,
     gone: gone.length,
     errors: walk.errors.length,
+    skipped: walk.skipped.length,
     held,
     ms: deps.clock.now() - started,
   };
