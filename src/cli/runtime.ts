@@ -1,4 +1,5 @@
 import { loadConfig, type Config, type Mapping } from '../config/index.js';
+import { BoundedMap } from '../lib/bounded.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { describeError, SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
@@ -138,7 +139,8 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     allowMassDelete: opts.allowMassDelete ?? false,
     guard: config.deleteGuard,
     stabilityMs: config.sync.stabilityMs,
-    unstable: new Map(),
+    // A miss costs a file that keeps changing a few more tries before it counts as failing.
+    unstable: new BoundedMap(10_000),
     events: opts.events,
   };
   const pool = new WorkerPool(ctx, {
