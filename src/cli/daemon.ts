@@ -42,7 +42,13 @@ export class Daemon {
     private readonly hooks: { watcherState?(mapping: string, mode: MappingMode, running: boolean): void; rescanned?(mapping: string, seconds: number): void } = {},
   ) {
     this.#events = createEnqueueBuffer(rt.state.jobs, {
-      onError: (e) => rt.logger.error({ code: (e as SyncError).code }, 'cannot record file events: %s', describeError(e)),
+      // Reported once, then once a minute while it lasts (with the tries since), not per event.
+      onError: (e, failures) =>
+        rt.logger.error({ code: (e as SyncError).code, failures }, 'cannot record file events (tried again with back-off): %s', describeError(e)),
+      onRecovered: (failures, dropped) => {
+        rt.logger.info({ failures }, dropped ? 'file events are recorded again; some were dropped meanwhile, rescanning' : 'file events are recorded again');
+        if (dropped) for (const w of this.#watched) this.#rescanSoon(w);
+      },
     });
   }
 
