@@ -27,7 +27,8 @@ export interface Runtime {
   ctx: ReconcileContext;
   pool: WorkerPool;
   ignores: Map<string, IgnoreMatcher>;
-  rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean; walk?: Promise<WalkResult> }): Promise<RescanResult>;
+  /** `signal`: ends the walk early (a stop); the rescan then rejects with its reason. */
+  rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean; walk?: Promise<WalkResult>; signal?: AbortSignal }): Promise<RescanResult>;
   /** Removes asset folders left empty by moves and deletes (deletes: delete, never while the guard holds). */
   cleanupFolders(mapping: Mapping): Promise<number>;
   close(): Promise<void>;
@@ -166,6 +167,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
         allowMassDelete: o.allowMassDelete ?? opts.allowMassDelete,
         server: { client, resolver: ctx.resolver },
         walk: o.walk,
+        signal: o.signal,
       });
       pool.wake();
       return result;
