@@ -16,6 +16,7 @@ import { WorkerPool } from '../worker/pool.js';
 import { rescanMapping, type RescanResult } from '../worker/rescan.js';
 import { removeEmptyFolders } from '../worker/folders.js';
 import { guardKey } from '../worker/gone.js';
+import { pinRoot } from '../worker/openfile.js';
 
 /** Everything one run of the daemon or of `once` works with, built from the config. */
 export interface Runtime {
@@ -125,6 +126,8 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     throw e;
   }
   const opened = openedAs(config.state);
+  // The boundary every file read is checked against, taken now: a root swapped for a symlink later does not move it.
+  for (const m of config.mappings) pinRoot(m.local);
   const client = clientFor(config, logger, clock);
   const adoption = new AdoptionIndex(client, clock);
   const ctx: ReconcileContext = {

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import type { Config } from '../config/index.js';
 import { openState, readLockHolder, type State } from '../state/index.js';
 import { guardKey } from '../worker/gone.js';
-import { readSkipped, SKIP_REASONS } from '../worker/skipped.js';
 import { EXIT } from './exit.js';
 import { pausedMappings, readConfig } from './runtime.js';
 
@@ -23,8 +22,6 @@ export interface MappingStatus {
   paused: boolean;
   /** How the running daemon watches this mapping (events, poll, rescan-only); null when no daemon runs. */
   watcher: string | null;
-  /** Entries the last rescan found and does not sync (symlinks, FIFOs, names that are not UTF-8, …). */
-  skipped: number;
 }
 
 /** meta key where the daemon records how it watches a mapping (only it knows; `status` runs apart). */
@@ -40,8 +37,8 @@ export interface StatusReport {
   failed: Array<{ mapping: string; path: string; attempts: number; error: string | null; code: string | null; at: number | null }>;
   pending: Array<{ mapping: string; path: string; attempts: number; nextRunAt: number; lastError: string | null }>;
   kept: Array<{ mapping: string; path: string; assetId: string; goneSince: number }>;
-  /** Up to 100 per mapping, by path; `why` says what to do. A name that is not UTF-8 shows its bad bytes as `\xNN`. */
-  skipped: Array<{ mapping: string; path: string; reason: string; why: string }>;
+  /** Paths never read on purpose: symlinks, FIFOs, sockets, devices, files outside the mapping, names that are not UTF-8 (bad bytes as `\xNN`). */
+  skipped: Array<{ mapping: string; path: string; reason: string }>;
   /** Metadata stamps of uploaded assets not yet sent (they go out in bulk, a moment after their uploads). */
   stampsPending: number;
 }
@@ -52,7 +49,6 @@ export function collectStatus(state: State, config: Config): StatusReport {
   const holder = readLockHolder(config.state);
   const byMapping = state.files.stats();
   const jobStats = state.jobs.countsByMapping();
-  const skipped = new Map(config.mappings.map((m) => [m.name, readSkipped(state.meta, m.name)]));
   const mappings = config.mappings.map((m): MappingStatus => {
     const f = byMapping.get(m.name) ?? { inSync: 0, missing: 0, kept: 0 };
     const j = jobStats.get(m.name) ?? { queued: 0, running: 0, failed: 0 };
@@ -70,7 +66,6 @@ export function collectStatus(state: State, config: Config): StatusReport {
       paused: paused.has(m.name),
       // A mode left behind by a daemon that is gone says nothing about now.
       watcher: holder !== null ? (state.meta.get(watcherKey(m.name)) ?? null) : null,
-      skipped: skipped.get(m.name)!.total,
     };
   });
   const pendingJobs = state.jobs.pending(200);
@@ -88,7 +83,7 @@ export function collectStatus(state: State, config: Config): StatusReport {
       .filter((j) => j.state === 'queued')
       .map((j) => ({ mapping: j.mapping, path: j.path, attempts: j.attempts, nextRunAt: j.runAt, lastError: j.lastError })),
     kept: state.files.kept(200),
-    skipped: [...skipped].flatMap(([mapping, list]) => list.items.map((s) => ({ mapping, path: s.path, reason: s.reason, why: SKIP_REASONS[s.reason] ?? s.reason }))),
+    skipped: state.skipped.list(200).map((k) => ({ mapping: k.mapping, path: k.path, reason: k.reason })),
     stampsPending: state.stamps.count(),
   };
 }
@@ -150,17 +145,13 @@ function formatStatus(r: StatusReport): string {
     lines.push('', 'failed (run `squidex-sync retry` to try again):');
     for (const f of r.failed) lines.push(`  ${f.mapping}: ${f.path}`, `      ${f.error ?? f.code ?? 'unknown error'} (after ${attempts(f.attempts)})`);
   }
-  if (r.skipped.length > 0) {
-    lines.push('', 'not synced (found by the last rescan):');
-    for (const s of r.skipped) lines.push(`  ${s.mapping}: ${s.path}`, `      ${s.why}`);
-    for (const m of r.mappings) {
-      const more = m.skipped - r.skipped.filter((s) => s.mapping === m.name).length;
-      if (more > 0) lines.push(`  ${m.name}: … and ${more} more`);
-    }
-  }
   if (r.kept.length > 0) {
     lines.push('', 'gone locally, kept on the server (deletes: keep):');
     for (const k of r.kept) lines.push(`  ${k.mapping}: ${k.path} (asset ${k.assetId})`);
+  }
+  if (r.skipped.length > 0) {
+    lines.push('', 'skipped, not a regular file inside the mapping or a name that is not UTF-8 (never read):');
+    for (const k of r.skipped) lines.push(`  ${k.mapping}: ${k.path} (${k.reason})`);
   }
   return lines.join('\n');
 }

@@ -6,6 +6,7 @@ import { SyncError } from '../lib/errors.js';
 import { JobQueue, type QueueOptions } from '../queue/index.js';
 import { FilesRepo } from './files.js';
 import { StampsRepo } from './stamps.js';
+import { SkippedRepo } from './skipped.js';
 import { MetaStore, SqliteFolderCache, type FolderStore } from './folders.js';
 import { APPLICATION_ID, SCHEMA_VERSION, migrate } from './migrations.js';
 import { stateError } from './errors.js';
@@ -13,6 +14,7 @@ import { stateError } from './errors.js';
 export { FilesRepo, type FileRow, type FileStats, type KeptRow } from './files.js';
 export type { FolderCache, FolderStore } from './folders.js';
 export { StampsRepo, type PendingStamp } from './stamps.js';
+export { SkippedRepo, type SkippedRow } from './skipped.js';
 export { acquireLock, readLockHolder, type StateLock, type LockHolder } from './lock.js';
 export { APPLICATION_ID, SCHEMA_VERSION } from './migrations.js';
 export { stateError } from './errors.js';
@@ -41,6 +43,8 @@ export interface State {
   readonly meta: MetaStore;
   /** Metadata stamps waiting for the next bulk request. */
   readonly stamps: StampsRepo;
+  /** Paths never read on purpose, for `status`. */
+  readonly skipped: SkippedRepo;
   /** PRAGMA integrity_check, foreign keys and the invariants of every table; [] when all is well. */
   check(): string[];
   close(): void;
@@ -124,6 +128,7 @@ function makeState(file: string, db: Database.Database, clock: Clock, jobs: JobQ
     jobs,
     meta: new MetaStore(db),
     stamps: new StampsRepo(db),
+    skipped: new SkippedRepo(db),
     check: () => checkState(db, jobs),
     close: () => {
       if (db.open) db.close();

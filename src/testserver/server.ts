@@ -88,6 +88,7 @@ export class SquidexTestServer {
       const c = this.store.counters;
       c.requests++;
       c.byRoute[target.key] = (c.byRoute[target.key] ?? 0) + 1;
+      await this.opts.onRequest?.(req.method ?? 'GET', path);
       if (!(await this.applyFaults(req, res))) return;
       await target.run(url.searchParams);
     } catch (e) {

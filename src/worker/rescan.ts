@@ -8,7 +8,6 @@ import { walkMapping, type WalkResult } from '../watch/walk.js';
 import { applyFolderRename, detectFolderRenames } from './folders.js';
 import { guardKey } from './gone.js';
 import type { MappingRuntime } from './mapping.js';
-import { recordSkipped } from './skipped.js';
 
 export interface GuardSettings {
   enabled: boolean;
@@ -77,10 +76,8 @@ export async function rescanMapping(
   const { changed, gone, back, rows: known } = diff;
   // Files seen gone that are back unchanged (a share that returned): no longer held.
   if (back.length > 0) deps.state.files.clearMissing(mapping.name, back);
+  if (!walk.rootMissing) deps.state.skipped.replace(mapping.name, walk.skipped.map((k) => ({ path: k.path, reason: SKIP_TEXT[k.reason] })), deps.clock.now());
   for (const err of walk.errors.slice(0, 20)) log.warn({ path: err.path, code: err.code }, 'cannot read %s: %s', err.path, err.message);
-  if (recordSkipped(deps.state.meta, mapping.name, walk.skipped) && walk.skipped.length > 0) {
-    log.warn({ skipped: walk.skipped.length }, '%d entries are not synced (symlinks, names that are not UTF-8, …): `squidex-sync status` lists them with why', walk.skipped.length);
-  }
 
   const held = guardVerdict(mapping, walk.rootMissing, walk.entries.size, known, gone.length, deps);
   const key = guardKey(mapping.name);
@@ -126,6 +123,17 @@ export async function rescanMapping(
     ms: deps.clock.now() - started,
   };
 }
+
+/** What `status` says of a path the walk does not read. */
+const SKIP_TEXT: Record<WalkResult['skipped'][number]['reason'], string> = {
+  symlink: 'a symlink (never followed)',
+  fifo: 'a FIFO',
+  socket: 'a socket',
+  device: 'a device',
+  // Shown with the bad bytes as \xNN in its path.
+  name: 'the name is not valid UTF-8 (Squidex names are Unicode): rename it to sync it',
+  other: 'not a regular file',
+};
 
 function guardVerdict(
   mapping: MappingRuntime,
