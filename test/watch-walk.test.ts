@@ -129,9 +129,9 @@ describe('walkMapping', () => {
     expect([...r.entries.keys()].sort()).toEqual(['mixed/good.png', 'mixed/real \uFFFD replacement char.png']);
     expect(r.errors).toEqual([]);
     expect(r.skipped.sort((a, b) => a.path.localeCompare(b.path))).toEqual([
-      { path: 'bad\\xff\\xfe folder', reason: 'name' },
-      { path: 'mixed/\\xe2\\x82cut short \u00e9.png', reason: 'name' },
-      { path: 'mixed/caf\\xe9.png', reason: 'name' },
+      { path: 'bad\\xFF\\xFE folder', reason: 'name' },
+      { path: 'mixed/\\xE2\\x82cut short \u00e9.png', reason: 'name' },
+      { path: 'mixed/caf\\xE9.png', reason: 'name' },
     ]);
   });
 });

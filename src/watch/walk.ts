@@ -200,7 +200,7 @@ export class Walker {
   /** The entry's name, or null after listing it as skipped (unless ignored) when it is not UTF-8. */
   private nameOrSkip(d: fs.Dirent<Buffer>): string | null {
     const name = nameOf(d.name);
-    // Ignore rules still apply to its readable part (`~$*` ignores `~$caf\xe9.doc`).
+    // Ignore rules still apply to its readable part (`~$*` ignores `~$caf\xE9.doc`).
     if (name === null && !this.ignore.shallow(this.prefix + d.name.toString(), d.isDirectory())) {
       this.skipped.push({ path: this.prefix + escapeName(d.name), reason: 'name' });
     }
@@ -218,7 +218,7 @@ export function nameOf(raw: Buffer): string | null {
   return isUtf8(raw) ? raw.toString('utf8') : null;
 }
 
-/** A name for people: valid UTF-8 as it is, every other byte as `\xNN`. */
+/** A name for people: valid UTF-8 as it is, every other byte as `\xHH` (as printable() writes control characters). */
 export function escapeName(raw: Buffer): string {
   let out = '';
   for (let i = 0; i < raw.length; ) {
@@ -229,7 +229,7 @@ export function escapeName(raw: Buffer): string {
       out += seq.toString('utf8');
       i += n;
     } else {
-      out += `\\x${b.toString(16).padStart(2, '0')}`;
+      out += `\\x${b.toString(16).toUpperCase().padStart(2, '0')}`;
       i += 1;
     }
   }

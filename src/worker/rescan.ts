@@ -5,6 +5,7 @@ import type { State } from '../state/index.js';
 import { diffLean } from '../watch/diff.js';
 import type { IgnoreMatcher } from '../watch/ignore.js';
 import { walkMapping, type WalkResult } from '../watch/walk.js';
+import { SKIP_TEXT } from './skips.js';
 import { applyFolderRename, detectFolderRenames } from './folders.js';
 import { guardKey } from './gone.js';
 import type { MappingRuntime } from './mapping.js';
@@ -123,17 +124,6 @@ export async function rescanMapping(
     ms: deps.clock.now() - started,
   };
 }
-
-/** What `status` says of a path the walk does not read. */
-const SKIP_TEXT: Record<WalkResult['skipped'][number]['reason'], string> = {
-  symlink: 'a symlink (never followed)',
-  fifo: 'a FIFO',
-  socket: 'a socket',
-  device: 'a device',
-  // Shown with the bad bytes as \xNN in its path.
-  name: 'the name is not valid UTF-8 (Squidex names are Unicode): rename it to sync it',
-  other: 'not a regular file',
-};
 
 function guardVerdict(
   mapping: MappingRuntime,

@@ -180,11 +180,11 @@ describe('names that are not UTF-8', () => {
 
     const status = JSON.parse((await w.run(['status', '--json'])).stdout);
     expect(status.skipped).toEqual([
-      { mapping: 'share', path: 'd\\xff', reason: expect.stringMatching(/not valid UTF-8.*rename it/) },
-      { mapping: 'share', path: 'mixed/caf\\xe9.txt', reason: expect.stringMatching(/not valid UTF-8.*rename it/) },
+      { mapping: 'share', path: 'd\\xFF', reason: expect.stringMatching(/not valid UTF-8.*rename it/) },
+      { mapping: 'share', path: 'mixed/caf\\xE9.txt', reason: expect.stringMatching(/not valid UTF-8.*rename it/) },
     ]);
     const text = (await w.run(['status'])).stdout;
-    expect(text).toMatch(/skipped[^\n]*not UTF-8[^\n]*\n {2}share: d\\xff \(the name is not valid UTF-8/);
+    expect(text).toMatch(/skipped[^\n]*not UTF-8[^\n]*\n {2}share: d\\xFF \(the name is not valid UTF-8/);
 
     // Renamed to UTF-8, it syncs, and the list empties.
     renameSync(raw(w.local, '/mixed/caf', [0xe9], '.txt'), join(w.local, 'mixed/caf\u00e9.txt'));
