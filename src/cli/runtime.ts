@@ -41,8 +41,13 @@ export interface RuntimeOptions {
   lock?: StateLock;
 }
 
-export function readConfig(file: string, missingLocal: 'error' | 'allow'): Config {
-  return loadConfig(file, process.env, { missingLocal });
+/**
+ * `secrets: 'unused'` for commands that only read or flag the state database:
+ * they must work where the secret is not in the environment (it often lives in
+ * a file only systemd or pm2 reads).
+ */
+export function readConfig(file: string, missingLocal: 'error' | 'allow', secrets: 'required' | 'unused' = 'required'): Config {
+  return loadConfig(file, process.env, { missingLocal, secrets });
 }
 
 export function clientFor(config: Config, logger: Logger, clock: Clock = systemClock): SquidexClient {
