@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/index.js';
 import { openState, readLockHolder, type State } from '../state/index.js';
-import { guardKey } from '../worker/gone.js';
+import { guardHint, guardKey } from '../worker/gone.js';
 import { EXIT } from './exit.js';
 import { pausedMappings, readConfig } from './runtime.js';
 
@@ -86,7 +86,7 @@ export function collectStatus(state: State, config: Config): StatusReport {
 }
 
 export async function status(configFile: string, opts: { json: boolean }): Promise<number> {
-  const config = readConfig(configFile, 'allow');
+  const config = readConfig(configFile, 'allow', 'unused');
   if (!existsSync(config.state)) {
     const empty = { daemon: { running: false }, mappings: [], note: `no state yet at ${config.state}: run squidex-sync once or start` };
     console.log(opts.json ? JSON.stringify(empty, null, 2) : empty.note);
@@ -96,20 +96,25 @@ export async function status(configFile: string, opts: { json: boolean }): Promi
   const state = openState(config.state, { recover: false });
   try {
     const report = collectStatus(state, config);
-    console.log(opts.json ? JSON.stringify(report, null, 2) : formatStatus(report));
-    return report.totals.failed > 0 ? EXIT.FAILED_PATHS : EXIT.OK;
+    console.log(opts.json ? JSON.stringify(report, null, 2) : formatStatus(report, config));
+    // Held deletions are not "in sync" either (the same rule as `once`).
+    return report.totals.failed > 0 || report.mappings.some((m) => m.guard) ? EXIT.FAILED_PATHS : EXIT.OK;
   } finally {
     state.close();
   }
 }
 
-function formatStatus(r: StatusReport): string {
+/** Longer mapping names are cut in the table (it must fit 100 columns) and given whole below it. */
+const NAME_WIDTH = 30;
+
+function formatStatus(r: StatusReport, config: Config): string {
   const lines: string[] = [];
   lines.push(r.daemon.running ? `daemon: running (pid ${r.daemon.pid})` : 'daemon: not running');
   lines.push('');
-  const header = ['mapping', 'in sync', 'pending', 'uploading', 'failed', 'held deletes', 'kept on server', 'watched by', ''];
+  // Counts only, so the table fits 100 columns; the folders, which can be long, follow below it.
+  const header = ['mapping', 'in sync', 'pending', 'uploading', 'failed', 'held', 'kept', 'watch', 'state'];
   const rows = r.mappings.map((m) => [
-    `${m.name} (${m.local} → ${m.remote})`,
+    m.name.length > NAME_WIDTH ? `${m.name.slice(0, NAME_WIDTH - 1)}…` : m.name,
     String(m.inSync),
     String(m.pending),
     String(m.uploading),
@@ -117,11 +122,16 @@ function formatStatus(r: StatusReport): string {
     String(m.heldDeletes),
     String(m.keptOnServer),
     m.watcher ?? '-',
-    m.paused ? 'PAUSED' : '',
+    [m.paused ? 'paused' : '', m.guard ? 'guarded' : ''].filter(Boolean).join(', '),
   ]);
-  lines.push(...table([header, ...rows]));
+  lines.push(...table([header, ...rows], [1, 2, 3, 4, 5, 6]));
+  lines.push('', 'held: deletions waiting (move window, or the delete guard: state "guarded", see below)');
+  lines.push('kept: gone locally, kept on the server (deletes: keep)', '', 'folders:');
+  for (const m of r.mappings) lines.push(`  ${m.name}: ${m.local} → ${m.remote}`);
   for (const m of r.mappings) {
-    if (m.guard) lines.push('', `${m.name}: deletions held because ${m.guard}.`, '  If intended, run: squidex-sync once --allow-mass-delete');
+    if (!m.guard) continue;
+    const mapping = config.mappings.find((x) => x.name === m.name) ?? { name: m.name, local: m.local };
+    lines.push('', `${m.name}: deletions held because ${m.guard}.`, `  ${guardHint(mapping, m.guard)}`);
   }
   if (r.mappings.some((m) => m.paused)) {
     lines.push('', 'paused: uploads wait, changes are still recorded (run `squidex-sync resume` to go on)');
@@ -144,7 +154,7 @@ function formatStatus(r: StatusReport): string {
   }
   if (r.kept.length > 0) {
     lines.push('', 'gone locally, kept on the server (deletes: keep):');
-    for (const k of r.kept) lines.push(`  ${k.mapping}: ${k.path} (asset ${k.assetId})`);
+    for (const k of r.kept) lines.push(`  ${k.mapping}: ${k.path}`, `      asset ${k.assetId}`);
   }
   return lines.join('\n');
 }
@@ -153,7 +163,8 @@ function attempts(n: number): string {
   return `${n} attempt${n === 1 ? '' : 's'}`;
 }
 
-function table(rows: string[][]): string[] {
+/** Columns padded to their widest cell; the `right` ones (counts) aligned right. */
+function table(rows: string[][], right: number[] = []): string[] {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+  return rows.map((r) => r.map((c, i) => (right.includes(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd());
 }

@@ -60,6 +60,7 @@ export class FilesRepo {
   private readonly sKept;
   private readonly sClaimMove;
   private readonly sCountMissing;
+  private readonly sMissingPaths;
   private readonly sClearMissing;
   private readonly sTakeForDelete;
   private readonly sRenamePrefix;
@@ -110,7 +111,8 @@ export class FilesRepo {
     // The claimed row forgets its hash: if the process dies before the server
     // calls finish, the next run sees "content unknown" and upserts the same id
     // into the new folder instead of taking the file for already in sync.
-    this.sCountMissing = db.prepare(`SELECT count(*) FROM files WHERE mapping = ? AND missing_since IS NOT NULL`).pluck();
+    this.sCountMissing = db.prepare(`SELECT count(*) FROM files WHERE mapping = ? AND missing_since > ?`).pluck();
+    this.sMissingPaths = db.prepare(`SELECT path FROM files WHERE mapping = ? AND missing_since IS NOT NULL`).pluck();
     this.sClearMissing = db.prepare(`UPDATE files SET missing_since = NULL WHERE mapping = ? AND path = ? AND missing_since IS NOT NULL`);
     // Taking the row before the server delete: a move that claimed it meanwhile
     // (same asset id, new path) makes this change nothing, and nothing is deleted.
@@ -216,9 +218,17 @@ export class FilesRepo {
     return this.sRename.run(to, mapping, from).changes > 0;
   }
 
-  /** Rows of a mapping seen gone and not yet deleted or forgotten (the live delete guard counts them). */
-  countMissing(mapping: string): number {
-    return this.sCountMissing.get(mapping) as number;
+  /**
+   * Rows of a mapping seen gone and not yet deleted or forgotten (the live delete guard
+   * counts them); with `after`, only those first seen gone later than that (ms).
+   */
+  countMissing(mapping: string, after = -1): number {
+    return this.sCountMissing.get(mapping, after) as number;
+  }
+
+  /** Paths of the rows seen gone and not yet deleted or forgotten (the held deletions). */
+  missingPaths(mapping: string): string[] {
+    return this.sMissingPaths.all(mapping) as string[];
   }
 
   /** Files back where they were (a share that returned): no longer missing. Returns how many. */

@@ -6,7 +6,7 @@ import { diffLean } from '../watch/diff.js';
 import type { IgnoreMatcher } from '../watch/ignore.js';
 import { walkMapping, type WalkResult } from '../watch/walk.js';
 import { applyFolderRename, detectFolderRenames } from './folders.js';
-import { guardKey } from './gone.js';
+import { confirmedUntil, confirmKey, guardHint, guardKey, missingRootReason } from './gone.js';
 import type { MappingRuntime } from './mapping.js';
 
 export interface GuardSettings {
@@ -73,14 +73,19 @@ export async function rescanMapping(
   if (back.length > 0) deps.state.files.clearMissing(mapping.name, back);
   for (const err of walk.errors.slice(0, 20)) log.warn({ path: err.path, code: err.code }, 'cannot read %s: %s', err.path, err.message);
 
-  const held = guardVerdict(mapping, walk.rootMissing, walk.entries.size, known, gone.length, deps);
+  // Files `confirm-deletes` confirmed are not counted against the guard; once none is left, the confirmation ends.
+  const confirmedAt = confirmedUntil(deps.state.meta, mapping.name);
+  const confirmed = confirmedAt < 0 ? 0 : countConfirmed(walk.entries, rows, confirmedAt);
+  if (confirmedAt >= 0 && confirmed === 0) deps.state.meta.delete(confirmKey(mapping.name));
+  const held = guardVerdict(mapping, walk.rootMissing, walk.entries.size, known - confirmed, gone.length - confirmed, deps);
   const key = guardKey(mapping.name);
   if (held) {
     if (deps.state.meta.get(key) !== held) {
       log.warn(
         { gone: gone.length, files: known },
-        'deletions held: %s. Nothing will be deleted or forgotten on the server. If this is intended, run `squidex-sync once --allow-mass-delete`.',
+        'deletions held: %s. Nothing will be deleted or forgotten on the server. %s',
         held,
+        guardHint(mapping, held),
       );
     }
     deps.state.meta.set(key, held);
@@ -117,6 +122,15 @@ export async function rescanMapping(
   };
 }
 
+/** Gone rows first seen missing at or before `at` (flat rows of FilesRepo.listLean). */
+function countConfirmed(entries: Map<string, unknown>, flat: readonly string[], at: number): number {
+  let n = 0;
+  for (let i = 0; i + 3 < flat.length; i += 4) {
+    if (flat[i + 3] !== '' && Number(flat[i + 3]) <= at && !entries.has(flat[i])) n += 1;
+  }
+  return n;
+}
+
 function guardVerdict(
   mapping: MappingRuntime,
   rootMissing: boolean,
@@ -126,7 +140,7 @@ function guardVerdict(
   deps: { guard: GuardSettings; allowMassDelete?: boolean },
 ): string | null {
   // A missing root is held even when confirmed: it is an unmounted share far more often than an intent.
-  if (rootMissing) return `the folder ${mapping.local} is missing or unreadable (an unmounted share?)`;
+  if (rootMissing) return missingRootReason(mapping.local);
   if (deps.allowMassDelete || !deps.guard.enabled) return null;
   if (present === 0 && known > 0) return `the folder ${mapping.local} is empty but ${known} files were synced from it`;
   const { maxShare, minFiles } = deps.guard;
