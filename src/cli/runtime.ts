@@ -13,7 +13,7 @@ import { AdoptionIndex } from '../worker/adopt.js';
 import type { ReconcileContext, SyncEvents } from '../worker/context.js';
 import { WorkerPool } from '../worker/pool.js';
 import { rescanMapping, type RescanResult } from '../worker/rescan.js';
-import { removeEmptyFolders } from '../worker/folders.js';
+import { markCreated, removeEmptyFolders } from '../worker/emptied.js';
 import { guardKey } from '../worker/gone.js';
 
 /** Everything one run of the daemon or of `once` works with, built from the config. */
@@ -27,7 +27,10 @@ export interface Runtime {
   pool: WorkerPool;
   ignores: Map<string, IgnoreMatcher>;
   rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean; walk?: Promise<WalkResult> }): Promise<RescanResult>;
-  /** Removes asset folders left empty by moves and deletes (deletes: delete, never while the guard holds). */
+  /**
+   * Removes asset folders left empty by moves and deletes (never while the guard holds):
+   * under deletes: delete every one, under keep those squidex-sync created.
+   */
   cleanupFolders(mapping: Mapping): Promise<number>;
   close(): Promise<void>;
 }
@@ -134,7 +137,13 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     state,
     client,
     // A folder we create is empty: the adoption lookup skips listing it (a first sync costs no listing per folder).
-    resolver: new FolderResolver(client, state.folders, { onCreated: (id) => adoption.primeEmpty(id) }),
+    resolver: new FolderResolver(client, state.folders, {
+      onCreated: (id) => {
+        adoption.primeEmpty(id);
+        // Ours to remove again once moves empty it (deletes: keep); an editor's folder never is.
+        markCreated(state, id);
+      },
+    }),
     adoption,
     clock,
     logger,
@@ -174,7 +183,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
       return result;
     },
     async cleanupFolders(mapping) {
-      if (mapping.deletes !== 'delete' || state.meta.get(guardKey(mapping.name))) return 0;
+      if (state.meta.get(guardKey(mapping.name))) return 0;
       return removeEmptyFolders(mapping, { state, client, logger, cached: state.folders.entries() });
     },
     async close() {

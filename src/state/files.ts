@@ -65,10 +65,13 @@ export class FilesRepo {
   private readonly sTakeForDelete;
   private readonly sRenamePrefix;
   private readonly sListLean;
+  private readonly sListUnder;
 
   constructor(private readonly db: Database.Database) {
     this.sGet = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND path = ?`).raw();
     this.sList = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ?`).raw();
+    // Rows under 'A/B' are exactly the paths in ['A/B/', 'A/B0'): a range of the primary key.
+    this.sListUnder = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND path >= ? AND path < ? LIMIT ?`).raw();
     // NUL cannot occur in a path, and SQLite prints a REAL so that it reads back exactly.
     this.sListLean = db
       .prepare(
@@ -127,6 +130,11 @@ export class FilesRepo {
   get(mapping: string, path: string): FileRow | undefined {
     const r = this.sGet.get(mapping, path) as Raw | undefined;
     return r && toRow(r);
+  }
+
+  /** Up to `limit` rows under folder `dir` (at any depth). */
+  listUnder(mapping: string, dir: string, limit = -1): FileRow[] {
+    return (this.sListUnder.all(mapping, `${dir}/`, `${dir}0`, limit) as Raw[]).map(toRow);
   }
 
   getByAssetId(assetId: string): FileRow | undefined {

@@ -7,6 +7,7 @@ import { AdoptionIndex } from './adopt.js';
 import { detectFolderRenames } from './folders.js';
 import { confirmedUntil } from './gone.js';
 import { hashFile } from './hash.js';
+import { byLikeness } from './move.js';
 import { remoteDirOf, remoteFileOf, type MappingRuntime } from './mapping.js';
 import { systemClock } from '../lib/clock.js';
 import { formatBytes } from '../lib/units.js';
@@ -63,9 +64,9 @@ export async function planMapping(
       items.push({ action: 'upload', mapping: mapping.name, path, detail: `${formatBytes(digest.size)}; its last upload did not finish` });
       continue;
     }
-    const source = deps.state.files
-      .findBySha(mapping.name, digest.sha256, digest.size)
-      .find((r) => r.path !== path && !walk.entries.has(r.path) && !movedFrom.has(r.path));
+    const source = byLikeness(path, deps.state.files.findBySha(mapping.name, digest.sha256, digest.size)).find(
+      (r) => r.path !== path && !walk.entries.has(r.path) && !movedFrom.has(r.path),
+    );
     if (source) {
       movedFrom.add(source.path);
       items.push({ action: 'move', mapping: mapping.name, path, detail: `from ${source.path} (asset ${source.assetId})` });

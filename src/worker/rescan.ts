@@ -23,6 +23,8 @@ export interface RescanResult {
   changed: number;
   gone: number;
   errors: number;
+  /** Folders renamed or moved as a whole on the server. */
+  renamed: number;
   held: string | null;
   ms: number;
 }
@@ -58,12 +60,14 @@ export async function rescanMapping(
   if (!deps.walk) rows = deps.state.files.listLean(mapping.name);
   let diff = diffLean(walk.entries, rows);
   const log = deps.logger.child({ mapping: mapping.name });
+  let renamed = 0;
   if (deps.server && !walk.rootMissing && diff.gone.length > 0) {
-    let renamed = 0;
-    for (const r of detectFolderRenames(mapping.local, walk.entries, deps.state.files.list(mapping.name))) {
+    const found = detectFolderRenames(mapping.local, walk.entries, deps.state.files.list(mapping.name));
+    for (const r of found) {
       if (await applyFolderRename(mapping, r, { state: deps.state, ...deps.server, logger: deps.logger })) renamed += 1;
     }
-    if (renamed > 0) {
+    // Read again even when none went through here: a worker may have renamed the same folder meanwhile.
+    if (found.length > 0) {
       rows = deps.state.files.listLean(mapping.name);
       diff = diffLean(walk.entries, rows);
     }
@@ -117,6 +121,7 @@ export async function rescanMapping(
     changed: changed.length,
     gone: gone.length,
     errors: walk.errors.length,
+    renamed,
     held,
     ms: deps.clock.now() - started,
   };
