@@ -68,6 +68,29 @@ describe('folder moves', () => {
   });
 });
 
+describe('a renamed folder that also got a new file', () => {
+  it('is still one folder rename; the new file is uploaded into it, and the dry run says so', async () => {
+    world = await World.create();
+    const w = world;
+    for (let i = 0; i < 5; i++) w.write(`brochures/b${i}.pdf`, `pdf ${i}`);
+    expect((await w.run(['once'])).code).toBe(0);
+    const brochures = folder(w, 'brochures')[0];
+    mv(w, 'brochures', 'print');
+    w.write('print/new.pdf', 'a new one');
+    w.server.resetCounters();
+    const dry = await w.run(['once', '--dry-run']);
+    expect(dry.stdout).toMatch(/rename-folder\s+share: brochures\s+\(to print, 5 files/);
+    expect(dry.stdout).toMatch(/upload\s+share: print\/new\.pdf/);
+    expect(dry.stdout).not.toMatch(/share: print\/b0\.pdf/);
+
+    expect((await w.run(['once'])).code).toBe(0);
+    expect(folder(w, 'print').map((f) => f.id)).toEqual([brochures.id]);
+    expect(uploadRequests(w)).toBe(1);
+    expect(route(w, 'PUT /assets/{id}/parent')).toBe(0);
+    expect(liveAssetsByPath(w.inspect()).has(`${P}/print/new.pdf`)).toBe(true);
+  });
+});
+
 describe('deletes: keep and the asset folders moves empty', () => {
   it('removes a folder squidex-sync created once moves emptied it, and keeps one that still holds a kept asset', async () => {
     world = await World.create();

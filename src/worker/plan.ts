@@ -36,7 +36,10 @@ export async function planMapping(
   const walk = await walkMapping(mapping.local, ignore);
   const rows = deps.state.files.list(mapping.name);
   const renames = walk.rootMissing ? [] : detectFolderRenames(mapping.local, walk.entries, rows);
-  const inRenamed = (p: string): boolean => renames.some((r) => p.startsWith(`${r.from}/`) || p.startsWith(`${r.to}/`));
+  // A renamed folder's files go with it; files added to it meanwhile are still uploads.
+  const known = new Set(rows.map((r) => r.path));
+  const inRenamed = (p: string): boolean =>
+    renames.some((r) => p.startsWith(`${r.from}/`) || (p.startsWith(`${r.to}/`) && known.has(`${r.from}/${p.slice(r.to.length + 1)}`)));
   for (const r of renames) items.push({ action: 'rename-folder', mapping: mapping.name, path: r.from, detail: `to ${r.to}, ${r.files} files, nothing uploaded` });
   // The rescan's own comparison, so the plan cannot drift from what `once` does.
   const diff = diffLean(walk.entries, deps.state.files.listLean(mapping.name));
