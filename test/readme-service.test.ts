@@ -6,6 +6,7 @@ import { parseDocument } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../src/testserver/index.js';
 import { makeFakeSystem, underRoot, type FakeSystem } from './support/fakesystem.js';
+import { freePort } from './support/service.js';
 import { liveAssetsByPath, requireBuild, ROOT, waitFor } from './support/world.js';
 
 /**
@@ -103,6 +104,8 @@ describe('README: running as a systemd service', () => {
       doc.setIn(['squidex', 'app'], server.app);
       doc.setIn(['squidex', 'clientId'], server.clientId);
       doc.setIn(['mappings', 0, 'local'], share);
+      // Not the page's default port: other tests' daemons run on this machine too.
+      doc.setIn(['http', 'port'], await freePort());
       writeFileSync(file, doc.toString());
     }
     await waitFor(() => liveAssetsByPath(server.inspect()).has('Marketing/Shared/poster.txt'), 30_000, () => ran.at(-1) ?? '');

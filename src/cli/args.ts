@@ -7,6 +7,7 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' },
   json: { type: 'boolean' },
   'allow-mass-delete': { type: 'boolean' },
+  'no-browser': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -17,13 +18,22 @@ type Name = keyof typeof OPTIONS;
 const PER_COMMAND: Record<string, readonly Name[]> = {
   once: ['dry-run', 'allow-mass-delete'],
   status: ['json'],
+  open: ['no-browser'],
 };
 const COMMON: readonly Name[] = ['config', 'help', 'version'];
 
 export interface Args {
   command: string | undefined;
   rest: string[];
-  values: { config?: string; 'dry-run'?: boolean; json?: boolean; 'allow-mass-delete'?: boolean; help?: boolean; version?: boolean };
+  values: {
+    config?: string;
+    'dry-run'?: boolean;
+    json?: boolean;
+    'allow-mass-delete'?: boolean;
+    'no-browser'?: boolean;
+    help?: boolean;
+    version?: boolean;
+  };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { loadConfig, type Config, type Mapping } from '../config/index.js';
+import { BoundedMap } from '../lib/bounded.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { describeError, SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
@@ -15,6 +16,7 @@ import { WorkerPool } from '../worker/pool.js';
 import { rescanMapping, type RescanResult } from '../worker/rescan.js';
 import { markCreated, removeEmptyFolders } from '../worker/emptied.js';
 import { guardKey } from '../worker/gone.js';
+import { pinRoot } from '../worker/openfile.js';
 
 /** Everything one run of the daemon or of `once` works with, built from the config. */
 export interface Runtime {
@@ -26,7 +28,8 @@ export interface Runtime {
   ctx: ReconcileContext;
   pool: WorkerPool;
   ignores: Map<string, IgnoreMatcher>;
-  rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean; walk?: Promise<WalkResult> }): Promise<RescanResult>;
+  /** `signal`: ends the walk early (a stop); the rescan then rejects with its reason. */
+  rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean; walk?: Promise<WalkResult>; signal?: AbortSignal }): Promise<RescanResult>;
   /**
    * Removes asset folders left empty by moves and deletes (never while the guard holds):
    * under deletes: delete every one, under keep those squidex-sync created.
@@ -131,6 +134,8 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     throw e;
   }
   const opened = openedAs(config.state);
+  // The boundary every file read is checked against, taken now: a root swapped for a symlink later does not move it.
+  for (const m of config.mappings) pinRoot(m.local);
   const client = clientFor(config, logger, clock);
   const adoption = new AdoptionIndex(client, clock);
   const ctx: ReconcileContext = {
@@ -152,7 +157,8 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     allowMassDelete: opts.allowMassDelete ?? false,
     guard: config.deleteGuard,
     stabilityMs: config.sync.stabilityMs,
-    unstable: new Map(),
+    // A miss costs a file that keeps changing a few more tries before it counts as failing.
+    unstable: new BoundedMap(10_000),
     events: opts.events,
   };
   const pool = new WorkerPool(ctx, {
@@ -178,6 +184,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
         allowMassDelete: o.allowMassDelete ?? opts.allowMassDelete,
         server: { client, resolver: ctx.resolver },
         walk: o.walk,
+        signal: o.signal,
       });
       pool.wake();
       return result;

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/index.js';
+import { jsonForTerminal, printable, printableDeep } from '../lib/printable.js';
 import { openState, readLockHolder, type State } from '../state/index.js';
 import { guardHint, guardKey } from '../worker/gone.js';
 import { EXIT } from './exit.js';
@@ -17,6 +18,8 @@ export interface MappingStatus {
   heldDeletes: number;
   /** Why the delete guard holds this mapping's deletions, if it does. */
   guard: string | null;
+  /** What to do about it (confirm-deletes, or mount the share), when the guard holds. */
+  guardHint: string | null;
   /** Assets kept on the server whose local file is gone (deletes: keep). */
   keptOnServer: number;
   paused: boolean;
@@ -37,6 +40,8 @@ export interface StatusReport {
   failed: Array<{ mapping: string; path: string; attempts: number; error: string | null; code: string | null; at: number | null }>;
   pending: Array<{ mapping: string; path: string; attempts: number; nextRunAt: number; lastError: string | null }>;
   kept: Array<{ mapping: string; path: string; assetId: string; goneSince: number }>;
+  /** Paths never read on purpose: symlinks, FIFOs, sockets, devices, files outside the mapping, names that are not UTF-8 (bad bytes as `\xNN`). */
+  skipped: Array<{ mapping: string; path: string; reason: string }>;
   /** Metadata stamps of uploaded assets not yet sent (they go out in bulk, a moment after their uploads). */
   stampsPending: number;
 }
@@ -60,6 +65,7 @@ export function collectStatus(state: State, config: Config): StatusReport {
       failed: j.failed,
       heldDeletes: f.missing,
       guard: state.meta.get(guardKey(m.name)) ?? null,
+      guardHint: guardHintFor(m, state.meta.get(guardKey(m.name))),
       keptOnServer: f.kept,
       paused: paused.has(m.name),
       // A mode left behind by a daemon that is gone says nothing about now.
@@ -81,6 +87,7 @@ export function collectStatus(state: State, config: Config): StatusReport {
       .filter((j) => j.state === 'queued')
       .map((j) => ({ mapping: j.mapping, path: j.path, attempts: j.attempts, nextRunAt: j.runAt, lastError: j.lastError })),
     kept: state.files.kept(200),
+    skipped: state.skipped.list(200).map((k) => ({ mapping: k.mapping, path: k.path, reason: k.reason })),
     stampsPending: state.stamps.count(),
   };
 }
@@ -89,14 +96,15 @@ export async function status(configFile: string, opts: { json: boolean }): Promi
   const config = readConfig(configFile, 'allow', 'unused');
   if (!existsSync(config.state)) {
     const empty = { daemon: { running: false }, mappings: [], note: `no state yet at ${config.state}: run squidex-sync once or start` };
-    console.log(opts.json ? JSON.stringify(empty, null, 2) : empty.note);
+    console.log(opts.json ? JSON.stringify(empty, null, 2) : printable(empty.note));
     return EXIT.OK;
   }
   // Read beside a running daemon: no lock, and no recovery of its running jobs.
   const state = openState(config.state, { recover: false });
   try {
     const report = collectStatus(state, config);
-    console.log(opts.json ? JSON.stringify(report, null, 2) : formatStatus(report, config));
+    // Paths and error texts come from the share and the server: escaped before they meet a terminal.
+    console.log(opts.json ? jsonForTerminal(JSON.stringify(report, null, 2)) : formatStatus(printableDeep(report)));
     // Held deletions are not "in sync" either (the same rule as `once`).
     return report.totals.failed > 0 || report.mappings.some((m) => m.guard) ? EXIT.FAILED_PATHS : EXIT.OK;
   } finally {
@@ -107,7 +115,11 @@ export async function status(configFile: string, opts: { json: boolean }): Promi
 /** Longer mapping names are cut in the table (it must fit 100 columns) and given whole below it. */
 const NAME_WIDTH = 30;
 
-function formatStatus(r: StatusReport, config: Config): string {
+function guardHintFor(m: { name: string; local: string }, reason: string | undefined): string | null {
+  return reason === undefined ? null : guardHint(m, reason);
+}
+
+function formatStatus(r: StatusReport): string {
   const lines: string[] = [];
   lines.push(r.daemon.running ? `daemon: running (pid ${r.daemon.pid})` : 'daemon: not running');
   lines.push('');
@@ -129,9 +141,7 @@ function formatStatus(r: StatusReport, config: Config): string {
   lines.push('kept: gone locally, kept on the server (deletes: keep)', '', 'folders:');
   for (const m of r.mappings) lines.push(`  ${m.name}: ${m.local} → ${m.remote}`);
   for (const m of r.mappings) {
-    if (!m.guard) continue;
-    const mapping = config.mappings.find((x) => x.name === m.name) ?? { name: m.name, local: m.local };
-    lines.push('', `${m.name}: deletions held because ${m.guard}.`, `  ${guardHint(mapping, m.guard)}`);
+    if (m.guard) lines.push('', `${m.name}: deletions held because ${m.guard}.`, `  ${m.guardHint ?? ''}`);
   }
   if (r.mappings.some((m) => m.paused)) {
     lines.push('', 'paused: uploads wait, changes are still recorded (run `squidex-sync resume` to go on)');
@@ -155,6 +165,10 @@ function formatStatus(r: StatusReport, config: Config): string {
   if (r.kept.length > 0) {
     lines.push('', 'gone locally, kept on the server (deletes: keep):');
     for (const k of r.kept) lines.push(`  ${k.mapping}: ${k.path}`, `      asset ${k.assetId}`);
+  }
+  if (r.skipped.length > 0) {
+    lines.push('', 'skipped, not a regular file inside the mapping or a name that is not UTF-8 (never read):');
+    for (const k of r.skipped) lines.push(`  ${k.mapping}: ${k.path} (${k.reason})`);
   }
   return lines.join('\n');
 }

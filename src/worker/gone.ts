@@ -18,10 +18,26 @@ export function confirmKey(mapping: string): string {
   return `deletesConfirmed:${mapping}`;
 }
 
-/** The time up to which `confirm-deletes` confirmed this mapping's missing files, or -1. */
-export function confirmedUntil(meta: { get(key: string): string | undefined }, mapping: string): number {
-  const v = meta.get(confirmKey(mapping));
+/** meta key of the page's "Keep": files missing at or before this time are forgotten, their assets kept, whatever the policy. */
+export function keepKey(mapping: string): string {
+  return `deletesKept:${mapping}`;
+}
+
+type Meta = { get(key: string): string | undefined };
+
+function timeAt(meta: Meta, key: string): number {
+  const v = meta.get(key);
   return v === undefined ? -1 : Number(v);
+}
+
+/** The time up to which this mapping's missing files were settled (confirmed or kept), or -1. */
+export function confirmedUntil(meta: Meta, mapping: string): number {
+  return Math.max(timeAt(meta, confirmKey(mapping)), timeAt(meta, keepKey(mapping)));
+}
+
+/** The time up to which this mapping's missing files are to be kept on the server, or -1. */
+export function keptUntil(meta: Meta, mapping: string): number {
+  return timeAt(meta, keepKey(mapping));
 }
 
 /** The guard's reason for a mapping root that is not there: never confirmable. */
@@ -64,7 +80,8 @@ export async function handleGone(
   const held = (await guardReason(mapping, ctx, confirmed)) ?? (confirmed ? null : liveGuard(mapping, ctx));
   if (held) return { action: 'hold', detail: held };
 
-  if (mapping.deletes === 'delete' && row.sha256 !== null) {
+  const keptByUser = row.missingSince <= keptUntil(ctx.state.meta, mapping.name);
+  if (mapping.deletes === 'delete' && row.sha256 !== null && !keptByUser) {
     // Take the row first: if a move claimed it meanwhile, its asset lives on elsewhere.
     if (!files.takeForDelete(mapping.name, relPath, row.assetId)) return { action: 'none', detail: 'moved meanwhile' };
     try {

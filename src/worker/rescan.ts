@@ -5,8 +5,9 @@ import type { State } from '../state/index.js';
 import { diffLean } from '../watch/diff.js';
 import type { IgnoreMatcher } from '../watch/ignore.js';
 import { walkMapping, type WalkResult } from '../watch/walk.js';
+import { SKIP_TEXT } from './skips.js';
 import { applyFolderRename, detectFolderRenames } from './folders.js';
-import { confirmedUntil, confirmKey, guardHint, guardKey, missingRootReason } from './gone.js';
+import { confirmedUntil, confirmKey, guardHint, guardKey, keepKey, missingRootReason } from './gone.js';
 import type { MappingRuntime } from './mapping.js';
 
 export interface GuardSettings {
@@ -25,6 +26,8 @@ export interface RescanResult {
   errors: number;
   /** Folders renamed or moved as a whole on the server. */
   renamed: number;
+  /** Entries found and not synced: symlinks, FIFOs, names that are not UTF-8, … (listed by `status`). */
+  skipped: number;
   held: string | null;
   ms: number;
 }
@@ -48,6 +51,8 @@ export async function rescanMapping(
     server?: { client: SquidexClient; resolver: FolderResolver };
     /** A walk of this mapping already under way (`once` starts it on a thread at launch). */
     walk?: Promise<WalkResult>;
+    /** Ends the walk early (the daemon is stopping): the rescan then rejects with the signal's reason. */
+    signal?: AbortSignal;
   },
 ): Promise<RescanResult> {
   const started = deps.clock.now();
@@ -56,7 +61,8 @@ export async function rescanMapping(
   // another thread is read beside; otherwise rows are read after the walk, as jobs
   // that finish during a sliced walk change them.
   let rows: string[] = deps.walk ? deps.state.files.listLean(mapping.name) : [];
-  const walk = await (deps.walk ?? walkMapping(mapping.local, ignore));
+  const walk = await (deps.walk ?? walkMapping(mapping.local, ignore, { signal: deps.signal }));
+  deps.signal?.throwIfAborted();
   if (!deps.walk) rows = deps.state.files.listLean(mapping.name);
   let diff = diffLean(walk.entries, rows);
   const log = deps.logger.child({ mapping: mapping.name });
@@ -75,12 +81,16 @@ export async function rescanMapping(
   const { changed, gone, back, rows: known } = diff;
   // Files seen gone that are back unchanged (a share that returned): no longer held.
   if (back.length > 0) deps.state.files.clearMissing(mapping.name, back);
+  if (!walk.rootMissing) deps.state.skipped.replace(mapping.name, walk.skipped.map((k) => ({ path: k.path, reason: SKIP_TEXT[k.reason] })), deps.clock.now());
   for (const err of walk.errors.slice(0, 20)) log.warn({ path: err.path, code: err.code }, 'cannot read %s: %s', err.path, err.message);
 
   // Files `confirm-deletes` confirmed are not counted against the guard; once none is left, the confirmation ends.
   const confirmedAt = confirmedUntil(deps.state.meta, mapping.name);
   const confirmed = confirmedAt < 0 ? 0 : countConfirmed(walk.entries, rows, confirmedAt);
-  if (confirmedAt >= 0 && confirmed === 0) deps.state.meta.delete(confirmKey(mapping.name));
+  if (confirmedAt >= 0 && confirmed === 0) {
+    deps.state.meta.delete(confirmKey(mapping.name));
+    deps.state.meta.delete(keepKey(mapping.name));
+  }
   const held = guardVerdict(mapping, walk.rootMissing, walk.entries.size, known - confirmed, gone.length - confirmed, deps);
   const key = guardKey(mapping.name);
   if (held) {
@@ -122,6 +132,7 @@ export async function rescanMapping(
     gone: gone.length,
     errors: walk.errors.length,
     renamed,
+    skipped: walk.skipped.length,
     held,
     ms: deps.clock.now() - started,
   };
