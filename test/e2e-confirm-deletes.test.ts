@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from './support/service.js';
 import { liveAssetsByPath, waitFor, World } from './support/world.js';
 
 let world: World | undefined;
@@ -48,6 +51,45 @@ describe('confirm-deletes beside the running daemon', () => {
     await d.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('deletions held: 4 of 5 files'), 20_000);
     await new Promise((r) => setTimeout(r, 1500)); // past the move window
     expect(deletes(w)).toBe(25);
+    expect(await d.stop()).toBe(0);
+  });
+
+  it("the page's Keep forgets the held files and keeps their assets, its Delete them deletes them", async () => {
+    const port = await freePort();
+    world = await World.create({ mapping: { deletes: 'delete' }, extra: { deleteGuard: { minFiles: 3 }, http: { port } } });
+    const w = world;
+    for (let i = 0; i < 8; i++) w.write(`a/f${i}.txt`, `file ${i}`);
+    expect((await w.run(['once'])).code).toBe(0);
+    const d = w.startDaemon();
+    await d.waitForLog((l) => l.msg === 'squidex-sync is running');
+    const token = readFileSync(join(dirname(w.statePath), 'web-token'), 'utf8').trim();
+    const act = (what: string): Promise<Response> =>
+      fetch(`http://127.0.0.1:${port}/api/deletes/${what}`, {
+        method: 'POST',
+        headers: { cookie: `squidex_sync_token=${token}`, 'content-type': 'application/json', origin: `http://127.0.0.1:${port}` },
+        body: JSON.stringify({ mapping: 'share' }),
+      });
+    // Held by the guard (not only the move window): more than half of at least 3 files.
+    const held = async (n: number): Promise<void> =>
+      waitForAsync(async () => {
+        const m = (JSON.parse((await w.run(['status', '--json'])).stdout) as Status).mappings[0];
+        return m.heldDeletes === n && (n === 0 ? m.guard === null : m.guard !== null);
+      });
+
+    for (let i = 0; i < 5; i++) w.rm(`a/f${i}.txt`);
+    await held(5);
+    const kept = await act('keep');
+    expect(kept.status).toBe(200);
+    await held(0);
+    expect(deletes(w)).toBe(0);
+    expect(liveAssetsByPath(w.inspect()).size).toBe(8);
+    const status = JSON.parse((await w.run(['status', '--json'])).stdout) as { kept: Array<{ path: string }> };
+    expect(status.kept.map((k) => k.path).sort()).toEqual(['a/f0.txt', 'a/f1.txt', 'a/f2.txt', 'a/f3.txt', 'a/f4.txt']);
+
+    for (let i = 5; i < 8; i++) w.rm(`a/f${i}.txt`);
+    await held(3);
+    expect((await act('confirm')).status).toBe(200);
+    await waitFor(() => deletes(w) === 3, 20_000, () => d.stdout.slice(-3000));
     expect(await d.stop()).toBe(0);
   });
 
