@@ -27,6 +27,13 @@ describe('once: exit codes and the summary', () => {
     expect(summaryRow(res.stdout, 'deletions held')).toBe(25);
     expect(res.stdout).toContain('run `squidex-sync confirm-deletes share`');
     expect(res.stdout).not.toContain('--allow-mass-delete');
+
+    // Confirmed with no daemon running: the next once applies it, and is in sync again.
+    const confirmed = await w.run(['confirm-deletes']);
+    expect(confirmed.stdout).toContain('They are applied at the next `squidex-sync once` or `start`.');
+    const applied = await w.run(['once']);
+    expect(applied.code, applied.stdout).toBe(0);
+    expect(summaryRow(applied.stdout, 'deleted on server')).toBe(25);
   });
 
   it('a file held for the move window and then deleted counts as deleted, not as held', async () => {

@@ -36,9 +36,10 @@ async function syncOnce(config: Config, opts: OnceOptions, walks: PrefetchedWalk
     import('./runtime.js'),
     import('../worker/gone.js'),
   ]);
-  const tty = Boolean(process.stdout.isTTY);
   // stdout carries the summary only; log lines go to stderr: on a terminal readable and
-  // drawn above the progress bar, elsewhere as JSON lines (cron mail, pipes).
+  // drawn above the progress bar (which is drawn on stderr too), elsewhere as JSON lines
+  // (cron mail, pipes, 2>file).
+  const tty = Boolean(process.stdout.isTTY && process.stderr.isTTY);
   const progress = tty ? await openProgress() : undefined;
   const logger = progress ? createLogger({ level: 'warn', destination: progress.logStream }) : createLogger({ level: config.log.level, fd: 2 });
   for (const w of config.warnings) logger.warn({ key: w.key }, w.message);
