@@ -152,7 +152,8 @@ export class Daemon {
         w.failedRescans = 0;
         log.info({ ...r }, 'rescan: %d files, %d to check, %d gone', r.files, r.changed, r.gone);
         this.hooks.rescanned?.(w.mapping.name, r.ms / 1000);
-        this.#cleanupLater(w);
+        // Under keep only folders squidex-sync created and moves emptied go: look when something moved or vanished.
+        if (w.mapping.deletes === 'delete' || r.gone > 0 || r.renamed > 0 || held.length > 0) this.#cleanupLater(w);
       })
       .catch((e) => {
         if (this.#stopped) {
@@ -187,9 +188,8 @@ export class Daemon {
     }, 30);
   }
 
-  /** Empty asset folders (deletes: delete) once the deletes of this rescan had their move window. */
+  /** Empty asset folders once the deletes and moves of this rescan had their move window. */
   #cleanupLater(w: Watched): void {
-    if (w.mapping.deletes !== 'delete') return;
     const t = setTimeout(() => {
       if (this.#stopped) return;
       this.rt.cleanupFolders(w.mapping).catch((e) =>

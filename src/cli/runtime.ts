@@ -16,7 +16,7 @@ import { AdoptionIndex } from '../worker/adopt.js';
 import type { ReconcileContext, SyncEvents } from '../worker/context.js';
 import { WorkerPool } from '../worker/pool.js';
 import { rescanMapping, type RescanResult } from '../worker/rescan.js';
-import { removeEmptyFolders } from '../worker/folders.js';
+import { markCreated, removeEmptyFolders } from '../worker/emptied.js';
 import { guardKey } from '../worker/gone.js';
 import { pinRoot } from '../worker/openfile.js';
 
@@ -34,7 +34,10 @@ export interface Runtime {
   ignores: Map<string, IgnoreMatcher>;
   /** `signal`: ends the walk early (a stop); the rescan then rejects with its reason. */
   rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean; walk?: Promise<WalkResult>; signal?: AbortSignal }): Promise<RescanResult>;
-  /** Removes asset folders left empty by moves and deletes (deletes: delete, never while the guard holds). */
+  /**
+   * Removes asset folders left empty by moves and deletes (never while the guard holds):
+   * under deletes: delete every one, under keep those squidex-sync created.
+   */
   cleanupFolders(mapping: Mapping): Promise<number>;
   close(): Promise<void>;
 }
@@ -48,8 +51,13 @@ export interface RuntimeOptions {
   lock?: StateLock;
 }
 
-export function readConfig(file: string, missingLocal: 'error' | 'allow'): Config {
-  return loadConfig(file, process.env, { missingLocal });
+/**
+ * `secrets: 'unused'` for commands that only read or flag the state database:
+ * they must work where the secret is not in the environment (it often lives in
+ * a file only systemd or pm2 reads).
+ */
+export function readConfig(file: string, missingLocal: 'error' | 'allow', secrets: 'required' | 'unused' = 'required'): Config {
+  return loadConfig(file, process.env, { missingLocal, secrets });
 }
 
 export function clientFor(config: Config, logger: Logger, clock: Clock = systemClock): SquidexClient {
@@ -174,7 +182,13 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     state,
     client,
     // A folder we create is empty: the adoption lookup skips listing it (a first sync costs no listing per folder).
-    resolver: new FolderResolver(client, state.folders, { onCreated: (id) => adoption.primeEmpty(id) }),
+    resolver: new FolderResolver(client, state.folders, {
+      onCreated: (id) => {
+        adoption.primeEmpty(id);
+        // Ours to remove again once moves empty it (deletes: keep); an editor's folder never is.
+        markCreated(state, id);
+      },
+    }),
     adoption,
     clock,
     logger,
@@ -221,7 +235,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
       return result;
     },
     async cleanupFolders(mapping) {
-      if (mapping.deletes !== 'delete' || state.meta.get(guardKey(mapping.name))) return 0;
+      if (state.meta.get(guardKey(mapping.name))) return 0;
       return removeEmptyFolders(mapping, { state, client, logger, cached: state.folders.entries() });
     },
     async close() {

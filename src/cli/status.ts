@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Config } from '../config/index.js';
 import { jsonForTerminal, printable, printableDeep } from '../lib/printable.js';
 import { openState, readLockHolder, type State } from '../state/index.js';
-import { guardKey } from '../worker/gone.js';
+import { guardHint, guardKey } from '../worker/gone.js';
 import { EXIT } from './exit.js';
 import { pausedMappings, readConfig } from './runtime.js';
 import { outageLine, pauseLine, readOutage } from '../worker/outage.js';
@@ -19,6 +19,8 @@ export interface MappingStatus {
   heldDeletes: number;
   /** Why the delete guard holds this mapping's deletions, if it does. */
   guard: string | null;
+  /** What to do about it (confirm-deletes, or mount the share), when the guard holds. */
+  guardHint: string | null;
   /** Assets kept on the server whose local file is gone (deletes: keep). */
   keptOnServer: number;
   paused: boolean;
@@ -76,6 +78,7 @@ export function collectStatus(state: State, config: Config): StatusReport {
       failed: j.failed,
       heldDeletes: f.missing,
       guard: state.meta.get(guardKey(m.name)) ?? null,
+      guardHint: guardHintFor(m, state.meta.get(guardKey(m.name))),
       keptOnServer: f.kept,
       paused: paused.has(m.name),
       // A mode left behind by a daemon that is gone says nothing about now.
@@ -113,7 +116,7 @@ function squidexStatus(state: State, waiting: number): SquidexStatus | null {
 }
 
 export async function status(configFile: string, opts: { json: boolean }): Promise<number> {
-  const config = readConfig(configFile, 'allow');
+  const config = readConfig(configFile, 'allow', 'unused');
   if (!existsSync(config.state)) {
     const empty = { daemon: { running: false }, mappings: [], note: `no state yet at ${config.state}: run squidex-sync once or start` };
     console.log(opts.json ? JSON.stringify(empty, null, 2) : printable(empty.note));
@@ -125,10 +128,18 @@ export async function status(configFile: string, opts: { json: boolean }): Promi
     const report = collectStatus(state, config);
     // Paths and error texts come from the share and the server: escaped before they meet a terminal.
     console.log(opts.json ? jsonForTerminal(JSON.stringify(report, null, 2)) : formatStatus(printableDeep(report)));
-    return report.totals.failed > 0 ? EXIT.FAILED_PATHS : EXIT.OK;
+    // Held deletions are not "in sync" either (the same rule as `once`).
+    return report.totals.failed > 0 || report.mappings.some((m) => m.guard) ? EXIT.FAILED_PATHS : EXIT.OK;
   } finally {
     state.close();
   }
+}
+
+/** Longer mapping names are cut in the table (it must fit 100 columns) and given whole below it. */
+const NAME_WIDTH = 30;
+
+function guardHintFor(m: { name: string; local: string }, reason: string | undefined): string | null {
+  return reason === undefined ? null : guardHint(m, reason);
 }
 
 function formatStatus(r: StatusReport): string {
@@ -136,9 +147,10 @@ function formatStatus(r: StatusReport): string {
   lines.push(r.daemon.running ? `daemon: running (pid ${r.daemon.pid})` : 'daemon: not running');
   if (r.squidex) lines.push(r.squidex.summary);
   lines.push('');
-  const header = ['mapping', 'in sync', 'pending', 'uploading', 'failed', 'held deletes', 'kept on server', 'watched by', ''];
+  // Counts only, so the table fits 100 columns; the folders, which can be long, follow below it.
+  const header = ['mapping', 'in sync', 'pending', 'uploading', 'failed', 'held', 'kept', 'watch', 'state'];
   const rows = r.mappings.map((m) => [
-    `${m.name} (${m.local} → ${m.remote})`,
+    m.name.length > NAME_WIDTH ? `${m.name.slice(0, NAME_WIDTH - 1)}…` : m.name,
     String(m.inSync),
     String(m.pending),
     String(m.uploading),
@@ -146,11 +158,14 @@ function formatStatus(r: StatusReport): string {
     String(m.heldDeletes),
     String(m.keptOnServer),
     m.watcher ?? '-',
-    m.paused ? 'PAUSED' : '',
+    [m.paused ? 'paused' : '', m.guard ? 'guarded' : ''].filter(Boolean).join(', '),
   ]);
-  lines.push(...table([header, ...rows]));
+  lines.push(...table([header, ...rows], [1, 2, 3, 4, 5, 6]));
+  lines.push('', 'held: deletions waiting (move window, or the delete guard: state "guarded", see below)');
+  lines.push('kept: gone locally, kept on the server (deletes: keep)', '', 'folders:');
+  for (const m of r.mappings) lines.push(`  ${m.name}: ${m.local} → ${m.remote}`);
   for (const m of r.mappings) {
-    if (m.guard) lines.push('', `${m.name}: deletions held because ${m.guard}.`, '  If intended, run: squidex-sync once --allow-mass-delete');
+    if (m.guard) lines.push('', `${m.name}: deletions held because ${m.guard}.`, `  ${m.guardHint ?? ''}`);
   }
   if (r.mappings.some((m) => m.paused)) {
     lines.push('', 'paused: uploads wait, changes are still recorded (run `squidex-sync resume` to go on)');
@@ -173,7 +188,7 @@ function formatStatus(r: StatusReport): string {
   }
   if (r.kept.length > 0) {
     lines.push('', 'gone locally, kept on the server (deletes: keep):');
-    for (const k of r.kept) lines.push(`  ${k.mapping}: ${k.path} (asset ${k.assetId})`);
+    for (const k of r.kept) lines.push(`  ${k.mapping}: ${k.path}`, `      asset ${k.assetId}`);
   }
   if (r.skipped.length > 0) {
     lines.push('', 'skipped, not a regular file inside the mapping or a name that is not UTF-8 (never read):');
@@ -186,7 +201,8 @@ function attempts(n: number): string {
   return `${n} attempt${n === 1 ? '' : 's'}`;
 }
 
-function table(rows: string[][]): string[] {
+/** Columns padded to their widest cell; the `right` ones (counts) aligned right. */
+function table(rows: string[][], right: number[] = []): string[] {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+  return rows.map((r) => r.map((c, i) => (right.includes(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd());
 }

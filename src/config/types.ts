@@ -118,6 +118,12 @@ export interface ParseOptions {
    * business at run time, not a reason to refuse to start. Allowed ones become warnings.
    */
   missingLocal?: 'error' | 'allow';
+  /**
+   * 'unused' for commands that never contact Squidex (status, retry, pause, …): an
+   * unset variable in squidex.clientSecret or squidex.token is not an error there,
+   * and the secret is left out of the Config. Default 'required'.
+   */
+  secrets?: 'required' | 'unused';
 }
 
 /** Defaults for every optional key. Frozen: callers copy, never mutate. */

@@ -80,7 +80,7 @@ export class WebhookNotifier {
       }
       if (this.heldSaid.get(mapping) === reason) continue;
       this.heldSaid.set(mapping, reason);
-      this.send(`squidex-sync: deletions of "${mapping}" are held because ${reason}. Nothing is deleted on the server until someone confirms (the page's "Delete them" button).`);
+      this.send(`squidex-sync: deletions of "${mapping}" are held because ${reason}. Nothing is deleted on the server until someone confirms (the page's "Delete them" button, or \`squidex-sync confirm-deletes ${mapping}\`).`);
     }
   }
 

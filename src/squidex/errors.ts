@@ -1,4 +1,5 @@
 import { SyncError, type Retry } from '../lib/errors.js';
+import { formatBytes } from '../lib/units.js';
 import { MAX_RESPONSE_BYTES } from './deadline.js';
 import { errorCodeOf, header, htmlTitle, looksLikeHtml, parseBody, parseRetryAfter } from './answers.js';
 
@@ -98,8 +99,33 @@ export const QUOTA_PAUSE_MS = 15 * 60_000;
  */
 export const OVERSIZE_RESETS_BEFORE_NEVER = 3;
 
-const MAX_SIZE_NOTE = "Squidex's assets:maxSize is 5 MiB by default; raise it on the server.";
+const MAX_SIZE_NOTE = "Squidex's assets:maxSize is 5 MiB by default.";
 const RAISE_LIMIT_HINT = 'Set assets:maxSize (environment ASSETS__MAXSIZE) on the Squidex server, then `squidex-sync retry` the file.';
+/** Where the limit that refused a file may be, when it is lower than Squidex's default. */
+const RAISE_ANY_LIMIT_HINT =
+  "Raise it (Squidex's assets:maxSize, environment ASSETS__MAXSIZE, or a proxy's limit such as nginx's client_max_body_size), then `squidex-sync retry` the file.";
+
+/** The limit a 413 states, as Kestrel words it: "The max request body size is 1048576 bytes." */
+function statedLimit(said: string): number | undefined {
+  const m = /max request body size is (\d+) bytes/i.exec(said);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** One message, one fix: the limit the server stated when it states one, else what is likely. */
+function tooLarge(what: string, size: number | undefined, said: string): { message: string; hint: string } {
+  const sized = size !== undefined ? `${what} (${formatBytes(size)})` : what;
+  const limit = statedLimit(said);
+  if (limit !== undefined) {
+    return { message: `${sized}: the file is larger than the server accepts (HTTP 413); it accepts at most ${formatBytes(limit)} (${limit} bytes).`, hint: RAISE_ANY_LIMIT_HINT };
+  }
+  if (size !== undefined && size <= DEFAULT_MAX_UPLOAD) {
+    return {
+      message: `${sized}: the file is larger than the server accepts (HTTP 413), though below Squidex's default limit of 5 MiB: a lower limit is set on the server or on a proxy in front of it.`,
+      hint: RAISE_ANY_LIMIT_HINT,
+    };
+  }
+  return { message: `${sized}: the file is larger than the Squidex server accepts (HTTP 413). ${MAX_SIZE_NOTE}`, hint: RAISE_LIMIT_HINT };
+}
 
 export type Failure =
   | { kind: 'http'; status: number; headers: Record<string, string | string[] | undefined>; body: string }
@@ -126,11 +152,7 @@ export interface FailureContext {
 
 
 
-export function formatBytes(n: number): string {
-  if (n >= MIB) return `${(n / MIB).toFixed(1)} MiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${n} bytes`;
-}
+export { formatBytes };
 
 const NETWORK_CODES = new Set([
   'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN',
@@ -290,10 +312,8 @@ function classifyHttp(
         ...base, retry: 'never',
       });
     case 413: {
-      const size = ctx.size !== undefined ? ` (${formatBytes(ctx.size)})` : '';
-      return new SquidexError('TOO_LARGE', `${what}${size}: the file is larger than the Squidex server accepts (HTTP 413). ${MAX_SIZE_NOTE}`, {
-        ...base, retry: 'never', hint: RAISE_LIMIT_HINT,
-      });
+      const { message, hint } = tooLarge(what, ctx.size, said);
+      return new SquidexError('TOO_LARGE', message, { ...base, retry: 'never', hint });
     }
     default:
       return new SquidexError(`HTTP_${status}`, `${what}: Squidex answered HTTP ${status}.${saidPart}`, { ...base, retry: 'never' });

@@ -16,6 +16,7 @@ import { isRefusal, openInside, type OpenFile } from './openfile.js';
 import { skipTextOf } from './skips.js';
 import { META_PATH, META_SHA, remoteDirOf, remoteFileOf, type MappingRuntime } from './mapping.js';
 import { findMoveSource, applyMove } from './move.js';
+import { movedWithFolder } from './foldermove.js';
 import { stampBody } from './stamps.js';
 
 /**
@@ -124,7 +125,10 @@ async function reconcileOpen(
 
   const parentId = await ctx.resolver.resolve(remoteDirOf(mapping, job.path));
   if (!row) {
+    // A folder rename (the rescan's, or another worker's) may have given this path its row meanwhile.
+    if (ctx.state.files.get(mapping.name, job.path)?.sha256 === digest.sha256) return { action: 'none', detail: 'moved with its folder' };
     const moved = await findMoveSource(mapping, job.path, digest, ctx);
+    if (moved && (await movedWithFolder(mapping, moved.path, job.path, ctx))) return { action: 'none', detail: 'moved with its folder' };
     if (moved) return applyMove(mapping, moved, job.path, parentId, st, ctx);
     const adopted = await adopt(mapping, job.path, parentId, digest, st, ctx);
     if (adopted && 'action' in adopted) return adopted;
