@@ -98,6 +98,9 @@ describe('pm2 ecosystem', () => {
           'mappings:',
           `  - local: ${join(dir, 'files')}`,
           '    remote: Smoke',
+          // The local page's fixed default port may be in use by another test's daemon.
+          'http:',
+          '  port: 0',
           '',
         ].join('\n'),
       );
