@@ -38,9 +38,13 @@ async function shot(page: Page, dir: string, step: string): Promise<void> {
 }
 
 describe('the local page in a real browser', () => {
-  it('shows sync state, activity, failures with Retry, and Pause/Resume', async () => {
+  it('shows sync state, activity, failures with Retry, Pause/Resume, and held deletions with Delete them', async () => {
     const port = await freePort();
-    world = await World.create({ server: { maxUploadBytes: 64 * 1024 }, extra: { http: { port } } });
+    world = await World.create({
+      server: { maxUploadBytes: 64 * 1024 },
+      mapping: { deletes: 'delete' },
+      extra: { http: { port }, deleteGuard: { enabled: true, maxShare: 0.5, minFiles: 3 } },
+    });
     const w = world;
     for (let i = 1; i <= 6; i++) w.write(`brand/logo-${i}.svg`, `<svg id="${i}"/>`);
     w.write('docs/brief.txt', 'the brief');
@@ -88,5 +92,21 @@ describe('the local page in a real browser', () => {
     await page.getByRole('button', { name: 'Resume all' }).click();
     await state.filter({ hasText: 'in sync' }).waitFor({ timeout: 10_000 });
     expect(JSON.parse((await w.run(['status', '--json'])).stdout).mappings[0].paused).toBe(false);
+
+    // 6. Most of the mapping's files go at once (deletes: delete): the guard holds them, the page shows it,
+    //    and "Delete them" (after the browser's confirmation) deletes their assets.
+    const doomed = [1, 2, 3, 4, 5, 6].map((i) => `brand/logo-${i}.svg`);
+    for (const p of [...doomed, 'docs/brief.txt']) w.rm(p);
+    const heldRow = page.locator('#held tr', { hasText: 'share' });
+    await heldRow.getByRole('button', { name: 'Delete them' }).waitFor({ timeout: 20_000 });
+    expect(await heldRow.textContent()).toMatch(/vanished at once/);
+    expect(liveAssetsByPath(w.inspect()).get('Design/Shared/brand/logo-1.svg')).toBeDefined();
+    await shot(page, shots, '6-held');
+    page.once('dialog', (d) => void d.accept());
+    await heldRow.getByRole('button', { name: 'Delete them' }).click();
+    await waitFor(() => doomed.every((p) => !liveAssetsByPath(w.inspect()).has(`Design/Shared/${p}`)), 20_000, () => daemon!.stdout.slice(-2000));
+    expect(liveAssetsByPath(w.inspect()).get('Design/Shared/video/teaser.mov')).toBeDefined();
+    await page.locator('#held-section').waitFor({ state: 'hidden', timeout: 10_000 });
+    await shot(page, shots, '6-deleted');
   });
 });
