@@ -16,6 +16,7 @@ Commands:
   check     validate the config, get a token, resolve the mapped folders
   pause     stop uploads for all mappings or one (events are still recorded)
   resume    undo pause
+  verify    compare disk, state and server; list drift (--repair: put the server back)
 
 Options:
   --config FILE   the config file (default ./sync.yaml)
@@ -61,6 +62,19 @@ and run after resume. Survives restarts.`,
   resume: `Usage: squidex-sync resume [--config FILE] [MAPPING]
 
 Resumes uploads paused with pause.`,
+  verify: `Usage: squidex-sync verify [--config FILE] [--json] [--repair]
+
+Compares, per mapping, the files on disk, the state file and the mapped asset
+folders in Squidex, and lists each difference with its path and asset id:
+missing (deleted in Squidex), moved, renamed, content (replaced in Squidex),
+unsynced (a change on the share not uploaded yet) and unknown (assets in the
+mapped folders that are not from the share; listed, never deleted).
+  --json    the same as JSON
+  --repair  put the server back to what the share says: re-upload deleted
+            assets under their id, move and rename back, replace content;
+            needs the daemon stopped
+Exit 0 when everything matches (unknown assets aside), 1 when differences
+are found (with --repair: when some could not be repaired).`,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -73,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
       'dry-run': { type: 'boolean' },
       json: { type: 'boolean' },
       'allow-mass-delete': { type: 'boolean' },
+      repair: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -93,7 +108,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.OK;
   }
   const configFile = resolve(values.config ?? 'sync.yaml');
-  const onlyNoArgs = ['start', 'once', 'status', 'check'];
+  const onlyNoArgs = ['start', 'once', 'status', 'check', 'verify'];
   if (onlyNoArgs.includes(command) && rest.length > 0) throw usage(`"${command}" takes no arguments (got ${rest.join(' ')}).`);
 
   switch (command) {
@@ -113,6 +128,8 @@ async function main(argv: string[]): Promise<number> {
     case 'pause':
     case 'resume':
       return (await import('./pause.js')).setPaused(configFile, rest, command === 'pause');
+    case 'verify':
+      return (await import('./verify.js')).verify(configFile, { json: values.json ?? false, repair: values.repair ?? false });
   }
   return EXIT.USAGE;
 }

@@ -16,6 +16,7 @@ import { rescanMapping, type RescanResult } from '../worker/rescan.js';
 import { removeEmptyFolders } from '../worker/folders.js';
 import { guardKey } from '../worker/gone.js';
 import { pinRoot } from '../worker/openfile.js';
+import { ServerChangeGuard } from '../verify/guard.js';
 
 /** Everything one run of the daemon or of `once` works with, built from the config. */
 export interface Runtime {
@@ -143,6 +144,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     stabilityMs: config.sync.stabilityMs,
     unstable: new Map(),
     events: opts.events,
+    serverChanges: new ServerChangeGuard({ client, state, logger, clock, mode: config.sync.serverChanges }),
   };
   const pool = new WorkerPool(ctx, {
     concurrency: config.sync.concurrency,

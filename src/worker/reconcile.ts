@@ -16,6 +16,7 @@ import { isRefusal, openInside, type OpenFile } from './openfile.js';
 import { META_PATH, META_SHA, remoteDirOf, remoteFileOf, type MappingRuntime } from './mapping.js';
 import { findMoveSource, applyMove } from './move.js';
 import { stampBody } from './stamps.js';
+import { verifyStore } from '../verify/store.js';
 
 /**
  * Reconcile one path: look at the file as it is now and make the server
@@ -224,6 +225,10 @@ async function upload(
   // stores the id as a reservation, so a file deleted or renamed before the retry still
   // leads to this asset.
   if (!known) job.hintSent = true;
+  if (existing && ctx.serverChanges) {
+    const held = await ctx.serverChanges.beforeReplace(mapping.name, existing);
+    if (held) return held;
+  }
 
   let result: UploadResult;
   const kind = existing ? 'replace' : 'new';
@@ -344,6 +349,8 @@ export function record(
       syncedAt: ctx.clock.now(),
       missingSince: null,
     });
+    // The content version we leave behind: a different one later means someone else uploaded.
+    verifyStore(ctx.state.db).wrote(asset.id, asset.fileVersion);
   };
   if (ctx.defer) ctx.defer(write);
   else write();
