@@ -10,6 +10,7 @@ import { EXIT } from './exit.js';
 import { preflight } from './preflight.js';
 import { acquireLockPatiently, openRuntime, pausedMappings, readConfig } from './runtime.js';
 import { collectStatus, watcherKey } from './status.js';
+import { BackgroundVerify } from '../verify/background.js';
 
 /** Failure codes that say the server, not the file, is the problem. */
 const SERVER_DOWN = new Set(['NETWORK', 'TIMEOUT', 'SERVER_ERROR', 'AUTH_FAILED', 'FORBIDDEN']);
@@ -74,6 +75,14 @@ export async function start(configFile: string): Promise<number> {
     rescanned: (mapping, seconds) => metrics.setRescanDuration(mapping, seconds),
   });
   const notifier = createNotifier({ logger });
+  const verify = new BackgroundVerify({
+    intervalMs: config.sync.verifyIntervalMs,
+    mode: config.sync.serverChanges,
+    mappings: config.mappings,
+    ctx: rt.ctx,
+    wake: () => rt.pool.wake(),
+    paused: () => pausedMappings(rt.state, config),
+  });
 
   let http: HttpServer | undefined;
   let probe: NodeJS.Timeout | undefined;
@@ -124,12 +133,15 @@ export async function start(configFile: string): Promise<number> {
     await notifier.ready('watching');
     notifier.startWatchdog();
     logger.info({ mappings: config.mappings.length }, 'squidex-sync is running');
+    verify.start();
     await stopped;
+    await verify.stop();
     await notifier.stopping('draining');
     await daemon.stop();
     await rt.pool.stop(config.sync.shutdownTimeoutMs);
     await starting.catch(() => undefined);
   } finally {
+    await verify.stop();
     clearInterval(probe);
     notifier.close();
     await http?.close().catch(() => undefined);
