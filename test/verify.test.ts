@@ -123,6 +123,32 @@ describe('squidex-sync verify', () => {
     expect(ins.assets.filter((a) => !a.deleted)).toHaveLength(9);
   });
 
+  it('sees through a folder renamed and a folder deleted in Squidex, and --repair puts their files back where the share has them', async () => {
+    world = await World.create();
+    const w = world;
+    for (const n of ['logos/a.txt', 'logos/b.txt', 'old/c.txt', 'top.txt']) w.write(n, `content of ${n}`);
+    expect((await w.run(['once'])).code).toBe(0);
+    const ids = new Map([...liveAssetsByPath(w.inspect())].map(([k, a]) => [k.slice(P.length + 1), a.id]));
+    const folder = (name: string) => w.inspect().folders.find((f) => f.folderName === name && !f.deleted)!.id;
+    const ed = editorOf(w);
+    await ed.renameFolder(folder('logos'), 'brand');
+    await ed.deleteFolder(folder('old'));
+
+    const found = await w.run(['verify', '--json']);
+    expect(found.code).toBe(1);
+    const d = (JSON.parse(found.stdout) as { differences: Diff[] }).differences.map((x) => [x.kind, x.path, x.detail]);
+    expect(d).toEqual([
+      ['moved', 'logos/a.txt', `moved to folder "${P}/brand" (folder "${P}/logos" no longer exists in Squidex)`],
+      ['moved', 'logos/b.txt', `moved to folder "${P}/brand" (folder "${P}/logos" no longer exists in Squidex)`],
+      ['missing', 'old/c.txt', 'deleted in Squidex'],
+    ]);
+
+    expect((await w.run(['verify', '--repair'])).code).toBe(0);
+    const live = liveAssetsByPath(w.inspect());
+    for (const n of ['logos/a.txt', 'logos/b.txt', 'old/c.txt', 'top.txt']) expect(live.get(`${P}/${n}`)?.id, n).toBe(ids.get(n));
+    expect((await w.run(['verify'])).code).toBe(0);
+  });
+
   it('lists changes on the share not uploaded yet, and --repair uploads them', async () => {
     world = await World.create();
     const w = world;

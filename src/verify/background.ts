@@ -90,7 +90,7 @@ export class BackgroundVerify {
       const store = verifyStore(ctx.state.db);
       for (const v of result.mappings) {
         signal.throwIfAborted();
-        const before = new Set(store.listDrift(100_000).filter((d) => d.mapping === v.mapping).map((d) => `${d.assetId}\0${d.kind}`));
+        const before = new Map(store.listDrift(100_000).filter((d) => d.mapping === v.mapping).map((d) => [`${d.assetId}\0${d.kind}`, d.detail]));
         let left = v.differences;
         if (this.opts.mode === 'restore' && !this.opts.paused().includes(v.mapping)) {
           const repaired = await repairDifferences(v.differences, result, ctx);
@@ -99,7 +99,12 @@ export class BackgroundVerify {
           for (const f of repaired.failed) this.#log.warn({ mapping: f.difference.mapping, path: f.difference.path, kind: f.difference.kind }, 'cannot restore %s: %s', f.difference.path, f.error);
           left = [...repaired.left, ...repaired.failed.map((f) => f.difference)];
         }
-        store.replaceDrift(v.mapping, left.filter(isDrift).map(toRow), this.#clock.now());
+        // A held replace says more than the verify can (the newer file waiting on the share): keep its words.
+        const rows = left.filter(isDrift).map((d) => {
+          const had = before.get(`${d.assetId}\0${d.kind}`);
+          return { ...toRow(d), detail: had?.startsWith(d.detail) ? had : d.detail };
+        });
+        store.replaceDrift(v.mapping, rows, this.#clock.now());
         if (this.opts.mode === 'report') this.#logNew(v.differences.filter((d) => !before.has(`${d.assetId}\0${d.kind}`)));
         this.#log.info({ mapping: v.mapping, compared: v.compared, differences: v.differences.length }, 'verify: %d files compared with Squidex, %d differences', v.compared, v.differences.length);
       }

@@ -44,8 +44,10 @@ export class ServerChangeGuard {
       logger.warn(fields, 'overwriting %s in Squidex: %s (sync.serverChanges: restore puts the share\'s version back)', row.path, why);
       return undefined;
     }
-    const seen = store.hasDrift(row.assetId, 'content');
-    store.putDrift({ mapping, path: row.path, assetId: row.assetId, kind: 'content', detail: `${why}; the newer file on the share waits` }, clock.now());
+    // Warned once; a rescan that finds the same held file again only notes it.
+    const detail = `${why}; the newer file on the share waits`;
+    const seen = store.driftDetail(row.assetId, 'content') === detail;
+    if (!seen) store.putDrift({ mapping, path: row.path, assetId: row.assetId, kind: 'content', detail }, clock.now());
     return {
       action: 'hold',
       detail:

@@ -43,7 +43,7 @@ export class VerifyStore {
        ON CONFLICT (asset_id, kind) DO UPDATE SET mapping = excluded.mapping, path = excluded.path, detail = excluded.detail`,
     );
     this.sDriftClear = db.prepare(`DELETE FROM drift WHERE asset_id = ? AND kind IN ('missing', 'content')`);
-    this.sDriftGet = db.prepare(`SELECT 1 FROM drift WHERE asset_id = ? AND kind = ?`).pluck();
+    this.sDriftGet = db.prepare(`SELECT detail FROM drift WHERE asset_id = ? AND kind = ?`).pluck();
     this.sDriftList = db.prepare(
       `SELECT mapping, path, asset_id AS assetId, kind, detail, seen_at AS seenAt FROM drift ORDER BY kind = 'unknown', mapping, path, kind LIMIT ?`,
     );
@@ -74,8 +74,8 @@ export class VerifyStore {
     this.sDriftPut.run({ ...row, seenAt: now });
   }
 
-  hasDrift(assetId: string, kind: DriftKind): boolean {
-    return this.sDriftGet.get(assetId, kind) !== undefined;
+  driftDetail(assetId: string, kind: DriftKind): string | undefined {
+    return this.sDriftGet.get(assetId, kind) as string | undefined;
   }
 
   listDrift(limit = 200): DriftRow[] {
