@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/index.js';
+import { jsonForTerminal, printable, printableDeep } from '../lib/printable.js';
 import { openState, readLockHolder, type State } from '../state/index.js';
 import { guardKey } from '../worker/gone.js';
 import { VERIFIED_AT, verifyStore, type DriftRow } from '../verify/store.js';
@@ -106,14 +107,15 @@ export async function status(configFile: string, opts: { json: boolean }): Promi
   const config = readConfig(configFile, 'allow');
   if (!existsSync(config.state)) {
     const empty = { daemon: { running: false }, mappings: [], note: `no state yet at ${config.state}: run squidex-sync once or start` };
-    console.log(opts.json ? JSON.stringify(empty, null, 2) : empty.note);
+    console.log(opts.json ? JSON.stringify(empty, null, 2) : printable(empty.note));
     return EXIT.OK;
   }
   // Read beside a running daemon: no lock, and no recovery of its running jobs.
   const state = openState(config.state, { recover: false });
   try {
     const report = collectStatus(state, config);
-    console.log(opts.json ? JSON.stringify(report, null, 2) : formatStatus(report));
+    // Paths and error texts come from the share and the server: escaped before they meet a terminal.
+    console.log(opts.json ? jsonForTerminal(JSON.stringify(report, null, 2)) : formatStatus(printableDeep(report)));
     return report.totals.failed > 0 ? EXIT.FAILED_PATHS : EXIT.OK;
   } finally {
     state.close();

@@ -88,6 +88,8 @@ export interface TestServer {
   clientSecret: string;
   setFaults(f: Partial<FaultSettings>): void;
   inspect(): Inspection;
+  /** Changes the upload size limit of a running server. */
+  setMaxUploadBytes(n: number): void;
   resetCounters(): void;
   close(): Promise<void>;
 }

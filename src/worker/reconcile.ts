@@ -13,6 +13,7 @@ import { handleGone } from './gone.js';
 import { hashFile, type FileDigest } from './hash.js';
 import { fileAccessFor, readSmall, SMALL_FILE_BYTES, type FileAccess } from './localfs.js';
 import { isRefusal, openInside, type OpenFile } from './openfile.js';
+import { skipTextOf } from './skips.js';
 import { META_PATH, META_SHA, remoteDirOf, remoteFileOf, type MappingRuntime } from './mapping.js';
 import { findMoveSource, applyMove } from './move.js';
 import { stampBody } from './stamps.js';
@@ -41,7 +42,7 @@ export async function reconcile(job: Job, ctx: ReconcileContext, signal?: AbortS
   // Symlinks are never followed (a link out of the mapping would upload
   // files nobody put in the share), so they count as "no file" too.
   if (!st.isFile()) {
-    if (!st.isDirectory()) ctx.state.skipped.put(mapping.name, job.path, 'not a regular file', ctx.clock.now());
+    if (!st.isDirectory()) ctx.state.skipped.put(mapping.name, job.path, skipTextOf(st), ctx.clock.now());
     return row ? handleGone(mapping, job.path, row, ctx) : { action: 'skip', detail: 'not a regular file' };
   }
   // Reported gone, yet lstat finds it: on a case-insensitive share that is the

@@ -5,6 +5,7 @@ import type { State } from '../state/index.js';
 import { diffLean } from '../watch/diff.js';
 import type { IgnoreMatcher } from '../watch/ignore.js';
 import { walkMapping, type WalkResult } from '../watch/walk.js';
+import { SKIP_TEXT } from './skips.js';
 import { applyFolderRename, detectFolderRenames } from './folders.js';
 import { guardKey } from './gone.js';
 import type { MappingRuntime } from './mapping.js';
@@ -117,15 +118,6 @@ export async function rescanMapping(
     ms: deps.clock.now() - started,
   };
 }
-
-/** What `status` says of a path the walk does not read. */
-const SKIP_TEXT: Record<WalkResult['skipped'][number]['reason'], string> = {
-  symlink: 'a symlink (never followed)',
-  fifo: 'a FIFO',
-  socket: 'a socket',
-  device: 'a device',
-  other: 'not a regular file',
-};
 
 function guardVerdict(
   mapping: MappingRuntime,
