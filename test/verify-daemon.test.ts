@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT_FOLDER_ID, SquidexClient } from '../src/squidex/index.js';
 import { endpoint, freePort, waitForAsync } from './support/service.js';
@@ -16,7 +18,13 @@ import { liveAssetsByPath, waitFor, World, type WorldOptions } from './support/w
 
 let world: World | undefined;
 let editor: SquidexClient | undefined;
+let browser: { context: BrowserContext; profile: string } | undefined;
 afterEach(async () => {
+  if (browser) {
+    await browser.context.close();
+    rmSync(browser.profile, { recursive: true, force: true });
+  }
+  browser = undefined;
   await editor?.close();
   editor = undefined;
   await world?.close();
@@ -63,7 +71,7 @@ describe('the daemon and changes made in Squidex', () => {
     const { w, ids, unknownId } = await drifted({ sync: { verifyInterval: '1s' }, extra: { http: { port } } });
     const before = w.inspect();
     const d = w.startDaemon();
-    const ep = endpoint(port);
+    const ep = endpoint(port, w.statePath);
     const drift = await waitForAsync(async () => {
       const r = (await ep.status().catch(() => undefined)) as { drift?: { items: DriftItem[]; verifiedAt: number | null } } | undefined;
       return r?.drift && r.drift.items.length >= 5 ? r.drift : undefined;
@@ -87,6 +95,19 @@ describe('the daemon and changes made in Squidex', () => {
     for (const p of ['a.txt', 'b.txt', 'sub/c.txt', 'sub/d.txt']) {
       expect(d.lines.filter((l) => l.component === 'verify' && l.path === p && l.level === 40)).toHaveLength(1);
     }
+
+    // The local page lists them too (Debian's chromium, as in e2e-page.test.ts).
+    const profile = mkdtempSync(join(tmpdir(), 'sqsync-chromium-'));
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: '/usr/bin/chromium', headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+    });
+    browser = { context, profile };
+    const page = await context.newPage();
+    const token = readFileSync(join(dirname(w.statePath), 'web-token'), 'utf8').trim();
+    await page.goto(`http://127.0.0.1:${port}/?token=${token}`);
+    await page.locator('#drift tr', { hasText: 'share: a.txt' }).waitFor({ timeout: 10_000 });
+    expect(await page.locator('#drift').textContent()).toContain('missing: deleted in Squidex');
+    expect(await page.locator('#drift-note').textContent()).toContain('sync.serverChanges: report');
 
     // Nothing was fought: the server is as the editor left it.
     const now = w.inspect();

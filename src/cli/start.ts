@@ -125,7 +125,7 @@ export async function start(configFile: string): Promise<number> {
       settings: config.notify,
       snapshot: () => {
         const s = collectStatus(rt.state, config);
-        return { failed: s.failed, held: s.mappings.map((m) => ({ mapping: m.name, reason: m.guard })), waiting: s.totals.pending };
+        return { failed: s.failed, held: s.mappings.map((m) => ({ mapping: m.name, reason: m.guard })), waiting: s.totals.pending, drift: s.drift };
       },
       server: () => health.server(),
       now: () => Date.now(),

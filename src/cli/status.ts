@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { Config } from '../config/index.js';
+import type { Config, ServerChanges } from '../config/index.js';
 import { jsonForTerminal, printable, printableDeep } from '../lib/printable.js';
 import { openState, readLockHolder, type State } from '../state/index.js';
 import { guardKey } from '../worker/gone.js';
@@ -47,7 +47,7 @@ export interface StatusReport {
    * Where Squidex differs from the share: found by the daemon's verify (sync.verifyInterval) or by a
    * replace held back (sync.serverChanges: report). Unknown assets are listed, never deleted.
    */
-  drift: { verifiedAt: number | null; total: number; items: Array<Omit<DriftRow, 'seenAt'>> };
+  drift: { mode: ServerChanges; verifiedAt: number | null; total: number; items: Array<Omit<DriftRow, 'seenAt'>> };
 }
 
 /** What `status` shows; also served as JSON on /status. */
@@ -92,15 +92,15 @@ export function collectStatus(state: State, config: Config): StatusReport {
     kept: state.files.kept(200),
     skipped: state.skipped.list(200).map((k) => ({ mapping: k.mapping, path: k.path, reason: k.reason })),
     stampsPending: state.stamps.count(),
-    drift: collectDrift(state),
+    drift: collectDrift(state, config),
   };
 }
 
-function collectDrift(state: State): StatusReport['drift'] {
+function collectDrift(state: State, config: Config): StatusReport['drift'] {
   const store = verifyStore(state.db);
   const at = Number(state.meta.get(VERIFIED_AT) ?? NaN);
   const items = store.listDrift(200).map(({ seenAt: _seenAt, ...d }) => d);
-  return { verifiedAt: Number.isFinite(at) ? at : null, total: [...store.countDrift().values()].reduce((a, b) => a + b, 0), items };
+  return { mode: config.sync.serverChanges, verifiedAt: Number.isFinite(at) ? at : null, total: [...store.countDrift().values()].reduce((a, b) => a + b, 0), items };
 }
 
 export async function status(configFile: string, opts: { json: boolean }): Promise<number> {
@@ -179,7 +179,9 @@ function formatDrift(d: StatusReport['drift']): string[] {
   const lines: string[] = [];
   if (changed.length > 0) {
     const when = d.verifiedAt === null ? '' : ` (last verify ${new Date(d.verifiedAt).toISOString()})`;
-    lines.push('', `changed in Squidex, left as it is${when}; \`squidex-sync verify --repair\` puts the share's version back:`);
+    lines.push('', d.mode === 'restore'
+      ? `changed in Squidex, and the daemon could not put it back${when}; its log says why:`
+      : `changed in Squidex, left as it is${when}; \`squidex-sync verify --repair\` puts the share's version back:`);
     for (const i of changed) lines.push(`  ${i.mapping}: ${i.path}`, `      ${i.kind}: ${i.detail} (asset ${i.assetId})`);
   }
   if (unknown.length > 0) {

@@ -89,7 +89,7 @@ export interface ListOptions {
 
 /**
  * Every asset directly in these folders: per folder, pages of 200 until the
- * server's total is reached or a page comes back short, so a folder costs one
+ * server's total is reached or a page comes back short (or brings nothing new), so a folder costs one
  * request per 200 assets and at least one. Pages are sorted by last change,
  * so an asset changed meanwhile can be missed or seen twice: ids are
  * de-duplicated here, and callers look up by id what they expected and did not
@@ -101,8 +101,10 @@ export async function listAssets(api: ListingApi, folderIds: readonly string[], 
     for (let page = 0, skip = 0; page < MAX_PAGES_PER_FOLDER; page++, skip += PAGE) {
       await step(opts);
       const { items, total } = await api.listFolderAssets(folder, skip, { signal: opts.signal });
+      const before = byId.size;
       for (const a of items) byId.set(a.id, a);
-      if (items.length < PAGE || (total >= 0 && skip + PAGE >= total)) break;
+      // A page with nothing new: a proxy that drops $skip answers the first page again and again.
+      if (items.length < PAGE || (total >= 0 && skip + PAGE >= total) || byId.size === before) break;
     }
   }
   return byId;
