@@ -169,6 +169,21 @@ describe('squidex-sync verify', () => {
     expect((await w.run(['verify'])).code).toBe(0);
   });
 
+  it('--repair of a paused mapping says the re-upload waits for resume, and exits 1', async () => {
+    world = await World.create();
+    const w = world;
+    w.write('a.txt', 'a');
+    expect((await w.run(['once'])).code).toBe(0);
+    await editorOf(w).deleteAsset(liveAssetsByPath(w.inspect()).get(`${P}/a.txt`)!.id);
+    expect((await w.run(['pause'])).code).toBe(0);
+    const res = await w.run(['verify', '--repair']);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toMatch(/could not repair:\n\s+missing\s+share: a\.txt: deleted in Squidex .*\n\s+waiting: uploads of "share" are paused/);
+    expect((await w.run(['resume'])).code).toBe(0);
+    expect((await w.run(['once'])).code).toBe(0);
+    expect(liveAssetsByPath(w.inspect()).get(`${P}/a.txt`)).toBeDefined();
+  });
+
   it('--repair refuses while the daemon holds the state, and says what to do', async () => {
     world = await World.create();
     const w = world;

@@ -75,6 +75,10 @@ async function repair(rt: Runtime, config: Config, differences: Difference[], re
     await rt.pool.idle();
     await rt.pool.stop(config.sync.shutdownTimeoutMs);
     const failed = new Map(rt.state.jobs.failed(100_000).map((f) => [`${f.mapping}\0${f.path}`, f.lastError ?? f.code ?? 'failed']));
+    // The pool leaves the jobs of paused mappings queued.
+    for (const j of rt.state.jobs.pending(100_000)) {
+      if (j.state === 'queued') failed.set(`${j.mapping}\0${j.path}`, `waiting: uploads of "${j.mapping}" are paused (\`squidex-sync resume\` lets them go out)`);
+    }
     for (const d of repaired.queued.splice(0)) {
       const error = failed.get(`${d.mapping}\0${d.path}`);
       if (error) repaired.failed.push({ difference: d, error });

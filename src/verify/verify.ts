@@ -46,7 +46,6 @@ export async function verifyMappings(
   const store = verifyStore(state.db);
   await deps.pace?.();
   const tree = await FolderTree.read(client);
-  const known = store.knownAssetIds();
   const all = new Map<string, AssetDto>();
   const verdicts: MappingVerdict[] = [];
   for (const m of mappings) {
@@ -58,8 +57,10 @@ export async function verifyMappings(
     const elsewhere = rows.filter((r) => r.sha256 !== null && r.missingSince === null && !listed.has(r.assetId)).map((r) => r.assetId);
     for (const [id, a] of await assetsById(client, elsewhere, deps)) assets.set(id, a);
     for (const [id, a] of assets) all.set(id, a);
-
-    const differences = compareServer(m, rows, { tree, rootId, assets, listed: listed.keys(), cachedFolder }, known, store);
+    // Read after the listing: an upload that finished meanwhile is known, not someone else's.
+    const known = store.knownAssetIds();
+    const server = { tree, rootId, assets, listed: listed.keys(), cachedFolder };
+    const differences = await confirmed(m, compareServer(m, rows, server, known, store), server, deps, all);
     const walk = disk?.get(m.name);
     if (walk) differences.push(...compareDisk(m, rows, walk));
     // Unknown assets last: their paths are the server's, not the share's.
@@ -70,6 +71,29 @@ export async function verifyMappings(
   }
   if (deps.learn) store.pruneFileVersions();
   return { tree, mappings: verdicts, assets: all };
+}
+
+/**
+ * A listing takes a while, and the daemon may have uploaded, moved or renamed
+ * one of these files since its page was read: each difference is looked at once
+ * more, with the row as it is now and the asset fetched again by id. Only what
+ * still differs counts (and unknown assets, which the listing alone can show).
+ */
+async function confirmed(
+  m: MappingRuntime,
+  found: Difference[],
+  server: Parameters<typeof compareServer>[2],
+  deps: VerifyDeps,
+  /** Gets the assets as fetched again, for repair. */
+  all: Map<string, AssetDto>,
+): Promise<Difference[]> {
+  const suspects = found.filter((d) => d.kind !== 'unknown');
+  if (suspects.length === 0) return found;
+  const rows = [...new Set(suspects.map((d) => d.path))].map((p) => deps.state.files.get(m.name, p)).filter((r) => r !== undefined);
+  const fresh = await assetsById(deps.client, rows.map((r) => r.assetId), deps);
+  for (const [id, a] of fresh) all.set(id, a);
+  const again = compareServer(m, rows, { ...server, assets: fresh, listed: [] }, new Set(), verifyStore(deps.state.db));
+  return [...again, ...found.filter((d) => d.kind === 'unknown')];
 }
 
 /** Assets synced before content versions were kept, seen with our stamp: their version is the one we wrote. */
