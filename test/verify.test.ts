@@ -164,6 +164,11 @@ describe('squidex-sync verify', () => {
       ['unsynced', 'edited.txt'],
       ['unsynced', 'new.txt'],
     ]);
+    // A name written by someone else never drives the terminal: its control characters are escaped.
+    w.write('red\u001b[31m.txt', 'four');
+    const text = await w.run(['verify']);
+    expect(text.stdout).not.toContain('\u001b');
+    expect(text.stdout).toContain('share: red\\x1B[31m.txt: not uploaded yet');
     expect((await w.run(['verify', '--repair'])).code).toBe(0);
     expect(liveAssetsByPath(w.inspect()).get(`${P}/edited.txt`)!.sha256).toBe(sha('two, edited'));
     expect((await w.run(['verify'])).code).toBe(0);

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Config } from '../config/index.js';
 import { SyncError } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/log.js';
+import { jsonForTerminal, printable, printableDeep } from '../lib/printable.js';
 import type { SquidexClient } from '../squidex/index.js';
 import { openState } from '../state/index.js';
 import { walkMapping, type WalkResult } from '../watch/walk.js';
@@ -30,7 +31,7 @@ export async function verify(configFile: string, opts: VerifyOptions): Promise<n
   const logger = createLogger({ level: 'warn', fd: 2 });
   if (!existsSync(config.state)) {
     const note = `nothing to verify: no state yet at ${config.state}. Run \`squidex-sync once\` (or start the daemon) first.`;
-    console.log(opts.json ? JSON.stringify({ ok: false, note }, null, 2) : note);
+    console.log(opts.json ? jsonForTerminal(JSON.stringify({ ok: false, note }, null, 2)) : printable(note));
     return EXIT.FAILED_PATHS;
   }
   const rt = opts.repair ? openForRepair(config, logger) : undefined;
@@ -43,7 +44,12 @@ export async function verify(configFile: string, opts: VerifyOptions): Promise<n
     const result = await verifyMappings(config.mappings, { state, client, learn: opts.repair }, walks);
     const differences = result.mappings.flatMap((v) => v.differences);
     const repaired = rt ? await repair(rt, config, differences, result) : undefined;
-    console.log(opts.json ? JSON.stringify(toJson(result, differences, repaired), null, 2) : format(config, result, differences, repaired));
+    // File names and server texts are written by others: escaped before they reach a terminal.
+    console.log(
+      opts.json
+        ? jsonForTerminal(JSON.stringify(toJson(result, differences, repaired), null, 2))
+        : format(config, printableDeep(result.mappings), printableDeep(differences), repaired && printableDeep(repaired)),
+    );
     const open = repaired ? repaired.failed.length : differences.filter((d) => d.kind !== 'unknown').length;
     return open > 0 ? EXIT.FAILED_PATHS : EXIT.OK;
   } finally {
@@ -94,11 +100,11 @@ async function repair(rt: Runtime, config: Config, differences: Difference[], re
   return repaired;
 }
 
-function format(config: Config, result: VerifyResult, differences: Difference[], repaired: RepairResult | undefined): string {
+function format(config: Config, verdicts: VerifyResult['mappings'], differences: Difference[], repaired: RepairResult | undefined): string {
   const lines: string[] = [];
-  for (const v of result.mappings) {
+  for (const v of verdicts) {
     const m = config.mappings.find((x) => x.name === v.mapping)!;
-    lines.push(`${v.mapping} (${m.local} → ${m.remote || '/'}): ${v.compared} file${v.compared === 1 ? '' : 's'} compared with Squidex`);
+    lines.push(`${v.mapping} (${printable(m.local)} → ${printable(m.remote || '/')}): ${v.compared} file${v.compared === 1 ? '' : 's'} compared with Squidex`);
   }
   const line = (d: Difference): string => `  ${d.kind.padEnd(11)}${d.mapping}: ${d.path || '(the mapping)'}: ${d.detail}${d.assetId ? ` (asset ${d.assetId})` : ''}`;
   if (!repaired) {
