@@ -1,4 +1,5 @@
 import { loadConfig, type Config, type Mapping } from '../config/index.js';
+import { BoundedMap } from '../lib/bounded.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { describeError, SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
@@ -28,7 +29,8 @@ export interface Runtime {
   ctx: ReconcileContext;
   pool: WorkerPool;
   ignores: Map<string, IgnoreMatcher>;
-  rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean; walk?: Promise<WalkResult> }): Promise<RescanResult>;
+  /** `signal`: ends the walk early (a stop); the rescan then rejects with its reason. */
+  rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean; walk?: Promise<WalkResult>; signal?: AbortSignal }): Promise<RescanResult>;
   /** Removes asset folders left empty by moves and deletes (deletes: delete, never while the guard holds). */
   cleanupFolders(mapping: Mapping): Promise<number>;
   close(): Promise<void>;
@@ -142,7 +144,8 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     allowMassDelete: opts.allowMassDelete ?? false,
     guard: config.deleteGuard,
     stabilityMs: config.sync.stabilityMs,
-    unstable: new Map(),
+    // A miss costs a file that keeps changing a few more tries before it counts as failing.
+    unstable: new BoundedMap(10_000),
     events: opts.events,
     serverChanges: new ServerChangeGuard({ client, state, logger, clock, mode: config.sync.serverChanges }),
   };
@@ -169,6 +172,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
         allowMassDelete: o.allowMassDelete ?? opts.allowMassDelete,
         server: { client, resolver: ctx.resolver },
         walk: o.walk,
+        signal: o.signal,
       });
       pool.wake();
       return result;

@@ -8,6 +8,8 @@ import { WebhookNotifier } from '../service/notify.js';
 import { ensureToken } from '../service/webauth.js';
 import { createMetrics } from '../service/metrics.js';
 import { createNotifier } from '../service/sdnotify.js';
+import { noteStateTrouble } from '../state/clean.js';
+import { watchStateFile } from '../state/identity.js';
 import { Daemon } from './daemon.js';
 import { EXIT } from './exit.js';
 import { preflight } from './preflight.js';
@@ -141,8 +143,9 @@ export async function start(configFile: string): Promise<number> {
   }
 
   let signals = 0;
+  let stopAsked = false;
   let stopRequested!: () => void;
-  const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
+  const stopped = new Promise<void>((resolve) => (stopRequested = () => ((stopAsked = true), resolve())));
   const onSignal = (sig: NodeJS.Signals): void => {
     signals += 1;
     if (signals > 1) {
@@ -156,23 +159,35 @@ export async function start(configFile: string): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  let exitCode: number = EXIT.OK;
+  const stateWatch = watchStateFile(config.state, (e) => {
+    logger.error({ code: e.code }, '%s', describeError(e));
+    // The file now at that path is not the one checked at close: never mark it clean.
+    noteStateTrouble(config.state);
+    exitCode = EXIT.FAILED_PATHS;
+    stopRequested();
+  });
 
   try {
     // A wrong secret or app exits 3 here; a SIGTERM while Squidex is slow to answer still stops at once.
     await Promise.race([preflight(rt.client, config, logger, { unreachable: 'continue' }), stopped]);
-    const starting = daemon.start();
+    const starting = stopAsked ? Promise.resolve() : daemon.start();
     await Promise.race([starting, stopped]);
-    await notifier.ready('watching');
-    notifier.startWatchdog();
-    logger.info({ mappings: config.mappings.length }, 'squidex-sync is running');
-    verify.start();
+    // READY=1 after a stop was asked would tell systemd a stopping daemon has just come up.
+    if (!stopAsked) {
+      await notifier.ready('watching');
+      notifier.startWatchdog();
+      logger.info({ mappings: config.mappings.length }, 'squidex-sync is running');
+      verify.start();
+    }
     await stopped;
     await verify.stop();
     await notifier.stopping('draining');
-    await daemon.stop();
-    await rt.pool.stop(config.sync.shutdownTimeoutMs);
+    // Side by side: the rescan ends at its next folder, uploads drain meanwhile.
+    await Promise.all([daemon.stop(), rt.pool.stop(config.sync.shutdownTimeoutMs)]);
     await starting.catch(() => undefined);
   } finally {
+    stateWatch.close();
     await verify.stop();
     clearInterval(probe);
     clearInterval(notifyTimer);
@@ -181,5 +196,5 @@ export async function start(configFile: string): Promise<number> {
     await rt.close();
   }
   logger.info('stopped');
-  return EXIT.OK;
+  return exitCode;
 }

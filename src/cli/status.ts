@@ -39,7 +39,7 @@ export interface StatusReport {
   failed: Array<{ mapping: string; path: string; attempts: number; error: string | null; code: string | null; at: number | null }>;
   pending: Array<{ mapping: string; path: string; attempts: number; nextRunAt: number; lastError: string | null }>;
   kept: Array<{ mapping: string; path: string; assetId: string; goneSince: number }>;
-  /** Paths never read on purpose: symlinks, FIFOs, sockets, devices, files outside the mapping. */
+  /** Paths never read on purpose: symlinks, FIFOs, sockets, devices, files outside the mapping, names that are not UTF-8 (bad bytes as `\xNN`). */
   skipped: Array<{ mapping: string; path: string; reason: string }>;
   /** Metadata stamps of uploaded assets not yet sent (they go out in bulk, a moment after their uploads). */
   stampsPending: number;
@@ -166,7 +166,7 @@ function formatStatus(r: StatusReport): string {
     for (const k of r.kept) lines.push(`  ${k.mapping}: ${k.path} (asset ${k.assetId})`);
   }
   if (r.skipped.length > 0) {
-    lines.push('', 'skipped, not a regular file inside the mapping (never read):');
+    lines.push('', 'skipped, not a regular file inside the mapping or a name that is not UTF-8 (never read):');
     for (const k of r.skipped) lines.push(`  ${k.mapping}: ${k.path} (${k.reason})`);
   }
   lines.push(...formatDrift(r.drift));

@@ -183,13 +183,19 @@ async function adopt(
     (id) => files.getByAssetId(id) !== undefined,
   );
   if (!found) return null;
-  let asset = found.asset;
+  let asset: Pick<AssetDto, 'id' | 'parentId' | 'version'> = found.asset;
   if (!found.sameContent) {
     // Our stamp says this asset is this path, with older content: keep the id, replace the bytes.
     return { reserved: files.reserve(mapping.name, relPath, asset.id) };
   }
-  if (asset.metadata?.[META_SHA] !== digest.sha256 || asset.metadata?.[META_PATH] !== remoteFileOf(mapping, relPath)) {
-    asset = await stamp(asset, mapping, relPath, digest.sha256, ctx);
+  if (found.asset.stampedSha !== digest.sha256 || found.asset.stampedPath !== remoteFileOf(mapping, relPath)) {
+    // The listing keeps no metadata but ours; the stamp is merged into the asset's as it is now.
+    const full = await ctx.client.getAsset(asset.id);
+    if (!full) {
+      ctx.adoption.forget(parentId); // deleted since the listing: upload instead
+      return null;
+    }
+    asset = await stamp(full, mapping, relPath, digest.sha256, ctx);
   }
   files.reserve(mapping.name, relPath, asset.id);
   record(mapping, relPath, asset, digest.sha256, st, ctx);
@@ -330,7 +336,8 @@ function outran(mapping: MappingRuntime, relPath: string, ctx: ReconcileContext)
 export function record(
   mapping: MappingRuntime,
   relPath: string,
-  asset: AssetDto,
+  // fileVersion: absent for an adoption from a lean listing (then unknown until verify sees our stamp).
+  asset: Pick<AssetDto, 'id' | 'parentId' | 'version'> & Partial<Pick<AssetDto, 'fileVersion'>>,
   sha256: string,
   st: Stats,
   ctx: ReconcileContext,

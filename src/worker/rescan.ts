@@ -24,6 +24,8 @@ export interface RescanResult {
   changed: number;
   gone: number;
   errors: number;
+  /** Entries found and not synced: symlinks, FIFOs, names that are not UTF-8, … (listed by `status`). */
+  skipped: number;
   held: string | null;
   ms: number;
 }
@@ -47,6 +49,8 @@ export async function rescanMapping(
     server?: { client: SquidexClient; resolver: FolderResolver };
     /** A walk of this mapping already under way (`once` starts it on a thread at launch). */
     walk?: Promise<WalkResult>;
+    /** Ends the walk early (the daemon is stopping): the rescan then rejects with the signal's reason. */
+    signal?: AbortSignal;
   },
 ): Promise<RescanResult> {
   const started = deps.clock.now();
@@ -55,7 +59,8 @@ export async function rescanMapping(
   // another thread is read beside; otherwise rows are read after the walk, as jobs
   // that finish during a sliced walk change them.
   let rows: string[] = deps.walk ? deps.state.files.listLean(mapping.name) : [];
-  const walk = await (deps.walk ?? walkMapping(mapping.local, ignore));
+  const walk = await (deps.walk ?? walkMapping(mapping.local, ignore, { signal: deps.signal }));
+  deps.signal?.throwIfAborted();
   if (!deps.walk) rows = deps.state.files.listLean(mapping.name);
   let diff = diffLean(walk.entries, rows);
   const log = deps.logger.child({ mapping: mapping.name });
@@ -114,6 +119,7 @@ export async function rescanMapping(
     changed: changed.length,
     gone: gone.length,
     errors: walk.errors.length,
+    skipped: walk.skipped.length,
     held,
     ms: deps.clock.now() - started,
   };

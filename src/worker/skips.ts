@@ -7,6 +7,8 @@ export const SKIP_TEXT: Record<SkipReason, string> = {
   fifo: 'a FIFO',
   socket: 'a socket',
   device: 'a device',
+  // Shown with the bad bytes as \xNN in its path.
+  name: 'the name is not valid UTF-8 (Squidex names are Unicode): rename it to sync it',
   other: 'not a regular file',
 };
 
