@@ -10,6 +10,8 @@ import { VERIFIED_AT, verifyStore, type DriftKind } from './store.js';
 import { verifyMappings } from './verify.js';
 
 export { VERIFIED_AT };
+/** meta key: when the next background verify is due (ms). */
+export const VERIFY_DUE = 'verify:due';
 /** How long the verify waits for uploads to go quiet before each request, at most. */
 const YIELD_MAX_MS = 60_000;
 const YIELD_STEP_MS = 1000;
@@ -49,9 +51,10 @@ export class BackgroundVerify {
 
   start(): void {
     if (this.opts.intervalMs <= 0) return;
-    const last = Number(this.opts.ctx.state.meta.get(VERIFIED_AT) ?? NaN);
-    const now = this.#clock.now();
-    this.#schedule(Number.isFinite(last) ? last + this.opts.intervalMs : now + this.opts.intervalMs);
+    // The due time is kept, so a daemon restarted more often than the interval still verifies.
+    const stored = Number(this.opts.ctx.state.meta.get(VERIFY_DUE) ?? NaN);
+    const latest = this.#clock.now() + this.opts.intervalMs;
+    this.#schedule(Number.isFinite(stored) ? Math.min(stored, latest) : latest);
   }
 
   /** Stops the timer; a verify under way ends at its next request. */
@@ -74,6 +77,12 @@ export class BackgroundVerify {
   #schedule(dueAt: number): void {
     if (this.#abort.signal.aborted) return;
     const wait = Math.max(0, dueAt - this.#clock.now());
+    try {
+      const meta = this.opts.ctx.state.meta;
+      if (meta.get(VERIFY_DUE) !== String(dueAt)) meta.set(VERIFY_DUE, String(dueAt));
+    } catch (e) {
+      this.#log.debug({ err: e }, 'cannot record when the next verify is due: %s', describeError(e));
+    }
     this.#timer = setTimeout(() => {
       if (this.#clock.now() < dueAt) return this.#schedule(dueAt);
       void this.runOnce().finally(() => this.#schedule(this.#clock.now() + this.opts.intervalMs));
