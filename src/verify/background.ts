@@ -114,7 +114,9 @@ export class BackgroundVerify {
           return { ...toRow(d), detail: had?.startsWith(d.detail) ? had : d.detail };
         });
         store.replaceDrift(v.mapping, rows, this.#clock.now());
-        if (this.opts.mode === 'report') this.#logNew(v.differences.filter((d) => !before.has(`${d.assetId}\0${d.kind}`)));
+        // Named once: what is new since the last verify (under restore, the repairs were named above).
+        const fresh = v.differences.filter((d) => !before.has(`${d.assetId}\0${d.kind}`));
+        this.#logNew(this.opts.mode === 'report' ? fresh : fresh.filter((d) => d.kind === 'unknown'));
         this.#log.info({ mapping: v.mapping, compared: v.compared, differences: v.differences.length }, 'verify: %d files compared with Squidex, %d differences', v.compared, v.differences.length);
       }
       ctx.state.meta.set(VERIFIED_AT, String(this.#clock.now()));
@@ -126,7 +128,9 @@ export class BackgroundVerify {
 
   #logNew(found: readonly Difference[]): void {
     for (const d of found.slice(0, LOG_LINES)) {
-      this.#log.warn({ mapping: d.mapping, path: d.path, assetId: d.assetId, kind: d.kind }, 'changed in Squidex, left as it is (sync.serverChanges: report): %s: %s', d.path, d.detail);
+      const fields = { mapping: d.mapping, path: d.path, assetId: d.assetId, kind: d.kind };
+      if (d.kind === 'unknown') this.#log.info(fields, 'in a mapped folder, not from the share (never deleted): %s', d.path);
+      else this.#log.warn(fields, 'changed in Squidex, left as it is (sync.serverChanges: report): %s: %s', d.path, d.detail);
     }
     if (found.length > LOG_LINES) this.#log.warn('… and %d more differences; `squidex-sync status` lists them', found.length - LOG_LINES);
   }
