@@ -19,6 +19,7 @@ import { rescanMapping, type RescanResult } from '../worker/rescan.js';
 import { markCreated, removeEmptyFolders } from '../worker/emptied.js';
 import { guardKey } from '../worker/gone.js';
 import { pinRoot } from '../worker/openfile.js';
+import { ServerChangeGuard } from '../verify/guard.js';
 
 /** Everything one run of the daemon or of `once` works with, built from the config. */
 export interface Runtime {
@@ -200,6 +201,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     // A miss costs a file that keeps changing a few more tries before it counts as failing.
     unstable: new BoundedMap(10_000),
     events: opts.events,
+    serverChanges: new ServerChangeGuard({ client, state, logger, clock, mode: config.sync.serverChanges }),
   };
   const availability = availabilityFor(config, client, clock, logger);
   const pool = new WorkerPool(ctx, {

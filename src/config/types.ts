@@ -7,6 +7,8 @@
 export type DeletePolicy = 'keep' | 'delete';
 export type WatchMode = 'auto' | 'events' | 'poll';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/** What the daemon does about changes made in Squidex: list them, or put the share's version back. */
+export type ServerChanges = 'report' | 'restore';
 
 export interface Mapping {
   /** Stable id of the mapping: the key of its rows in the state database, and the CLI's handle (pause/status). */
@@ -56,6 +58,9 @@ export interface SyncSettings {
   backoffMaxMs: number;
   /** Longest pause a server's Retry-After is honoured for, in seconds. */
   maxServerPauseSeconds: number;
+  /** YAML `verifyInterval`: how often the daemon compares the server with the state database; 0 = never. */
+  verifyIntervalMs: number;
+  serverChanges: ServerChanges;
 }
 
 export interface DeleteGuardSettings {
@@ -154,6 +159,9 @@ export const DEFAULTS = Object.freeze({
     backoffBaseMs: 2000,
     backoffMaxMs: 600_000,
     maxServerPauseSeconds: 3600,
+    verifyIntervalMs: 86_400_000,
+    // An editor who removed an asset on purpose must not have the daemon fight them.
+    serverChanges: 'report' as ServerChanges,
   }),
   deleteGuard: Object.freeze({ enabled: true, maxShare: 0.5, minFiles: 20 }),
   upload: Object.freeze({ maxBytesPerSecond: 0 }),

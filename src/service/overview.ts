@@ -44,6 +44,8 @@ export interface Overview {
   activity: Array<{ at: number; action: string; mapping: string; path: string; size: number | null; link: string | null }>;
   failed: StatusReport['failed'];
   uploads: Array<{ mapping: string; path: string; sent: number; total: number }>;
+  /** What the daemon's verify found changed in Squidex, and assets not from the share. */
+  drift: StatusReport['drift'];
 }
 
 export function buildOverview(deps: OverviewDeps): Overview {
@@ -78,6 +80,7 @@ export function buildOverview(deps: OverviewDeps): Overview {
     }),
     failed: status.failed,
     uploads: deps.bigUploads?.() ?? [],
+    drift: status.drift ?? { mode: 'report', verifiedAt: null, total: 0, items: [] },
   };
 }
 

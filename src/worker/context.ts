@@ -1,7 +1,7 @@
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
 import type { FolderResolver, SquidexClient } from '../squidex/index.js';
-import type { State } from '../state/index.js';
+import type { FileRow, State } from '../state/index.js';
 import type { AdoptionIndex } from './adopt.js';
 import type { MappingRuntime } from './mapping.js';
 import type { Stamper } from './stamps.js';
@@ -38,6 +38,11 @@ export interface ReconcileContext {
    * `defer`), many per bulk request. Absent: every stamp is a request of its own.
    */
   stamper?: Pick<Stamper, 'before'>;
+  /**
+   * Asked before new content replaces an asset's: an Outcome when the asset's
+   * content was changed in Squidex and must be left alone (sync.serverChanges).
+   */
+  serverChanges?: { beforeReplace(mapping: string, row: FileRow): Promise<Outcome | undefined> };
 }
 
 /** Hooks for metrics and the progress bar; all optional. */
