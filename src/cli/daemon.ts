@@ -202,7 +202,8 @@ export class Daemon {
         this.#wakeSoon();
       },
       onError: (err) => {
-        if (err.code === 'WATCH_LIMIT') {
+        // A limit, or a watch that is over: reported once by the watcher; the timer's rescans take over.
+        if (err.code === 'WATCH_LIMIT' || err.retry === 'never') {
           log.error({ code: err.code }, '%s', describeError(err));
           w.mode = 'rescan';
           this.hooks.watcherState?.(mapping.name, 'rescan', true);

@@ -3,3 +3,5 @@ export { detectFsType, findMount, isNetworkFsType, parseMountinfo, parseProcMoun
 export { walkMapping, type FileStat, type SkipReason, type WalkError, type WalkOptions, type WalkResult } from './walk.js';
 export { diffLean, type DiffResult, type LeanDiffResult } from './diff.js';
 export { classifyWatchError, startWatcher, type Watcher, type WatcherOptions, type WatchKind } from './watcher.js';
+export { StabilityGate } from './stability.js';
+export type { Subscription, WatchBackend, WatchEvent } from './parcel.js';

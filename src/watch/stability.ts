@@ -1,8 +1,9 @@
 import fs from 'node:fs/promises';
 import type { FileStat } from './walk.js';
 
-interface Pending {
-  kind: 'add' | 'change';
+interface Pending<R> {
+  /** Why the path was handed in; passed on when it is let through. */
+  reason: R;
   /** Earliest time to look at the file again: last event + stabilityMs. */
   due: number;
   /** size:mtime seen at the previous check, when the mtime alone could not decide. */
@@ -10,19 +11,19 @@ interface Pending {
 }
 
 /**
- * Holds back add/change hints until the file has stopped changing for
- * `stabilityMs`, so a 2 GB file being copied is reported once, complete.
+ * Holds back hints until the file has stopped changing for `stabilityMs`, so
+ * a 2 GB file being copied is reported once, complete. The watcher puts its
+ * add/change events through one; the daemon puts what a rescan finds still
+ * changing through another (reasons `rescan`/`change`).
  *
- * Our own check instead of chokidar's awaitWriteFinish (which polls every
- * pending file with its own timer and is skipped for files found at start):
- * every event pushes the file's `due` back; one shared tick looks at files
- * whose `due` has passed with one lstat each. The file is stable when its
- * mtime is at least `stabilityMs` old — or, when the mtime cannot be trusted
- * (in the future: another machine's clock on a share), when two checks
- * `stabilityMs` apart see the same size and mtime.
+ * No timer per file: every event pushes the file's `due` back, and one
+ * shared tick looks at files whose `due` has passed with one lstat each. The
+ * file is stable when its mtime is at least `stabilityMs` old — or, when the
+ * mtime cannot be trusted (in the future: another machine's clock on a
+ * share), when two checks `stabilityMs` apart see the same size and mtime.
  */
-export class StabilityGate {
-  private readonly pending = new Map<string, Pending>();
+export class StabilityGate<R extends string = 'add' | 'change'> {
+  private readonly pending = new Map<string, Pending<R>>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private closed = false;
@@ -31,8 +32,10 @@ export class StabilityGate {
   constructor(
     private readonly base: string,
     private readonly stabilityMs: number,
-    private readonly emit: (rel: string, kind: 'add' | 'change', stat: FileStat) => void,
+    private readonly emit: (rel: string, reason: R, stat: FileStat) => void,
     private readonly onTickError: (e: unknown) => void,
+    /** Which reason a path keeps when it is handed in again with another: by default `add` outranks the rest. */
+    private readonly merge: (held: R, next: R) => R = (held, next) => (held === 'add' ? held : next),
   ) {
     // Fine enough that the report comes within ~stabilityMs/4 of the quiet period ending.
     this.tickMs = Math.max(20, Math.min(250, Math.floor(stabilityMs / 4)));
@@ -42,26 +45,35 @@ export class StabilityGate {
     return this.pending.size;
   }
 
-  touch(rel: string, kind: 'add' | 'change'): void {
+  /**
+   * The file changed (an event), or was found still changing (`dueAt`: its
+   * mtime + stabilityMs, the earliest it can be quiet). It is looked at again
+   * once that time has passed.
+   */
+  touch(rel: string, reason: R, dueAt = Date.now() + this.stabilityMs): void {
     if (this.closed) return;
-    const due = Date.now() + this.stabilityMs;
     const p = this.pending.get(rel);
     if (p) {
-      p.due = due;
+      p.due = Math.max(p.due, dueAt);
       p.sig = undefined;
-      if (kind === 'add') p.kind = 'add';
+      p.reason = this.merge(p.reason, reason);
     } else {
-      this.pending.set(rel, { kind, due });
+      this.pending.set(rel, { reason, due: dueAt });
     }
     this.arm();
+  }
+
+  has(rel: string): boolean {
+    return this.pending.has(rel);
   }
 
   cancel(rel: string): void {
     this.pending.delete(rel);
   }
 
-  /** Forget everything under a folder that went away. */
+  /** Forget everything under a folder that went away ('' for the whole root). */
   cancelUnder(dirRel: string): void {
+    if (dirRel === '') return this.pending.clear();
     const prefix = dirRel + '/';
     for (const k of this.pending.keys()) if (k.startsWith(prefix)) this.pending.delete(k);
   }
@@ -92,7 +104,7 @@ export class StabilityGate {
     this.ticking = true;
     try {
       const now = Date.now();
-      const due: [string, Pending][] = [];
+      const due: [string, Pending<R>][] = [];
       for (const entry of this.pending) if (entry[1].due <= now) due.push(entry);
       await Promise.all(due.map(([rel, p]) => this.check(rel, p)));
     } finally {
@@ -100,7 +112,7 @@ export class StabilityGate {
     }
   }
 
-  private async check(rel: string, p: Pending): Promise<void> {
+  private async check(rel: string, p: Pending<R>): Promise<void> {
     let st;
     try {
       st = await fs.lstat(this.base + rel);
@@ -121,7 +133,7 @@ export class StabilityGate {
     const quietByMtime = st.mtimeMs <= now && age >= this.stabilityMs - this.tickMs;
     if (quietByMtime || p.sig === sig) {
       this.pending.delete(rel);
-      this.emit(rel, p.kind, { size: st.size, mtimeMs: st.mtimeMs });
+      this.emit(rel, p.reason, { size: st.size, mtimeMs: st.mtimeMs });
       return;
     }
     // Still being written (or an untrustworthy mtime): look again after another quiet period.
