@@ -5,14 +5,14 @@ import type { Logger } from '../lib/log.js';
 import { FolderResolver, SquidexClient } from '../squidex/index.js';
 import { acquireLock, openState, type State, type StateLock } from '../state/index.js';
 import { closesClean, markClean, openedAs, takeCleanMark } from '../state/clean.js';
-// Not the watch index: it loads the watcher (chokidar), which once never needs.
+// Not the watch index: it loads the watcher, which once never needs.
 import { compileIgnore, type IgnoreMatcher } from '../watch/ignore.js';
 import type { WalkResult } from '../watch/walk.js';
 import { ignoreSpec } from '../watch/scan.js';
 import { AdoptionIndex } from '../worker/adopt.js';
 import type { ReconcileContext, SyncEvents } from '../worker/context.js';
 import { WorkerPool } from '../worker/pool.js';
-import { rescanMapping, type RescanResult } from '../worker/rescan.js';
+import { rescanMapping, type RescanResult, type Settle } from '../worker/rescan.js';
 import { removeEmptyFolders } from '../worker/folders.js';
 import { guardKey } from '../worker/gone.js';
 
@@ -26,7 +26,7 @@ export interface Runtime {
   ctx: ReconcileContext;
   pool: WorkerPool;
   ignores: Map<string, IgnoreMatcher>;
-  rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean; walk?: Promise<WalkResult> }): Promise<RescanResult>;
+  rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean; walk?: Promise<WalkResult>; settle?: Settle }): Promise<RescanResult>;
   /** Removes asset folders left empty by moves and deletes (deletes: delete, never while the guard holds). */
   cleanupFolders(mapping: Mapping): Promise<number>;
   close(): Promise<void>;
@@ -164,6 +164,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
         allowMassDelete: o.allowMassDelete ?? opts.allowMassDelete,
         server: { client, resolver: ctx.resolver },
         walk: o.walk,
+        settle: o.settle,
       });
       pool.wake();
       return result;
