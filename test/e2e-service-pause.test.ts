@@ -28,7 +28,7 @@ describe('pause and resume', () => {
     const port = await freePort();
     world = await World.create({ extra: { http: { port } } });
     const w = world;
-    const ep = endpoint(port);
+    const ep = endpoint(port, world!.statePath);
     const live = (rel: string) => liveAssetsByPath(w.inspect()).get(`Design/Shared/${rel}`);
     const pausedGauge = async () => (await ep.metrics()).value('squidex_sync_paused', { mapping: 'share' });
     const status = async () => JSON.parse((await w.run(['status', '--json'])).stdout) as Report;

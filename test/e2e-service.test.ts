@@ -35,7 +35,7 @@ describe('the daemon endpoint (http.port)', () => {
     w.write('huge.bin', Buffer.alloc(4096, 1));
     const d = w.startDaemon();
     await d.waitForLog((l) => l.msg === 'squidex-sync is running');
-    const ep = endpoint(port);
+    const ep = endpoint(port, world!.statePath);
 
     const up = await ep.waitHealth((s) => s === 200);
     expect(up.body).toEqual({ ok: true });
@@ -93,7 +93,7 @@ describe('the daemon endpoint (http.port)', () => {
     w.write('huge.bin', Buffer.alloc(4096, 1));
     const d = w.startDaemon();
     await d.waitForLog((l) => l.msg === 'squidex-sync is running');
-    const ep = endpoint(port);
+    const ep = endpoint(port, world!.statePath);
     // Quiet first (all synced, huge.bin failed), so both reads see the same state.
     await waitForAsync(async () => {
       const r = (await ep.status()) as unknown as Report;

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { direct, fileAccessFor, pooled } from '../src/worker/localfs.js';
+import { direct, fileAccessFor, pooled, readSmall, type FileAccess } from '../src/worker/localfs.js';
+import { openInside, type OpenFile } from '../src/worker/openfile.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -17,11 +18,18 @@ function file(content: Buffer): string {
 }
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
+/** Opens the way the worker does: lstat, then openInside the file's own folder as the mapping root. */
+async function opened(io: FileAccess, p: string): Promise<OpenFile> {
+  return openInside(dirname(p), p, await io.lstat(p), io.mode);
+}
+
 describe.each([['direct (local disk)', direct], ['pooled (shares)', pooled]] as const)('readSmall, %s', (_name, io) => {
   it('reads the whole file once and hashes exactly those bytes', async () => {
     const content = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 251));
     const p = file(content);
-    const r = await io.readSmall(p, content.length);
+    const f = await opened(io, p);
+    const r = await readSmall(f, content.length);
+    await f.close();
     expect(r.size).toBe(content.length);
     expect(r.data.equals(content)).toBe(true);
     expect(r.sha256).toBe(sha(content));
@@ -30,14 +38,17 @@ describe.each([['direct (local disk)', direct], ['pooled (shares)', pooled]] as 
 
   it('reports another size when the file grew or shrank since its stat', async () => {
     const p = file(Buffer.alloc(1000, 7));
-    expect((await io.readSmall(p, 600)).size).toBe(601); // grew: one byte past what the stat said
-    expect((await io.readSmall(p, 2000)).size).toBe(1000); // shrank
+    const f = await opened(io, p);
+    expect((await readSmall(f, 600)).size).toBe(601); // grew: one byte past what the stat said
+    expect((await readSmall(f, 2000)).size).toBe(1000); // shrank
+    await f.close();
   });
 
   it('fails with the file-system error for a file that is gone', async () => {
     const p = file(Buffer.alloc(10));
+    const st = await io.lstat(p);
     rmSync(p);
-    await expect(io.readSmall(p, 10)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(openInside(dirname(p), p, st, io.mode)).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(io.lstat(p)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

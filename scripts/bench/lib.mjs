@@ -140,6 +140,8 @@ export function writeConfig(dir, server, local, { sync = {}, extra = '', watch, 
       ...(syncLines.length ? ['sync:', ...syncLines] : []),
       'log:',
       `  level: ${logLevel}`,
+      // The local page is on by default at a fixed port: benchmarks run daemons side by side.
+      ...(String(extra).includes('http:') ? [] : ['http:', '  port: 0']),
       extra,
       '',
     ].join('\n'),

@@ -1,5 +1,6 @@
 import { describeError, SyncError } from '../lib/errors.js';
 import { createLogger } from '../lib/log.js';
+import { printable as p } from '../lib/printable.js';
 import { ROOT_FOLDER_ID, type SquidexClient } from '../squidex/index.js';
 import { EXIT } from './exit.js';
 import { clientFor, readConfig } from './runtime.js';
@@ -11,8 +12,8 @@ import { clientFor, readConfig } from './runtime.js';
  */
 export async function check(configFile: string): Promise<number> {
   const config = readConfig(configFile, 'error');
-  console.log(`config ${config.file}: valid (${config.mappings.length} mapping${config.mappings.length === 1 ? '' : 's'})`);
-  for (const w of config.warnings) console.log(`  warning: ${w.message}`);
+  console.log(`config ${p(config.file)}: valid (${config.mappings.length} mapping${config.mappings.length === 1 ? '' : 's'})`);
+  for (const w of config.warnings) console.log(`  warning: ${p(w.message)}`);
   const client = clientFor(config, createLogger({ level: 'silent' }));
   try {
     try {
@@ -20,7 +21,7 @@ export async function check(configFile: string): Promise<number> {
     } catch (e) {
       throw unreachable(e, `Squidex at ${config.squidex.url} did not grant a token`);
     }
-    console.log(`token: granted by ${config.squidex.url}${config.squidex.clientId ? ` for client ${config.squidex.clientId}` : ''}`);
+    console.log(`token: granted by ${p(config.squidex.url)}${config.squidex.clientId ? ` for client ${p(config.squidex.clientId)}` : ''}`);
     try {
       await client.listFolders(ROOT_FOLDER_ID);
     } catch (e) {
@@ -32,10 +33,10 @@ export async function check(configFile: string): Promise<number> {
       }
       throw unreachable(e, `cannot list the asset folders of app "${config.squidex.app}"`);
     }
-    console.log(`app: ${config.squidex.app} reachable`);
+    console.log(`app: ${p(config.squidex.app)} reachable`);
     for (const m of config.mappings) {
       const where = await lookup(client, m.remote);
-      console.log(`mapping ${m.name}: ${m.local} → ${m.remote || '/'} ${where}`);
+      console.log(`mapping ${p(m.name)}: ${p(m.local)} → ${p(m.remote || '/')} ${p(where)}`);
     }
     return EXIT.OK;
   } finally {

@@ -1,5 +1,5 @@
 import type { Mapping } from '../config/index.js';
-import { describeError, type SyncError } from '../lib/errors.js';
+import { describeError, SyncError } from '../lib/errors.js';
 import { detectFsType, StabilityGate, startWatcher, type FileStat, type Watcher } from '../watch/index.js';
 import { DEFAULTS } from '../config/index.js';
 import { createEnqueueBuffer, type EnqueueBuffer } from '../queue/index.js';
@@ -40,6 +40,8 @@ const FOLDER_EVENT_RESCAN_MS = 1500;
 export class Daemon {
   readonly #watched: Watched[] = [];
   #stopped = false;
+  /** Ends running walks at a stop: on a network share a rescan can outlast the service manager's stop timeout. */
+  readonly #abort = new AbortController();
   /** Watcher events in one transaction per flush: one fsync per burst, not per event. */
   readonly #events: EnqueueBuffer;
 
@@ -48,7 +50,13 @@ export class Daemon {
     private readonly hooks: { watcherState?(mapping: string, mode: MappingMode, running: boolean): void; rescanned?(mapping: string, seconds: number): void } = {},
   ) {
     this.#events = createEnqueueBuffer(rt.state.jobs, {
-      onError: (e) => rt.logger.error({ code: (e as SyncError).code }, 'cannot record file events: %s', describeError(e)),
+      // Reported once, then once a minute while it lasts (with the tries since), not per event.
+      onError: (e, failures) =>
+        rt.logger.error({ code: (e as SyncError).code, failures }, 'cannot record file events (tried again with back-off): %s', describeError(e)),
+      onRecovered: (failures, dropped) => {
+        rt.logger.info({ failures }, dropped ? 'file events are recorded again; some were dropped meanwhile, rescanning' : 'file events are recorded again');
+        if (dropped) for (const w of this.#watched) this.#rescanSoon(w);
+      },
     });
   }
 
@@ -77,6 +85,7 @@ export class Daemon {
     // then seen by one or the other (both is fine: jobs coalesce).
     for (const w of this.#watched) if (w.mode !== 'rescan') this.#watch(w);
     await Promise.all(this.#watched.map((w) => w.watcher?.ready));
+    if (this.#stopped) return;
     await Promise.all(this.#watched.map((w) => this.#rescan(w)));
     for (const w of this.#watched) {
       if (this.#stopped) return;
@@ -87,6 +96,7 @@ export class Daemon {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#abort.abort(new SyncError('STOPPING', 'squidex-sync is stopping'));
     for (const w of this.#watched) {
       clearTimeout(w.timer);
       clearTimeout(w.rescanSoon);
@@ -154,7 +164,7 @@ export class Daemon {
     // the folder, they made a second asset folder of the same name.
     const held = [...w.pendingDirs];
     w.rescanning = this.rt
-      .rescan(w.mapping, { settle: (path, st, reason) => this.#settleYoung(w, path, st, reason) })
+      .rescan(w.mapping, { signal: this.#abort.signal, settle: (path, st, reason) => this.#settleYoung(w, path, st, reason) })
       .then((r) => {
         for (const dir of held) w.pendingDirs.delete(dir);
         w.failedRescans = 0;
@@ -163,6 +173,11 @@ export class Daemon {
         this.#cleanupLater(w);
       })
       .catch((e) => {
+        if (this.#stopped) {
+          // What it did not reach, the rescan at the next start finds.
+          log.info('rescan stopped: squidex-sync is stopping');
+          return;
+        }
         log.error({ code: (e as SyncError).code }, 'rescan failed: %s', describeError(e));
         // What it would have found (files of a new folder, changes while events were lost)
         // has no other way in before the periodic rescan, an hour away on a local disk:

@@ -4,7 +4,7 @@ import { SyncError } from '../lib/errors.js';
 export const EXIT = { OK: 0, FAILED_PATHS: 1, USAGE: 2, UNREACHABLE: 3 } as const;
 
 /** Error codes that mean "cannot reach or authenticate to Squidex". */
-const UNREACHABLE = new Set(['AUTH_FAILED', 'FORBIDDEN', 'NETWORK', 'TIMEOUT', 'APP_NOT_FOUND', 'TLS']);
+const UNREACHABLE = new Set(['AUTH_FAILED', 'FORBIDDEN', 'NETWORK', 'TIMEOUT', 'APP_NOT_FOUND', 'TLS', 'RESPONSE_TOO_LARGE']);
 const USAGE = new Set(['CONFIG_INVALID', 'IGNORE_INVALID', 'USAGE', 'STATE_LOCKED', 'STATE_TOO_NEW', 'STATE_CORRUPT']);
 
 export function exitCodeFor(e: unknown): number {

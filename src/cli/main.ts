@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { describeError } from '../lib/errors.js';
+import { printableLines } from '../lib/printable.js';
 import { EXIT, exitCodeFor, usage } from './exit.js';
 
 const GLOBAL_HELP = `squidex-sync: mirror local folders into Squidex Assets
@@ -16,6 +17,7 @@ Commands:
   check     validate the config, get a token, resolve the mapped folders
   pause     stop uploads for all mappings or one (events are still recorded)
   resume    undo pause
+  open      print (and open in a browser) the local page's address with its token
 
 Options:
   --config FILE   the config file (default ./sync.yaml)
@@ -61,6 +63,12 @@ and run after resume. Survives restarts.`,
   resume: `Usage: squidex-sync resume [--config FILE] [MAPPING]
 
 Resumes uploads paused with pause.`,
+  open: `Usage: squidex-sync open [--config FILE] [--no-browser]
+
+Prints the address of the daemon's local page (http://127.0.0.1:7463 by
+default) with its access token, and opens it in the default browser where
+there is one. The page keeps the token in a cookie; the address works again
+as long as the token file beside the state database is kept.`,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -73,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
       'dry-run': { type: 'boolean' },
       json: { type: 'boolean' },
       'allow-mass-delete': { type: 'boolean' },
+      'no-browser': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -93,7 +102,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.OK;
   }
   const configFile = resolve(values.config ?? 'sync.yaml');
-  const onlyNoArgs = ['start', 'once', 'status', 'check'];
+  const onlyNoArgs = ['start', 'once', 'status', 'check', 'open'];
   if (onlyNoArgs.includes(command) && rest.length > 0) throw usage(`"${command}" takes no arguments (got ${rest.join(' ')}).`);
 
   switch (command) {
@@ -110,6 +119,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./retry.js')).retry(configFile, rest);
     case 'check':
       return (await import('./check.js')).check(configFile);
+    case 'open':
+      return (await import('./open.js')).openPage(configFile, { browser: !(values['no-browser'] ?? false) });
     case 'pause':
     case 'resume':
       return (await import('./pause.js')).setPaused(configFile, rest, command === 'pause');
@@ -126,7 +137,8 @@ main(process.argv.slice(2)).then(
   },
   (e: unknown) => {
     const code = e instanceof TypeError && String((e as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_') ? EXIT.USAGE : exitCodeFor(e);
-    console.error(`squidex-sync: ${describeError(e)}`);
+    // A message may quote a path or a server's words; its own line breaks (a config problem list) stay.
+    console.error(`squidex-sync: ${printableLines(describeError(e))}`);
     process.exitCode = code;
     // A fatal start-up error must end the process, or pm2/systemd would show a dead daemon as online.
     setImmediate(() => process.exit(code));

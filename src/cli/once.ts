@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../config/index.js';
+import { printable, printableDeep } from '../lib/printable.js';
 import { ignoreSpec, prefetchWalks, type PrefetchedWalks } from '../watch/scan.js';
 import type { Action } from '../worker/context.js';
 import type { PlanItem } from '../worker/plan.js';
@@ -81,8 +82,11 @@ async function syncOnce(config: Config, opts: OnceOptions, walks: PrefetchedWalk
     // Folders or files the walk could not read are not "in sync": never synced, they would
     // otherwise only be a warning in the log while once exits 0.
     let unreadable = 0;
+    let skipped = 0;
     for (const [i, m] of config.mappings.entries()) {
-      unreadable += (await rt.rescan(m, { allowMassDelete: opts.allowMassDelete, walk: walks?.take(i) })).errors;
+      const r = await rt.rescan(m, { allowMassDelete: opts.allowMassDelete, walk: walks?.take(i) });
+      unreadable += r.errors;
+      skipped += r.skipped;
     }
     const queued = rt.state.jobs.counts().queued;
     if (queued > 0 && knownServer) await preflight(rt.client, config, logger, { unreachable: 'fail' });
@@ -97,12 +101,13 @@ async function syncOnce(config: Config, opts: OnceOptions, walks: PrefetchedWalk
     console.log(summary(counts, bytes, Date.now() - started));
     for (const m of config.mappings) {
       const held = rt.state.meta.get(`deleteGuard:${m.name}`);
-      if (held) console.log(`\n${m.name}: deletions held because ${held}.\n  If intended, run: squidex-sync once --allow-mass-delete`);
+      if (held) console.log(`\n${printable(m.name)}: deletions held because ${printable(held)}.\n  If intended, run: squidex-sync once --allow-mass-delete`);
     }
+    if (skipped > 0) console.log(`\n${skipped} entr${skipped === 1 ? 'y is' : 'ies are'} not synced (symlinks, names that are not UTF-8, …): \`squidex-sync status\` lists them with why.`);
     if (unreadable > 0) console.log(`\n${unreadable} folder${unreadable === 1 ? '' : 's'} or file${unreadable === 1 ? '' : 's'} could not be read (see "cannot read" in the log); their files are not synced.`);
     if (total > 0) {
       console.log(`\n${total} path${total === 1 ? '' : 's'} failed:`);
-      for (const f of failed) console.log(`  ${f.mapping}: ${f.path}\n      ${f.lastError ?? f.code}`);
+      for (const f of printableDeep(failed)) console.log(`  ${f.mapping}: ${f.path}\n      ${f.lastError ?? f.code}`);
       console.log('Fix the cause, then run `squidex-sync retry`.');
       return EXIT.FAILED_PATHS;
     }
@@ -159,7 +164,7 @@ async function dryRun(config: Config, opts: OnceOptions): Promise<number> {
       for (const m of config.mappings) {
         items.push(...(await planMapping(m, ignoreFor(config, m), { state, client, guard: config.deleteGuard, allowMassDelete: opts.allowMassDelete })));
       }
-      console.log(formatPlan(items));
+      console.log(formatPlan(printableDeep(items)));
       return EXIT.OK;
     } finally {
       state.close();

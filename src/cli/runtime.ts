@@ -1,4 +1,5 @@
 import { loadConfig, type Config, type Mapping } from '../config/index.js';
+import { BoundedMap } from '../lib/bounded.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { describeError, SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
@@ -15,6 +16,7 @@ import { WorkerPool } from '../worker/pool.js';
 import { rescanMapping, type RescanResult, type Settle } from '../worker/rescan.js';
 import { removeEmptyFolders } from '../worker/folders.js';
 import { guardKey } from '../worker/gone.js';
+import { pinRoot } from '../worker/openfile.js';
 
 /** Everything one run of the daemon or of `once` works with, built from the config. */
 export interface Runtime {
@@ -26,7 +28,8 @@ export interface Runtime {
   ctx: ReconcileContext;
   pool: WorkerPool;
   ignores: Map<string, IgnoreMatcher>;
-  rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean; walk?: Promise<WalkResult>; settle?: Settle }): Promise<RescanResult>;
+  /** `signal`: ends the walk early (a stop); the rescan then rejects with its reason. `settle`: the daemon's stability gate. */
+  rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean; walk?: Promise<WalkResult>; signal?: AbortSignal; settle?: Settle }): Promise<RescanResult>;
   /** Removes asset folders left empty by moves and deletes (deletes: delete, never while the guard holds). */
   cleanupFolders(mapping: Mapping): Promise<number>;
   close(): Promise<void>;
@@ -123,6 +126,8 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     throw e;
   }
   const opened = openedAs(config.state);
+  // The boundary every file read is checked against, taken now: a root swapped for a symlink later does not move it.
+  for (const m of config.mappings) pinRoot(m.local);
   const client = clientFor(config, logger, clock);
   const adoption = new AdoptionIndex(client, clock);
   const ctx: ReconcileContext = {
@@ -138,7 +143,8 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     allowMassDelete: opts.allowMassDelete ?? false,
     guard: config.deleteGuard,
     stabilityMs: config.sync.stabilityMs,
-    unstable: new Map(),
+    // A miss costs a file that keeps changing a few more tries before it counts as failing.
+    unstable: new BoundedMap(10_000),
     events: opts.events,
   };
   const pool = new WorkerPool(ctx, {
@@ -164,6 +170,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
         allowMassDelete: o.allowMassDelete ?? opts.allowMassDelete,
         server: { client, resolver: ctx.resolver },
         walk: o.walk,
+        signal: o.signal,
         settle: o.settle,
       });
       pool.wake();

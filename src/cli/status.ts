@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/index.js';
+import { jsonForTerminal, printable, printableDeep } from '../lib/printable.js';
 import { openState, readLockHolder, type State } from '../state/index.js';
 import { guardKey } from '../worker/gone.js';
 import { EXIT } from './exit.js';
@@ -37,6 +38,8 @@ export interface StatusReport {
   failed: Array<{ mapping: string; path: string; attempts: number; error: string | null; code: string | null; at: number | null }>;
   pending: Array<{ mapping: string; path: string; attempts: number; nextRunAt: number; lastError: string | null }>;
   kept: Array<{ mapping: string; path: string; assetId: string; goneSince: number }>;
+  /** Paths never read on purpose: symlinks, FIFOs, sockets, devices, files outside the mapping, names that are not UTF-8 (bad bytes as `\xNN`). */
+  skipped: Array<{ mapping: string; path: string; reason: string }>;
   /** Metadata stamps of uploaded assets not yet sent (they go out in bulk, a moment after their uploads). */
   stampsPending: number;
 }
@@ -81,6 +84,7 @@ export function collectStatus(state: State, config: Config): StatusReport {
       .filter((j) => j.state === 'queued')
       .map((j) => ({ mapping: j.mapping, path: j.path, attempts: j.attempts, nextRunAt: j.runAt, lastError: j.lastError })),
     kept: state.files.kept(200),
+    skipped: state.skipped.list(200).map((k) => ({ mapping: k.mapping, path: k.path, reason: k.reason })),
     stampsPending: state.stamps.count(),
   };
 }
@@ -89,14 +93,15 @@ export async function status(configFile: string, opts: { json: boolean }): Promi
   const config = readConfig(configFile, 'allow');
   if (!existsSync(config.state)) {
     const empty = { daemon: { running: false }, mappings: [], note: `no state yet at ${config.state}: run squidex-sync once or start` };
-    console.log(opts.json ? JSON.stringify(empty, null, 2) : empty.note);
+    console.log(opts.json ? JSON.stringify(empty, null, 2) : printable(empty.note));
     return EXIT.OK;
   }
   // Read beside a running daemon: no lock, and no recovery of its running jobs.
   const state = openState(config.state, { recover: false });
   try {
     const report = collectStatus(state, config);
-    console.log(opts.json ? JSON.stringify(report, null, 2) : formatStatus(report));
+    // Paths and error texts come from the share and the server: escaped before they meet a terminal.
+    console.log(opts.json ? jsonForTerminal(JSON.stringify(report, null, 2)) : formatStatus(printableDeep(report)));
     return report.totals.failed > 0 ? EXIT.FAILED_PATHS : EXIT.OK;
   } finally {
     state.close();
@@ -145,6 +150,10 @@ function formatStatus(r: StatusReport): string {
   if (r.kept.length > 0) {
     lines.push('', 'gone locally, kept on the server (deletes: keep):');
     for (const k of r.kept) lines.push(`  ${k.mapping}: ${k.path} (asset ${k.assetId})`);
+  }
+  if (r.skipped.length > 0) {
+    lines.push('', 'skipped, not a regular file inside the mapping or a name that is not UTF-8 (never read):');
+    for (const k of r.skipped) lines.push(`  ${k.mapping}: ${k.path} (${k.reason})`);
   }
   return lines.join('\n');
 }

@@ -13,7 +13,7 @@ import { buildConfig } from './validate.js';
 import type { Config, ConfigProblem, Mapping, ParseOptions } from './types.js';
 
 export { DEFAULTS } from './types.js';
-export type { Config, ConfigProblem, DeleteGuardSettings, DeletePolicy, LogLevel, Mapping, ParseOptions, SquidexConfig, SyncSettings, WatchMode } from './types.js';
+export type { Config, ConfigProblem, DeleteGuardSettings, DeletePolicy, LogLevel, Mapping, NotifySettings, ParseOptions, SquidexConfig, SyncSettings, WatchMode } from './types.js';
 export { normaliseRemote, defaultName } from './validate.js';
 export { parseDuration, parseBytes } from './reader.js';
 
@@ -61,7 +61,17 @@ export function parseConfig(text: string, opts: ParseOptions): Config {
   if (doc.errors.length > 0) {
     throw new ConfigError(file, doc.errors.map((e) => ({ key: '', message: yamlMessage(e, text) })), doc.errors[0]);
   }
-  const parsed: unknown = doc.toJS({ maxAliasCount: 100 });
+  let parsed: unknown;
+  try {
+    parsed = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // yaml refuses to expand aliases past the limit (a "billion laughs" file would fill memory).
+    // That is the file's fault like any syntax error: a config error (exit 2), never retried.
+    const message = /alias/i.test((e as Error).message)
+      ? 'the file expands YAML aliases (*name) too often (over 100 times); write the values out instead of referring to anchors'
+      : `the YAML cannot be read: ${(e as Error).message}`;
+    throw new ConfigError(file, [{ key: '', message }], e);
+  }
   if (parsed === null || parsed === undefined) {
     throw new ConfigError(file, [{ key: '', message: 'the config file is empty; start from sync.example.yaml' }]);
   }

@@ -60,6 +60,17 @@ export interface DeleteGuardSettings {
   minFiles: number;
 }
 
+export interface NotifySettings {
+  /** Slack, Mattermost and Teams incoming webhooks all take a JSON `{"text": …}`. */
+  webhook: string | null;
+  /** Extra request headers (an Authorization for a self-hosted receiver); never logged. */
+  headers: Record<string, string>;
+  /** At most one digest of failed files this often. */
+  everyMinutes: number;
+  /** Squidex unreachable or refusing the credentials this long before anyone is told. */
+  afterMinutes: number;
+}
+
 export interface ConfigProblem {
   /** Key path such as `mappings[1].deletes`; `''` for the file as a whole. */
   key: string;
@@ -84,6 +95,8 @@ export interface Config {
    * healthProbeSeconds: how often an idle daemon asks Squidex whether it answers, so /health stays honest.
    */
   http: { port: number; host: string; healthProbeSeconds: number };
+  /** A webhook told when something needs a human; `webhook: null` = none. */
+  notify: NotifySettings;
   log: { level: LogLevel };
   /** Things that are legal but probably not meant (e.g. a mapping root that is not mounted right now). */
   warnings: ConfigProblem[];
@@ -136,6 +149,8 @@ export const DEFAULTS = Object.freeze({
   }),
   deleteGuard: Object.freeze({ enabled: true, maxShare: 0.5, minFiles: 20 }),
   upload: Object.freeze({ maxBytesPerSecond: 0 }),
-  http: Object.freeze({ port: 0, host: '127.0.0.1', healthProbeSeconds: 60 }),
+  // The local page is on by default: 7463 is in no common registry of local services.
+  http: Object.freeze({ port: 7463, host: '127.0.0.1', healthProbeSeconds: 60 }),
+  notify: Object.freeze({ webhook: null as string | null, headers: Object.freeze({}) as Record<string, string>, everyMinutes: 15, afterMinutes: 10 }),
   log: Object.freeze({ level: 'info' as LogLevel }),
 });

@@ -9,7 +9,7 @@ import picomatch from 'picomatch';
 import { Section, isTree, joinKey, parseBytes, parseDuration, show, type Problems, type Tree } from './reader.js';
 import { DEFAULTS, type Config, type DeletePolicy, type LogLevel, type Mapping, type WatchMode } from './types.js';
 
-const TOP_KEYS = ['squidex', 'state', 'mappings', 'sync', 'deleteGuard', 'upload', 'http', 'log'] as const;
+const TOP_KEYS = ['squidex', 'state', 'mappings', 'sync', 'deleteGuard', 'upload', 'http', 'notify', 'log'] as const;
 const SQUIDEX_KEYS = ['url', 'app', 'clientId', 'clientSecret', 'token', 'ca', 'timeoutSeconds', 'allowInsecureHttp'] as const;
 const MAPPING_KEYS = ['name', 'local', 'remote', 'deletes', 'permanentDeletes', 'watch', 'rescanInterval', 'ignore', 'ignoreDefaults'] as const;
 const SYNC_KEYS = Object.keys(DEFAULTS.sync);
@@ -83,6 +83,8 @@ export function buildConfig(root: Tree, ctx: Context): Config {
     h.error('host', `expected a loopback address (127.0.0.1, ::1 or localhost), got ${show(http.host, '')}: the endpoint has no authentication and shows file paths, so it serves this machine only (put a reverse proxy in front to expose it)`);
   }
 
+  const notify = readNotify(top.section('notify', Object.keys(DEFAULTS.notify)));
+
   const l = top.section('log', Object.keys(DEFAULTS.log));
   const log = { level: l.oneOf('level', LEVELS, DEFAULTS.log.level) };
 
@@ -96,8 +98,34 @@ export function buildConfig(root: Tree, ctx: Context): Config {
     deleteGuard,
     upload: { maxBytesPerSecond },
     http,
+    notify,
     log,
     warnings: ctx.problems.warnings,
+  };
+}
+
+function readNotify(n: Section): Config['notify'] {
+  const webhook = n.str('webhook') ?? null;
+  if (webhook !== null && !/^https?:\/\/[^\s]+$/.test(webhook)) {
+    n.error('webhook', 'expected the URL of an incoming webhook (https://…), as Slack, Mattermost or Teams give it');
+  }
+  const headers: Record<string, string> = {};
+  const raw = n.raw('headers');
+  if (raw !== undefined && raw !== null) {
+    if (typeof raw !== 'object' || Array.isArray(raw)) n.error('headers', 'expected a map of header names to values, e.g. { Authorization: Bearer … }');
+    else {
+      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+        if (typeof v !== 'string' || !/^[A-Za-z0-9-]+$/.test(k)) n.error('headers', `expected header names of letters, digits and dashes with text values (header "${k}")`);
+        else headers[k] = v;
+      }
+    }
+  }
+  return {
+    webhook,
+    headers,
+    // Fractions are allowed (0.5 = 30 s); 0 tells at once.
+    everyMinutes: n.num('everyMinutes', DEFAULTS.notify.everyMinutes, { min: 0, max: 1440, integer: false }),
+    afterMinutes: n.num('afterMinutes', DEFAULTS.notify.afterMinutes, { min: 0, max: 1440, integer: false }),
   };
 }
 

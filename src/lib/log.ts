@@ -1,4 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { jsonForTerminal, printableDeep, printableLines } from './printable.js';
 
 export type { Logger };
 
@@ -20,16 +21,30 @@ export interface LogOptions {
 
 export function createLogger(options: LogOptions = {}): Logger {
   const level = options.level ?? process.env.SQUIDEX_SYNC_LOG_LEVEL ?? 'info';
-  const base = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid } };
+  const base = {
+    level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid },
+    hooks: { streamWrite: jsonForTerminal },
+  };
   if (options.destination) return pino(base, options.destination);
   const pretty = options.pretty ?? Boolean((options.fd === 2 ? process.stderr : process.stdout).isTTY);
   if (pretty) {
     return pino({
       ...base,
+      // pino-pretty turns JSON's escapes back into raw characters: a file name's ESC sequences
+      // would reach the terminal. Escape them in the record first.
+      hooks: { streamWrite: prettySafe },
       transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname', destination: options.fd ?? 1 } },
     });
   }
   return pino(base);
+}
+
+function prettySafe(line: string): string {
+  try {
+    return JSON.stringify(printableDeep(JSON.parse(line))) + '\n';
+  } catch {
+    return printableLines(line);
+  }
 }
 
 /** A logger that drops everything: the default for library code when none is passed in. */

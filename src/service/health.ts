@@ -30,6 +30,9 @@ export class HealthTracker {
   private lastOkAt: number | undefined;
   private lastFailure: { at: number; reason: string } | undefined;
   private lastWasOk = false;
+  /** The first failure after the last answer: "unreachable since …". */
+  private downSince: number | undefined;
+  private refused = false;
 
   constructor(options: HealthTrackerOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -49,11 +52,23 @@ export class HealthTracker {
   serverReachable(at: number = this.clock.now()): void {
     this.lastOkAt = at;
     this.lastWasOk = true;
+    this.downSince = undefined;
+    this.refused = false;
   }
 
-  serverUnreachable(at: number, reason: string): void {
+  /** `refused`: Squidex answered, but turned the credentials down. */
+  serverUnreachable(at: number, reason: string, refused = false): void {
     this.lastFailure = { at, reason };
     this.lastWasOk = false;
+    this.downSince ??= at;
+    this.refused = refused;
+  }
+
+  /** Squidex as last seen, for the page and the notifications. */
+  server(): { state: 'ok' | 'unreachable' | 'refused' | 'unknown'; since: number | null; reason: string | null } {
+    if (this.lastWasOk) return { state: 'ok', since: null, reason: null };
+    if (this.downSince === undefined) return { state: 'unknown', since: null, reason: null };
+    return { state: this.refused ? 'refused' : 'unreachable', since: this.downSince, reason: this.lastFailure?.reason ?? null };
   }
 
   health(): HealthReport {

@@ -1,4 +1,5 @@
 import { SyncError, type Retry } from '../lib/errors.js';
+import { MAX_RESPONSE_BYTES } from './deadline.js';
 
 /**
  * Every failure of the Squidex client is classified here, in classifyFailure(),
@@ -6,7 +7,8 @@ import { SyncError, type Retry } from '../lib/errors.js';
  * retry verdict, and a message a designer can act on.
  *
  *   network reset/refused/closed ........ NETWORK            retry
- *   headers/body/connect timeout, 408 ... TIMEOUT            retry
+ *   headers/body/connect timeout, 408 ... TIMEOUT            retry (so does the total deadline, deadline.ts)
+ *   answer over 32 MiB .................. RESPONSE_TOO_LARGE retry
  *   TLS certificate refused ............. TLS                never (hint: `ca` option)
  *   reset while sending > 5 MiB and > the largest upload accepted so far
  *     ................................... UPLOAD_TOO_LARGE_SUSPECTED  retry, never from the 3rd time at that size
@@ -50,6 +52,7 @@ export class SquidexError extends SyncError {
 }
 
 export const MIB = 1024 * 1024;
+const MAX_RESPONSE_MIB = MAX_RESPONSE_BYTES / MIB;
 /** Squidex's default `assets:maxSize` (reference §2.3). */
 export const DEFAULT_MAX_UPLOAD = 5 * MIB;
 /** A 429 without Retry-After is the app's monthly API-call quota (reference §7): no point asking again soon. */
@@ -153,7 +156,7 @@ function errorCodeOf(e: unknown): string | undefined {
   return codes.find((c) => c !== 'UND_ERR_SOCKET') ?? codes[0];
 }
 
-function subject(ctx: FailureContext): string {
+export function subject(ctx: Pick<FailureContext, 'operation' | 'fileName'>): string {
   return ctx.fileName !== undefined ? `${ctx.operation} of "${ctx.fileName}"` : ctx.operation;
 }
 
@@ -172,6 +175,12 @@ function classifyNetwork(error: unknown, ctx: FailureContext): SquidexError {
   if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') {
     return new SquidexError('FILE_CHANGED', `${what} stopped: the file changed size while it was being sent.`, {
       cause: error, retry: 'retry',
+    });
+  }
+  if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
+    // A broken proxy or server streaming without end: reading on would fill memory.
+    return new SquidexError('RESPONSE_TOO_LARGE', `${what}: Squidex (or a proxy in front of it) sent an answer over ${MAX_RESPONSE_MIB} MiB; it was cut off.`, {
+      cause: error, retry: 'retry', hint: 'Check the Squidex URL and any proxy in front of it.',
     });
   }
   if (code && TIMEOUT_CODES.has(code)) {

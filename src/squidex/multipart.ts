@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { SquidexError } from './errors.js';
 import { contentTypeFor } from './hash.js';
-import type { UploadSource } from './types.js';
+import type { UploadFile, UploadSource } from './types.js';
 
 /**
  * A multipart/form-data body built by hand as a stream: preamble, the file read
@@ -48,18 +48,21 @@ export function multipartPreamble(boundary: string, fileName: string, mimeType: 
 }
 
 /**
- * Opens the file and fixes its size from the open handle (so a rename-over while
- * we start reads one consistent inode). Exactly that many bytes are sent: a file
- * that grows is cut at the size we announced, one that shrinks fails with FILE_CHANGED.
+ * Fixes the file's size from its open descriptor (so a rename-over while we
+ * start reads one consistent inode). Exactly that many bytes are sent: a file
+ * that grows is cut at the size we announced, one that shrinks fails with
+ * FILE_CHANGED. A file the caller opened (`src.file`) is read from that
+ * descriptor and left open; otherwise the path is opened here and closed.
  */
 export async function openMultipart(src: UploadSource, bandwidth?: Bandwidth): Promise<MultipartBody> {
   if (src.bytes) return fromMemory(src, src.bytes, bandwidth);
-  const handle = await open(src.path, 'r');
+  const opened = src.file ? undefined : await openPath(src.path);
+  const file = src.file ?? opened!;
   let size: number;
   try {
-    size = (await handle.stat()).size;
+    size = (await file.fstat()).size;
   } catch (e) {
-    await handle.close();
+    await opened?.close();
     throw e;
   }
   const { boundary, preamble, epilogue } = envelope(src);
@@ -70,15 +73,14 @@ export async function openMultipart(src: UploadSource, bandwidth?: Bandwidth): P
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
-    await handle.close().catch(() => undefined);
+    await opened?.close();
   };
 
   async function* generate(): AsyncGenerator<Uint8Array> {
     try {
       yield preamble;
       if (size > 0) {
-        const stream = handle.createReadStream({ start: 0, end: size - 1, highWaterMark: CHUNK, autoClose: false });
-        for await (const chunk of stream as AsyncIterable<Buffer>) {
+        for await (const chunk of file.stream(0, size - 1, CHUNK)) {
           hash.update(chunk);
           bytes += chunk.length;
           if (!bandwidth || bandwidth.unlimited) {
@@ -154,5 +156,14 @@ function fromMemory(src: UploadSource, bytes: { data: Buffer; sha256: string }, 
       return !limited || done ? { sha256: bytes.sha256, bytes: bytes.data.length } : undefined;
     },
     close: async () => undefined,
+  };
+}
+
+async function openPath(path: string): Promise<UploadFile & { close(): Promise<void> }> {
+  const handle = await open(path, 'r');
+  return {
+    fstat: () => handle.stat(),
+    stream: (start, end, chunk) => handle.createReadStream({ start, end, highWaterMark: chunk, autoClose: false }),
+    close: () => handle.close().catch(() => undefined),
   };
 }

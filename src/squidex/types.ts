@@ -28,9 +28,18 @@ export interface FolderDto {
   version: number;
 }
 
+/** A file already opened (and checked) by the caller, read from its descriptor only. */
+export interface UploadFile {
+  fstat(): Promise<{ size: number }>;
+  /** Bytes start..end (inclusive) in chunks of up to `chunk` bytes; the caller closes the file. */
+  stream(start: number, end: number, chunk: number): AsyncIterable<Buffer>;
+}
+
 export interface UploadSource {
-  /** Local file to stream. */
+  /** Local file to stream (opened by path when `file` is absent). */
   path: string;
+  /** The open file to send; the path is then used for messages only. */
+  file?: UploadFile;
   /** Name sent in the multipart part (and hashed by the server). */
   fileName: string;
   /** Overrides contentTypeFor(fileName). */

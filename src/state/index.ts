@@ -1,18 +1,20 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { SyncError } from '../lib/errors.js';
 import { JobQueue, type QueueOptions } from '../queue/index.js';
 import { FilesRepo } from './files.js';
 import { StampsRepo } from './stamps.js';
+import { SkippedRepo } from './skipped.js';
 import { MetaStore, SqliteFolderCache, type FolderStore } from './folders.js';
 import { APPLICATION_ID, SCHEMA_VERSION, migrate } from './migrations.js';
 import { stateError } from './errors.js';
+import { ensurePrivateDir, privateDatabaseFile } from './private.js';
 
 export { FilesRepo, type FileRow, type FileStats, type KeptRow } from './files.js';
 export type { FolderCache, FolderStore } from './folders.js';
 export { StampsRepo, type PendingStamp } from './stamps.js';
+export { SkippedRepo, type SkippedRow } from './skipped.js';
 export { acquireLock, readLockHolder, type StateLock, type LockHolder } from './lock.js';
 export { APPLICATION_ID, SCHEMA_VERSION } from './migrations.js';
 export { stateError } from './errors.js';
@@ -41,6 +43,8 @@ export interface State {
   readonly meta: MetaStore;
   /** Metadata stamps waiting for the next bulk request. */
   readonly stamps: StampsRepo;
+  /** Paths never read on purpose, for `status`. */
+  readonly skipped: SkippedRepo;
   /** PRAGMA integrity_check, foreign keys and the invariants of every table; [] when all is well. */
   check(): string[];
   close(): void;
@@ -92,12 +96,13 @@ export function openState(file: string, opts: StateOptions = {}): State {
   const path = resolve(file);
   const clock = opts.clock ?? systemClock;
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    ensurePrivateDir(dirname(path));
   } catch (e) {
     throw new SyncError('STATE_IO', `cannot create the folder for ${path}: ${(e as Error).message}`, { cause: e });
   }
   let db: Database.Database;
   try {
+    privateDatabaseFile(path);
     db = new Database(path);
   } catch (e) {
     throw new SyncError('STATE_IO', `cannot open ${path}: ${(e as Error).message}`, { cause: e });
@@ -124,6 +129,7 @@ function makeState(file: string, db: Database.Database, clock: Clock, jobs: JobQ
     jobs,
     meta: new MetaStore(db),
     stamps: new StampsRepo(db),
+    skipped: new SkippedRepo(db),
     check: () => checkState(db, jobs),
     close: () => {
       if (db.open) db.close();

@@ -92,6 +92,16 @@ const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   ) STRICT;
   `,
+  // 4: paths never read on purpose (symlinks, FIFOs, files outside the mapping), for `status`.
+  `
+  CREATE TABLE skipped (
+    mapping TEXT NOT NULL,
+    path    TEXT NOT NULL,
+    reason  TEXT NOT NULL,
+    at      INTEGER NOT NULL,
+    PRIMARY KEY (mapping, path)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -62,6 +62,11 @@ export class SquidexTestServer {
     for (const s of this.sockets) if (s !== keep) s.destroy();
   }
 
+  /** As an operator raising `assets:maxSize` (or a proxy's limit) while the server runs. */
+  setMaxUploadBytes(n: number): void {
+    this.limits.maxUploadBytes = n;
+  }
+
   resetCounters(): void {
     this.store.counters = emptyCounters();
   }
@@ -88,6 +93,7 @@ export class SquidexTestServer {
       const c = this.store.counters;
       c.requests++;
       c.byRoute[target.key] = (c.byRoute[target.key] ?? 0) + 1;
+      await this.opts.onRequest?.(req.method ?? 'GET', path);
       if (!(await this.applyFaults(req, res))) return;
       await target.run(url.searchParams);
     } catch (e) {
@@ -213,6 +219,7 @@ export async function start(opts: TestServerOptions = {}): Promise<TestServer> {
       if (f.down) s.dropConnections();
     },
     inspect: () => s.store.inspect(),
+    setMaxUploadBytes: (n) => s.setMaxUploadBytes(n),
     resetCounters: () => s.resetCounters(),
     close: () => s.close(),
   };

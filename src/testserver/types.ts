@@ -32,6 +32,11 @@ export interface TestServerOptions {
   faults?: Partial<FaultSettings>;
   /** false: `POST /assets/bulk` answers 404, as a Squidex without the endpoint would. */
   bulk?: boolean;
+  /**
+   * Called for every API and token request before it is handled (tests in the
+   * same process use it to change the disk at an exact step of the client).
+   */
+  onRequest?: (method: string, path: string) => void | Promise<void>;
 }
 
 export interface InspectedFolder {
@@ -83,6 +88,8 @@ export interface TestServer {
   clientSecret: string;
   setFaults(f: Partial<FaultSettings>): void;
   inspect(): Inspection;
+  /** Changes the upload size limit of a running server. */
+  setMaxUploadBytes(n: number): void;
   resetCounters(): void;
   close(): Promise<void>;
 }

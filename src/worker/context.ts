@@ -64,4 +64,6 @@ export interface Outcome {
   /** Run this path again after this delay (move window, file changed during upload). */
   requeueAfterMs?: number;
   detail?: string;
+  /** Worth a warning in the log: the path was refused (not a regular file inside the mapping). */
+  warn?: boolean;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import type { OpenFile } from './openfile.js';
 
 /** 1 MiB reads: measured on this machine, Node's SHA-256 then runs near 1 GB/s (measurements.md). */
 const CHUNK = 1 << 20;
@@ -10,32 +10,24 @@ export interface FileDigest {
 }
 
 /**
- * Streaming SHA-256 of a file; memory stays flat whatever the file size.
- * Reads stop at the size the open handle reports, so a small file costs one
- * read buffer of its own size: an open-ended stream allocated 1 MiB per read
- * (and one more for the final empty read), which made the garbage collector
- * the top cost of a first sync of small files. A file that grows meanwhile is
- * caught by the callers (size and mtime compared before and after).
+ * Streaming SHA-256 of an open file; memory stays flat whatever the file size.
+ * Reads stop at the size the descriptor reports now, so a small file costs one
+ * read buffer of its own size. A file that grows meanwhile is caught by the
+ * callers (size and mtime compared before and after).
  */
-export async function hashFile(path: string, signal?: AbortSignal): Promise<FileDigest> {
+export async function hashFile(file: OpenFile, signal?: AbortSignal): Promise<FileDigest> {
   signal?.throwIfAborted();
-  const handle = await open(path, 'r');
-  try {
-    const hash = createHash('sha256');
-    const { size: expected } = await handle.stat();
-    let size = 0;
-    if (expected > 0) {
-      const stream = handle.createReadStream({ start: 0, end: expected - 1, highWaterMark: CHUNK, autoClose: false });
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        signal?.throwIfAborted();
-        hash.update(chunk);
-        size += chunk.length;
-      }
+  const hash = createHash('sha256');
+  const { size: expected } = await file.fstat();
+  let size = 0;
+  if (expected > 0) {
+    for await (const chunk of file.stream(0, expected - 1, CHUNK)) {
+      signal?.throwIfAborted();
+      hash.update(chunk);
+      size += chunk.length;
     }
-    return { sha256: hash.digest('hex'), size };
-  } finally {
-    await handle.close();
   }
+  return { sha256: hash.digest('hex'), size };
 }
 
 export function hexToBase64(hex: string): string {

@@ -1,8 +1,9 @@
-import { closeSync, existsSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { lstat, open } from 'node:fs/promises';
+import { existsSync, lstatSync, type Stats } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { detectFsType } from '../watch/fstype.js';
 import type { FileDigest } from './hash.js';
+import type { OpenFile, OpenMode } from './openfile.js';
 
 /**
  * Files up to this size are read once into memory, then hashed, compared and
@@ -14,25 +15,25 @@ export interface SmallFile extends FileDigest {
   data: Buffer;
 }
 
-/** The two file reads every job makes, behind one narrow interface. */
+/** How the files under one root are looked at and opened. */
 export interface FileAccess {
   lstat(path: string): Promise<Stats>;
-  /**
-   * A file of at most SMALL_FILE_BYTES, whole: open, read, close. One byte
-   * more than `expected` is asked for, so a file that grew since its stat
-   * comes back with another size (the caller treats that as "changed while
-   * reading").
-   */
-  readSmall(path: string, expected: number, signal?: AbortSignal): Promise<SmallFile>;
+  /** How openInside opens and reads them. */
+  readonly mode: OpenMode;
 }
 
-type ReadAt = (buf: Buffer, offset: number, length: number, position: number) => number | Promise<number>;
-
-async function readWhole(read: ReadAt, expected: number): Promise<SmallFile> {
+/**
+ * A file of at most SMALL_FILE_BYTES, whole, from its open descriptor. One
+ * byte more than `expected` is asked for, so a file that grew since its stat
+ * comes back with another size (the caller treats that as "changed while
+ * reading").
+ */
+export async function readSmall(file: OpenFile, expected: number, signal?: AbortSignal): Promise<SmallFile> {
+  signal?.throwIfAborted();
   const buf = Buffer.allocUnsafe(expected + 1);
   let size = 0;
   while (size < buf.length) {
-    const n = await read(buf, size, buf.length - size, size);
+    const n = await file.read(buf, size, buf.length - size, size);
     if (n === 0) break;
     size += n;
   }
@@ -44,39 +45,15 @@ async function readWhole(read: ReadAt, expected: number): Promise<SmallFile> {
  * Through libuv's thread pool: a share that hangs (a hard-mounted NFS server
  * gone away) blocks one pool thread, never the event loop.
  */
-export const pooled: FileAccess = {
-  lstat: (p) => lstat(p),
-  async readSmall(path, expected, signal) {
-    signal?.throwIfAborted();
-    const handle = await open(path, 'r');
-    try {
-      return await readWhole(async (b, o, l, p) => (await handle.read(b, o, l, p)).bytesRead, expected);
-    } finally {
-      await handle.close();
-    }
-  },
-};
+export const pooled: FileAccess = { lstat: (p) => lstat(p), mode: 'pooled' };
 
 /**
- * On a local disk, small reads are done synchronously. Measured on this
- * machine over 5,000 files of 8–64 KB, four at a time: lstat + open + read +
- * close + lstat costs ~45 µs of CPU per file synchronously against ~150–230 µs
- * through the thread pool (hand-offs and promise machinery, not I/O), and a
- * first sync of small files is CPU-bound. A local read of ≤ 1 MiB blocks the
- * loop for well under a millisecond from cache, a few on a cold disk.
+ * On a local disk, small reads are done synchronously: the thread-pool
+ * hand-offs and promise machinery cost several times the I/O itself
+ * (docs/benchmarks.md), and a first sync of small files is CPU-bound. A local
+ * read of at most 1 MiB blocks the loop for well under a millisecond.
  */
-export const direct: FileAccess = {
-  lstat: async (p) => lstatSync(p),
-  async readSmall(path, expected, signal) {
-    signal?.throwIfAborted();
-    const fd = openSync(path, 'r');
-    try {
-      return await readWhole((b, o, l, p) => readSync(fd, b, o, l, p), expected);
-    } finally {
-      closeSync(fd);
-    }
-  },
-};
+export const direct: FileAccess = { lstat: async (p) => lstatSync(p), mode: 'direct' };
 
 const byRoot = new Map<string, { access: FileAccess; at: number; share: boolean }>();
 /** How long a local (or missing) root is trusted before the mount table is read again. */

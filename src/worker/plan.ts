@@ -5,7 +5,8 @@ import type { State } from '../state/index.js';
 import { diffLean, walkMapping, type IgnoreMatcher } from '../watch/index.js';
 import { AdoptionIndex } from './adopt.js';
 import { detectFolderRenames } from './folders.js';
-import { hashFile } from './hash.js';
+import { hashFile, type FileDigest } from './hash.js';
+import { openInside } from './openfile.js';
 import { remoteDirOf, remoteFileOf, type MappingRuntime } from './mapping.js';
 import { systemClock } from '../lib/clock.js';
 import type { GuardSettings } from './rescan.js';
@@ -46,7 +47,7 @@ export async function planMapping(
   for (const path of changed) {
     const abs = join(mapping.local, path);
     const row = deps.state.files.get(mapping.name, path);
-    const digest = await hashFile(abs).catch(() => null);
+    const digest = await hashInside(mapping.local, abs);
     if (!digest) continue;
     if (row?.sha256 === digest.sha256) continue; // touched only
     const dir = remoteDirOf(mapping, path);
@@ -118,4 +119,20 @@ export async function fileExists(abs: string): Promise<boolean> {
     (s) => s.isFile(),
     () => false,
   );
+}
+
+/** The hash `once` would take, read as it would read it: never through a symlink, nothing outside the mapping. */
+async function hashInside(root: string, abs: string): Promise<FileDigest | null> {
+  try {
+    const st = await lstat(abs);
+    if (!st.isFile()) return null;
+    const file = await openInside(root, abs, st, 'pooled');
+    try {
+      return await hashFile(file);
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return null;
+  }
 }

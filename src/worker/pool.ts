@@ -268,10 +268,11 @@ export class WorkerPool {
       const rerun = outcome.requeueAfterMs === undefined ? undefined : { rerunAfterMs: outcome.requeueAfterMs };
       this.#unsettled.push(this.#unit(job, writes, () => jobs.complete(job, rerun)));
       this.ctx.events?.action?.(outcome.action, job.mapping, job.path);
-      const quiet = outcome.action === 'none' || outcome.action === 'touch' || outcome.action === 'skip';
-      const level = quiet ? 'debug' : 'info';
+      const quiet = !outcome.warn && (outcome.action === 'none' || outcome.action === 'touch' || outcome.action === 'skip');
+      const level = outcome.warn ? 'warn' : quiet ? 'debug' : 'info';
       if (this.#log.isLevelEnabled(level)) {
-        if (quiet) log().debug({ action: outcome.action, detail: outcome.detail }, outcome.action);
+        if (outcome.warn) log().warn({ action: outcome.action }, '%s', outcome.detail);
+        else if (quiet) log().debug({ action: outcome.action, detail: outcome.detail }, outcome.action);
         else log().info({ action: outcome.action, detail: outcome.detail }, '%s %s', outcome.action, job.path);
       }
     } catch (e) {

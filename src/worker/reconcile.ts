@@ -11,7 +11,9 @@ import { fileError, isGone } from './fserrors.js';
 import { existsExactly } from './exact.js';
 import { handleGone } from './gone.js';
 import { hashFile, type FileDigest } from './hash.js';
-import { fileAccessFor, SMALL_FILE_BYTES, type FileAccess } from './localfs.js';
+import { fileAccessFor, readSmall, SMALL_FILE_BYTES, type FileAccess } from './localfs.js';
+import { isRefusal, openInside, type OpenFile } from './openfile.js';
+import { skipTextOf } from './skips.js';
 import { META_PATH, META_SHA, remoteDirOf, remoteFileOf, type MappingRuntime } from './mapping.js';
 import { findMoveSource, applyMove } from './move.js';
 import { stampBody } from './stamps.js';
@@ -38,24 +40,64 @@ export async function reconcile(job: Job, ctx: ReconcileContext, signal?: AbortS
   // A directory, symlink, FIFO or socket where a file was: the file is gone.
   // Symlinks are never followed (a link out of the mapping would upload
   // files nobody put in the share), so they count as "no file" too.
-  if (!st.isFile()) return row ? handleGone(mapping, job.path, row, ctx) : { action: 'skip', detail: 'not a regular file' };
+  if (!st.isFile()) {
+    if (!st.isDirectory()) ctx.state.skipped.put(mapping.name, job.path, skipTextOf(st), ctx.clock.now());
+    return row ? handleGone(mapping, job.path, row, ctx) : { action: 'skip', detail: 'not a regular file' };
+  }
   // Reported gone, yet lstat finds it: on a case-insensitive share that is the
-  // new spelling of a renamed file answering for the old one.
-  if (row && (job.reason === 'gone' || job.reason === 'unlink') && !(await existsExactly(mapping.local, job.path))) {
+  // new spelling of a renamed file answering for the old one; or a folder on
+  // the way was swapped for a symlink (lstat follows those), which the open
+  // below refuses, so no shortcut is taken for it.
+  const reportedGone = job.reason === 'gone' || job.reason === 'unlink';
+  if (row && reportedGone && !(await existsExactly(mapping.local, job.path))) {
     return handleGone(mapping, job.path, row, ctx);
   }
 
-  if (row?.sha256 && row.missingSince === null && row.size === st.size && row.mtimeMs === st.mtimeMs) {
+  if (!reportedGone && row?.sha256 && row.missingSince === null && row.size === st.size && row.mtimeMs === st.mtimeMs) {
     return { action: 'none' };
   }
 
+  // From here on the file is read through one descriptor only, checked to be
+  // the regular file lstat saw and to lie inside the mapping.
+  let file: OpenFile;
+  try {
+    file = await openInside(mapping.local, abs, st, io.mode);
+  } catch (e) {
+    if (isGone(e)) return handleGone(mapping, job.path, row, ctx);
+    if (isRefusal(e)) return refused(mapping, job.path, row, e, ctx);
+    if (e instanceof SyncError && e.code === 'FILE_REPLACED') return { action: 'none', requeueAfterMs: ctx.stabilityMs ?? 2000, detail: 'file replaced while opening' };
+    throw fileError(e, abs);
+  }
+  try {
+    return await reconcileOpen(job, mapping, row, { abs, file, st: file.stat }, ctx, signal);
+  } finally {
+    await file.close();
+  }
+}
+
+/** A file opened by openInside, with its path for messages and its fstat as opened. */
+interface Opened {
+  abs: string;
+  file: OpenFile;
+  st: Stats;
+}
+
+async function reconcileOpen(
+  job: Job,
+  mapping: MappingRuntime,
+  row: FileRow | undefined,
+  opened: Opened,
+  ctx: ReconcileContext,
+  signal?: AbortSignal,
+): Promise<Outcome> {
+  const { abs, file, st } = opened;
   if (!row && st.size >= UNHASHED_MIN_BYTES) {
     // A big new file that can be neither a move nor an adoption needs no hash
     // before its upload: reading it twice halves the throughput. The bytes are
     // hashed as they are sent, and that hash is what gets recorded.
     const parentId = await ctx.resolver.resolve(remoteDirOf(mapping, job.path));
     if (!(await mightBeKnown(mapping, job.path, parentId, st.size, ctx))) {
-      return upload(mapping, job, row, parentId, undefined, st, abs, ctx, signal);
+      return upload(mapping, job, row, parentId, undefined, opened, ctx, signal);
     }
   }
 
@@ -63,11 +105,11 @@ export async function reconcile(job: Job, ctx: ReconcileContext, signal?: AbortS
   let data: Buffer | undefined;
   try {
     if (st.size <= SMALL_FILE_BYTES) {
-      const small = await io.readSmall(abs, st.size, signal);
+      const small = await readSmall(file, st.size, signal);
       digest = { sha256: small.sha256, size: small.size };
       data = small.data;
     } else {
-      digest = await hashFile(abs, signal);
+      digest = await hashFile(file, signal);
     }
   } catch (e) {
     if (isGone(e)) return handleGone(mapping, job.path, row, ctx);
@@ -86,9 +128,20 @@ export async function reconcile(job: Job, ctx: ReconcileContext, signal?: AbortS
     if (moved) return applyMove(mapping, moved, job.path, parentId, st, ctx);
     const adopted = await adopt(mapping, job.path, parentId, digest, st, ctx);
     if (adopted && 'action' in adopted) return adopted;
-    if (adopted) return upload(mapping, job, adopted.reserved, parentId, digest, st, abs, ctx, signal, data);
+    if (adopted) return upload(mapping, job, adopted.reserved, parentId, digest, opened, ctx, signal, data);
   }
-  return upload(mapping, job, row, parentId, digest, st, abs, ctx, signal, data);
+  return upload(mapping, job, row, parentId, digest, opened, ctx, signal, data);
+}
+
+/**
+ * A path that is not a regular file of the mapping (a symlink or FIFO swapped
+ * in, or a folder on the way swapped for a symlink): nothing is read from it.
+ * For the mirror it is a file that is no longer there.
+ */
+async function refused(mapping: MappingRuntime, relPath: string, row: FileRow | undefined, e: SyncError, ctx: ReconcileContext): Promise<Outcome> {
+  ctx.state.skipped.put(mapping.name, relPath, e.code === 'OUTSIDE_MAPPING' ? 'outside the mapping' : 'not a regular file', ctx.clock.now());
+  const gone = row ? await handleGone(mapping, relPath, row, ctx) : { action: 'skip' as const };
+  return { ...gone, detail: e.message, warn: true };
 }
 
 /** Below this, hashing first costs little and keeps one path for most files. */
@@ -129,13 +182,19 @@ async function adopt(
     (id) => files.getByAssetId(id) !== undefined,
   );
   if (!found) return null;
-  let asset = found.asset;
+  let asset: Pick<AssetDto, 'id' | 'parentId' | 'version'> = found.asset;
   if (!found.sameContent) {
     // Our stamp says this asset is this path, with older content: keep the id, replace the bytes.
     return { reserved: files.reserve(mapping.name, relPath, asset.id) };
   }
-  if (asset.metadata?.[META_SHA] !== digest.sha256 || asset.metadata?.[META_PATH] !== remoteFileOf(mapping, relPath)) {
-    asset = await stamp(asset, mapping, relPath, digest.sha256, ctx);
+  if (found.asset.stampedSha !== digest.sha256 || found.asset.stampedPath !== remoteFileOf(mapping, relPath)) {
+    // The listing keeps no metadata but ours; the stamp is merged into the asset's as it is now.
+    const full = await ctx.client.getAsset(asset.id);
+    if (!full) {
+      ctx.adoption.forget(parentId); // deleted since the listing: upload instead
+      return null;
+    }
+    asset = await stamp(full, mapping, relPath, digest.sha256, ctx);
   }
   files.reserve(mapping.name, relPath, asset.id);
   record(mapping, relPath, asset, digest.sha256, st, ctx);
@@ -149,8 +208,7 @@ async function upload(
   parentId: string,
   /** The hash taken before the upload; undefined when there was no need (see mightBeKnown). */
   digest: FileDigest | undefined,
-  st: Stats,
-  abs: string,
+  opened: Opened,
   ctx: ReconcileContext,
   signal?: AbortSignal,
   /** The file's bytes when it was small enough to read whole (digest is their hash). */
@@ -158,7 +216,8 @@ async function upload(
 ): Promise<Outcome> {
   const relPath = job.path;
   const files = ctx.state.files;
-  const src = { path: abs, fileName: posix.basename(relPath), bytes: data && digest ? { data, sha256: digest.sha256 } : undefined };
+  const { abs, file, st } = opened;
+  const src = { path: abs, file, fileName: posix.basename(relPath), bytes: data && digest ? { data, sha256: digest.sha256 } : undefined };
   // A row without a hash is an upload that may or may not have reached the
   // server (or an adopted asset with older content): upserting that id again
   // is safe either way. A new path takes the id its job was given when it was
@@ -272,24 +331,27 @@ function outran(mapping: MappingRuntime, relPath: string, ctx: ReconcileContext)
 export function record(
   mapping: MappingRuntime,
   relPath: string,
-  asset: AssetDto,
+  asset: Pick<AssetDto, 'id' | 'parentId' | 'version'>,
   sha256: string,
   st: Stats,
   ctx: ReconcileContext,
 ): void {
   ctx.unstable?.delete(`${mapping.name}\0${relPath}`);
-  const write = (): void => ctx.state.files.recordSynced({
-    mapping: mapping.name,
-    path: relPath,
-    size: st.size,
-    mtimeMs: st.mtimeMs,
-    sha256,
-    assetId: asset.id,
-    parentId: asset.parentId,
-    version: asset.version,
-    syncedAt: ctx.clock.now(),
-    missingSince: null,
-  });
+  const write = (): void => {
+    ctx.state.skipped.clear(mapping.name, relPath);
+    ctx.state.files.recordSynced({
+      mapping: mapping.name,
+      path: relPath,
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      sha256,
+      assetId: asset.id,
+      parentId: asset.parentId,
+      version: asset.version,
+      syncedAt: ctx.clock.now(),
+      missingSince: null,
+    });
+  };
   if (ctx.defer) ctx.defer(write);
   else write();
 }

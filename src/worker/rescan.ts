@@ -5,6 +5,7 @@ import type { State } from '../state/index.js';
 import { diffLean } from '../watch/diff.js';
 import type { IgnoreMatcher } from '../watch/ignore.js';
 import { walkMapping, type FileStat, type WalkResult } from '../watch/walk.js';
+import { SKIP_TEXT } from './skips.js';
 import { applyFolderRename, detectFolderRenames } from './folders.js';
 import { guardKey } from './gone.js';
 import type { MappingRuntime } from './mapping.js';
@@ -28,6 +29,8 @@ export interface RescanResult {
   settling: number;
   gone: number;
   errors: number;
+  /** Entries found and not synced: symlinks, FIFOs, names that are not UTF-8, … (listed by `status`). */
+  skipped: number;
   held: string | null;
   ms: number;
 }
@@ -53,6 +56,8 @@ export async function rescanMapping(
     walk?: Promise<WalkResult>;
     /** The daemon's stability gate; without it everything changed is queued now. */
     settle?: Settle;
+    /** Ends the walk early (the daemon is stopping): the rescan then rejects with the signal's reason. */
+    signal?: AbortSignal;
   },
 ): Promise<RescanResult> {
   const started = deps.clock.now();
@@ -61,7 +66,8 @@ export async function rescanMapping(
   // another thread is read beside; otherwise rows are read after the walk, as jobs
   // that finish during a sliced walk change them.
   let rows: string[] = deps.walk ? deps.state.files.listLean(mapping.name) : [];
-  const walk = await (deps.walk ?? walkMapping(mapping.local, ignore));
+  const walk = await (deps.walk ?? walkMapping(mapping.local, ignore, { signal: deps.signal }));
+  deps.signal?.throwIfAborted();
   if (!deps.walk) rows = deps.state.files.listLean(mapping.name);
   let diff = diffLean(walk.entries, rows);
   const log = deps.logger.child({ mapping: mapping.name });
@@ -78,6 +84,7 @@ export async function rescanMapping(
   const { changed, gone, back, rows: known } = diff;
   // Files seen gone that are back unchanged (a share that returned): no longer held.
   if (back.length > 0) deps.state.files.clearMissing(mapping.name, back);
+  if (!walk.rootMissing) deps.state.skipped.replace(mapping.name, walk.skipped.map((k) => ({ path: k.path, reason: SKIP_TEXT[k.reason] })), deps.clock.now());
   for (const err of walk.errors.slice(0, 20)) log.warn({ path: err.path, code: err.code }, 'cannot read %s: %s', err.path, err.message);
 
   const held = guardVerdict(mapping, walk.rootMissing, walk.entries.size, known, gone.length, deps);
@@ -126,6 +133,7 @@ export async function rescanMapping(
     settling,
     gone: gone.length,
     errors: walk.errors.length,
+    skipped: walk.skipped.length,
     held,
     ms: deps.clock.now() - started,
   };

@@ -61,6 +61,8 @@ export class World {
       mappings: [{ local: './share', remote: this.opts.remote ?? 'Design/Shared', name: 'share', ...this.opts.mapping }],
       sync: { stabilityMs: 300, debounceMs: 100, maxWaitMs: 2000, moveWindowMs: 800, maxAttempts: 4, shutdownTimeoutMs: 5000, ...this.opts.sync },
       log: { level: 'debug' },
+      // The local page is on by default at a fixed port; tests that run side by side turn it off unless they ask for one.
+      http: { port: 0 },
       ...this.opts.extra,
     };
   }
