@@ -1,6 +1,9 @@
 import fs from 'node:fs/promises';
 import type { FileStat } from './walk.js';
 
+/** The least time between two looks at the pending files. */
+const MIN_GAP_MS = 50;
+
 interface Pending<R> {
   /** Why the path was handed in; passed on when it is let through. */
   reason: R;
@@ -25,6 +28,11 @@ interface Pending<R> {
 export class StabilityGate<R extends string = 'add' | 'change'> {
   private readonly pending = new Map<string, Pending<R>>();
   private timer: NodeJS.Timeout | undefined;
+  /** When the armed timer fires. */
+  private timerAt = Infinity;
+  /** No later than the earliest `due` pending (a touch that pushes a path back leaves it early: one idle look). */
+  private nextDue = Infinity;
+  private lastTick = 0;
   private ticking = false;
   private closed = false;
   private readonly tickMs: number;
@@ -37,7 +45,8 @@ export class StabilityGate<R extends string = 'add' | 'change'> {
     /** Which reason a path keeps when it is handed in again with another: by default `add` outranks the rest. */
     private readonly merge: (held: R, next: R) => R = (held, next) => (held === 'add' ? held : next),
   ) {
-    // Fine enough that the report comes within ~stabilityMs/4 of the quiet period ending.
+    // How much younger than stabilityMs an mtime may be and still count as quiet: the event
+    // that led to the look arrived a little after the write that set the mtime.
     this.tickMs = Math.max(20, Math.min(250, Math.floor(stabilityMs / 4)));
   }
 
@@ -59,6 +68,7 @@ export class StabilityGate<R extends string = 'add' | 'change'> {
       p.reason = this.merge(p.reason, reason);
     } else {
       this.pending.set(rel, { reason, due: dueAt });
+      this.nextDue = Math.min(this.nextDue, dueAt);
     }
     this.arm();
   }
@@ -85,10 +95,20 @@ export class StabilityGate<R extends string = 'add' | 'change'> {
     this.timer = undefined;
   }
 
+  /**
+   * One timer for all paths, set for the earliest `due` (so a quiet file is
+   * reported when its window ends, not up to a tick later), and never more
+   * often than every MIN_GAP_MS: each look walks every pending path.
+   */
   private arm(): void {
-    if (this.timer || this.closed || this.pending.size === 0) return;
+    if (this.closed || this.ticking || this.pending.size === 0) return;
+    const at = Math.max(this.nextDue, this.lastTick + MIN_GAP_MS, Date.now());
+    if (this.timer && this.timerAt <= at) return;
+    clearTimeout(this.timer);
+    this.timerAt = at;
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      this.timerAt = Infinity;
       void this.tick().then(
         () => this.arm(),
         (e) => {
@@ -96,19 +116,22 @@ export class StabilityGate<R extends string = 'add' | 'change'> {
           this.arm();
         },
       );
-    }, this.tickMs);
+    }, at - Date.now());
   }
 
   private async tick(): Promise<void> {
-    if (this.ticking) return;
     this.ticking = true;
+    this.lastTick = Date.now();
     try {
-      const now = Date.now();
+      const now = this.lastTick;
       const due: [string, Pending<R>][] = [];
       for (const entry of this.pending) if (entry[1].due <= now) due.push(entry);
       await Promise.all(due.map(([rel, p]) => this.check(rel, p)));
     } finally {
       this.ticking = false;
+      let next = Infinity;
+      for (const p of this.pending.values()) if (p.due < next) next = p.due;
+      this.nextDue = next;
     }
   }
 
