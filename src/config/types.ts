@@ -143,8 +143,11 @@ export const DEFAULTS = Object.freeze({
     ignore: Object.freeze([] as string[]),
     ignoreDefaults: true,
   }),
-  /** What `rescanInterval: auto` means: shares lose events, so rescan them often (as Syncthing does). */
-  rescanAuto: Object.freeze({ networkMs: 60_000, localMs: 3_600_000 }),
+  /**
+   * What `rescanInterval: auto` means: shares lose events, so rescan them often (as Syncthing does);
+   * a file system that could not be told apart (no mount table) gets events and a rescan every 5 minutes.
+   */
+  rescanAuto: Object.freeze({ networkMs: 60_000, localMs: 3_600_000, unknownMs: 300_000 }),
   sync: Object.freeze({
     // 8, not 4: small files are bound by round trips, and against a Squidex 20 ms
     // away 8 at once made a first sync of 1,000 files 2x faster (docs/benchmarks.md);
