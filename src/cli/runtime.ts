@@ -16,6 +16,7 @@ import { rescanMapping, type RescanResult } from '../worker/rescan.js';
 import { removeEmptyFolders } from '../worker/folders.js';
 import { guardKey } from '../worker/gone.js';
 import { pinRoot } from '../worker/openfile.js';
+import { BigUploads } from '../worker/bigupload.js';
 
 /** Everything one run of the daemon or of `once` works with, built from the config. */
 export interface Runtime {
@@ -86,6 +87,11 @@ export async function acquireLockPatiently(stateFile: string, waitMs: number, lo
   }
 }
 
+/** Which Squidex (and app) the state's uploads and remembered chunk size belong to. */
+export function serverKey(config: Config): string {
+  return `${config.squidex.url}|${config.squidex.app}`;
+}
+
 /** meta key of the pause flag of one mapping, or of all with '*'. */
 export function pauseKey(mapping: string): string {
   return `paused:${mapping}`;
@@ -143,6 +149,10 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     stabilityMs: config.sync.stabilityMs,
     unstable: new Map(),
     events: opts.events,
+    big: new BigUploads({
+      client, state, clock, logger: logger.child({ component: 'worker' }), server: serverKey(config),
+      chunkBytes: config.upload.chunkBytes, tusAboveBytes: config.upload.tusAboveBytes, events: opts.events,
+    }),
   };
   const pool = new WorkerPool(ctx, {
     concurrency: config.sync.concurrency,

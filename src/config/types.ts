@@ -78,7 +78,12 @@ export interface Config {
   mappings: Mapping[];
   sync: SyncSettings;
   deleteGuard: DeleteGuardSettings;
-  upload: { maxBytesPerSecond: number };
+  /**
+   * maxBytesPerSecond: the cap for all uploads together (0 = none). Files above
+   * tusAboveBytes go through Squidex's tus endpoint in pieces of chunkBytes
+   * (resumable); tusAboveBytes defaults to chunkBytes.
+   */
+  upload: { maxBytesPerSecond: number; chunkBytes: number; tusAboveBytes: number };
   /**
    * port 0 = the endpoint is off. host is always a loopback address.
    * healthProbeSeconds: how often an idle daemon asks Squidex whether it answers, so /health stays honest.
@@ -132,7 +137,8 @@ export const DEFAULTS = Object.freeze({
     backoffMaxMs: 600_000,
   }),
   deleteGuard: Object.freeze({ enabled: true, maxShare: 0.5, minFiles: 20 }),
-  upload: Object.freeze({ maxBytesPerSecond: 0 }),
+  // 4 MiB chunks stay under Squidex's default per-request limit (5 MiB) with room to spare.
+  upload: Object.freeze({ maxBytesPerSecond: 0, chunkBytes: 4 * 1024 * 1024, tusAboveBytes: 4 * 1024 * 1024 }),
   http: Object.freeze({ port: 0, host: '127.0.0.1', healthProbeSeconds: 60 }),
   log: Object.freeze({ level: 'info' as LogLevel }),
 });

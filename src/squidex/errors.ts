@@ -81,6 +81,11 @@ export interface FailureContext {
   largestAccepted?: number;
   /** Uploads only: connection resets already seen for a file of exactly this size (this one excluded). */
   resetsAtSize?: number;
+  /**
+   * Which 413 this is (see tooLarge): 'absent' = the file went as one request because the server has
+   * no tus endpoint; 'chunk' = a tus chunk of `size` bytes, the smallest we send, was refused.
+   */
+  tus?: 'absent' | 'chunk';
 }
 
 interface ParsedBody {
@@ -282,13 +287,33 @@ function classifyHttp(
       return new SquidexError('VERSION_CONFLICT', `${what}: the item changed on the server meanwhile (HTTP 412).${saidPart}`, {
         ...base, retry: 'never',
       });
-    case 413: {
-      const size = ctx.size !== undefined ? ` (${formatBytes(ctx.size)})` : '';
-      return new SquidexError('TOO_LARGE', `${what}${size}: the file is larger than the Squidex server accepts (HTTP 413). ${MAX_SIZE_NOTE}`, {
-        ...base, retry: 'never', hint: RAISE_LIMIT_HINT,
-      });
-    }
+    case 413:
+      return tooLarge(ctx, base);
     default:
       return new SquidexError(`HTTP_${status}`, `${what}: Squidex answered HTTP ${status}.${saidPart}`, { ...base, retry: 'never' });
   }
+}
+
+/**
+ * Every "too large" (HTTP 413) message, in one place: a whole file refused by
+ * Squidex's per-request limit (the client then tries tus, where the server has
+ * it), a server without tus, and a tus chunk refused even at its smallest.
+ */
+export function tooLarge(ctx: FailureContext, opts: SquidexErrorOptions = {}): SquidexError {
+  const what = subject(ctx);
+  const size = ctx.size !== undefined ? ` (${formatBytes(ctx.size)})` : '';
+  if (ctx.tus === 'chunk') {
+    return new SquidexError('TOO_LARGE', `${what}: even a ${formatBytes(ctx.size ?? 0)} piece was refused as too large (HTTP 413): something in front of Squidex, a reverse proxy, limits request bodies below that.`, {
+      ...opts, retry: 'never',
+      hint: 'Raise the proxy\'s body limit to at least upload.chunkBytes (nginx: client_max_body_size 8m;), then `squidex-sync retry` the file.',
+    });
+  }
+  if (ctx.tus === 'absent') {
+    return new SquidexError('TOO_LARGE', `${what}${size}: the file is larger than the Squidex server accepts in one request (HTTP 413), and the server has no tus endpoint to take it in pieces (Squidex 6.6 and later have one). ${MAX_SIZE_NOTE}`, {
+      ...opts, retry: 'never', hint: `${RAISE_LIMIT_HINT} Or upgrade Squidex.`,
+    });
+  }
+  return new SquidexError('TOO_LARGE', `${what}${size}: the file is larger than the Squidex server accepts (HTTP 413). ${MAX_SIZE_NOTE}`, {
+    ...opts, retry: 'never', hint: RAISE_LIMIT_HINT,
+  });
 }

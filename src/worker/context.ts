@@ -3,6 +3,7 @@ import type { Logger } from '../lib/log.js';
 import type { FolderResolver, SquidexClient } from '../squidex/index.js';
 import type { State } from '../state/index.js';
 import type { AdoptionIndex } from './adopt.js';
+import type { BigUploads } from './bigupload.js';
 import type { MappingRuntime } from './mapping.js';
 import type { Stamper } from './stamps.js';
 
@@ -38,6 +39,10 @@ export interface ReconcileContext {
    * `defer`), many per bulk request. Absent: every stamp is a request of its own.
    */
   stamper?: Pick<Stamper, 'before'>;
+  /** Files above upload.tusAboveBytes go through tus, resumable (bigupload.ts). Absent: every file is one request. */
+  big?: BigUploads;
+  /** Aborted when the pool stops: a big upload finishes its chunk in flight and keeps the rest for the next start. */
+  stopping?: AbortSignal;
 }
 
 /** Hooks for metrics and the progress bar; all optional. */
@@ -45,6 +50,8 @@ export interface SyncEvents {
   uploaded?(kind: 'new' | 'replace', bytes: number): void;
   action?(action: Action, mapping: string, path: string): void;
   failed?(code: string, verdict: 'retry' | 'failed' | 'stale'): void;
+  /** tus bytes: sent (all PATCH bytes), resumed (found on the server at a resume), again (sent a second time). */
+  tusBytes?(kind: 'sent' | 'resumed' | 'again', bytes: number): void;
 }
 
 export type Action =
