@@ -1,38 +1,15 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { bigFile, MiB } from './support/bigfiles.js';
 import { liveAssetsByPath, World } from './support/world.js';
 
 // Big files through Squidex's tus endpoint, against the real CLI and the test
 // server with Squidex's default per-request limit (5 MiB).
-const MiB = 1024 * 1024;
-const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 let world: World | undefined;
 afterEach(async () => {
   await world?.close();
   world = undefined;
 });
-
-/** A file of `size` bytes written in 1 MiB blocks (no whole buffer in memory); returns its SHA-256. */
-function bigFile(w: World, rel: string, size: number, seed: number): string {
-  const abs = w.write(rel, '');
-  const block = randomBytes(MiB);
-  const hash = createHash('sha256');
-  const fd = openSync(abs, 'w');
-  try {
-    for (let off = 0, i = 0; off < size; off += MiB, i++) {
-      const part = block.subarray(0, Math.min(MiB, size - off));
-      part.writeUInt32LE(i * 7919 + seed, 0);
-      writeSync(fd, part);
-      hash.update(part);
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest('hex');
-}
 
 function tusRequests(w: World): { creations: number; patches: number; multipart: number } {
   const c = w.inspect().counters.byRoute;
@@ -136,6 +113,3 @@ describe('big files through tus', () => {
     expect(w.inspect().counters.byRoute['PATCH /assets/tus/{fileId}']).toBe(6);
   }, 60_000);
 });
-
-export { bigFile, tusRequests, sha, MiB };
-export const _join = join;

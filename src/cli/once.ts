@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { loadConfig, type Config } from '../config/index.js';
 import { ignoreSpec, prefetchWalks, type PrefetchedWalks } from '../watch/scan.js';
 import type { Action } from '../worker/context.js';
-import type { PlanItem } from '../worker/plan.js';
+import type { PlanItem, PlanTus } from '../worker/plan.js';
+import type { SquidexClient } from '../squidex/index.js';
+import type { State } from '../state/index.js';
 import { EXIT } from './exit.js';
 
 // Only the config and the walk thread are loaded before the walk starts; the
@@ -155,9 +157,10 @@ async function dryRun(config: Config, opts: OnceOptions): Promise<number> {
     const state = openState(copy, { recover: false });
     const client = clientFor(config, createLogger({ level: 'silent' }));
     try {
+      const tus = await planTus(config, state, client);
       const items: PlanItem[] = [];
       for (const m of config.mappings) {
-        items.push(...(await planMapping(m, ignoreFor(config, m), { state, client, guard: config.deleteGuard, allowMassDelete: opts.allowMassDelete })));
+        items.push(...(await planMapping(m, ignoreFor(config, m), { state, client, guard: config.deleteGuard, allowMassDelete: opts.allowMassDelete, tus })));
       }
       console.log(formatPlan(items));
       return EXIT.OK;
@@ -175,6 +178,23 @@ function formatPlan(items: PlanItem[]): string {
   const lines = items.map((i) => `  ${i.action.padEnd(14)}${i.mapping}: ${i.path}${i.detail ? `  (${i.detail})` : ''}`);
   const tally = new Map<string, number>();
   for (const i of items) tally.set(i.action, (tally.get(i.action) ?? 0) + 1);
-  const totals = [...tally].map(([a, n]) => `${n} ${a}`).join(', ');
+  const tus = items.filter((i) => i.tus).length;
+  const totals = [...tally].map(([a, n]) => `${n} ${a}`).join(', ') + (tus > 0 ? `; ${tus} through tus (resumable, in pieces)` : '');
   return [`dry run (nothing changed): ${totals}`, ...lines].join('\n');
+}
+
+/** Does the server take big files through tus (OPTIONS: a read), and in which pieces? */
+async function planTus(config: Config, state: State, client: SquidexClient): Promise<PlanTus> {
+  const [{ TusProtocol }, { rememberedChunk }, { serverKey }] = await Promise.all([
+    import('../squidex/tus.js'),
+    import('../worker/bigupload.js'),
+    import('./runtime.js'),
+  ]);
+  let available = true;
+  try {
+    available = (await new TusProtocol(client).probe()).tus;
+  } catch {
+    // unknown: the daemon tries tus first and falls back, so plan with it
+  }
+  return { aboveBytes: config.upload.tusAboveBytes, chunkBytes: rememberedChunk(state.meta, serverKey(config), config.upload.chunkBytes), available };
 }

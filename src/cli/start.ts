@@ -32,6 +32,7 @@ export async function start(configFile: string): Promise<number> {
     logger,
     events: {
       uploaded: (kind, bytes) => metrics.recordUpload(kind, bytes),
+      tusBytes: (kind, bytes) => metrics.recordTusBytes(kind, bytes),
       action: () => {
         health.serverReachable();
         metrics.recordSuccess(Date.now());

@@ -41,6 +41,8 @@ export interface StatusReport {
   skipped: Array<{ mapping: string; path: string; reason: string }>;
   /** Metadata stamps of uploaded assets not yet sent (they go out in bulk, a moment after their uploads). */
   stampsPending: number;
+  /** Big files going through tus: how much the server has confirmed (it lags by up to a second). */
+  bigUploads: Array<{ mapping: string; path: string; confirmed: number; size: number; startedAt: number }>;
 }
 
 /** What `status` shows; also served as JSON on /status. */
@@ -85,6 +87,7 @@ export function collectStatus(state: State, config: Config): StatusReport {
     kept: state.files.kept(200),
     skipped: state.skipped.list(200).map((k) => ({ mapping: k.mapping, path: k.path, reason: k.reason })),
     stampsPending: state.stamps.count(),
+    bigUploads: state.uploads.list(200).map((u) => ({ mapping: u.mapping, path: u.path, confirmed: u.confirmed, size: u.size, startedAt: u.startedAt })),
   };
 }
 
@@ -135,6 +138,10 @@ function formatStatus(r: StatusReport): string {
     if (r.uploadingNow.length > 10) shown.push(`  … and ${r.uploadingNow.length - 10} more`);
     lines.push('', 'uploading now or next:', ...shown);
   }
+  if (r.bigUploads.length > 0) {
+    lines.push('', 'big files, uploaded in pieces (they resume where the server is after a stop or a dropped link):');
+    for (const u of r.bigUploads) lines.push(`  ${u.mapping}: ${u.path}: ${human(u.confirmed)} of ${human(u.size)}, resumable`);
+  }
   if (r.stampsPending > 0) lines.push('', `metadata stamps waiting to go out: ${r.stampsPending}`);
   const retrying = r.pending.filter((p) => p.lastError);
   if (retrying.length > 0) {
@@ -154,6 +161,18 @@ function formatStatus(r: StatusReport): string {
     for (const k of r.skipped) lines.push(`  ${k.mapping}: ${k.path} (${k.reason})`);
   }
   return lines.join('\n');
+}
+
+/** "412 MiB", "1.2 GiB": progress as a person reads it. */
+export function human(n: number): string {
+  const units: Array<[number, string]> = [[1024 ** 3, 'GiB'], [1024 ** 2, 'MiB'], [1024, 'KiB']];
+  for (const [size, unit] of units) {
+    if (n >= size) {
+      const v = n / size;
+      return `${v >= 100 ? Math.floor(v) : Math.floor(v * 10) / 10} ${unit}`;
+    }
+  }
+  return `${n} bytes`;
 }
 
 function attempts(n: number): string {

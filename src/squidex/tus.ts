@@ -35,8 +35,8 @@ export interface TusMetadata {
 
 export interface TusChunk {
   length: number;
-  /** A fresh body for each attempt (a token refresh sends it again). */
-  open(): AsyncIterable<Uint8Array>;
+  /** A fresh body for each attempt (a token refresh sends it again): the bytes, or a stream of them. */
+  open(): Buffer | AsyncIterable<Uint8Array>;
 }
 
 /** What a PATCH left: the new offset, and the asset when it completed the file. */
@@ -140,7 +140,10 @@ export class TusProtocol {
     const res = await this.#client.send({
       method: 'PATCH', url, signal, pass: [404, 409, 410, 413],
       headers: { ...VERSION, 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset), 'content-length': String(chunk.length), accept: 'application/json' },
-      body: () => (bandwidth && !bandwidth.unlimited ? throttle(chunk.open(), bandwidth) : chunk.open()),
+      body: () => {
+        const body = chunk.open();
+        return bandwidth && !bandwidth.unlimited ? throttle(Buffer.isBuffer(body) ? [body] : body, bandwidth) : body;
+      },
       ctx: { operation: 'upload', fileName },
     });
     if (res.status === 404 || res.status === 410) {
@@ -174,6 +177,6 @@ export class TusProtocol {
   }
 }
 
-async function* throttle(body: AsyncIterable<Uint8Array>, bandwidth: Bandwidth): AsyncGenerator<Uint8Array> {
+async function* throttle(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, bandwidth: Bandwidth): AsyncGenerator<Uint8Array> {
   for await (const piece of body) yield* throttled(Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength), bandwidth);
 }

@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import { setImmediate as tick } from 'node:timers/promises';
 import { SyncError } from '../lib/errors.js';
 import { SquidexError, squidexFileHash, type UploadResult } from '../squidex/index.js';
 import { formatBytes } from '../squidex/errors.js';
@@ -16,6 +17,20 @@ const IN_JOB_RETRIES = 3;
 const MAX_RESTARTS = 2;
 /** The confirmed offset is written at most this often: HEAD tells the truth after a crash anyway. */
 const SAVE_EVERY_MS = 1000;
+/**
+ * Chunks up to this size are read and hashed whole, the next one while the
+ * server takes the current one: hashing on our side then overlaps the
+ * server's instead of alternating with it at every chunk. Bigger chunks
+ * (upload.chunkBytes goes to 1 GiB) are streamed and hashed as they go out.
+ */
+const AHEAD_MAX = 16 * 1024 * 1024;
+
+/** A chunk read and hashed ahead: its bytes, and the hash of the file up to its end. */
+interface Ahead {
+  start: number;
+  data: Buffer;
+  hash: Hash;
+}
 
 /**
  * One file through tus: create or resume, PATCH chunk by chunk, and hash
@@ -34,6 +49,7 @@ export class TusRun {
   #sent = 0;
   #savedAt = 0;
   #restarts = 0;
+  #ahead: Ahead | undefined;
 
   constructor(
     private readonly owner: BigUploads,
@@ -109,21 +125,32 @@ export class TusRun {
         }
         // A server that holds every byte yet never answered with the asset: look for it.
         if (this.#offset >= this.size) return null;
-        await this.hashTo(this.#offset);
         const start = this.#offset;
         const length = Math.min(this.owner.chunkBytes(), this.size - start);
-        let attempt: Hash | undefined;
+        let ready = this.#ahead?.start === start && this.#ahead.data.length === length ? this.#ahead : undefined;
+        this.#ahead = undefined;
+        if (!ready) await this.hashTo(start);
+        if (!ready && length <= AHEAD_MAX) ready = await this.read(start, length, this.#hash);
+        let attempt = ready?.hash;
+        const chunk = ready
+          ? { length, open: () => this.counted(start, ready.data) }
+          : { length, open: () => this.body(start, length, (h) => (attempt = h)) };
+        const patching = tus.patch(url, start, chunk, a.fileName, a.signal);
+        const end = start + length;
+        const next = ready && end < this.size ? this.read(end, Math.min(this.owner.chunkBytes(), this.size - end), ready.hash).catch(() => undefined) : undefined;
         try {
-          const r = await tus.patch(url, start, { length, open: () => this.body(start, length, (h) => (attempt = h)) }, a.fileName, a.signal);
+          const r = await patching;
           failures = 0;
-          if (r.offset === start + length && attempt) {
+          if (r.offset === end && attempt) {
             this.#hash = attempt;
-            this.#hashedTo = r.offset;
+            this.#hashedTo = end;
+            this.#ahead = await next;
           }
           this.#offset = r.offset;
           if (r.asset) return this.finish(r.asset);
           this.save(false);
         } catch (e) {
+          await next;
           const code = e instanceof SyncError ? e.code : '';
           if (a.signal?.aborted || code === 'FILE_CHANGED') throw e;
           if (code === 'TUS_GONE') return null;
@@ -143,6 +170,35 @@ export class TusRun {
     }
   }
 
+  /** A chunk's bytes read whole from the descriptor, and the hash of the file up to its end (from `base`). */
+  private async read(start: number, length: number, base: Hash): Promise<Ahead> {
+    const pieces: Buffer[] = [];
+    for await (const piece of this.a.file.stream(start, start + length - 1, length)) pieces.push(piece);
+    const data = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
+    if (data.length !== length) throw new SquidexError('FILE_CHANGED', `"${this.a.fileName}" shrank while it was being sent.`, { retry: 'retry' });
+    const hash = base.copy();
+    for (let off = 0; off < length; off += READ) {
+      // In slices, so the chunk on its way keeps being written meanwhile.
+      if (off > 0) await tick();
+      hash.update(data.subarray(off, Math.min(length, off + READ)));
+    }
+    return { start, data, hash };
+  }
+
+  /** A chunk read ahead, counted as it goes out. */
+  private counted(start: number, data: Buffer): Buffer {
+    this.count(start, data.length);
+    return data;
+  }
+
+  private count(at: number, length: number): void {
+    const again = Math.max(0, Math.min(at + length, this.#sentTo) - at);
+    this.#sent += length;
+    if (at + length > this.#sentTo) this.#sentTo = at + length;
+    this.owner.events?.tusBytes?.('sent', length);
+    if (again > 0) this.owner.events?.tusBytes?.('again', again);
+  }
+
   /** One chunk's body, read from the descriptor, hashed into a copy of the confirmed hash, counted as it goes out. */
   private async *body(start: number, length: number, keep: (h: Hash) => void): AsyncGenerator<Uint8Array> {
     const h = this.#hash.copy();
@@ -150,12 +206,8 @@ export class TusRun {
     let at = start;
     for await (const piece of this.a.file.stream(start, start + length - 1, READ)) {
       h.update(piece);
-      const again = Math.max(0, Math.min(at + piece.length, this.#sentTo) - at);
+      this.count(at, piece.length);
       at += piece.length;
-      this.#sent += piece.length;
-      if (at > this.#sentTo) this.#sentTo = at;
-      this.owner.events?.tusBytes?.('sent', piece.length);
-      if (again > 0) this.owner.events?.tusBytes?.('again', again);
       yield piece;
     }
     if (at !== start + length) {
