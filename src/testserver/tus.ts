@@ -29,9 +29,11 @@ export interface TusSwitches {
   loseFinalAnswers: number;
   /** Completing PATCHes answered 500 after the asset was written (the upsert "failed" as far as the client can tell). */
   failFinalAnswers: number;
+  /** PATCHes whose connection drops once half their body is stored (a link lost mid-chunk; the half stays). */
+  cutPatches: number;
 }
 
-export const DEFAULT_TUS: TusSwitches = { enabled: true, expiryMs: DEFAULT_TUS_EXPIRY_MS, loseFinalAnswers: 0, failFinalAnswers: 0 };
+export const DEFAULT_TUS: TusSwitches = { enabled: true, expiryMs: DEFAULT_TUS_EXPIRY_MS, loseFinalAnswers: 0, failFinalAnswers: 0, cutPatches: 0 };
 
 interface TusUpload {
   id: string;
@@ -207,9 +209,15 @@ async function patch(ctx: ApiContext, { req, res, params }: RouteCall): Promise<
   if (declared > u.length - u.offset) throw tusError(400, "Request contains more data than the file's upload length.");
 
   // tusdotnet writes as it reads: bytes of a request that breaks off stay, and HEAD reports them.
+  const cutAt = ctx.tus.switches.cutPatches > 0 && declared > 1 ? Math.floor(declared / 2) : Infinity;
+  if (cutAt !== Infinity) ctx.tus.switches.cutPatches--;
   const outcome = await new Promise<'end' | 'broken' | ApiError>((resolve) => {
     let received = 0;
     const onData = (chunk: Buffer): void => {
+      if (received + chunk.length > cutAt) {
+        chunk = chunk.subarray(0, cutAt - received);
+        req.socket.destroy();
+      }
       received += chunk.length;
       if (received > max) return stop(tooLargeRequest(max));
       if (u.offset + chunk.length > u.length) return stop(tusError(400, "Request contains more data than the file's upload length."));

@@ -158,7 +158,7 @@ export class TusRun {
           else if (code !== 'TUS_OFFSET_CONFLICT') {
             if (!(e instanceof SyncError) || e.retry !== 'retry' || ++failures > IN_JOB_RETRIES) throw e;
             this.owner.logger.warn({ path: a.path, code, offset: this.#offset }, 'upload of %s interrupted (%s); resuming', a.path, code);
-            await pause(500 * 2 ** failures, a.signal, a.stopping);
+            await pause(250 * 2 ** (failures - 1), a.signal, a.stopping);
           }
           const at = await tus.offset(url, a.fileName, a.signal);
           if (at === null) return null;
