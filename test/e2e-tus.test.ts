@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { bigFile, MiB } from './support/bigfiles.js';
-import { liveAssetsByPath, World } from './support/world.js';
+import { liveAssetsByPath, waitFor, World } from './support/world.js';
 
 // Big files through Squidex's tus endpoint, against the real CLI and the test
 // server with Squidex's default per-request limit (5 MiB).
@@ -68,6 +68,24 @@ describe('big files through tus', () => {
     expect(after.fileVersion).toBe(before.fileVersion + 1);
     expect(after.parentId).toBe(before.parentId);
     expect(tusRequests(w).creations).toBe(2);
+  }, 120_000);
+
+  it('a file that changes between its chunks ends with its new content, in one asset', async () => {
+    world = await World.create({ server: { maxUploadBytes: 5 * MiB }, extra: { upload: { chunkBytes: '1MiB' } } });
+    const w = world;
+    bigFile(w, 'video.bin', 8 * MiB, 1);
+    w.server.setFaults({ latencyMs: 300 });
+    const running = w.run(['once'], 90_000);
+    await waitFor(() => (w.inspect().counters.byRoute['PATCH /assets/tus/{fileId}'] ?? 0) >= 1, 30_000);
+    const hash = bigFile(w, 'video.bin', 8 * MiB, 2);
+    const r = await running;
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    w.server.setFaults({ latencyMs: 0 });
+    const asset = liveAssetsByPath(w.inspect()).get('Design/Shared/video.bin')!;
+    expect(asset.sha256).toBe(hash);
+    expect(asset.metadata).toMatchObject({ squidexSyncSha256: hash });
+    expect(w.inspect().assets).toHaveLength(1);
+    expect(tusRequests(w).creations).toBeGreaterThanOrEqual(2);
   }, 120_000);
 
   it('a multipart upload refused with 413 goes through tus at once', async () => {

@@ -134,7 +134,7 @@ function summary(counts: Map<string, number>, bytes: number, ms: number): string
   return ['summary:', ...lines].join('\n');
 }
 
-/** The plan, from reads only: the state is a throw-away copy and nothing is sent but GETs. */
+/** The plan, from reads only: the state is a throw-away copy and nothing is sent but GETs (and an OPTIONS to ask for tus). */
 async function dryRun(config: Config, opts: OnceOptions): Promise<number> {
   const [{ default: Database }, { createLogger }, { openState }, { planMapping }, { clientFor, ignoreFor }] = await Promise.all([
     import('better-sqlite3'),
@@ -183,18 +183,16 @@ function formatPlan(items: PlanItem[]): string {
   return [`dry run (nothing changed): ${totals}`, ...lines].join('\n');
 }
 
-/** Does the server take big files through tus (OPTIONS: a read), and in which pieces? */
+/** Does the server take big files through tus (OPTIONS, a read, asked only once a file is big enough), and in which pieces? */
 async function planTus(config: Config, state: State, client: SquidexClient): Promise<PlanTus> {
   const [{ TusProtocol }, { rememberedChunk }, { serverKey }] = await Promise.all([
     import('../squidex/tus.js'),
     import('../worker/bigupload.js'),
     import('./runtime.js'),
   ]);
-  let available = true;
-  try {
-    available = (await new TusProtocol(client).probe()).tus;
-  } catch {
-    // unknown: the daemon tries tus first and falls back, so plan with it
-  }
+  let asked: Promise<boolean> | undefined;
+  const available = (): Promise<boolean> =>
+    // Unknown (an error) counts as yes: the daemon tries tus first and falls back.
+    (asked ??= new TusProtocol(client).probe().then((p) => p.tus, () => true));
   return { aboveBytes: config.upload.tusAboveBytes, chunkBytes: rememberedChunk(state.meta, serverKey(config), config.upload.chunkBytes), available };
 }

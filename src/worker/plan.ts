@@ -26,8 +26,8 @@ export interface PlanItem {
 export interface PlanTus {
   aboveBytes: number;
   chunkBytes: number;
-  /** false: the server answered that it has no tus endpoint. */
-  available: boolean;
+  /** false: the server answered that it has no tus endpoint (asked once, and only when a file is big enough). */
+  available: () => Promise<boolean>;
 }
 
 /**
@@ -63,7 +63,7 @@ export async function planMapping(
     const dir = remoteDirOf(mapping, path);
     const parentId = await folders.find(dir);
     if (parentId === null) for (const f of folders.missingPrefixes(dir)) items.push({ action: 'create-folder', mapping: mapping.name, path: f });
-    const viaTus = deps.tus?.available === true && digest.size > deps.tus.aboveBytes;
+    const viaTus = deps.tus !== undefined && digest.size > deps.tus.aboveBytes && (await deps.tus.available());
     const how = viaTus ? tusDetail(deps.state, deps.tus!, mapping.name, path, digest.size) : '';
     if (row) {
       items.push({ action: 'replace', mapping: mapping.name, path, detail: `asset ${row.assetId}${how}`, tus: viaTus || undefined });
