@@ -7,6 +7,7 @@ import { TusProtocol } from '../squidex/tus.js';
 import type { UploadFile } from '../squidex/types.js';
 import type { MetaStore, State, UploadRow, UploadsRepo } from '../state/index.js';
 import type { ReconcileContext, SyncEvents } from './context.js';
+import type { OpenFile } from './openfile.js';
 import { TusRun } from './tusrun.js';
 
 /** Pieces smaller than this are mostly request overhead; a proxy that refuses them needs fixing. */
@@ -22,7 +23,8 @@ export interface SendArgs {
   parentId: string;
   fileName: string;
   mimeType: string;
-  file: UploadFile;
+  /** The worker's open file: chunks are read into reused buffers (readLarge), other ranges streamed. */
+  file: UploadFile & Pick<OpenFile, 'readLarge'>;
   /** Size and mtime of the descriptor as opened. */
   st: { size: number; mtimeMs: number };
   /** The hash of the whole file, when the worker took one before the upload. */

@@ -23,6 +23,8 @@ export interface OpenFile {
   /** fstat now: a file that grows or shrinks after open is seen by its size. */
   fstat(): Promise<Stats>;
   read(buf: Buffer, offset: number, length: number, position: number): Promise<number>;
+  /** As read(), but always through the thread pool: for reads too big to block the event loop (a tus chunk). */
+  readLarge(buf: Buffer, offset: number, length: number, position: number): Promise<number>;
   /** Bytes start..end (inclusive), in chunks of up to `chunk` bytes; the descriptor stays open. */
   stream(start: number, end: number, chunk: number): AsyncIterable<Buffer>;
   close(): Promise<void>;
@@ -156,7 +158,8 @@ function openDirect(abs: string): DescriptorFile {
     stat,
     fstat: async () => fs.fstatSync(fd),
     read: async (b, o, l, p) => fs.readSync(fd, b, o, l, p),
-    stream: (start, end, chunk) => ranges((b, l, p) => readAsync(fd, b, l, p), start, end, chunk),
+    readLarge: (b, o, l, p) => readAsync(fd, b, o, l, p),
+    stream: (start, end, chunk) => ranges((b, l, p) => readAsync(fd, b, 0, l, p), start, end, chunk),
     async close() {
       if (closed) return;
       closed = true;
@@ -180,6 +183,7 @@ async function openPooled(abs: string): Promise<DescriptorFile> {
     stat,
     fstat: () => handle.stat(),
     read: async (b, o, l, p) => (await handle.read(b, o, l, p)).bytesRead,
+    readLarge: async (b, o, l, p) => (await handle.read(b, o, l, p)).bytesRead,
     stream: (start, end, chunk) => ranges(async (b, l, p) => (await handle.read(b, 0, l, p)).bytesRead, start, end, chunk),
     async close() {
       if (closed) return;
@@ -189,8 +193,8 @@ async function openPooled(abs: string): Promise<DescriptorFile> {
   };
 }
 
-function readAsync(fd: number, buf: Buffer, length: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) => fs.read(fd, buf, 0, length, position, (e, n) => (e ? reject(e) : resolve(n))));
+function readAsync(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.read(fd, buf, offset, length, position, (e, n) => (e ? reject(e) : resolve(n))));
 }
 
 /**

@@ -25,11 +25,12 @@ const SAVE_EVERY_MS = 1000;
  */
 const AHEAD_MAX = 16 * 1024 * 1024;
 
-/** A chunk read and hashed ahead: its bytes, and the hash of the file up to its end. */
+/** A chunk read and hashed ahead: its bytes (in one of the run's two buffers), and the hash of the file up to its end. */
 interface Ahead {
   start: number;
   data: Buffer;
   hash: Hash;
+  buf: number;
 }
 
 /**
@@ -50,6 +51,8 @@ export class TusRun {
   #savedAt = 0;
   #restarts = 0;
   #ahead: Ahead | undefined;
+  /** Two chunk buffers, used in turn (the chunk on its way, the next one read ahead): no 4 MiB of garbage per chunk. */
+  readonly #bufs: Buffer[] = [];
 
   constructor(
     private readonly owner: BigUploads,
@@ -130,21 +133,22 @@ export class TusRun {
         let ready = this.#ahead?.start === start && this.#ahead.data.length === length ? this.#ahead : undefined;
         this.#ahead = undefined;
         if (!ready) await this.hashTo(start);
-        if (!ready && length <= AHEAD_MAX) ready = await this.read(start, length, this.#hash);
+        if (!ready && length <= AHEAD_MAX) ready = await this.read(start, length, this.#hash, 0);
         let attempt = ready?.hash;
         const chunk = ready
           ? { length, open: () => this.counted(start, ready.data) }
           : { length, open: () => this.body(start, length, (h) => (attempt = h)) };
         const patching = tus.patch(url, start, chunk, a.fileName, a.signal);
         const end = start + length;
-        const next = ready && end < this.size ? this.read(end, Math.min(this.owner.chunkBytes(), this.size - end), ready.hash).catch(() => undefined) : undefined;
+        const next = ready && end < this.size ? this.read(end, Math.min(this.owner.chunkBytes(), this.size - end), ready.hash, 1 - ready.buf).catch(() => undefined) : undefined;
         try {
           const r = await patching;
+          const ahead = await next;
           failures = 0;
           if (r.offset === end && attempt) {
             this.#hash = attempt;
             this.#hashedTo = end;
-            this.#ahead = await next;
+            this.#ahead = ahead;
           }
           this.#offset = r.offset;
           if (r.asset) return this.finish(r.asset);
@@ -155,10 +159,12 @@ export class TusRun {
           if (a.signal?.aborted || code === 'FILE_CHANGED') throw e;
           if (code === 'TUS_GONE') return null;
           if (code === 'TUS_CHUNK_TOO_LARGE') this.owner.refused(length, a);
-          else if (code !== 'TUS_OFFSET_CONFLICT') {
+          else {
             if (!(e instanceof SyncError) || e.retry !== 'retry' || ++failures > IN_JOB_RETRIES) throw e;
-            this.owner.logger.warn({ path: a.path, code, offset: this.#offset }, 'upload of %s interrupted (%s); resuming', a.path, code);
-            await pause(250 * 2 ** (failures - 1), a.signal, a.stopping);
+            if (code !== 'TUS_OFFSET_CONFLICT') {
+              this.owner.logger.warn({ path: a.path, code, offset: this.#offset }, 'upload of %s interrupted (%s); resuming', a.path, code);
+              await pause(250 * 2 ** (failures - 1), a.signal, a.stopping);
+            }
           }
           const at = await tus.offset(url, a.fileName, a.signal);
           if (at === null) return null;
@@ -170,19 +176,22 @@ export class TusRun {
     }
   }
 
-  /** A chunk's bytes read whole from the descriptor, and the hash of the file up to its end (from `base`). */
-  private async read(start: number, length: number, base: Hash): Promise<Ahead> {
-    const pieces: Buffer[] = [];
-    for await (const piece of this.a.file.stream(start, start + length - 1, length)) pieces.push(piece);
-    const data = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
-    if (data.length !== length) throw new SquidexError('FILE_CHANGED', `"${this.a.fileName}" shrank while it was being sent.`, { retry: 'retry' });
+  /** A chunk's bytes read whole from the descriptor into buffer `buf`, and the hash of the file up to its end (from `base`). */
+  private async read(start: number, length: number, base: Hash, buf: number): Promise<Ahead> {
+    if (!this.#bufs[buf] || this.#bufs[buf].length < length) this.#bufs[buf] = Buffer.allocUnsafe(length);
+    const data = this.#bufs[buf].subarray(0, length);
+    for (let got = 0; got < length; ) {
+      const n = await this.a.file.readLarge(data, got, length - got, start + got);
+      if (n === 0) throw new SquidexError('FILE_CHANGED', `"${this.a.fileName}" shrank while it was being sent.`, { retry: 'retry' });
+      got += n;
+    }
     const hash = base.copy();
     for (let off = 0; off < length; off += READ) {
       // In slices, so the chunk on its way keeps being written meanwhile.
       if (off > 0) await tick();
       hash.update(data.subarray(off, Math.min(length, off + READ)));
     }
-    return { start, data, hash };
+    return { start, data, hash, buf };
   }
 
   /** A chunk read ahead, counted as it goes out. */
