@@ -112,7 +112,7 @@ describe('big files through tus', () => {
     expect(assets.has('Design/Shared/huge.bin')).toBe(false);
     const said = (r.stdout + r.stderr).split('\n').filter((l) => l.includes('has no tus endpoint (an older Squidex'));
     expect(said).toHaveLength(1);
-    expect(r.stdout).toMatch(/huge\.bin[\s\S]*no tus endpoint to take it in pieces/);
+    expect(r.stdout).toMatch(/huge\.bin[\s\S]*no tus endpoint to take the file in pieces/);
   }, 120_000);
 
   it('a proxy that refuses 4 MiB bodies: the chunk is halved until it fits, and the size is remembered', async () => {

@@ -102,7 +102,13 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (mapping, path)
   ) STRICT, WITHOUT ROWID;
   `,
-  // 5: resumable (tus) uploads in progress, one per path: where the upload
+  // 5: why a job failed: 'file' (this path's own trouble; set by every failure from
+  // this version on). NULL on rows failed by earlier versions, which also failed jobs
+  // for Squidex being away or refusing the credentials: those are revived when it answers.
+  `
+  ALTER TABLE jobs ADD COLUMN fail_kind TEXT;
+  `,
+  // 6: resumable (tus) uploads in progress, one per path: where the upload
   // lives, what the server confirmed, and the file's size and mtime when it
   // started (a file that changed since is not continued but started over).
   `

@@ -2,7 +2,8 @@ import type { Clock } from '../lib/clock.js';
 import { SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { contentTypeFor, type SquidexClient, type UploadResult } from '../squidex/index.js';
-import { formatBytes, tooLarge } from '../squidex/errors.js';
+import { formatBytes } from '../lib/units.js';
+import { pieceTooLarge, SquidexError, withoutTus } from '../squidex/errors.js';
 import { TusProtocol } from '../squidex/tus.js';
 import type { UploadFile } from '../squidex/types.js';
 import type { MetaStore, State, UploadRow, UploadsRepo } from '../state/index.js';
@@ -118,11 +119,11 @@ export class BigUploads {
       } catch (e) {
         if (!(e instanceof SyncError && e.code === 'TUS_UNSUPPORTED')) throw e;
       }
-      return this.multipartOnly(a, multipart);
+      return this.multipartOnly(multipart);
     }
     const row = this.uploads.get(a.mapping, a.path);
     if (row) await this.drop(row); // from a time the file was bigger
-    if (this.#speaks === 'no') return this.multipartOnly(a, multipart);
+    if (this.#speaks === 'no') return this.multipartOnly(multipart);
     try {
       return await multipart();
     } catch (e) {
@@ -132,7 +133,7 @@ export class BigUploads {
       try {
         return await this.viaTus(a);
       } catch (e2) {
-        if (e2 instanceof SyncError && e2.code === 'TUS_UNSUPPORTED') throw this.tooLargeWithoutTus(a, e);
+        if (e2 instanceof SyncError && e2.code === 'TUS_UNSUPPORTED') throw e instanceof SquidexError && code === 'TOO_LARGE' ? withoutTus(e) : e;
         throw e2;
       }
     }
@@ -161,7 +162,7 @@ export class BigUploads {
   refused(length: number, a: SendArgs): void {
     const tried = Math.min(this.#chunk, length);
     if (tried <= MIN_CHUNK) {
-      throw tooLarge({ operation: 'upload', fileName: a.fileName, size: tried, now: this.now(), tus: 'chunk' }, { status: 413 });
+      throw pieceTooLarge({ operation: 'upload', fileName: a.fileName }, tried);
     }
     const next = Math.max(MIN_CHUNK, Math.floor(tried / 2));
     if (next >= this.#chunk) return;
@@ -196,17 +197,13 @@ export class BigUploads {
     this.uploads.remove(row.mapping, row.path);
   }
 
-  private async multipartOnly(a: SendArgs, multipart: () => Promise<UploadResult>): Promise<UploadResult> {
+  private async multipartOnly(multipart: () => Promise<UploadResult>): Promise<UploadResult> {
     try {
       return await multipart();
     } catch (e) {
-      if (e instanceof SyncError && e.code === 'TOO_LARGE') throw this.tooLargeWithoutTus(a, e);
+      if (e instanceof SquidexError && e.code === 'TOO_LARGE') throw withoutTus(e);
       throw e;
     }
-  }
-
-  private tooLargeWithoutTus(a: SendArgs, cause: unknown): SyncError {
-    return tooLarge({ operation: 'upload', fileName: a.fileName, size: a.st.size, now: this.now(), tus: 'absent' }, { status: 413, cause });
   }
 }
 

@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { setImmediate as tick } from 'node:timers/promises';
 import { SyncError } from '../lib/errors.js';
 import { SquidexError, squidexFileHash, type UploadResult } from '../squidex/index.js';
-import { formatBytes } from '../squidex/errors.js';
+import { formatBytes } from '../lib/units.js';
 import type { TusProtocol } from '../squidex/tus.js';
 import type { UploadRow } from '../state/index.js';
 import type { BigUploads, SendArgs } from './bigupload.js';
