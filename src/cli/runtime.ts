@@ -20,6 +20,7 @@ import { markCreated, removeEmptyFolders } from '../worker/emptied.js';
 import { guardKey } from '../worker/gone.js';
 import { pinRoot } from '../worker/openfile.js';
 import { ServerChangeGuard } from '../verify/guard.js';
+import { BigUploads } from '../worker/bigupload.js';
 
 /** Everything one run of the daemon or of `once` works with, built from the config. */
 export interface Runtime {
@@ -100,6 +101,11 @@ export async function acquireLockPatiently(stateFile: string, waitMs: number, lo
       await new Promise((r) => setTimeout(r, 500));
     }
   }
+}
+
+/** Which Squidex (and app) the state's uploads and remembered chunk size belong to. */
+export function serverKey(config: Config): string {
+  return `${config.squidex.url}|${config.squidex.app}`;
 }
 
 /**
@@ -202,6 +208,10 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     unstable: new BoundedMap(10_000),
     events: opts.events,
     serverChanges: new ServerChangeGuard({ client, state, logger, clock, mode: config.sync.serverChanges }),
+    big: new BigUploads({
+      client, state, clock, logger: logger.child({ component: 'worker' }), server: serverKey(config),
+      chunkBytes: config.upload.chunkBytes, tusAboveBytes: config.upload.tusAboveBytes, events: opts.events,
+    }),
   };
   const availability = availabilityFor(config, client, clock, logger);
   const pool = new WorkerPool(ctx, {

@@ -41,6 +41,7 @@ export async function start(configFile: string): Promise<number> {
     logger,
     events: {
       uploaded: (kind, bytes) => metrics.recordUpload(kind, bytes),
+      tusBytes: (kind, bytes) => metrics.recordTusBytes(kind, bytes),
       action: (action, mapping, path) => {
         activity.record(action, mapping, path, Date.now());
         health.serverReachable();

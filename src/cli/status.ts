@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Config, ServerChanges } from '../config/index.js';
 import { jsonForTerminal, printable, printableDeep } from '../lib/printable.js';
+import { formatBytes } from '../lib/units.js';
 import { openState, readLockHolder, type State } from '../state/index.js';
 import { guardHint, guardKey } from '../worker/gone.js';
 import { VERIFIED_AT, verifyStore, type DriftRow } from '../verify/store.js';
@@ -63,6 +64,8 @@ export interface StatusReport {
    * replace held back (sync.serverChanges: report). Unknown assets are listed, never deleted.
    */
   drift: { mode: ServerChanges; verifiedAt: number | null; total: number; items: Array<Omit<DriftRow, 'seenAt'>> };
+  /** Big files going through tus: how much the server has confirmed (it lags by up to a second). */
+  bigUploads: Array<{ mapping: string; path: string; confirmed: number; size: number; startedAt: number }>;
 }
 
 /** What `status` shows; also served as JSON on /status. */
@@ -111,6 +114,7 @@ export function collectStatus(state: State, config: Config): StatusReport {
     skipped: state.skipped.list(200).map((k) => ({ mapping: k.mapping, path: k.path, reason: k.reason })),
     stampsPending: state.stamps.count(),
     drift: collectDrift(state, config),
+    bigUploads: state.uploads.list(200).map((u) => ({ mapping: u.mapping, path: u.path, confirmed: u.confirmed, size: u.size, startedAt: u.startedAt })),
   };
 }
 
@@ -189,6 +193,10 @@ function formatStatus(r: StatusReport): string {
     const shown = r.uploadingNow.slice(0, 10).map((j) => `  ${j.mapping}: ${j.path}`);
     if (r.uploadingNow.length > 10) shown.push(`  … and ${r.uploadingNow.length - 10} more`);
     lines.push('', 'uploading now or next:', ...shown);
+  }
+  if (r.bigUploads.length > 0) {
+    lines.push('', 'big files, uploaded in pieces (they resume where the server is after a stop or a dropped link):');
+    for (const u of r.bigUploads) lines.push(`  ${u.mapping}: ${u.path}: ${formatBytes(u.confirmed)} of ${formatBytes(u.size)}, resumable`);
   }
   if (r.stampsPending > 0) lines.push('', `metadata stamps waiting to go out: ${r.stampsPending}`);
   const retrying = r.pending.filter((p) => p.lastError);

@@ -98,7 +98,12 @@ export interface Config {
   mappings: Mapping[];
   sync: SyncSettings;
   deleteGuard: DeleteGuardSettings;
-  upload: { maxBytesPerSecond: number };
+  /**
+   * maxBytesPerSecond: the cap for all uploads together (0 = none). Files above
+   * tusAboveBytes go through Squidex's tus endpoint in pieces of chunkBytes
+   * (resumable); tusAboveBytes defaults to chunkBytes.
+   */
+  upload: { maxBytesPerSecond: number; chunkBytes: number; tusAboveBytes: number };
   /**
    * port 0 = the endpoint is off. host is always a loopback address.
    * healthProbeSeconds: how often an idle daemon asks Squidex whether it answers, so /health stays honest.
@@ -167,7 +172,8 @@ export const DEFAULTS = Object.freeze({
     serverChanges: 'report' as ServerChanges,
   }),
   deleteGuard: Object.freeze({ enabled: true, maxShare: 0.5, minFiles: 20 }),
-  upload: Object.freeze({ maxBytesPerSecond: 0 }),
+  // 4 MiB chunks stay under Squidex's default per-request limit (5 MiB) with room to spare.
+  upload: Object.freeze({ maxBytesPerSecond: 0, chunkBytes: 4 * 1024 * 1024, tusAboveBytes: 4 * 1024 * 1024 }),
   // The local page is on by default: 7463 is in no common registry of local services.
   http: Object.freeze({ port: 7463, host: '127.0.0.1', healthProbeSeconds: 60 }),
   notify: Object.freeze({ webhook: null as string | null, headers: Object.freeze({}) as Record<string, string>, everyMinutes: 15, afterMinutes: 10 }),

@@ -77,6 +77,8 @@ export function buildConfig(root: Tree, ctx: Context): Config {
     if (b === undefined) u.error('maxBytesPerSecond', `expected bytes per second as a number or a size such as 10MB or 5MiB (0 = unlimited), got ${show(u.raw('maxBytesPerSecond'), '')}`);
     else maxBytesPerSecond = b;
   }
+  const chunkBytes = bytesKey(u, 'chunkBytes', DEFAULTS.upload.chunkBytes, MIN_CHUNK, MAX_CHUNK, 'the size of each piece of a resumable upload');
+  const tusAboveBytes = bytesKey(u, 'tusAboveBytes', chunkBytes, 0, Number.MAX_SAFE_INTEGER, 'files larger than this go through tus');
 
   const h = top.section('http', Object.keys(DEFAULTS.http));
   const http = {
@@ -101,12 +103,27 @@ export function buildConfig(root: Tree, ctx: Context): Config {
     mappings,
     sync,
     deleteGuard,
-    upload: { maxBytesPerSecond },
+    upload: { maxBytesPerSecond, chunkBytes, tusAboveBytes },
     http,
     notify,
     log,
     warnings: ctx.problems.warnings,
   };
+}
+
+/** A tus chunk below this is mostly request overhead; a proxy that refuses it needs fixing, not smaller pieces. */
+const MIN_CHUNK = 256 * 1024;
+const MAX_CHUNK = 1024 * 1024 * 1024;
+
+function bytesKey(u: Section, key: string, dflt: number, min: number, max: number, what: string): number {
+  if (!u.has(key)) return dflt;
+  const b = parseBytes(u.raw(key));
+  if (b === undefined || b < min || b > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `from 256KiB to 1GiB`;
+    u.error(key, `expected a size such as 4MiB or 8MB (${what}; ${range}), got ${show(u.raw(key), '')}`);
+    return dflt;
+  }
+  return b;
 }
 
 function readNotify(n: Section): Config['notify'] {

@@ -46,6 +46,26 @@ interface CallOptions {
   ctx: Omit<FailureContext, 'now' | 'clientId'>;
 }
 
+/** One request of a protocol the caller speaks itself (tus, tus.ts); see SquidexClient.send. */
+export interface SendRequest {
+  method: Dispatcher.HttpMethod;
+  /** Absolute: apiUrl('/assets/tus'), or a URL the server handed out (a tus Location) resolved against it. */
+  url: string;
+  headers?: Record<string, string>;
+  /** Called once per attempt: a token refresh sends the body again. */
+  body?: () => Buffer | AsyncIterable<Uint8Array>;
+  /** Statuses outside 2xx that the caller reads itself instead of getting them thrown. */
+  pass?: readonly number[];
+  signal?: AbortSignal;
+  ctx: Omit<FailureContext, 'now' | 'clientId'>;
+}
+
+export interface SendResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
 interface CallResult {
   status: number;
   body: unknown;
@@ -70,7 +90,8 @@ export class SquidexClient {
   private readonly connections: number;
   private readonly logger: Logger;
   private readonly clock: Clock;
-  private readonly bandwidth: Bandwidth | undefined;
+  /** The cap shared by every upload of this client (tus.ts sends its chunks through it too). */
+  readonly bandwidth: Bandwidth | undefined;
   /** Largest file the server has taken so far and resets seen per file size: see errors.ts (oversize rule). */
   private largestAccepted = 0;
   private readonly resetsBySize = new Map<number, number>();
@@ -382,6 +403,64 @@ export class SquidexClient {
       'TIMEOUT', `${subject(ctx)}: Squidex did not finish answering within ${Math.round(ms / 1000)} s (it or a proxy in front of it is sending too slowly).`,
       { retry: 'retry', scope: 'transient' },
     ), outer);
+  }
+
+  /**
+   * One request whose answer the caller reads itself (the tus protocol in
+   * tus.ts): the same agent, CA, timeouts, token (refreshed once on 401) and
+   * secret scrubbing as every call. Network failures, and statuses outside
+   * 2xx and `pass`, are classified as everywhere else.
+   */
+  async send(req: SendRequest): Promise<SendResponse> {
+    try {
+      return await this.sendOnce(req, true);
+    } catch (e) {
+      throw this.scrub(e);
+    }
+  }
+
+  private async sendOnce(req: SendRequest, mayRefresh: boolean): Promise<SendResponse> {
+    const url = this.target(req.url);
+    const token = await this.tokens.get();
+    const ctx = (): FailureContext => ({ ...req.ctx, clientId: this.opts.clientId, now: this.clock.now(), maxPauseMs: this.opts.maxServerPauseMs });
+    const started = this.clock.now();
+    const deadline = this.deadline(req.ctx, Number(req.headers?.['content-length'] ?? 0), req.signal);
+    let res: Dispatcher.ResponseData;
+    let text: string;
+    try {
+      const body = req.body?.() as string | Buffer | Readable | undefined;
+      res = await request(url, { method: req.method, headers: { authorization: `Bearer ${token}`, ...req.headers }, body, dispatcher: this.agent, signal: deadline.signal });
+      text = await res.body.text();
+    } catch (e) {
+      throw classifyFailure({ kind: 'network', error: e }, ctx());
+    } finally {
+      deadline.clear();
+    }
+    this.logger.debug({ method: req.method, path: new URL(url).pathname, status: res.statusCode, ms: this.clock.now() - started }, 'squidex request');
+    if (res.statusCode === 401 && mayRefresh && this.tokens.refreshable) {
+      this.tokens.invalidate(token);
+      return this.sendOnce(req, false);
+    }
+    if ((res.statusCode < 200 || res.statusCode >= 300) && !req.pass?.includes(res.statusCode)) {
+      throw classifyFailure({ kind: 'http', status: res.statusCode, headers: res.headers, body: text }, ctx());
+    }
+    return { status: res.statusCode, headers: res.headers, body: text };
+  }
+
+  /** The absolute URL of a path below `/api/apps/{app}`. */
+  apiUrl(path: string): string {
+    return `${this.base}/api/apps/${enc(this.opts.app)}${path}`;
+  }
+
+  /** Only the configured origin is ever sent the token: a Location pointing elsewhere is refused. */
+  private target(u: string): string {
+    const url = new URL(u);
+    if (url.origin !== new URL(this.base).origin) {
+      throw new SquidexError('UNEXPECTED_RESPONSE', `Squidex pointed an upload at ${url.origin}, not at ${new URL(this.base).origin}; the token is not sent there.`, {
+        retry: 'never',
+      });
+    }
+    return url.toString();
   }
 
   private noteAccepted(size: number): void {

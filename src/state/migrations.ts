@@ -129,6 +129,25 @@ const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   INSERT INTO file_versions (asset_id, file_version) SELECT asset_id, -1 FROM files WHERE sha256 IS NOT NULL;
   `,
+  // 7: resumable (tus) uploads in progress, one per path: where the upload
+  // lives, what the server confirmed, and the file's size and mtime when it
+  // started (a file that changed since is not continued but started over).
+  `
+  CREATE TABLE uploads (
+    mapping    TEXT NOT NULL,
+    path       TEXT NOT NULL,
+    asset_id   TEXT NOT NULL,
+    server     TEXT NOT NULL,             -- squidex url|app the upload URL belongs to
+    url        TEXT NOT NULL,
+    size       INTEGER NOT NULL,
+    mtime_ms   REAL NOT NULL,
+    confirmed  INTEGER NOT NULL DEFAULT 0, -- the offset the server last confirmed (may lag it by a second)
+    sent_to    INTEGER NOT NULL DEFAULT 0, -- how far any PATCH of this file got: bytes below it sent again count as such
+    started_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (mapping, path)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

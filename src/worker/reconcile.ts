@@ -19,6 +19,7 @@ import { findMoveSource, applyMove } from './move.js';
 import { movedWithFolder } from './foldermove.js';
 import { stampBody } from './stamps.js';
 import { verifyStore } from '../verify/store.js';
+import { sendContent } from './bigupload.js';
 
 /**
  * Reconcile one path: look at the file as it is now and make the server
@@ -243,15 +244,17 @@ async function upload(
 
   let result: UploadResult;
   const kind = existing ? 'replace' : 'new';
+  // Big files go through tus (an upsert under the same id, resumable), the rest as one request.
+  const big = { mapping: mapping.name, path: relPath, assetId, parentId, fileName: src.fileName, file, st, sha256: digest?.sha256, signal };
   try {
-    result = existing
-      ? await ctx.client.replaceContent(assetId, src, { signal })
-      : await ctx.client.upsertAsset(assetId, parentId, src, { signal });
+    result = await sendContent(ctx, big, () =>
+      existing ? ctx.client.replaceContent(assetId, src, { signal }) : ctx.client.upsertAsset(assetId, parentId, src, { signal }),
+    );
   } catch (e) {
     const code = e instanceof SyncError ? e.code : '';
     if (existing && (code === 'NOT_FOUND' || code === 'GONE')) {
       // Someone deleted the asset on the server while the file lives on: bring it back under the same id.
-      result = await ctx.client.upsertAsset(assetId, parentId, src, { signal });
+      result = await sendContent(ctx, big, () => ctx.client.upsertAsset(assetId, parentId, src, { signal }));
     } else if (code === 'FOLDER_NOT_FOUND') {
       ctx.resolver.invalidate(remoteDirOf(mapping, relPath));
       throw new SyncError('FOLDER_GONE', `The asset folder for ${relPath} was deleted on the server; it will be created again.`, {
