@@ -17,8 +17,6 @@ export interface OverviewDeps {
   assetOf(mapping: string, path: string): { assetId: string; size: number | null } | undefined;
   squidex: { url: string; app: string };
   now(): number;
-  /** Big uploads under way, with their bytes; empty where the client has none. */
-  bigUploads?(): Array<{ mapping: string; path: string; sent: number; total: number }>;
 }
 
 export type MappingState = 'in sync' | 'syncing' | 'paused' | 'unreachable' | 'credentials refused' | 'not mounted';
@@ -79,7 +77,8 @@ export function buildOverview(deps: OverviewDeps): Overview {
       return { ...a, size: asset?.size ?? null, link: asset ? link(asset.assetId) : null };
     }),
     failed: status.failed,
-    uploads: deps.bigUploads?.() ?? [],
+    // What the server confirmed of each big (tus) upload: it lags the bytes sent by up to a second.
+    uploads: status.bigUploads.map((u) => ({ mapping: u.mapping, path: u.path, sent: u.confirmed, total: u.size })),
     drift: status.drift ?? { mode: 'report', verifiedAt: null, total: 0, items: [] },
   };
 }
