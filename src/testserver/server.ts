@@ -66,6 +66,13 @@ export class SquidexTestServer {
     this.store.counters = emptyCounters();
   }
 
+  setReferenced(ids: readonly string[], referenced: boolean): void {
+    for (const id of ids) {
+      if (referenced) this.store.referenced.add(id);
+      else this.store.referenced.delete(id);
+    }
+  }
+
   async close(): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
@@ -213,6 +220,7 @@ export async function start(opts: TestServerOptions = {}): Promise<TestServer> {
       s.faults.update(f);
       if (f.down) s.dropConnections();
     },
+    setReferenced: (ids, referenced = true) => s.setReferenced(ids, referenced),
     inspect: () => s.store.inspect(),
     resetCounters: () => s.resetCounters(),
     close: () => s.close(),

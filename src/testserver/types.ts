@@ -87,6 +87,8 @@ export interface TestServer {
   clientId: string;
   clientSecret: string;
   setFaults(f: Partial<FaultSettings>): void;
+  /** Marks assets as used by content (true) or no longer (false): deletes with checkReferrers are refused for them. */
+  setReferenced(ids: readonly string[], referenced?: boolean): void;
   inspect(): Inspection;
   resetCounters(): void;
   close(): Promise<void>;
