@@ -24,6 +24,7 @@ describe('sync.example.yaml', () => {
     const keys = [
       ...['url', 'allowInsecureHttp', 'app', 'clientId', 'clientSecret', 'token', 'ca', 'timeoutSeconds'],
       ...['state', 'local', 'remote', 'name', 'deletes', 'permanentDeletes', 'watch', 'rescanInterval', 'ignore', 'ignoreDefaults'],
+      ...['tags', 'folderTags', 'embeddedMetadata'],
       ...Object.keys(DEFAULTS.sync),
       ...Object.keys(DEFAULTS.deleteGuard),
       ...Object.keys(DEFAULTS.upload),
