@@ -7,6 +7,8 @@ import { JobQueue, type QueueOptions } from '../queue/index.js';
 import { FilesRepo } from './files.js';
 import { StampsRepo } from './stamps.js';
 import { SkippedRepo } from './skipped.js';
+import { AnnotationsRepo, SidecarsRepo } from './annotations.js';
+import { KeptRepo } from './kept.js';
 import { MetaStore, SqliteFolderCache, type FolderStore } from './folders.js';
 import { APPLICATION_ID, SCHEMA_VERSION, migrate } from './migrations.js';
 import { stateError } from './errors.js';
@@ -15,6 +17,8 @@ export { FilesRepo, type FileRow, type FileStats, type KeptRow } from './files.j
 export type { FolderCache, FolderStore } from './folders.js';
 export { StampsRepo, type PendingStamp } from './stamps.js';
 export { SkippedRepo, type SkippedRow } from './skipped.js';
+export { AnnotationsRepo, SidecarsRepo, NO_ANNOTATION, type Annotation, type AnnotationRow } from './annotations.js';
+export { KeptRepo, type KeptReason } from './kept.js';
 export { acquireLock, readLockHolder, type StateLock, type LockHolder } from './lock.js';
 export { APPLICATION_ID, SCHEMA_VERSION } from './migrations.js';
 export { stateError } from './errors.js';
@@ -45,6 +49,12 @@ export interface State {
   readonly stamps: StampsRepo;
   /** Paths never read on purpose, for `status`. */
   readonly skipped: SkippedRepo;
+  /** Why kept paths are kept (content still uses the asset). */
+  readonly kept: KeptRepo;
+  /** The tags and metadata squidex-sync set per asset, and what each file said. */
+  readonly annotations: AnnotationsRepo;
+  /** Sidecars read as metadata. */
+  readonly sidecars: SidecarsRepo;
   /** PRAGMA integrity_check, foreign keys and the invariants of every table; [] when all is well. */
   check(): string[];
   close(): void;
@@ -129,6 +139,9 @@ function makeState(file: string, db: Database.Database, clock: Clock, jobs: JobQ
     meta: new MetaStore(db),
     stamps: new StampsRepo(db),
     skipped: new SkippedRepo(db),
+    kept: new KeptRepo(db),
+    annotations: new AnnotationsRepo(db),
+    sidecars: new SidecarsRepo(db),
     check: () => checkState(db, jobs),
     close: () => {
       if (db.open) db.close();

@@ -2,7 +2,7 @@ import { lstat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Stats } from 'node:fs';
 import { SyncError } from '../lib/errors.js';
-import { slugify } from '../lib/slug.js';
+import { MetadataSniffer } from '../metadata/index.js';
 import type { AssetDto, UploadResult } from '../squidex/index.js';
 import type { FileRow } from '../state/index.js';
 import type { Job } from '../queue/index.js';
@@ -16,6 +16,10 @@ import { isRefusal, openInside, type OpenFile } from './openfile.js';
 import { META_PATH, META_SHA, remoteDirOf, remoteFileOf, type MappingRuntime } from './mapping.js';
 import { findMoveSource, applyMove } from './move.js';
 import { stampBody } from './stamps.js';
+import { readsEmbedded } from './annotation.js';
+import { annotation, keepSource, stamp, tap } from './annotate.js';
+import { isSidecar } from './sidecar.js';
+import { reconcileAnnotate, reconcileSidecar } from './retag.js';
 
 /**
  * Reconcile one path: look at the file as it is now and make the server
@@ -25,6 +29,7 @@ import { stampBody } from './stamps.js';
 export async function reconcile(job: Job, ctx: ReconcileContext, signal?: AbortSignal): Promise<Outcome> {
   const mapping = ctx.mappings.get(job.mapping);
   if (!mapping) return { action: 'skip', detail: 'mapping no longer configured' };
+  if (isSidecar(mapping, job.path)) return reconcileSidecar(job, mapping, ctx);
   const abs = join(mapping.local, job.path);
   const row = ctx.state.files.get(mapping.name, job.path);
   const io = fileAccessFor(mapping.local);
@@ -33,7 +38,7 @@ export async function reconcile(job: Job, ctx: ReconcileContext, signal?: AbortS
   try {
     st = await io.lstat(abs);
   } catch (e) {
-    if (isGone(e)) return handleGone(mapping, job.path, row, ctx);
+    if (isGone(e)) return handleGone(mapping, job.path, row, ctx, job.reason);
     throw fileError(e, abs);
   }
   // A directory, symlink, FIFO or socket where a file was: the file is gone.
@@ -53,7 +58,7 @@ export async function reconcile(job: Job, ctx: ReconcileContext, signal?: AbortS
   }
 
   if (!reportedGone && row?.sha256 && row.missingSince === null && row.size === st.size && row.mtimeMs === st.mtimeMs) {
-    return { action: 'none' };
+    return job.reason === 'annotate' ? reconcileAnnotate(mapping, job.path, row, st, ctx) : { action: 'none' };
   }
 
   // From here on the file is read through one descriptor only, checked to be
@@ -79,6 +84,8 @@ interface Opened {
   abs: string;
   file: OpenFile;
   st: Stats;
+  /** Sees the bytes as they are read for the hash or the upload, when the mapping reads embedded metadata. */
+  sniff?: MetadataSniffer;
 }
 
 async function reconcileOpen(
@@ -90,6 +97,8 @@ async function reconcileOpen(
   signal?: AbortSignal,
 ): Promise<Outcome> {
   const { abs, file, st } = opened;
+  if (readsEmbedded(mapping)) opened.sniff = new MetadataSniffer(posix.basename(job.path), st.size);
+  const sniff = opened.sniff?.wanted ? opened.sniff : undefined;
   if (!row && st.size >= UNHASHED_MIN_BYTES) {
     // A big new file that can be neither a move nor an adoption needs no hash
     // before its upload: reading it twice halves the throughput. The bytes are
@@ -107,8 +116,9 @@ async function reconcileOpen(
       const small = await readSmall(file, st.size, signal);
       digest = { sha256: small.sha256, size: small.size };
       data = small.data;
+      sniff?.feed(data, 0);
     } else {
-      digest = await hashFile(file, signal);
+      digest = await hashFile(file, signal, sniff && ((chunk, at) => sniff.feed(chunk, at)));
     }
   } catch (e) {
     if (isGone(e)) return handleGone(mapping, job.path, row, ctx);
@@ -125,7 +135,7 @@ async function reconcileOpen(
   if (!row) {
     const moved = await findMoveSource(mapping, job.path, digest, ctx);
     if (moved) return applyMove(mapping, moved, job.path, parentId, st, ctx);
-    const adopted = await adopt(mapping, job.path, parentId, digest, st, ctx);
+    const adopted = await adopt(mapping, job.path, parentId, digest, opened, ctx);
     if (adopted && 'action' in adopted) return adopted;
     if (adopted) return upload(mapping, job, adopted.reserved, parentId, digest, opened, ctx, signal, data);
   }
@@ -169,9 +179,10 @@ async function adopt(
   relPath: string,
   parentId: string,
   digest: FileDigest,
-  st: Stats,
+  opened: Opened,
   ctx: ReconcileContext,
 ): Promise<Outcome | { reserved: FileRow } | null> {
+  const st = opened.st;
   const files = ctx.state.files;
   const found = await ctx.adoption.find(
     parentId,
@@ -186,10 +197,13 @@ async function adopt(
     // Our stamp says this asset is this path, with older content: keep the id, replace the bytes.
     return { reserved: files.reserve(mapping.name, relPath, asset.id) };
   }
-  if (asset.metadata?.[META_SHA] !== digest.sha256 || asset.metadata?.[META_PATH] !== remoteFileOf(mapping, relPath)) {
-    asset = await stamp(asset, mapping, relPath, digest.sha256, ctx);
+  // Adopted: the tags already on it are the editors' (squidex-sync owns none it did not add).
+  const { plan, source } = await annotation(mapping, relPath, asset.id, opened, ctx, false);
+  if (asset.metadata?.[META_SHA] !== digest.sha256 || asset.metadata?.[META_PATH] !== remoteFileOf(mapping, relPath) || plan) {
+    asset = await stamp(asset, mapping, relPath, digest.sha256, ctx, plan);
   }
   files.reserve(mapping.name, relPath, asset.id);
+  keepSource(asset.id, source, ctx);
   record(mapping, relPath, asset, digest.sha256, st, ctx);
   return { action: 'adopt' };
 }
@@ -209,8 +223,11 @@ async function upload(
 ): Promise<Outcome> {
   const relPath = job.path;
   const files = ctx.state.files;
-  const { abs, file, st } = opened;
-  const src = { path: abs, file, fileName: posix.basename(relPath), bytes: data && digest ? { data, sha256: digest.sha256 } : undefined };
+  const { abs, file, st, sniff } = opened;
+  const src = {
+    path: abs, file: sniff?.wanted ? tap(file, sniff) : file, fileName: posix.basename(relPath),
+    bytes: data && digest ? { data, sha256: digest.sha256 } : undefined,
+  };
   // A row without a hash is an upload that may or may not have reached the
   // server (or an adopted asset with older content): upserting that id again
   // is safe either way. A new path takes the id its job was given when it was
@@ -259,42 +276,21 @@ async function upload(
     else write();
     return { action: kind === 'new' ? 'upload' : 'replace', requeueAfterMs: outran(mapping, relPath, ctx), detail: 'file changed during upload' };
   }
+  // Squidex replaced the asset's metadata with the upload: every wanted key goes back.
+  const { plan, source } = await annotation(mapping, relPath, assetId, opened, ctx, true, signal);
+  keepSource(assetId, source, ctx);
   // The stamp goes out later, in a bulk request with others: this job is done
   // once its bytes are on the server, and a first sync costs one request per file.
-  const later = ctx.stamper && ctx.defer ? stampBody(result.asset, mapping, relPath, result.sha256) : null;
+  const later = ctx.stamper && ctx.defer ? stampBody(result.asset, mapping, relPath, result.sha256, plan) : null;
   if (later) {
     const now = ctx.clock.now();
     ctx.defer!(() => ctx.state.stamps.put(assetId, later, now));
     record(mapping, relPath, result.asset, result.sha256, st, ctx);
     return { action: kind === 'new' ? 'upload' : 'replace' };
   }
-  const asset = await stamp(result.asset, mapping, relPath, result.sha256, ctx);
+  const asset = await stamp(result.asset, mapping, relPath, result.sha256, ctx, plan);
   record(mapping, relPath, asset, result.sha256, st, ctx);
   return { action: kind === 'new' ? 'upload' : 'replace' };
-}
-
-/**
- * Write our hash and path into the asset's metadata. Squidex replaces
- * metadata on every content change, so this runs after every upload; the
- * server's own keys (pixel sizes, …) are kept.
- */
-export async function stamp(
-  asset: AssetDto,
-  mapping: MappingRuntime,
-  relPath: string,
-  sha256: string,
-  ctx: ReconcileContext,
-): Promise<AssetDto> {
-  await ctx.stamper?.before(asset.id);
-  const metadata = { ...(asset.metadata ?? {}), [META_SHA]: sha256, [META_PATH]: remoteFileOf(mapping, relPath) };
-  const fileName = posix.basename(relPath);
-  if (asset.fileName === fileName) return ctx.client.annotate(asset.id, { metadata });
-  if (asset.fileName.toLowerCase() === fileName.toLowerCase()) {
-    // Squidex compares names case-insensitively and would ignore a
-    // case-only rename; a detour through another name makes it stick.
-    await ctx.client.annotate(asset.id, { fileName: `${fileName}.renaming` });
-  }
-  return ctx.client.annotate(asset.id, { fileName, slug: slugify(fileName), metadata });
 }
 
 /** Uploads in a row a file may outrun before its job counts as failing (and backs off, and ends). */

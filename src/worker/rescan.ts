@@ -7,6 +7,7 @@ import type { IgnoreMatcher } from '../watch/ignore.js';
 import { walkMapping, type WalkResult } from '../watch/walk.js';
 import { applyFolderRename, detectFolderRenames } from './folders.js';
 import { guardKey } from './gone.js';
+import { followUps, splitSidecars } from './followups.js';
 import type { MappingRuntime } from './mapping.js';
 
 export interface GuardSettings {
@@ -56,25 +57,33 @@ export async function rescanMapping(
   let rows: string[] = deps.walk ? deps.state.files.listLean(mapping.name) : [];
   const walk = await (deps.walk ?? walkMapping(mapping.local, ignore));
   if (!deps.walk) rows = deps.state.files.listLean(mapping.name);
+  const present = walk.entries.size;
+  const sidecars = splitSidecars(mapping, walk.entries);
   let diff = diffLean(walk.entries, rows);
   const log = deps.logger.child({ mapping: mapping.name });
+  const renamedDirs: string[] = [];
   if (deps.server && !walk.rootMissing && diff.gone.length > 0) {
     let renamed = 0;
     for (const r of detectFolderRenames(mapping.local, walk.entries, deps.state.files.list(mapping.name))) {
-      if (await applyFolderRename(mapping, r, { state: deps.state, ...deps.server, logger: deps.logger })) renamed += 1;
+      if (await applyFolderRename(mapping, r, { state: deps.state, ...deps.server, logger: deps.logger })) {
+        renamed += 1;
+        renamedDirs.push(r.to); // under folderTags its files' tags follow
+      }
     }
     if (renamed > 0) {
       rows = deps.state.files.listLean(mapping.name);
       diff = diffLean(walk.entries, rows);
     }
   }
-  const { changed, gone, back, rows: known } = diff;
+  const { changed, back, rows: known } = diff;
+  const extra = followUps(mapping, { entries: walk.entries, sidecars, rootMissing: walk.rootMissing }, diff.gone, rows, renamedDirs, deps.state);
+  const gone = extra.gone;
   // Files seen gone that are back unchanged (a share that returned): no longer held.
   if (back.length > 0) deps.state.files.clearMissing(mapping.name, back);
   if (!walk.rootMissing) deps.state.skipped.replace(mapping.name, walk.skipped.map((k) => ({ path: k.path, reason: SKIP_TEXT[k.reason] })), deps.clock.now());
   for (const err of walk.errors.slice(0, 20)) log.warn({ path: err.path, code: err.code }, 'cannot read %s: %s', err.path, err.message);
 
-  const held = guardVerdict(mapping, walk.rootMissing, walk.entries.size, known, gone.length, deps);
+  const held = guardVerdict(mapping, walk.rootMissing, present, known, gone.length, deps);
   const key = guardKey(mapping.name);
   if (held) {
     if (deps.state.meta.get(key) !== held) {
@@ -103,10 +112,13 @@ export async function rescanMapping(
     return at !== undefined && (walk.entries.get(path)?.mtimeMs ?? 0) > at;
   };
   deps.state.jobs.enqueueMany([
+    // First: a path also changed or gone below takes that reason, which does all this one would.
+    ...extra.jobs.map((j) => ({ mapping: mapping.name, path: j.path, reason: j.reason, delayMs: 0 })),
     // A rescan's stat is a look at a quiet file: due now, not after the debounce (`once` would idle a second).
     ...changed.map((path) => ({ mapping: mapping.name, path, reason: changedSinceFailure(path) ? 'change' : 'rescan', delayMs: 0 })),
     ...gone.map((path) => ({ mapping: mapping.name, path, reason: 'gone' })),
   ]);
+  extra.commit();
   return {
     mapping: mapping.name,
     files: walk.entries.size,
