@@ -134,6 +134,23 @@ describe('keywords and credits become tags and metadata', () => {
   });
 });
 
+describe('big files: read once, metadata from the same pass', () => {
+  it('a PDF hashed before its upload (packet at the end) and a new 9 MiB PSD hashed as it is sent (packet at the start)', async () => {
+    world = await World.create({ server: { maxUploadBytes: 32 * 1024 * 1024 } });
+    const w = world;
+    const xmp = readFileSync(join(FX, 'shoot.xmp'), 'utf8');
+    const pdfPacket = xmp.replace("xmlns:dc='http://purl.org/dc/elements/1.1/'>", "xmlns:dc='http://purl.org/dc/elements/1.1/' xmlns:pdf='http://ns.adobe.com/pdf/1.3/' pdf:Producer='InDesign'>").replace('portrait', 'brochure');
+    w.write('brochure.pdf', Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(3 * 1024 * 1024, 0x20), Buffer.from(pdfPacket), Buffer.from('\n%%EOF\n')]));
+    const psd = readFileSync(join(FX, 'layers.psd'));
+    w.write('poster-big.psd', Buffer.concat([psd, Buffer.alloc(9 * 1024 * 1024, 7)]));
+    const run = await w.run(['once']);
+    expect(run.code, run.stdout).toBe(0);
+    expect(asset(w, 'brochure.pdf').tags).toEqual(['type/pdf', 'studio', 'brochure']);
+    expect(asset(w, 'poster-big.psd').tags).toEqual(['type/psd', 'poster', 'draft']);
+    expect(asset(w, 'poster-big.psd').metadata).toMatchObject({ title: 'Poster draft' });
+  });
+});
+
 describe('tags from the config', () => {
   it('tags and folderTags on every asset; a change of them re-annotates with no upload', async () => {
     world = await World.create({ mapping: { tags: ['brand'], folderTags: true } });

@@ -203,7 +203,7 @@ export class Stamper {
         for (const [id, owned] of applied) this.deps.state.annotations.setApplied(id, owned, now);
         for (const [id, message] of failed) this.deps.state.annotations.setError(id, message, now);
       });
-      refused.push(...stale);
+      // A 412 is no failure of the server: the next round reads the asset again and merges again.
       if (refused.length === 0) {
         this.#failures = 0;
         return true;
