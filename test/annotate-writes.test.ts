@@ -99,6 +99,24 @@ describe('writes carry the asset version; a 412 reads the asset again and merges
   });
 });
 
+describe('what the file said is never lost with its stamp', () => {
+  it('a direct write that supersedes a pending stamp (a move right after the upload) keeps the stamp’s record of the file', async () => {
+    const { state } = t.fresh();
+    server = await startTestServer();
+    const client = new SquidexClient({ url: server.url, app: server.app, clientId: server.clientId, clientSecret: server.clientSecret });
+    try {
+      const stamper = new Stamper({ state, client, clock: new FakeClock(0), logger: silentLogger });
+      state.stamps.put('A1', { metadata: {}, source: { keywords: ['old'] } }, 0);
+      state.stamps.put('A1', { metadata: {}, source: { keywords: ['new'], title: 'T' } }, 0);
+      await stamper.before('A1');
+      expect(state.stamps.count()).toBe(0);
+      expect(state.annotations.get('A1')?.source).toEqual({ keywords: ['new'], title: 'T' });
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 describe('a write given up', () => {
   it('is listed by status with its path; the file itself stays in sync', async () => {
     server = await startTestServer();

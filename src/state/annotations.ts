@@ -27,6 +27,7 @@ export class AnnotationsRepo {
   private readonly sGet;
   private readonly sSource;
   private readonly sApplied;
+  private readonly sBoth;
   private readonly sError;
   private readonly sRemove;
   private readonly sFailed;
@@ -39,6 +40,10 @@ export class AnnotationsRepo {
     this.sApplied = db.prepare(`
       INSERT INTO annotations (asset_id, tags, metadata, updated_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (asset_id) DO UPDATE SET tags = excluded.tags, metadata = excluded.metadata, error = NULL, updated_at = excluded.updated_at`);
+    this.sBoth = db.prepare(`
+      INSERT INTO annotations (asset_id, tags, metadata, source, updated_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (asset_id) DO UPDATE SET tags = excluded.tags, metadata = excluded.metadata, source = excluded.source,
+        error = NULL, updated_at = excluded.updated_at`);
     this.sError = db.prepare(`
       INSERT INTO annotations (asset_id, error, updated_at) VALUES (?, ?, ?)
       ON CONFLICT (asset_id) DO UPDATE SET error = excluded.error, updated_at = excluded.updated_at`);
@@ -65,6 +70,11 @@ export class AnnotationsRepo {
   /** The server took a write: this is what squidex-sync owns now (and no failure is left to report). */
   setApplied(assetId: string, applied: Annotation, now: number): void {
     this.sApplied.run(assetId, JSON.stringify(applied.tags), JSON.stringify(applied.metadata), now);
+  }
+
+  /** setApplied and setSource in one write. */
+  setAppliedAndSource(assetId: string, applied: Annotation, source: unknown, now: number): void {
+    this.sBoth.run(assetId, JSON.stringify(applied.tags), JSON.stringify(applied.metadata), JSON.stringify(source), now);
   }
 
   setError(assetId: string, message: string, now: number): void {

@@ -38,7 +38,7 @@ export class StampsRepo {
     // Created at 0: the next round reads the asset again and merges before sending.
     this.sRestale = db.prepare(`UPDATE stamps SET attempts = attempts + 1, created_at = 0 WHERE seq = ?`);
     // No index on asset_id (see migration 3): a scan of the few pending rows, and only for moves and adoptions.
-    this.sDrop = db.prepare(`DELETE FROM stamps WHERE asset_id = ?`);
+    this.sDrop = db.prepare(`DELETE FROM stamps WHERE asset_id = ? RETURNING seq, body`).raw();
     this.sCount = db.prepare(`SELECT count(DISTINCT asset_id) FROM stamps`).pluck();
   }
 
@@ -70,9 +70,9 @@ export class StampsRepo {
     for (const seq of seqs) this.sRestale.run(seq);
   }
 
-  /** A direct annotate of this asset supersedes its pending stamp. */
-  drop(assetId: string): void {
-    this.sDrop.run(assetId);
+  /** A direct annotate of this asset supersedes its pending stamps; their bodies, oldest first. */
+  drop(assetId: string): Array<Record<string, unknown>> {
+    return (this.sDrop.all(assetId) as Array<[number, string]>).sort((a, b) => a[0] - b[0]).map(([, b]) => JSON.parse(b) as Record<string, unknown>);
   }
 
   count(): number {

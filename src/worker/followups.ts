@@ -4,7 +4,7 @@ import type { State } from '../state/index.js';
 import type { FileStat } from '../watch/walk.js';
 import { readsEmbedded } from './annotation.js';
 import type { MappingRuntime } from './mapping.js';
-import { sidecarCandidates } from './sidecar.js';
+import { noteSidecars, sidecarCandidates } from './sidecar.js';
 
 /** A job a full rescan queues besides changed and gone files. */
 export interface FollowUp {
@@ -34,6 +34,7 @@ export function splitSidecars(mapping: MappingRuntime, entries: Map<string, File
   const sidecars = new Map<string, FileStat>();
   for (const [p, st] of entries) if (endsWithXmp(p)) sidecars.set(p, st);
   for (const p of sidecars.keys()) entries.delete(p);
+  noteSidecars(mapping.local, sidecars.keys());
   return sidecars;
 }
 

@@ -278,10 +278,11 @@ async function upload(
   }
   // Squidex replaced the asset's metadata with the upload: every wanted key goes back.
   const { plan, source } = await annotation(mapping, relPath, assetId, opened, ctx, true, signal);
-  keepSource(assetId, source, ctx);
   // The stamp goes out later, in a bulk request with others: this job is done
   // once its bytes are on the server, and a first sync costs one request per file.
-  const later = ctx.stamper && ctx.defer ? stampBody(result.asset, mapping, relPath, result.sha256, plan) : null;
+  // What the file said is stored with what the stamp leaves behind, in one write.
+  const later = ctx.stamper && ctx.defer ? stampBody(result.asset, mapping, relPath, result.sha256, plan, source) : null;
+  if (!later) keepSource(assetId, source, ctx);
   if (later) {
     const now = ctx.clock.now();
     ctx.defer!(() => ctx.state.stamps.put(assetId, later, now));

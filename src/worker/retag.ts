@@ -10,7 +10,7 @@ import { fileError, isGone } from './fserrors.js';
 import { fileAccessFor } from './localfs.js';
 import type { MappingRuntime } from './mapping.js';
 import { isRefusal, openInside } from './openfile.js';
-import { isSidecarPath, storedSource } from './sidecar.js';
+import { isSidecarPath, noteSidecar, storedSource } from './sidecar.js';
 
 /**
  * A file in sync whose tags or metadata should change without an upload:
@@ -51,6 +51,7 @@ export async function reconcileAnnotate(mapping: MappingRuntime, relPath: string
  * asset stays on the server).
  */
 export async function reconcileSidecar(job: Job, mapping: MappingRuntime, ctx: ReconcileContext): Promise<Outcome> {
+  noteSidecar(mapping.local, job.path);
   const files = ctx.state.files;
   const legacy = files.get(mapping.name, job.path);
   if (legacy) {

@@ -4,6 +4,7 @@ import { describeError, SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { slugify } from '../lib/slug.js';
 import { SquidexError, type AnnotateInput, type AssetDto, type BulkJob, type BulkResult, type SquidexClient } from '../squidex/index.js';
+import type { FileMetadata } from '../metadata/index.js';
 import type { Annotation, PendingStamp, State } from '../state/index.js';
 import { mergeAnnotation, type AnnotationPlan } from './annotation.js';
 import { META_PATH, META_SHA, remoteFileOf, type MappingRuntime } from './mapping.js';
@@ -32,6 +33,8 @@ export interface StampBody extends AnnotateInput {
   expectedVersion?: number;
   plan?: AnnotationPlan;
   owned?: Annotation;
+  /** What the file's own bytes said, stored once the stamp is settled. */
+  source?: FileMetadata;
 }
 
 /**
@@ -40,10 +43,13 @@ export interface StampBody extends AnnotateInput {
  * into the asset as the upload left it, or null when only a direct annotate
  * can do it (a case-only rename needs a detour through another name).
  */
-export function stampBody(asset: AssetDto, mapping: MappingRuntime, relPath: string, sha256: string, plan?: AnnotationPlan): StampBody | null {
+export function stampBody(
+  asset: AssetDto, mapping: MappingRuntime, relPath: string, sha256: string, plan?: AnnotationPlan, source?: FileMetadata,
+): StampBody | null {
   const fileName = posix.basename(relPath);
   if (asset.fileName !== fileName && asset.fileName.toLowerCase() === fileName.toLowerCase()) return null;
   const body: StampBody = { ...merged(asset, sha256, remoteFileOf(mapping, relPath), plan), expectedVersion: asset.version };
+  if (source) body.source = source;
   return asset.fileName === fileName ? body : { fileName, slug: slugify(fileName), ...body };
 }
 
@@ -58,7 +64,7 @@ function merged(asset: AssetDto, sha256: unknown, path: unknown, plan?: Annotati
 
 /** The stamp as Squidex gets it: without what only we need to merge again. */
 function wire(body: StampBody): AnnotateInput & { expectedVersion?: number } {
-  const { plan: _plan, owned: _owned, ...rest } = body;
+  const { plan: _plan, owned: _owned, source: _source, ...rest } = body;
   return rest;
 }
 
@@ -133,7 +139,9 @@ export class Stamper {
    */
   async before(assetId: string): Promise<void> {
     if (this.#sending.has(assetId)) await this.#flushing;
-    this.deps.state.stamps.drop(assetId);
+    // What the file said rides with its stamp: kept, as the direct write merges from it.
+    const source = this.deps.state.stamps.drop(assetId).map((b) => (b as StampBody).source).filter(Boolean).at(-1);
+    if (source) this.deps.state.annotations.setSource(assetId, source, this.deps.clock.now());
   }
 
   stop(): void {
@@ -179,12 +187,14 @@ export class Stamper {
       const refused: number[] = [];
       const stale: number[] = [];
       const applied: Array<[string, Annotation]> = [];
+      const sources: Array<[string, FileMetadata]> = [];
       const failed: Array<[string, string]> = [];
       batch.forEach((s, i) => {
         const error = (results[i]?.jobIndex === i ? results[i] : results.find((r) => r.jobIndex === i))?.error;
         const status = error?.statusCode ?? 0;
-        const owned = (s.body as StampBody).owned;
+        const { owned, source } = s.body as StampBody;
         if (!error && owned) applied.push([s.assetId, owned]);
+        if (source && (!error || s.attempts + 1 >= MAX_ATTEMPTS)) sources.push([s.assetId, source]);
         // Deleted on the server meanwhile: nothing left to stamp.
         if (!error || status === 404 || status === 410) return void done.push(s.seq);
         const said = error.message ?? `HTTP ${status}`;
@@ -200,7 +210,15 @@ export class Stamper {
       const now = this.deps.clock.now();
       this.deps.state.stamps.settle(done, refused, () => {
         this.deps.state.stamps.restale(stale);
-        for (const [id, owned] of applied) this.deps.state.annotations.setApplied(id, owned, now);
+        const annotations = this.deps.state.annotations;
+        const ownedOf = new Map(applied);
+        for (const [id, source] of sources) {
+          const owned = ownedOf.get(id);
+          if (owned) annotations.setAppliedAndSource(id, owned, source, now);
+          else annotations.setSource(id, source, now);
+          ownedOf.delete(id);
+        }
+        for (const [id, owned] of ownedOf) annotations.setApplied(id, owned, now);
         for (const [id, message] of failed) this.deps.state.annotations.setError(id, message, now);
       });
       // A 412 is no failure of the server: the next round reads the asset again and merges again.
@@ -272,8 +290,11 @@ export class Stamper {
       if (!asset) return void gone.add(s.seq);
       const body = s.body as StampBody;
       const ours = body.metadata ?? {};
-      const { fileName, slug } = body;
-      s.body = { ...(fileName ? { fileName, slug } : {}), ...merged(asset, ours[META_SHA], ours[META_PATH], body.plan), expectedVersion: asset.version };
+      const { fileName, slug, source } = body;
+      s.body = {
+        ...(fileName ? { fileName, slug } : {}), ...merged(asset, ours[META_SHA], ours[META_PATH], body.plan), expectedVersion: asset.version,
+        ...(source ? { source } : {}),
+      };
       if (ours[META_SHA] === undefined) delete (s.body.metadata as Record<string, unknown>)[META_SHA];
       if (ours[META_PATH] === undefined) delete (s.body.metadata as Record<string, unknown>)[META_PATH];
     });
