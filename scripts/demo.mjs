@@ -4,10 +4,11 @@
 // edits and adds files while it runs, then prints the asset-folder tree the
 // server ended up with.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { deflateSync } from 'node:zlib';
+import { createServer } from 'node:net';
 
 const root = resolve(import.meta.dirname, '..');
 const { startTestServer } = await import(join(root, 'dist/testserver/index.js'));
@@ -34,6 +35,13 @@ put('Docs/guidelines.md', '# Brand guidelines\n\nUse the logo on light backgroun
 put('Docs/.DS_Store', 'junk a Mac leaves behind (ignored)');
 put('Docs/~$draft.docx', 'an Office lock file (ignored)');
 
+// The page's fixed default port (7463) may be taken on this machine: the demo takes any free one.
+const pagePort = await new Promise((res, rej) => {
+  const srv = createServer().once('error', rej).listen(0, '127.0.0.1', () => {
+    const { port } = srv.address();
+    srv.close(() => res(port));
+  });
+});
 const config = join(work, 'sync.yaml');
 writeFileSync(
   config,
@@ -51,6 +59,8 @@ writeFileSync(
     'sync:',
     '  stabilityMs: 500',
     '  debounceMs: 200',
+    'http:',
+    `  port: ${pagePort}`,
     '',
   ].join('\n'),
 );
@@ -73,7 +83,9 @@ daemon.stdout.on('data', (d) => {
 
 const live = () => server.inspect().assets.filter((a) => !a.deleted);
 await until(() => live().length >= 8, 30_000, 'the first sync');
-console.log(`\n▶ first sync done: ${live().length} assets. Now editing one file and adding another while the daemon runs…\n`);
+console.log(`\n▶ first sync done: ${live().length} assets. Now editing one file and adding another while the daemon runs…`);
+const token = readFileSync(join(work, 'state', 'web-token'), 'utf8').trim();
+console.log(`▶ the daemon's local page, while it runs: http://127.0.0.1:${pagePort}/?token=${token} (squidex-sync open prints it)\n`);
 const heroId = live().find((a) => a.fileName === 'hero.png').id;
 put('Campaigns/2026/Spring/hero.png', png(320, 180, [250, 200, 60]));
 put('Campaigns/2026/Summer/teaser.png', png(120, 120, [40, 200, 120]));

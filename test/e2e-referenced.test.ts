@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SquidexClient, isReferencedError } from '../src/squidex/index.js';
 import { startTestServer, type TestServer } from '../src/testserver/index.js';
@@ -50,7 +52,7 @@ describe('deletes ask Squidex whether content still uses the asset', () => {
     expect(json.mappings[0].stillUsed).toBe(1);
     const text = (await w.run(['status'])).stdout;
     expect(text).toContain('kept: still used by content');
-    expect(text).toContain(`share: hero.jpg (asset ${ids.get('hero.jpg')})`);
+    expect(text).toMatch(new RegExp(`share: hero\\.jpg\\n\\s+asset ${ids.get('hero.jpg')}`));
 
     // Each full rescan asks once more; once nothing uses it, it goes.
     w.server.resetCounters();
@@ -94,12 +96,16 @@ describe('deletes ask Squidex whether content still uses the asset', () => {
     w.rm('used.jpg');
     const refused = await d.waitForLog((l) => l.action === 'referenced');
     expect(String(refused.msg)).toContain(id);
-    const ep = endpoint(port);
+    const ep = endpoint(port, w.statePath);
     const report = (await waitForAsync(async () => {
       const r = (await ep.status()) as { stillUsed: Kept[] };
       return r.stillUsed.length === 1 && r;
     })) as { stillUsed: Kept[] };
     expect(report.stillUsed[0]).toMatchObject({ path: 'used.jpg', assetId: id });
+    // The local page lists it too.
+    const token = readFileSync(join(dirname(w.statePath), 'web-token'), 'utf8').trim();
+    const overview = await (await fetch(`${ep.base}/api/overview`, { headers: { authorization: `Bearer ${token}` } })).json() as { stillUsed: Kept[] };
+    expect(overview.stillUsed).toEqual([expect.objectContaining({ path: 'used.jpg', assetId: id })]);
 
     // Two more full rescans: two more questions, never more than one per rescan.
     const rescans = (): number => d.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('rescan:')).length - rescansBefore;

@@ -28,7 +28,7 @@ describe('pause and resume', () => {
     const port = await freePort();
     world = await World.create({ extra: { http: { port } } });
     const w = world;
-    const ep = endpoint(port);
+    const ep = endpoint(port, world!.statePath);
     const live = (rel: string) => liveAssetsByPath(w.inspect()).get(`Design/Shared/${rel}`);
     const pausedGauge = async () => (await ep.metrics()).value('squidex_sync_paused', { mapping: 'share' });
     const status = async () => JSON.parse((await w.run(['status', '--json'])).stdout) as Report;
@@ -45,7 +45,7 @@ describe('pause and resume', () => {
     // The gauge follows the flag while the daemon runs, not only at its start.
     await waitForAsync(async () => (await pausedGauge()) === 1);
     expect((await ep.status() as unknown as Report).mappings[0].paused).toBe(true);
-    expect((await w.run(['status'])).stdout).toMatch(/share \(.*PAUSED/);
+    expect((await w.run(['status'])).stdout).toMatch(/^share\s.*\bpaused$/m);
 
     w.write('while-paused.txt', 'written while paused');
     w.write('before.txt', 'changed while paused');

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { tempStates } from './state-helpers.js';
 import { backoffDelay, createEnqueueBuffer, DEFAULT_QUEUE_OPTIONS } from '../src/queue/index.js';
 
@@ -412,6 +412,70 @@ describe('enqueue buffer', () => {
     fail = false;
     buf.close();
     expect(written).toEqual(['a']);
+  });
+
+  // Issue 18 §4: with the disk full, every event past maxItems buffered paths tried the
+  // whole failing write again and logged an error: thousands of both per burst.
+  it('while writes fail, backs off instead of writing per event, and reports the error at most once a minute', async () => {
+    vi.useFakeTimers();
+    let fail = true;
+    let writes = 0;
+    const written = new Set<string>();
+    const reports: number[] = [];
+    const recovered: Array<[number, boolean]> = [];
+    const buf = createEnqueueBuffer(
+      {
+        enqueueMany: (items) => {
+          writes += 1;
+          if (fail) throw new Error('SQLITE_FULL: database or disk is full');
+          for (const i of items) written.add(i.path);
+        },
+      },
+      { maxItems: 10, onError: (_e, n) => reports.push(n), onRecovered: (n, dropped) => recovered.push([n, dropped]) },
+    );
+    try {
+      for (let i = 0; i < 5000; i++) buf.add('m', `burst${i}`);
+      expect(writes).toBe(1);
+      expect(reports).toEqual([1]);
+      // Five minutes of a full disk, an event every second.
+      for (let s = 0; s < 300; s++) {
+        buf.add('m', `late${s}`);
+        await vi.advanceTimersByTimeAsync(1000);
+      }
+      expect(writes).toBeLessThan(50); // the back-off reaches 10 s between tries
+      expect(reports.length).toBeLessThanOrEqual(6); // the first, then once a minute
+      expect(reports.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(writes); // each report counts the tries since the last
+      expect(reports.slice(1).every((n) => n > 1)).toBe(true);
+      expect(buf.size).toBe(5300);
+      fail = false;
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(written.size).toBe(5300);
+      expect(recovered).toEqual([[writes - 1, false]]);
+    } finally {
+      buf.close();
+      vi.useRealTimers();
+    }
+  });
+
+  it('drops what it holds past maxPending while writes fail, and says so when they work again', async () => {
+    vi.useFakeTimers();
+    let fail = true;
+    const recovered: Array<[number, boolean]> = [];
+    const buf = createEnqueueBuffer(
+      { enqueueMany: () => { if (fail) throw new Error('disk full'); } },
+      { maxItems: 10, maxPending: 100, onRecovered: (n, dropped) => recovered.push([n, dropped]) },
+    );
+    try {
+      for (let i = 0; i < 250; i++) buf.add('m', `p${i}`);
+      expect(buf.size).toBeLessThanOrEqual(100);
+      fail = false;
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(buf.size).toBe(0);
+      expect(recovered).toEqual([[1, true]]);
+    } finally {
+      buf.close();
+      vi.useRealTimers();
+    }
   });
 });
 

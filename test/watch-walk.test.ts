@@ -105,6 +105,35 @@ describe('walkMapping', () => {
     ac.abort(new Error('stop'));
     await expect(walkMapping(dir, ig(), { signal: ac.signal })).rejects.toThrow('stop');
   });
+
+  it('stops inside one big folder too, between slices', async () => {
+    for (let i = 0; i < 50; i++) write(`flat/f${i}.png`);
+    const ac = new AbortController();
+    const walking = walkMapping(dir, ig(), { yieldEvery: 5, signal: ac.signal });
+    ac.abort(new Error('stop'));
+    await expect(walking).rejects.toThrow('stop');
+  });
+
+  // Issue 18 §5: a name that is not UTF-8 (legal on Linux, common on old SMB shares) came
+  // back with U+FFFD in it, so its lstat failed: "deleted between readdir and lstat".
+  it('skips names that are not UTF-8 with the reason, and syncs the rest of their folder', async () => {
+    const raw = (...parts: Array<string | number[]>): Buffer => Buffer.concat(parts.map((p) => Buffer.from(p as string)));
+    write('mixed/good.png');
+    write('mixed/real \uFFFD replacement char.png'); // valid UTF-8 that holds U+FFFD itself
+    fs.writeFileSync(raw(dir, '/mixed/caf', [0xe9], '.png'), 'latin-1 name');
+    fs.mkdirSync(raw(dir, '/bad', [0xff, 0xfe], ' folder'));
+    fs.writeFileSync(raw(dir, '/bad', [0xff, 0xfe], ' folder/inner.png'), 'x');
+    fs.writeFileSync(raw(dir, '/mixed/', [0xe2, 0x82], 'cut short \u00e9.png'), 'x'); // a truncated sequence, then a good é
+    fs.writeFileSync(raw(dir, '/mixed/~$draft', [0xe9], '.docx'), 'x'); // ignored by default (~$*): not listed either
+    const r = await walkMapping(dir, ig());
+    expect([...r.entries.keys()].sort()).toEqual(['mixed/good.png', 'mixed/real \uFFFD replacement char.png']);
+    expect(r.errors).toEqual([]);
+    expect(r.skipped.sort((a, b) => a.path.localeCompare(b.path))).toEqual([
+      { path: 'bad\\xFF\\xFE folder', reason: 'name' },
+      { path: 'mixed/\\xE2\\x82cut short \u00e9.png', reason: 'name' },
+      { path: 'mixed/caf\\xE9.png', reason: 'name' },
+    ]);
+  });
 });
 
 describe('diffLean', () => {

@@ -38,7 +38,7 @@ export const rmDir = (d) => rmSync(d, { recursive: true, force: true });
 /** The test server in its own process, keeping only hashes and sizes of uploads. */
 export async function startServer({ maxUpload = 8 * 1024 ** 3 } = {}) {
   const child = track(
-    spawn(process.execPath, [join(DIST, 'testserver', 'main.js'), '--no-keep-bytes', '--max-upload', String(maxUpload)], {
+    spawn(process.execPath, [join(DIST, 'testserver', 'main.js'), '--port', '0', '--no-keep-bytes', '--max-upload', String(maxUpload)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     }),
   );
@@ -140,6 +140,8 @@ export function writeConfig(dir, server, local, { sync = {}, extra = '', watch, 
       ...(syncLines.length ? ['sync:', ...syncLines] : []),
       'log:',
       `  level: ${logLevel}`,
+      // The local page is on by default at a fixed port: benchmarks run daemons side by side.
+      ...(String(extra).includes('http:') ? [] : ['http:', '  port: 0']),
       extra,
       '',
     ].join('\n'),

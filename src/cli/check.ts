@@ -1,5 +1,6 @@
 import { describeError, SyncError } from '../lib/errors.js';
 import { createLogger } from '../lib/log.js';
+import { printable as p } from '../lib/printable.js';
 import { ROOT_FOLDER_ID, type SquidexClient } from '../squidex/index.js';
 import { EXIT } from './exit.js';
 import { clientFor, readConfig } from './runtime.js';
@@ -11,16 +12,19 @@ import { clientFor, readConfig } from './runtime.js';
  */
 export async function check(configFile: string): Promise<number> {
   const config = readConfig(configFile, 'error');
-  console.log(`config ${config.file}: valid (${config.mappings.length} mapping${config.mappings.length === 1 ? '' : 's'})`);
-  for (const w of config.warnings) console.log(`  warning: ${w.message}`);
+  console.log(`config ${p(config.file)}: valid (${config.mappings.length} mapping${config.mappings.length === 1 ? '' : 's'})`);
+  for (const w of config.warnings) console.log(`  warning: ${p(w.message)}`);
   const client = clientFor(config, createLogger({ level: 'silent' }));
   try {
     try {
       await client.token();
     } catch (e) {
+      // A refused connection is not a refused token: say that the server cannot be reached.
+      const net = networkCode(e);
+      if (net) throw new SyncError((e as SyncError).code, `cannot reach Squidex at ${config.squidex.url} (${net}).`, { cause: e, hint: 'Check squidex.url, the network, and that Squidex is running.' });
       throw unreachable(e, `Squidex at ${config.squidex.url} did not grant a token`);
     }
-    console.log(`token: granted by ${config.squidex.url}${config.squidex.clientId ? ` for client ${config.squidex.clientId}` : ''}`);
+    console.log(`token: granted by ${p(config.squidex.url)}${config.squidex.clientId ? ` for client ${p(config.squidex.clientId)}` : ''}`);
     try {
       await client.listFolders(ROOT_FOLDER_ID);
     } catch (e) {
@@ -32,10 +36,10 @@ export async function check(configFile: string): Promise<number> {
       }
       throw unreachable(e, `cannot list the asset folders of app "${config.squidex.app}"`);
     }
-    console.log(`app: ${config.squidex.app} reachable`);
+    console.log(`app: ${p(config.squidex.app)} reachable`);
     for (const m of config.mappings) {
       const where = await lookup(client, m.remote);
-      console.log(`mapping ${m.name}: ${m.local} → ${m.remote || '/'} ${where}`);
+      console.log(`mapping ${p(m.name)}: ${p(m.local)} → ${p(m.remote || '/')} ${p(where)}`);
     }
     return EXIT.OK;
   } finally {
@@ -49,10 +53,25 @@ async function lookup(client: SquidexClient, remote: string): Promise<string> {
   if (segments.length === 0) return '(app root)';
   for (const [i, name] of segments.entries()) {
     const found = (await client.listFolders(parent)).find((f) => f.folderName === name);
-    if (!found) return `(folder "${segments.slice(0, i + 1).join('/')}" does not exist yet; it will be created)`;
+    if (!found) {
+      const missing = segments.slice(i).map((_, j) => `"${segments.slice(0, i + j + 1).join('/')}"`);
+      return `(does not exist yet; will create the asset folder${missing.length === 1 ? '' : 's'} ${missing.join(', ')})`;
+    }
     parent = found.id;
   }
   return `(folder id ${parent})`;
+}
+
+/** ECONNREFUSED, ENOTFOUND, a timeout…: the low-level reason a request never got an answer, if that is what happened. */
+function networkCode(e: unknown): string | undefined {
+  if (!(e instanceof SyncError) || (e.code !== 'NETWORK' && e.code !== 'TIMEOUT')) return undefined;
+  const seen = new Set<unknown>();
+  for (let cur: unknown = e.cause; cur && typeof cur === 'object' && !seen.has(cur); cur = (cur as { cause?: unknown }).cause) {
+    seen.add(cur);
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'UND_ERR_SOCKET') return code;
+  }
+  return e.code === 'TIMEOUT' ? 'no answer in time' : 'connection failed';
 }
 
 function unreachable(e: unknown, what: string): SyncError {

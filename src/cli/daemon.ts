@@ -1,9 +1,11 @@
 import type { Mapping } from '../config/index.js';
-import { describeError, type SyncError } from '../lib/errors.js';
+import { describeError, SyncError } from '../lib/errors.js';
 import { detectFsType, startWatcher, type Watcher } from '../watch/index.js';
 import { DEFAULTS } from '../config/index.js';
 import { createEnqueueBuffer, type EnqueueBuffer } from '../queue/index.js';
 import type { Runtime } from './runtime.js';
+import { SLEEP_GAP_MS, SLEEP_TICK_MS, watchForSleep } from './sleep.js';
+import { timerDelay } from '../lib/timers.js';
 
 export type MappingMode = 'events' | 'poll' | 'rescan';
 
@@ -34,15 +36,24 @@ const FOLDER_EVENT_RESCAN_MS = 1500;
 export class Daemon {
   readonly #watched: Watched[] = [];
   #stopped = false;
+  /** Ends running walks at a stop: on a network share a rescan can outlast the service manager's stop timeout. */
+  readonly #abort = new AbortController();
   /** Watcher events in one transaction per flush: one fsync per burst, not per event. */
   readonly #events: EnqueueBuffer;
+  #sleepWatch: { stop(): void } | undefined;
 
   constructor(
     private readonly rt: Runtime,
     private readonly hooks: { watcherState?(mapping: string, mode: MappingMode, running: boolean): void; rescanned?(mapping: string, seconds: number): void } = {},
   ) {
     this.#events = createEnqueueBuffer(rt.state.jobs, {
-      onError: (e) => rt.logger.error({ code: (e as SyncError).code }, 'cannot record file events: %s', describeError(e)),
+      // Reported once, then once a minute while it lasts (with the tries since), not per event.
+      onError: (e, failures) =>
+        rt.logger.error({ code: (e as SyncError).code, failures }, 'cannot record file events (tried again with back-off): %s', describeError(e)),
+      onRecovered: (failures, dropped) => {
+        rt.logger.info({ failures }, dropped ? 'file events are recorded again; some were dropped meanwhile, rescanning' : 'file events are recorded again');
+        if (dropped) for (const w of this.#watched) this.#rescanSoon(w);
+      },
     });
   }
 
@@ -71,16 +82,34 @@ export class Daemon {
     // then seen by one or the other (both is fine: jobs coalesce).
     for (const w of this.#watched) if (w.mode !== 'rescan') this.#watch(w);
     await Promise.all(this.#watched.map((w) => w.watcher?.ready));
+    if (this.#stopped) return;
     await Promise.all(this.#watched.map((w) => this.#rescan(w)));
     for (const w of this.#watched) {
       if (this.#stopped) return;
       this.hooks.watcherState?.(w.mapping.name, w.mode, true);
       this.#schedule(w);
     }
+    this.#sleepWatch = watchForSleep({ clock: this.rt.clock, tickMs: SLEEP_TICK_MS, gapMs: SLEEP_GAP_MS, onWake: (ms) => this.#woke(ms) });
+  }
+
+  /**
+   * The machine slept: the token may have lapsed meanwhile, Squidex may be back (or
+   * gone), a share may have been unmounted and mounted again, and its events are lost.
+   */
+  #woke(sleptMs: number): void {
+    if (this.#stopped) return;
+    this.rt.logger.info({ sleptSeconds: Math.round(sleptMs / 1000) }, 'woke after about %d s asleep: refreshing the Squidex token and rescanning every mapping', Math.round(sleptMs / 1000));
+    this.rt.client.refreshToken().then(
+      () => this.rt.availability.wake(),
+      (e) => this.rt.availability.failed(e),
+    );
+    for (const w of this.#watched) void this.#rescan(w);
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#sleepWatch?.stop();
+    this.#abort.abort(new SyncError('STOPPING', 'squidex-sync is stopping'));
     for (const w of this.#watched) {
       clearTimeout(w.timer);
       clearTimeout(w.rescanSoon);
@@ -99,7 +128,7 @@ export class Daemon {
   #schedule(w: Watched): void {
     if (this.#stopped) return;
     clearTimeout(w.timer);
-    w.timer = setTimeout(() => void this.#rescan(w).finally(() => this.#schedule(w)), this.#interval(w));
+    w.timer = setTimeout(() => void this.#rescan(w).finally(() => this.#schedule(w)), timerDelay(this.#interval(w)));
     w.timer.unref();
   }
 
@@ -117,15 +146,21 @@ export class Daemon {
     // the folder, they made a second asset folder of the same name.
     const held = [...w.pendingDirs];
     w.rescanning = this.rt
-      .rescan(w.mapping)
+      .rescan(w.mapping, { signal: this.#abort.signal })
       .then((r) => {
         for (const dir of held) w.pendingDirs.delete(dir);
         w.failedRescans = 0;
         log.info({ ...r }, 'rescan: %d files, %d to check, %d gone', r.files, r.changed, r.gone);
         this.hooks.rescanned?.(w.mapping.name, r.ms / 1000);
-        this.#cleanupLater(w);
+        // Under keep only folders squidex-sync created and moves emptied go: look when something moved or vanished.
+        if (w.mapping.deletes === 'delete' || r.gone > 0 || r.renamed > 0 || held.length > 0) this.#cleanupLater(w);
       })
       .catch((e) => {
+        if (this.#stopped) {
+          // What it did not reach, the rescan at the next start finds.
+          log.info('rescan stopped: squidex-sync is stopping');
+          return;
+        }
         log.error({ code: (e as SyncError).code }, 'rescan failed: %s', describeError(e));
         // What it would have found (files of a new folder, changes while events were lost)
         // has no other way in before the periodic rescan, an hour away on a local disk:
@@ -153,21 +188,20 @@ export class Daemon {
     }, 30);
   }
 
-  /** Empty asset folders (deletes: delete) once the deletes of this rescan had their move window. */
+  /** Empty asset folders once the deletes and moves of this rescan had their move window. */
   #cleanupLater(w: Watched): void {
-    if (w.mapping.deletes !== 'delete') return;
     const t = setTimeout(() => {
       if (this.#stopped) return;
       this.rt.cleanupFolders(w.mapping).catch((e) =>
         this.rt.logger.warn({ mapping: w.mapping.name, code: (e as SyncError).code }, 'removing empty asset folders failed: %s', describeError(e)),
       );
-    }, 2 * this.rt.config.sync.moveWindowMs + 2000);
+    }, timerDelay(2 * this.rt.config.sync.moveWindowMs + 2000));
     t.unref();
   }
 
   #rescanSoon(w: Watched, delayMs = FOLDER_EVENT_RESCAN_MS): void {
     clearTimeout(w.rescanSoon);
-    w.rescanSoon = setTimeout(() => void this.#rescan(w), delayMs);
+    w.rescanSoon = setTimeout(() => void this.#rescan(w), timerDelay(delayMs));
     w.rescanSoon.unref();
   }
 

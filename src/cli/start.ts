@@ -1,18 +1,21 @@
 import { describeError } from '../lib/errors.js';
 import { createLogger } from '../lib/log.js';
-import { ROOT_FOLDER_ID } from '../squidex/index.js';
 import { HealthTracker } from '../service/health.js';
 import { startHttpServer, type HttpServer } from '../service/http.js';
+import { Activity } from '../service/activity.js';
+import { WebhookNotifier } from '../service/notify.js';
+import { ensureToken } from '../service/webauth.js';
 import { createMetrics } from '../service/metrics.js';
 import { createNotifier } from '../service/sdnotify.js';
+import { noteStateTrouble } from '../state/clean.js';
+import { watchStateFile } from '../state/identity.js';
 import { Daemon } from './daemon.js';
 import { EXIT } from './exit.js';
 import { preflight } from './preflight.js';
 import { acquireLockPatiently, openRuntime, pausedMappings, readConfig } from './runtime.js';
 import { collectStatus, watcherKey } from './status.js';
-
-/** Failure codes that say the server, not the file, is the problem. */
-const SERVER_DOWN = new Set(['NETWORK', 'TIMEOUT', 'SERVER_ERROR', 'AUTH_FAILED', 'FORBIDDEN']);
+import { outageLine, pauseLine, reviveLegacyFailures } from '../worker/outage.js';
+import { webFor } from './web.js';
 
 /** `squidex-sync start`: the daemon, until SIGTERM/SIGINT. */
 export async function start(configFile: string): Promise<number> {
@@ -25,23 +28,42 @@ export async function start(configFile: string): Promise<number> {
   const metrics = createMetrics();
   // Squidex counts as down once it has not answered for 5 probes in a row: one
   // failed request is not an outage, five minutes of them (by default) are.
-  const health = new HealthTracker({ reachableWithinMs: 5 * config.http.healthProbeSeconds * 1000 });
+  const health = new HealthTracker({
+    reachableWithinMs: 5 * config.http.healthProbeSeconds * 1000,
+    pausedUntil: () => rt.state.jobs.pausedUntil(),
+    describePause: (until) => pauseLine(until, waiting()),
+  });
+  const activity = new Activity();
   const lock = await acquireLockPatiently(config.state, config.sync.shutdownTimeoutMs + 5000, logger);
   const rt = openRuntime(config, {
     lock,
     logger,
     events: {
       uploaded: (kind, bytes) => metrics.recordUpload(kind, bytes),
-      action: () => {
+      action: (action, mapping, path) => {
+        activity.record(action, mapping, path, Date.now());
         health.serverReachable();
         metrics.recordSuccess(Date.now());
       },
       failed: (code, verdict) => {
         metrics.recordFailure(code);
         if (verdict === 'retry') metrics.recordRetry();
-        if (SERVER_DOWN.has(code)) health.serverUnreachable(Date.now(), `Squidex request failed (${code})`);
       },
     },
+  });
+  // Squidex away is the availability's to decide (a probe after a failure), not one failed upload's.
+  const waiting = (): number => {
+    const c = rt.state.jobs.counts();
+    return c.queued + c.running;
+  };
+  rt.availability.subscribe((now) => {
+    if (now) health.serverAway({ since: now.since, reason: now.reason, refused: now.kind === 'refused' }, () => outageLine(rt.availability.outage ?? now, waiting()));
+    else health.serverReachable();
+  });
+  metrics.setSquidexSource(() => {
+    const o = rt.availability.outage;
+    if (o) return { state: o.kind === 'refused' ? 'refused' : 'unreachable', since: o.since };
+    return { state: rt.state.jobs.pausedUntil() > Date.now() ? 'paused' : 'answering' };
   });
   metrics.setQueueDepthSource(() => rt.state.jobs.counts());
   // pause/resume and held deletions change in the state file behind the
@@ -77,6 +99,7 @@ export async function start(configFile: string): Promise<number> {
 
   let http: HttpServer | undefined;
   let probe: NodeJS.Timeout | undefined;
+  let notifyTimer: NodeJS.Timeout | undefined;
   if (config.http.port > 0) {
     http = await startHttpServer({
       host: config.http.host,
@@ -85,23 +108,46 @@ export async function start(configFile: string): Promise<number> {
       // Exactly what `status --json` prints, so scripts can use either.
       status: () => collectStatus(rt.state, config),
       metrics: { contentType: metrics.contentType, text: () => (refreshGauges(), metrics.text()) },
+      web: webFor(rt, config, { token: ensureToken(config.state), health, activity }),
       logger,
     });
-    logger.info({ url: http.url }, 'status endpoint on %s (/health, /metrics, /status)', http.url);
-    // An idle daemon sends nothing; a cheap request now and then keeps /health honest.
+    logger.info({ url: http.url }, 'local page on %s (run `squidex-sync open` for its address with the token); /health and /metrics there too', http.url);
+    // An idle daemon sends nothing; a cheap request now and then keeps /health honest
+    // (while Squidex is away, the availability's own probes do). The probe is
+    // single-flight: against a server that answers slowly, probes never pile up.
     const probeOnce = (): void => {
-      rt.client.listFolders(ROOT_FOLDER_ID).then(
-        () => health.serverReachable(),
-        (e) => health.serverUnreachable(Date.now(), describeError(e)),
-      );
+      if (rt.availability.outage) return;
+      void rt.availability.check().then((e) => {
+        if (e === undefined) health.serverReachable();
+      });
     };
     probe = setInterval(probeOnce, config.http.healthProbeSeconds * 1000).unref();
     probeOnce();
   }
+  if (config.notify.webhook) {
+    const webhook = new WebhookNotifier({
+      settings: config.notify,
+      snapshot: () => {
+        const s = collectStatus(rt.state, config);
+        return { failed: s.failed, held: s.mappings.map((m) => ({ mapping: m.name, reason: m.guard })), waiting: s.totals.pending };
+      },
+      server: () => health.server(),
+      now: () => Date.now(),
+      logger: logger.child({ component: 'notify' }),
+    });
+    notifyTimer = setInterval(() => {
+      try {
+        webhook.tick();
+      } catch (e) {
+        logger.debug({ err: e }, 'notify: cannot read the state: %s', describeError(e));
+      }
+    }, 2000).unref();
+  }
 
   let signals = 0;
+  let stopAsked = false;
   let stopRequested!: () => void;
-  const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
+  const stopped = new Promise<void>((resolve) => (stopRequested = () => ((stopAsked = true), resolve())));
   const onSignal = (sig: NodeJS.Signals): void => {
     signals += 1;
     if (signals > 1) {
@@ -115,26 +161,41 @@ export async function start(configFile: string): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  let exitCode: number = EXIT.OK;
+  const stateWatch = watchStateFile(config.state, (e) => {
+    logger.error({ code: e.code }, '%s', describeError(e));
+    // The file now at that path is not the one checked at close: never mark it clean.
+    noteStateTrouble(config.state);
+    exitCode = EXIT.FAILED_PATHS;
+    stopRequested();
+  });
 
   try {
     // A wrong secret or app exits 3 here; a SIGTERM while Squidex is slow to answer still stops at once.
-    await Promise.race([preflight(rt.client, config, logger, { unreachable: 'continue' }), stopped]);
-    const starting = daemon.start();
+    await Promise.race([preflight(rt.client, config, logger, { unreachable: 'continue', availability: rt.availability }), stopped]);
+    // Files an earlier version failed while Squidex was away: it answers now (else they wait for it to).
+    if (!rt.availability.outage && !stopAsked) reviveLegacyFailures(rt.state, logger);
+    const starting = stopAsked ? Promise.resolve() : daemon.start();
     await Promise.race([starting, stopped]);
-    await notifier.ready('watching');
-    notifier.startWatchdog();
-    logger.info({ mappings: config.mappings.length }, 'squidex-sync is running');
+    // READY=1 after a stop was asked would tell systemd a stopping daemon has just come up.
+    if (!stopAsked) {
+      await notifier.ready('watching');
+      notifier.startWatchdog();
+      logger.info({ mappings: config.mappings.length }, 'squidex-sync is running');
+    }
     await stopped;
     await notifier.stopping('draining');
-    await daemon.stop();
-    await rt.pool.stop(config.sync.shutdownTimeoutMs);
+    // Side by side: the rescan ends at its next folder, uploads drain meanwhile.
+    await Promise.all([daemon.stop(), rt.pool.stop(config.sync.shutdownTimeoutMs)]);
     await starting.catch(() => undefined);
   } finally {
+    stateWatch.close();
     clearInterval(probe);
+    clearInterval(notifyTimer);
     notifier.close();
     await http?.close().catch(() => undefined);
     await rt.close();
   }
   logger.info('stopped');
-  return EXIT.OK;
+  return exitCode;
 }

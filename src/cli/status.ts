@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/index.js';
+import { jsonForTerminal, printable, printableDeep } from '../lib/printable.js';
 import { openState, readLockHolder, type KeptRow, type State } from '../state/index.js';
-import { guardKey } from '../worker/gone.js';
+import { guardHint, guardKey } from '../worker/gone.js';
 import { EXIT } from './exit.js';
 import { pausedMappings, readConfig } from './runtime.js';
+import { outageLine, pauseLine, readOutage } from '../worker/outage.js';
 
 export interface MappingStatus {
   name: string;
@@ -17,6 +19,8 @@ export interface MappingStatus {
   heldDeletes: number;
   /** Why the delete guard holds this mapping's deletions, if it does. */
   guard: string | null;
+  /** What to do about it (confirm-deletes, or mount the share), when the guard holds. */
+  guardHint: string | null;
   /** Assets kept on the server whose local file is gone (deletes: keep). */
   keptOnServer: number;
   /** Assets kept because Squidex refused their delete: content still uses them. */
@@ -31,8 +35,20 @@ export function watcherKey(mapping: string): string {
   return `watcher:${mapping}`;
 }
 
+/** Squidex as the running daemon (or `once`) sees it; null while nothing is wrong or nothing runs. */
+export interface SquidexStatus {
+  /** unreachable: no proper answer; refused: our credentials refused; paused: it asked us to wait (Retry-After). */
+  state: 'unreachable' | 'refused' | 'paused';
+  since: number | null;
+  until: number | null;
+  reason: string | null;
+  /** The line `status` prints: "Squidex unreachable since 14:02 (connection refused); 21 files waiting". */
+  summary: string;
+}
+
 export interface StatusReport {
   daemon: { running: boolean; pid?: number };
+  squidex: SquidexStatus | null;
   mappings: MappingStatus[];
   totals: { inSync: number; pending: number; failed: number };
   uploadingNow: Array<{ mapping: string; path: string }>;
@@ -43,7 +59,7 @@ export interface StatusReport {
   stillUsed: Array<{ mapping: string; path: string; assetId: string; goneSince: number }>;
   /** Files whose tags and metadata could not be written (the file itself is in sync). */
   annotationsFailed: Array<{ mapping: string; path: string; assetId: string; error: string }>;
-  /** Paths never read on purpose: symlinks, FIFOs, sockets, devices, files outside the mapping. */
+  /** Paths never read on purpose: symlinks, FIFOs, sockets, devices, files outside the mapping, names that are not UTF-8 (bad bytes as `\xNN`). */
   skipped: Array<{ mapping: string; path: string; reason: string }>;
   /** Metadata stamps of uploaded assets not yet sent (they go out in bulk, a moment after their uploads). */
   stampsPending: number;
@@ -68,6 +84,7 @@ export function collectStatus(state: State, config: Config): StatusReport {
       failed: j.failed,
       heldDeletes: f.missing,
       guard: state.meta.get(guardKey(m.name)) ?? null,
+      guardHint: guardHintFor(m, state.meta.get(guardKey(m.name))),
       keptOnServer: f.kept,
       stillUsed: f.referenced,
       paused: paused.has(m.name),
@@ -76,8 +93,10 @@ export function collectStatus(state: State, config: Config): StatusReport {
     };
   });
   const pendingJobs = state.jobs.pending(200);
+  const waiting = mappings.reduce((n, m) => n + m.pending + m.uploading, 0);
   return {
     daemon: { running: holder !== null, pid: holder?.pid },
+    squidex: holder !== null ? squidexStatus(state, waiting) : null,
     mappings,
     totals: {
       inSync: mappings.reduce((n, m) => n + m.inSync, 0),
@@ -97,31 +116,50 @@ export function collectStatus(state: State, config: Config): StatusReport {
   };
 }
 
+function squidexStatus(state: State, waiting: number): SquidexStatus | null {
+  const o = readOutage(state);
+  if (o) return { state: o.kind === 'refused' ? 'refused' : 'unreachable', since: o.since, until: null, reason: o.reason, summary: outageLine(o, waiting) };
+  const until = state.jobs.pausedUntil();
+  if (until > Date.now()) return { state: 'paused', since: null, until, reason: 'Retry-After', summary: pauseLine(until, waiting) };
+  return null;
+}
+
 export async function status(configFile: string, opts: { json: boolean }): Promise<number> {
-  const config = readConfig(configFile, 'allow');
+  const config = readConfig(configFile, 'allow', 'unused');
   if (!existsSync(config.state)) {
     const empty = { daemon: { running: false }, mappings: [], note: `no state yet at ${config.state}: run squidex-sync once or start` };
-    console.log(opts.json ? JSON.stringify(empty, null, 2) : empty.note);
+    console.log(opts.json ? JSON.stringify(empty, null, 2) : printable(empty.note));
     return EXIT.OK;
   }
   // Read beside a running daemon: no lock, and no recovery of its running jobs.
   const state = openState(config.state, { recover: false });
   try {
     const report = collectStatus(state, config);
-    console.log(opts.json ? JSON.stringify(report, null, 2) : formatStatus(report));
-    return report.totals.failed > 0 ? EXIT.FAILED_PATHS : EXIT.OK;
+    // Paths and error texts come from the share and the server: escaped before they meet a terminal.
+    console.log(opts.json ? jsonForTerminal(JSON.stringify(report, null, 2)) : formatStatus(printableDeep(report)));
+    // Held deletions are not "in sync" either (the same rule as `once`).
+    return report.totals.failed > 0 || report.mappings.some((m) => m.guard) ? EXIT.FAILED_PATHS : EXIT.OK;
   } finally {
     state.close();
   }
 }
 
+/** Longer mapping names are cut in the table (it must fit 100 columns) and given whole below it. */
+const NAME_WIDTH = 30;
+
+function guardHintFor(m: { name: string; local: string }, reason: string | undefined): string | null {
+  return reason === undefined ? null : guardHint(m, reason);
+}
+
 function formatStatus(r: StatusReport): string {
   const lines: string[] = [];
   lines.push(r.daemon.running ? `daemon: running (pid ${r.daemon.pid})` : 'daemon: not running');
+  if (r.squidex) lines.push(r.squidex.summary);
   lines.push('');
-  const header = ['mapping', 'in sync', 'pending', 'uploading', 'failed', 'held deletes', 'kept on server', 'watched by', ''];
+  // Counts only, so the table fits 100 columns; the folders, which can be long, follow below it.
+  const header = ['mapping', 'in sync', 'pending', 'uploading', 'failed', 'held', 'kept', 'watch', 'state'];
   const rows = r.mappings.map((m) => [
-    `${m.name} (${m.local} → ${m.remote})`,
+    m.name.length > NAME_WIDTH ? `${m.name.slice(0, NAME_WIDTH - 1)}…` : m.name,
     String(m.inSync),
     String(m.pending),
     String(m.uploading),
@@ -129,11 +167,14 @@ function formatStatus(r: StatusReport): string {
     String(m.heldDeletes),
     String(m.keptOnServer),
     m.watcher ?? '-',
-    m.paused ? 'PAUSED' : '',
+    [m.paused ? 'paused' : '', m.guard ? 'guarded' : ''].filter(Boolean).join(', '),
   ]);
-  lines.push(...table([header, ...rows]));
+  lines.push(...table([header, ...rows], [1, 2, 3, 4, 5, 6]));
+  lines.push('', 'held: deletions waiting (move window, or the delete guard: state "guarded", see below)');
+  lines.push('kept: gone locally, kept on the server (deletes: keep)', '', 'folders:');
+  for (const m of r.mappings) lines.push(`  ${m.name}: ${m.local} → ${m.remote}`);
   for (const m of r.mappings) {
-    if (m.guard) lines.push('', `${m.name}: deletions held because ${m.guard}.`, '  If intended, run: squidex-sync once --allow-mass-delete');
+    if (m.guard) lines.push('', `${m.name}: deletions held because ${m.guard}.`, `  ${m.guardHint ?? ''}`);
   }
   if (r.mappings.some((m) => m.paused)) {
     lines.push('', 'paused: uploads wait, changes are still recorded (run `squidex-sync resume` to go on)');
@@ -156,18 +197,18 @@ function formatStatus(r: StatusReport): string {
   }
   if (r.kept.length > 0) {
     lines.push('', 'gone locally, kept on the server (deletes: keep):');
-    for (const k of r.kept) lines.push(`  ${k.mapping}: ${k.path} (asset ${k.assetId})`);
+    for (const k of r.kept) lines.push(`  ${k.mapping}: ${k.path}`, `      asset ${k.assetId}`);
   }
   if (r.stillUsed.length > 0) {
     lines.push('', 'kept: still used by content (Squidex refused the delete; asked again at the next full rescan):');
-    for (const k of r.stillUsed) lines.push(`  ${k.mapping}: ${k.path} (asset ${k.assetId})`);
+    for (const k of r.stillUsed) lines.push(`  ${k.mapping}: ${k.path}`, `      asset ${k.assetId}`);
   }
   if (r.annotationsFailed.length > 0) {
     lines.push('', 'tags and metadata not written (the files themselves are in sync):');
-    for (const a of r.annotationsFailed) lines.push(`  ${a.mapping}: ${a.path} (asset ${a.assetId})`, `      ${a.error}`);
+    for (const a of r.annotationsFailed) lines.push(`  ${a.mapping}: ${a.path}`, `      asset ${a.assetId}: ${a.error}`);
   }
   if (r.skipped.length > 0) {
-    lines.push('', 'skipped, not a regular file inside the mapping (never read):');
+    lines.push('', 'skipped, not a regular file inside the mapping or a name that is not UTF-8 (never read):');
     for (const k of r.skipped) lines.push(`  ${k.mapping}: ${k.path} (${k.reason})`);
   }
   return lines.join('\n');
@@ -181,7 +222,8 @@ function attempts(n: number): string {
   return `${n} attempt${n === 1 ? '' : 's'}`;
 }
 
-function table(rows: string[][]): string[] {
+/** Columns padded to their widest cell; the `right` ones (counts) aligned right. */
+function table(rows: string[][], right: number[] = []): string[] {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+  return rows.map((r) => r.map((c, i) => (right.includes(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd());
 }

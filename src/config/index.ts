@@ -13,7 +13,7 @@ import { buildConfig } from './validate.js';
 import type { Config, ConfigProblem, Mapping, ParseOptions } from './types.js';
 
 export { DEFAULTS } from './types.js';
-export type { Config, ConfigProblem, DeleteGuardSettings, DeletePolicy, LogLevel, Mapping, ParseOptions, SquidexConfig, SyncSettings, WatchMode } from './types.js';
+export type { Config, ConfigProblem, DeleteGuardSettings, DeletePolicy, LogLevel, Mapping, NotifySettings, ParseOptions, SquidexConfig, SyncSettings, WatchMode } from './types.js';
 export { normaliseRemote, defaultName } from './validate.js';
 export { parseDuration, parseBytes } from './reader.js';
 
@@ -61,7 +61,17 @@ export function parseConfig(text: string, opts: ParseOptions): Config {
   if (doc.errors.length > 0) {
     throw new ConfigError(file, doc.errors.map((e) => ({ key: '', message: yamlMessage(e, text) })), doc.errors[0]);
   }
-  const parsed: unknown = doc.toJS({ maxAliasCount: 100 });
+  let parsed: unknown;
+  try {
+    parsed = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // yaml refuses to expand aliases past the limit (a "billion laughs" file would fill memory).
+    // That is the file's fault like any syntax error: a config error (exit 2), never retried.
+    const message = /alias/i.test((e as Error).message)
+      ? 'the file expands YAML aliases (*name) too often (over 100 times); write the values out instead of referring to anchors'
+      : `the YAML cannot be read: ${(e as Error).message}`;
+    throw new ConfigError(file, [{ key: '', message }], e);
+  }
   if (parsed === null || parsed === undefined) {
     throw new ConfigError(file, [{ key: '', message: 'the config file is empty; start from sync.example.yaml' }]);
   }
@@ -69,14 +79,21 @@ export function parseConfig(text: string, opts: ParseOptions): Config {
     throw new ConfigError(file, [{ key: '', message: 'expected a YAML mapping with squidex, mappings, … at the top level' }]);
   }
 
-  const tree = substituteEnv(parsed, env, problems) as Record<string, unknown>;
+  const lenient = opts.secrets === 'unused' ? { keys: SECRET_KEYS, unset: new Set<string>() } : undefined;
+  const tree = substituteEnv(parsed, env, problems, '', lenient) as Record<string, unknown>;
   const mappingIndex = new Map<Mapping, number>();
   const config = buildConfig(tree, { file, dir: path.dirname(file), env, problems, mappingIndex });
   checkPaths(config, mappingIndex, { checkPaths: opts.checkPaths ?? true, missingLocal: opts.missingLocal ?? 'error' }, problems);
 
   if (problems.errors.length > 0) throw new ConfigError(file, problems.errors);
+  // Never let the unexpanded `${VAR}` text pass for a secret.
+  if (lenient?.unset.has('squidex.clientSecret')) delete config.squidex.clientSecret;
+  if (lenient?.unset.has('squidex.token')) delete config.squidex.token;
   return config;
 }
+
+/** Where the config holds a secret; only `check`, `once` and `start` need them. */
+const SECRET_KEYS: ReadonlySet<string> = new Set(['squidex.clientSecret', 'squidex.token']);
 
 /**
  * "line 4, column 15: Nested mappings are not allowed…" plus the offending line —

@@ -44,6 +44,8 @@ export interface SquidexConfig {
   /** Absolute path of a PEM file with extra CA certificates. */
   ca?: string;
   timeoutSeconds: number;
+  /** How long `once` keeps trying while Squidex does not answer (at start and mid-run) before exit 3. */
+  connectTimeoutSeconds: number;
   allowInsecureHttp: boolean;
 }
 
@@ -58,12 +60,25 @@ export interface SyncSettings {
   /** First retry delay of a failed job; doubles per attempt (with jitter) up to backoffMaxMs. */
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** Longest pause a server's Retry-After is honoured for, in seconds. */
+  maxServerPauseSeconds: number;
 }
 
 export interface DeleteGuardSettings {
   enabled: boolean;
   maxShare: number;
   minFiles: number;
+}
+
+export interface NotifySettings {
+  /** Slack, Mattermost and Teams incoming webhooks all take a JSON `{"text": …}`. */
+  webhook: string | null;
+  /** Extra request headers (an Authorization for a self-hosted receiver); never logged. */
+  headers: Record<string, string>;
+  /** At most one digest of failed files this often. */
+  everyMinutes: number;
+  /** Squidex unreachable or refusing the credentials this long before anyone is told. */
+  afterMinutes: number;
 }
 
 export interface ConfigProblem {
@@ -90,6 +105,8 @@ export interface Config {
    * healthProbeSeconds: how often an idle daemon asks Squidex whether it answers, so /health stays honest.
    */
   http: { port: number; host: string; healthProbeSeconds: number };
+  /** A webhook told when something needs a human; `webhook: null` = none. */
+  notify: NotifySettings;
   log: { level: LogLevel };
   /** Things that are legal but probably not meant (e.g. a mapping root that is not mounted right now). */
   warnings: ConfigProblem[];
@@ -107,11 +124,17 @@ export interface ParseOptions {
    * business at run time, not a reason to refuse to start. Allowed ones become warnings.
    */
   missingLocal?: 'error' | 'allow';
+  /**
+   * 'unused' for commands that never contact Squidex (status, retry, pause, …): an
+   * unset variable in squidex.clientSecret or squidex.token is not an error there,
+   * and the secret is left out of the Config. Default 'required'.
+   */
+  secrets?: 'required' | 'unused';
 }
 
 /** Defaults for every optional key. Frozen: callers copy, never mutate. */
 export const DEFAULTS = Object.freeze({
-  squidex: Object.freeze({ timeoutSeconds: 60, allowInsecureHttp: false }),
+  squidex: Object.freeze({ timeoutSeconds: 60, connectTimeoutSeconds: 60, allowInsecureHttp: false }),
   state: './.squidex-sync/state.db',
   mapping: Object.freeze({
     deletes: 'keep' as DeletePolicy,
@@ -139,9 +162,12 @@ export const DEFAULTS = Object.freeze({
     shutdownTimeoutMs: 30_000,
     backoffBaseMs: 2000,
     backoffMaxMs: 600_000,
+    maxServerPauseSeconds: 3600,
   }),
   deleteGuard: Object.freeze({ enabled: true, maxShare: 0.5, minFiles: 20 }),
   upload: Object.freeze({ maxBytesPerSecond: 0 }),
-  http: Object.freeze({ port: 0, host: '127.0.0.1', healthProbeSeconds: 60 }),
+  // The local page is on by default: 7463 is in no common registry of local services.
+  http: Object.freeze({ port: 7463, host: '127.0.0.1', healthProbeSeconds: 60 }),
+  notify: Object.freeze({ webhook: null as string | null, headers: Object.freeze({}) as Record<string, string>, everyMinutes: 15, afterMinutes: 10 }),
   log: Object.freeze({ level: 'info' as LogLevel }),
 });

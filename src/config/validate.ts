@@ -9,8 +9,8 @@ import picomatch from 'picomatch';
 import { Section, isTree, joinKey, parseBytes, parseDuration, show, type Problems, type Tree } from './reader.js';
 import { DEFAULTS, type Config, type DeletePolicy, type LogLevel, type Mapping, type WatchMode } from './types.js';
 
-const TOP_KEYS = ['squidex', 'state', 'mappings', 'sync', 'deleteGuard', 'upload', 'http', 'log'] as const;
-const SQUIDEX_KEYS = ['url', 'app', 'clientId', 'clientSecret', 'token', 'ca', 'timeoutSeconds', 'allowInsecureHttp'] as const;
+const TOP_KEYS = ['squidex', 'state', 'mappings', 'sync', 'deleteGuard', 'upload', 'http', 'notify', 'log'] as const;
+const SQUIDEX_KEYS = ['url', 'app', 'clientId', 'clientSecret', 'token', 'ca', 'timeoutSeconds', 'connectTimeoutSeconds', 'allowInsecureHttp'] as const;
 const MAPPING_KEYS = [
   'name', 'local', 'remote', 'deletes', 'permanentDeletes', 'watch', 'rescanInterval', 'ignore', 'ignoreDefaults',
   'tags', 'folderTags', 'embeddedMetadata',
@@ -52,6 +52,7 @@ export function buildConfig(root: Tree, ctx: Context): Config {
     shutdownTimeoutMs: s.num('shutdownTimeoutMs', d.shutdownTimeoutMs, { min: 0 }),
     backoffBaseMs: s.num('backoffBaseMs', d.backoffBaseMs, { min: 0 }),
     backoffMaxMs: s.num('backoffMaxMs', d.backoffMaxMs, { min: 0 }),
+    maxServerPauseSeconds: s.num('maxServerPauseSeconds', d.maxServerPauseSeconds, { min: 1, max: 7 * 24 * 3600 }),
   };
   if (sync.backoffMaxMs < sync.backoffBaseMs) {
     s.error('backoffMaxMs', `must be at least sync.backoffBaseMs (${sync.backoffBaseMs}): it caps the doubling retry delay`);
@@ -88,6 +89,8 @@ export function buildConfig(root: Tree, ctx: Context): Config {
     h.error('host', `expected a loopback address (127.0.0.1, ::1 or localhost), got ${show(http.host, '')}: the endpoint has no authentication and shows file paths, so it serves this machine only (put a reverse proxy in front to expose it)`);
   }
 
+  const notify = readNotify(top.section('notify', Object.keys(DEFAULTS.notify)));
+
   const l = top.section('log', Object.keys(DEFAULTS.log));
   const log = { level: l.oneOf('level', LEVELS, DEFAULTS.log.level) };
 
@@ -101,8 +104,34 @@ export function buildConfig(root: Tree, ctx: Context): Config {
     deleteGuard,
     upload: { maxBytesPerSecond },
     http,
+    notify,
     log,
     warnings: ctx.problems.warnings,
+  };
+}
+
+function readNotify(n: Section): Config['notify'] {
+  const webhook = n.str('webhook') ?? null;
+  if (webhook !== null && !/^https?:\/\/[^\s]+$/.test(webhook)) {
+    n.error('webhook', 'expected the URL of an incoming webhook (https://…), as Slack, Mattermost or Teams give it');
+  }
+  const headers: Record<string, string> = {};
+  const raw = n.raw('headers');
+  if (raw !== undefined && raw !== null) {
+    if (typeof raw !== 'object' || Array.isArray(raw)) n.error('headers', 'expected a map of header names to values, e.g. { Authorization: Bearer … }');
+    else {
+      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+        if (typeof v !== 'string' || !/^[A-Za-z0-9-]+$/.test(k)) n.error('headers', `expected header names of letters, digits and dashes with text values (header "${k}")`);
+        else headers[k] = v;
+      }
+    }
+  }
+  return {
+    webhook,
+    headers,
+    // Fractions are allowed (0.5 = 30 s); 0 tells at once.
+    everyMinutes: n.num('everyMinutes', DEFAULTS.notify.everyMinutes, { min: 0, max: 1440, integer: false }),
+    afterMinutes: n.num('afterMinutes', DEFAULTS.notify.afterMinutes, { min: 0, max: 1440, integer: false }),
   };
 }
 
@@ -124,6 +153,7 @@ function readSquidex(s: Section, ctx: Context): Config['squidex'] {
   }
   const ca = s.str('ca');
   const timeoutSeconds = s.num('timeoutSeconds', DEFAULTS.squidex.timeoutSeconds, { min: 1, max: 3600, integer: false });
+  const connectTimeoutSeconds = s.num('connectTimeoutSeconds', DEFAULTS.squidex.connectTimeoutSeconds, { min: 0, max: 86_400, integer: false });
   return {
     url,
     app,
@@ -132,6 +162,7 @@ function readSquidex(s: Section, ctx: Context): Config['squidex'] {
     ...(token !== undefined && { token }),
     ...(ca !== undefined && { ca: resolveUserPath(ca, ctx) }),
     timeoutSeconds,
+    connectTimeoutSeconds,
     allowInsecureHttp,
   };
 }

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { SyncError } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import type { HealthReport } from './health.js';
+import { handleWeb, send, sendJson, type WebOptions } from './web.js';
+import { allowedHosts, hostAllowed } from './webauth.js';
 
 export interface HttpServerOptions {
   /** Default 127.0.0.1. Anything else must be passed on purpose (config `http.host`): /status names local paths. */
@@ -12,11 +14,13 @@ export interface HttpServerOptions {
   health: () => HealthReport;
   status: () => unknown | Promise<unknown>;
   metrics: { text(): Promise<string>; readonly contentType: string };
+  /** The local page and its actions; /status then needs its token too. */
+  web?: Omit<WebOptions, 'hosts' | 'logger'>;
   logger?: Logger;
 }
 
 export interface HttpServer {
-  /** e.g. http://127.0.0.1:9469 */
+  /** e.g. http://127.0.0.1:7463 */
   readonly url: string;
   close(): Promise<void>;
 }
@@ -28,9 +32,10 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * The local operator endpoint (`http: { port }` in the config, off by default):
- * GET /health, /metrics, /status. Read-only on purpose: pause/resume go through
- * the CLI, so nothing on this port changes what the daemon does.
+ * The local endpoint (`http: { port }` in the config): GET /health and
+ * /metrics for service managers and scrapers, and behind the page's token the
+ * page itself, its API and /status (see web.ts for how it is kept safe from
+ * the websites the user visits).
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const logger = options.logger ?? silentLogger;
@@ -48,8 +53,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     logger.warn({ host }, 'status endpoint listens beyond this machine; /status shows local paths and has no authentication');
   }
 
+  let hosts: ReadonlySet<string> = new Set();
   const server = createServer((req, res) => {
-    handle(req, res, options, logger).catch((err: unknown) => {
+    handle(req, res, options, hosts, logger).catch((err: unknown) => {
       logger.error({ err, url: req.url }, 'status endpoint failed');
       if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
       else res.destroy();
@@ -66,7 +72,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
           : err.code === 'EADDRNOTAVAIL'
             ? 'This machine has no such address; use 127.0.0.1.'
             : undefined;
-      reject(new SyncError('HTTP_LISTEN', `cannot listen on ${host}:${options.port} (${err.code ?? err.message}).`, { cause: err, hint }));
+      const what = err.code === 'EADDRINUSE' ? `http.port ${options.port} is already in use on ${host}` : `cannot listen on ${host}:${options.port}`;
+      reject(new SyncError('HTTP_LISTEN', `${what} (${err.code ?? err.message}).`, { cause: err, hint }));
     };
     server.once('error', onError);
     server.listen(options.port, host, () => {
@@ -78,6 +85,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const addr = server.address() as AddressInfo;
   const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${shown}:${addr.port}`;
+  hosts = allowedHosts(addr.address, addr.port);
   logger.info({ url }, 'status endpoint listening');
 
   let closing: Promise<void> | undefined;
@@ -93,10 +101,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, logger: Logger): Promise<void> {
-  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+async function handle(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, hosts: ReadonlySet<string>, logger: Logger): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const path = url.pathname;
+  if (!hostAllowed(req, hosts)) return send(res, 403, 'text/plain; charset=utf-8', 'forbidden: this endpoint answers to 127.0.0.1 and localhost only\n');
+  if (options.web && (await handleWeb(req, res, url, { ...options.web, hosts, logger }))) return;
   const known = path === '/health' || path === '/metrics' || path === '/status';
-  if (!known) return send(res, 404, 'text/plain; charset=utf-8', 'not found: try /health, /metrics or /status\n');
+  if (!known) return send(res, 404, 'text/plain; charset=utf-8', 'not found: try /, /health, /metrics or /status\n');
   if (req.method !== 'GET') {
     res.setHeader('Allow', 'GET');
     return send(res, 405, 'text/plain; charset=utf-8', 'only GET\n');
@@ -117,16 +128,4 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     return send(res, 200, options.metrics.contentType, await options.metrics.text());
   }
   return sendJson(res, 200, await options.status());
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  send(res, status, 'application/json; charset=utf-8', `${JSON.stringify(body, null, 2)}\n`);
-}
-
-function send(res: ServerResponse, status: number, contentType: string, body: string): void {
-  res.statusCode = status;
-  res.setHeader('Content-Type', contentType);
-  res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Content-Length', Buffer.byteLength(body));
-  res.end(body);
 }

@@ -29,11 +29,15 @@ export interface Metrics {
   setHeldDeletes(mapping: string, count: number): void;
   /** Read at scrape time, so the queue gauge is never stale and the daemon need not push counts. */
   setQueueDepthSource(source: (() => QueueDepth) | undefined): void;
+  /** What Squidex does now, read at scrape time: answering, unreachable, refused (credentials), paused (it asked us to wait). */
+  setSquidexSource(source: (() => { state: SquidexState; since?: number }) | undefined): void;
   text(): Promise<string>;
 }
 
 const PREFIX = 'squidex_sync_';
 const MODES: readonly WatcherMode[] = ['events', 'poll', 'rescan'];
+export type SquidexState = 'answering' | 'unreachable' | 'refused' | 'paused';
+const SQUIDEX_STATES: readonly SquidexState[] = ['answering', 'unreachable', 'refused', 'paused'];
 
 /**
  * Every call makes its own Registry (never prom-client's global one), so tests
@@ -94,6 +98,28 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       this.set({ state: 'failed' }, d.failed);
     },
   });
+  let squidexSource: (() => { state: SquidexState; since?: number }) | undefined;
+  new Gauge({
+    name: `${PREFIX}squidex_state`,
+    help: '1 for what Squidex does now: answering, unreachable, refused (our credentials) or paused (it asked us to wait). Files meanwhile wait as queued.',
+    labelNames: ['state'] as const,
+    registers,
+    collect() {
+      if (!squidexSource) return;
+      const now = squidexSource().state;
+      for (const s of SQUIDEX_STATES) this.set({ state: s }, s === now ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}squidex_unreachable_since_timestamp_seconds`,
+    help: 'Unix time since which Squidex has not answered (or refused us); 0 while it answers.',
+    registers,
+    collect() {
+      if (!squidexSource) return;
+      const since = squidexSource().since;
+      this.set(since === undefined ? 0 : since / 1000);
+    },
+  });
   const watcher = new Gauge({
     name: `${PREFIX}watcher_mode`,
     help: 'How each mapping is watched: 1 for the current mode (events, poll or rescan-only fallback).',
@@ -145,6 +171,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     setQueueDepthSource(source) {
       queueSource = source;
+    },
+    setSquidexSource(source) {
+      squidexSource = source;
     },
     text() {
       return registry.metrics();

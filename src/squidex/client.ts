@@ -5,7 +5,9 @@ import { rootCertificates } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { silentLogger, type Logger } from '../lib/log.js';
-import { classifyFailure, SquidexError, type FailureContext } from './errors.js';
+import { looksLikeHtml } from './answers.js';
+import { deadlineMs, MAX_RESPONSE_BYTES, startDeadline } from './deadline.js';
+import { classifyFailure, SquidexError, subject, type FailureContext } from './errors.js';
 import { openMultipart, type MultipartBody } from './multipart.js';
 import { TokenSource, type TokenResponse } from './token.js';
 import { enc, odataString, queryString, safeJson, toFolder, type Query } from './wire.js';
@@ -20,12 +22,17 @@ export interface SquidexClientOptions {
   token?: string;
   /** Path to a PEM file whose certificates are trusted in addition to the system CAs. */
   ca?: string;
-  /** Headers/body idle timeout per request; a server that accepts and goes silent frees the caller after this. */
+  /**
+   * Headers/body idle timeout per request; a server that accepts and goes silent frees the caller after this.
+   * Every request also has a total deadline built from it (deadline.ts).
+   */
   timeoutMs?: number;
   /** Keep-alive connections to the server; match the worker concurrency. */
   connections?: number;
   /** Upload bandwidth cap across every upload of this client, bytes/s; 0 or absent = unlimited. */
   maxBytesPerSecond?: number;
+  /** Longest pause a server's Retry-After is honoured for (default one hour). */
+  maxServerPauseMs?: number;
   logger?: Logger;
   clock?: Clock;
 }
@@ -55,6 +62,7 @@ export class SquidexClient {
   private readonly agent: Agent;
   private readonly tokens: TokenSource;
   private readonly timeoutMs: number;
+  private readonly connections: number;
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly bandwidth: Bandwidth | undefined;
@@ -70,6 +78,7 @@ export class SquidexClient {
     this.base = opts.url.replace(/\/+$/, '');
     this.bandwidth = opts.maxBytesPerSecond ? new Bandwidth(opts.maxBytesPerSecond) : undefined;
     this.timeoutMs = opts.timeoutMs ?? 60_000;
+    this.connections = opts.connections ?? 8;
     this.logger = opts.logger ?? silentLogger;
     this.clock = opts.clock ?? systemClock;
     let ca: string[] | undefined;
@@ -82,8 +91,10 @@ export class SquidexClient {
       }
     }
     this.agent = new Agent({
-      connections: opts.connections ?? 8,
+      connections: this.connections,
       keepAliveTimeout: 30_000,
+      // An endless or huge answer (a broken proxy) must not fill memory; the token endpoint shares this agent.
+      maxResponseSize: MAX_RESPONSE_BYTES,
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
       // Explicitly true, so not even NODE_TLS_REJECT_UNAUTHORIZED=0 turns verification off.
@@ -97,6 +108,12 @@ export class SquidexClient {
 
   token(): Promise<string> {
     return this.tokens.get().catch((e) => Promise.reject(this.scrub(e)));
+  }
+
+  /** Drops the cached token and asks for a new one (after a laptop slept, the old one may have lapsed). */
+  refreshToken(): Promise<string> {
+    this.tokens.forget();
+    return this.token();
   }
 
   async close(): Promise<void> {
@@ -204,8 +221,10 @@ export class SquidexClient {
   }
 
   /**
-   * OData query. With `top`, one page; without, pages of 200 until a short page or
-   * MAX_FIND_RESULTS (ids de-duplicated, since rows can shift between pages).
+   * OData query. With `top`, one page; without, pages of 200 until a short page,
+   * a page with no id not seen before (a proxy that drops `$skip` answers the first
+   * page again and again), or MAX_FIND_RESULTS (ids de-duplicated, since rows can
+   * shift between pages).
    */
   async findAssets(q: FindAssetsQuery): Promise<AssetDto[]> {
     const clauses: string[] = [];
@@ -226,8 +245,9 @@ export class SquidexClient {
     const byId = new Map<string, AssetDto>();
     for (let skip = q.skip ?? 0; byId.size < MAX_FIND_RESULTS; skip += PAGE) {
       const page = await fetchPage(PAGE, skip);
+      const before = byId.size;
       for (const a of page) byId.set(a.id, a);
-      if (page.length < PAGE) break;
+      if (page.length < PAGE || byId.size === before) break;
     }
     return [...byId.values()];
   }
@@ -238,21 +258,28 @@ export class SquidexClient {
     const form = new URLSearchParams({
       grant_type: 'client_credentials', client_id: this.opts.clientId!, client_secret: this.opts.clientSecret!, scope: 'squidex-api',
     }).toString();
-    const ctx: FailureContext = { operation: 'token', clientId: this.opts.clientId, now: this.clock.now() };
+    const ctx: FailureContext = { operation: 'token', clientId: this.opts.clientId, now: this.clock.now(), maxPauseMs: this.opts.maxServerPauseMs };
+    const deadline = this.deadline(ctx, 0);
     let res: Dispatcher.ResponseData;
+    let text: string;
     try {
       res = await request(`${this.base}/identity-server/connect/token`, {
-        method: 'POST', dispatcher: this.agent, body: form,
+        method: 'POST', dispatcher: this.agent, body: form, signal: deadline.signal,
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       });
+      text = await res.body.text();
     } catch (e) {
       throw classifyFailure({ kind: 'network', error: e }, ctx);
+    } finally {
+      deadline.clear();
     }
-    const text = await res.body.text();
     if (res.statusCode !== 200) throw classifyFailure({ kind: 'http', status: res.statusCode, headers: res.headers, body: text }, ctx);
     const j = safeJson(text) as { access_token?: unknown; expires_in?: unknown } | undefined;
     if (!j || typeof j.access_token !== 'string') {
-      throw new SquidexError('AUTH_FAILED', 'The Squidex token endpoint answered without an access_token.', { retry: 'retry', status: 200 });
+      // Squidex's token endpoint always sends one with a 200: something else answered (a login page, a proxy).
+      throw new SquidexError('PROXY_ERROR', `The Squidex token endpoint answered without an access_token${looksLikeHtml(res.headers, text) ? ' (an HTML page: a proxy or login page answered instead)' : ''}.`, {
+        retry: 'retry', status: 200, scope: 'transient',
+      });
     }
     // Squidex issues 30-day tokens; a missing expires_in is treated as one hour.
     return { accessToken: j.access_token, expiresInSec: typeof j.expires_in === 'number' ? j.expires_in : 3600 };
@@ -283,22 +310,24 @@ export class SquidexClient {
       body = JSON.stringify(opts.json);
     }
     const ctx = (): FailureContext => ({
-      ...opts.ctx, clientId: this.opts.clientId, now: this.clock.now(), size: mp?.size,
+      ...opts.ctx, clientId: this.opts.clientId, now: this.clock.now(), size: mp?.size, maxPauseMs: this.opts.maxServerPauseMs,
       largestAccepted: this.largestAccepted, resetsAtSize: mp ? (this.resetsBySize.get(mp.size) ?? 0) : undefined,
     });
     const started = this.clock.now();
+    const deadline = this.deadline(opts.ctx, mp?.contentLength ?? 0, opts.signal);
     let res: Dispatcher.ResponseData;
     let text: string;
     try {
       // undici documents AsyncIterable bodies (Dispatcher.md) though its .d.ts omits them.
       const reqBody = body as string | Buffer | Readable | undefined;
-      res = await request(url, { method, headers, body: reqBody, dispatcher: this.agent, signal: opts.signal });
+      res = await request(url, { method, headers, body: reqBody, dispatcher: this.agent, signal: deadline.signal });
       text = await res.body.text();
     } catch (e) {
       const err = classifyFailure({ kind: 'network', error: e }, ctx());
       if (mp && err.code === 'UPLOAD_TOO_LARGE_SUSPECTED') this.noteReset(mp.size);
       throw err;
     } finally {
+      deadline.clear();
       await mp?.close();
     }
     this.logger.debug({ method, path, status: res.statusCode, ms: this.clock.now() - started }, 'squidex request');
@@ -309,6 +338,12 @@ export class SquidexClient {
     }
     if (res.statusCode < 200 || res.statusCode >= 300) {
       throw classifyFailure({ kind: 'http', status: res.statusCode, headers: res.headers, body: text }, ctx());
+    }
+    if (text && looksLikeHtml(res.headers, text)) {
+      // A captive portal or a proxy's page with a 200: Squidex did not see this request.
+      throw new SquidexError('PROXY_ERROR', `${opts.ctx.operation}: an HTML page came back instead of Squidex's answer (a proxy or login page answered).`, {
+        retry: 'retry', status: res.statusCode, scope: 'transient',
+      });
     }
     const result: CallResult = { status: res.statusCode, body: text ? safeJson(text) : undefined };
     if (mp) {
@@ -322,6 +357,15 @@ export class SquidexClient {
       this.noteAccepted(mp.size);
     }
     return result;
+  }
+
+  /** The request's total deadline; it aborts with TIMEOUT (retried), the caller's own abort stays ABORTED. */
+  private deadline(ctx: Pick<FailureContext, 'operation' | 'fileName'>, bodyBytes: number, outer?: AbortSignal) {
+    const ms = deadlineMs({ timeoutMs: this.timeoutMs, bodyBytes, capBytesPerSecond: this.bandwidth?.bytesPerSecond ?? 0, connections: this.connections });
+    return startDeadline(ms, () => new SquidexError(
+      'TIMEOUT', `${subject(ctx)}: Squidex did not finish answering within ${Math.round(ms / 1000)} s (it or a proxy in front of it is sending too slowly).`,
+      { retry: 'retry', scope: 'transient' },
+    ), outer);
   }
 
   private noteAccepted(size: number): void {

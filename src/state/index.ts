@@ -1,5 +1,4 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { SyncError } from '../lib/errors.js';
@@ -12,6 +11,7 @@ import { KeptRepo } from './kept.js';
 import { MetaStore, SqliteFolderCache, type FolderStore } from './folders.js';
 import { APPLICATION_ID, SCHEMA_VERSION, migrate } from './migrations.js';
 import { stateError } from './errors.js';
+import { ensurePrivateDir, privateDatabaseFile } from './private.js';
 
 export { FilesRepo, type FileRow, type FileStats, type KeptRow } from './files.js';
 export type { FolderCache, FolderStore } from './folders.js';
@@ -106,12 +106,13 @@ export function openState(file: string, opts: StateOptions = {}): State {
   const path = resolve(file);
   const clock = opts.clock ?? systemClock;
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    ensurePrivateDir(dirname(path));
   } catch (e) {
     throw new SyncError('STATE_IO', `cannot create the folder for ${path}: ${(e as Error).message}`, { cause: e });
   }
   let db: Database.Database;
   try {
+    privateDatabaseFile(path);
     db = new Database(path);
   } catch (e) {
     throw new SyncError('STATE_IO', `cannot open ${path}: ${(e as Error).message}`, { cause: e });

@@ -1,8 +1,9 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SyncError } from '../lib/errors.js';
+import { ensurePrivateDir } from './private.js';
 
 export interface LockHolder {
   pid: number;
@@ -90,7 +91,7 @@ export function acquireLock(stateFile: string): StateLock {
   };
   const text = JSON.stringify(me) + '\n';
   // The daemon locks before it opens the state, so on a first run the folder may not exist yet.
-  mkdirSync(dirname(file), { recursive: true });
+  ensurePrivateDir(dirname(file));
   for (let round = 0; round < 3; round++) {
     if (writeExclusive(file, text)) return held(file, me);
     const h = readHolder(file);
@@ -116,8 +117,15 @@ function takeOver(file: string, text: string, seen: LockHolder | null): boolean 
     const now = readHolder(file);
     // Someone else replaced the lock since we looked: start over rather than steal it.
     if ((now?.nonce ?? null) !== (seen?.nonce ?? null)) return false;
-    const tmp = `${file}.${process.pid}.tmp`;
-    const fd = openSync(tmp, 'w', 0o644);
+    // Exclusive and unguessable: a file or symlink already at this name is never written through.
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    let fd: number;
+    try {
+      fd = openSync(tmp, 'wx', 0o644);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw new SyncError('STATE_LOCK_IO', `cannot create ${tmp}: ${(e as Error).message}`, { cause: e });
+    }
     try {
       writeSync(fd, text);
       fsyncSync(fd);

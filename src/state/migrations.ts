@@ -102,7 +102,13 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (mapping, path)
   ) STRICT, WITHOUT ROWID;
   `,
-  // 5: why a path is kept on the server (NULL: deletes: keep; 'referenced': Squidex refused
+  // 5: why a job failed: 'file' (this path's own trouble; set by every failure from
+  // this version on). NULL on rows failed by earlier versions, which also failed jobs
+  // for Squidex being away or refusing the credentials: those are revived when it answers.
+  `
+  ALTER TABLE jobs ADD COLUMN fail_kind TEXT;
+  `,
+  // 6: why a path is kept on the server (NULL: deletes: keep; 'referenced': Squidex refused
   // the delete because content uses the asset, looked at again at each full rescan); the
   // tags and metadata keys squidex-sync set on each asset, so it changes only its own, and
   // what the file itself said, so a sidecar or config change needs no new read of the file;

@@ -9,6 +9,8 @@ export interface ApiContext {
   /** Absolute base URL, for Location headers and edit tokens. */
   rootUrl: string;
   limits: UploadLimits;
+  /** The failUploadsNamed fault: true when an upload of this file name is to be answered 500. */
+  failsUpload?(fileName: string): boolean;
 }
 
 export interface RouteCall {

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { assetRoutes } from './assets.js';
@@ -50,16 +50,35 @@ export class SquidexTestServer {
   }
 
   async listen(): Promise<void> {
+    // Again on the port it had, after stopListening(): clients keep their URL.
+    const port = this.url ? Number(new URL(this.url).port) : (this.opts.port ?? 0);
     await new Promise<void>((resolve, reject) => {
       this.http.once('error', reject);
-      this.http.listen(this.opts.port ?? 0, '127.0.0.1', () => resolve());
+      this.http.listen(port, '127.0.0.1', () => {
+        this.http.off('error', reject);
+        resolve();
+      });
     });
     this.url = `http://127.0.0.1:${(this.http.address() as AddressInfo).port}`;
+  }
+
+  /** Like a stopped Squidex: nothing listens (ECONNREFUSED), open connections drop; the store stays. */
+  async stopListening(): Promise<void> {
+    if (!this.http.listening) return;
+    const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    this.http.closeAllConnections();
+    this.dropConnections();
+    await closed;
   }
 
   /** Drops every open connection, as a crashed or unplugged server would; `keep` is the caller's own. */
   dropConnections(keep?: Socket): void {
     for (const s of this.sockets) if (s !== keep) s.destroy();
+  }
+
+  /** As an operator raising `assets:maxSize` (or a proxy's limit) while the server runs. */
+  setMaxUploadBytes(n: number): void {
+    this.limits.maxUploadBytes = n;
   }
 
   resetCounters(): void {
@@ -83,7 +102,8 @@ export class SquidexTestServer {
   }
 
   private ctx(): ApiContext {
-    return { store: this.store, app: this.app, rootUrl: this.url, limits: this.limits };
+    const name = this.faults.settings.failUploadsNamed;
+    return { store: this.store, app: this.app, rootUrl: this.url, limits: this.limits, failsUpload: (f) => name !== null && f === name };
   }
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -154,7 +174,8 @@ export class SquidexTestServer {
     else if (a.kind === 'hang') req.resume();
     else {
       const headers: Record<string, string> = a.retryAfterSec !== null ? { 'Retry-After': String(a.retryAfterSec) } : {};
-      sendJson(res, a.status, errorDto(a.status, { message: '' }), headers);
+      if (this.faults.settings.htmlErrors) sendProxyPage(res, a.status, headers);
+      else sendJson(res, a.status, errorDto(a.status, { message: '' }), headers);
     }
     return false;
   }
@@ -190,6 +211,15 @@ export function routeKey(method: string, path: string): string {
   return `${method} (unknown)`;
 }
 
+/** What nginx in front of a stopped or overloaded Squidex answers: a small HTML page. */
+function sendProxyPage(res: ServerResponse, status: number, headers: Record<string, string>): void {
+  if (res.headersSent || res.destroyed) return;
+  const title = `${status} ${STATUS_CODES[status] ?? 'Error'}`;
+  const page = `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
+  res.writeHead(status, { 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(page), ...headers });
+  res.end(page);
+}
+
 /** The client sees its connection reset while still sending, and nothing is stored. */
 function resetMidBody(req: IncomingMessage): void {
   const kill = (): void => {
@@ -221,7 +251,10 @@ export async function start(opts: TestServerOptions = {}): Promise<TestServer> {
       if (f.down) s.dropConnections();
     },
     setReferenced: (ids, referenced = true) => s.setReferenced(ids, referenced),
+    stopListening: () => s.stopListening(),
+    listen: () => s.listen(),
     inspect: () => s.store.inspect(),
+    setMaxUploadBytes: (n) => s.setMaxUploadBytes(n),
     resetCounters: () => s.resetCounters(),
     close: () => s.close(),
   };

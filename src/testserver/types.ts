@@ -16,6 +16,12 @@ export interface FaultSettings {
   hangRate: number;
   /** Every connection is destroyed at once, and every new /api or token request too. */
   down: boolean;
+  /** Every /api and token request is answered with this status (with Retry-After when retryAfterSec is set); null = off. */
+  forceStatus: number | null;
+  /** Fault answers (forceStatus, rate5xx, rate429) are an HTML page, as a proxy in front of Squidex sends, not Squidex's JSON. */
+  htmlErrors: boolean;
+  /** Uploads of a file with exactly this name are answered 500 (after the body was read); others go through. */
+  failUploadsNamed: string | null;
 }
 
 export interface TestServerOptions {
@@ -89,7 +95,15 @@ export interface TestServer {
   setFaults(f: Partial<FaultSettings>): void;
   /** Marks assets as used by content (true) or no longer (false): deletes with checkReferrers are refused for them. */
   setReferenced(ids: readonly string[], referenced?: boolean): void;
+  /**
+   * Stops listening (new connections are refused, ECONNREFUSED, as for a stopped
+   * Squidex) and drops open ones; the store is kept. listen() opens the same port again.
+   */
+  stopListening(): Promise<void>;
+  listen(): Promise<void>;
   inspect(): Inspection;
+  /** Changes the upload size limit of a running server. */
+  setMaxUploadBytes(n: number): void;
   resetCounters(): void;
   close(): Promise<void>;
 }
@@ -108,4 +122,7 @@ export const NO_FAULTS: FaultSettings = {
   resetRate: 0,
   hangRate: 0,
   down: false,
+  forceStatus: null,
+  htmlErrors: false,
+  failUploadsNamed: null,
 };

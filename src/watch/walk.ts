@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import type { IgnoreMatcher } from './ignore.js';
 
 export interface FileStat {
@@ -13,7 +14,8 @@ export interface WalkError {
   message: string;
 }
 
-export type SkipReason = 'symlink' | 'fifo' | 'socket' | 'device' | 'other';
+/** 'name': not valid UTF-8 (see nameOf); the path shows its bad bytes as `\xNN`. */
+export type SkipReason = 'symlink' | 'fifo' | 'socket' | 'device' | 'name' | 'other';
 
 export interface WalkResult {
   /** Regular files only, keyed by relative POSIX path. */
@@ -73,7 +75,7 @@ export class Walker {
   files = 0;
   private readonly base: string;
   private readonly stack: string[] = [];
-  private dirents: fs.Dirent[] = [];
+  private dirents: Array<fs.Dirent | fs.Dirent<Buffer>> = [];
   private next = 0;
   private prefix = '';
 
@@ -104,6 +106,7 @@ export class Walker {
 
   /** Handles up to `limit` entries; true when the walk is done. */
   step(limit: number): boolean {
+    if (this.signal?.aborted) throw this.signal.reason;
     let budget = limit;
     for (;;) {
       while (this.next >= this.dirents.length) if (!this.open()) return true;
@@ -137,7 +140,12 @@ export class Walker {
     this.prefix = dirRel === '' ? '' : dirRel + '/';
     this.next = 0;
     try {
-      this.dirents = fs.readdirSync(this.base + dirRel, { withFileTypes: true });
+      const dir = this.base + dirRel;
+      this.dirents = fs.readdirSync(dir, { withFileTypes: true });
+      // A name that is not UTF-8 comes back as a string with U+FFFD in it, a path that
+      // does not exist: read such a folder again as bytes. Bytes for every folder cost
+      // a sixth more per walk.
+      if (this.dirents.some((d) => d.name.includes('\uFFFD'))) this.dirents = fs.readdirSync(dir, { withFileTypes: true, encoding: 'buffer' });
     } catch (e) {
       this.dirents = [];
       if (dirRel === '') this.rootMissing = true;
@@ -146,9 +154,11 @@ export class Walker {
     return true;
   }
 
-  private entry(d: fs.Dirent): void {
+  private entry(d: fs.Dirent | fs.Dirent<Buffer>): void {
     const { base, ignore } = this;
-    const rel = this.prefix + d.name;
+    const name = typeof d.name === 'string' ? d.name : this.nameOrSkip(d as fs.Dirent<Buffer>);
+    if (name === null) return;
+    const rel = this.prefix + name;
     let isDir = d.isDirectory();
     let isFile = !isDir && d.isFile();
     let st: fs.Stats | undefined;
@@ -186,6 +196,44 @@ export class Walker {
       this.skipped.push({ path: rel, reason: direntReason(d) });
     }
   }
+
+  /** The entry's name, or null after listing it as skipped (unless ignored) when it is not UTF-8. */
+  private nameOrSkip(d: fs.Dirent<Buffer>): string | null {
+    const name = nameOf(d.name);
+    // Ignore rules still apply to its readable part (`~$*` ignores `~$caf\xE9.doc`).
+    if (name === null && !this.ignore.shallow(this.prefix + d.name.toString(), d.isDirectory())) {
+      this.skipped.push({ path: this.prefix + escapeName(d.name), reason: 'name' });
+    }
+    return name;
+  }
+}
+
+/**
+ * The name as a string, or null when it is not valid UTF-8 (Linux allows any
+ * bytes but '/' and NUL; old SMB shares hold Latin-1 names). Such a name cannot
+ * be a Squidex file name nor a key in the state database, so it is skipped,
+ * never guessed at: a guessed spelling would not lead back to the file.
+ */
+export function nameOf(raw: Buffer): string | null {
+  return isUtf8(raw) ? raw.toString('utf8') : null;
+}
+
+/** A name for people: valid UTF-8 as it is, every other byte as `\xHH` (as printable() writes control characters). */
+export function escapeName(raw: Buffer): string {
+  let out = '';
+  for (let i = 0; i < raw.length; ) {
+    const b = raw[i];
+    const n = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    const seq = n > 0 ? raw.subarray(i, i + n) : null;
+    if (seq && seq.length === n && isUtf8(seq)) {
+      out += seq.toString('utf8');
+      i += n;
+    } else {
+      out += `\\x${b.toString(16).toUpperCase().padStart(2, '0')}`;
+      i += 1;
+    }
+  }
+  return out;
 }
 
 function skipReason(s: fs.Stats): SkipReason {
@@ -196,7 +244,7 @@ function skipReason(s: fs.Stats): SkipReason {
   return 'other';
 }
 
-function direntReason(d: fs.Dirent): SkipReason {
+function direntReason(d: fs.Dirent | fs.Dirent<Buffer>): SkipReason {
   if (d.isSymbolicLink()) return 'symlink';
   if (d.isFIFO()) return 'fifo';
   if (d.isSocket()) return 'socket';

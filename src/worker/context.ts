@@ -44,7 +44,8 @@ export interface ReconcileContext {
 export interface SyncEvents {
   uploaded?(kind: 'new' | 'replace', bytes: number): void;
   action?(action: Action, mapping: string, path: string): void;
-  failed?(code: string, verdict: 'retry' | 'failed' | 'stale'): void;
+  /** `waiting`: the failure was Squidex's (away or refusing us), the job waits for it with no attempt spent. */
+  failed?(code: string, verdict: 'retry' | 'failed' | 'stale' | 'waiting'): void;
 }
 
 export type Action =

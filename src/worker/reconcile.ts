@@ -13,8 +13,10 @@ import { handleGone } from './gone.js';
 import { hashFile, type FileDigest } from './hash.js';
 import { fileAccessFor, readSmall, SMALL_FILE_BYTES, type FileAccess } from './localfs.js';
 import { isRefusal, openInside, type OpenFile } from './openfile.js';
+import { skipTextOf } from './skips.js';
 import { META_PATH, META_SHA, remoteDirOf, remoteFileOf, type MappingRuntime } from './mapping.js';
 import { findMoveSource, applyMove } from './move.js';
+import { movedWithFolder } from './foldermove.js';
 import { stampBody } from './stamps.js';
 import { readsEmbedded } from './annotation.js';
 import { annotation, keepSource, stamp, tap } from './annotate.js';
@@ -45,7 +47,7 @@ export async function reconcile(job: Job, ctx: ReconcileContext, signal?: AbortS
   // Symlinks are never followed (a link out of the mapping would upload
   // files nobody put in the share), so they count as "no file" too.
   if (!st.isFile()) {
-    if (!st.isDirectory()) ctx.state.skipped.put(mapping.name, job.path, 'not a regular file', ctx.clock.now());
+    if (!st.isDirectory()) ctx.state.skipped.put(mapping.name, job.path, skipTextOf(st), ctx.clock.now());
     return row ? handleGone(mapping, job.path, row, ctx) : { action: 'skip', detail: 'not a regular file' };
   }
   // Reported gone, yet lstat finds it: on a case-insensitive share that is the
@@ -133,7 +135,10 @@ async function reconcileOpen(
 
   const parentId = await ctx.resolver.resolve(remoteDirOf(mapping, job.path));
   if (!row) {
+    // A folder rename (the rescan's, or another worker's) may have given this path its row meanwhile.
+    if (ctx.state.files.get(mapping.name, job.path)?.sha256 === digest.sha256) return { action: 'none', detail: 'moved with its folder' };
     const moved = await findMoveSource(mapping, job.path, digest, ctx);
+    if (moved && (await movedWithFolder(mapping, moved.path, job.path, ctx))) return { action: 'none', detail: 'moved with its folder' };
     if (moved) return applyMove(mapping, moved, job.path, parentId, st, ctx);
     const adopted = await adopt(mapping, job.path, parentId, digest, opened, ctx);
     if (adopted && 'action' in adopted) return adopted;
@@ -192,15 +197,21 @@ async function adopt(
     (id) => files.getByAssetId(id) !== undefined,
   );
   if (!found) return null;
-  let asset = found.asset;
+  let asset: Pick<AssetDto, 'id' | 'parentId' | 'version'> = found.asset;
   if (!found.sameContent) {
     // Our stamp says this asset is this path, with older content: keep the id, replace the bytes.
     return { reserved: files.reserve(mapping.name, relPath, asset.id) };
   }
   // Adopted: the tags already on it are the editors' (squidex-sync owns none it did not add).
   const { plan, source } = await annotation(mapping, relPath, asset.id, opened, ctx, false);
-  if (asset.metadata?.[META_SHA] !== digest.sha256 || asset.metadata?.[META_PATH] !== remoteFileOf(mapping, relPath) || plan) {
-    asset = await stamp(asset, mapping, relPath, digest.sha256, ctx, plan);
+  if (found.asset.stampedSha !== digest.sha256 || found.asset.stampedPath !== remoteFileOf(mapping, relPath) || plan) {
+    // The listing keeps no metadata but ours; the stamp is merged into the asset's as it is now.
+    const full = await ctx.client.getAsset(asset.id);
+    if (!full) {
+      ctx.adoption.forget(parentId); // deleted since the listing: upload instead
+      return null;
+    }
+    asset = await stamp(full, mapping, relPath, digest.sha256, ctx, plan);
   }
   files.reserve(mapping.name, relPath, asset.id);
   keepSource(asset.id, source, ctx);
@@ -321,7 +332,7 @@ function outran(mapping: MappingRuntime, relPath: string, ctx: ReconcileContext)
 export function record(
   mapping: MappingRuntime,
   relPath: string,
-  asset: AssetDto,
+  asset: Pick<AssetDto, 'id' | 'parentId' | 'version'>,
   sha256: string,
   st: Stats,
   ctx: ReconcileContext,

@@ -8,6 +8,7 @@ import type { FileMetadata } from '../metadata/index.js';
 import type { Annotation, PendingStamp, State } from '../state/index.js';
 import { mergeAnnotation, type AnnotationPlan } from './annotation.js';
 import { META_PATH, META_SHA, remoteFileOf, type MappingRuntime } from './mapping.js';
+import { timerDelay } from '../lib/timers.js';
 
 /** Squidex bulk requests stay small enough to answer quickly; 100 stamps are ~30 KB. */
 const BATCH = 100;
@@ -105,7 +106,7 @@ export class Stamper {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       void this.flush();
-    }, wait);
+    }, timerDelay(wait));
     this.#timer.unref();
   }
 

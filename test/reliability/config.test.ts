@@ -89,6 +89,19 @@ describe('bad configuration: its own message and exit 2', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain(world.configPath);
   });
+
+  it('a "billion laughs" file (aliases past the YAML limit) is a config error, for check and start', async () => {
+    const levels = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'];
+    const body = levels.map((l, i) => `${l}: &${l} [${Array(9).fill(i === 0 ? '"lol"' : `*${levels[i - 1]}`).join(', ')}]`).join('\n') + '\n';
+    writeFileSync(world.configPath, body);
+    for (const cmd of ['check', 'start']) {
+      const res = await world.run([cmd]);
+      // Exit 1 would make systemd restart it forever; 2 is never restarted.
+      expect(res.code, `${cmd}: ${res.stderr}`).toBe(2);
+      expect(res.stderr).toContain(world.configPath);
+      expect(res.stderr).toMatch(/aliases .* too often/);
+    }
+  });
 });
 
 describe('valid config, wrong Squidex: exit 3 naming which', () => {

@@ -3,7 +3,7 @@
  * in the mirror check: one live asset per file, same name, same bytes.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, ftruncateSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, World } from '../support/world.js';
@@ -154,5 +154,43 @@ describe('names Squidex refuses', () => {
     expect(res.stdout).toMatch(/File name is not defined/);
     expect(res.stdout).toMatch(/create folder " ".*Folder name is required/);
     mirror(w, { expectMissing: ['   ', ' /inside.txt'] });
+  });
+});
+
+describe('names that are not UTF-8', () => {
+  // Issue 18 §5. Linux allows any bytes in a name; old SMB shares hold Latin-1 ones. Read
+  // as strings they came back with U+FFFD, a path that does not exist: every rescan logged
+  // "cannot read … ENOENT" for them and `once` exited 1 saying a folder could not be read.
+  it('are skipped with the reason, listed by status, and never hide the rest of their folder', { timeout: 60_000 }, async () => {
+    world = await World.create({ sync: { ...FAST_RETRY } });
+    const w = world;
+    const raw = (...parts: Array<string | number[]>): Buffer => Buffer.concat(parts.map((p) => Buffer.from(p as string)));
+    w.write('top.txt', 'fine');
+    w.write('mixed/good.txt', 'good');
+    writeFileSync(raw(w.local, '/mixed/caf', [0xe9], '.txt'), 'a Latin-1 name');
+    mkdirSync(raw(w.local, '/d', [0xff]));
+    writeFileSync(raw(w.local, '/d', [0xff], '/inner.txt'), 'under a folder whose name is not UTF-8');
+
+    const res = await w.run(['once'], 50_000);
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/2 entries are not synced .*squidex-sync status/);
+    expect(res.stdout + res.stderr).not.toMatch(/cannot read|could not be read/);
+    expect(mirror(w).files).toBe(2);
+    expect(w.inspect().assets.map((a) => a.fileName).sort()).toEqual(['good.txt', 'top.txt']);
+
+    const status = JSON.parse((await w.run(['status', '--json'])).stdout);
+    expect(status.skipped).toEqual([
+      { mapping: 'share', path: 'd\\xFF', reason: expect.stringMatching(/not valid UTF-8.*rename it/) },
+      { mapping: 'share', path: 'mixed/caf\\xE9.txt', reason: expect.stringMatching(/not valid UTF-8.*rename it/) },
+    ]);
+    const text = (await w.run(['status'])).stdout;
+    expect(text).toMatch(/skipped[^\n]*not UTF-8[^\n]*\n {2}share: d\\xFF \(the name is not valid UTF-8/);
+
+    // Renamed to UTF-8, it syncs, and the list empties.
+    renameSync(raw(w.local, '/mixed/caf', [0xe9], '.txt'), join(w.local, 'mixed/caf\u00e9.txt'));
+    rmSync(raw(w.local, '/d', [0xff]), { recursive: true });
+    expect((await w.run(['once'], 50_000)).code).toBe(0);
+    expect(mirror(w).files).toBe(3);
+    expect(JSON.parse((await w.run(['status', '--json'])).stdout).skipped).toEqual([]);
   });
 });

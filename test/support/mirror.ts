@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { isUtf8 } from 'node:buffer';
 import { join } from 'node:path';
 import type { Inspection } from '../../src/testserver/index.js';
 import { openState } from '../../src/state/index.js';
@@ -50,13 +51,14 @@ export function localFiles(root: string, ignore: string[] = []): Map<string, str
   const stack: string[] = [''];
   while (stack.length > 0) {
     const rel = stack.pop()!;
-    let names: string[];
+    let raw: Buffer[];
     try {
-      names = readdirSync(join(root, rel));
+      raw = readdirSync(join(root, rel), { encoding: 'buffer' });
     } catch {
       continue; // unreadable folder: nothing of it can be expected on the server
     }
-    for (const name of names) {
+    // A name that is not UTF-8 is never synced (README "What it does, exactly"), nor what is under it.
+    for (const name of raw.filter((b) => isUtf8(b)).map((b) => b.toString())) {
       const r = rel ? `${rel}/${name}` : name;
       const st = lstatSync(join(root, r));
       if (st.isDirectory()) {

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 
 /** Helpers for tests that talk to a running daemon's local endpoint (/health, /metrics, /status). */
@@ -53,8 +55,14 @@ export class Metrics {
   }
 }
 
-export function endpoint(port: number): Endpoint {
+/**
+ * `stateFile`: the daemon's state database, beside which it keeps the page's
+ * access token; /status needs it (health and metrics do not).
+ */
+export function endpoint(port: number, stateFile?: string): Endpoint {
   const base = `http://127.0.0.1:${port}`;
+  const auth = (): Record<string, string> =>
+    stateFile ? { authorization: `Bearer ${readFileSync(join(dirname(stateFile), 'web-token'), 'utf8').trim()}` } : {};
   const health: Endpoint['health'] = async () => {
     try {
       const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(5000) });
@@ -67,7 +75,7 @@ export function endpoint(port: number): Endpoint {
     base,
     health,
     async status() {
-      const res = await fetch(`${base}/status`, { signal: AbortSignal.timeout(5000) });
+      const res = await fetch(`${base}/status`, { headers: auth(), signal: AbortSignal.timeout(5000) });
       if (res.status !== 200) throw new Error(`/status answered ${res.status}`);
       return (await res.json()) as Record<string, unknown>;
     },

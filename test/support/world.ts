@@ -61,6 +61,8 @@ export class World {
       mappings: [{ local: './share', remote: this.opts.remote ?? 'Design/Shared', name: 'share', ...this.opts.mapping }],
       sync: { stabilityMs: 300, debounceMs: 100, maxWaitMs: 2000, moveWindowMs: 800, maxAttempts: 4, shutdownTimeoutMs: 5000, ...this.opts.sync },
       log: { level: 'debug' },
+      // The local page is on by default at a fixed port; tests that run side by side turn it off unless they ask for one.
+      http: { port: 0 },
       ...this.opts.extra,
     };
   }
@@ -92,10 +94,10 @@ export class World {
     return { ...process.env, TEST_SQUIDEX_SECRET: this.server.clientSecret, NO_COLOR: '1' };
   }
 
-  /** Runs one CLI command to completion (bounded by timeoutMs). */
-  run(args: string[], timeoutMs = 60_000): Promise<RunResult> {
+  /** Runs one CLI command to completion (bounded by timeoutMs); `env` replaces the environment. */
+  run(args: string[], timeoutMs = 60_000, env: NodeJS.ProcessEnv = this.env()): Promise<RunResult> {
     return new Promise((resolvePromise, reject) => {
-      const child = spawn(process.execPath, [CLI, ...args, '--config', this.configPath], { env: this.env(), cwd: this.dir });
+      const child = spawn(process.execPath, [CLI, ...args, '--config', this.configPath], { env, cwd: this.dir });
       this.procs.add(child);
       let stdout = '';
       let stderr = '';

@@ -1,0 +1,60 @@
+/**
+ * A total deadline per request. undici's headers/body timeouts are idle
+ * timeouts: a server or proxy that sends one byte just inside them holds a
+ * worker forever. The deadline covers the whole exchange, body included:
+ *
+ *   2 × timeoutMs (the server's time to answer, and to send its answer)
+ *   + for an upload, its bytes at the slowest rate we still call working
+ *
+ * That rate is a 1 Mbit/s link, or the bandwidth cap if lower, shared by every
+ * connection at once. The deadline is a net for broken servers, not a speed
+ * limit: an upload that is merely slow finishes well inside it.
+ */
+
+import { timerDelay } from '../lib/timers.js';
+
+/** Largest answer read from Squidex or its token endpoint; a listing page of 200 assets is well under 1 MiB. */
+export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+/** The slowest link we still call working, bytes/s (1 Mbit/s). */
+export const SLOWEST_LINK = 128 * 1024;
+
+export interface DeadlineInput {
+  timeoutMs: number;
+  /** Request body bytes (uploads); 0 otherwise. */
+  bodyBytes: number;
+  /** upload.maxBytesPerSecond; 0 = none. */
+  capBytesPerSecond: number;
+  /** Connections that may upload at the same time and so share the link. */
+  connections: number;
+}
+
+export function deadlineMs(d: DeadlineInput): number {
+  const link = d.capBytesPerSecond > 0 ? Math.min(d.capBytesPerSecond, SLOWEST_LINK) : SLOWEST_LINK;
+  const perUpload = link / Math.max(1, d.connections);
+  return Math.ceil(2 * d.timeoutMs + (d.bodyBytes / perUpload) * 1000);
+}
+
+export interface Deadline {
+  signal: AbortSignal;
+  /** Stops the timer and lets go of the caller's signal; call when the request is over. */
+  clear(): void;
+}
+
+/**
+ * A signal that aborts with `reason()` after `ms`, or with the caller's own reason
+ * when `outer` aborts first (so a cancel still reads as a cancel, not a timeout).
+ */
+export function startDeadline(ms: number, reason: () => Error, outer?: AbortSignal): Deadline {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(reason()), timerDelay(ms));
+  const onOuter = (): void => ac.abort(outer?.reason);
+  if (outer?.aborted) onOuter();
+  else outer?.addEventListener('abort', onOuter, { once: true });
+  return {
+    signal: ac.signal,
+    clear() {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onOuter);
+    },
+  };
+}
