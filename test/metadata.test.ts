@@ -55,6 +55,19 @@ describe('keywords and credits from each kind of file', () => {
     });
   });
 
+  it('JPEG whose XMP declares Dublin Core under another prefix, with escaped text', async () => {
+    const xmp = packet(['a &amp; b', 'c']).replaceAll('dc:', 'e:').replace('xmlns:dc=', 'xmlns:e=');
+    const app1 = Buffer.concat([Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1'), Buffer.from(xmp)]);
+    const len = Buffer.from([(app1.length + 2) >> 8, (app1.length + 2) & 0xff]);
+    const jpg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe1]), len, app1, fixture('iptc.jpg').subarray(2)]);
+    // The XMP wins over the IPTC of the same file where both say something.
+    expect((await sniff('odd.jpg', jpg, 64)).keywords).toEqual(['a & b', 'c']);
+    // The usual prefix: exifr's own XMP reading.
+    const usual = Buffer.concat([Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1'), Buffer.from(packet(['a &amp; b', 'c']))]);
+    const plain = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe1, (usual.length + 2) >> 8, (usual.length + 2) & 0xff]), usual, fixture('iptc.jpg').subarray(2)]);
+    expect((await sniff('plain.jpg', plain)).keywords).toEqual(['a & b', 'c']);
+  });
+
   it('a sidecar is XMP text; a raw format is not read', async () => {
     expect(await readXmp(fixture('shoot.xmp').toString('utf8'))).toEqual({
       keywords: ['studio', 'portrait'], title: 'Studio portrait', creator: 'Sam Lee', copyright: '© 2026 Sam Lee',

@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { PacketScanner } from './packets.js';
 import { preferFirst, type FileMetadata } from './types.js';
 import { readXmp } from './load.js';
+import { metadataBlocks, viaExifr } from './exifr.js';
 
 /** exifr looks at this much of the start of the file: JPEG, PNG and HEIC keep their metadata blocks there. */
 export const EXIFR_HEAD_BYTES = 1024 * 1024;
@@ -90,16 +91,17 @@ export class MetadataSniffer {
     const reader = this.#reader;
     if (!reader) return {};
     if (this.#next < Math.min(this.size, this.#needed(reader)) && file) await this.#readRegions(file, reader, signal);
-    let xmp: string | undefined;
+    let xmp: FileMetadata | undefined;
     let iptc: FileMetadata = {};
     if (reader.exifr && this.#headBytes > 0) {
       const found = await viaExifr(metadataBlocks(this.#head.length === 1 ? this.#head[0] : Buffer.concat(this.#head)));
       xmp = found.xmp;
       iptc = found.iptc;
     }
-    xmp ??= reader.scan ? this.#scanner.best() : undefined;
     this.#head = [];
-    return normalise(preferFirst(xmp ? await readXmp(xmp) : undefined, iptc));
+    const packet = xmp ? undefined : reader.scan ? this.#scanner.best() : undefined;
+    if (packet) xmp = await readXmp(packet);
+    return normalise(preferFirst(xmp, iptc));
   }
 
   #needed(reader: Reader): number {
@@ -141,77 +143,6 @@ export class MetadataSniffer {
         at += n;
       }
     }
-  }
-}
-
-/**
- * A JPEG's metadata lives in the APPn segments before the image data: exifr
- * is given only those (a few KB instead of the whole head costs a fifth of the
- * time, measured). Anything else goes whole.
- */
-function metadataBlocks(head: Buffer): Buffer {
-  if (head.length < 4 || head[0] !== 0xff || head[1] !== 0xd8) return head;
-  let at = 2;
-  while (at + 4 <= head.length && head[at] === 0xff) {
-    const marker = head[at + 1];
-    if (marker === 0xda || marker === 0xd9) break; // start of scan, end of image
-    if (marker === 0xff) {
-      at += 1; // fill byte
-      continue;
-    }
-    at += 2 + head.readUInt16BE(at + 2);
-  }
-  return head.subarray(0, Math.min(head.length, at + 2));
-}
-
-type Exifr = Pick<typeof import('exifr'), 'parse'>;
-let exifrModule: Promise<Exifr> | undefined;
-
-/** exifr is a CommonJS bundle: Node hands it over as the default export. */
-function loadExifr(): Promise<Exifr> {
-  return (exifrModule ??= import('exifr').then((m) => (m as unknown as { default?: Exifr }).default ?? m));
-}
-
-/** IPTC and the raw XMP packet from the head of a JPEG, TIFF, PNG or HEIC file. */
-async function viaExifr(head: Buffer): Promise<{ xmp?: string; iptc: FileMetadata }> {
-  // Loaded on first use: most runs of `once` over unchanged trees never need it.
-  const exifr = await loadExifr();
-  let out: { xmp?: unknown; iptc?: Record<string, unknown> } | undefined;
-  try {
-    // A Buffer, never a path: exifr would open a string argument itself.
-    out = (await exifr.parse(head, {
-      tiff: false, ifd1: false, exif: false, gps: false, interop: false, jfif: false, ihdr: false, icc: false,
-      iptc: true, xmp: { parse: false }, mergeOutput: false, translateValues: false, reviveValues: false,
-    })) as typeof out;
-  } catch {
-    return { iptc: {} }; // truncated or not what its name says: it says nothing
-  }
-  const xmp = typeof out?.xmp === 'string' ? out.xmp : undefined;
-  return { xmp, iptc: fromIptc(out?.iptc) };
-}
-
-function fromIptc(iptc: Record<string, unknown> | undefined): FileMetadata {
-  if (!iptc) return {};
-  const list = (v: unknown): string[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === 'string').map(text);
-  const one = (v: unknown): string | undefined => list(v).join(', ') || undefined;
-  return {
-    keywords: list(iptc.Keywords),
-    title: one(iptc.ObjectName) ?? one(iptc.Headline),
-    description: one(iptc.Caption),
-    creator: one(iptc.Byline),
-    copyright: one(iptc.CopyrightNotice),
-  };
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** exifr decodes IPTC text as Latin-1; today's tools write UTF-8. Valid UTF-8 is taken as such. */
-function text(s: string): string {
-  if (!/[\x80-\xff]/.test(s)) return s;
-  try {
-    return utf8.decode(Buffer.from(s, 'latin1'));
-  } catch {
-    return s;
   }
 }
 

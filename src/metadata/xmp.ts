@@ -1,4 +1,5 @@
 import { XMLParser } from 'fast-xml-parser';
+import { unescape } from './text.js';
 import type { FileMetadata } from './types.js';
 
 const RDF = 'http://www.w3.org/1999/02/22-rdf-syntax-ns#';
@@ -172,16 +173,4 @@ function preferred(value: El | string, ns: Ns): string | undefined {
   if (typeof value === 'string') return undefined;
   const li = items(value, ns).find((l) => attributesOf(l)['xml:lang'] === 'x-default');
   return li ? ownText(li) || undefined : undefined;
-}
-
-const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-
-/** XML's own five entities and character references; nothing else is expanded. */
-function unescape(s: string): string {
-  if (!s.includes('&')) return s;
-  return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|lt|gt|amp|quot|apos);/g, (m, e: string) => {
-    if (e[0] !== '#') return ENTITIES[e];
-    const code = e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-    return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : m;
-  });
 }
