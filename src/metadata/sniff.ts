@@ -93,8 +93,9 @@ export class MetadataSniffer {
     if (this.#next < Math.min(this.size, this.#needed(reader)) && file) await this.#readRegions(file, reader, signal);
     let xmp: FileMetadata | undefined;
     let iptc: FileMetadata = {};
-    if (reader.exifr && this.#headBytes > 0) {
-      const found = await viaExifr(metadataBlocks(this.#head.length === 1 ? this.#head[0] : Buffer.concat(this.#head)));
+    const blocks = reader.exifr && this.#headBytes > 0 ? metadataBlocks(this.#head.length === 1 ? this.#head[0] : Buffer.concat(this.#head)) : null;
+    if (blocks) {
+      const found = await viaExifr(blocks);
       xmp = found.xmp;
       iptc = found.iptc;
     }

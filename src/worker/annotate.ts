@@ -21,13 +21,14 @@ export async function annotation(
   assetId: string,
   opened: { file: OpenFile; sniff?: MetadataSniffer },
   ctx: ReconcileContext,
-  fresh: boolean,
+  /** Right after an upload: metadata wiped. `brandNew`: an id no write ever went to, so nothing is owned on it. */
+  opts: { fresh: boolean; brandNew?: boolean },
   signal?: AbortSignal,
 ): Promise<{ plan?: AnnotationPlan; source?: FileMetadata }> {
   if (!annotates(mapping)) return {};
   // Only files of a kind that carries metadata were read for it; the rest say nothing and store nothing.
   const source = opened.sniff?.wanted ? await opened.sniff.result(opened.file, signal) : undefined;
-  return { plan: await planFor(mapping, relPath, assetId, ctx, { file: source ?? null, fresh }), source };
+  return { plan: await planFor(mapping, relPath, assetId, ctx, { file: source ?? null, ...opts }), source };
 }
 
 /** What the file said, kept so a sidecar or config change later needs no new read of it. */
@@ -69,9 +70,9 @@ export async function planFor(
   relPath: string,
   assetId: string,
   ctx: ReconcileContext,
-  opts: { file?: FileMetadata | null; fresh: boolean },
+  opts: { file?: FileMetadata | null; fresh: boolean; brandNew?: boolean },
 ): Promise<AnnotationPlan | undefined> {
-  const row = ctx.state.annotations.get(assetId);
+  const row = opts.brandNew ? undefined : ctx.state.annotations.get(assetId);
   const had = row?.applied ?? { tags: [], metadata: {} };
   if (!annotates(mapping) && isEmpty(had)) return undefined;
   const embedded = readsEmbedded(mapping);

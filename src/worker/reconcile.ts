@@ -203,7 +203,7 @@ async function adopt(
     return { reserved: files.reserve(mapping.name, relPath, asset.id) };
   }
   // Adopted: the tags already on it are the editors' (squidex-sync owns none it did not add).
-  const { plan, source } = await annotation(mapping, relPath, asset.id, opened, ctx, false);
+  const { plan, source } = await annotation(mapping, relPath, asset.id, opened, ctx, { fresh: false });
   if (found.asset.stampedSha !== digest.sha256 || found.asset.stampedPath !== remoteFileOf(mapping, relPath) || plan) {
     // The listing keeps no metadata but ours; the stamp is merged into the asset's as it is now.
     const full = await ctx.client.getAsset(asset.id);
@@ -288,7 +288,7 @@ async function upload(
     return { action: kind === 'new' ? 'upload' : 'replace', requeueAfterMs: outran(mapping, relPath, ctx), detail: 'file changed during upload' };
   }
   // Squidex replaced the asset's metadata with the upload: every wanted key goes back.
-  const { plan, source } = await annotation(mapping, relPath, assetId, opened, ctx, true, signal);
+  const { plan, source } = await annotation(mapping, relPath, assetId, opened, ctx, { fresh: true, brandNew: !known }, signal);
   // The stamp goes out later, in a bulk request with others: this job is done
   // once its bytes are on the server, and a first sync costs one request per file.
   // What the file said is stored with what the stamp leaves behind, in one write.
