@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getToken } from './testserver-helpers.js';
@@ -171,14 +171,55 @@ describe('tags from the config', () => {
     expect(asset(w, 'top.txt').tags).toEqual(['type/txt', 'brand-2026']);
   });
 
-  it('embeddedMetadata: false reads nothing and uploads sidecars like any file', async () => {
+  it('a folder renamed as a whole under folderTags: the tags follow, nothing uploaded', async () => {
+    world = await World.create({ mapping: { folderTags: true } });
+    const w = world;
+    w.write('Summer/a.txt', 'a');
+    w.write('Summer/b.txt', 'b');
+    expect((await w.run(['once'])).code).toBe(0);
+    renameSync(join(w.local, 'Summer'), join(w.local, 'Autumn'));
+    w.server.resetCounters();
+    expect((await w.run(['once'])).code).toBe(0);
+    expect(uploadRequests(w)).toBe(0);
+    expect(asset(w, 'Autumn/a.txt').tags).toEqual(['type/txt', 'Autumn']);
+    expect(asset(w, 'Autumn/b.txt').tags).toEqual(['type/txt', 'Autumn']);
+  });
+
+  it('embeddedMetadata turned on later: synced files get their keywords, read once, nothing uploaded', async () => {
     world = await World.create({ mapping: { embeddedMetadata: false } });
     const w = world;
     put(w, 'iptc.jpg');
+    w.write('notes.txt', 'no metadata here');
+    expect((await w.run(['once'])).code).toBe(0);
+    expect(asset(w, 'iptc.jpg').tags).toEqual(['type/jpg']);
+    w.writeConfig({ ...w.config(), mappings: [{ ...(w.config().mappings as object[])[0], embeddedMetadata: true }] });
+    w.server.resetCounters();
+    const run = await w.run(['once']);
+    expect(run.code, run.stdout).toBe(0);
+    expect(uploadRequests(w)).toBe(0);
+    expect(asset(w, 'iptc.jpg').tags).toEqual(['type/jpg', 'summer', 'beach', 'Café terrace']);
+    expect(asset(w, 'iptc.jpg').metadata.title).toBe('Summer hero');
+    expect(w.inspect().counters.byRoute['PUT /assets/{id}']).toBe(1); // the JPEG only; notes.txt has nothing to say
+  });
+
+  it('embeddedMetadata: false reads nothing and uploads sidecars like any file; turned on, such an asset stays but is no longer synced', async () => {
+    world = await World.create({ mapping: { embeddedMetadata: false, deletes: 'delete' } });
+    const w = world;
+    put(w, 'iptc.jpg');
+    put(w, 'shoot.cr2');
     put(w, 'shoot.xmp');
     expect((await w.run(['once'])).code).toBe(0);
     expect(asset(w, 'iptc.jpg').tags).toEqual(['type/jpg']);
     expect(asset(w, 'iptc.jpg').metadata.title).toBeUndefined();
-    expect(asset(w, 'shoot.xmp').fileName).toBe('shoot.xmp');
+    const xmpAsset = asset(w, 'shoot.xmp');
+
+    w.writeConfig({ ...w.config(), mappings: [{ ...(w.config().mappings as object[])[0], embeddedMetadata: true }] });
+    w.server.resetCounters();
+    expect((await w.run(['once'])).code).toBe(0);
+    expect(w.inspect().counters.byRoute['DELETE /assets/{id}'] ?? 0).toBe(0);
+    expect(asset(w, 'shoot.xmp').id).toBe(xmpAsset.id);
+    expect(asset(w, 'shoot.cr2').tags).toEqual(['type/cr2', 'studio', 'portrait']);
+    const status = JSON.parse((await w.run(['status', '--json'])).stdout) as { mappings: Array<{ inSync: number }> };
+    expect(status.mappings[0].inSync).toBe(2);
   });
 });

@@ -43,7 +43,8 @@ export function splitSidecars(mapping: MappingRuntime, entries: Map<string, File
  * changed or gone since last applied (and .xmp files an older version
  * uploaded, now in `gone`); paths kept because content used their asset
  * (asked again once per full rescan, never in a loop); and every synced file
- * whose tags or metadata the config now wants different. Returns the gone
+ * whose tags or metadata the config now wants different (a folder renamed as
+ * a whole queues its own files under folderTags, see folders.ts). Returns the gone
  * list without sidecars, the jobs, and what to record once they are queued.
  */
 export function followUps(
@@ -51,7 +52,6 @@ export function followUps(
   walk: { entries: Map<string, FileStat>; sidecars: Map<string, FileStat> | null; rootMissing: boolean },
   gone: string[],
   rows: readonly string[],
-  renamedDirs: readonly string[],
   state: State,
 ): { gone: string[]; jobs: FollowUp[]; commit: () => void } {
   const jobs: FollowUp[] = [];
@@ -79,8 +79,6 @@ export function followUps(
     const all = JSON.stringify(was.tags) !== JSON.stringify(mapping.tags ?? []) || was.folderTags !== (mapping.folderTags ?? false);
     const hasSidecar = (p: string): boolean => sidecarCandidates(p).some((c) => sidecars?.has(c));
     for (const p of paths) if (all || readsMetadata(posix.basename(p)) || hasSidecar(p)) jobs.push({ path: p, reason: 'annotate' });
-  } else if (mapping.folderTags && renamedDirs.length > 0) {
-    for (const p of paths) if (renamedDirs.some((d) => p.startsWith(`${d}/`))) jobs.push({ path: p, reason: 'annotate' });
   }
   return {
     gone,

@@ -69,12 +69,11 @@ export async function rescanMapping(
   const sidecars = splitSidecars(mapping, walk.entries);
   let diff = diffLean(walk.entries, rows);
   const log = deps.logger.child({ mapping: mapping.name });
-  const renamedDirs: string[] = [];
+  let renamed = 0;
   if (deps.server && !walk.rootMissing && diff.gone.length > 0) {
     const found = detectFolderRenames(mapping.local, walk.entries, deps.state.files.list(mapping.name));
     for (const r of found) {
-      // Under folderTags its files' tags follow.
-      if (await applyFolderRename(mapping, r, { state: deps.state, ...deps.server, logger: deps.logger })) renamedDirs.push(r.to);
+      if (await applyFolderRename(mapping, r, { state: deps.state, ...deps.server, logger: deps.logger })) renamed += 1;
     }
     // Read again even when none went through here: a worker may have renamed the same folder meanwhile.
     if (found.length > 0) {
@@ -83,7 +82,7 @@ export async function rescanMapping(
     }
   }
   const { changed, back, rows: known } = diff;
-  const extra = followUps(mapping, { entries: walk.entries, sidecars, rootMissing: walk.rootMissing }, diff.gone, rows, renamedDirs, deps.state);
+  const extra = followUps(mapping, { entries: walk.entries, sidecars, rootMissing: walk.rootMissing }, diff.gone, rows, deps.state);
   const gone = extra.gone;
   // Files seen gone that are back unchanged (a share that returned): no longer held.
   if (back.length > 0) deps.state.files.clearMissing(mapping.name, back);
@@ -140,7 +139,7 @@ export async function rescanMapping(
     changed: changed.length,
     gone: gone.length,
     errors: walk.errors.length,
-    renamed: renamedDirs.length,
+    renamed,
     skipped: walk.skipped.length,
     held,
     ms: deps.clock.now() - started,
