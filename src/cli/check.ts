@@ -1,9 +1,15 @@
+import { existsSync } from 'node:fs';
+import type { Config } from '../config/index.js';
 import { describeError, SyncError } from '../lib/errors.js';
 import { createLogger } from '../lib/log.js';
 import { printable as p } from '../lib/printable.js';
 import { ROOT_FOLDER_ID, type SquidexClient } from '../squidex/index.js';
+import { TusProtocol } from '../squidex/tus.js';
+import { openState } from '../state/index.js';
+import { rememberedChunk } from '../worker/bigupload.js';
 import { EXIT } from './exit.js';
-import { clientFor, readConfig } from './runtime.js';
+import { clientFor, readConfig, serverKey } from './runtime.js';
+import { formatBytes } from '../lib/units.js';
 
 /**
  * `squidex-sync check`: config valid, token granted, app reachable, and
@@ -37,6 +43,7 @@ export async function check(configFile: string): Promise<number> {
       throw unreachable(e, `cannot list the asset folders of app "${config.squidex.app}"`);
     }
     console.log(`app: ${p(config.squidex.app)} reachable`);
+    console.log(p(await tusLine(client, config)));
     for (const m of config.mappings) {
       const where = await lookup(client, m.remote);
       console.log(`mapping ${p(m.name)}: ${p(m.local)} → ${p(m.remote || '/')} ${p(where)}`);
@@ -44,6 +51,38 @@ export async function check(configFile: string): Promise<number> {
     return EXIT.OK;
   } finally {
     await client.close();
+  }
+}
+
+/** Does the server speak tus (OPTIONS, which creates nothing), and which pieces will big files go in? */
+async function tusLine(client: SquidexClient, config: Config): Promise<string> {
+  const { chunkBytes, tusAboveBytes } = config.upload;
+  let probe;
+  try {
+    probe = await new TusProtocol(client).probe();
+  } catch (e) {
+    return `tus: could not ask (${describeError(e)}); big files try tus first and fall back to one request`;
+  }
+  if (!probe.tus) {
+    return `tus: no (OPTIONS …/assets/tus answered HTTP ${probe.status}, an older Squidex): every file goes as one request, and files over the server's per-request limit (assets:maxSize, 5 MiB by default) cannot be uploaded`;
+  }
+  const chunk = rememberedChunkOf(config) ?? chunkBytes;
+  const why = chunk < chunkBytes ? ` (halved after HTTP 413 from this server; upload.chunkBytes is ${formatBytes(chunkBytes)})` : '';
+  return `tus: yes: files over ${formatBytes(tusAboveBytes)} go in resumable pieces of ${formatBytes(chunk)}${why}`;
+}
+
+/** The chunk size this state remembers for the server, without creating a state file. */
+function rememberedChunkOf(config: Config): number | undefined {
+  if (!existsSync(config.state)) return undefined;
+  try {
+    const state = openState(config.state, { recover: false, verify: false });
+    try {
+      return rememberedChunk(state.meta, serverKey(config), config.upload.chunkBytes);
+    } finally {
+      state.close();
+    }
+  } catch {
+    return undefined;
   }
 }
 

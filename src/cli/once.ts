@@ -7,7 +7,9 @@ import { formatBytes } from '../lib/units.js';
 import { printable, printableDeep } from '../lib/printable.js';
 import { ignoreSpec, prefetchWalks, type PrefetchedWalks } from '../watch/scan.js';
 import type { Action } from '../worker/context.js';
-import type { PlanItem } from '../worker/plan.js';
+import type { PlanItem, PlanTus } from '../worker/plan.js';
+import type { SquidexClient } from '../squidex/index.js';
+import type { State } from '../state/index.js';
 import { EXIT } from './exit.js';
 
 // Only the config and the walk thread are loaded before the walk starts; the
@@ -201,7 +203,7 @@ function summary(counts: Map<string, number>, bytes: number, ms: number): string
   return ['summary:', ...lines].join('\n');
 }
 
-/** The plan, from reads only: the state is a throw-away copy and nothing is sent but GETs. */
+/** The plan, from reads only: the state is a throw-away copy and nothing is sent but GETs (and an OPTIONS to ask for tus). */
 async function dryRun(config: Config, opts: OnceOptions): Promise<number> {
   const [{ default: Database }, { createLogger }, { openState }, { planMapping }, { clientFor, ignoreFor }] = await Promise.all([
     import('better-sqlite3'),
@@ -224,9 +226,10 @@ async function dryRun(config: Config, opts: OnceOptions): Promise<number> {
     const state = openState(copy, { recover: false });
     const client = clientFor(config, createLogger({ level: 'silent' }));
     try {
+      const tus = await planTus(config, state, client);
       const items: PlanItem[] = [];
       for (const m of config.mappings) {
-        items.push(...(await planMapping(m, ignoreFor(config, m), { state, client, guard: config.deleteGuard, allowMassDelete: opts.allowMassDelete })));
+        items.push(...(await planMapping(m, ignoreFor(config, m), { state, client, guard: config.deleteGuard, allowMassDelete: opts.allowMassDelete, tus })));
       }
       console.log(formatPlan(printableDeep(items)));
       return EXIT.OK;
@@ -244,6 +247,21 @@ function formatPlan(items: PlanItem[]): string {
   const lines = items.map((i) => `  ${i.action.padEnd(14)}${i.mapping}: ${i.path}${i.detail ? `  (${i.detail})` : ''}`);
   const tally = new Map<string, number>();
   for (const i of items) tally.set(i.action, (tally.get(i.action) ?? 0) + 1);
-  const totals = [...tally].map(([a, n]) => `${n} ${a}`).join(', ');
+  const tus = items.filter((i) => i.tus).length;
+  const totals = [...tally].map(([a, n]) => `${n} ${a}`).join(', ') + (tus > 0 ? `; ${tus} through tus (resumable, in pieces)` : '');
   return [`dry run (nothing changed): ${totals}`, ...lines].join('\n');
+}
+
+/** Does the server take big files through tus (OPTIONS, a read, asked only once a file is big enough), and in which pieces? */
+async function planTus(config: Config, state: State, client: SquidexClient): Promise<PlanTus> {
+  const [{ TusProtocol }, { rememberedChunk }, { serverKey }] = await Promise.all([
+    import('../squidex/tus.js'),
+    import('../worker/bigupload.js'),
+    import('./runtime.js'),
+  ]);
+  let asked: Promise<boolean> | undefined;
+  const available = (): Promise<boolean> =>
+    // Unknown (an error) counts as yes: the daemon tries tus first and falls back.
+    (asked ??= new TusProtocol(client).probe().then((p) => p.tus, () => true));
+  return { aboveBytes: config.upload.tusAboveBytes, chunkBytes: rememberedChunk(state.meta, serverKey(config), config.upload.chunkBytes), available };
 }

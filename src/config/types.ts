@@ -7,6 +7,8 @@
 export type DeletePolicy = 'keep' | 'delete';
 export type WatchMode = 'auto' | 'events' | 'poll';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/** What the daemon does about changes made in Squidex: list them, or put the share's version back. */
+export type ServerChanges = 'report' | 'restore';
 
 export interface Mapping {
   /** Stable id of the mapping: the key of its rows in the state database, and the CLI's handle (pause/status). */
@@ -62,6 +64,9 @@ export interface SyncSettings {
   backoffMaxMs: number;
   /** Longest pause a server's Retry-After is honoured for, in seconds. */
   maxServerPauseSeconds: number;
+  /** YAML `verifyInterval`: how often the daemon compares the server with the state database; 0 = never. */
+  verifyIntervalMs: number;
+  serverChanges: ServerChanges;
 }
 
 export interface DeleteGuardSettings {
@@ -99,7 +104,12 @@ export interface Config {
   mappings: Mapping[];
   sync: SyncSettings;
   deleteGuard: DeleteGuardSettings;
-  upload: { maxBytesPerSecond: number };
+  /**
+   * maxBytesPerSecond: the cap for all uploads together (0 = none). Files above
+   * tusAboveBytes go through Squidex's tus endpoint in pieces of chunkBytes
+   * (resumable); tusAboveBytes defaults to chunkBytes.
+   */
+  upload: { maxBytesPerSecond: number; chunkBytes: number; tusAboveBytes: number };
   /**
    * port 0 = the endpoint is off. host is always a loopback address.
    * healthProbeSeconds: how often an idle daemon asks Squidex whether it answers, so /health stays honest.
@@ -147,8 +157,11 @@ export const DEFAULTS = Object.freeze({
     folderTags: false,
     embeddedMetadata: true,
   }),
-  /** What `rescanInterval: auto` means: shares lose events, so rescan them often (as Syncthing does). */
-  rescanAuto: Object.freeze({ networkMs: 60_000, localMs: 3_600_000 }),
+  /**
+   * What `rescanInterval: auto` means: shares lose events, so rescan them often (as Syncthing does);
+   * a file system that could not be told apart (no mount table) gets events and a rescan every 5 minutes.
+   */
+  rescanAuto: Object.freeze({ networkMs: 60_000, localMs: 3_600_000, unknownMs: 300_000 }),
   sync: Object.freeze({
     // 8, not 4: small files are bound by round trips, and against a Squidex 20 ms
     // away 8 at once made a first sync of 1,000 files 2x faster (docs/benchmarks.md);
@@ -163,9 +176,13 @@ export const DEFAULTS = Object.freeze({
     backoffBaseMs: 2000,
     backoffMaxMs: 600_000,
     maxServerPauseSeconds: 3600,
+    verifyIntervalMs: 86_400_000,
+    // An editor who removed an asset on purpose must not have the daemon fight them.
+    serverChanges: 'report' as ServerChanges,
   }),
   deleteGuard: Object.freeze({ enabled: true, maxShare: 0.5, minFiles: 20 }),
-  upload: Object.freeze({ maxBytesPerSecond: 0 }),
+  // 4 MiB chunks stay under Squidex's default per-request limit (5 MiB) with room to spare.
+  upload: Object.freeze({ maxBytesPerSecond: 0, chunkBytes: 4 * 1024 * 1024, tusAboveBytes: 4 * 1024 * 1024 }),
   // The local page is on by default: 7463 is in no common registry of local services.
   http: Object.freeze({ port: 7463, host: '127.0.0.1', healthProbeSeconds: 60 }),
   notify: Object.freeze({ webhook: null as string | null, headers: Object.freeze({}) as Record<string, string>, everyMinutes: 15, afterMinutes: 10 }),

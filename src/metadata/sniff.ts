@@ -72,7 +72,8 @@ export class MetadataSniffer {
     return this.#reader !== undefined;
   }
 
-  feed(chunk: Buffer, position: number): void {
+  /** `reused`: the caller reads into this buffer again, so what is kept of it is copied. */
+  feed(chunk: Buffer, position: number, opts: { reused?: boolean } = {}): void {
     const reader = this.#reader;
     if (!reader) return;
     if (position === 0 && this.#next !== 0) this.#reset();
@@ -80,7 +81,7 @@ export class MetadataSniffer {
     this.#next += chunk.length;
     if (reader.exifr && this.#headBytes < EXIFR_HEAD_BYTES) {
       const part = chunk.subarray(0, EXIFR_HEAD_BYTES - this.#headBytes);
-      this.#head.push(part);
+      this.#head.push(opts.reused ? Buffer.from(part) : part);
       this.#headBytes += part.length;
     }
     if (reader.scan) this.#scan(chunk, position);

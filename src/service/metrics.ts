@@ -21,6 +21,8 @@ export interface Metrics {
   /** `code` is the SyncError code (HTTP_413, AUTH_INVALID_CLIENT, …): a small, fixed set, so fit for a label. */
   recordFailure(code: string): void;
   recordRetry(): void;
+  /** tus bytes: every byte a PATCH sent, bytes a resume found already on the server, and bytes sent a second time. */
+  recordTusBytes(kind: 'sent' | 'resumed' | 'again', bytes: number): void;
   /** `at` in ms since the epoch (the project's Clock unit); exported in seconds. */
   recordSuccess(at: number): void;
   setRescanDuration(mapping: string, seconds: number): void;
@@ -71,6 +73,22 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const retries = new Counter({
     name: `${PREFIX}retries_total`,
     help: 'Jobs put back in the queue to be tried again.',
+    registers,
+  });
+  // Three counters, not one with a label: "sent" includes "sent again", so a sum over labels would mean nothing.
+  const tusSent = new Counter({
+    name: `${PREFIX}tus_sent_bytes_total`,
+    help: 'Bytes sent in tus PATCHes (resumable uploads of big files), sent-again bytes included.',
+    registers,
+  });
+  const tusResumed = new Counter({
+    name: `${PREFIX}tus_resumed_bytes_total`,
+    help: 'Bytes a resumed tus upload found on the server already, and did not send again.',
+    registers,
+  });
+  const tusAgain = new Counter({
+    name: `${PREFIX}tus_sent_again_bytes_total`,
+    help: 'Bytes of tus uploads sent a second time (a piece cut off, an upload the server lost or let expire).',
     registers,
   });
   const lastSuccess = new Gauge({
@@ -151,6 +169,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     recordRetry() {
       retries.inc();
+    },
+    recordTusBytes(kind, bytes) {
+      if (bytes <= 0) return;
+      (kind === 'sent' ? tusSent : kind === 'resumed' ? tusResumed : tusAgain).inc(bytes);
     },
     recordSuccess(at) {
       lastSuccess.set(at / 1000);

@@ -17,8 +17,6 @@ export interface OverviewDeps {
   assetOf(mapping: string, path: string): { assetId: string; size: number | null } | undefined;
   squidex: { url: string; app: string };
   now(): number;
-  /** Big uploads under way, with their bytes; empty where the client has none. */
-  bigUploads?(): Array<{ mapping: string; path: string; sent: number; total: number }>;
 }
 
 export type MappingState = 'in sync' | 'syncing' | 'paused' | 'unreachable' | 'credentials refused' | 'not mounted';
@@ -46,6 +44,8 @@ export interface Overview {
   /** Gone locally, kept: Squidex refused the delete because content still uses the asset. */
   stillUsed: StatusReport['stillUsed'];
   uploads: Array<{ mapping: string; path: string; sent: number; total: number }>;
+  /** What the daemon's verify found changed in Squidex, and assets not from the share. */
+  drift: StatusReport['drift'];
 }
 
 export function buildOverview(deps: OverviewDeps): Overview {
@@ -80,7 +80,9 @@ export function buildOverview(deps: OverviewDeps): Overview {
     }),
     failed: status.failed,
     stillUsed: status.stillUsed,
-    uploads: deps.bigUploads?.() ?? [],
+    // What the server confirmed of each big (tus) upload: it lags the bytes sent by up to a second.
+    uploads: status.bigUploads.map((u) => ({ mapping: u.mapping, path: u.path, sent: u.confirmed, total: u.size })),
+    drift: status.drift ?? { mode: 'report', verifiedAt: null, total: 0, items: [] },
   };
 }
 

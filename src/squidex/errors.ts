@@ -319,3 +319,22 @@ function classifyHttp(
       return new SquidexError(`HTTP_${status}`, `${what}: Squidex answered HTTP ${status}.${saidPart}`, { ...base, retry: 'never' });
   }
 }
+
+/**
+ * The 413s of big files, beside tooLarge() so every "too large" text is in
+ * one place (bigupload.ts throws these): a file refused in one request by a
+ * server without tus, and a tus piece refused even at its smallest.
+ */
+export function withoutTus(e: SquidexError): SquidexError {
+  return new SquidexError('TOO_LARGE', `${e.message} The server has no tus endpoint to take the file in pieces (Squidex 6.6 and later have one).`, {
+    cause: e, retry: 'never', status: e.status, details: e.details, errorCode: e.errorCode, traceId: e.traceId,
+    hint: `${e.hint ?? RAISE_LIMIT_HINT} Or upgrade Squidex.`,
+  });
+}
+
+export function pieceTooLarge(ctx: Pick<FailureContext, 'operation' | 'fileName'>, piece: number): SquidexError {
+  return new SquidexError('TOO_LARGE', `${subject(ctx)}: even a ${formatBytes(piece)} piece was refused as too large (HTTP 413): something in front of Squidex, a reverse proxy, limits request bodies below that.`, {
+    status: 413, retry: 'never',
+    hint: "Raise the proxy's body limit to at least upload.chunkBytes (nginx: client_max_body_size 8m;), then `squidex-sync retry` the file.",
+  });
+}

@@ -8,17 +8,19 @@ import { StampsRepo } from './stamps.js';
 import { SkippedRepo } from './skipped.js';
 import { AnnotationsRepo, SidecarsRepo } from './annotations.js';
 import { KeptRepo } from './kept.js';
+import { UploadsRepo } from './uploads.js';
 import { MetaStore, SqliteFolderCache, type FolderStore } from './folders.js';
 import { APPLICATION_ID, SCHEMA_VERSION, migrate } from './migrations.js';
 import { stateError } from './errors.js';
 import { ensurePrivateDir, privateDatabaseFile } from './private.js';
 
 export { FilesRepo, type FileRow, type FileStats, type KeptRow } from './files.js';
-export type { FolderCache, FolderStore } from './folders.js';
+export type { FolderCache, FolderStore, MetaStore } from './folders.js';
 export { StampsRepo, type PendingStamp } from './stamps.js';
 export { SkippedRepo, type SkippedRow } from './skipped.js';
 export { AnnotationsRepo, SidecarsRepo, NO_ANNOTATION, type Annotation, type AnnotationRow } from './annotations.js';
 export { KeptRepo, type KeptReason } from './kept.js';
+export { UploadsRepo, type UploadRow } from './uploads.js';
 export { acquireLock, readLockHolder, type StateLock, type LockHolder } from './lock.js';
 export { APPLICATION_ID, SCHEMA_VERSION } from './migrations.js';
 export { stateError } from './errors.js';
@@ -55,6 +57,8 @@ export interface State {
   readonly annotations: AnnotationsRepo;
   /** Sidecars read as metadata. */
   readonly sidecars: SidecarsRepo;
+  /** Resumable (tus) uploads in progress. */
+  readonly uploads: UploadsRepo;
   /** PRAGMA integrity_check, foreign keys and the invariants of every table; [] when all is well. */
   check(): string[];
   close(): void;
@@ -143,6 +147,7 @@ function makeState(file: string, db: Database.Database, clock: Clock, jobs: JobQ
     kept: new KeptRepo(db),
     annotations: new AnnotationsRepo(db),
     sidecars: new SidecarsRepo(db),
+    uploads: new UploadsRepo(db),
     check: () => checkState(db, jobs),
     close: () => {
       if (db.open) db.close();

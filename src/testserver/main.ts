@@ -23,6 +23,8 @@ Server:
   --max-upload BYTES       largest upload accepted, like Squidex's assets:maxSize (default 5242880)
   --token-lifetime SEC     lifetime of issued tokens (default 30 days, as Squidex)
   --no-bulk                answer POST /assets/bulk with 404, like a Squidex without it
+  --no-tus                 no tus endpoint, like a Squidex older than 6.6 (POST /_test/tus {"enabled":true} turns it on)
+  --proxy-max-body BYTES   a proxy's body limit in front of every route: 413 with nginx's page above it
   --no-keep-bytes          keep only the hash and size of uploads (for gigabytes of benchmarks)
   --seed N                 seed of the fault dice, so a run with faults replays exactly
 
@@ -87,6 +89,8 @@ async function main(): Promise<void> {
         'max-upload': { type: 'string' },
         'no-keep-bytes': { type: 'boolean', default: false },
         'no-bulk': { type: 'boolean', default: false },
+        'no-tus': { type: 'boolean', default: false },
+        'proxy-max-body': { type: 'string' },
         seed: { type: 'string' },
         'token-lifetime': { type: 'string' },
         app: { type: 'string' },
@@ -118,6 +122,8 @@ async function main(): Promise<void> {
     maxUploadBytes: intOption(str('max-upload'), 'max-upload'),
     keepBytes: !values['no-keep-bytes'],
     bulk: !values['no-bulk'],
+    tus: !values['no-tus'],
+    proxyMaxBodyBytes: intOption(str('proxy-max-body'), 'proxy-max-body'),
     seed: intOption(str('seed'), 'seed'),
     tokenLifetimeSec: intOption(str('token-lifetime'), 'token-lifetime'),
     app: str('app'),

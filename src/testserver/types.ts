@@ -1,4 +1,7 @@
 /** Public shapes of the test server (docs/ARCHITECTURE.md, "testserver"). */
+import type { InspectedTusUpload, TusSwitches } from './tus.js';
+
+export type { InspectedTusUpload, TusSwitches };
 
 export interface FaultSettings {
   /** Share of requests answered with 500/502/503. */
@@ -38,6 +41,13 @@ export interface TestServerOptions {
   faults?: Partial<FaultSettings>;
   /** false: `POST /assets/bulk` answers 404, as a Squidex without the endpoint would. */
   bulk?: boolean;
+  /** The tus endpoint (reference §8); `false` or `{ enabled: false }` stands for a Squidex without it. */
+  tus?: boolean | Partial<TusSwitches>;
+  /**
+   * A reverse proxy's body limit in front of every route (nginx's client_max_body_size):
+   * a request that declares more is answered 413 with the proxy's HTML page. 0 = none.
+   */
+  proxyMaxBodyBytes?: number;
   /**
    * Called for every API and token request before it is handled (tests in the
    * same process use it to change the disk at an exact step of the client).
@@ -75,6 +85,8 @@ export interface Counters {
   byRoute: Record<string, number>;
   uploads: number;
   uploadBytes: number;
+  /** File bytes received through tus PATCHes (also counted in uploadBytes). */
+  tusBytes: number;
   faults: number;
   tokens: number;
 }
@@ -85,6 +97,8 @@ export interface Inspection {
   counters: Counters;
   /** Times each asset id was created; a second create of a live id is a bug in the client. */
   createdIds: Record<string, number>;
+  /** tus uploads not yet complete (and not expired). */
+  tus: InspectedTusUpload[];
 }
 
 export interface TestServer {
@@ -95,6 +109,8 @@ export interface TestServer {
   setFaults(f: Partial<FaultSettings>): void;
   /** Marks assets as used by content (true) or no longer (false): deletes with checkReferrers are refused for them. */
   setReferenced(ids: readonly string[], referenced?: boolean): void;
+  /** Turns tus on or off, loses or fails completing answers, or expires every upload now. */
+  setTus(s: Partial<TusSwitches> & { expireAll?: boolean }): void;
   /**
    * Stops listening (new connections are refused, ECONNREFUSED, as for a stopped
    * Squidex) and drops open ones; the store is kept. listen() opens the same port again.

@@ -39,8 +39,13 @@ export function keepSource(assetId: string, source: FileMetadata | undefined, ct
   else write();
 }
 
-/** The upload reads the file through this, so the metadata readers see the bytes of the same pass. */
-export function tap(file: OpenFile, sniff: MetadataSniffer): UploadFile {
+/**
+ * The upload reads the file through this, so the metadata readers see the
+ * bytes of the same pass: streamed (multipart) or read piece by piece into
+ * reused buffers (tus), in order from the start; a resumed upload shows them
+ * only part of it, and they read their bounded regions themselves.
+ */
+export function tap(file: OpenFile, sniff: MetadataSniffer): UploadFile & Pick<OpenFile, 'readLarge'> {
   return {
     fstat: () => file.fstat(),
     stream: (start, end, chunk) =>
@@ -52,6 +57,11 @@ export function tap(file: OpenFile, sniff: MetadataSniffer): UploadFile {
           yield c;
         }
       })(),
+    readLarge: async (buf, offset, length, position) => {
+      const n = await file.readLarge(buf, offset, length, position);
+      sniff.feed(buf.subarray(offset, offset + n), position, { reused: true });
+      return n;
+    },
   };
 }
 

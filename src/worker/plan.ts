@@ -26,6 +26,16 @@ export interface PlanItem {
   mapping: string;
   path: string;
   detail?: string;
+  /** An upload or replace that goes through tus, in resumable pieces. */
+  tus?: boolean;
+}
+
+/** How `once` would send big files: above `aboveBytes` through tus when the server has it. */
+export interface PlanTus {
+  aboveBytes: number;
+  chunkBytes: number;
+  /** false: the server answered that it has no tus endpoint (asked once, and only when a file is big enough). */
+  available: () => Promise<boolean>;
 }
 
 /**
@@ -36,7 +46,7 @@ export interface PlanItem {
 export async function planMapping(
   mapping: MappingRuntime,
   ignore: IgnoreMatcher,
-  deps: { state: State; client: SquidexClient; guard: GuardSettings; allowMassDelete: boolean },
+  deps: { state: State; client: SquidexClient; guard: GuardSettings; allowMassDelete: boolean; tus?: PlanTus },
 ): Promise<PlanItem[]> {
   const items: PlanItem[] = [];
   const walk = await walkMapping(mapping.local, ignore);
@@ -71,13 +81,15 @@ export async function planMapping(
     const dir = remoteDirOf(mapping, path);
     const parentId = await folders.find(dir);
     if (parentId === null) for (const f of folders.missingPrefixes(dir)) items.push({ action: 'create-folder', mapping: mapping.name, path: f });
+    const viaTus = deps.tus !== undefined && digest.size > deps.tus.aboveBytes && (await deps.tus.available());
+    const how = viaTus ? tusDetail(deps.state, deps.tus!, mapping.name, path, digest.size) : '';
     if (row?.sha256) {
-      items.push({ action: 'replace', mapping: mapping.name, path, detail: `asset ${row.assetId}${await tags(row.assetId, true)}` });
+      items.push({ action: 'replace', mapping: mapping.name, path, detail: `asset ${row.assetId}${how}${await tags(row.assetId, true)}`, tus: viaTus || undefined });
       continue;
     }
     if (row) {
       // A row with no hash is an upload that never finished (refused, or cut off): it is uploaded, not replaced.
-      items.push({ action: 'upload', mapping: mapping.name, path, detail: `${formatBytes(digest.size)}; its last upload did not finish` });
+      items.push({ action: 'upload', mapping: mapping.name, path, detail: `${formatBytes(digest.size)}; its last upload did not finish${how}`, tus: viaTus || undefined });
       continue;
     }
     const source = byLikeness(path, deps.state.files.findBySha(mapping.name, digest.sha256, digest.size)).find(
@@ -90,7 +102,7 @@ export async function planMapping(
     }
     const found = parentId === null ? null : await adoption.find(parentId, remoteFileOf(mapping, path), posix.basename(path), digest, (id) => deps.state.files.getByAssetId(id) !== undefined);
     if (found?.sameContent) items.push({ action: 'adopt', mapping: mapping.name, path, detail: `asset ${found.asset.id}${await tags(found.asset.id, false)}` });
-    else items.push({ action: 'upload', mapping: mapping.name, path, detail: `${formatBytes(digest.size)}${await tags(undefined, true)}` });
+    else items.push({ action: 'upload', mapping: mapping.name, path, detail: `${formatBytes(digest.size)}${how}${await tags(undefined, true)}`, tus: viaTus || undefined });
   }
 
   const rootMissing = walk.rootMissing;
@@ -121,6 +133,12 @@ export async function planMapping(
     items.push({ action: 'annotate', mapping: mapping.name, path: r.path, detail: r.detail });
   }
   return dedupeFolders(items);
+}
+
+function tusDetail(state: State, tus: PlanTus, mapping: string, path: string, size: number): string {
+  const pending = state.uploads.get(mapping, path);
+  const resume = pending && pending.size === size && pending.confirmed > 0 ? `, resumes at ${formatBytes(pending.confirmed)}` : '';
+  return `, through tus in pieces of ${formatBytes(tus.chunkBytes)}${resume}`;
 }
 
 function dedupeFolders(items: PlanItem[]): PlanItem[] {

@@ -35,6 +35,8 @@ export class WorkerPool {
   readonly #queue: PQueue;
   readonly #token = randomUUID();
   readonly #inFlight = new Map<number, AbortController>();
+  /** Aborted at stop(): big uploads finish the chunk in flight and keep the rest for the next start. */
+  readonly #windDown = new AbortController();
   /** Claimed, not started yet: their leases are renewed like running ones, and a stop gives them back. */
   readonly #waiting = new Map<number, Job>();
   readonly #log: Logger;
@@ -88,6 +90,7 @@ export class WorkerPool {
    */
   async stop(deadlineMs: number): Promise<void> {
     this.#stopping = true;
+    this.#windDown.abort();
     this.wake();
     await this.#loop?.catch(() => undefined);
     this.#giveBackWaiting();
@@ -271,7 +274,11 @@ export class WorkerPool {
     try {
       // The job's synced row and its completion are written with the next look
       // at the queue (#settleAnd), together with whatever else finished meanwhile.
-      const outcome = await reconcile(job, { ...this.ctx, defer: (write) => writes.push(write), stamper: this.#stamper }, ac.signal);
+      const outcome = await reconcile(
+        job,
+        { ...this.ctx, defer: (write) => writes.push(write), stamper: this.#stamper, stopping: this.#windDown.signal },
+        ac.signal,
+      );
       const rerun = outcome.requeueAfterMs === undefined ? undefined : { rerunAfterMs: outcome.requeueAfterMs };
       this.#unsettled.push(this.#unit(job, writes, () => jobs.complete(job, rerun)));
       this.opts.availability?.answered();
@@ -290,7 +297,7 @@ export class WorkerPool {
       const keepHint = (): void => {
         if (job.hintSent) files.reserveIfFree(job.mapping, job.path, job.assetHint);
       };
-      if (ac.signal.aborted) {
+      if (ac.signal.aborted || (e instanceof SyncError && e.code === 'STOPPING')) {
         this.#settle(() => {
           keepHint();
           jobs.release(job);

@@ -22,6 +22,8 @@ import { readsEmbedded } from './annotation.js';
 import { annotation, keepSource, stamp, tap } from './annotate.js';
 import { isSidecar } from './sidecar.js';
 import { reconcileAnnotate, reconcileSidecar } from './retag.js';
+import { verifyStore } from '../verify/store.js';
+import { sendContent } from './bigupload.js';
 
 /**
  * Reconcile one path: look at the file as it is now and make the server
@@ -235,10 +237,8 @@ async function upload(
   const relPath = job.path;
   const files = ctx.state.files;
   const { abs, file, st, sniff } = opened;
-  const src = {
-    path: abs, file: sniff?.wanted ? tap(file, sniff) : file, fileName: posix.basename(relPath),
-    bytes: data && digest ? { data, sha256: digest.sha256 } : undefined,
-  };
+  const read = sniff?.wanted ? tap(file, sniff) : file;
+  const src = { path: abs, file: read, fileName: posix.basename(relPath), bytes: data && digest ? { data, sha256: digest.sha256 } : undefined };
   // A row without a hash is an upload that may or may not have reached the
   // server (or an adopted asset with older content): upserting that id again
   // is safe either way. A new path takes the id its job was given when it was
@@ -252,18 +252,24 @@ async function upload(
   // stores the id as a reservation, so a file deleted or renamed before the retry still
   // leads to this asset.
   if (!known) job.hintSent = true;
+  if (existing && ctx.serverChanges) {
+    const held = await ctx.serverChanges.beforeReplace(mapping.name, existing);
+    if (held) return held;
+  }
 
   let result: UploadResult;
   const kind = existing ? 'replace' : 'new';
+  // Big files go through tus (an upsert under the same id, resumable), the rest as one request.
+  const big = { mapping: mapping.name, path: relPath, assetId, parentId, fileName: src.fileName, file: read, st, sha256: digest?.sha256, signal };
   try {
-    result = existing
-      ? await ctx.client.replaceContent(assetId, src, { signal })
-      : await ctx.client.upsertAsset(assetId, parentId, src, { signal });
+    result = await sendContent(ctx, big, () =>
+      existing ? ctx.client.replaceContent(assetId, src, { signal }) : ctx.client.upsertAsset(assetId, parentId, src, { signal }),
+    );
   } catch (e) {
     const code = e instanceof SyncError ? e.code : '';
     if (existing && (code === 'NOT_FOUND' || code === 'GONE')) {
       // Someone deleted the asset on the server while the file lives on: bring it back under the same id.
-      result = await ctx.client.upsertAsset(assetId, parentId, src, { signal });
+      result = await sendContent(ctx, big, () => ctx.client.upsertAsset(assetId, parentId, src, { signal }));
     } else if (code === 'FOLDER_NOT_FOUND') {
       ctx.resolver.invalidate(remoteDirOf(mapping, relPath));
       throw new SyncError('FOLDER_GONE', `The asset folder for ${relPath} was deleted on the server; it will be created again.`, {
@@ -332,7 +338,8 @@ function outran(mapping: MappingRuntime, relPath: string, ctx: ReconcileContext)
 export function record(
   mapping: MappingRuntime,
   relPath: string,
-  asset: Pick<AssetDto, 'id' | 'parentId' | 'version'>,
+  // fileVersion: absent for an adoption from a lean listing (then unknown until verify sees our stamp).
+  asset: Pick<AssetDto, 'id' | 'parentId' | 'version'> & Partial<Pick<AssetDto, 'fileVersion'>>,
   sha256: string,
   st: Stats,
   ctx: ReconcileContext,
@@ -352,6 +359,8 @@ export function record(
       syncedAt: ctx.clock.now(),
       missingSince: null,
     });
+    // The content version we leave behind: a different one later means someone else uploaded.
+    verifyStore(ctx.state.db).wrote(asset.id, asset.fileVersion);
   };
   if (ctx.defer) ctx.defer(write);
   else write();

@@ -175,7 +175,7 @@ describe('a state database from the previous schema', () => {
     const columns = (s.db.prepare('PRAGMA table_info(jobs)').all() as Array<{ name: string }>).map((c) => c.name);
     if (columns.includes('fail_kind')) {
       // Schema 4 (before the failure kind): what the later migrations added goes too.
-      s.db.exec('ALTER TABLE jobs DROP COLUMN fail_kind; DROP TABLE annotations; DROP TABLE sidecars; ALTER TABLE kept DROP COLUMN reason');
+      s.db.exec('ALTER TABLE jobs DROP COLUMN fail_kind; DROP TABLE drift; DROP TABLE file_versions; DROP TABLE uploads; DROP TABLE annotations; DROP TABLE sidecars; ALTER TABLE kept DROP COLUMN reason');
       s.db.pragma('user_version = 4');
     }
     const row = s.db.prepare(`INSERT INTO jobs (mapping, path, state, generation, run_at, attempts, claims, last_error, last_code, failed_at, created_at, updated_at)
