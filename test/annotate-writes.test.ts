@@ -2,6 +2,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { collectStatus } from '../src/cli/status.js';
+import { parseConfig } from '../src/config/index.js';
 import { FakeClock } from '../src/lib/clock.js';
 import { silentLogger } from '../src/lib/log.js';
 import { SquidexClient } from '../src/squidex/index.js';
@@ -135,7 +136,9 @@ describe('a write given up', () => {
         clock.advance(120_000);
       }
       expect(state.stamps.count()).toBe(0);
-      const config = { state: join(t.dir(), 'none.db'), mappings: [] } as unknown as Parameters<typeof collectStatus>[1];
+      const dir = t.dir();
+      const yaml = `squidex: { url: '${server.url}', app: demo, clientId: 'demo:sync', clientSecret: x }\nstate: ./none.db\nmappings: [{ local: ./m, remote: M, name: m }]\n`;
+      const config = parseConfig(yaml, { file: join(dir, 'sync.yaml'), env: {}, checkPaths: false });
       expect(collectStatus(state, config).annotationsFailed).toEqual([
         { mapping: 'm', path: 'a/hero.jpg', assetId: id, error: expect.stringContaining('Tag is too long.') },
       ]);

@@ -67,6 +67,9 @@ describe('keywords and credits become tags and metadata', () => {
 
     expect([...liveAssetsByPath(w.inspect()).keys()].filter((k) => k.endsWith('.xmp'))).toEqual([]);
     expect(uploadRequests(w)).toBe(5);
+    // verify agrees: a sidecar is not a file waiting for its upload.
+    const verify = await w.run(['verify']);
+    expect(verify.code, verify.stdout).toBe(0);
     // A second run finds nothing to do: no upload, no annotate.
     w.server.resetCounters();
     expect((await w.run(['once'])).code).toBe(0);
