@@ -115,17 +115,17 @@ export async function rescanMapping(
     const at = failedAt.get(path);
     return at !== undefined && (walk.entries.get(path)?.mtimeMs ?? 0) > at;
   };
-  const now: Array<{ mapping: string; path: string; reason: string; delayMs?: number }> = [];
+  const queued: Array<{ mapping: string; path: string; reason: string; delayMs?: number }> = [];
   let settling = 0;
   for (const path of changed) {
     const reason = changedSinceFailure(path) ? 'change' : 'rescan';
     const st = walk.entries.get(path);
     if (st && deps.settle?.(path, st, reason)) settling += 1;
     // A quiet file: due now, not after the debounce (`once` would idle a second).
-    else now.push({ mapping: mapping.name, path, reason, delayMs: 0 });
+    else queued.push({ mapping: mapping.name, path, reason, delayMs: 0 });
   }
-  for (const path of gone) now.push({ mapping: mapping.name, path, reason: 'gone' });
-  deps.state.jobs.enqueueMany(now);
+  for (const path of gone) queued.push({ mapping: mapping.name, path, reason: 'gone' });
+  deps.state.jobs.enqueueMany(queued);
   return {
     mapping: mapping.name,
     files: walk.entries.size,
