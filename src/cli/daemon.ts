@@ -168,7 +168,7 @@ export class Daemon {
       .then((r) => {
         for (const dir of held) w.pendingDirs.delete(dir);
         w.failedRescans = 0;
-        log.info({ ...r }, 'rescan: %d files, %d to check, %d gone', r.files, r.changed, r.gone);
+        log.info({ ...r }, 'rescan: %d files, %d to check (%d still being written), %d gone', r.files, r.changed, r.settling, r.gone);
         this.hooks.rescanned?.(w.mapping.name, r.ms / 1000);
         this.#cleanupLater(w);
       })
