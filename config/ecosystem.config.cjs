@@ -20,15 +20,15 @@ module.exports = {
       // and cluster mode would start one per CPU.
       exec_mode: 'fork',
       instances: 1,
-      // Restart on crash, waiting 1 s, then 1.5 s, 2.25 s … up to 15 s between tries
-      // (pm2's exponential back-off, reset once the process has run for 30 s).
+      // Restart on crash. No restart_delay / exp_backoff_restart_delay: with either, pm2 6
+      // shows a process that stop_exit_codes stopped as "waiting restart" for ever.
       autorestart: true,
-      exp_backoff_restart_delay: 1000,
       // A process that dies within min_uptime counts as unstable; after max_restarts
       // unstable starts in a row pm2 stops trying and shows it as errored.
       min_uptime: '30s',
       max_restarts: 10,
-      // Exit code 2 is a bad config or usage: restarting cannot fix it.
+      // Exit code 2 is a bad config or usage: restarting cannot fix it. pm2 shows the
+      // process as stopped, exit code 2 (`pm2 describe squidex-sync`).
       stop_exit_codes: [2],
       // The daemon watches files itself; pm2's watch mode would restart it on every
       // change in the working directory, including its own state database.
@@ -37,8 +37,8 @@ module.exports = {
       // then SIGKILL after kill_timeout: give the drain 45 s.
       kill_timeout: 45_000,
       // One log file per stream whatever the instance count, each line time-stamped.
+      // Not `time: true`: it replaces log_date_format with pm2's own format.
       merge_logs: true,
-      time: true,
       log_date_format: 'YYYY-MM-DD HH:mm:ss.SSS Z',
       env: {
         NODE_ENV: 'production',

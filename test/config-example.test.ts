@@ -15,6 +15,7 @@ describe('sync.example.yaml', () => {
     expect(c.http).toEqual(DEFAULTS.http);
     expect(c.log).toEqual(DEFAULTS.log);
     expect(c.squidex.timeoutSeconds).toBe(DEFAULTS.squidex.timeoutSeconds);
+    expect(c.squidex.connectTimeoutSeconds).toBe(DEFAULTS.squidex.connectTimeoutSeconds);
     expect(c.state).toBe(path.resolve(path.dirname(file), DEFAULTS.state));
     const { name: _name, local: _local, remote: _remote, ...rest } = c.mappings[0];
     expect(rest).toEqual(DEFAULTS.mapping);
@@ -22,9 +23,9 @@ describe('sync.example.yaml', () => {
 
   it('documents every key', () => {
     const keys = [
-      ...['url', 'allowInsecureHttp', 'app', 'clientId', 'clientSecret', 'token', 'ca', 'timeoutSeconds'],
+      ...['url', 'allowInsecureHttp', 'app', 'clientId', 'clientSecret', 'token', 'ca', 'timeoutSeconds', 'connectTimeoutSeconds'],
       ...['state', 'local', 'remote', 'name', 'deletes', 'permanentDeletes', 'watch', 'rescanInterval', 'ignore', 'ignoreDefaults'],
-      ...Object.keys(DEFAULTS.sync),
+      ...Object.keys(DEFAULTS.sync).map((k) => (k === 'verifyIntervalMs' ? 'verifyInterval' : k)),
       ...Object.keys(DEFAULTS.deleteGuard),
       ...Object.keys(DEFAULTS.upload),
       ...Object.keys(DEFAULTS.http),

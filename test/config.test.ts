@@ -55,6 +55,7 @@ describe('a valid config', () => {
       clientId: 'atlas:sync',
       clientSecret: SECRET,
       timeoutSeconds: 60,
+      connectTimeoutSeconds: 60,
       allowInsecureHttp: false,
     });
     expect(c.state).toBe(path.join(dir, '.squidex-sync', 'state.db'));
@@ -73,7 +74,7 @@ describe('a valid config', () => {
     ]);
     expect(c.sync).toEqual(DEFAULTS.sync);
     expect(c.deleteGuard).toEqual(DEFAULTS.deleteGuard);
-    expect(c.upload).toEqual({ maxBytesPerSecond: 0 });
+    expect(c.upload).toEqual({ maxBytesPerSecond: 0, chunkBytes: 4 * 1024 * 1024, tusAboveBytes: 4 * 1024 * 1024 });
     expect(c.http).toEqual({ port: 7463, host: '127.0.0.1', healthProbeSeconds: 60 });
     expect(c.log).toEqual({ level: 'info' });
     expect(c.file).toBe(file);

@@ -65,7 +65,7 @@ describe('CLI usage, config errors and check', () => {
     withConfig(() => undefined);
     const ok = await world.run(['check']);
     expect(ok.code, ok.stderr).toBe(0);
-    expect(ok.stdout).toContain('will be created');
+    expect(ok.stdout).toContain('will create the asset folder');
 
     withConfig((c) => (c.squidex.clientSecret = 'wrong-secret-value'));
     const badSecret = await world.run(['check']);

@@ -57,7 +57,9 @@ describe('files that are not regular files inside the mapping', () => {
     rmSync(join(w.local, 'x'), { recursive: true });
     symlinkSync(outside, join(w.local, 'x'));
     const second = await w.run(['once']);
-    expect(second.code, second.stdout + second.stderr).toBe(0);
+    // The share now looks empty (the link is skipped): the guard holds the deletion, and once says so with exit 1.
+    expect(second.code, second.stdout + second.stderr).toBe(1);
+    expect(second.stdout).toContain('deletions held because');
 
     const asset = liveAssetsByPath(w.inspect()).get('Design/Shared/x/env')!;
     expect(asset.id).toBe(before.id);

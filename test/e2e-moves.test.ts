@@ -206,7 +206,8 @@ describe('deletes and the delete guard', () => {
       w.server.resetCounters();
       const res = await w.run(['once']);
       expect(res.stdout).toMatch(/deletions held because the folder .* is (missing|empty)/);
-      expect(res.stdout).toContain('--allow-mass-delete');
+      expect(res.code).toBe(1);
+      expect(res.stdout).toContain(how === 'removed' ? 'Mount the share' : 'squidex-sync confirm-deletes share');
       expect(route(w, 'DELETE /assets/{id}')).toBe(0);
       expect(liveAssetsByPath(w.inspect()).size).toBe(5);
       const status = JSON.parse((await w.run(['status', '--json'])).stdout);

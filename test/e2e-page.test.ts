@@ -38,9 +38,13 @@ async function shot(page: Page, dir: string, step: string): Promise<void> {
 }
 
 describe('the local page in a real browser', () => {
-  it('shows sync state, activity, failures with Retry, and Pause/Resume', async () => {
+  it('shows sync state, activity, failures with Retry, Pause/Resume, and held deletions with Delete them', async () => {
     const port = await freePort();
-    world = await World.create({ server: { maxUploadBytes: 64 * 1024 }, extra: { http: { port } } });
+    world = await World.create({
+      server: { maxUploadBytes: 64 * 1024 },
+      mapping: { deletes: 'delete' },
+      extra: { http: { port }, deleteGuard: { enabled: true, maxShare: 0.5, minFiles: 3 } },
+    });
     const w = world;
     for (let i = 1; i <= 6; i++) w.write(`brand/logo-${i}.svg`, `<svg id="${i}"/>`);
     w.write('docs/brief.txt', 'the brief');
@@ -66,6 +70,17 @@ describe('the local page in a real browser', () => {
     expect(await page.locator('#activity a', { hasText: 'brand/new-banner.svg' }).getAttribute('href')).toMatch(/\/api\/assets\//);
     await shot(page, shots, '2-activity');
 
+    // 2b. A big file goes through tus in pieces: the page shows its bytes while it is under way.
+    w.server.setMaxUploadBytes(5 * 1024 * 1024); // Squidex's default; the step after this one lowers it again
+    w.server.setFaults({ latencyMs: 800 });
+    w.write('video/launch.mov', Buffer.alloc(13 * 1024 * 1024, 3));
+    await page.locator('#uploads tr', { hasText: 'video/launch.mov' }).filter({ hasText: ' of 13.6 MB' }).waitFor({ timeout: 20_000 });
+    await shot(page, shots, '2b-big-upload');
+    w.server.setFaults({ latencyMs: 0 });
+    await waitFor(() => liveAssetsByPath(w.inspect()).get('Design/Shared/video/launch.mov'), 30_000);
+    await page.locator('#uploads-section').waitFor({ state: 'hidden', timeout: 10_000 });
+    w.server.setMaxUploadBytes(64 * 1024);
+
     // 3. A file the server refuses shows under "Files that failed", with its reason.
     w.write('video/teaser.mov', Buffer.alloc(200 * 1024, 7));
     const failedRow = page.locator('#failed tr', { hasText: 'video/teaser.mov' });
@@ -88,5 +103,21 @@ describe('the local page in a real browser', () => {
     await page.getByRole('button', { name: 'Resume all' }).click();
     await state.filter({ hasText: 'in sync' }).waitFor({ timeout: 10_000 });
     expect(JSON.parse((await w.run(['status', '--json'])).stdout).mappings[0].paused).toBe(false);
+
+    // 6. Most of the mapping's files go at once (deletes: delete): the guard holds them, the page shows it,
+    //    and "Delete them" (after the browser's confirmation) deletes their assets.
+    const doomed = [1, 2, 3, 4, 5, 6].map((i) => `brand/logo-${i}.svg`);
+    for (const p of [...doomed, 'docs/brief.txt']) w.rm(p);
+    const heldRow = page.locator('#held tr', { hasText: 'share' });
+    await heldRow.getByRole('button', { name: 'Delete them' }).waitFor({ timeout: 20_000 });
+    expect(await heldRow.textContent()).toMatch(/vanished at once/);
+    expect(liveAssetsByPath(w.inspect()).get('Design/Shared/brand/logo-1.svg')).toBeDefined();
+    await shot(page, shots, '6-held');
+    page.once('dialog', (d) => void d.accept());
+    await heldRow.getByRole('button', { name: 'Delete them' }).click();
+    await waitFor(() => doomed.every((p) => !liveAssetsByPath(w.inspect()).has(`Design/Shared/${p}`)), 20_000, () => daemon!.stdout.slice(-2000));
+    expect(liveAssetsByPath(w.inspect()).get('Design/Shared/video/teaser.mov')).toBeDefined();
+    await page.locator('#held-section').waitFor({ state: 'hidden', timeout: 10_000 });
+    await shot(page, shots, '6-deleted');
   });
 });

@@ -45,7 +45,7 @@ describe('pause and resume', () => {
     // The gauge follows the flag while the daemon runs, not only at its start.
     await waitForAsync(async () => (await pausedGauge()) === 1);
     expect((await ep.status() as unknown as Report).mappings[0].paused).toBe(true);
-    expect((await w.run(['status'])).stdout).toMatch(/share \(.*PAUSED/);
+    expect((await w.run(['status'])).stdout).toMatch(/^share\s.*\bpaused$/m);
 
     w.write('while-paused.txt', 'written while paused');
     w.write('before.txt', 'changed while paused');

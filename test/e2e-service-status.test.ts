@@ -87,7 +87,7 @@ describe('squidex-sync status while the daemon runs', () => {
     expect(r.mappings[0].guard).toMatch(/3 of 4 files .* vanished at once/);
     const human = (await w.run(['status'])).stdout;
     expect(human).toMatch(/share: deletions held because 3 of 4 files/);
-    expect(human).toContain('squidex-sync once --allow-mass-delete');
+    expect(human).toContain('squidex-sync confirm-deletes share');
     expect([...liveAssetsByPath(w.inspect()).keys()].filter((k) => k.endsWith('.txt'))).toHaveLength(4);
 
     expect(await d.stop()).toBe(0);

@@ -49,13 +49,21 @@ describe('the daemon endpoint (http.port)', () => {
 
     // Squidex goes away: the probe (every second here) notices without any upload.
     w.server.setFaults({ down: true });
+    // Changes made meanwhile wait for it (issue 13: a state of the daemon, no attempt spent), not lost.
+    w.write('offline.txt', 'written while Squidex was down');
     const down = await ep.waitHealth((s) => s === 503);
     expect(down.body.ok).toBe(false);
     // The wording the README's Troubleshooting quotes.
-    expect(down.body.reasons?.join(' ')).toMatch(/Squidex last answered \d+ seconds? ago \(.*\): list folders: connection to Squidex failed/);
-    // Changes made meanwhile fail and are retried, not lost.
-    w.write('offline.txt', 'written while Squidex was down');
-    await waitForAsync(async () => ((await ep.metrics()).value('squidex_sync_retries_total') ?? 0) >= 1, 20_000, () => d.stdout.slice(-2000));
+    expect(down.body.reasons?.join(' ')).toMatch(/^Squidex unreachable since \d\d:\d\d \(connection (reset|failed)[^)]*\); \d+ files? waiting$/);
+    const away = await waitForAsync(async () => {
+      const r = (await ep.status()) as unknown as { squidex: { state: string; summary: string } | null; totals: { pending: number } };
+      return r.squidex?.state === 'unreachable' && r.totals.pending === 1 ? r : undefined;
+    }, 20_000, () => d.stdout.slice(-2000));
+    expect(away.squidex!.summary).toMatch(/; 1 file waiting$/);
+    const during = await ep.metrics();
+    expect(during.value('squidex_sync_squidex_state', { state: 'unreachable' })).toBe(1);
+    expect(during.value('squidex_sync_squidex_unreachable_since_timestamp_seconds')).toBeGreaterThan(startedAt / 1000 - 1);
+    expect(during.value('squidex_sync_retries_total')).toBe(0);
 
     w.server.setFaults({ down: false });
     expect((await ep.waitHealth((s) => s === 200)).body).toEqual({ ok: true });
@@ -65,10 +73,10 @@ describe('the daemon endpoint (http.port)', () => {
     expect(m.value('squidex_sync_uploads_total', { kind: 'new' })).toBe(2);
     expect(m.value('squidex_sync_upload_bytes_total')).toBeGreaterThanOrEqual('hello'.length + 'written while Squidex was down'.length);
     expect(m.value('squidex_sync_failures_total', { kind: 'TOO_LARGE' })).toBeGreaterThanOrEqual(1);
-    // The uploads attempted while the server was down count under their own kind.
-    const otherFailures = m.series('squidex_sync_failures_total').filter((s) => s.labels?.kind !== 'TOO_LARGE');
-    expect(otherFailures.length).toBeGreaterThanOrEqual(1);
-    expect(m.value('squidex_sync_retries_total')).toBeGreaterThanOrEqual(1);
+    // Waiting for Squidex spent no attempt: nothing was put back to be tried again.
+    expect(m.value('squidex_sync_retries_total')).toBe(0);
+    expect(m.value('squidex_sync_squidex_state', { state: 'answering' })).toBe(1);
+    expect(m.value('squidex_sync_squidex_unreachable_since_timestamp_seconds')).toBe(0);
     const lastSuccess = m.value('squidex_sync_last_success_timestamp_seconds')!;
     expect(lastSuccess * 1000).toBeGreaterThanOrEqual(startedAt - 1000);
     expect(lastSuccess * 1000).toBeLessThanOrEqual(Date.now() + 1000);

@@ -39,7 +39,7 @@ function hasStartCommand(): boolean {
   return /\bstart\b/.test(`${r.stdout}${r.stderr}`);
 }
 
-interface Pm2Proc { name: string; pid: number; pm2_env: { status: string; restart_time: number; NODE_ENV?: string } }
+interface Pm2Proc { name: string; pid: number; pm2_env: { status: string; restart_time: number; exit_code?: number; NODE_ENV?: string } }
 
 describe('pm2 ecosystem', () => {
   let dir: string;
@@ -98,6 +98,9 @@ describe('pm2 ecosystem', () => {
           'mappings:',
           `  - local: ${join(dir, 'files')}`,
           '    remote: Smoke',
+          // The local page's fixed default port may be in use by another test's daemon.
+          'http:',
+          '  port: 0',
           '',
         ].join('\n'),
       );
@@ -142,6 +145,11 @@ describe('pm2 ecosystem', () => {
       expect(JSON.parse(readFileSync(join(dir, 'stand-in.argv'), 'utf8'))).toEqual(['start', '--config', './sync.yaml']);
     }
 
+    // Every line carries the ecosystem's log_date_format stamp (pm2's `time: true` would replace it).
+    const out = readFileSync(join(dir, 'pm2', 'logs', 'squidex-sync-out.log'), 'utf8').split('\n').filter(Boolean);
+    expect(out.length).toBeGreaterThan(0);
+    for (const line of out) expect(line).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [+-]\d\d:\d\d: \{/);
+
     pm2('delete', 'squidex-sync');
     await until('daemon process gone', () => !alive(proc.pid));
     expect(list()).toEqual([]);
@@ -152,5 +160,24 @@ describe('pm2 ecosystem', () => {
     const daemonPid = Number(readFileSync(join(dir, 'pm2', 'pm2.pid'), 'utf8'));
     pm2('kill');
     await until('pm2 daemon gone', () => !alive(daemonPid));
+  });
+
+  it('shows a daemon stopped by a bad config (exit 2) as stopped, and does not restart it', async () => {
+    const bad = join(dir, 'bad');
+    mkdirSync(join(bad, 'files'), { recursive: true });
+    writeFileSync(join(bad, 'sync.yaml'), readFileSync(join(dir, 'sync.yaml'), 'utf8').replace('remote: Smoke', 'remote: Smoke\n    deletes: remove'));
+    writeFileSync(
+      join(bad, 'ecosystem.config.cjs'),
+      `const real = require(${JSON.stringify(ECOSYSTEM)});\n` +
+        `module.exports = { apps: real.apps.map((a) => ({ ...a, script: ${JSON.stringify(REAL_MAIN)}, cwd: ${JSON.stringify(bad)} })) };\n`,
+    );
+    pm2('start', join(bad, 'ecosystem.config.cjs'));
+    await until('squidex-sync exited', () => list().some((p) => p.pm2_env.status !== 'online' && p.pm2_env.status !== 'launching'));
+    // Given time to restart, it does not, and says why it stopped.
+    await new Promise((r) => setTimeout(r, 3_000));
+    const [proc] = list();
+    expect(proc.pm2_env).toMatchObject({ status: 'stopped', restart_time: 0, exit_code: 2 });
+    expect(readFileSync(join(dir, 'pm2', 'logs', 'squidex-sync-error.log'), 'utf8')).toContain('mappings[0].deletes: expected one of keep | delete, got "remove"');
+    pm2('delete', 'squidex-sync');
   });
 });

@@ -64,6 +64,23 @@ describe('classifyFailure', () => {
     expect(e.hint).toContain('ASSETS__MAXSIZE');
   });
 
+  it('413 quotes the limit the server stated instead of the default, and says the fix once', () => {
+    const e = classifyFailure(
+      http(413, { message: 'Request body too large. The max request body size is 1048576 bytes.' }),
+      ctx({ fileName: 'brochure.pdf', size: 2 * 1024 * 1024 }),
+    );
+    expect(e.message).toContain('(2.0 MiB)');
+    expect(e.message).toContain('at most 1.0 MiB (1048576 bytes)');
+    expect(e.message).not.toContain('5 MiB');
+    expect(`${e.message} ${e.hint}`.match(/raise/gi)).toHaveLength(1);
+  });
+
+  it('413 for a file below the default limit, with no limit stated, points at a lower limit somewhere', () => {
+    const e = classifyFailure(http(413, { message: 'Request body too large.' }), ctx({ fileName: 'a.pdf', size: 2 * 1024 * 1024 }));
+    expect(e.message).toMatch(/below Squidex's default limit of 5 MiB/);
+    expect(e.hint).toMatch(/client_max_body_size/);
+  });
+
   it.each([500, 502, 504])('%i → SERVER_ERROR retry', (status) => {
     expect(classifyFailure(http(status), ctx())).toMatchObject({ code: 'SERVER_ERROR', retry: 'retry' });
   });

@@ -171,14 +171,14 @@ describe('against the test server', () => {
     expect(e).toMatchObject({ code: 'FOLDER_NOT_FOUND', retry: 'never', status: 400 });
   });
 
-  it('an oversize upload is TOO_LARGE with file name, size and the maxSize hint', async () => {
+  it('an oversize upload is TOO_LARGE with file name, size, the limit the server stated and the maxSize hint', async () => {
     const c = await setup({ maxUploadBytes: 1024 * 1024 });
     const e = (await c
       .upsertAsset(randomUUID(), ROOT_FOLDER_ID, { path: file('big', Buffer.alloc(3 * 1024 * 1024)), fileName: 'poster.tif' })
       .catch((x: unknown) => x)) as SquidexError;
     expect(e).toMatchObject({ code: 'TOO_LARGE', retry: 'never', status: 413 });
     expect(e.message).toContain('"poster.tif" (3.0 MiB)');
-    expect(e.message).toContain('assets:maxSize is 5 MiB');
+    expect(e.message).toContain('at most 1.0 MiB (1048576 bytes)');
     expect(e.hint).toContain('ASSETS__MAXSIZE');
   });
 

@@ -212,14 +212,15 @@ describe('kept assets (deletes: keep)', () => {
     const a = t.open(file);
     a.files.reserve('m', 'a', 'id');
     a.jobs.enqueueMany([{ mapping: 'm', path: 'a', delayMs: 0 }]);
-    // What migrations 2 to 4 add, taken away again: the file as version 1 wrote it.
-    a.db.exec('DROP TABLE kept; DROP TABLE stamps; DROP TABLE skipped; ALTER TABLE jobs DROP COLUMN asset_hint');
+    // What migrations 2 to 7 add, taken away again: the file as version 1 wrote it.
+    a.db.exec('DROP TABLE kept; DROP TABLE stamps; DROP TABLE skipped; DROP TABLE drift; DROP TABLE file_versions; DROP TABLE uploads; ALTER TABLE jobs DROP COLUMN asset_hint; ALTER TABLE jobs DROP COLUMN fail_kind');
     a.db.pragma('user_version = 1');
     a.close();
     const b = t.open(file);
     expect(b.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(b.files.kept()).toEqual([]);
     expect(b.skipped.list()).toEqual([]);
+    expect(b.uploads.list()).toEqual([]);
     expect(b.files.get('m', 'a')?.assetId).toBe('id');
     // A job queued before the upgrade gets its asset id when it is claimed.
     const [job] = b.jobs.claim('w', 1, {});

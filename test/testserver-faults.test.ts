@@ -33,7 +33,7 @@ describe('test server: faults', () => {
     expect(i.counters.faults).toBe(3);
     expect(i.counters.byRoute['GET /assets']).toBe(3);
     h.server.resetCounters();
-    expect(h.server.inspect().counters).toEqual({ requests: 0, byRoute: {}, uploads: 0, uploadBytes: 0, faults: 0, tokens: 0 });
+    expect(h.server.inspect().counters).toEqual({ requests: 0, byRoute: {}, uploads: 0, uploadBytes: 0, tusBytes: 0, faults: 0, tokens: 0 });
   });
 
   it('honours the ?error=<status> test hook of RequestExceptionMiddleware', async () => {
@@ -95,6 +95,46 @@ describe('test server: faults', () => {
     expect((await fetch(`${h.server.url}/_test/reset-counters`, { method: 'POST' })).status).toBe(204);
     const inspected = (await (await fetch(`${h.server.url}/_test/inspect`)).json()) as { counters: { requests: number } };
     expect(inspected.counters.requests).toBe(0);
+  });
+
+  it("answers every request with a forced status, as JSON or as a proxy's HTML page, the token endpoint too", async () => {
+    h = await harness();
+    h.server.setFaults({ forceStatus: 503, retryAfterSec: 2 });
+    const json = await h.api('/assets');
+    expect(json.status).toBe(503);
+    expect(json.headers.get('retry-after')).toBe('2');
+    expect(await body(json)).toMatchObject({ statusCode: 503 });
+    h.server.setFaults({ htmlErrors: true, retryAfterSec: null });
+    const token = await fetch(`${h.server.url}/identity-server/connect/token`, { method: 'POST', body: 'grant_type=client_credentials' });
+    expect(token.status).toBe(503);
+    expect(token.headers.get('content-type')).toBe('text/html');
+    expect(await token.text()).toContain('<title>503 Service Unavailable</title>');
+    h.server.setFaults({ forceStatus: null, htmlErrors: false });
+    expect((await h.api('/assets')).status).toBe(200);
+    expect(() => h!.server.setFaults({ forceStatus: 42 })).toThrow(/forceStatus/);
+  });
+
+  it('fails the uploads of one file name with 500 and lets the others through', async () => {
+    h = await harness();
+    h.server.setFaults({ failUploadsNamed: 'bad.bin' });
+    expect((await h.upload('/assets', [file('bad.bin', 'x', 'application/octet-stream')])).status).toBe(500);
+    expect((await h.upload('/assets', [file('good.bin', 'y', 'application/octet-stream')])).status).toBe(201);
+    expect(h.server.inspect().assets.map((a) => a.fileName)).toEqual(['good.bin']);
+    expect(h.server.inspect().counters).toMatchObject({ uploads: 1, faults: 1 });
+  });
+
+  it('stops listening (connections refused) and listens again on the same port with its store', async () => {
+    h = await harness();
+    expect((await h.upload('/assets', [file('a.txt', 'a')])).status).toBe(201);
+    const url = h.server.url;
+    await h.server.stopListening();
+    // A kept-alive socket may first report its own end; a new connection is refused.
+    await expect(h.api('/assets')).rejects.toThrow();
+    await expect(h.api('/assets')).rejects.toMatchObject({ cause: { code: 'ECONNREFUSED' } });
+    await h.server.listen();
+    expect(h.server.url).toBe(url);
+    const res = await h.api('/assets');
+    expect(((await body(res)) as { total: number }).total).toBe(1);
   });
 
   it('replays the same fault sequence for the same seed', async () => {

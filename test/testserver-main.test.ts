@@ -73,4 +73,49 @@ describe('test server: fake-squidex process', () => {
     p.firstLine.catch(() => undefined);
     expect(await p.exit).toBe(2);
   });
+
+  it('--help lists every option, faults included, and exits 0', async () => {
+    const p = run(['--help']);
+    const text = await new Promise<string>((resolve) => {
+      let out = '';
+      p.child.stdout!.on('data', (d) => (out += d));
+      p.child.once('close', () => resolve(out));
+    });
+    expect(await p.exit).toBe(0);
+    for (const o of ['--port N', 'default 5055', '--app', '--client-id', '--client-secret', '--max-upload', '--token-lifetime', '--no-bulk',
+      '--rate-5xx', '--rate-429', '--retry-after', '--latency', '--reset-rate', '--hang-rate', '--down']) {
+      expect(text).toContain(o);
+    }
+  });
+
+  it('listens on its documented default port when none is given', async () => {
+    const p = run([]);
+    const info = JSON.parse(await p.firstLine) as { url: string };
+    expect(info.url).toBe('http://127.0.0.1:5055');
+    p.child.kill('SIGTERM');
+    expect(await p.exit).toBe(0);
+  });
+
+  it('takes the fault switches as options', async () => {
+    const p = run(['--port', '0', '--rate-5xx', '1', '--latency', '5', '--seed', '9']);
+    const info = JSON.parse(await p.firstLine) as { url: string; app: string; clientId: string; clientSecret: string };
+    const faults = (await (await fetch(`${info.url}/_test/faults`)).json()) as Record<string, unknown>;
+    expect(faults).toMatchObject({ rate5xx: 1, latencyMs: 5, rate429: 0 });
+    const res = await fetch(`${info.url}/api/apps/demo/assets/folders`);
+    expect(res.status).toBeGreaterThanOrEqual(500);
+    p.child.kill('SIGTERM');
+    expect(await p.exit).toBe(0);
+
+    const down = run(['--port', '0', '--down']);
+    const at = (JSON.parse(await down.firstLine) as { url: string }).url;
+    await expect(fetch(`${at}/api/apps/demo/assets/folders`)).rejects.toThrow();
+    down.child.kill('SIGTERM');
+    expect(await down.exit).toBe(0);
+  });
+
+  it('refuses a fault rate above 1 with exit 2', async () => {
+    const p = run(['--rate-429', '1.5']);
+    p.firstLine.catch(() => undefined);
+    expect(await p.exit).toBe(2);
+  });
 });

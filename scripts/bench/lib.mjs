@@ -38,7 +38,7 @@ export const rmDir = (d) => rmSync(d, { recursive: true, force: true });
 /** The test server in its own process, keeping only hashes and sizes of uploads. */
 export async function startServer({ maxUpload = 8 * 1024 ** 3 } = {}) {
   const child = track(
-    spawn(process.execPath, [join(DIST, 'testserver', 'main.js'), '--no-keep-bytes', '--max-upload', String(maxUpload)], {
+    spawn(process.execPath, [join(DIST, 'testserver', 'main.js'), '--port', '0', '--no-keep-bytes', '--max-upload', String(maxUpload)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     }),
   );

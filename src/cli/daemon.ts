@@ -4,6 +4,8 @@ import { detectFsType, StabilityGate, startWatcher, type FileStat, type Watcher 
 import { DEFAULTS } from '../config/index.js';
 import { createEnqueueBuffer, type EnqueueBuffer } from '../queue/index.js';
 import type { Runtime } from './runtime.js';
+import { SLEEP_GAP_MS, SLEEP_TICK_MS, watchForSleep } from './sleep.js';
+import { timerDelay } from '../lib/timers.js';
 
 export type MappingMode = 'events' | 'poll' | 'rescan';
 
@@ -44,6 +46,7 @@ export class Daemon {
   readonly #abort = new AbortController();
   /** Watcher events in one transaction per flush: one fsync per burst, not per event. */
   readonly #events: EnqueueBuffer;
+  #sleepWatch: { stop(): void } | undefined;
 
   constructor(
     private readonly rt: Runtime,
@@ -92,10 +95,26 @@ export class Daemon {
       this.hooks.watcherState?.(w.mapping.name, w.mode, true);
       this.#schedule(w);
     }
+    this.#sleepWatch = watchForSleep({ clock: this.rt.clock, tickMs: SLEEP_TICK_MS, gapMs: SLEEP_GAP_MS, onWake: (ms) => this.#woke(ms) });
+  }
+
+  /**
+   * The machine slept: the token may have lapsed meanwhile, Squidex may be back (or
+   * gone), a share may have been unmounted and mounted again, and its events are lost.
+   */
+  #woke(sleptMs: number): void {
+    if (this.#stopped) return;
+    this.rt.logger.info({ sleptSeconds: Math.round(sleptMs / 1000) }, 'woke after about %d s asleep: refreshing the Squidex token and rescanning every mapping', Math.round(sleptMs / 1000));
+    this.rt.client.refreshToken().then(
+      () => this.rt.availability.wake(),
+      (e) => this.rt.availability.failed(e),
+    );
+    for (const w of this.#watched) void this.#rescan(w);
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#sleepWatch?.stop();
     this.#abort.abort(new SyncError('STOPPING', 'squidex-sync is stopping'));
     for (const w of this.#watched) {
       clearTimeout(w.timer);
@@ -146,7 +165,7 @@ export class Daemon {
   #schedule(w: Watched): void {
     if (this.#stopped) return;
     clearTimeout(w.timer);
-    w.timer = setTimeout(() => void this.#rescan(w).finally(() => this.#schedule(w)), this.#interval(w));
+    w.timer = setTimeout(() => void this.#rescan(w).finally(() => this.#schedule(w)), timerDelay(this.#interval(w)));
     w.timer.unref();
   }
 
@@ -170,7 +189,8 @@ export class Daemon {
         w.failedRescans = 0;
         log.info({ ...r }, 'rescan: %d files, %d to check (%d still being written), %d gone', r.files, r.changed, r.settling, r.gone);
         this.hooks.rescanned?.(w.mapping.name, r.ms / 1000);
-        this.#cleanupLater(w);
+        // Under keep only folders squidex-sync created and moves emptied go: look when something moved or vanished.
+        if (w.mapping.deletes === 'delete' || r.gone > 0 || r.renamed > 0 || held.length > 0) this.#cleanupLater(w);
       })
       .catch((e) => {
         if (this.#stopped) {
@@ -205,21 +225,20 @@ export class Daemon {
     }, 30);
   }
 
-  /** Empty asset folders (deletes: delete) once the deletes of this rescan had their move window. */
+  /** Empty asset folders once the deletes and moves of this rescan had their move window. */
   #cleanupLater(w: Watched): void {
-    if (w.mapping.deletes !== 'delete') return;
     const t = setTimeout(() => {
       if (this.#stopped) return;
       this.rt.cleanupFolders(w.mapping).catch((e) =>
         this.rt.logger.warn({ mapping: w.mapping.name, code: (e as SyncError).code }, 'removing empty asset folders failed: %s', describeError(e)),
       );
-    }, 2 * this.rt.config.sync.moveWindowMs + 2000);
+    }, timerDelay(2 * this.rt.config.sync.moveWindowMs + 2000));
     t.unref();
   }
 
   #rescanSoon(w: Watched, delayMs = FOLDER_EVENT_RESCAN_MS): void {
     clearTimeout(w.rescanSoon);
-    w.rescanSoon = setTimeout(() => void this.#rescan(w), delayMs);
+    w.rescanSoon = setTimeout(() => void this.#rescan(w), timerDelay(delayMs));
     w.rescanSoon.unref();
   }
 

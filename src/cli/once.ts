@@ -1,11 +1,15 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../config/index.js';
+import { formatBytes } from '../lib/units.js';
 import { printable, printableDeep } from '../lib/printable.js';
 import { ignoreSpec, prefetchWalks, type PrefetchedWalks } from '../watch/scan.js';
 import type { Action } from '../worker/context.js';
-import type { PlanItem } from '../worker/plan.js';
+import type { PlanItem, PlanTus } from '../worker/plan.js';
+import type { SquidexClient } from '../squidex/index.js';
+import type { State } from '../state/index.js';
 import { EXIT } from './exit.js';
 
 // Only the config and the walk thread are loaded before the walk starts; the
@@ -28,31 +32,23 @@ export async function once(configFile: string, opts: OnceOptions): Promise<numbe
 }
 
 async function syncOnce(config: Config, opts: OnceOptions, walks: PrefetchedWalks | null): Promise<number> {
-  const [{ createLogger }, { preflight }, { openRuntime }] = await Promise.all([
+  const [{ createLogger }, { preflight }, { openRuntime, probeBackoff }, { outageDeadline, reviveLegacyFailures }, { guardHint, guardKey }] = await Promise.all([
     import('../lib/log.js'),
     import('./preflight.js'),
     import('./runtime.js'),
+    import('../worker/outage.js'),
+    import('../worker/gone.js'),
   ]);
-  const cliProgress = process.stdout.isTTY ? (await import('cli-progress')).default : undefined;
-
-  const tty = Boolean(process.stdout.isTTY);
-  // On a terminal the progress bar is the output; warnings and errors still show.
-  const logger = createLogger(tty ? { level: 'warn', fd: 2 } : { level: config.log.level });
+  // stdout carries the summary only; log lines go to stderr: on a terminal readable and
+  // drawn above the progress bar (which is drawn on stderr too), elsewhere as JSON lines
+  // (cron mail, pipes, 2>file).
+  const tty = Boolean(process.stdout.isTTY && process.stderr.isTTY);
+  const progress = tty ? await openProgress() : undefined;
+  const logger = progress ? createLogger({ level: 'warn', destination: progress.logStream }) : createLogger({ level: config.log.level, fd: 2 });
   for (const w of config.warnings) logger.warn({ key: w.key }, w.message);
   const counts = new Map<Action | 'failed', number>();
   let bytes = 0;
-  let done = 0;
-  const bar = cliProgress
-    ? new cliProgress.SingleBar(
-        { format: '{bar} {value}/{total} files | {mb} MB | {rate} files/s | ETA {eta_formatted}', hideCursor: true, etaBuffer: 50 },
-        cliProgress.Presets.shades_classic,
-      )
-    : undefined;
   const started = Date.now();
-  const tick = (): void => {
-    done += 1;
-    bar?.update(done, { mb: (bytes / 1e6).toFixed(1), rate: (done / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(1) });
-  };
   const rt = openRuntime(config, {
     logger,
     allowMassDelete: opts.allowMassDelete,
@@ -60,12 +56,13 @@ async function syncOnce(config: Config, opts: OnceOptions, walks: PrefetchedWalk
       uploaded: (_kind, n) => (bytes += n),
       action: (a) => {
         counts.set(a, (counts.get(a) ?? 0) + 1);
-        tick();
+        // A hold is counted from the state at the end (a file is held once, however often its job ran).
+        if (a !== 'hold') progress?.tick(bytes);
       },
       failed: (_code, verdict) => {
         if (verdict !== 'failed') return;
         counts.set('failed', (counts.get('failed') ?? 0) + 1);
-        tick();
+        progress?.tick(bytes);
       },
     },
   });
@@ -75,10 +72,14 @@ async function syncOnce(config: Config, opts: OnceOptions, walks: PrefetchedWalk
     // is work; a restart over an unchanged tree then costs only a token.
     const serverKey = `${config.squidex.url}|${config.squidex.app}`;
     const knownServer = rt.state.meta.get('server') === serverKey;
-    await preflight(rt.client, config, logger, { unreachable: 'fail', checkApp: !knownServer });
+    // Blips (a proxy's 503, a 429, a dropped connection) are ridden out for squidex.connectTimeoutSeconds.
+    const boundMs = config.squidex.connectTimeoutSeconds * 1000;
+    const retry = { forMs: boundMs, ...probeBackoff(config), now: () => rt.clock.now() };
+    await preflight(rt.client, config, logger, { unreachable: 'fail', checkApp: !knownServer, retry });
+    reviveLegacyFailures(rt.state, logger);
     // Written only when new: a restart that changes nothing commits nothing (no fsync, no checkpoint at close).
     if (!knownServer) rt.state.meta.set('server', serverKey);
-    if (opts.allowMassDelete) for (const m of config.mappings) rt.state.meta.delete(`deleteGuard:${m.name}`);
+    if (opts.allowMassDelete) for (const m of config.mappings) rt.state.meta.delete(guardKey(m.name));
     // Folders or files the walk could not read are not "in sync": never synced, they would
     // otherwise only be a warning in the log while once exits 0.
     let unreadable = 0;
@@ -89,19 +90,36 @@ async function syncOnce(config: Config, opts: OnceOptions, walks: PrefetchedWalk
       skipped += r.skipped;
     }
     const queued = rt.state.jobs.counts().queued;
-    if (queued > 0 && knownServer) await preflight(rt.client, config, logger, { unreachable: 'fail' });
-    bar?.start(queued, 0, { mb: '0.0', rate: '0.0' });
+    if (queued > 0 && knownServer) await preflight(rt.client, config, logger, { unreachable: 'fail', retry });
+    progress?.start(queued);
     rt.pool.start();
-    await rt.pool.idle();
+    // Squidex away mid-run is waited for as the daemon does, within the same bound; past it
+    // (or at once for refused credentials) exit 3 naming the last error, the queue kept.
+    const outage = outageDeadline(rt.availability, boundMs, rt.clock);
+    try {
+      await Promise.race([rt.pool.idle(), outage.expired]);
+    } catch (e) {
+      await rt.pool.stop(config.sync.shutdownTimeoutMs);
+      throw e;
+    } finally {
+      outage.cancel();
+    }
     await rt.pool.stop(config.sync.shutdownTimeoutMs);
     for (const m of config.mappings) await rt.cleanupFolders(m);
-    bar?.stop();
+    progress?.stop();
     const failed = rt.state.jobs.failed(20);
     const total = rt.state.jobs.counts().failed;
+    const stats = rt.state.files.stats();
+    const heldFiles = config.mappings.reduce((n, m) => n + (stats.get(m.name)?.missing ?? 0), 0);
+    if (heldFiles > 0) counts.set('hold', heldFiles);
+    else counts.delete('hold');
     console.log(summary(counts, bytes, Date.now() - started));
+    let held = false;
     for (const m of config.mappings) {
-      const held = rt.state.meta.get(`deleteGuard:${m.name}`);
-      if (held) console.log(`\n${printable(m.name)}: deletions held because ${printable(held)}.\n  If intended, run: squidex-sync once --allow-mass-delete`);
+      const reason = rt.state.meta.get(guardKey(m.name));
+      if (!reason) continue;
+      held = true;
+      console.log(`\n${printable(m.name)}: deletions held because ${printable(reason)}.\n  ${printable(guardHint(m, reason))}`);
     }
     if (skipped > 0) console.log(`\n${skipped} entr${skipped === 1 ? 'y is' : 'ies are'} not synced (symlinks, names that are not UTF-8, …): \`squidex-sync status\` lists them with why.`);
     if (unreadable > 0) console.log(`\n${unreadable} folder${unreadable === 1 ? '' : 's'} or file${unreadable === 1 ? '' : 's'} could not be read (see "cannot read" in the log); their files are not synced.`);
@@ -111,11 +129,57 @@ async function syncOnce(config: Config, opts: OnceOptions, walks: PrefetchedWalk
       console.log('Fix the cause, then run `squidex-sync retry`.');
       return EXIT.FAILED_PATHS;
     }
-    return unreadable > 0 ? EXIT.FAILED_PATHS : EXIT.OK;
+    // Held deletions are not "in sync" either: exit 1, like a failed path, until they are confirmed or undone.
+    return unreadable > 0 || held ? EXIT.FAILED_PATHS : EXIT.OK;
   } finally {
-    bar?.stop();
+    progress?.stop();
     await rt.close();
   }
+}
+
+interface Progress {
+  /** Where log lines go while the bar may be drawn: above it, never into it. */
+  logStream: Writable;
+  start(total: number): void;
+  tick(bytes: number): void;
+  stop(): void;
+}
+
+/** The progress bar on a terminal (stderr), with log lines written above it while it is drawn. */
+async function openProgress(): Promise<Progress> {
+  const [{ default: cliProgress }, { default: pretty }] = await Promise.all([import('cli-progress'), import('pino-pretty')]);
+  const bars = new cliProgress.MultiBar(
+    { format: '{bar} {value}/{total} files | {size} | {rate} files/s | ETA {eta_formatted}', hideCursor: true, etaBuffer: 50, stream: process.stderr },
+    cliProgress.Presets.shades_classic,
+  );
+  let bar: ReturnType<typeof bars.create> | undefined;
+  let done = 0;
+  let started = 0;
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      if (bar) bars.log(chunk.toString());
+      else process.stderr.write(chunk);
+      cb();
+    },
+  });
+  return {
+    // Formatted on this thread (no transport worker), so lines reach the sink in order.
+    logStream: pretty({ destination: sink, sync: true, colorize: process.stderr.isTTY, translateTime: 'HH:MM:ss', ignore: 'pid,hostname' }),
+    start(total) {
+      started = Date.now();
+      bar = bars.create(total, 0, { size: formatBytes(0), rate: '0.0' });
+    },
+    tick(bytes) {
+      done += 1;
+      bar?.update(done, { size: formatBytes(bytes), rate: (done / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(1) });
+    },
+    stop() {
+      if (!bar) return;
+      bars.update(); // writes log lines still waiting, then the bar once more
+      bars.stop();
+      bar = undefined;
+    },
+  };
 }
 
 function summary(counts: Map<string, number>, bytes: number, ms: number): string {
@@ -126,18 +190,18 @@ function summary(counts: Map<string, number>, bytes: number, ms: number): string
     ['moved/renamed', 'move'],
     ['deleted on server', 'delete'],
     ['forgotten (kept on server)', 'forget'],
-    ['held', 'hold'],
+    ['deletions held', 'hold'],
     ['unchanged', 'none'],
     ['touched only', 'touch'],
     ['failed', 'failed'],
   ];
   const lines = rows.filter(([, k]) => (counts.get(k) ?? 0) > 0).map(([label, k]) => `  ${label.padEnd(28)}${counts.get(k)}`);
   if (lines.length === 0) lines.push('  nothing to do: everything is in sync');
-  lines.push(`  ${'bytes uploaded'.padEnd(28)}${bytes}`, `  ${'time'.padEnd(28)}${(ms / 1000).toFixed(1)} s`);
+  lines.push(`  ${'uploaded'.padEnd(28)}${formatBytes(bytes)}`, `  ${'time'.padEnd(28)}${(ms / 1000).toFixed(1)} s`);
   return ['summary:', ...lines].join('\n');
 }
 
-/** The plan, from reads only: the state is a throw-away copy and nothing is sent but GETs. */
+/** The plan, from reads only: the state is a throw-away copy and nothing is sent but GETs (and an OPTIONS to ask for tus). */
 async function dryRun(config: Config, opts: OnceOptions): Promise<number> {
   const [{ default: Database }, { createLogger }, { openState }, { planMapping }, { clientFor, ignoreFor }] = await Promise.all([
     import('better-sqlite3'),
@@ -160,9 +224,10 @@ async function dryRun(config: Config, opts: OnceOptions): Promise<number> {
     const state = openState(copy, { recover: false });
     const client = clientFor(config, createLogger({ level: 'silent' }));
     try {
+      const tus = await planTus(config, state, client);
       const items: PlanItem[] = [];
       for (const m of config.mappings) {
-        items.push(...(await planMapping(m, ignoreFor(config, m), { state, client, guard: config.deleteGuard, allowMassDelete: opts.allowMassDelete })));
+        items.push(...(await planMapping(m, ignoreFor(config, m), { state, client, guard: config.deleteGuard, allowMassDelete: opts.allowMassDelete, tus })));
       }
       console.log(formatPlan(printableDeep(items)));
       return EXIT.OK;
@@ -180,6 +245,21 @@ function formatPlan(items: PlanItem[]): string {
   const lines = items.map((i) => `  ${i.action.padEnd(14)}${i.mapping}: ${i.path}${i.detail ? `  (${i.detail})` : ''}`);
   const tally = new Map<string, number>();
   for (const i of items) tally.set(i.action, (tally.get(i.action) ?? 0) + 1);
-  const totals = [...tally].map(([a, n]) => `${n} ${a}`).join(', ');
+  const tus = items.filter((i) => i.tus).length;
+  const totals = [...tally].map(([a, n]) => `${n} ${a}`).join(', ') + (tus > 0 ? `; ${tus} through tus (resumable, in pieces)` : '');
   return [`dry run (nothing changed): ${totals}`, ...lines].join('\n');
+}
+
+/** Does the server take big files through tus (OPTIONS, a read, asked only once a file is big enough), and in which pieces? */
+async function planTus(config: Config, state: State, client: SquidexClient): Promise<PlanTus> {
+  const [{ TusProtocol }, { rememberedChunk }, { serverKey }] = await Promise.all([
+    import('../squidex/tus.js'),
+    import('../worker/bigupload.js'),
+    import('./runtime.js'),
+  ]);
+  let asked: Promise<boolean> | undefined;
+  const available = (): Promise<boolean> =>
+    // Unknown (an error) counts as yes: the daemon tries tus first and falls back.
+    (asked ??= new TusProtocol(client).probe().then((p) => p.tus, () => true));
+  return { aboveBytes: config.upload.tusAboveBytes, chunkBytes: rememberedChunk(state.meta, serverKey(config), config.upload.chunkBytes), available };
 }

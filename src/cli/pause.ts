@@ -9,7 +9,7 @@ import { pauseKey, readConfig } from './runtime.js';
  * keep being queued while paused; they run after resume.
  */
 export async function setPaused(configFile: string, args: string[], paused: boolean): Promise<number> {
-  const config = readConfig(configFile, 'allow');
+  const config = readConfig(configFile, 'allow', 'unused');
   if (args.length > 1) throw usage('pause/resume take at most one mapping name.');
   const name = args[0];
   const state = openState(config.state, { recover: false });

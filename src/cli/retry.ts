@@ -7,7 +7,7 @@ import { readConfig } from './runtime.js';
 
 /** `squidex-sync retry [PATH…]`: failed paths back to the queue. */
 export async function retry(configFile: string, paths: string[]): Promise<number> {
-  const config = readConfig(configFile, 'allow');
+  const config = readConfig(configFile, 'allow', 'unused');
   const state = openState(config.state, { recover: false });
   try {
     const refs = paths.length === 0 ? undefined : paths.flatMap((p) => toRefs(p, config, state));

@@ -3,7 +3,9 @@ import { BoundedMap } from '../lib/bounded.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { describeError, SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { FolderResolver, SquidexClient } from '../squidex/index.js';
+import { FolderResolver, ROOT_FOLDER_ID, SquidexClient } from '../squidex/index.js';
+import { Availability } from '../squidex/availability.js';
+import { followOutage, OUTAGE_KEY } from '../worker/outage.js';
 import { acquireLock, openState, type State, type StateLock } from '../state/index.js';
 import { closesClean, markClean, openedAs, takeCleanMark } from '../state/clean.js';
 // Not the watch index: it loads the watcher, which once never needs.
@@ -14,9 +16,11 @@ import { AdoptionIndex } from '../worker/adopt.js';
 import type { ReconcileContext, SyncEvents } from '../worker/context.js';
 import { WorkerPool } from '../worker/pool.js';
 import { rescanMapping, type RescanResult, type Settle } from '../worker/rescan.js';
-import { removeEmptyFolders } from '../worker/folders.js';
+import { markCreated, removeEmptyFolders } from '../worker/emptied.js';
 import { guardKey } from '../worker/gone.js';
 import { pinRoot } from '../worker/openfile.js';
+import { ServerChangeGuard } from '../verify/guard.js';
+import { BigUploads } from '../worker/bigupload.js';
 
 /** Everything one run of the daemon or of `once` works with, built from the config. */
 export interface Runtime {
@@ -25,12 +29,17 @@ export interface Runtime {
   clock: Clock;
   state: State;
   client: SquidexClient;
+  /** Whether Squidex answers; while it does not, the pool stops and files wait without spending attempts. */
+  availability: Availability;
   ctx: ReconcileContext;
   pool: WorkerPool;
   ignores: Map<string, IgnoreMatcher>;
   /** `signal`: ends the walk early (a stop); the rescan then rejects with its reason. `settle`: the daemon's stability gate. */
   rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean; walk?: Promise<WalkResult>; signal?: AbortSignal; settle?: Settle }): Promise<RescanResult>;
-  /** Removes asset folders left empty by moves and deletes (deletes: delete, never while the guard holds). */
+  /**
+   * Removes asset folders left empty by moves and deletes (never while the guard holds):
+   * under deletes: delete every one, under keep those squidex-sync created.
+   */
   cleanupFolders(mapping: Mapping): Promise<number>;
   close(): Promise<void>;
 }
@@ -44,8 +53,13 @@ export interface RuntimeOptions {
   lock?: StateLock;
 }
 
-export function readConfig(file: string, missingLocal: 'error' | 'allow'): Config {
-  return loadConfig(file, process.env, { missingLocal });
+/**
+ * `secrets: 'unused'` for commands that only read or flag the state database:
+ * they must work where the secret is not in the environment (it often lives in
+ * a file only systemd or pm2 reads).
+ */
+export function readConfig(file: string, missingLocal: 'error' | 'allow', secrets: 'required' | 'unused' = 'required'): Config {
+  return loadConfig(file, process.env, { missingLocal, secrets });
 }
 
 export function clientFor(config: Config, logger: Logger, clock: Clock = systemClock): SquidexClient {
@@ -60,6 +74,7 @@ export function clientFor(config: Config, logger: Logger, clock: Clock = systemC
     timeoutMs: s.timeoutSeconds * 1000,
     connections: config.sync.concurrency + 1,
     maxBytesPerSecond: config.upload.maxBytesPerSecond,
+    maxServerPauseMs: config.sync.maxServerPauseSeconds * 1000,
     logger: logger.child({ component: 'squidex' }),
     clock,
   });
@@ -85,6 +100,45 @@ export async function acquireLockPatiently(stateFile: string, waitMs: number, lo
       }
       await new Promise((r) => setTimeout(r, 500));
     }
+  }
+}
+
+/** Which Squidex (and app) the state's uploads and remembered chunk size belong to. */
+export function serverKey(config: Config): string {
+  return `${config.squidex.url}|${config.squidex.app}`;
+}
+
+/**
+ * Squidex's reachability, probed with a token and the cheapest GET. Probes back off
+ * like a failing job (sync.backoffBaseMs doubling), at most a minute apart; refused
+ * credentials are asked again every few minutes.
+ */
+export function probeBackoff(config: Config): { baseMs: number; maxMs: number } {
+  const baseMs = Math.max(50, config.sync.backoffBaseMs);
+  return { baseMs, maxMs: Math.min(60_000, Math.max(baseMs, config.sync.backoffMaxMs)) };
+}
+
+function availabilityFor(config: Config, client: SquidexClient, clock: Clock, logger: Logger): Availability {
+  const { baseMs, maxMs } = probeBackoff(config);
+  return new Availability({
+    clock,
+    logger: logger.child({ component: 'squidex' }),
+    baseMs,
+    maxMs,
+    refusedMs: 3 * maxMs,
+    async probe() {
+      await client.token();
+      await client.listFolders(ROOT_FOLDER_ID);
+    },
+  });
+}
+
+/** The outage record says something only while its process runs. Written only when there is one: a clean restart commits nothing. */
+function forgetOutage(state: State): void {
+  try {
+    if (state.meta.get(OUTAGE_KEY) !== undefined) state.meta.delete(OUTAGE_KEY);
+  } catch {
+    // a state that refuses writes is reported by whatever uses it next
   }
 }
 
@@ -119,6 +173,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
         maxAttempts: config.sync.maxAttempts,
         backoffBaseMs: config.sync.backoffBaseMs,
         backoffMaxMs: config.sync.backoffMaxMs,
+        maxPauseMs: config.sync.maxServerPauseSeconds * 1000,
       },
     });
   } catch (e) {
@@ -134,7 +189,13 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     state,
     client,
     // A folder we create is empty: the adoption lookup skips listing it (a first sync costs no listing per folder).
-    resolver: new FolderResolver(client, state.folders, { onCreated: (id) => adoption.primeEmpty(id) }),
+    resolver: new FolderResolver(client, state.folders, {
+      onCreated: (id) => {
+        adoption.primeEmpty(id);
+        // Ours to remove again once moves empty it (deletes: keep); an editor's folder never is.
+        markCreated(state, id);
+      },
+    }),
     adoption,
     clock,
     logger,
@@ -146,11 +207,20 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     // A miss costs a file that keeps changing a few more tries before it counts as failing.
     unstable: new BoundedMap(10_000),
     events: opts.events,
+    serverChanges: new ServerChangeGuard({ client, state, logger, clock, mode: config.sync.serverChanges }),
+    big: new BigUploads({
+      client, state, clock, logger: logger.child({ component: 'worker' }), server: serverKey(config),
+      chunkBytes: config.upload.chunkBytes, tusAboveBytes: config.upload.tusAboveBytes, events: opts.events,
+    }),
   };
+  const availability = availabilityFor(config, client, clock, logger);
   const pool = new WorkerPool(ctx, {
     concurrency: config.sync.concurrency,
     pausedMappings: () => pausedMappings(state, config),
+    availability,
   });
+  forgetOutage(state); // one left by a process that died says nothing about now
+  followOutage(availability, { state, logger, resumed: () => pool.wake() });
   const ignores = new Map(config.mappings.map((m) => [m.name, ignoreFor(config, m)]));
   return {
     config,
@@ -158,6 +228,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     clock,
     state,
     client,
+    availability,
     ctx,
     pool,
     ignores,
@@ -177,10 +248,12 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
       return result;
     },
     async cleanupFolders(mapping) {
-      if (mapping.deletes !== 'delete' || state.meta.get(guardKey(mapping.name))) return 0;
+      if (state.meta.get(guardKey(mapping.name))) return 0;
       return removeEmptyFolders(mapping, { state, client, logger, cached: state.folders.entries() });
     },
     async close() {
+      availability.close();
+      forgetOutage(state);
       await client.close().catch(() => undefined);
       let clean = false;
       try {

@@ -1,6 +1,5 @@
 import { describeError } from '../lib/errors.js';
 import { createLogger } from '../lib/log.js';
-import { ROOT_FOLDER_ID } from '../squidex/index.js';
 import { HealthTracker } from '../service/health.js';
 import { startHttpServer, type HttpServer } from '../service/http.js';
 import { Activity } from '../service/activity.js';
@@ -15,11 +14,9 @@ import { EXIT } from './exit.js';
 import { preflight } from './preflight.js';
 import { acquireLockPatiently, openRuntime, pausedMappings, readConfig } from './runtime.js';
 import { collectStatus, watcherKey } from './status.js';
+import { outageLine, pauseLine, reviveLegacyFailures } from '../worker/outage.js';
 import { webFor } from './web.js';
-
-/** Failure codes that say the server, not the file, is the problem. */
-const SERVER_DOWN = new Set(['NETWORK', 'TIMEOUT', 'SERVER_ERROR', 'AUTH_FAILED', 'FORBIDDEN', 'RESPONSE_TOO_LARGE']);
-const REFUSED = new Set(['AUTH_FAILED', 'FORBIDDEN']);
+import { BackgroundVerify } from '../verify/background.js';
 
 /** `squidex-sync start`: the daemon, until SIGTERM/SIGINT. */
 export async function start(configFile: string): Promise<number> {
@@ -32,7 +29,11 @@ export async function start(configFile: string): Promise<number> {
   const metrics = createMetrics();
   // Squidex counts as down once it has not answered for 5 probes in a row: one
   // failed request is not an outage, five minutes of them (by default) are.
-  const health = new HealthTracker({ reachableWithinMs: 5 * config.http.healthProbeSeconds * 1000 });
+  const health = new HealthTracker({
+    reachableWithinMs: 5 * config.http.healthProbeSeconds * 1000,
+    pausedUntil: () => rt.state.jobs.pausedUntil(),
+    describePause: (until) => pauseLine(until, waiting()),
+  });
   const activity = new Activity();
   const lock = await acquireLockPatiently(config.state, config.sync.shutdownTimeoutMs + 5000, logger);
   const rt = openRuntime(config, {
@@ -40,6 +41,7 @@ export async function start(configFile: string): Promise<number> {
     logger,
     events: {
       uploaded: (kind, bytes) => metrics.recordUpload(kind, bytes),
+      tusBytes: (kind, bytes) => metrics.recordTusBytes(kind, bytes),
       action: (action, mapping, path) => {
         activity.record(action, mapping, path, Date.now());
         health.serverReachable();
@@ -48,9 +50,22 @@ export async function start(configFile: string): Promise<number> {
       failed: (code, verdict) => {
         metrics.recordFailure(code);
         if (verdict === 'retry') metrics.recordRetry();
-        if (SERVER_DOWN.has(code)) health.serverUnreachable(Date.now(), `Squidex request failed (${code})`, REFUSED.has(code));
       },
     },
+  });
+  // Squidex away is the availability's to decide (a probe after a failure), not one failed upload's.
+  const waiting = (): number => {
+    const c = rt.state.jobs.counts();
+    return c.queued + c.running;
+  };
+  rt.availability.subscribe((now) => {
+    if (now) health.serverAway({ since: now.since, reason: now.reason, refused: now.kind === 'refused' }, () => outageLine(rt.availability.outage ?? now, waiting()));
+    else health.serverReachable();
+  });
+  metrics.setSquidexSource(() => {
+    const o = rt.availability.outage;
+    if (o) return { state: o.kind === 'refused' ? 'refused' : 'unreachable', since: o.since };
+    return { state: rt.state.jobs.pausedUntil() > Date.now() ? 'paused' : 'answering' };
   });
   metrics.setQueueDepthSource(() => rt.state.jobs.counts());
   // pause/resume and held deletions change in the state file behind the
@@ -83,6 +98,14 @@ export async function start(configFile: string): Promise<number> {
     rescanned: (mapping, seconds) => metrics.setRescanDuration(mapping, seconds),
   });
   const notifier = createNotifier({ logger });
+  const verify = new BackgroundVerify({
+    intervalMs: config.sync.verifyIntervalMs,
+    mode: config.sync.serverChanges,
+    mappings: config.mappings,
+    ctx: rt.ctx,
+    wake: () => rt.pool.wake(),
+    paused: () => pausedMappings(rt.state, config),
+  });
 
   let http: HttpServer | undefined;
   let probe: NodeJS.Timeout | undefined;
@@ -99,16 +122,14 @@ export async function start(configFile: string): Promise<number> {
       logger,
     });
     logger.info({ url: http.url }, 'local page on %s (run `squidex-sync open` for its address with the token); /health and /metrics there too', http.url);
-    // An idle daemon sends nothing; a cheap request now and then keeps /health honest.
-    // One at a time: against a server that answers slowly, probes must not pile up.
-    let probing = false;
+    // An idle daemon sends nothing; a cheap request now and then keeps /health honest
+    // (while Squidex is away, the availability's own probes do). The probe is
+    // single-flight: against a server that answers slowly, probes never pile up.
     const probeOnce = (): void => {
-      if (probing) return;
-      probing = true;
-      rt.client.listFolders(ROOT_FOLDER_ID).then(
-        () => health.serverReachable(),
-        (e) => health.serverUnreachable(Date.now(), describeError(e), REFUSED.has((e as { code?: string }).code ?? '')),
-      ).finally(() => (probing = false));
+      if (rt.availability.outage) return;
+      void rt.availability.check().then((e) => {
+        if (e === undefined) health.serverReachable();
+      });
     };
     probe = setInterval(probeOnce, config.http.healthProbeSeconds * 1000).unref();
     probeOnce();
@@ -118,7 +139,7 @@ export async function start(configFile: string): Promise<number> {
       settings: config.notify,
       snapshot: () => {
         const s = collectStatus(rt.state, config);
-        return { failed: s.failed, held: s.mappings.map((m) => ({ mapping: m.name, reason: m.guard })), waiting: s.totals.pending };
+        return { failed: s.failed, held: s.mappings.map((m) => ({ mapping: m.name, reason: m.guard })), waiting: s.totals.pending, drift: s.drift };
       },
       server: () => health.server(),
       now: () => Date.now(),
@@ -161,7 +182,9 @@ export async function start(configFile: string): Promise<number> {
 
   try {
     // A wrong secret or app exits 3 here; a SIGTERM while Squidex is slow to answer still stops at once.
-    await Promise.race([preflight(rt.client, config, logger, { unreachable: 'continue' }), stopped]);
+    await Promise.race([preflight(rt.client, config, logger, { unreachable: 'continue', availability: rt.availability }), stopped]);
+    // Files an earlier version failed while Squidex was away: it answers now (else they wait for it to).
+    if (!rt.availability.outage && !stopAsked) reviveLegacyFailures(rt.state, logger);
     const starting = stopAsked ? Promise.resolve() : daemon.start();
     await Promise.race([starting, stopped]);
     // READY=1 after a stop was asked would tell systemd a stopping daemon has just come up.
@@ -169,14 +192,17 @@ export async function start(configFile: string): Promise<number> {
       await notifier.ready('watching');
       notifier.startWatchdog();
       logger.info({ mappings: config.mappings.length }, 'squidex-sync is running');
+      verify.start();
     }
     await stopped;
+    await verify.stop();
     await notifier.stopping('draining');
     // Side by side: the rescan ends at its next folder, uploads drain meanwhile.
     await Promise.all([daemon.stop(), rt.pool.stop(config.sync.shutdownTimeoutMs)]);
     await starting.catch(() => undefined);
   } finally {
     stateWatch.close();
+    await verify.stop();
     clearInterval(probe);
     clearInterval(notifyTimer);
     notifier.close();

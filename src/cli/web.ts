@@ -3,6 +3,7 @@ import type { HealthTracker } from '../service/health.js';
 import type { Activity } from '../service/activity.js';
 import { buildOverview } from '../service/overview.js';
 import type { WebActions, WebOptions } from '../service/web.js';
+import { settleHeld, type Settled } from './confirm.js';
 import { applyPause, pauseMessage } from './pause.js';
 import type { Runtime } from './runtime.js';
 import { collectStatus } from './status.js';
@@ -24,14 +25,9 @@ export function webFor(rt: Runtime, config: Config, deps: { token: string; healt
       rt.pool.wake();
       return n === 0 ? 'nothing to retry' : `re-queued ${n} failed path${n === 1 ? '' : 's'}`;
     },
-    confirmDeletes: (mapping) => {
-      knownMapping(config, mapping);
-      throw new Error('confirming held deletions from the page is not wired yet');
-    },
-    keepDeletes: (mapping) => {
-      knownMapping(config, mapping);
-      throw new Error('keeping held deletions from the page is not wired yet');
-    },
+    // The same flags as `squidex-sync confirm-deletes`; the pool runs the re-queued paths at once.
+    confirmDeletes: (mapping) => settled(settleHeld(state, config, mapping, 'delete', rt.clock.now()), rt),
+    keepDeletes: (mapping) => settled(settleHeld(state, config, mapping, 'keep', rt.clock.now()), rt),
   };
   return {
     token: deps.token,
@@ -49,6 +45,11 @@ export function webFor(rt: Runtime, config: Config, deps: { token: string; healt
         now: () => rt.clock.now(),
       }),
   };
+}
+
+function settled(results: Settled[], rt: Runtime): string {
+  rt.pool.wake();
+  return results.map((r) => r.message).join(' ');
 }
 
 function knownMapping(config: Config, name: string | undefined): void {

@@ -8,18 +8,27 @@ import { isTree, joinKey, type Problems } from './reader.js';
 const REF = /\$\$\{|\$\{([^}]*)\}/g;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export function substituteEnv(value: unknown, env: Record<string, string | undefined>, problems: Problems, key = ''): unknown {
-  if (typeof value === 'string') return substituteString(value, env, problems, key);
-  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, problems, joinKey(key, i)));
+/**
+ * Keys whose variable may be unset (commands that never contact Squidex do not
+ * need the secret): the value is left as written and the key is added to `unset`.
+ */
+export interface Lenient {
+  keys: ReadonlySet<string>;
+  unset: Set<string>;
+}
+
+export function substituteEnv(value: unknown, env: Record<string, string | undefined>, problems: Problems, key = '', lenient?: Lenient): unknown {
+  if (typeof value === 'string') return substituteString(value, env, problems, key, lenient);
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, problems, joinKey(key, i), lenient));
   if (isTree(value)) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, env, problems, joinKey(key, k));
+    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, env, problems, joinKey(key, k), lenient);
     return out;
   }
   return value;
 }
 
-function substituteString(s: string, env: Record<string, string | undefined>, problems: Problems, key: string): string {
+function substituteString(s: string, env: Record<string, string | undefined>, problems: Problems, key: string, lenient?: Lenient): string {
   if (!s.includes('${')) return s;
   return s.replace(REF, (match, name: string | undefined) => {
     if (match === '$${') return '${';
@@ -30,6 +39,10 @@ function substituteString(s: string, env: Record<string, string | undefined>, pr
     const v = env[name];
     // An empty variable is almost always a unit file or shell that forgot to export it.
     if (v === undefined || v === '') {
+      if (lenient?.keys.has(key)) {
+        lenient.unset.add(key);
+        return match;
+      }
       problems.error(key, `environment variable ${name} is ${v === undefined ? 'not set' : 'empty'} (used as \${${name}}); set it in the environment of the daemon (systemd Environment=/EnvironmentFile=, pm2 env)`);
       return '';
     }

@@ -13,7 +13,7 @@ import { buildConfig } from './validate.js';
 import type { Config, ConfigProblem, Mapping, ParseOptions } from './types.js';
 
 export { DEFAULTS } from './types.js';
-export type { Config, ConfigProblem, DeleteGuardSettings, DeletePolicy, LogLevel, Mapping, NotifySettings, ParseOptions, SquidexConfig, SyncSettings, WatchMode } from './types.js';
+export type { Config, ConfigProblem, DeleteGuardSettings, DeletePolicy, LogLevel, Mapping, NotifySettings, ParseOptions, ServerChanges, SquidexConfig, SyncSettings, WatchMode } from './types.js';
 export { normaliseRemote, defaultName } from './validate.js';
 export { parseDuration, parseBytes } from './reader.js';
 
@@ -79,14 +79,21 @@ export function parseConfig(text: string, opts: ParseOptions): Config {
     throw new ConfigError(file, [{ key: '', message: 'expected a YAML mapping with squidex, mappings, … at the top level' }]);
   }
 
-  const tree = substituteEnv(parsed, env, problems) as Record<string, unknown>;
+  const lenient = opts.secrets === 'unused' ? { keys: SECRET_KEYS, unset: new Set<string>() } : undefined;
+  const tree = substituteEnv(parsed, env, problems, '', lenient) as Record<string, unknown>;
   const mappingIndex = new Map<Mapping, number>();
   const config = buildConfig(tree, { file, dir: path.dirname(file), env, problems, mappingIndex });
   checkPaths(config, mappingIndex, { checkPaths: opts.checkPaths ?? true, missingLocal: opts.missingLocal ?? 'error' }, problems);
 
   if (problems.errors.length > 0) throw new ConfigError(file, problems.errors);
+  // Never let the unexpanded `${VAR}` text pass for a secret.
+  if (lenient?.unset.has('squidex.clientSecret')) delete config.squidex.clientSecret;
+  if (lenient?.unset.has('squidex.token')) delete config.squidex.token;
   return config;
 }
+
+/** Where the config holds a secret; only `check`, `once` and `start` need them. */
+const SECRET_KEYS: ReadonlySet<string> = new Set(['squidex.clientSecret', 'squidex.token']);
 
 /**
  * "line 4, column 15: Nested mappings are not allowed…" plus the offending line —

@@ -7,6 +7,8 @@
 export type DeletePolicy = 'keep' | 'delete';
 export type WatchMode = 'auto' | 'events' | 'poll';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/** What the daemon does about changes made in Squidex: list them, or put the share's version back. */
+export type ServerChanges = 'report' | 'restore';
 
 export interface Mapping {
   /** Stable id of the mapping: the key of its rows in the state database, and the CLI's handle (pause/status). */
@@ -38,6 +40,8 @@ export interface SquidexConfig {
   /** Absolute path of a PEM file with extra CA certificates. */
   ca?: string;
   timeoutSeconds: number;
+  /** How long `once` keeps trying while Squidex does not answer (at start and mid-run) before exit 3. */
+  connectTimeoutSeconds: number;
   allowInsecureHttp: boolean;
 }
 
@@ -52,6 +56,11 @@ export interface SyncSettings {
   /** First retry delay of a failed job; doubles per attempt (with jitter) up to backoffMaxMs. */
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** Longest pause a server's Retry-After is honoured for, in seconds. */
+  maxServerPauseSeconds: number;
+  /** YAML `verifyInterval`: how often the daemon compares the server with the state database; 0 = never. */
+  verifyIntervalMs: number;
+  serverChanges: ServerChanges;
 }
 
 export interface DeleteGuardSettings {
@@ -89,7 +98,12 @@ export interface Config {
   mappings: Mapping[];
   sync: SyncSettings;
   deleteGuard: DeleteGuardSettings;
-  upload: { maxBytesPerSecond: number };
+  /**
+   * maxBytesPerSecond: the cap for all uploads together (0 = none). Files above
+   * tusAboveBytes go through Squidex's tus endpoint in pieces of chunkBytes
+   * (resumable); tusAboveBytes defaults to chunkBytes.
+   */
+  upload: { maxBytesPerSecond: number; chunkBytes: number; tusAboveBytes: number };
   /**
    * port 0 = the endpoint is off. host is always a loopback address.
    * healthProbeSeconds: how often an idle daemon asks Squidex whether it answers, so /health stays honest.
@@ -114,11 +128,17 @@ export interface ParseOptions {
    * business at run time, not a reason to refuse to start. Allowed ones become warnings.
    */
   missingLocal?: 'error' | 'allow';
+  /**
+   * 'unused' for commands that never contact Squidex (status, retry, pause, …): an
+   * unset variable in squidex.clientSecret or squidex.token is not an error there,
+   * and the secret is left out of the Config. Default 'required'.
+   */
+  secrets?: 'required' | 'unused';
 }
 
 /** Defaults for every optional key. Frozen: callers copy, never mutate. */
 export const DEFAULTS = Object.freeze({
-  squidex: Object.freeze({ timeoutSeconds: 60, allowInsecureHttp: false }),
+  squidex: Object.freeze({ timeoutSeconds: 60, connectTimeoutSeconds: 60, allowInsecureHttp: false }),
   state: './.squidex-sync/state.db',
   mapping: Object.freeze({
     deletes: 'keep' as DeletePolicy,
@@ -146,9 +166,14 @@ export const DEFAULTS = Object.freeze({
     shutdownTimeoutMs: 30_000,
     backoffBaseMs: 2000,
     backoffMaxMs: 600_000,
+    maxServerPauseSeconds: 3600,
+    verifyIntervalMs: 86_400_000,
+    // An editor who removed an asset on purpose must not have the daemon fight them.
+    serverChanges: 'report' as ServerChanges,
   }),
   deleteGuard: Object.freeze({ enabled: true, maxShare: 0.5, minFiles: 20 }),
-  upload: Object.freeze({ maxBytesPerSecond: 0 }),
+  // 4 MiB chunks stay under Squidex's default per-request limit (5 MiB) with room to spare.
+  upload: Object.freeze({ maxBytesPerSecond: 0, chunkBytes: 4 * 1024 * 1024, tusAboveBytes: 4 * 1024 * 1024 }),
   // The local page is on by default: 7463 is in no common registry of local services.
   http: Object.freeze({ port: 7463, host: '127.0.0.1', healthProbeSeconds: 60 }),
   notify: Object.freeze({ webhook: null as string | null, headers: Object.freeze({}) as Record<string, string>, everyMinutes: 15, afterMinutes: 10 }),

@@ -7,12 +7,14 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { Section, isTree, joinKey, parseBytes, parseDuration, show, type Problems, type Tree } from './reader.js';
-import { DEFAULTS, type Config, type DeletePolicy, type LogLevel, type Mapping, type WatchMode } from './types.js';
+import { DEFAULTS, type Config, type DeletePolicy, type LogLevel, type Mapping, type ServerChanges, type WatchMode } from './types.js';
 
 const TOP_KEYS = ['squidex', 'state', 'mappings', 'sync', 'deleteGuard', 'upload', 'http', 'notify', 'log'] as const;
-const SQUIDEX_KEYS = ['url', 'app', 'clientId', 'clientSecret', 'token', 'ca', 'timeoutSeconds', 'allowInsecureHttp'] as const;
+const SQUIDEX_KEYS = ['url', 'app', 'clientId', 'clientSecret', 'token', 'ca', 'timeoutSeconds', 'connectTimeoutSeconds', 'allowInsecureHttp'] as const;
 const MAPPING_KEYS = ['name', 'local', 'remote', 'deletes', 'permanentDeletes', 'watch', 'rescanInterval', 'ignore', 'ignoreDefaults'] as const;
-const SYNC_KEYS = Object.keys(DEFAULTS.sync);
+// verifyInterval is a duration in the YAML (24h), kept in ms.
+const SYNC_KEYS = [...Object.keys(DEFAULTS.sync).filter((k) => k !== 'verifyIntervalMs'), 'verifyInterval'];
+const SERVER_CHANGES: readonly ServerChanges[] = ['report', 'restore'];
 const DELETES: readonly DeletePolicy[] = ['keep', 'delete'];
 const WATCH: readonly WatchMode[] = ['auto', 'events', 'poll'];
 const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -47,6 +49,9 @@ export function buildConfig(root: Tree, ctx: Context): Config {
     shutdownTimeoutMs: s.num('shutdownTimeoutMs', d.shutdownTimeoutMs, { min: 0 }),
     backoffBaseMs: s.num('backoffBaseMs', d.backoffBaseMs, { min: 0 }),
     backoffMaxMs: s.num('backoffMaxMs', d.backoffMaxMs, { min: 0 }),
+    maxServerPauseSeconds: s.num('maxServerPauseSeconds', d.maxServerPauseSeconds, { min: 1, max: 7 * 24 * 3600 }),
+    verifyIntervalMs: readVerifyInterval(s),
+    serverChanges: s.oneOf('serverChanges', SERVER_CHANGES, d.serverChanges),
   };
   if (sync.backoffMaxMs < sync.backoffBaseMs) {
     s.error('backoffMaxMs', `must be at least sync.backoffBaseMs (${sync.backoffBaseMs}): it caps the doubling retry delay`);
@@ -72,6 +77,8 @@ export function buildConfig(root: Tree, ctx: Context): Config {
     if (b === undefined) u.error('maxBytesPerSecond', `expected bytes per second as a number or a size such as 10MB or 5MiB (0 = unlimited), got ${show(u.raw('maxBytesPerSecond'), '')}`);
     else maxBytesPerSecond = b;
   }
+  const chunkBytes = bytesKey(u, 'chunkBytes', DEFAULTS.upload.chunkBytes, MIN_CHUNK, MAX_CHUNK, 'the size of each piece of a resumable upload');
+  const tusAboveBytes = bytesKey(u, 'tusAboveBytes', chunkBytes, 0, Number.MAX_SAFE_INTEGER, 'files larger than this go through tus');
 
   const h = top.section('http', Object.keys(DEFAULTS.http));
   const http = {
@@ -96,12 +103,27 @@ export function buildConfig(root: Tree, ctx: Context): Config {
     mappings,
     sync,
     deleteGuard,
-    upload: { maxBytesPerSecond },
+    upload: { maxBytesPerSecond, chunkBytes, tusAboveBytes },
     http,
     notify,
     log,
     warnings: ctx.problems.warnings,
   };
+}
+
+/** A tus chunk below this is mostly request overhead; a proxy that refuses it needs fixing, not smaller pieces. */
+const MIN_CHUNK = 256 * 1024;
+const MAX_CHUNK = 1024 * 1024 * 1024;
+
+function bytesKey(u: Section, key: string, dflt: number, min: number, max: number, what: string): number {
+  if (!u.has(key)) return dflt;
+  const b = parseBytes(u.raw(key));
+  if (b === undefined || b < min || b > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `from 256KiB to 1GiB`;
+    u.error(key, `expected a size such as 4MiB or 8MB (${what}; ${range}), got ${show(u.raw(key), '')}`);
+    return dflt;
+  }
+  return b;
 }
 
 function readNotify(n: Section): Config['notify'] {
@@ -147,6 +169,7 @@ function readSquidex(s: Section, ctx: Context): Config['squidex'] {
   }
   const ca = s.str('ca');
   const timeoutSeconds = s.num('timeoutSeconds', DEFAULTS.squidex.timeoutSeconds, { min: 1, max: 3600, integer: false });
+  const connectTimeoutSeconds = s.num('connectTimeoutSeconds', DEFAULTS.squidex.connectTimeoutSeconds, { min: 0, max: 86_400, integer: false });
   return {
     url,
     app,
@@ -155,6 +178,7 @@ function readSquidex(s: Section, ctx: Context): Config['squidex'] {
     ...(token !== undefined && { token }),
     ...(ca !== undefined && { ca: resolveUserPath(ca, ctx) }),
     timeoutSeconds,
+    connectTimeoutSeconds,
     allowInsecureHttp,
   };
 }
@@ -283,6 +307,17 @@ function readRescan(s: Section): number | 'auto' {
   if (ms === undefined || ms < 1000) {
     s.error('rescanInterval', `expected auto or a duration of at least 1s such as 90s, 15m or 1h (a bare number is seconds), got ${show(v, '')}`);
     return DEFAULTS.mapping.rescanIntervalMs;
+  }
+  return ms;
+}
+
+function readVerifyInterval(s: Section): number {
+  const v = s.raw('verifyInterval');
+  if (v === undefined) return DEFAULTS.sync.verifyIntervalMs;
+  const ms = parseDuration(v);
+  if (ms === undefined || (ms > 0 && ms < 1000)) {
+    s.error('verifyInterval', `expected a duration such as 24h, 6h or 30m (a bare number is seconds; 0 turns the background verify off), got ${show(v, '')}`);
+    return DEFAULTS.sync.verifyIntervalMs;
   }
   return ms;
 }

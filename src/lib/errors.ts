@@ -40,9 +40,12 @@ export function isSyncError(e: unknown): e is SyncError {
   return e instanceof SyncError;
 }
 
-/** A message fit for a log line or `status`: message plus hint, never a stack. */
+/**
+ * A message fit for a log line or `status`: message plus hint, never a stack.
+ * A message that is a list (a config's problems) gets its hint on a line of its own.
+ */
 export function describeError(e: unknown): string {
-  if (e instanceof SyncError) return e.hint ? `${e.message} ${e.hint}` : e.message;
+  if (e instanceof SyncError) return e.hint ? `${e.message}${e.message.includes('\n') ? '\n' : ' '}${e.hint}` : e.message;
   if (e instanceof Error) return e.message;
   return String(e);
 }

@@ -15,7 +15,7 @@ export interface LogOptions {
   /** Human-readable output; defaults to "stdout is a terminal". */
   pretty?: boolean;
   destination?: DestinationStream;
-  /** File descriptor for pretty output (1 stdout, 2 stderr: `once` keeps stdout for its progress bar). */
+  /** Where lines go (1 stdout, 2 stderr: `once` keeps stdout for its summary). */
   fd?: 1 | 2;
 }
 
@@ -36,6 +36,8 @@ export function createLogger(options: LogOptions = {}): Logger {
       transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname', destination: options.fd ?? 1 } },
     });
   }
+  // Synchronous: a command that exits right after its last line must not lose it.
+  if (options.fd === 2) return pino(base, pino.destination({ dest: 2, sync: true }));
   return pino(base);
 }
 

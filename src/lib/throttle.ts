@@ -1,5 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { systemClock, type Clock } from './clock.js';
+import { timerDelay } from './timers.js';
 
 /** Burst ceiling: enough to keep a fast link busy between timer ticks, small enough that the cap holds over seconds. */
 const MAX_BURST = 1024 * 1024;
@@ -135,6 +136,6 @@ export class Bandwidth {
     const missing = this.waiters[0].bytes - this.tokens;
     const ms = Math.max(1, Math.ceil((missing * 1000) / this.bytesPerSecond));
     // Not unref'd: a waiter is a stream with bytes still to send, which should keep the process alive.
-    this.timer = setTimeout(() => this.drain(), ms);
+    this.timer = setTimeout(() => this.drain(), timerDelay(ms));
   }
 }

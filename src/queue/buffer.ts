@@ -1,4 +1,5 @@
 import type { EnqueueItem } from './index.js';
+import { timerDelay } from '../lib/timers.js';
 
 export interface EnqueueBufferOptions {
   /** Longest an event waits in memory before it is written (default 25 ms). */
@@ -93,7 +94,7 @@ export function createEnqueueBuffer(
   function schedule(): void {
     if (timer || closed) return;
     const wait = failures === 0 ? flushMs : Math.min(maxRetryMs, flushMs * 2 ** Math.min(failures, 20));
-    timer = setTimeout(flush, wait);
+    timer = setTimeout(flush, timerDelay(wait));
     timer.unref(); // a buffered event must not keep the process alive on its own
   }
 

@@ -87,6 +87,7 @@ export class JobQueue {
   private readonly sGiveBack;
   private readonly sRetry;
   private readonly sFail;
+  private readonly sRevive;
   private readonly sRelease;
   private readonly sRenew;
   private readonly sNextRun;
@@ -134,8 +135,9 @@ export class JobQueue {
       WHERE id = @id`);
     this.sFail = db.prepare(`
       UPDATE jobs SET state = 'failed', token = NULL, lease_until = NULL, claimed_gen = NULL,
-        last_error = @message, last_code = @code, failed_at = @now, updated_at = @now
+        last_error = @message, last_code = @code, failed_at = @now, updated_at = @now, fail_kind = 'file'
       WHERE id = @id`);
+    this.sRevive = db.prepare(SQL.reviveLegacy);
     this.sRelease = db.prepare(SQL.releaseRunning);
     this.sRenew = db.prepare(`UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running'`);
     this.sNextRun = db.prepare(`SELECT min(run_at) FROM jobs WHERE state = 'queued' AND mapping NOT IN (SELECT value FROM json_each(?))`).pluck();
@@ -207,9 +209,13 @@ export class JobQueue {
     return this.guard('recording a failure', () => this.txFail.immediate(job, info, this.clock.now()));
   }
 
-  /** Holds every job until `untilMs` (server-wide 429/503). Never shortens a pause already set. */
+  /**
+   * Holds every job until `untilMs` (server-wide 429/503), at most maxPauseMs from
+   * now whatever was asked. Never shortens a pause already set.
+   */
   pauseAll(untilMs: number): void {
-    if (untilMs > this.pausedUntil()) this.sMetaSet.run(PAUSE_KEY, String(Math.round(untilMs)));
+    const until = Math.min(untilMs, this.clock.now() + this.options.maxPauseMs);
+    if (until > this.pausedUntil()) this.sMetaSet.run(PAUSE_KEY, String(Math.round(until)));
   }
 
   resumeAll(): void {
@@ -279,6 +285,14 @@ export class JobQueue {
 
   failed(limit = 100): FailedJob[] {
     return this.reports.failed(limit);
+  }
+
+  /**
+   * Jobs an earlier version failed because Squidex was away or refused us go back to
+   * the queue with fresh attempts (call when Squidex answers). Returns how many.
+   */
+  reviveLegacyFailures(): number {
+    return this.guard('re-queueing', () => this.sRevive.run({ now: this.clock.now() }).changes);
   }
 
   /** Failed jobs back to queued with fresh attempts; all of them, or only the given paths. */

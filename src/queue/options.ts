@@ -12,6 +12,8 @@ export interface QueueOptions {
   leaseMs: number;
   /** Longest pause when the server asks for one without saying how long (429 without Retry-After); it grows there from backoffBaseMs. */
   defaultPauseMs: number;
+  /** Longest pause of every worker, whatever the server asked for (sync.maxServerPauseSeconds). */
+  maxPauseMs: number;
   /** Jitter source in [0, 1); injectable so tests are exact. */
   random: () => number;
 }
@@ -24,12 +26,13 @@ export const DEFAULT_QUEUE_OPTIONS: Readonly<QueueOptions> = {
   backoffMaxMs: 600_000,
   leaseMs: 15 * 60_000,
   defaultPauseMs: 15 * 60_000,
+  maxPauseMs: 3_600_000,
   random: Math.random,
 };
 
 export function resolveQueueOptions(opts: Partial<QueueOptions> = {}): QueueOptions {
   const o = { ...DEFAULT_QUEUE_OPTIONS, ...opts };
-  for (const k of ['debounceMs', 'maxWaitMs', 'backoffBaseMs', 'backoffMaxMs', 'leaseMs', 'defaultPauseMs'] as const) {
+  for (const k of ['debounceMs', 'maxWaitMs', 'backoffBaseMs', 'backoffMaxMs', 'leaseMs', 'defaultPauseMs', 'maxPauseMs'] as const) {
     if (!Number.isFinite(o[k]) || o[k] < 0) throw new RangeError(`queue option ${k} must be a number ≥ 0, got ${o[k]}`);
   }
   if (!Number.isInteger(o.maxAttempts) || o.maxAttempts < 1) throw new RangeError(`queue option maxAttempts must be an integer ≥ 1`);

@@ -37,5 +37,17 @@ export const releaseRunning = `
     failed_at = CASE WHEN attempts >= @max THEN @now ELSE NULL END,
     last_error = CASE WHEN attempts >= @max THEN @spent || ' (' || attempts || ' attempts)' ELSE @message END,
     last_code = @code,
+    fail_kind = CASE WHEN attempts >= @max THEN 'file' ELSE fail_kind END,
     token = NULL, lease_until = NULL, claimed_gen = NULL, run_at = min(run_at, @now), updated_at = @now
   WHERE state = 'running' AND (@all = 1 OR lease_until <= @now)`;
+
+/**
+ * Rows failed by earlier versions because Squidex was away or refused us (the
+ * codes of transient and global failures): no file's fault, so queued again with
+ * fresh attempts. Rows failed from this version on carry fail_kind and stay.
+ */
+export const reviveLegacy = `
+  UPDATE jobs SET state = 'queued', attempts = 0, run_at = @now, first_event_at = @now, failed_at = NULL,
+    generation = generation + 1, updated_at = @now
+  WHERE state = 'failed' AND fail_kind IS NULL
+    AND last_code IN ('NETWORK', 'TIMEOUT', 'SERVER_ERROR', 'RATE_LIMITED', 'AUTH_FAILED', 'FORBIDDEN', 'TLS', 'PROXY_ERROR')`;

@@ -10,6 +10,10 @@ export interface HealthTrackerOptions {
   clock?: Clock;
   /** How long after its last answer the server still counts as reachable. Default 5 minutes. */
   reachableWithinMs?: number;
+  /** Until when the server asked every upload to wait (Retry-After); 0 = no pause. Read at each health(). */
+  pausedUntil?: () => number;
+  /** The line for a server-asked pause ("Squidex asked us to pause until 15:02; 21 files waiting"). */
+  describePause?: (until: number) => string;
 }
 
 type WatcherState = 'running' | 'rescan' | 'stopped';
@@ -33,10 +37,12 @@ export class HealthTracker {
   /** The first failure after the last answer: "unreachable since …". */
   private downSince: number | undefined;
   private refused = false;
+  private away: { describe: () => string } | undefined;
+  private pause: { until: number; seenAt: number } | undefined;
 
-  constructor(options: HealthTrackerOptions = {}) {
-    this.clock = options.clock ?? systemClock;
-    this.windowMs = options.reachableWithinMs ?? 5 * 60_000;
+  constructor(private readonly opts: HealthTrackerOptions = {}) {
+    this.clock = opts.clock ?? systemClock;
+    this.windowMs = opts.reachableWithinMs ?? 5 * 60_000;
   }
 
   /** `mode: 'rescan'` marks the fallback when the OS would not give us file events. */
@@ -54,6 +60,19 @@ export class HealthTracker {
     this.lastWasOk = true;
     this.downSince = undefined;
     this.refused = false;
+    this.away = undefined;
+  }
+
+  /**
+   * The daemon holds Squidex for away (or refusing us, `refused`) since `since`, with
+   * `reason` in a few words; `describe` gives the whole line at each health().
+   */
+  serverAway(o: { since: number; reason: string; refused: boolean }, describe: () => string): void {
+    this.away = { describe };
+    this.lastFailure = { at: o.since, reason: o.reason };
+    this.lastWasOk = false;
+    this.downSince = o.since;
+    this.refused = o.refused;
   }
 
   /** `refused`: Squidex answered, but turned the credentials down. */
@@ -79,12 +98,18 @@ export class HealthTracker {
     }
     const server = this.serverReason();
     if (server) reasons.push(server);
+    const pause = this.pauseReason();
+    if (pause) reasons.push(pause);
     return { ok: reasons.length === 0, reasons };
   }
 
   private serverReason(): string | undefined {
     const now = this.clock.now();
     if (this.lastWasOk) return undefined;
+    if (this.away) {
+      if (this.lastOkAt === undefined) return `Squidex has not answered since the daemon started: ${this.away.describe()}`;
+      return now - (this.downSince ?? now) > this.windowMs ? this.away.describe() : undefined;
+    }
     if (this.lastOkAt !== undefined && now - this.lastOkAt <= this.windowMs) return undefined;
     const why = this.lastFailure ? `: ${this.lastFailure.reason}` : '';
     if (this.lastOkAt === undefined) {
@@ -93,6 +118,22 @@ export class HealthTracker {
         : 'Squidex has not been contacted yet';
     }
     return `Squidex last answered ${ago(now - this.lastOkAt)} ago (${new Date(this.lastOkAt).toISOString()})${why}`;
+  }
+
+  /**
+   * A pause the server asked for (capped, but up to an hour by default) is worth an
+   * alarm once it has held, or will hold, longer than the window: nothing uploads meanwhile.
+   */
+  private pauseReason(): string | undefined {
+    const until = this.opts.pausedUntil?.() ?? 0;
+    const now = this.clock.now();
+    if (until <= now) {
+      this.pause = undefined;
+      return undefined;
+    }
+    if (!this.pause || this.pause.until !== until) this.pause = { until, seenAt: this.pause?.seenAt ?? now };
+    if (until - now <= this.windowMs && now - this.pause.seenAt <= this.windowMs) return undefined;
+    return this.opts.describePause?.(until) ?? `Squidex asked us to pause until ${new Date(until).toISOString()}`;
   }
 }
 

@@ -72,7 +72,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
           : err.code === 'EADDRNOTAVAIL'
             ? 'This machine has no such address; use 127.0.0.1.'
             : undefined;
-      reject(new SyncError('HTTP_LISTEN', `cannot listen on ${host}:${options.port} (${err.code ?? err.message}).`, { cause: err, hint }));
+      const what = err.code === 'EADDRINUSE' ? `http.port ${options.port} is already in use on ${host}` : `cannot listen on ${host}:${options.port}`;
+      reject(new SyncError('HTTP_LISTEN', `${what} (${err.code ?? err.message}).`, { cause: err, hint }));
     };
     server.once('error', onError);
     server.listen(options.port, host, () => {

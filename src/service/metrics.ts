@@ -21,6 +21,8 @@ export interface Metrics {
   /** `code` is the SyncError code (HTTP_413, AUTH_INVALID_CLIENT, …): a small, fixed set, so fit for a label. */
   recordFailure(code: string): void;
   recordRetry(): void;
+  /** tus bytes: every byte a PATCH sent, bytes a resume found already on the server, and bytes sent a second time. */
+  recordTusBytes(kind: 'sent' | 'resumed' | 'again', bytes: number): void;
   /** `at` in ms since the epoch (the project's Clock unit); exported in seconds. */
   recordSuccess(at: number): void;
   setRescanDuration(mapping: string, seconds: number): void;
@@ -29,11 +31,15 @@ export interface Metrics {
   setHeldDeletes(mapping: string, count: number): void;
   /** Read at scrape time, so the queue gauge is never stale and the daemon need not push counts. */
   setQueueDepthSource(source: (() => QueueDepth) | undefined): void;
+  /** What Squidex does now, read at scrape time: answering, unreachable, refused (credentials), paused (it asked us to wait). */
+  setSquidexSource(source: (() => { state: SquidexState; since?: number }) | undefined): void;
   text(): Promise<string>;
 }
 
 const PREFIX = 'squidex_sync_';
 const MODES: readonly WatcherMode[] = ['events', 'poll', 'rescan'];
+export type SquidexState = 'answering' | 'unreachable' | 'refused' | 'paused';
+const SQUIDEX_STATES: readonly SquidexState[] = ['answering', 'unreachable', 'refused', 'paused'];
 
 /**
  * Every call makes its own Registry (never prom-client's global one), so tests
@@ -69,6 +75,22 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     help: 'Jobs put back in the queue to be tried again.',
     registers,
   });
+  // Three counters, not one with a label: "sent" includes "sent again", so a sum over labels would mean nothing.
+  const tusSent = new Counter({
+    name: `${PREFIX}tus_sent_bytes_total`,
+    help: 'Bytes sent in tus PATCHes (resumable uploads of big files), sent-again bytes included.',
+    registers,
+  });
+  const tusResumed = new Counter({
+    name: `${PREFIX}tus_resumed_bytes_total`,
+    help: 'Bytes a resumed tus upload found on the server already, and did not send again.',
+    registers,
+  });
+  const tusAgain = new Counter({
+    name: `${PREFIX}tus_sent_again_bytes_total`,
+    help: 'Bytes of tus uploads sent a second time (a piece cut off, an upload the server lost or let expire).',
+    registers,
+  });
   const lastSuccess = new Gauge({
     name: `${PREFIX}last_success_timestamp_seconds`,
     help: 'Unix time of the last successful sync of a file.',
@@ -92,6 +114,28 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       this.set({ state: 'queued' }, d.queued);
       this.set({ state: 'running' }, d.running);
       this.set({ state: 'failed' }, d.failed);
+    },
+  });
+  let squidexSource: (() => { state: SquidexState; since?: number }) | undefined;
+  new Gauge({
+    name: `${PREFIX}squidex_state`,
+    help: '1 for what Squidex does now: answering, unreachable, refused (our credentials) or paused (it asked us to wait). Files meanwhile wait as queued.',
+    labelNames: ['state'] as const,
+    registers,
+    collect() {
+      if (!squidexSource) return;
+      const now = squidexSource().state;
+      for (const s of SQUIDEX_STATES) this.set({ state: s }, s === now ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}squidex_unreachable_since_timestamp_seconds`,
+    help: 'Unix time since which Squidex has not answered (or refused us); 0 while it answers.',
+    registers,
+    collect() {
+      if (!squidexSource) return;
+      const since = squidexSource().since;
+      this.set(since === undefined ? 0 : since / 1000);
     },
   });
   const watcher = new Gauge({
@@ -126,6 +170,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     recordRetry() {
       retries.inc();
     },
+    recordTusBytes(kind, bytes) {
+      if (bytes <= 0) return;
+      (kind === 'sent' ? tusSent : kind === 'resumed' ? tusResumed : tusAgain).inc(bytes);
+    },
     recordSuccess(at) {
       lastSuccess.set(at / 1000);
     },
@@ -145,6 +193,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     setQueueDepthSource(source) {
       queueSource = source;
+    },
+    setSquidexSource(source) {
+      squidexSource = source;
     },
     text() {
       return registry.metrics();

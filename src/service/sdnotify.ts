@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { silentLogger, type Logger } from '../lib/log.js';
+import { timerDelay } from '../lib/timers.js';
 
 /**
  * sd_notify(3) without a native dependency.
@@ -127,7 +128,7 @@ export function createNotifier(options: NotifierOptions = {}): SdNotifier {
       if (interval === undefined || timer) return;
       timer = setInterval(() => {
         if (!alive || alive()) void send({ watchdog: true });
-      }, interval);
+      }, timerDelay(interval));
       // The watchdog serves the daemon; it must not be the thing that keeps it running.
       timer.unref();
     },

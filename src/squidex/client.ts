@@ -5,6 +5,7 @@ import { rootCertificates } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { silentLogger, type Logger } from '../lib/log.js';
+import { looksLikeHtml } from './answers.js';
 import { deadlineMs, MAX_RESPONSE_BYTES, startDeadline } from './deadline.js';
 import { classifyFailure, SquidexError, subject, type FailureContext } from './errors.js';
 import { openMultipart, type MultipartBody } from './multipart.js';
@@ -30,6 +31,8 @@ export interface SquidexClientOptions {
   connections?: number;
   /** Upload bandwidth cap across every upload of this client, bytes/s; 0 or absent = unlimited. */
   maxBytesPerSecond?: number;
+  /** Longest pause a server's Retry-After is honoured for (default one hour). */
+  maxServerPauseMs?: number;
   logger?: Logger;
   clock?: Clock;
 }
@@ -39,7 +42,28 @@ interface CallOptions {
   json?: unknown;
   upload?: UploadSource;
   signal?: AbortSignal;
+  headers?: Record<string, string>;
   ctx: Omit<FailureContext, 'now' | 'clientId'>;
+}
+
+/** One request of a protocol the caller speaks itself (tus, tus.ts); see SquidexClient.send. */
+export interface SendRequest {
+  method: Dispatcher.HttpMethod;
+  /** Absolute: apiUrl('/assets/tus'), or a URL the server handed out (a tus Location) resolved against it. */
+  url: string;
+  headers?: Record<string, string>;
+  /** Called once per attempt: a token refresh sends the body again. */
+  body?: () => Buffer | AsyncIterable<Uint8Array>;
+  /** Statuses outside 2xx that the caller reads itself instead of getting them thrown. */
+  pass?: readonly number[];
+  signal?: AbortSignal;
+  ctx: Omit<FailureContext, 'now' | 'clientId'>;
+}
+
+export interface SendResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
 }
 
 interface CallResult {
@@ -51,6 +75,12 @@ interface CallResult {
 /** Cap for findAssets() paging without an explicit `top`: Squidex pages are ≤ 200 items. */
 const PAGE = 200;
 const MAX_FIND_RESULTS = 10_000;
+/**
+ * Squidex skips its asset enrichment (metadata text, edit tokens, tag names) for a
+ * request with this header (AssetHeaders.NoEnrichment); listings for verify read
+ * only ids, parent, name, size, versions and metadata.
+ */
+const LEAN = { 'x-noassetenrichment': '1' };
 
 export class SquidexClient {
   private readonly base: string;
@@ -60,7 +90,8 @@ export class SquidexClient {
   private readonly connections: number;
   private readonly logger: Logger;
   private readonly clock: Clock;
-  private readonly bandwidth: Bandwidth | undefined;
+  /** The cap shared by every upload of this client (tus.ts sends its chunks through it too). */
+  readonly bandwidth: Bandwidth | undefined;
   /** Largest file the server has taken so far and resets seen per file size: see errors.ts (oversize rule). */
   private largestAccepted = 0;
   private readonly resetsBySize = new Map<number, number>();
@@ -103,6 +134,12 @@ export class SquidexClient {
 
   token(): Promise<string> {
     return this.tokens.get().catch((e) => Promise.reject(this.scrub(e)));
+  }
+
+  /** Drops the cached token and asks for a new one (after a laptop slept, the old one may have lapsed). */
+  refreshToken(): Promise<string> {
+    this.tokens.forget();
+    return this.token();
   }
 
   async close(): Promise<void> {
@@ -231,13 +268,35 @@ export class SquidexClient {
     return [...byId.values()];
   }
 
+  /**
+   * One page (up to 200) of the assets directly in a folder, with the server's
+   * total for the folder (-1 when it sent none), so a caller knows whether
+   * another page is worth asking for.
+   */
+  async listFolderAssets(parentId: string, skip: number, opts: { signal?: AbortSignal } = {}): Promise<{ items: AssetDto[]; total: number }> {
+    const r = await this.call('GET', '/assets', {
+      query: { parentId, $top: PAGE, $skip: skip || undefined }, headers: LEAN, signal: opts.signal, ctx: { operation: 'list assets' },
+    });
+    const body = r.body as { items?: AssetDto[]; total?: unknown };
+    return { items: body.items ?? [], total: typeof body.total === 'number' ? body.total : -1 };
+  }
+
+  /** The live assets among `ids`, wherever they are; deleted and unknown ids are left out. */
+  async getAssetsByIds(ids: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<AssetDto[]> {
+    if (ids.length === 0) return [];
+    const r = await this.call('GET', '/assets', {
+      query: { ids: ids.join(',') }, headers: LEAN, signal: opts.signal, ctx: { operation: 'get assets by id' },
+    });
+    return (r.body as { items?: AssetDto[] }).items ?? [];
+  }
+
   // ---- transport -----------------------------------------------------------------------------
 
   private async fetchToken(): Promise<TokenResponse> {
     const form = new URLSearchParams({
       grant_type: 'client_credentials', client_id: this.opts.clientId!, client_secret: this.opts.clientSecret!, scope: 'squidex-api',
     }).toString();
-    const ctx: FailureContext = { operation: 'token', clientId: this.opts.clientId, now: this.clock.now() };
+    const ctx: FailureContext = { operation: 'token', clientId: this.opts.clientId, now: this.clock.now(), maxPauseMs: this.opts.maxServerPauseMs };
     const deadline = this.deadline(ctx, 0);
     let res: Dispatcher.ResponseData;
     let text: string;
@@ -255,7 +314,10 @@ export class SquidexClient {
     if (res.statusCode !== 200) throw classifyFailure({ kind: 'http', status: res.statusCode, headers: res.headers, body: text }, ctx);
     const j = safeJson(text) as { access_token?: unknown; expires_in?: unknown } | undefined;
     if (!j || typeof j.access_token !== 'string') {
-      throw new SquidexError('AUTH_FAILED', 'The Squidex token endpoint answered without an access_token.', { retry: 'retry', status: 200 });
+      // Squidex's token endpoint always sends one with a 200: something else answered (a login page, a proxy).
+      throw new SquidexError('PROXY_ERROR', `The Squidex token endpoint answered without an access_token${looksLikeHtml(res.headers, text) ? ' (an HTML page: a proxy or login page answered instead)' : ''}.`, {
+        retry: 'retry', status: 200, scope: 'transient',
+      });
     }
     // Squidex issues 30-day tokens; a missing expires_in is treated as one hour.
     return { accessToken: j.access_token, expiresInSec: typeof j.expires_in === 'number' ? j.expires_in : 3600 };
@@ -272,7 +334,7 @@ export class SquidexClient {
   private async callOnce(method: Dispatcher.HttpMethod, path: string, opts: CallOptions, mayRefresh: boolean): Promise<CallResult> {
     const token = await this.tokens.get();
     const url = `${this.base}/api/apps/${enc(this.opts.app)}${path}${queryString(opts.query)}`;
-    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+    const headers: Record<string, string> = { ...opts.headers, authorization: `Bearer ${token}`, accept: 'application/json' };
     let mp: MultipartBody | undefined;
     let body: string | Buffer | AsyncIterable<Uint8Array> | undefined;
     if (opts.upload) {
@@ -285,7 +347,7 @@ export class SquidexClient {
       body = JSON.stringify(opts.json);
     }
     const ctx = (): FailureContext => ({
-      ...opts.ctx, clientId: this.opts.clientId, now: this.clock.now(), size: mp?.size,
+      ...opts.ctx, clientId: this.opts.clientId, now: this.clock.now(), size: mp?.size, maxPauseMs: this.opts.maxServerPauseMs,
       largestAccepted: this.largestAccepted, resetsAtSize: mp ? (this.resetsBySize.get(mp.size) ?? 0) : undefined,
     });
     const started = this.clock.now();
@@ -314,6 +376,12 @@ export class SquidexClient {
     if (res.statusCode < 200 || res.statusCode >= 300) {
       throw classifyFailure({ kind: 'http', status: res.statusCode, headers: res.headers, body: text }, ctx());
     }
+    if (text && looksLikeHtml(res.headers, text)) {
+      // A captive portal or a proxy's page with a 200: Squidex did not see this request.
+      throw new SquidexError('PROXY_ERROR', `${opts.ctx.operation}: an HTML page came back instead of Squidex's answer (a proxy or login page answered).`, {
+        retry: 'retry', status: res.statusCode, scope: 'transient',
+      });
+    }
     const result: CallResult = { status: res.statusCode, body: text ? safeJson(text) : undefined };
     if (mp) {
       result.sent = mp.sent();
@@ -333,8 +401,66 @@ export class SquidexClient {
     const ms = deadlineMs({ timeoutMs: this.timeoutMs, bodyBytes, capBytesPerSecond: this.bandwidth?.bytesPerSecond ?? 0, connections: this.connections });
     return startDeadline(ms, () => new SquidexError(
       'TIMEOUT', `${subject(ctx)}: Squidex did not finish answering within ${Math.round(ms / 1000)} s (it or a proxy in front of it is sending too slowly).`,
-      { retry: 'retry' },
+      { retry: 'retry', scope: 'transient' },
     ), outer);
+  }
+
+  /**
+   * One request whose answer the caller reads itself (the tus protocol in
+   * tus.ts): the same agent, CA, timeouts, token (refreshed once on 401) and
+   * secret scrubbing as every call. Network failures, and statuses outside
+   * 2xx and `pass`, are classified as everywhere else.
+   */
+  async send(req: SendRequest): Promise<SendResponse> {
+    try {
+      return await this.sendOnce(req, true);
+    } catch (e) {
+      throw this.scrub(e);
+    }
+  }
+
+  private async sendOnce(req: SendRequest, mayRefresh: boolean): Promise<SendResponse> {
+    const url = this.target(req.url);
+    const token = await this.tokens.get();
+    const ctx = (): FailureContext => ({ ...req.ctx, clientId: this.opts.clientId, now: this.clock.now(), maxPauseMs: this.opts.maxServerPauseMs });
+    const started = this.clock.now();
+    const deadline = this.deadline(req.ctx, Number(req.headers?.['content-length'] ?? 0), req.signal);
+    let res: Dispatcher.ResponseData;
+    let text: string;
+    try {
+      const body = req.body?.() as string | Buffer | Readable | undefined;
+      res = await request(url, { method: req.method, headers: { authorization: `Bearer ${token}`, ...req.headers }, body, dispatcher: this.agent, signal: deadline.signal });
+      text = await res.body.text();
+    } catch (e) {
+      throw classifyFailure({ kind: 'network', error: e }, ctx());
+    } finally {
+      deadline.clear();
+    }
+    this.logger.debug({ method: req.method, path: new URL(url).pathname, status: res.statusCode, ms: this.clock.now() - started }, 'squidex request');
+    if (res.statusCode === 401 && mayRefresh && this.tokens.refreshable) {
+      this.tokens.invalidate(token);
+      return this.sendOnce(req, false);
+    }
+    if ((res.statusCode < 200 || res.statusCode >= 300) && !req.pass?.includes(res.statusCode)) {
+      throw classifyFailure({ kind: 'http', status: res.statusCode, headers: res.headers, body: text }, ctx());
+    }
+    return { status: res.statusCode, headers: res.headers, body: text };
+  }
+
+  /** The absolute URL of a path below `/api/apps/{app}`. */
+  apiUrl(path: string): string {
+    return `${this.base}/api/apps/${enc(this.opts.app)}${path}`;
+  }
+
+  /** Only the configured origin is ever sent the token: a Location pointing elsewhere is refused. */
+  private target(u: string): string {
+    const url = new URL(u);
+    if (url.origin !== new URL(this.base).origin) {
+      throw new SquidexError('UNEXPECTED_RESPONSE', `Squidex pointed an upload at ${url.origin}, not at ${new URL(this.base).origin}; the token is not sent there.`, {
+        retry: 'never',
+      });
+    }
+    return url.toString();
   }
 
   private noteAccepted(size: number): void {

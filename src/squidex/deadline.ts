@@ -11,12 +11,12 @@
  * limit: an upload that is merely slow finishes well inside it.
  */
 
+import { timerDelay } from '../lib/timers.js';
+
 /** Largest answer read from Squidex or its token endpoint; a listing page of 200 assets is well under 1 MiB. */
 export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 /** The slowest link we still call working, bytes/s (1 Mbit/s). */
 export const SLOWEST_LINK = 128 * 1024;
-/** setTimeout's ceiling: a longer delay fires at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface DeadlineInput {
   timeoutMs: number;
@@ -46,7 +46,7 @@ export interface Deadline {
  */
 export function startDeadline(ms: number, reason: () => Error, outer?: AbortSignal): Deadline {
   const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(reason()), Math.min(Math.max(0, ms), MAX_TIMER_MS));
+  const timer = setTimeout(() => ac.abort(reason()), timerDelay(ms));
   const onOuter = (): void => ac.abort(outer?.reason);
   if (outer?.aborted) onOuter();
   else outer?.addEventListener('abort', onOuter, { once: true });

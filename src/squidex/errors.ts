@@ -1,31 +1,58 @@
 import { SyncError, type Retry } from '../lib/errors.js';
+import { formatBytes } from '../lib/units.js';
 import { MAX_RESPONSE_BYTES } from './deadline.js';
+import { errorCodeOf, header, htmlTitle, looksLikeHtml, parseBody, parseRetryAfter } from './answers.js';
+
+export { DEFAULT_MAX_SERVER_PAUSE_MS, parseRetryAfter } from './answers.js';
 
 /**
  * Every failure of the Squidex client is classified here, in classifyFailure(),
  * and nowhere else: status, headers and network error codes → stable code,
  * retry verdict, and a message a designer can act on.
  *
- *   network reset/refused/closed ........ NETWORK            retry
- *   headers/body/connect timeout, 408 ... TIMEOUT            retry (so does the total deadline, deadline.ts)
- *   answer over 32 MiB .................. RESPONSE_TOO_LARGE retry
- *   TLS certificate refused ............. TLS                never (hint: `ca` option)
+ * Each error also gets a scope, what it says about Squidex as a whole (see FailureScope):
+ * transient failures and global refusals are the daemon's to judge (src/squidex/availability.ts),
+ * never a mark against the file on their own.
+ *
+ *   network reset/refused/closed, DNS ... NETWORK            retry   transient
+ *   headers/body/connect timeout, 408 ... TIMEOUT            retry   transient (so does the total deadline, deadline.ts)
+ *   answer over 32 MiB .................. RESPONSE_TOO_LARGE retry   transient
+ *   an HTML page where Squidex answers JSON (a proxy's error or login page), any status but
+ *     400/413/415/422 ................... PROXY_ERROR / SERVER_ERROR  retry   transient
+ *   TLS certificate refused ............. TLS                never   global (hint: `ca` option)
  *   reset while sending > 5 MiB and > the largest upload accepted so far
  *     ................................... UPLOAD_TOO_LARGE_SUSPECTED  retry, never from the 3rd time at that size
  *   file shrank mid-upload .............. FILE_CHANGED       retry
  *   caller aborted ...................... ABORTED            retry
- *   429 + Retry-After ................... RATE_LIMITED       pause every worker that long
+ *   429 + Retry-After ................... RATE_LIMITED       pause every worker that long (capped)
  *   429 without Retry-After (quota) ..... RATE_LIMITED       pause, growing to 15 min
- *   503 + Retry-After ................... SERVER_ERROR       pause for it
- *   other 5xx ........................... SERVER_ERROR       retry (Retry-After honoured)
+ *   503 + Retry-After ................... SERVER_ERROR       pause for it (capped)
+ *   other 5xx ........................... SERVER_ERROR       retry   transient (Retry-After honoured)
+ *   401 (after refresh) / 403 ........... AUTH_FAILED / FORBIDDEN   never   global
+ *   token endpoint 400/401 .............. AUTH_FAILED        never   global (names the client id, never the secret)
  *   400 "Asset folder does not exist" ... FOLDER_NOT_FOUND   never (caller re-resolves)
- *   400 / 401 (after refresh) / 403 / 404 / 409 / 410 / 412 / 413 / other 4xx
- *     ................................... HTTP_400 / AUTH_FAILED / FORBIDDEN / NOT_FOUND / CONFLICT /
- *                                         GONE / VERSION_CONFLICT / TOO_LARGE / HTTP_<n>   never
- *   token endpoint 400/401 .............. AUTH_FAILED        never (names the client id, never the secret)
+ *   400 / 404 / 409 / 410 / 412 / 413 / other 4xx
+ *     ................................... HTTP_400 / NOT_FOUND / CONFLICT / GONE / VERSION_CONFLICT /
+ *                                         TOO_LARGE / HTTP_<n>   never   file
+ *
+ * A server-asked pause (Retry-After, in seconds or as a date) is capped at
+ * FailureContext.maxPauseMs: a proxy asking for a day, or a date years ahead,
+ * must not stop syncing until someone restarts the daemon.
  */
+/**
+ * What a failure says beyond this one request:
+ * - transient: Squidex (or the way to it) did not answer properly; maybe only for a moment, maybe for hours.
+ * - global: Squidex answered and refused us as a whole (credentials, permissions, certificate).
+ * - pause: Squidex answered and asked everyone to wait.
+ * - file: Squidex refused this request (this file, this folder); the rest goes on.
+ * - local: nothing to do with the server (the file changed while sent, we cancelled).
+ */
+export type FailureScope = 'transient' | 'global' | 'pause' | 'file' | 'local';
+
 export interface SquidexErrorOptions {
   cause?: unknown;
+  /** Default: 'pause' for retry 'pause', else 'file'. */
+  scope?: FailureScope;
   retry?: Retry;
   retryAfterMs?: number;
   hint?: string;
@@ -40,15 +67,22 @@ export class SquidexError extends SyncError {
   readonly details: string[] | undefined;
   readonly errorCode: string | undefined;
   readonly traceId: string | undefined;
+  readonly scope: FailureScope;
 
   constructor(code: string, message: string, options: SquidexErrorOptions = {}) {
     super(code, message, options);
     this.name = 'SquidexError';
+    this.scope = options.scope ?? (options.retry === 'pause' ? 'pause' : 'file');
     this.status = options.status;
     this.details = options.details;
     this.errorCode = options.errorCode;
     this.traceId = options.traceId;
   }
+}
+
+/** The scope of any error: a SquidexError knows its own; anything else (file system, state) is local. */
+export function failureScope(e: unknown): FailureScope {
+  return e instanceof SquidexError ? e.scope : 'local';
 }
 
 export const MIB = 1024 * 1024;
@@ -65,8 +99,33 @@ export const QUOTA_PAUSE_MS = 15 * 60_000;
  */
 export const OVERSIZE_RESETS_BEFORE_NEVER = 3;
 
-const MAX_SIZE_NOTE = "Squidex's assets:maxSize is 5 MiB by default; raise it on the server.";
+const MAX_SIZE_NOTE = "Squidex's assets:maxSize is 5 MiB by default.";
 const RAISE_LIMIT_HINT = 'Set assets:maxSize (environment ASSETS__MAXSIZE) on the Squidex server, then `squidex-sync retry` the file.';
+/** Where the limit that refused a file may be, when it is lower than Squidex's default. */
+const RAISE_ANY_LIMIT_HINT =
+  "Raise it (Squidex's assets:maxSize, environment ASSETS__MAXSIZE, or a proxy's limit such as nginx's client_max_body_size), then `squidex-sync retry` the file.";
+
+/** The limit a 413 states, as Kestrel words it: "The max request body size is 1048576 bytes." */
+function statedLimit(said: string): number | undefined {
+  const m = /max request body size is (\d+) bytes/i.exec(said);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** One message, one fix: the limit the server stated when it states one, else what is likely. */
+function tooLarge(what: string, size: number | undefined, said: string): { message: string; hint: string } {
+  const sized = size !== undefined ? `${what} (${formatBytes(size)})` : what;
+  const limit = statedLimit(said);
+  if (limit !== undefined) {
+    return { message: `${sized}: the file is larger than the server accepts (HTTP 413); it accepts at most ${formatBytes(limit)} (${limit} bytes).`, hint: RAISE_ANY_LIMIT_HINT };
+  }
+  if (size !== undefined && size <= DEFAULT_MAX_UPLOAD) {
+    return {
+      message: `${sized}: the file is larger than the server accepts (HTTP 413), though below Squidex's default limit of 5 MiB: a lower limit is set on the server or on a proxy in front of it.`,
+      hint: RAISE_ANY_LIMIT_HINT,
+    };
+  }
+  return { message: `${sized}: the file is larger than the Squidex server accepts (HTTP 413). ${MAX_SIZE_NOTE}`, hint: RAISE_LIMIT_HINT };
+}
 
 export type Failure =
   | { kind: 'http'; status: number; headers: Record<string, string | string[] | undefined>; body: string }
@@ -84,55 +143,16 @@ export interface FailureContext {
   largestAccepted?: number;
   /** Uploads only: connection resets already seen for a file of exactly this size (this one excluded). */
   resetsAtSize?: number;
+  /** Longest server-asked pause honoured (default DEFAULT_MAX_SERVER_PAUSE_MS). */
+  maxPauseMs?: number;
 }
 
-interface ParsedBody {
-  message?: string;
-  errorCode?: string;
-  traceId?: string;
-  details?: string[];
-  error?: string;
-  errorDescription?: string;
-}
 
-function parseBody(body: string): ParsedBody {
-  try {
-    const j = JSON.parse(body) as Record<string, unknown>;
-    if (!j || typeof j !== 'object') return {};
-    const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-    return {
-      message: str(j.message),
-      errorCode: str(j.errorCode),
-      traceId: str(j.traceId),
-      details: Array.isArray(j.details) ? j.details.filter((d): d is string => typeof d === 'string') : undefined,
-      error: str(j.error),
-      errorDescription: str(j.error_description),
-    };
-  } catch {
-    return {};
-  }
-}
 
-function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const v = headers[name] ?? headers[name.toLowerCase()];
-  return Array.isArray(v) ? v[0] : v;
-}
 
-/** Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - now);
-}
 
-export function formatBytes(n: number): string {
-  if (n >= MIB) return `${(n / MIB).toFixed(1)} MiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${n} bytes`;
-}
+
+export { formatBytes };
 
 const NETWORK_CODES = new Set([
   'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN',
@@ -143,18 +163,6 @@ const TLS_CODES = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUE
 /** Codes that mean "the server dropped the connection", the way an oversize body is refused (reference §2.3). */
 const DROP_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNABORTED']);
 
-function errorCodeOf(e: unknown): string | undefined {
-  // undici may wrap the socket's own error (ECONNRESET, EPIPE) as the cause of a generic
-  // UND_ERR_SOCKET; the deeper, more specific code wins.
-  const codes: string[] = [];
-  const seen = new Set<unknown>();
-  for (let cur: unknown = e; cur && typeof cur === 'object' && !seen.has(cur); cur = (cur as { cause?: unknown }).cause) {
-    seen.add(cur);
-    const code = (cur as { code?: unknown }).code;
-    if (typeof code === 'string') codes.push(code);
-  }
-  return codes.find((c) => c !== 'UND_ERR_SOCKET') ?? codes[0];
-}
 
 export function subject(ctx: Pick<FailureContext, 'operation' | 'fileName'>): string {
   return ctx.fileName !== undefined ? `${ctx.operation} of "${ctx.fileName}"` : ctx.operation;
@@ -170,25 +178,25 @@ function classifyNetwork(error: unknown, ctx: FailureContext): SquidexError {
   const code = errorCodeOf(error) ?? (error instanceof Error && error.name === 'AbortError' ? 'ABORT_ERR' : undefined);
   const what = subject(ctx);
   if (code === 'ABORT_ERR' || code === 'UND_ERR_ABORTED') {
-    return new SquidexError('ABORTED', `${what} was cancelled.`, { cause: error, retry: 'retry' });
+    return new SquidexError('ABORTED', `${what} was cancelled.`, { cause: error, retry: 'retry', scope: 'local' });
   }
   if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') {
     return new SquidexError('FILE_CHANGED', `${what} stopped: the file changed size while it was being sent.`, {
-      cause: error, retry: 'retry',
+      cause: error, retry: 'retry', scope: 'local',
     });
   }
   if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
     // A broken proxy or server streaming without end: reading on would fill memory.
     return new SquidexError('RESPONSE_TOO_LARGE', `${what}: Squidex (or a proxy in front of it) sent an answer over ${MAX_RESPONSE_MIB} MiB; it was cut off.`, {
-      cause: error, retry: 'retry', hint: 'Check the Squidex URL and any proxy in front of it.',
+      cause: error, retry: 'retry', scope: 'transient', hint: 'Check the Squidex URL and any proxy in front of it.',
     });
   }
   if (code && TIMEOUT_CODES.has(code)) {
-    return new SquidexError('TIMEOUT', `${what}: Squidex did not answer in time (${code}).`, { cause: error, retry: 'retry' });
+    return new SquidexError('TIMEOUT', `${what}: Squidex did not answer in time (${code}).`, { cause: error, retry: 'retry', scope: 'transient' });
   }
   if (code && TLS_CODES.test(code)) {
     return new SquidexError('TLS', `${what}: the server's TLS certificate was not accepted (${code}).`, {
-      cause: error, retry: 'never',
+      cause: error, retry: 'never', scope: 'global',
       hint: 'If the server uses a private CA, point the `ca` option at its PEM file; verification is never turned off.',
     });
   }
@@ -216,10 +224,10 @@ function classifyNetwork(error: unknown, ctx: FailureContext): SquidexError {
     }
   }
   if (code && NETWORK_CODES.has(code)) {
-    return new SquidexError('NETWORK', `${what}: connection to Squidex failed (${code}).`, { cause: error, retry: 'retry' });
+    return new SquidexError('NETWORK', `${what}: connection to Squidex failed (${code}).`, { cause: error, retry: 'retry', scope: 'transient' });
   }
   const msg = error instanceof Error ? error.message : String(error);
-  return new SquidexError('NETWORK', `${what}: request to Squidex failed (${code ?? msg}).`, { cause: error, retry: 'retry' });
+  return new SquidexError('NETWORK', `${what}: request to Squidex failed (${code ?? msg}).`, { cause: error, retry: 'retry', scope: 'transient' });
 }
 
 function classifyHttp(
@@ -230,7 +238,19 @@ function classifyHttp(
   const what = subject(ctx);
   const said = [p.message, ...(p.details ?? [])].filter(Boolean).join(' ');
   const saidPart = said ? ` Squidex said: ${said}` : '';
-  const retryAfterMs = parseRetryAfter(header(headers, 'retry-after'), ctx.now);
+  const retryAfterMs = parseRetryAfter(header(headers, 'retry-after'), ctx.now, ctx.maxPauseMs);
+  // Squidex's own refusals of a file are JSON; a proxy's page for them (nginx's 413) still means the file.
+  if (looksLikeHtml(headers, body) && ![400, 413, 415, 422].includes(status)) {
+    const title = htmlTitle(body);
+    const page = `an HTML page${title ? ` ("${title}")` : ''}, so a proxy or gateway answered instead of Squidex`;
+    if (status >= 500) {
+      return new SquidexError('SERVER_ERROR', `${what}: HTTP ${status} with ${page}.`, { status, retry: 'retry', retryAfterMs, scope: 'transient' });
+    }
+    return new SquidexError('PROXY_ERROR', `${what}: HTTP ${status} with ${page}.`, {
+      status, retry: 'retry', retryAfterMs, scope: 'transient',
+      hint: 'If this lasts, check squidex.url and the proxy or VPN between this machine and Squidex.',
+    });
+  }
 
   if (ctx.operation === 'token' && (status === 400 || status === 401)) {
     // Never echo the secret; the client id is what the user needs to check.
@@ -240,10 +260,10 @@ function classifyHttp(
       refused
         ? `Squidex refused the client id "${ctx.clientId ?? '?'}" and its secret (${p.error ?? `HTTP ${status}`}).`
         : `Squidex did not issue a token for client "${ctx.clientId ?? '?'}": ${p.errorDescription ?? p.error ?? `HTTP ${status}`}.`,
-      { ...base, retry: 'never', hint: 'Check squidex.clientId and squidex.clientSecret (Settings → Clients in the Squidex app).' },
+      { ...base, retry: 'never', scope: 'global', hint: 'Check squidex.clientId and squidex.clientSecret (Settings → Clients in the Squidex app).' },
     );
   }
-  if (status === 408) return new SquidexError('TIMEOUT', `${what}: Squidex timed out (HTTP 408).`, { ...base, retry: 'retry', retryAfterMs });
+  if (status === 408) return new SquidexError('TIMEOUT', `${what}: Squidex timed out (HTTP 408).`, { ...base, retry: 'retry', retryAfterMs, scope: 'transient' });
   if (status === 429) {
     if (retryAfterMs === undefined) {
       return new SquidexError('RATE_LIMITED', `${what}: Squidex answered 429 without Retry-After: the app's API call quota may be used up.`, {
@@ -258,7 +278,7 @@ function classifyHttp(
   if (status >= 500) {
     const pause = status === 503 && retryAfterMs !== undefined;
     return new SquidexError('SERVER_ERROR', `${what}: Squidex had a server error (HTTP ${status}).${saidPart}`, {
-      ...base, retry: pause ? 'pause' : 'retry', retryAfterMs,
+      ...base, retry: pause ? 'pause' : 'retry', retryAfterMs, scope: pause ? 'pause' : 'transient',
     });
   }
   switch (status) {
@@ -273,11 +293,11 @@ function classifyHttp(
     case 401:
       // Reached only after one refresh-and-retry (or with a static token, which cannot be refreshed).
       return new SquidexError('AUTH_FAILED', `${what}: Squidex refused the access token${ctx.clientId ? ` of client "${ctx.clientId}"` : ''} (HTTP 401).`, {
-        ...base, retry: 'never', hint: 'Check that the client exists in the app, or that the configured token is still valid.',
+        ...base, retry: 'never', scope: 'global', hint: 'Check that the client exists in the app, or that the configured token is still valid.',
       });
     case 403:
       return new SquidexError('FORBIDDEN', `${what}: the client "${ctx.clientId ?? '?'}" is not allowed to do this (HTTP 403).`, {
-        ...base, retry: 'never', hint: 'Give the client a role with asset permissions (e.g. Editor) in the Squidex app.',
+        ...base, retry: 'never', scope: 'global', hint: 'Give the client a role with asset permissions (e.g. Editor) in the Squidex app.',
       });
     case 404:
       return new SquidexError('NOT_FOUND', `${what}: not found in Squidex (HTTP 404).${saidPart}`, {
@@ -292,12 +312,29 @@ function classifyHttp(
         ...base, retry: 'never',
       });
     case 413: {
-      const size = ctx.size !== undefined ? ` (${formatBytes(ctx.size)})` : '';
-      return new SquidexError('TOO_LARGE', `${what}${size}: the file is larger than the Squidex server accepts (HTTP 413). ${MAX_SIZE_NOTE}`, {
-        ...base, retry: 'never', hint: RAISE_LIMIT_HINT,
-      });
+      const { message, hint } = tooLarge(what, ctx.size, said);
+      return new SquidexError('TOO_LARGE', message, { ...base, retry: 'never', hint });
     }
     default:
       return new SquidexError(`HTTP_${status}`, `${what}: Squidex answered HTTP ${status}.${saidPart}`, { ...base, retry: 'never' });
   }
+}
+
+/**
+ * The 413s of big files, beside tooLarge() so every "too large" text is in
+ * one place (bigupload.ts throws these): a file refused in one request by a
+ * server without tus, and a tus piece refused even at its smallest.
+ */
+export function withoutTus(e: SquidexError): SquidexError {
+  return new SquidexError('TOO_LARGE', `${e.message} The server has no tus endpoint to take the file in pieces (Squidex 6.6 and later have one).`, {
+    cause: e, retry: 'never', status: e.status, details: e.details, errorCode: e.errorCode, traceId: e.traceId,
+    hint: `${e.hint ?? RAISE_LIMIT_HINT} Or upgrade Squidex.`,
+  });
+}
+
+export function pieceTooLarge(ctx: Pick<FailureContext, 'operation' | 'fileName'>, piece: number): SquidexError {
+  return new SquidexError('TOO_LARGE', `${subject(ctx)}: even a ${formatBytes(piece)} piece was refused as too large (HTTP 413): something in front of Squidex, a reverse proxy, limits request bodies below that.`, {
+    status: 413, retry: 'never',
+    hint: "Raise the proxy's body limit to at least upload.chunkBytes (nginx: client_max_body_size 8m;), then `squidex-sync retry` the file.",
+  });
 }

@@ -123,7 +123,7 @@ function envelope(src: UploadSource): { boundary: string; preamble: Buffer; epil
 }
 
 /** The cap is shared by every upload: take tokens piece by piece so concurrent uploads together stay under it. */
-async function* throttled(chunk: Buffer, bandwidth: Bandwidth): AsyncGenerator<Uint8Array> {
+export async function* throttled(chunk: Buffer, bandwidth: Bandwidth): AsyncGenerator<Uint8Array> {
   const piece = Math.min(bandwidth.burst, 64 * 1024);
   for (let off = 0; off < chunk.length; off += piece) {
     const part = chunk.subarray(off, Math.min(chunk.length, off + piece));

@@ -50,6 +50,11 @@ export class TokenSource {
     if (this.current?.token === token) this.current = undefined;
   }
 
+  /** Drops the cached token whatever it is: the next get() asks the server. */
+  forget(): void {
+    this.current = undefined;
+  }
+
   /** Every string that must never appear in a message or log line. */
   secrets(): string[] {
     return [this.opts.clientSecret, this.opts.token, this.current?.token].filter((s): s is string => !!s && s.length >= 4);

@@ -60,14 +60,18 @@ export class FilesRepo {
   private readonly sKept;
   private readonly sClaimMove;
   private readonly sCountMissing;
+  private readonly sMissingPaths;
   private readonly sClearMissing;
   private readonly sTakeForDelete;
   private readonly sRenamePrefix;
   private readonly sListLean;
+  private readonly sListUnder;
 
   constructor(private readonly db: Database.Database) {
     this.sGet = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND path = ?`).raw();
     this.sList = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ?`).raw();
+    // Rows under 'A/B' are exactly the paths in ['A/B/', 'A/B0'): a range of the primary key.
+    this.sListUnder = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND path >= ? AND path < ? LIMIT ?`).raw();
     // NUL cannot occur in a path, and SQLite prints a REAL so that it reads back exactly.
     this.sListLean = db
       .prepare(
@@ -110,7 +114,8 @@ export class FilesRepo {
     // The claimed row forgets its hash: if the process dies before the server
     // calls finish, the next run sees "content unknown" and upserts the same id
     // into the new folder instead of taking the file for already in sync.
-    this.sCountMissing = db.prepare(`SELECT count(*) FROM files WHERE mapping = ? AND missing_since IS NOT NULL`).pluck();
+    this.sCountMissing = db.prepare(`SELECT count(*) FROM files WHERE mapping = ? AND missing_since > ?`).pluck();
+    this.sMissingPaths = db.prepare(`SELECT path FROM files WHERE mapping = ? AND missing_since IS NOT NULL`).pluck();
     this.sClearMissing = db.prepare(`UPDATE files SET missing_since = NULL WHERE mapping = ? AND path = ? AND missing_since IS NOT NULL`);
     // Taking the row before the server delete: a move that claimed it meanwhile
     // (same asset id, new path) makes this change nothing, and nothing is deleted.
@@ -125,6 +130,11 @@ export class FilesRepo {
   get(mapping: string, path: string): FileRow | undefined {
     const r = this.sGet.get(mapping, path) as Raw | undefined;
     return r && toRow(r);
+  }
+
+  /** Up to `limit` rows under folder `dir` (at any depth). */
+  listUnder(mapping: string, dir: string, limit = -1): FileRow[] {
+    return (this.sListUnder.all(mapping, `${dir}/`, `${dir}0`, limit) as Raw[]).map(toRow);
   }
 
   getByAssetId(assetId: string): FileRow | undefined {
@@ -216,9 +226,17 @@ export class FilesRepo {
     return this.sRename.run(to, mapping, from).changes > 0;
   }
 
-  /** Rows of a mapping seen gone and not yet deleted or forgotten (the live delete guard counts them). */
-  countMissing(mapping: string): number {
-    return this.sCountMissing.get(mapping) as number;
+  /**
+   * Rows of a mapping seen gone and not yet deleted or forgotten (the live delete guard
+   * counts them); with `after`, only those first seen gone later than that (ms).
+   */
+  countMissing(mapping: string, after = -1): number {
+    return this.sCountMissing.get(mapping, after) as number;
+  }
+
+  /** Paths of the rows seen gone and not yet deleted or forgotten (the held deletions). */
+  missingPaths(mapping: string): string[] {
+    return this.sMissingPaths.all(mapping) as string[];
   }
 
   /** Files back where they were (a share that returned): no longer missing. Returns how many. */

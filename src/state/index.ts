@@ -6,15 +6,17 @@ import { JobQueue, type QueueOptions } from '../queue/index.js';
 import { FilesRepo } from './files.js';
 import { StampsRepo } from './stamps.js';
 import { SkippedRepo } from './skipped.js';
+import { UploadsRepo } from './uploads.js';
 import { MetaStore, SqliteFolderCache, type FolderStore } from './folders.js';
 import { APPLICATION_ID, SCHEMA_VERSION, migrate } from './migrations.js';
 import { stateError } from './errors.js';
 import { ensurePrivateDir, privateDatabaseFile } from './private.js';
 
 export { FilesRepo, type FileRow, type FileStats, type KeptRow } from './files.js';
-export type { FolderCache, FolderStore } from './folders.js';
+export type { FolderCache, FolderStore, MetaStore } from './folders.js';
 export { StampsRepo, type PendingStamp } from './stamps.js';
 export { SkippedRepo, type SkippedRow } from './skipped.js';
+export { UploadsRepo, type UploadRow } from './uploads.js';
 export { acquireLock, readLockHolder, type StateLock, type LockHolder } from './lock.js';
 export { APPLICATION_ID, SCHEMA_VERSION } from './migrations.js';
 export { stateError } from './errors.js';
@@ -45,6 +47,8 @@ export interface State {
   readonly stamps: StampsRepo;
   /** Paths never read on purpose, for `status`. */
   readonly skipped: SkippedRepo;
+  /** Resumable (tus) uploads in progress. */
+  readonly uploads: UploadsRepo;
   /** PRAGMA integrity_check, foreign keys and the invariants of every table; [] when all is well. */
   check(): string[];
   close(): void;
@@ -130,6 +134,7 @@ function makeState(file: string, db: Database.Database, clock: Clock, jobs: JobQ
     meta: new MetaStore(db),
     stamps: new StampsRepo(db),
     skipped: new SkippedRepo(db),
+    uploads: new UploadsRepo(db),
     check: () => checkState(db, jobs),
     close: () => {
       if (db.open) db.close();

@@ -102,6 +102,52 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (mapping, path)
   ) STRICT, WITHOUT ROWID;
   `,
+  // 5: why a job failed: 'file' (this path's own trouble; set by every failure from
+  // this version on). NULL on rows failed by earlier versions, which also failed jobs
+  // for Squidex being away or refusing the credentials: those are revived when it answers.
+  `
+  ALTER TABLE jobs ADD COLUMN fail_kind TEXT;
+  `,
+  // 6: differences between the share and Squidex that verify found (or a replace
+  // held back), for `status`; and the content version (fileVersion) each asset
+  // had when we last wrote it, so a change made in Squidex is told from ours.
+  // No row means 0, so a first sync writes none; -1 marks assets synced before
+  // this table existed (unknown until verify sees our stamp on them).
+  `
+  CREATE TABLE drift (
+    asset_id TEXT NOT NULL,
+    kind     TEXT NOT NULL,
+    mapping  TEXT NOT NULL,
+    path     TEXT NOT NULL,   -- the local path; for an unknown asset, its folder path and name on the server
+    detail   TEXT NOT NULL,
+    seen_at  INTEGER NOT NULL,
+    PRIMARY KEY (asset_id, kind)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE file_versions (
+    asset_id     TEXT NOT NULL PRIMARY KEY,
+    file_version INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  INSERT INTO file_versions (asset_id, file_version) SELECT asset_id, -1 FROM files WHERE sha256 IS NOT NULL;
+  `,
+  // 7: resumable (tus) uploads in progress, one per path: where the upload
+  // lives, what the server confirmed, and the file's size and mtime when it
+  // started (a file that changed since is not continued but started over).
+  `
+  CREATE TABLE uploads (
+    mapping    TEXT NOT NULL,
+    path       TEXT NOT NULL,
+    asset_id   TEXT NOT NULL,
+    server     TEXT NOT NULL,             -- squidex url|app the upload URL belongs to
+    url        TEXT NOT NULL,
+    size       INTEGER NOT NULL,
+    mtime_ms   REAL NOT NULL,
+    confirmed  INTEGER NOT NULL DEFAULT 0, -- the offset the server last confirmed (may lag it by a second)
+    sent_to    INTEGER NOT NULL DEFAULT 0, -- how far any PATCH of this file got: bytes below it sent again count as such
+    started_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (mapping, path)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

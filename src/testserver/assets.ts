@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { assetDto, hashEtag } from './dto.js';
-import { etag, expectedVersion, notFound, readJsonBody, sendEmpty, sendJson, validation } from './http.js';
+import { ApiError, etag, expectedVersion, notFound, readJsonBody, sendEmpty, sendJson, validation } from './http.js';
 import { parseQuery, queryAssets } from './query.js';
 import { fileHashOf, type AssetRec, type Upload } from './store.js';
 import { queryBool, queryValue, type ApiContext, type Route, type RouteCall } from './context.js';
@@ -12,6 +12,10 @@ const ID = '([^/]+)';
 
 async function upload(ctx: ApiContext, call: RouteCall): Promise<Upload> {
   const up = await readUpload(call.req, ctx.limits);
+  if (ctx.failsUpload?.(up.fileName)) {
+    ctx.store.counters.faults++;
+    throw new ApiError(500, { message: '' });
+  }
   ctx.store.counters.uploads++;
   ctx.store.counters.uploadBytes += up.size;
   return up;

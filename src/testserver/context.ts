@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Store } from './store.js';
+import type { TusStore } from './tus.js';
 import type { UploadLimits } from './upload.js';
 
 /** What every API handler gets: the app's store and the server's settings. */
@@ -9,6 +10,9 @@ export interface ApiContext {
   /** Absolute base URL, for Location headers and edit tokens. */
   rootUrl: string;
   limits: UploadLimits;
+  /** The failUploadsNamed fault: true when an upload of this file name is to be answered 500. */
+  failsUpload?(fileName: string): boolean;
+  tus: TusStore;
 }
 
 export interface RouteCall {

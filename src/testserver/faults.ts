@@ -46,6 +46,7 @@ export class FaultInjector {
     let edge = 0;
     const hit = (rate: number) => rate > 0 && roll < (edge += rate);
     let action: FaultAction = { kind: 'none' };
+    if (s.forceStatus !== null) return { delayMs, action: { kind: 'status', status: s.forceStatus, retryAfterSec: s.retryAfterSec } };
     if (hit(s.resetRate)) action = { kind: 'reset' };
     else if (hit(s.hangRate)) action = { kind: 'hang' };
     else if (hit(s.rate429)) action = { kind: 'status', status: 429, retryAfterSec: s.retryAfterSec };
@@ -69,8 +70,12 @@ function validate(f: Partial<FaultSettings>): Partial<FaultSettings> {
   const out: Partial<FaultSettings> = {};
   for (const [k, v] of Object.entries(f ?? {})) {
     if (!(k in NO_FAULTS)) throw new FaultSettingsError(`unknown fault setting '${k}'`);
-    if (k === 'down') {
-      if (typeof v !== 'boolean') throw new FaultSettingsError('down must be a boolean');
+    if (k === 'down' || k === 'htmlErrors') {
+      if (typeof v !== 'boolean') throw new FaultSettingsError(`${k} must be a boolean`);
+    } else if (k === 'forceStatus') {
+      if (v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 100 || v > 599)) throw new FaultSettingsError('forceStatus must be an HTTP status (100–599) or null');
+    } else if (k === 'failUploadsNamed') {
+      if (v !== null && typeof v !== 'string') throw new FaultSettingsError('failUploadsNamed must be a file name or null');
     } else if (k === 'retryAfterSec') {
       if (v !== null && (typeof v !== 'number' || v < 0)) throw new FaultSettingsError('retryAfterSec must be a number ≥ 0 or null');
     } else if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (k.startsWith('rate') || k.endsWith('Rate') ? v > 1 : false)) {

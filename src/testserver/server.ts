@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { assetRoutes } from './assets.js';
@@ -11,10 +11,13 @@ import { Store, emptyCounters } from './store.js';
 import type { UploadLimits } from './upload.js';
 import { handleContent, handleTestRoute } from './side-routes.js';
 import { bulkRoute } from './bulk.js';
-import { DEFAULT_MAX_UPLOAD, DEFAULT_TOKEN_LIFETIME_SEC, type TestServer, type TestServerOptions } from './types.js';
+import { TusStore, tusRoutes } from './tus.js';
+import { DEFAULT_MAX_UPLOAD, DEFAULT_TOKEN_LIFETIME_SEC, type Inspection, type TestServer, type TestServerOptions } from './types.js';
 
 // bulk before assets: `POST /assets/bulk` would match the upsert's `POST /assets/{id}`.
 const ROUTES: Route[] = [...folderRoutes, bulkRoute, ...assetRoutes];
+// tus first when it is on; when off, `POST /assets/tus` reaches the upsert route, as on an older Squidex.
+const WITH_TUS: Route[] = [...tusRoutes, ...ROUTES];
 const TOKEN_PATH = '/identity-server/connect/token';
 /** How much of an abandoned request body we still read so the client sees our answer rather than a reset. */
 const DRAIN_CAP = 64 * 1024 * 1024;
@@ -24,6 +27,7 @@ export class SquidexTestServer {
   readonly store: Store;
   readonly tokens: TokenIssuer;
   readonly faults: FaultInjector;
+  readonly tus: TusStore;
   readonly app: string;
   readonly clientId: string;
   readonly clientSecret: string;
@@ -42,6 +46,7 @@ export class SquidexTestServer {
     this.faults = new FaultInjector(opts.seed ?? 1, opts.faults);
     this.limits = { maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD, keepBytes: opts.keepBytes ?? true };
     this.noBulk = opts.bulk === false;
+    this.tus = new TusStore(typeof opts.tus === 'boolean' ? { enabled: opts.tus } : opts.tus);
     this.http = createServer((req, res) => void this.onRequest(req, res));
     this.http.on('connection', (s: Socket) => {
       this.sockets.add(s);
@@ -50,16 +55,34 @@ export class SquidexTestServer {
   }
 
   async listen(): Promise<void> {
+    // Again on the port it had, after stopListening(): clients keep their URL.
+    const port = this.url ? Number(new URL(this.url).port) : (this.opts.port ?? 0);
     await new Promise<void>((resolve, reject) => {
       this.http.once('error', reject);
-      this.http.listen(this.opts.port ?? 0, '127.0.0.1', () => resolve());
+      this.http.listen(port, '127.0.0.1', () => {
+        this.http.off('error', reject);
+        resolve();
+      });
     });
     this.url = `http://127.0.0.1:${(this.http.address() as AddressInfo).port}`;
+  }
+
+  /** Like a stopped Squidex: nothing listens (ECONNREFUSED), open connections drop; the store stays. */
+  async stopListening(): Promise<void> {
+    if (!this.http.listening) return;
+    const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    this.http.closeAllConnections();
+    this.dropConnections();
+    await closed;
   }
 
   /** Drops every open connection, as a crashed or unplugged server would; `keep` is the caller's own. */
   dropConnections(keep?: Socket): void {
     for (const s of this.sockets) if (s !== keep) s.destroy();
+  }
+
+  inspect(): Inspection {
+    return { ...this.store.inspect(), tus: this.tus.inspect() };
   }
 
   /** As an operator raising `assets:maxSize` (or a proxy's limit) while the server runs. */
@@ -81,7 +104,8 @@ export class SquidexTestServer {
   }
 
   private ctx(): ApiContext {
-    return { store: this.store, app: this.app, rootUrl: this.url, limits: this.limits };
+    const name = this.faults.settings.failUploadsNamed;
+    return { store: this.store, app: this.app, rootUrl: this.url, limits: this.limits, failsUpload: (f) => name !== null && f === name, tus: this.tus };
   }
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -89,6 +113,7 @@ export class SquidexTestServer {
     const path = url.pathname;
     try {
       if (path.startsWith('/_test/')) return await handleTestRoute(this, req, res, path);
+      if (this.refusedByProxy(req, res)) return;
       const target = this.resolve(req, res, path);
       const c = this.store.counters;
       c.requests++;
@@ -110,8 +135,9 @@ export class SquidexTestServer {
   /** Picks the handler and its byRoute key; auth (401) comes before app resolution (404), as in Squidex. */
   private resolve(req: IncomingMessage, res: ServerResponse, path: string): { key: string; run(query: URLSearchParams): Promise<void> } {
     const method = req.method ?? 'GET';
+    const routes = this.tus.switches.enabled ? WITH_TUS : ROUTES;
     return {
-      key: routeKey(method, path),
+      key: routeKey(method, path, this.tus.switches.enabled),
       run: async (query) => {
         if (path === TOKEN_PATH && method === 'POST') {
           this.store.counters.tokens++;
@@ -127,13 +153,25 @@ export class SquidexTestServer {
         const m = /^\/api\/apps\/([^/]+)(\/.*)$/.exec(path);
         if (!m || decodeURIComponent(m[1]) !== this.app) throw notFound();
         if (this.noBulk && method === 'POST' && bulkRoute.pattern.test(m[2])) throw notFound();
-        for (const r of ROUTES) {
+        for (const r of routes) {
           const hit = r.method === method ? r.pattern.exec(m[2]) : null;
           if (hit) return r.handle(this.ctx(), { req, res, params: hit.slice(1).map(decodeURIComponent), query });
         }
         throw notFound();
       },
     };
+  }
+
+  /** nginx's client_max_body_size: a declared body over the limit gets its 413 page before the app sees anything. */
+  private refusedByProxy(req: IncomingMessage, res: ServerResponse): boolean {
+    const max = this.opts.proxyMaxBodyBytes ?? 0;
+    if (!(max > 0) || !(Number(req.headers['content-length'] ?? 0) > max)) return false;
+    this.store.counters.requests++;
+    this.store.counters.byRoute['413 (proxy)'] = (this.store.counters.byRoute['413 (proxy)'] ?? 0) + 1;
+    const page = '<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+    res.writeHead(413, { 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(page) });
+    res.end(page);
+    return true;
   }
 
   /** Decides this request's fault from the seeded stream; false when the request is not to be served. */
@@ -152,7 +190,8 @@ export class SquidexTestServer {
     else if (a.kind === 'hang') req.resume();
     else {
       const headers: Record<string, string> = a.retryAfterSec !== null ? { 'Retry-After': String(a.retryAfterSec) } : {};
-      sendJson(res, a.status, errorDto(a.status, { message: '' }), headers);
+      if (this.faults.settings.htmlErrors) sendProxyPage(res, a.status, headers);
+      else sendJson(res, a.status, errorDto(a.status, { message: '' }), headers);
     }
     return false;
   }
@@ -180,12 +219,21 @@ export class SquidexTestServer {
 }
 
 /** byRoute keys name the route shape without /api/apps/{app}: `PUT /assets/{id}/content`. */
-export function routeKey(method: string, path: string): string {
+export function routeKey(method: string, path: string, tus = true): string {
   if (path === TOKEN_PATH) return `${method} /token`;
   if (/^\/api\/assets\/[^/]+\/[^/]+/.test(path)) return `${method} /content/{id}`;
   const m = /^\/api\/apps\/[^/]+(\/.*)$/.exec(path);
-  if (m) for (const r of ROUTES) if (r.method === method && r.pattern.test(m[1])) return r.key;
+  if (m) for (const r of tus ? WITH_TUS : ROUTES) if (r.method === method && r.pattern.test(m[1])) return r.key;
   return `${method} (unknown)`;
+}
+
+/** What nginx in front of a stopped or overloaded Squidex answers: a small HTML page. */
+function sendProxyPage(res: ServerResponse, status: number, headers: Record<string, string>): void {
+  if (res.headersSent || res.destroyed) return;
+  const title = `${status} ${STATUS_CODES[status] ?? 'Error'}`;
+  const page = `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
+  res.writeHead(status, { 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(page), ...headers });
+  res.end(page);
 }
 
 /** The client sees its connection reset while still sending, and nothing is stored. */
@@ -218,7 +266,13 @@ export async function start(opts: TestServerOptions = {}): Promise<TestServer> {
       s.faults.update(f);
       if (f.down) s.dropConnections();
     },
-    inspect: () => s.store.inspect(),
+    setTus: ({ expireAll, ...switches }) => {
+      s.tus.update(switches);
+      if (expireAll) s.tus.expireAll();
+    },
+    stopListening: () => s.stopListening(),
+    listen: () => s.listen(),
+    inspect: () => s.inspect(),
     setMaxUploadBytes: (n) => s.setMaxUploadBytes(n),
     resetCounters: () => s.resetCounters(),
     close: () => s.close(),

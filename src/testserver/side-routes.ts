@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FaultSettingsError } from './faults.js';
 import { ApiError, notFound, readSmallBody, sendEmpty, sendJson } from './http.js';
 import type { SquidexTestServer } from './server.js';
+import { TusSwitchError, type TusSwitches } from './tus.js';
 import type { FaultSettings } from './types.js';
 
 /** /_test/*: inspection and fault switches for tests and benchmarks in other processes; never faulted. */
@@ -9,7 +10,21 @@ export async function handleTestRoute(s: SquidexTestServer, req: IncomingMessage
   const route = `${req.method} ${path.replace(/\/$/, '')}`;
   switch (route) {
     case 'GET /_test/inspect':
-      return sendJson(res, 200, s.store.inspect());
+      return sendJson(res, 200, s.inspect());
+    case 'GET /_test/tus':
+      return sendJson(res, 200, s.tus.switches);
+    case 'POST /_test/tus': {
+      // JSON Partial<TusSwitches>, plus `expireAll: true` to expire every upload now.
+      try {
+        const { expireAll, ...patch } = JSON.parse((await readSmallBody(req)).toString('utf8') || '{}') as Partial<TusSwitches> & { expireAll?: boolean };
+        s.tus.update(patch);
+        if (expireAll) s.tus.expireAll();
+      } catch (e) {
+        if (e instanceof SyntaxError || e instanceof TusSwitchError) throw new ApiError(400, { message: e.message });
+        throw e;
+      }
+      return sendJson(res, 200, s.tus.switches);
+    }
     case 'GET /_test/faults':
       return sendJson(res, 200, s.faults.settings);
     case 'POST /_test/faults': {

@@ -1,4 +1,7 @@
 /** Public shapes of the test server (docs/ARCHITECTURE.md, "testserver"). */
+import type { InspectedTusUpload, TusSwitches } from './tus.js';
+
+export type { InspectedTusUpload, TusSwitches };
 
 export interface FaultSettings {
   /** Share of requests answered with 500/502/503. */
@@ -16,6 +19,12 @@ export interface FaultSettings {
   hangRate: number;
   /** Every connection is destroyed at once, and every new /api or token request too. */
   down: boolean;
+  /** Every /api and token request is answered with this status (with Retry-After when retryAfterSec is set); null = off. */
+  forceStatus: number | null;
+  /** Fault answers (forceStatus, rate5xx, rate429) are an HTML page, as a proxy in front of Squidex sends, not Squidex's JSON. */
+  htmlErrors: boolean;
+  /** Uploads of a file with exactly this name are answered 500 (after the body was read); others go through. */
+  failUploadsNamed: string | null;
 }
 
 export interface TestServerOptions {
@@ -32,6 +41,13 @@ export interface TestServerOptions {
   faults?: Partial<FaultSettings>;
   /** false: `POST /assets/bulk` answers 404, as a Squidex without the endpoint would. */
   bulk?: boolean;
+  /** The tus endpoint (reference §8); `false` or `{ enabled: false }` stands for a Squidex without it. */
+  tus?: boolean | Partial<TusSwitches>;
+  /**
+   * A reverse proxy's body limit in front of every route (nginx's client_max_body_size):
+   * a request that declares more is answered 413 with the proxy's HTML page. 0 = none.
+   */
+  proxyMaxBodyBytes?: number;
   /**
    * Called for every API and token request before it is handled (tests in the
    * same process use it to change the disk at an exact step of the client).
@@ -69,6 +85,8 @@ export interface Counters {
   byRoute: Record<string, number>;
   uploads: number;
   uploadBytes: number;
+  /** File bytes received through tus PATCHes (also counted in uploadBytes). */
+  tusBytes: number;
   faults: number;
   tokens: number;
 }
@@ -79,6 +97,8 @@ export interface Inspection {
   counters: Counters;
   /** Times each asset id was created; a second create of a live id is a bug in the client. */
   createdIds: Record<string, number>;
+  /** tus uploads not yet complete (and not expired). */
+  tus: InspectedTusUpload[];
 }
 
 export interface TestServer {
@@ -87,6 +107,14 @@ export interface TestServer {
   clientId: string;
   clientSecret: string;
   setFaults(f: Partial<FaultSettings>): void;
+  /** Turns tus on or off, loses or fails completing answers, or expires every upload now. */
+  setTus(s: Partial<TusSwitches> & { expireAll?: boolean }): void;
+  /**
+   * Stops listening (new connections are refused, ECONNREFUSED, as for a stopped
+   * Squidex) and drops open ones; the store is kept. listen() opens the same port again.
+   */
+  stopListening(): Promise<void>;
+  listen(): Promise<void>;
   inspect(): Inspection;
   /** Changes the upload size limit of a running server. */
   setMaxUploadBytes(n: number): void;
@@ -108,4 +136,7 @@ export const NO_FAULTS: FaultSettings = {
   resetRate: 0,
   hangRate: 0,
   down: false,
+  forceStatus: null,
+  htmlErrors: false,
+  failUploadsNamed: null,
 };

@@ -1,6 +1,7 @@
 import type { IgnoreMatcher } from './ignore.js';
 import type { StabilityGate } from './stability.js';
 import { walkMapping, type FileStat, type WalkError } from './walk.js';
+import { timerDelay } from '../lib/timers.js';
 
 export interface PollSink {
   gate: StabilityGate;
@@ -72,7 +73,7 @@ export class PollWatcher {
         this.running = undefined;
         this.schedule();
       });
-    }, wait);
+    }, timerDelay(wait));
   }
 
   private async pass(): Promise<void> {

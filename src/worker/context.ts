@@ -1,8 +1,9 @@
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
 import type { FolderResolver, SquidexClient } from '../squidex/index.js';
-import type { State } from '../state/index.js';
+import type { FileRow, State } from '../state/index.js';
 import type { AdoptionIndex } from './adopt.js';
+import type { BigUploads } from './bigupload.js';
 import type { MappingRuntime } from './mapping.js';
 import type { Stamper } from './stamps.js';
 
@@ -38,13 +39,25 @@ export interface ReconcileContext {
    * `defer`), many per bulk request. Absent: every stamp is a request of its own.
    */
   stamper?: Pick<Stamper, 'before'>;
+  /**
+   * Asked before new content replaces an asset's: an Outcome when the asset's
+   * content was changed in Squidex and must be left alone (sync.serverChanges).
+   */
+  serverChanges?: { beforeReplace(mapping: string, row: FileRow): Promise<Outcome | undefined> };
+  /** Files above upload.tusAboveBytes go through tus, resumable (bigupload.ts). Absent: every file is one request. */
+  big?: BigUploads;
+  /** Aborted when the pool stops: a big upload finishes its chunk in flight and keeps the rest for the next start. */
+  stopping?: AbortSignal;
 }
 
 /** Hooks for metrics and the progress bar; all optional. */
 export interface SyncEvents {
   uploaded?(kind: 'new' | 'replace', bytes: number): void;
   action?(action: Action, mapping: string, path: string): void;
-  failed?(code: string, verdict: 'retry' | 'failed' | 'stale'): void;
+  /** `waiting`: the failure was Squidex's (away or refusing us), the job waits for it with no attempt spent. */
+  failed?(code: string, verdict: 'retry' | 'failed' | 'stale' | 'waiting'): void;
+  /** tus bytes: sent (all PATCH bytes), resumed (found on the server at a resume), again (sent a second time). */
+  tusBytes?(kind: 'sent' | 'resumed' | 'again', bytes: number): void;
 }
 
 export type Action =

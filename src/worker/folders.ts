@@ -5,8 +5,11 @@ import type { Logger } from '../lib/log.js';
 import { ROOT_FOLDER_ID, type FolderResolver, type SquidexClient } from '../squidex/index.js';
 import type { FileRow, State } from '../state/index.js';
 import type { FileStat } from '../watch/index.js';
+import { isCreatedByUs, unmarkCreated } from './emptied.js';
 import { existsExactlySync } from './exact.js';
 import { joinRemote, type MappingRuntime } from './mapping.js';
+
+export { removeEmptyFolders } from './emptied.js';
 
 export interface FolderRename {
   from: string;
@@ -14,54 +17,83 @@ export interface FolderRename {
   files: number;
 }
 
+/** Looks up a file under the new name: its size and mtime, or undefined when there is none. */
+export type StatOf = (relPath: string) => Pick<FileStat, 'size' | 'mtimeMs'> | undefined;
+
 /**
- * Finds local folders that were renamed or moved as a whole: a folder whose
- * every synced file is gone, and a folder whose every file is new, holding
- * the same relative names with the same sizes and mtimes (a rename keeps
- * them). Such a pair is one asset-folder rename on the server instead of a
- * move per file.
+ * Finds local folders that were renamed or moved as a whole, each on its own,
+ * whatever else changed in the same rescan: a folder that is gone from disk
+ * with every synced file under it, and a folder whose every file is new and
+ * which holds each of those files under the same relative name, size and
+ * mtime (a rename keeps them). Files added to it meanwhile do not matter; they
+ * are uploaded into the renamed folder. Such a pair is one asset-folder rename
+ * (or move) on the server instead of a move per file.
  */
 export function detectFolderRenames(root: string, entries: Map<string, FileStat>, rows: FileRow[]): FolderRename[] {
-  const goneDirs = maximalDirs(
-    rows.map((r) => r.path),
-    (p) => !entries.has(p),
-  ).filter((d) => !existsSync(join(root, d)) || !existsExactlySync(root, d));
+  const goneDirs = goneFolders(root, rows, (p) => !entries.has(p));
   if (goneDirs.length === 0) return [];
   const known = new Set(rows.map((r) => r.path));
-  // Any all-new folder may be the target (a folder moved into a new parent
-  // makes that parent all-new too), so not only the highest ones.
-  const newDirs = okDirs([...entries.keys()], (p) => !known.has(p));
-
-  // Group each new file under every all-new folder above it: O(files × depth).
-  const candidates = new Set(newDirs);
-  const filesOf = new Map<string, Array<[string, number, number]>>();
+  // Any all-new folder may be the target (a folder moved into a new parent makes that parent all-new too).
+  const newDirs = new Set(allDirs([...entries.keys()], (p) => !known.has(p)));
+  const newByKey = new Map<string, string[]>();
   for (const [p, st] of entries) {
     if (known.has(p)) continue;
-    for (let d = posix.dirname(p); d !== '.'; d = posix.dirname(d)) {
-      if (!candidates.has(d)) continue;
-      let list = filesOf.get(d);
-      if (!list) filesOf.set(d, (list = []));
-      list.push([p, st.size, st.mtimeMs]);
-    }
-  }
-  const bySignature = new Map<string, string[]>();
-  for (const [d, files] of filesOf) {
-    const sig = signature(d, files);
-    bySignature.set(sig, [...(bySignature.get(sig) ?? []), d]);
+    const k = fileKey(posix.basename(p), st.size, st.mtimeMs);
+    newByKey.set(k, [...(newByKey.get(k) ?? []), p]);
   }
   const renames: FolderRename[] = [];
-  for (const d of goneDirs) {
-    const under = rows.filter((r) => r.path.startsWith(`${d}/`));
-    if (under.some((r) => r.size === null || r.mtimeMs === null || r.sha256 === null)) continue;
-    const sig = signature(d, under.map((r) => [r.path, r.size!, r.mtimeMs!]));
-    const candidates = bySignature.get(sig);
-    // Two new folders with the same contents: ambiguous, leave it to per-file moves.
-    if (candidates?.length === 1) {
-      renames.push({ from: d, to: candidates[0], files: under.length });
-      bySignature.delete(sig);
-    }
+  const taken = new Set<string>();
+  for (const from of goneDirs) {
+    const under = rows.filter((r) => r.path.startsWith(`${from}/`));
+    const anchor = under.find((r) => r.size !== null && r.mtimeMs !== null);
+    if (!anchor) continue;
+    const rel = anchor.path.slice(from.length + 1);
+    const targets = (newByKey.get(fileKey(posix.basename(rel), anchor.size!, anchor.mtimeMs!)) ?? [])
+      .filter((p) => p.endsWith(`/${rel}`))
+      .map((p) => p.slice(0, p.length - rel.length - 1))
+      .filter((to) => newDirs.has(to) && !taken.has(to) && holdsAll(from, to, under, (p) => entries.get(p)));
+    // Two new folders that both hold it: ambiguous, left to per-file moves.
+    if (targets.length !== 1) continue;
+    taken.add(targets[0]);
+    renames.push({ from, to: targets[0], files: under.length });
   }
   return renames;
+}
+
+/**
+ * Whether `to` holds every file synced under `from`, with the same relative
+ * name, size and mtime (within 1 ms: the table may keep mtimes truncated). A
+ * row whose upload never finished has no size: its name is enough.
+ */
+export function holdsAll(from: string, to: string, rows: FileRow[], stat: StatOf): boolean {
+  return rows.every((r) => {
+    const st = stat(`${to}/${r.path.slice(from.length + 1)}`);
+    if (!st) return false;
+    return r.size === null || r.mtimeMs === null || (st.size === r.size && Math.abs(st.mtimeMs - r.mtimeMs) < 1);
+  });
+}
+
+function fileKey(name: string, size: number, mtimeMs: number): string {
+  return `${name}\0${size}\0${Math.floor(mtimeMs)}`;
+}
+
+/**
+ * The highest folders whose every synced file is gone and which are gone from
+ * disk themselves. A folder still on disk whose files all went (its only
+ * subfolder moved away) is looked into, not skipped: its subfolders may be
+ * the ones that moved.
+ */
+function goneFolders(root: string, rows: FileRow[], gone: (p: string) => boolean): string[] {
+  const all = [...dirVerdicts(rows.map((r) => r.path), gone)].filter(([, ok]) => ok).map(([d]) => d);
+  all.sort((a, b) => a.split('/').length - b.split('/').length);
+  const picked = new Set<string>();
+  for (const d of all) {
+    let covered = false;
+    for (let p = posix.dirname(d); p !== '.' && !covered; p = posix.dirname(p)) covered = picked.has(p);
+    if (covered) continue;
+    if (!existsSync(join(root, d)) || !existsExactlySync(root, d)) picked.add(d);
+  }
+  return [...picked];
 }
 
 /** Folder → whether every file under it satisfies `pred`. */
@@ -75,30 +107,35 @@ function dirVerdicts(paths: string[], pred: (p: string) => boolean): Map<string,
 }
 
 /** Every folder all of whose files satisfy `pred` (at least one file). */
-function okDirs(paths: string[], pred: (p: string) => boolean): string[] {
+function allDirs(paths: string[], pred: (p: string) => boolean): string[] {
   return [...dirVerdicts(paths, pred)].filter(([, ok]) => ok).map(([d]) => d);
 }
 
-/** The highest such folders. */
-function maximalDirs(paths: string[], pred: (p: string) => boolean): string[] {
-  const all = dirVerdicts(paths, pred);
-  return [...all].filter(([d, ok]) => ok && !(posix.dirname(d) !== '.' && all.get(posix.dirname(d)))).map(([d]) => d);
-}
-
-function signature(dir: string, files: Array<[string, number, number]>): string {
-  return files
-    .map(([p, size, mtime]) => `${p.slice(dir.length + 1)}\0${size}\0${Math.round(mtime)}`)
-    .sort()
-    .join('\n');
-}
+/** Renames in flight, per state: the rescan and the workers may find the same one at once. */
+const inflight = new WeakMap<State, Map<string, Promise<boolean>>>();
 
 /**
  * Renames (and, if its parent changed, moves) the asset folder of `from` to
  * `to`, then moves every row under it in the files table. False when it
- * cannot be done safely (the folder is not known, or a folder of the new name
- * already exists there): the caller falls back to moving file by file.
+ * cannot be done safely (the folder is not known, or another folder of the
+ * new name is there): the caller falls back to moving file by file.
  */
-export async function applyFolderRename(
+export function applyFolderRename(
+  mapping: MappingRuntime,
+  rename: FolderRename,
+  deps: { state: State; client: SquidexClient; resolver: FolderResolver; logger: Logger },
+): Promise<boolean> {
+  let running = inflight.get(deps.state);
+  if (!running) inflight.set(deps.state, (running = new Map()));
+  const key = `${mapping.name}\0${rename.from}`;
+  const pending = running.get(key);
+  if (pending) return pending;
+  const p = renameFolder(mapping, rename, deps).finally(() => running.delete(key));
+  running.set(key, p);
+  return p;
+}
+
+async function renameFolder(
   mapping: MappingRuntime,
   rename: FolderRename,
   deps: { state: State; client: SquidexClient; resolver: FolderResolver; logger: Logger },
@@ -114,7 +151,9 @@ export async function applyFolderRename(
     const newName = posix.basename(toRemote);
     // Another folder of the new name there: renaming would make two. Our own
     // folder already carrying the name is a rename done before a crash.
-    if ((await deps.client.listFolders(toParentId)).some((f) => f.folderName === newName && f.id !== id)) return false;
+    const other = (await deps.client.listFolders(toParentId)).find((f) => f.folderName === newName && f.id !== id);
+    if (other && !(await dropOurEmpty(other.id, deps))) return false;
+    if (other) deps.resolver.invalidate(toRemote);
     if (parentPath(fromRemote) !== parentPath(toRemote)) await deps.client.moveFolder(id, toParentId);
     if (posix.basename(fromRemote) !== newName) await deps.client.renameFolder(id, newName);
   } catch (e) {
@@ -129,34 +168,27 @@ export async function applyFolderRename(
 }
 
 /**
- * Under `deletes: delete`, asset folders we created for local folders that
- * no longer exist are removed once nothing is left in them. Only folders in
- * our cache, under the mapping's remote folder, never the mapping root.
+ * The folder of the new name may be one a worker created a moment ago for a
+ * file of the renamed folder (its events came before the folder's): when we
+ * made it and it is still empty (but for empty folders we made too), it gives
+ * way to the renamed one.
  */
-export async function removeEmptyFolders(
-  mapping: MappingRuntime,
-  deps: { state: State; client: SquidexClient; logger: Logger; cached: Array<[string, string]> },
-): Promise<number> {
-  if (mapping.deletes !== 'delete') return 0;
-  const base = mapping.remote;
-  let removed = 0;
-  // Deepest first, so a parent emptied by removing its child goes too.
-  const candidates = deps.cached
-    .filter(([p]) => (base === '' ? p !== '' : p.startsWith(`${base}/`)))
-    .sort(([a], [b]) => b.split('/').length - a.split('/').length);
-  for (const [remotePath, id] of candidates) {
-    const localDir = base === '' ? remotePath : remotePath.slice(base.length + 1);
-    if (existsSync(join(mapping.local, localDir))) continue;
-    try {
-      if ((await deps.client.listFolders(id)).length > 0) continue;
-      if ((await deps.client.findAssets({ parentId: id, top: 1 })).length > 0) continue;
-      await deps.client.deleteFolder(id);
-      removed += 1;
-    } catch (e) {
-      if (!(e instanceof SyncError && (e.code === 'NOT_FOUND' || e.code === 'GONE'))) throw e;
-    }
-    deps.state.folders.delete(remotePath);
+async function dropOurEmpty(id: string, deps: { state: State; client: SquidexClient }): Promise<boolean> {
+  if (!(await emptyAndOurs(id, deps, 16))) return false;
+  try {
+    await deps.client.deleteFolder(id);
+  } catch (e) {
+    if (!(e instanceof SyncError && (e.code === 'NOT_FOUND' || e.code === 'GONE'))) throw e;
   }
-  if (removed > 0) deps.logger.info({ mapping: mapping.name, removed }, 'removed %d empty asset folders (deletes: delete)', removed);
-  return removed;
+  unmarkCreated(deps.state, id);
+  return true;
+}
+
+async function emptyAndOurs(id: string, deps: { state: State; client: SquidexClient }, depth: number): Promise<boolean> {
+  if (depth === 0 || !isCreatedByUs(deps.state, id)) return false;
+  if ((await deps.client.findAssets({ parentId: id, top: 1 })).length > 0) return false;
+  for (const child of await deps.client.listFolders(id)) {
+    if (!(await emptyAndOurs(child.id, deps, depth - 1))) return false;
+  }
+  return true;
 }

@@ -10,6 +10,50 @@ export function guardKey(mapping: string): string {
 }
 
 /**
+ * meta key written by `confirm-deletes`: files of this mapping seen missing at
+ * or before this time (ms) may be deleted (or forgotten) despite the guard.
+ * Files that vanish later are guarded again; the key goes once none is left.
+ */
+export function confirmKey(mapping: string): string {
+  return `deletesConfirmed:${mapping}`;
+}
+
+/** meta key of the page's "Keep": files missing at or before this time are forgotten, their assets kept, whatever the policy. */
+export function keepKey(mapping: string): string {
+  return `deletesKept:${mapping}`;
+}
+
+type Meta = { get(key: string): string | undefined };
+
+function timeAt(meta: Meta, key: string): number {
+  const v = meta.get(key);
+  return v === undefined ? -1 : Number(v);
+}
+
+/** The time up to which this mapping's missing files were settled (confirmed or kept), or -1. */
+export function confirmedUntil(meta: Meta, mapping: string): number {
+  return Math.max(timeAt(meta, confirmKey(mapping)), timeAt(meta, keepKey(mapping)));
+}
+
+/** The time up to which this mapping's missing files are to be kept on the server, or -1. */
+export function keptUntil(meta: Meta, mapping: string): number {
+  return timeAt(meta, keepKey(mapping));
+}
+
+/** The guard's reason for a mapping root that is not there: never confirmable. */
+export function missingRootReason(local: string): string {
+  return `the folder ${local} is missing or unreadable (an unmounted share?)`;
+}
+
+/** What to do about held deletions, for every place that reports them (log, `once`, `status`). */
+export function guardHint(mapping: { name: string; local: string }, reason: string): string {
+  if (reason === missingRootReason(mapping.local)) {
+    return `Mount the share (or put the folder back), or remove mapping "${mapping.name}" from the config; deletions of a missing folder are never confirmed.`;
+  }
+  return `If you meant to delete these files, run \`squidex-sync confirm-deletes ${mapping.name}\`; otherwise put them back.`;
+}
+
+/**
  * A file that was synced is no longer there. First hold it for the move
  * window (a matching add turns it into a move); then, unless the delete
  * guard holds it, delete the asset (deletes: delete) or forget the path
@@ -31,10 +75,13 @@ export async function handleGone(
   const waited = now - row.missingSince;
   if (waited < ctx.moveWindowMs) return { action: 'hold', requeueAfterMs: ctx.moveWindowMs - waited };
 
-  const held = (await guardReason(mapping, ctx)) ?? liveGuard(mapping, ctx);
+  // Confirmed with `confirm-deletes` after it was seen missing: only a missing root still holds it.
+  const confirmed = row.missingSince <= confirmedUntil(ctx.state.meta, mapping.name);
+  const held = (await guardReason(mapping, ctx, confirmed)) ?? (confirmed ? null : liveGuard(mapping, ctx));
   if (held) return { action: 'hold', detail: held };
 
-  if (mapping.deletes === 'delete' && row.sha256 !== null) {
+  const keptByUser = row.missingSince <= keptUntil(ctx.state.meta, mapping.name);
+  if (mapping.deletes === 'delete' && row.sha256 !== null && !keptByUser) {
     // Take the row first: if a move claimed it meanwhile, its asset lives on elsewhere.
     if (!files.takeForDelete(mapping.name, relPath, row.assetId)) return { action: 'none', detail: 'moved meanwhile' };
     try {
@@ -63,15 +110,16 @@ function liveGuard(mapping: MappingRuntime, ctx: ReconcileContext): string | nul
   const g = ctx.guard;
   if (!g?.enabled || ctx.allowMassDelete) return null;
   const files = ctx.state.files;
-  const missing = files.countMissing(mapping.name);
+  const missing = files.countMissing(mapping.name, confirmedUntil(ctx.state.meta, mapping.name));
   const total = files.count(mapping.name);
   if (missing < g.minFiles || total === 0 || missing / total <= g.maxShare) return null;
   const reason = `${missing} of ${total} files (${Math.round((100 * missing) / total)}%) vanished at once, more than the deleteGuard limit of ${Math.round(g.maxShare * 100)}%`;
   if (ctx.state.meta.get(guardKey(mapping.name)) !== reason) {
     ctx.logger.warn(
       { mapping: mapping.name, gone: missing, files: total },
-      'deletions held: %s. Nothing will be deleted or forgotten on the server. If this is intended, run `squidex-sync once --allow-mass-delete`.',
+      'deletions held: %s. Nothing will be deleted or forgotten on the server. %s',
       reason,
+      guardHint(mapping, reason),
     );
     ctx.state.meta.set(guardKey(mapping.name), reason);
   }
@@ -83,15 +131,15 @@ function liveGuard(mapping: MappingRuntime, ctx: ReconcileContext): string | nul
  * root missing, unreadable or empty looks exactly like "everything was
  * deleted" and is almost always an unmounted share.
  */
-export async function guardReason(mapping: MappingRuntime, ctx: ReconcileContext): Promise<string | null> {
+export async function guardReason(mapping: MappingRuntime, ctx: ReconcileContext, confirmed = false): Promise<string | null> {
   let entries: string[];
   try {
     entries = await readdir(mapping.local);
   } catch {
     // Never confirmable: a user who means "delete everything" keeps the (empty) folder.
-    return `the folder ${mapping.local} is missing or unreadable (an unmounted share?)`;
+    return missingRootReason(mapping.local);
   }
-  if (ctx.allowMassDelete) return null;
+  if (ctx.allowMassDelete || confirmed) return null;
   const flagged = ctx.state.meta.get(guardKey(mapping.name));
   if (flagged) return flagged;
   if (entries.length === 0) return `the folder ${mapping.local} is empty (an unmounted share?)`;

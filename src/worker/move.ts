@@ -21,7 +21,7 @@ export async function findMoveSource(
   digest: FileDigest,
   ctx: ReconcileContext,
 ): Promise<FileRow | null> {
-  for (const row of ctx.state.files.findBySha(mapping.name, digest.sha256, digest.size)) {
+  for (const row of byLikeness(relPath, ctx.state.files.findBySha(mapping.name, digest.sha256, digest.size))) {
     if (row.path === relPath) continue;
     if ((await isFile(join(mapping.local, row.path))) && (await existsExactly(mapping.local, row.path))) continue;
     return row;
@@ -58,6 +58,18 @@ export async function applyMove(
   asset = await stamp(asset, mapping, toPath, sha256, ctx);
   record(mapping, toPath, asset, sha256, st, ctx);
   return { action: 'move', detail: `from ${from.path}` };
+}
+
+/**
+ * Several vanished files with these bytes: the one with the same name, then
+ * one from the same folder, is the likeliest source. A copy renamed in its
+ * own folder must not take the file of a folder moved at the same moment.
+ */
+export function byLikeness<T extends { path: string }>(relPath: string, rows: T[]): T[] {
+  const name = posix.basename(relPath);
+  const dir = posix.dirname(relPath);
+  const rank = (p: string): number => (posix.basename(p) === name ? 0 : posix.dirname(p) === dir ? 1 : 2);
+  return rows.map((r, i) => ({ r, i, k: rank(r.path) })).sort((a, b) => a.k - b.k || a.i - b.i).map((x) => x.r);
 }
 
 async function isFile(abs: string): Promise<boolean> {

@@ -23,6 +23,8 @@ export interface OpenFile {
   /** fstat now: a file that grows or shrinks after open is seen by its size. */
   fstat(): Promise<Stats>;
   read(buf: Buffer, offset: number, length: number, position: number): Promise<number>;
+  /** As read(), but always through the thread pool: for reads too big to block the event loop (a tus chunk). */
+  readLarge(buf: Buffer, offset: number, length: number, position: number): Promise<number>;
   /** Bytes start..end (inclusive), in chunks of up to `chunk` bytes; the descriptor stays open. */
   stream(start: number, end: number, chunk: number): AsyncIterable<Buffer>;
   close(): Promise<void>;
@@ -156,7 +158,8 @@ function openDirect(abs: string): DescriptorFile {
     stat,
     fstat: async () => fs.fstatSync(fd),
     read: async (b, o, l, p) => fs.readSync(fd, b, o, l, p),
-    stream: (start, end, chunk) => fs.createReadStream(abs, { fd, start, end, highWaterMark: chunk, autoClose: false }),
+    readLarge: (b, o, l, p) => readAsync(fd, b, o, l, p),
+    stream: (start, end, chunk) => ranges((b, l, p) => readAsync(fd, b, 0, l, p), start, end, chunk),
     async close() {
       if (closed) return;
       closed = true;
@@ -180,11 +183,35 @@ async function openPooled(abs: string): Promise<DescriptorFile> {
     stat,
     fstat: () => handle.stat(),
     read: async (b, o, l, p) => (await handle.read(b, o, l, p)).bytesRead,
-    stream: (start, end, chunk) => handle.createReadStream({ start, end, highWaterMark: chunk, autoClose: false }),
+    readLarge: async (b, o, l, p) => (await handle.read(b, o, l, p)).bytesRead,
+    stream: (start, end, chunk) => ranges(async (b, l, p) => (await handle.read(b, 0, l, p)).bytesRead, start, end, chunk),
     async close() {
       if (closed) return;
       closed = true;
       await handle.close().catch(() => undefined);
     },
   };
+}
+
+function readAsync(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.read(fd, buf, offset, length, position, (e, n) => (e ? reject(e) : resolve(n))));
+}
+
+/**
+ * Positioned reads of bytes start..end, up to `chunk` at a time. Not a
+ * ReadStream: a ReadStream given a descriptor closes it when destroyed, and
+ * it is destroyed whenever its reader stops early (an upload cut off
+ * mid-body, a hash aborted). The descriptor is read again after that (a tus
+ * upload resumes, a multipart refused with 413 goes through tus), and a
+ * second close would close whatever file reused its number.
+ */
+async function* ranges(read: (buf: Buffer, length: number, position: number) => Promise<number>, start: number, end: number, chunk: number): AsyncGenerator<Buffer> {
+  for (let pos = start; pos <= end; ) {
+    const length = Math.min(chunk, end - pos + 1);
+    const buf = Buffer.allocUnsafe(length);
+    const n = await read(buf, length, pos);
+    if (n === 0) return;
+    yield n < length ? buf.subarray(0, n) : buf;
+    pos += n;
+  }
 }

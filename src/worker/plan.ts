@@ -5,10 +5,13 @@ import type { State } from '../state/index.js';
 import { diffLean, walkMapping, type IgnoreMatcher } from '../watch/index.js';
 import { AdoptionIndex } from './adopt.js';
 import { detectFolderRenames } from './folders.js';
+import { confirmedUntil } from './gone.js';
 import { hashFile, type FileDigest } from './hash.js';
+import { byLikeness } from './move.js';
 import { openInside } from './openfile.js';
 import { remoteDirOf, remoteFileOf, type MappingRuntime } from './mapping.js';
 import { systemClock } from '../lib/clock.js';
+import { formatBytes } from '../lib/units.js';
 import type { GuardSettings } from './rescan.js';
 
 export type PlanAction = 'create-folder' | 'rename-folder' | 'upload' | 'replace' | 'adopt' | 'move' | 'delete' | 'forget' | 'held';
@@ -18,6 +21,16 @@ export interface PlanItem {
   mapping: string;
   path: string;
   detail?: string;
+  /** An upload or replace that goes through tus, in resumable pieces. */
+  tus?: boolean;
+}
+
+/** How `once` would send big files: above `aboveBytes` through tus when the server has it. */
+export interface PlanTus {
+  aboveBytes: number;
+  chunkBytes: number;
+  /** false: the server answered that it has no tus endpoint (asked once, and only when a file is big enough). */
+  available: () => Promise<boolean>;
 }
 
 /**
@@ -28,13 +41,16 @@ export interface PlanItem {
 export async function planMapping(
   mapping: MappingRuntime,
   ignore: IgnoreMatcher,
-  deps: { state: State; client: SquidexClient; guard: GuardSettings; allowMassDelete: boolean },
+  deps: { state: State; client: SquidexClient; guard: GuardSettings; allowMassDelete: boolean; tus?: PlanTus },
 ): Promise<PlanItem[]> {
   const items: PlanItem[] = [];
   const walk = await walkMapping(mapping.local, ignore);
   const rows = deps.state.files.list(mapping.name);
   const renames = walk.rootMissing ? [] : detectFolderRenames(mapping.local, walk.entries, rows);
-  const inRenamed = (p: string): boolean => renames.some((r) => p.startsWith(`${r.from}/`) || p.startsWith(`${r.to}/`));
+  // A renamed folder's files go with it; files added to it meanwhile are still uploads.
+  const known = new Set(rows.map((r) => r.path));
+  const inRenamed = (p: string): boolean =>
+    renames.some((r) => p.startsWith(`${r.from}/`) || (p.startsWith(`${r.to}/`) && known.has(`${r.from}/${p.slice(r.to.length + 1)}`)));
   for (const r of renames) items.push({ action: 'rename-folder', mapping: mapping.name, path: r.from, detail: `to ${r.to}, ${r.files} files, nothing uploaded` });
   // The rescan's own comparison, so the plan cannot drift from what `once` does.
   const diff = diffLean(walk.entries, deps.state.files.listLean(mapping.name));
@@ -53,13 +69,20 @@ export async function planMapping(
     const dir = remoteDirOf(mapping, path);
     const parentId = await folders.find(dir);
     if (parentId === null) for (const f of folders.missingPrefixes(dir)) items.push({ action: 'create-folder', mapping: mapping.name, path: f });
-    if (row) {
-      items.push({ action: 'replace', mapping: mapping.name, path, detail: `asset ${row.assetId}` });
+    const viaTus = deps.tus !== undefined && digest.size > deps.tus.aboveBytes && (await deps.tus.available());
+    const how = viaTus ? tusDetail(deps.state, deps.tus!, mapping.name, path, digest.size) : '';
+    if (row?.sha256) {
+      items.push({ action: 'replace', mapping: mapping.name, path, detail: `asset ${row.assetId}${how}`, tus: viaTus || undefined });
       continue;
     }
-    const source = deps.state.files
-      .findBySha(mapping.name, digest.sha256, digest.size)
-      .find((r) => r.path !== path && !walk.entries.has(r.path) && !movedFrom.has(r.path));
+    if (row) {
+      // A row with no hash is an upload that never finished (refused, or cut off): it is uploaded, not replaced.
+      items.push({ action: 'upload', mapping: mapping.name, path, detail: `${formatBytes(digest.size)}; its last upload did not finish${how}`, tus: viaTus || undefined });
+      continue;
+    }
+    const source = byLikeness(path, deps.state.files.findBySha(mapping.name, digest.sha256, digest.size)).find(
+      (r) => r.path !== path && !walk.entries.has(r.path) && !movedFrom.has(r.path),
+    );
     if (source) {
       movedFrom.add(source.path);
       items.push({ action: 'move', mapping: mapping.name, path, detail: `from ${source.path} (asset ${source.assetId})` });
@@ -67,21 +90,32 @@ export async function planMapping(
     }
     const found = parentId === null ? null : await adoption.find(parentId, remoteFileOf(mapping, path), posix.basename(path), digest, (id) => deps.state.files.getByAssetId(id) !== undefined);
     if (found?.sameContent) items.push({ action: 'adopt', mapping: mapping.name, path, detail: `asset ${found.asset.id}` });
-    else items.push({ action: 'upload', mapping: mapping.name, path, detail: `${digest.size} bytes` });
+    else items.push({ action: 'upload', mapping: mapping.name, path, detail: `${formatBytes(digest.size)}${how}`, tus: viaTus || undefined });
   }
 
   const rootMissing = walk.rootMissing;
-  const massGone = gone.length >= deps.guard.minFiles && rows.length > 0 && gone.length / rows.length > deps.guard.maxShare;
-  const emptied = walk.entries.size === 0 && rows.length > 0;
+  // Deletions confirmed with `confirm-deletes` (seen missing before it ran) are not held again.
+  const confirmedAt = confirmedUntil(deps.state.meta, mapping.name);
+  const isConfirmed = (r: { missingSince: number | null }): boolean => r.missingSince !== null && r.missingSince <= confirmedAt;
+  const byPath = new Map(rows.map((r) => [r.path, r]));
+  const unconfirmed = gone.filter((p) => !isConfirmed(byPath.get(p)!)).length;
+  const massGone = unconfirmed >= deps.guard.minFiles && rows.length > 0 && unconfirmed / rows.length > deps.guard.maxShare;
+  const emptied = walk.entries.size === 0 && rows.length > gone.length - unconfirmed;
   const held = rootMissing || (deps.guard.enabled && !deps.allowMassDelete && (massGone || emptied));
   for (const path of gone) {
     if (movedFrom.has(path)) continue;
-    const row = deps.state.files.get(mapping.name, path)!;
-    if (held) items.push({ action: 'held', mapping: mapping.name, path, detail: 'delete guard' });
+    const row = byPath.get(path)!;
+    if (held && (rootMissing || !isConfirmed(row))) items.push({ action: 'held', mapping: mapping.name, path, detail: 'delete guard' });
     else if (mapping.deletes === 'delete') items.push({ action: 'delete', mapping: mapping.name, path, detail: `asset ${row.assetId}` });
     else items.push({ action: 'forget', mapping: mapping.name, path, detail: 'kept on the server (deletes: keep)' });
   }
   return dedupeFolders(items);
+}
+
+function tusDetail(state: State, tus: PlanTus, mapping: string, path: string, size: number): string {
+  const pending = state.uploads.get(mapping, path);
+  const resume = pending && pending.size === size && pending.confirmed > 0 ? `, resumes at ${formatBytes(pending.confirmed)}` : '';
+  return `, through tus in pieces of ${formatBytes(tus.chunkBytes)}${resume}`;
 }
 
 function dedupeFolders(items: PlanItem[]): PlanItem[] {

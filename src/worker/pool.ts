@@ -8,6 +8,8 @@ import { reconcile } from './reconcile.js';
 import { Stamper } from './stamps.js';
 import { ClaimAhead } from './ahead.js';
 import { noteStateTrouble } from '../state/clean.js';
+import type { Availability } from '../squidex/availability.js';
+import { timerDelay } from '../lib/timers.js';
 
 export interface PoolOptions {
   concurrency: number;
@@ -17,6 +19,8 @@ export interface PoolOptions {
   pollMs?: number;
   /** Mappings whose uploads are paused (`squidex-sync pause`). */
   pausedMappings?: () => string[];
+  /** Whether Squidex is there (src/squidex/availability.ts): while it is away, no job starts and none spends an attempt. */
+  availability?: Pick<Availability, 'blocked' | 'judge' | 'answered' | 'outage'>;
 }
 
 /** A finished job is recorded at most about this long after it ended. */
@@ -31,6 +35,8 @@ export class WorkerPool {
   readonly #queue: PQueue;
   readonly #token = randomUUID();
   readonly #inFlight = new Map<number, AbortController>();
+  /** Aborted at stop(): big uploads finish the chunk in flight and keep the rest for the next start. */
+  readonly #windDown = new AbortController();
   /** Claimed, not started yet: their leases are renewed like running ones, and a stop gives them back. */
   readonly #waiting = new Map<number, Job>();
   readonly #log: Logger;
@@ -84,11 +90,12 @@ export class WorkerPool {
    */
   async stop(deadlineMs: number): Promise<void> {
     this.#stopping = true;
+    this.#windDown.abort();
     this.wake();
     await this.#loop?.catch(() => undefined);
     this.#giveBackWaiting();
     const drained = this.#queue.onIdle().then(() => true);
-    const timedOut = new Promise<boolean>((r) => setTimeout(() => r(false), deadlineMs).unref());
+    const timedOut = new Promise<boolean>((r) => setTimeout(() => r(false), timerDelay(deadlineMs)).unref());
     if (!(await Promise.race([drained, timedOut]))) {
       this.#log.warn({ jobs: this.#inFlight.size }, 'shutdown deadline reached; aborting in-flight uploads, they stay queued');
       for (const ac of this.#inFlight.values()) ac.abort();
@@ -132,10 +139,12 @@ export class WorkerPool {
       // A wall clock stepped back (NTP after a VM resume) must not hold outcomes for the jump.
       const stale = this.#unsettled.length > 0 && (now - this.#settledAt >= SETTLE_WITHIN_MS || now < this.#settledAt);
       let next: number | null;
+      // Squidex away: nothing starts; the jobs keep their place and their attempts (woken when it answers).
+      const away = this.opts.availability?.blocked() ?? false;
       try {
         const excludeMappings = this.opts.pausedMappings?.() ?? [];
         next = jobs.nextRunAt({ excludeMappings });
-        const due = worth && next !== null && next <= now;
+        const due = worth && next !== null && next <= now && !away;
         const claimed = worth || stale || this.#queue.size === 0 ? this.#settleAnd(() => (due ? this.#ahead.claim(free, excludeMappings) : [])) : [];
         for (const job of claimed) {
           this.#waiting.set(job.id, job);
@@ -151,7 +160,7 @@ export class WorkerPool {
         continue;
       }
       const idle = this.#unsettled.length > 0 ? Math.min(pollMs, Math.max(0, this.#settledAt + SETTLE_WITHIN_MS - now)) : pollMs;
-      const wait = !worth || next === null ? idle : Math.min(pollMs, Math.max(0, next - now));
+      const wait = !worth || next === null || away ? idle : Math.min(pollMs, Math.max(0, next - now));
       await this.#sleep(Math.max(wait, 5));
     }
   }
@@ -167,7 +176,7 @@ export class WorkerPool {
 
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      const timer = setTimeout(done, timerDelay(ms));
       function done(): void {
         clearTimeout(timer);
         resolve();
@@ -250,7 +259,8 @@ export class WorkerPool {
 
   async #runJob(job: Job): Promise<void> {
     if (!this.#waiting.delete(job.id)) return; // given back by stop()
-    if (this.#ahead.pausedSinceClaim(job)) {
+    // Claimed ahead before Squidex went away: back untouched (a probe still deciding is no reason).
+    if (this.#ahead.pausedSinceClaim(job) || this.opts.availability?.outage) {
       this.#unsettled.push(() => void this.ctx.state.jobs.release(job));
       this.#wakeIfLow();
       return;
@@ -264,9 +274,14 @@ export class WorkerPool {
     try {
       // The job's synced row and its completion are written with the next look
       // at the queue (#settleAnd), together with whatever else finished meanwhile.
-      const outcome = await reconcile(job, { ...this.ctx, defer: (write) => writes.push(write), stamper: this.#stamper }, ac.signal);
+      const outcome = await reconcile(
+        job,
+        { ...this.ctx, defer: (write) => writes.push(write), stamper: this.#stamper, stopping: this.#windDown.signal },
+        ac.signal,
+      );
       const rerun = outcome.requeueAfterMs === undefined ? undefined : { rerunAfterMs: outcome.requeueAfterMs };
       this.#unsettled.push(this.#unit(job, writes, () => jobs.complete(job, rerun)));
+      this.opts.availability?.answered();
       this.ctx.events?.action?.(outcome.action, job.mapping, job.path);
       const quiet = !outcome.warn && (outcome.action === 'none' || outcome.action === 'touch' || outcome.action === 'skip');
       const level = outcome.warn ? 'warn' : quiet ? 'debug' : 'info';
@@ -282,7 +297,7 @@ export class WorkerPool {
       const keepHint = (): void => {
         if (job.hintSent) files.reserveIfFree(job.mapping, job.path, job.assetHint);
       };
-      if (ac.signal.aborted) {
+      if (ac.signal.aborted || (e instanceof SyncError && e.code === 'STOPPING')) {
         this.#settle(() => {
           keepHint();
           jobs.release(job);
@@ -294,6 +309,7 @@ export class WorkerPool {
       if (sqlite.startsWith('SQLITE_') && !/^SQLITE_(BUSY|LOCKED|FULL|CONSTRAINT)/.test(sqlite)) noteStateTrouble(this.ctx.state.file);
       const err =
         e instanceof SyncError ? e : new SyncError('UNEXPECTED', `Unexpected error: ${describeError(e)}`, { cause: e, retry: 'retry' });
+      if (await this.#squidexAway(err, job, keepHint)) return;
       let verdict = 'retry' as 'retry' | 'failed' | 'stale';
       this.#settle(() => {
         keepHint();
@@ -312,6 +328,22 @@ export class WorkerPool {
       this.#ahead.finished();
       this.#wakeIfLow();
     }
+  }
+
+  /**
+   * A failure that is Squidex's, not the file's (it is away, or refuses us as a
+   * whole): the job goes back untouched, attempt refunded, to run when it answers.
+   */
+  async #squidexAway(err: SyncError, job: Job, keepHint: () => void): Promise<boolean> {
+    const availability = this.opts.availability;
+    if (!availability || !(await availability.judge(err))) return false;
+    this.#settle(() => {
+      keepHint();
+      this.ctx.state.jobs.release(job);
+    });
+    this.#log.debug({ mapping: job.mapping, path: job.path, code: err.code }, 'waits for Squidex: %s', describeError(err));
+    this.ctx.events?.failed?.(err.code, 'waiting');
+    return true;
   }
 
   /**

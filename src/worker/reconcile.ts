@@ -16,7 +16,10 @@ import { isRefusal, openInside, type OpenFile } from './openfile.js';
 import { skipTextOf } from './skips.js';
 import { META_PATH, META_SHA, remoteDirOf, remoteFileOf, type MappingRuntime } from './mapping.js';
 import { findMoveSource, applyMove } from './move.js';
+import { movedWithFolder } from './foldermove.js';
 import { stampBody } from './stamps.js';
+import { verifyStore } from '../verify/store.js';
+import { sendContent } from './bigupload.js';
 
 /**
  * Reconcile one path: look at the file as it is now and make the server
@@ -124,7 +127,10 @@ async function reconcileOpen(
 
   const parentId = await ctx.resolver.resolve(remoteDirOf(mapping, job.path));
   if (!row) {
+    // A folder rename (the rescan's, or another worker's) may have given this path its row meanwhile.
+    if (ctx.state.files.get(mapping.name, job.path)?.sha256 === digest.sha256) return { action: 'none', detail: 'moved with its folder' };
     const moved = await findMoveSource(mapping, job.path, digest, ctx);
+    if (moved && (await movedWithFolder(mapping, moved.path, job.path, ctx))) return { action: 'none', detail: 'moved with its folder' };
     if (moved) return applyMove(mapping, moved, job.path, parentId, st, ctx);
     const adopted = await adopt(mapping, job.path, parentId, digest, st, ctx);
     if (adopted && 'action' in adopted) return adopted;
@@ -231,18 +237,24 @@ async function upload(
   // stores the id as a reservation, so a file deleted or renamed before the retry still
   // leads to this asset.
   if (!known) job.hintSent = true;
+  if (existing && ctx.serverChanges) {
+    const held = await ctx.serverChanges.beforeReplace(mapping.name, existing);
+    if (held) return held;
+  }
 
   let result: UploadResult;
   const kind = existing ? 'replace' : 'new';
+  // Big files go through tus (an upsert under the same id, resumable), the rest as one request.
+  const big = { mapping: mapping.name, path: relPath, assetId, parentId, fileName: src.fileName, file, st, sha256: digest?.sha256, signal };
   try {
-    result = existing
-      ? await ctx.client.replaceContent(assetId, src, { signal })
-      : await ctx.client.upsertAsset(assetId, parentId, src, { signal });
+    result = await sendContent(ctx, big, () =>
+      existing ? ctx.client.replaceContent(assetId, src, { signal }) : ctx.client.upsertAsset(assetId, parentId, src, { signal }),
+    );
   } catch (e) {
     const code = e instanceof SyncError ? e.code : '';
     if (existing && (code === 'NOT_FOUND' || code === 'GONE')) {
       // Someone deleted the asset on the server while the file lives on: bring it back under the same id.
-      result = await ctx.client.upsertAsset(assetId, parentId, src, { signal });
+      result = await sendContent(ctx, big, () => ctx.client.upsertAsset(assetId, parentId, src, { signal }));
     } else if (code === 'FOLDER_NOT_FOUND') {
       ctx.resolver.invalidate(remoteDirOf(mapping, relPath));
       throw new SyncError('FOLDER_GONE', `The asset folder for ${relPath} was deleted on the server; it will be created again.`, {
@@ -331,7 +343,8 @@ function outran(mapping: MappingRuntime, relPath: string, ctx: ReconcileContext)
 export function record(
   mapping: MappingRuntime,
   relPath: string,
-  asset: Pick<AssetDto, 'id' | 'parentId' | 'version'>,
+  // fileVersion: absent for an adoption from a lean listing (then unknown until verify sees our stamp).
+  asset: Pick<AssetDto, 'id' | 'parentId' | 'version'> & Partial<Pick<AssetDto, 'fileVersion'>>,
   sha256: string,
   st: Stats,
   ctx: ReconcileContext,
@@ -351,6 +364,8 @@ export function record(
       syncedAt: ctx.clock.now(),
       missingSince: null,
     });
+    // The content version we leave behind: a different one later means someone else uploaded.
+    verifyStore(ctx.state.db).wrote(asset.id, asset.fileVersion);
   };
   if (ctx.defer) ctx.defer(write);
   else write();

@@ -7,7 +7,7 @@ import type { IgnoreMatcher } from '../watch/ignore.js';
 import { walkMapping, type FileStat, type WalkResult } from '../watch/walk.js';
 import { SKIP_TEXT } from './skips.js';
 import { applyFolderRename, detectFolderRenames } from './folders.js';
-import { guardKey } from './gone.js';
+import { confirmedUntil, confirmKey, guardHint, guardKey, keepKey, missingRootReason } from './gone.js';
 import type { MappingRuntime } from './mapping.js';
 
 export interface GuardSettings {
@@ -29,6 +29,8 @@ export interface RescanResult {
   settling: number;
   gone: number;
   errors: number;
+  /** Folders renamed or moved as a whole on the server. */
+  renamed: number;
   /** Entries found and not synced: symlinks, FIFOs, names that are not UTF-8, … (listed by `status`). */
   skipped: number;
   held: string | null;
@@ -71,12 +73,14 @@ export async function rescanMapping(
   if (!deps.walk) rows = deps.state.files.listLean(mapping.name);
   let diff = diffLean(walk.entries, rows);
   const log = deps.logger.child({ mapping: mapping.name });
+  let renamed = 0;
   if (deps.server && !walk.rootMissing && diff.gone.length > 0) {
-    let renamed = 0;
-    for (const r of detectFolderRenames(mapping.local, walk.entries, deps.state.files.list(mapping.name))) {
+    const found = detectFolderRenames(mapping.local, walk.entries, deps.state.files.list(mapping.name));
+    for (const r of found) {
       if (await applyFolderRename(mapping, r, { state: deps.state, ...deps.server, logger: deps.logger })) renamed += 1;
     }
-    if (renamed > 0) {
+    // Read again even when none went through here: a worker may have renamed the same folder meanwhile.
+    if (found.length > 0) {
       rows = deps.state.files.listLean(mapping.name);
       diff = diffLean(walk.entries, rows);
     }
@@ -87,14 +91,22 @@ export async function rescanMapping(
   if (!walk.rootMissing) deps.state.skipped.replace(mapping.name, walk.skipped.map((k) => ({ path: k.path, reason: SKIP_TEXT[k.reason] })), deps.clock.now());
   for (const err of walk.errors.slice(0, 20)) log.warn({ path: err.path, code: err.code }, 'cannot read %s: %s', err.path, err.message);
 
-  const held = guardVerdict(mapping, walk.rootMissing, walk.entries.size, known, gone.length, deps);
+  // Files `confirm-deletes` confirmed are not counted against the guard; once none is left, the confirmation ends.
+  const confirmedAt = confirmedUntil(deps.state.meta, mapping.name);
+  const confirmed = confirmedAt < 0 ? 0 : countConfirmed(walk.entries, rows, confirmedAt);
+  if (confirmedAt >= 0 && confirmed === 0) {
+    deps.state.meta.delete(confirmKey(mapping.name));
+    deps.state.meta.delete(keepKey(mapping.name));
+  }
+  const held = guardVerdict(mapping, walk.rootMissing, walk.entries.size, known - confirmed, gone.length - confirmed, deps);
   const key = guardKey(mapping.name);
   if (held) {
     if (deps.state.meta.get(key) !== held) {
       log.warn(
         { gone: gone.length, files: known },
-        'deletions held: %s. Nothing will be deleted or forgotten on the server. If this is intended, run `squidex-sync once --allow-mass-delete`.',
+        'deletions held: %s. Nothing will be deleted or forgotten on the server. %s',
         held,
+        guardHint(mapping, held),
       );
     }
     deps.state.meta.set(key, held);
@@ -133,10 +145,20 @@ export async function rescanMapping(
     settling,
     gone: gone.length,
     errors: walk.errors.length,
+    renamed,
     skipped: walk.skipped.length,
     held,
     ms: deps.clock.now() - started,
   };
+}
+
+/** Gone rows first seen missing at or before `at` (flat rows of FilesRepo.listLean). */
+function countConfirmed(entries: Map<string, unknown>, flat: readonly string[], at: number): number {
+  let n = 0;
+  for (let i = 0; i + 3 < flat.length; i += 4) {
+    if (flat[i + 3] !== '' && Number(flat[i + 3]) <= at && !entries.has(flat[i])) n += 1;
+  }
+  return n;
 }
 
 function guardVerdict(
@@ -148,7 +170,7 @@ function guardVerdict(
   deps: { guard: GuardSettings; allowMassDelete?: boolean },
 ): string | null {
   // A missing root is held even when confirmed: it is an unmounted share far more often than an intent.
-  if (rootMissing) return `the folder ${mapping.local} is missing or unreadable (an unmounted share?)`;
+  if (rootMissing) return missingRootReason(mapping.local);
   if (deps.allowMassDelete || !deps.guard.enabled) return null;
   if (present === 0 && known > 0) return `the folder ${mapping.local} is empty but ${known} files were synced from it`;
   const { maxShare, minFiles } = deps.guard;

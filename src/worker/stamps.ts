@@ -6,6 +6,7 @@ import { slugify } from '../lib/slug.js';
 import { SquidexError, type AnnotateInput, type AssetDto, type BulkJob, type BulkResult, type SquidexClient } from '../squidex/index.js';
 import type { PendingStamp, State } from '../state/index.js';
 import { META_PATH, META_SHA, remoteFileOf, type MappingRuntime } from './mapping.js';
+import { timerDelay } from '../lib/timers.js';
 
 /** Squidex bulk requests stay small enough to answer quickly; 100 stamps are ~30 KB. */
 const BATCH = 100;
@@ -73,7 +74,7 @@ export class Stamper {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       void this.flush();
-    }, wait);
+    }, timerDelay(wait));
     this.#timer.unref();
   }
 

@@ -94,10 +94,10 @@ export class World {
     return { ...process.env, TEST_SQUIDEX_SECRET: this.server.clientSecret, NO_COLOR: '1' };
   }
 
-  /** Runs one CLI command to completion (bounded by timeoutMs). */
-  run(args: string[], timeoutMs = 60_000): Promise<RunResult> {
+  /** Runs one CLI command to completion (bounded by timeoutMs); `env` replaces the environment. */
+  run(args: string[], timeoutMs = 60_000, env: NodeJS.ProcessEnv = this.env()): Promise<RunResult> {
     return new Promise((resolvePromise, reject) => {
-      const child = spawn(process.execPath, [CLI, ...args, '--config', this.configPath], { env: this.env(), cwd: this.dir });
+      const child = spawn(process.execPath, [CLI, ...args, '--config', this.configPath], { env, cwd: this.dir });
       this.procs.add(child);
       let stdout = '';
       let stderr = '';

@@ -39,6 +39,25 @@ describe.each(['direct', 'pooled'] as OpenMode[])('openInside (%s)', (mode) => {
     }
   });
 
+  it('a reader that stops early leaves the descriptor open for the next read (an upload cut off, then resumed)', async () => {
+    const { root, file } = world();
+    writeFileSync(file, Buffer.alloc(3 * 1024 * 1024, 7));
+    const f = await openInside(root, file, lstatSync(file), mode);
+    try {
+      for await (const piece of f.stream(0, 3 * 1024 * 1024 - 1, 1024 * 1024)) {
+        expect(piece.length).toBe(1024 * 1024);
+        break;
+      }
+      const again: Buffer[] = [];
+      for await (const piece of f.stream(1024 * 1024, 1024 * 1024 + 9, 4)) again.push(piece);
+      expect(Buffer.concat(again)).toEqual(Buffer.alloc(10, 7));
+      expect(again.map((b) => b.length)).toEqual([4, 4, 2]);
+    } finally {
+      // Closed exactly once here: had the first reader closed it, this would throw EBADF (or close a reused number).
+      await f.close();
+    }
+  });
+
   it('refuses a symlink put in place of the file after its lstat', async () => {
     const { root, outside, file } = world();
     const seen = lstatSync(file);
