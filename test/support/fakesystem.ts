@@ -29,17 +29,23 @@ exec env -i PATH="$PATH" HOME="$HOME" FAKE_ROOT="$FAKE_ROOT" FAKE_REPO="$FAKE_RE
 `;
 
 const NPM = `#!/bin/bash
-# npm: install -g lays the package out as npm does (lib/node_modules + a bin link); root -g names that folder.
-lib="$FAKE_ROOT/usr/local/lib/node_modules"
+# npm: install -g [--prefix DIR] of the tarball \`npm pack\` makes in a clone lays the package out as npm
+# does (DIR/lib/node_modules + a bin link; DIR defaults to /usr/local); root -g names that folder.
+prefix="$FAKE_ROOT/usr/local"
 case "$1 $2" in
   "install -g"|"i -g")
-    [ "$3" = "squidex-sync" ] || { echo "fake npm: only squidex-sync can be installed" >&2; exit 1; }
-    mkdir -p "$lib" "$FAKE_ROOT/usr/local/bin"
-    ln -sfn "$FAKE_REPO" "$lib/squidex-sync"
+    shift 2
+    if [ "$1" = "--prefix" ]; then prefix="$2"; shift 2; fi
+    case "$1" in
+      squidex-sync-*.tgz|*/squidex-sync-*.tgz) ;;
+      *) echo "fake npm: only a squidex-sync tarball can be installed, not $1" >&2; exit 1 ;;
+    esac
+    mkdir -p "$prefix/lib/node_modules" "$prefix/bin"
+    ln -sfn "$FAKE_REPO" "$prefix/lib/node_modules/squidex-sync"
     chmod +x "$FAKE_REPO/dist/cli/main.js"
-    ln -sfn ../lib/node_modules/squidex-sync/dist/cli/main.js "$FAKE_ROOT/usr/local/bin/squidex-sync"
+    ln -sfn ../lib/node_modules/squidex-sync/dist/cli/main.js "$prefix/bin/squidex-sync"
     echo "added 1 package" ;;
-  "root -g") echo "$lib" ;;
+  "root -g") echo "$prefix/lib/node_modules" ;;
   *) echo "fake npm: $* is not part of the walk-through" >&2; exit 1 ;;
 esac
 `;
