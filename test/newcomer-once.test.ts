@@ -67,7 +67,8 @@ describe('once: exit codes and the summary', () => {
 
 describe('a file the server refuses as too large', () => {
   it('quotes the limit the server stated, says the fix once, and the dry run plans an upload, not a replace', async () => {
-    world = await World.create({ server: { maxUploadBytes: 1_048_576 } });
+    // A Squidex without tus (older than 6.6): the one case where a big file still fails with 413.
+    world = await World.create({ server: { maxUploadBytes: 1_048_576, tus: false } });
     const w = world;
     w.write('big.bin', Buffer.alloc(2 * 1_048_576, 7));
     w.write('small.txt', 'fits');

@@ -29,23 +29,19 @@ exec env -i PATH="$PATH" HOME="$HOME" FAKE_ROOT="$FAKE_ROOT" FAKE_REPO="$FAKE_RE
 `;
 
 const NPM = `#!/bin/bash
-# npm: install -g [--prefix DIR] of the tarball \`npm pack\` makes in a clone lays the package out as npm
-# does (DIR/lib/node_modules + a bin link; DIR defaults to /usr/local); root -g names that folder.
-prefix="$FAKE_ROOT/usr/local"
+# npm: install -g lays the package out as npm does (lib/node_modules + a bin link); root -g names that folder.
+lib="$FAKE_ROOT/usr/local/lib/node_modules"
 case "$1 $2" in
   "install -g"|"i -g")
-    shift 2
-    if [ "$1" = "--prefix" ]; then prefix="$2"; shift 2; fi
-    case "$1" in
-      squidex-sync-*.tgz|*/squidex-sync-*.tgz) ;;
-      *) echo "fake npm: only a squidex-sync tarball can be installed, not $1" >&2; exit 1 ;;
-    esac
-    mkdir -p "$prefix/lib/node_modules" "$prefix/bin"
-    ln -sfn "$FAKE_REPO" "$prefix/lib/node_modules/squidex-sync"
+    # The registry name, or the tarball \`npm pack\` made in a clone (the README's way: it is not published).
+    pkg="\${@: -1}"
+    case "$pkg" in squidex-sync|./squidex-sync-*.tgz) ;; *) echo "fake npm: only squidex-sync can be installed" >&2; exit 1 ;; esac
+    mkdir -p "$lib" "$FAKE_ROOT/usr/local/bin"
+    ln -sfn "$FAKE_REPO" "$lib/squidex-sync"
     chmod +x "$FAKE_REPO/dist/cli/main.js"
-    ln -sfn ../lib/node_modules/squidex-sync/dist/cli/main.js "$prefix/bin/squidex-sync"
+    ln -sfn ../lib/node_modules/squidex-sync/dist/cli/main.js "$FAKE_ROOT/usr/local/bin/squidex-sync"
     echo "added 1 package" ;;
-  "root -g") echo "$prefix/lib/node_modules" ;;
+  "root -g") echo "$lib" ;;
   *) echo "fake npm: $* is not part of the walk-through" >&2; exit 1 ;;
 esac
 `;
