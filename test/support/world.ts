@@ -181,10 +181,10 @@ export async function waitFor<T>(probe: () => T | undefined | null | false, time
   }
 }
 
-/** Upload requests the server has seen (create, upsert, replace). */
+/** Upload requests the server has seen (create, upsert, replace, and the start of a tus upload). */
 export function uploadRequests(w: World): number {
   const c = w.inspect().counters.byRoute;
-  return (c['POST /assets/{id}'] ?? 0) + (c['PUT /assets/{id}/content'] ?? 0) + (c['POST /assets'] ?? 0);
+  return (c['POST /assets/{id}'] ?? 0) + (c['PUT /assets/{id}/content'] ?? 0) + (c['POST /assets'] ?? 0) + (c['POST /assets/tus'] ?? 0);
 }
 
 /** Live assets on the server, keyed by their full folder path + name. */
