@@ -25,7 +25,7 @@ describe('sync.example.yaml', () => {
     const keys = [
       ...['url', 'allowInsecureHttp', 'app', 'clientId', 'clientSecret', 'token', 'ca', 'timeoutSeconds', 'connectTimeoutSeconds'],
       ...['state', 'local', 'remote', 'name', 'deletes', 'permanentDeletes', 'watch', 'rescanInterval', 'ignore', 'ignoreDefaults'],
-      ...Object.keys(DEFAULTS.sync),
+      ...Object.keys(DEFAULTS.sync).map((k) => (k === 'verifyIntervalMs' ? 'verifyInterval' : k)),
       ...Object.keys(DEFAULTS.deleteGuard),
       ...Object.keys(DEFAULTS.upload),
       ...Object.keys(DEFAULTS.http),

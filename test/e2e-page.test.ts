@@ -70,6 +70,17 @@ describe('the local page in a real browser', () => {
     expect(await page.locator('#activity a', { hasText: 'brand/new-banner.svg' }).getAttribute('href')).toMatch(/\/api\/assets\//);
     await shot(page, shots, '2-activity');
 
+    // 2b. A big file goes through tus in pieces: the page shows its bytes while it is under way.
+    w.server.setMaxUploadBytes(5 * 1024 * 1024); // Squidex's default; the step after this one lowers it again
+    w.server.setFaults({ latencyMs: 800 });
+    w.write('video/launch.mov', Buffer.alloc(13 * 1024 * 1024, 3));
+    await page.locator('#uploads tr', { hasText: 'video/launch.mov' }).filter({ hasText: ' of 13.6 MB' }).waitFor({ timeout: 20_000 });
+    await shot(page, shots, '2b-big-upload');
+    w.server.setFaults({ latencyMs: 0 });
+    await waitFor(() => liveAssetsByPath(w.inspect()).get('Design/Shared/video/launch.mov'), 30_000);
+    await page.locator('#uploads-section').waitFor({ state: 'hidden', timeout: 10_000 });
+    w.server.setMaxUploadBytes(64 * 1024);
+
     // 3. A file the server refuses shows under "Files that failed", with its reason.
     w.write('video/teaser.mov', Buffer.alloc(200 * 1024, 7));
     const failedRow = page.locator('#failed tr', { hasText: 'video/teaser.mov' });

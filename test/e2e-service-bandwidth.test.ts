@@ -10,7 +10,7 @@ import { liveAssetsByPath, World } from './support/world.js';
 
 const MIB = 1024 * 1024;
 const CAP = 8 * MIB;
-// Files this big go through tus (in 4 MiB pieces, under the same cap): its upload starts with the creation.
+// A tus upload (files over upload.tusAboveBytes) begins with its creation request.
 const UPLOAD_ROUTES = /^(POST \/assets\/\{id\}|POST \/assets|PUT \/assets\/\{id\}\/content|POST \/assets\/tus)$/;
 
 let world: World | undefined;

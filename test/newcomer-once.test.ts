@@ -67,7 +67,7 @@ describe('once: exit codes and the summary', () => {
 
 describe('a file the server refuses as too large', () => {
   it('quotes the limit the server stated, says the fix once, and the dry run plans an upload, not a replace', async () => {
-    // A Squidex without tus: with it, the file would go through in pieces (e2e-tus.test.ts).
+    // A Squidex without tus (older than 6.6): the one case where a big file still fails with 413.
     world = await World.create({ server: { maxUploadBytes: 1_048_576, tus: false } });
     const w = world;
     w.write('big.bin', Buffer.alloc(2 * 1_048_576, 7));

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { tempStates } from './state-helpers.js';
 import { acquireLock, readLockHolder, type StateLock } from '../src/state/index.js';
+import { psStart } from '../src/state/lock.js';
 import { SyncError } from '../src/lib/errors.js';
 
 const t = tempStates();
@@ -76,6 +77,25 @@ describe('acquireLock', () => {
     const file = join(t.dir(), 'state.db');
     writeFileSync(`${file}.lock`, JSON.stringify({ pid: process.pid, hostname: hostname(), procStart: '1', startedAt: 0, nonce: 'old' }));
     if (process.platform === 'linux') expect(take(file).holder.pid).toBe(process.pid);
+  });
+
+  // macOS has no /proc: the holder's start time comes from `ps`, and is checked the same way.
+  it('a holder stamped by `ps` holds while that process runs, and is taken over once its pid is reused', () => {
+    const file = join(t.dir(), 'state.db');
+    const stamp = psStart(process.pid);
+    expect(stamp).toMatch(/^ps:\w{3} /);
+    writeFileSync(`${file}.lock`, JSON.stringify({ pid: process.pid, hostname: hostname(), procStart: stamp, startedAt: 0, nonce: 'live' }));
+    expect(() => take(file)).toThrowError(/state is in use by squidex-sync pid/);
+    writeFileSync(`${file}.lock`, JSON.stringify({ pid: process.pid, hostname: hostname(), procStart: 'ps:Thu Jan  1 00:00:00 1970', startedAt: 0, nonce: 'old' }));
+    expect(take(file).holder.nonce).not.toBe('old');
+  });
+
+  // Windows has neither /proc nor `ps`: the pid alone decides.
+  it('a holder without a start stamp holds while its pid is alive', () => {
+    const file = join(t.dir(), 'state.db');
+    writeFileSync(`${file}.lock`, JSON.stringify({ pid: process.pid, hostname: hostname(), procStart: null, startedAt: 0, nonce: 'live' }));
+    expect(() => take(file)).toThrowError(/state is in use by squidex-sync pid/);
+    expect(readLockHolder(file)?.nonce).toBe('live');
   });
 
   it('takes over a half-written lock file left by a crash', () => {

@@ -212,8 +212,8 @@ describe('kept assets (deletes: keep)', () => {
     const a = t.open(file);
     a.files.reserve('m', 'a', 'id');
     a.jobs.enqueueMany([{ mapping: 'm', path: 'a', delayMs: 0 }]);
-    // What migrations 2 to 6 add, taken away again: the file as version 1 wrote it.
-    a.db.exec('DROP TABLE kept; DROP TABLE stamps; DROP TABLE skipped; DROP TABLE uploads; ALTER TABLE jobs DROP COLUMN asset_hint; ALTER TABLE jobs DROP COLUMN fail_kind');
+    // What migrations 2 to 7 add, taken away again: the file as version 1 wrote it.
+    a.db.exec('DROP TABLE kept; DROP TABLE stamps; DROP TABLE skipped; DROP TABLE drift; DROP TABLE file_versions; DROP TABLE uploads; ALTER TABLE jobs DROP COLUMN asset_hint; ALTER TABLE jobs DROP COLUMN fail_kind');
     a.db.pragma('user_version = 1');
     a.close();
     const b = t.open(file);

@@ -16,8 +16,14 @@ const all = {
   resume: () => import('./resume.mjs'),
 };
 const only = (process.env.BENCH_ONLY ?? Object.keys(all).join(',')).split(',');
-const cpu = execSync("lscpu | sed -n 's/^Model name: *//p'").toString().trim();
-console.log(`# squidex-sync benchmarks — ${new Date().toISOString()} — ${cpu}, ${(await import('node:os')).cpus().length} cores, Node ${process.version}\n`);
+const os = await import('node:os');
+let cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+try {
+  cpu = execSync("lscpu | sed -n 's/^Model name: *//p'").toString().trim() || cpu;
+} catch {
+  // no lscpu (macOS): Node's name for the CPU
+}
+console.log(`# squidex-sync benchmarks — ${new Date().toISOString()} — ${cpu}, ${os.cpus().length} cores, Node ${process.version}\n`);
 const rows = [];
 try {
   for (const name of only) {

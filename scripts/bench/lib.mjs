@@ -1,7 +1,7 @@
 // Shared helpers of the benchmarks: the test server as a child process, trees
 // of files, configs, running the CLI while sampling its memory and CPU.
 // Every process started here is stopped here (stopAll() on exit and signals).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -149,22 +149,35 @@ export function writeConfig(dir, server, local, { sync = {}, extra = '', watch, 
   return file;
 }
 
-/** VmHWM / VmRSS of a live process in MB (0 once it is gone). */
+/** `ps -o FIELD= -p PID` where there is no /proc (macOS). */
+function ps(pid, field) {
+  const r = spawnSync('ps', ['-o', `${field}=`, '-p', String(pid)], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : '';
+}
+
+/** VmHWM / VmRSS of a live process in MB (0 once it is gone). Without /proc, the current RSS stands for the peak. */
 export function memOf(pid) {
   try {
     const s = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0);
     return { hwm: kb('VmHWM') / 1024, rss: kb('VmRSS') / 1024 };
   } catch {
-    return { hwm: 0, rss: 0 };
+    const rss = Number(ps(pid, 'rss')) / 1024 || 0;
+    return { hwm: rss, rss };
   }
 }
 
-/** utime+stime of a live process, in seconds. */
+/** utime+stime of a live process, in seconds (without /proc: `ps`'s cumulative time, [[d-]hh:]mm:ss[.ss]). */
 export function cpuOf(pid) {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    const t = ps(pid, 'time');
+    const [days, clock] = t.includes('-') ? t.split('-') : ['0', t];
+    return Number(days) * 86400 + clock.split(':').reduce((sum, part) => sum * 60 + Number(part), 0);
+  }
 }
 
 /** BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the daemon runs of a benchmark. */
@@ -276,9 +289,9 @@ export async function nodeWalk(dir) {
 }
 
 /** `start` as a child: resolves once it logs that it is running; exposes pid and stop(). */
-export async function startDaemon(config, { env = {}, onLine } = {}) {
+export async function startDaemon(config, { env = {}, onLine, cli = CLI } = {}) {
   const started = performance.now();
-  const child = track(spawn(process.execPath, [...nodeArgsFromEnv(), CLI, 'start', '--config', config], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = track(spawn(process.execPath, [...nodeArgsFromEnv(), cli, 'start', '--config', config], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
   let errText = '';
   child.stderr.on('data', (d) => (errText += d));
   const rl = createInterface({ input: child.stdout });

@@ -8,6 +8,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
   'allow-mass-delete': { type: 'boolean' },
   'no-browser': { type: 'boolean' },
+  repair: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -19,6 +20,7 @@ const PER_COMMAND: Record<string, readonly Name[]> = {
   once: ['dry-run', 'allow-mass-delete'],
   status: ['json'],
   open: ['no-browser'],
+  verify: ['json', 'repair'],
 };
 const COMMON: readonly Name[] = ['config', 'help', 'version'];
 
@@ -31,6 +33,7 @@ export interface Args {
     json?: boolean;
     'allow-mass-delete'?: boolean;
     'no-browser'?: boolean;
+    repair?: boolean;
     help?: boolean;
     version?: boolean;
   };

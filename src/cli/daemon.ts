@@ -1,6 +1,6 @@
 import type { Mapping } from '../config/index.js';
 import { describeError, SyncError } from '../lib/errors.js';
-import { detectFsType, startWatcher, type Watcher } from '../watch/index.js';
+import { detectFsType, StabilityGate, startWatcher, type FileStat, type Watcher } from '../watch/index.js';
 import { DEFAULTS } from '../config/index.js';
 import { createEnqueueBuffer, type EnqueueBuffer } from '../queue/index.js';
 import type { Runtime } from './runtime.js';
@@ -9,11 +9,17 @@ import { timerDelay } from '../lib/timers.js';
 
 export type MappingMode = 'events' | 'poll' | 'rescan';
 
+type RescanReason = 'rescan' | 'change';
+
 interface Watched {
   mapping: Mapping;
   mode: MappingMode;
   network: boolean;
+  /** The file system could not be told (no mount table to read): events, but rescans more often. */
+  unknownFs: boolean;
   watcher?: Watcher;
+  /** What a rescan finds still being written waits here until it is quiet, as watcher events do in the watcher's. */
+  settle: StabilityGate<RescanReason>;
   timer?: NodeJS.Timeout;
   rescanSoon?: NodeJS.Timeout;
   rescanning?: Promise<unknown>;
@@ -67,7 +73,7 @@ export class Daemon {
       const fs = detectFsType(mapping.local);
       const mode: MappingMode =
         mapping.watch === 'auto' ? (fs.network ? 'rescan' : 'events') : mapping.watch;
-      const w: Watched = { mapping, mode, network: fs.network, pendingDirs: new Set() };
+      const w: Watched = { mapping, mode, network: fs.network, unknownFs: fs.fsType === 'unknown', pendingDirs: new Set(), settle: this.#settleGate(mapping) };
       this.#watched.push(w);
       this.rt.logger.info(
         { mapping: mapping.name, local: mapping.local, remote: mapping.remote || '/', fsType: fs.fsType, mode },
@@ -113,6 +119,7 @@ export class Daemon {
     for (const w of this.#watched) {
       clearTimeout(w.timer);
       clearTimeout(w.rescanSoon);
+      w.settle.close();
       await w.watcher?.close().catch(() => undefined);
     }
     this.#events.close();
@@ -122,7 +129,37 @@ export class Daemon {
   #interval(w: Watched): number {
     const r = w.mapping.rescanIntervalMs;
     if (r !== 'auto') return r;
-    return w.network || w.mode !== 'events' ? DEFAULTS.rescanAuto.networkMs : DEFAULTS.rescanAuto.localMs;
+    if (w.network || w.mode !== 'events') return DEFAULTS.rescanAuto.networkMs;
+    return w.unknownFs ? DEFAULTS.rescanAuto.unknownMs : DEFAULTS.rescanAuto.localMs;
+  }
+
+  #settleGate(mapping: Mapping): StabilityGate<RescanReason> {
+    const root = mapping.local.endsWith('/') ? mapping.local : mapping.local + '/';
+    return new StabilityGate<RescanReason>(
+      root,
+      this.rt.config.sync.stabilityMs,
+      (rel, reason) => {
+        this.#events.add(mapping.name, rel, reason, 0);
+        this.#wakeSoon();
+      },
+      (e) => this.rt.logger.warn({ mapping: mapping.name, err: e }, 'checking files still being written failed: %s', describeError(e)),
+      // `change` (it changed since it failed) revives a failed job; a plain `rescan` hit does not.
+      (held, next) => (held === 'change' ? held : next),
+    );
+  }
+
+  /**
+   * A file a rescan found is queued at once only when its mtime is older than
+   * the stability window; one still being written (a folder being copied in)
+   * waits in the mapping's gate until it is quiet, and is queued then.
+   */
+  #settleYoung(w: Watched, path: string, st: FileStat, reason: RescanReason): boolean {
+    const stabilityMs = this.rt.config.sync.stabilityMs;
+    const now = Date.now();
+    if (st.mtimeMs <= now && now - st.mtimeMs >= stabilityMs) return false;
+    // An mtime in the future (another machine's clock): the gate compares two looks a window apart.
+    w.settle.touch(path, reason, st.mtimeMs <= now ? st.mtimeMs + stabilityMs : now + stabilityMs);
+    return true;
   }
 
   #schedule(w: Watched): void {
@@ -146,7 +183,7 @@ export class Daemon {
     // the folder, they made a second asset folder of the same name.
     const held = [...w.pendingDirs];
     w.rescanning = this.rt
-      .rescan(w.mapping, { signal: this.#abort.signal })
+      .rescan(w.mapping, { signal: this.#abort.signal, settle: (path, st, reason) => this.#settleYoung(w, path, st, reason) })
       .then((r) => {
         for (const dir of held) w.pendingDirs.delete(dir);
         w.failedRescans = 0;
@@ -236,7 +273,8 @@ export class Daemon {
         this.#wakeSoon();
       },
       onError: (err) => {
-        if (err.code === 'WATCH_LIMIT') {
+        // A limit, or a watch that is over: reported once by the watcher; the timer's rescans take over.
+        if (err.code === 'WATCH_LIMIT' || err.retry === 'never') {
           log.error({ code: err.code }, '%s', describeError(err));
           w.mode = 'rescan';
           this.hooks.watcherState?.(mapping.name, 'rescan', true);

@@ -20,6 +20,7 @@ Commands:
   resume           undo pause
   confirm-deletes  let deletions the delete guard holds go through (beside a running daemon)
   open             print (and open in a browser) the local page's address with its token
+  verify           compare disk, state and server; list drift (--repair: put the server back)
 
 Options:
   --config FILE    the config file (default ./sync.yaml)
@@ -82,6 +83,19 @@ files missing now are deleted on the server (deletes: delete) or forgotten
 (deletes: keep). A running daemon applies them within a second; otherwise the
 next once or start does. Files that vanish later are guarded again. A mapping
 folder that is missing is never confirmed: mount it, or remove the mapping.`,
+  verify: `Usage: squidex-sync verify [--config FILE] [--json] [--repair]
+
+Compares, per mapping, the files on disk, the state file and the mapped asset
+folders in Squidex, and lists each difference with its path and asset id:
+missing (deleted in Squidex), moved, renamed, content (replaced in Squidex),
+unsynced (a change on the share not uploaded yet) and unknown (assets in the
+mapped folders that are not from the share; listed, never deleted).
+  --json    the same as JSON
+  --repair  put the server back to what the share says: re-upload deleted
+            assets under their id, move and rename back, replace content;
+            needs the daemon stopped
+Exit 0 when everything matches (unknown assets aside), 1 when differences
+are found (with --repair: when some could not be repaired).`,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -104,7 +118,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.OK;
   }
   const configFile = resolve(values.config ?? 'sync.yaml');
-  const onlyNoArgs = ['start', 'once', 'status', 'check', 'open'];
+  const onlyNoArgs = ['start', 'once', 'status', 'check', 'open', 'verify'];
   if (onlyNoArgs.includes(command) && rest.length > 0) throw usage(`"${command}" takes no arguments (got ${rest.join(' ')}).`);
 
   switch (command) {
@@ -128,6 +142,8 @@ async function main(argv: string[]): Promise<number> {
     case 'pause':
     case 'resume':
       return (await import('./pause.js')).setPaused(configFile, rest, command === 'pause');
+    case 'verify':
+      return (await import('./verify.js')).verify(configFile, { json: values.json ?? false, repair: values.repair ?? false });
   }
   return EXIT.USAGE;
 }

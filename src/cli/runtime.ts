@@ -8,17 +8,18 @@ import { Availability } from '../squidex/availability.js';
 import { followOutage, OUTAGE_KEY } from '../worker/outage.js';
 import { acquireLock, openState, type State, type StateLock } from '../state/index.js';
 import { closesClean, markClean, openedAs, takeCleanMark } from '../state/clean.js';
-// Not the watch index: it loads the watcher (chokidar), which once never needs.
+// Not the watch index: it loads the watcher, which once never needs.
 import { compileIgnore, type IgnoreMatcher } from '../watch/ignore.js';
 import type { WalkResult } from '../watch/walk.js';
 import { ignoreSpec } from '../watch/scan.js';
 import { AdoptionIndex } from '../worker/adopt.js';
 import type { ReconcileContext, SyncEvents } from '../worker/context.js';
 import { WorkerPool } from '../worker/pool.js';
-import { rescanMapping, type RescanResult } from '../worker/rescan.js';
+import { rescanMapping, type RescanResult, type Settle } from '../worker/rescan.js';
 import { markCreated, removeEmptyFolders } from '../worker/emptied.js';
 import { guardKey } from '../worker/gone.js';
 import { pinRoot } from '../worker/openfile.js';
+import { ServerChangeGuard } from '../verify/guard.js';
 import { BigUploads } from '../worker/bigupload.js';
 
 /** Everything one run of the daemon or of `once` works with, built from the config. */
@@ -33,8 +34,8 @@ export interface Runtime {
   ctx: ReconcileContext;
   pool: WorkerPool;
   ignores: Map<string, IgnoreMatcher>;
-  /** `signal`: ends the walk early (a stop); the rescan then rejects with its reason. */
-  rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean; walk?: Promise<WalkResult>; signal?: AbortSignal }): Promise<RescanResult>;
+  /** `signal`: ends the walk early (a stop); the rescan then rejects with its reason. `settle`: the daemon's stability gate. */
+  rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean; walk?: Promise<WalkResult>; signal?: AbortSignal; settle?: Settle }): Promise<RescanResult>;
   /**
    * Removes asset folders left empty by moves and deletes (never while the guard holds):
    * under deletes: delete every one, under keep those squidex-sync created.
@@ -206,6 +207,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     // A miss costs a file that keeps changing a few more tries before it counts as failing.
     unstable: new BoundedMap(10_000),
     events: opts.events,
+    serverChanges: new ServerChangeGuard({ client, state, logger, clock, mode: config.sync.serverChanges }),
     big: new BigUploads({
       client, state, clock, logger: logger.child({ component: 'worker' }), server: serverKey(config),
       chunkBytes: config.upload.chunkBytes, tusAboveBytes: config.upload.tusAboveBytes, events: opts.events,
@@ -240,6 +242,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
         server: { client, resolver: ctx.resolver },
         walk: o.walk,
         signal: o.signal,
+        settle: o.settle,
       });
       pool.wake();
       return result;

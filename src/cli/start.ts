@@ -16,6 +16,7 @@ import { acquireLockPatiently, openRuntime, pausedMappings, readConfig } from '.
 import { collectStatus, watcherKey } from './status.js';
 import { outageLine, pauseLine, reviveLegacyFailures } from '../worker/outage.js';
 import { webFor } from './web.js';
+import { BackgroundVerify } from '../verify/background.js';
 
 /** `squidex-sync start`: the daemon, until SIGTERM/SIGINT. */
 export async function start(configFile: string): Promise<number> {
@@ -97,6 +98,14 @@ export async function start(configFile: string): Promise<number> {
     rescanned: (mapping, seconds) => metrics.setRescanDuration(mapping, seconds),
   });
   const notifier = createNotifier({ logger });
+  const verify = new BackgroundVerify({
+    intervalMs: config.sync.verifyIntervalMs,
+    mode: config.sync.serverChanges,
+    mappings: config.mappings,
+    ctx: rt.ctx,
+    wake: () => rt.pool.wake(),
+    paused: () => pausedMappings(rt.state, config),
+  });
 
   let http: HttpServer | undefined;
   let probe: NodeJS.Timeout | undefined;
@@ -130,7 +139,7 @@ export async function start(configFile: string): Promise<number> {
       settings: config.notify,
       snapshot: () => {
         const s = collectStatus(rt.state, config);
-        return { failed: s.failed, held: s.mappings.map((m) => ({ mapping: m.name, reason: m.guard })), waiting: s.totals.pending };
+        return { failed: s.failed, held: s.mappings.map((m) => ({ mapping: m.name, reason: m.guard })), waiting: s.totals.pending, drift: s.drift };
       },
       server: () => health.server(),
       now: () => Date.now(),
@@ -183,14 +192,17 @@ export async function start(configFile: string): Promise<number> {
       await notifier.ready('watching');
       notifier.startWatchdog();
       logger.info({ mappings: config.mappings.length }, 'squidex-sync is running');
+      verify.start();
     }
     await stopped;
+    await verify.stop();
     await notifier.stopping('draining');
     // Side by side: the rescan ends at its next folder, uploads drain meanwhile.
     await Promise.all([daemon.stop(), rt.pool.stop(config.sync.shutdownTimeoutMs)]);
     await starting.catch(() => undefined);
   } finally {
     stateWatch.close();
+    await verify.stop();
     clearInterval(probe);
     clearInterval(notifyTimer);
     notifier.close();

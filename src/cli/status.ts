@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import type { Config } from '../config/index.js';
+import type { Config, ServerChanges } from '../config/index.js';
 import { jsonForTerminal, printable, printableDeep } from '../lib/printable.js';
 import { formatBytes } from '../lib/units.js';
 import { openState, readLockHolder, type State } from '../state/index.js';
 import { guardHint, guardKey } from '../worker/gone.js';
+import { VERIFIED_AT, verifyStore, type DriftRow } from '../verify/store.js';
 import { EXIT } from './exit.js';
 import { pausedMappings, readConfig } from './runtime.js';
 import { outageLine, pauseLine, readOutage } from '../worker/outage.js';
@@ -58,6 +59,11 @@ export interface StatusReport {
   skipped: Array<{ mapping: string; path: string; reason: string }>;
   /** Metadata stamps of uploaded assets not yet sent (they go out in bulk, a moment after their uploads). */
   stampsPending: number;
+  /**
+   * Where Squidex differs from the share: found by the daemon's verify (sync.verifyInterval) or by a
+   * replace held back (sync.serverChanges: report). Unknown assets are listed, never deleted.
+   */
+  drift: { mode: ServerChanges; verifiedAt: number | null; total: number; items: Array<Omit<DriftRow, 'seenAt'>> };
   /** Big files going through tus: how much the server has confirmed (it lags by up to a second). */
   bigUploads: Array<{ mapping: string; path: string; confirmed: number; size: number; startedAt: number }>;
 }
@@ -107,6 +113,7 @@ export function collectStatus(state: State, config: Config): StatusReport {
     kept: state.files.kept(200),
     skipped: state.skipped.list(200).map((k) => ({ mapping: k.mapping, path: k.path, reason: k.reason })),
     stampsPending: state.stamps.count(),
+    drift: collectDrift(state, config),
     bigUploads: state.uploads.list(200).map((u) => ({ mapping: u.mapping, path: u.path, confirmed: u.confirmed, size: u.size, startedAt: u.startedAt })),
   };
 }
@@ -117,6 +124,13 @@ function squidexStatus(state: State, waiting: number): SquidexStatus | null {
   const until = state.jobs.pausedUntil();
   if (until > Date.now()) return { state: 'paused', since: null, until, reason: 'Retry-After', summary: pauseLine(until, waiting) };
   return null;
+}
+
+function collectDrift(state: State, config: Config): StatusReport['drift'] {
+  const store = verifyStore(state.db);
+  const at = Number(state.meta.get(VERIFIED_AT) ?? NaN);
+  const items = store.listDrift(200).map(({ seenAt: _seenAt, ...d }) => d);
+  return { mode: config.sync.serverChanges, verifiedAt: Number.isFinite(at) ? at : null, total: [...store.countDrift().values()].reduce((a, b) => a + b, 0), items };
 }
 
 export async function status(configFile: string, opts: { json: boolean }): Promise<number> {
@@ -202,7 +216,27 @@ function formatStatus(r: StatusReport): string {
     lines.push('', 'skipped, not a regular file inside the mapping or a name that is not UTF-8 (never read):');
     for (const k of r.skipped) lines.push(`  ${k.mapping}: ${k.path} (${k.reason})`);
   }
+  lines.push(...formatDrift(r.drift));
   return lines.join('\n');
+}
+
+function formatDrift(d: StatusReport['drift']): string[] {
+  const changed = d.items.filter((i) => i.kind !== 'unknown');
+  const unknown = d.items.filter((i) => i.kind === 'unknown');
+  const lines: string[] = [];
+  if (changed.length > 0) {
+    const when = d.verifiedAt === null ? '' : ` (last verify ${new Date(d.verifiedAt).toISOString()})`;
+    lines.push('', d.mode === 'restore'
+      ? `changed in Squidex, and the daemon could not put it back${when}; its log says why:`
+      : `changed in Squidex, left as it is${when}; \`squidex-sync verify --repair\` puts the share's version back:`);
+    for (const i of changed) lines.push(`  ${i.mapping}: ${i.path}`, `      ${i.kind}: ${i.detail} (asset ${i.assetId})`);
+  }
+  if (unknown.length > 0) {
+    lines.push('', 'in mapped asset folders, not from the share (never deleted):');
+    for (const i of unknown) lines.push(`  ${i.mapping}: ${i.path} (asset ${i.assetId})`);
+  }
+  if (d.total > d.items.length) lines.push(`  … and ${d.total - d.items.length} more`);
+  return lines;
 }
 
 function attempts(n: number): string {

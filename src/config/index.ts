@@ -13,7 +13,7 @@ import { buildConfig } from './validate.js';
 import type { Config, ConfigProblem, Mapping, ParseOptions } from './types.js';
 
 export { DEFAULTS } from './types.js';
-export type { Config, ConfigProblem, DeleteGuardSettings, DeletePolicy, LogLevel, Mapping, NotifySettings, ParseOptions, SquidexConfig, SyncSettings, WatchMode } from './types.js';
+export type { Config, ConfigProblem, DeleteGuardSettings, DeletePolicy, LogLevel, Mapping, NotifySettings, ParseOptions, ServerChanges, SquidexConfig, SyncSettings, WatchMode } from './types.js';
 export { normaliseRemote, defaultName } from './validate.js';
 export { parseDuration, parseBytes } from './reader.js';
 

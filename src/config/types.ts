@@ -7,6 +7,8 @@
 export type DeletePolicy = 'keep' | 'delete';
 export type WatchMode = 'auto' | 'events' | 'poll';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/** What the daemon does about changes made in Squidex: list them, or put the share's version back. */
+export type ServerChanges = 'report' | 'restore';
 
 export interface Mapping {
   /** Stable id of the mapping: the key of its rows in the state database, and the CLI's handle (pause/status). */
@@ -56,6 +58,9 @@ export interface SyncSettings {
   backoffMaxMs: number;
   /** Longest pause a server's Retry-After is honoured for, in seconds. */
   maxServerPauseSeconds: number;
+  /** YAML `verifyInterval`: how often the daemon compares the server with the state database; 0 = never. */
+  verifyIntervalMs: number;
+  serverChanges: ServerChanges;
 }
 
 export interface DeleteGuardSettings {
@@ -143,8 +148,11 @@ export const DEFAULTS = Object.freeze({
     ignore: Object.freeze([] as string[]),
     ignoreDefaults: true,
   }),
-  /** What `rescanInterval: auto` means: shares lose events, so rescan them often (as Syncthing does). */
-  rescanAuto: Object.freeze({ networkMs: 60_000, localMs: 3_600_000 }),
+  /**
+   * What `rescanInterval: auto` means: shares lose events, so rescan them often (as Syncthing does);
+   * a file system that could not be told apart (no mount table) gets events and a rescan every 5 minutes.
+   */
+  rescanAuto: Object.freeze({ networkMs: 60_000, localMs: 3_600_000, unknownMs: 300_000 }),
   sync: Object.freeze({
     // 8, not 4: small files are bound by round trips, and against a Squidex 20 ms
     // away 8 at once made a first sync of 1,000 files 2x faster (docs/benchmarks.md);
@@ -159,6 +167,9 @@ export const DEFAULTS = Object.freeze({
     backoffBaseMs: 2000,
     backoffMaxMs: 600_000,
     maxServerPauseSeconds: 3600,
+    verifyIntervalMs: 86_400_000,
+    // An editor who removed an asset on purpose must not have the daemon fight them.
+    serverChanges: 'report' as ServerChanges,
   }),
   deleteGuard: Object.freeze({ enabled: true, maxShare: 0.5, minFiles: 20 }),
   // 4 MiB chunks stay under Squidex's default per-request limit (5 MiB) with room to spare.

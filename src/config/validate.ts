@@ -7,12 +7,14 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { Section, isTree, joinKey, parseBytes, parseDuration, show, type Problems, type Tree } from './reader.js';
-import { DEFAULTS, type Config, type DeletePolicy, type LogLevel, type Mapping, type WatchMode } from './types.js';
+import { DEFAULTS, type Config, type DeletePolicy, type LogLevel, type Mapping, type ServerChanges, type WatchMode } from './types.js';
 
 const TOP_KEYS = ['squidex', 'state', 'mappings', 'sync', 'deleteGuard', 'upload', 'http', 'notify', 'log'] as const;
 const SQUIDEX_KEYS = ['url', 'app', 'clientId', 'clientSecret', 'token', 'ca', 'timeoutSeconds', 'connectTimeoutSeconds', 'allowInsecureHttp'] as const;
 const MAPPING_KEYS = ['name', 'local', 'remote', 'deletes', 'permanentDeletes', 'watch', 'rescanInterval', 'ignore', 'ignoreDefaults'] as const;
-const SYNC_KEYS = Object.keys(DEFAULTS.sync);
+// verifyInterval is a duration in the YAML (24h), kept in ms.
+const SYNC_KEYS = [...Object.keys(DEFAULTS.sync).filter((k) => k !== 'verifyIntervalMs'), 'verifyInterval'];
+const SERVER_CHANGES: readonly ServerChanges[] = ['report', 'restore'];
 const DELETES: readonly DeletePolicy[] = ['keep', 'delete'];
 const WATCH: readonly WatchMode[] = ['auto', 'events', 'poll'];
 const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -48,6 +50,8 @@ export function buildConfig(root: Tree, ctx: Context): Config {
     backoffBaseMs: s.num('backoffBaseMs', d.backoffBaseMs, { min: 0 }),
     backoffMaxMs: s.num('backoffMaxMs', d.backoffMaxMs, { min: 0 }),
     maxServerPauseSeconds: s.num('maxServerPauseSeconds', d.maxServerPauseSeconds, { min: 1, max: 7 * 24 * 3600 }),
+    verifyIntervalMs: readVerifyInterval(s),
+    serverChanges: s.oneOf('serverChanges', SERVER_CHANGES, d.serverChanges),
   };
   if (sync.backoffMaxMs < sync.backoffBaseMs) {
     s.error('backoffMaxMs', `must be at least sync.backoffBaseMs (${sync.backoffBaseMs}): it caps the doubling retry delay`);
@@ -303,6 +307,17 @@ function readRescan(s: Section): number | 'auto' {
   if (ms === undefined || ms < 1000) {
     s.error('rescanInterval', `expected auto or a duration of at least 1s such as 90s, 15m or 1h (a bare number is seconds), got ${show(v, '')}`);
     return DEFAULTS.mapping.rescanIntervalMs;
+  }
+  return ms;
+}
+
+function readVerifyInterval(s: Section): number {
+  const v = s.raw('verifyInterval');
+  if (v === undefined) return DEFAULTS.sync.verifyIntervalMs;
+  const ms = parseDuration(v);
+  if (ms === undefined || (ms > 0 && ms < 1000)) {
+    s.error('verifyInterval', `expected a duration such as 24h, 6h or 30m (a bare number is seconds; 0 turns the background verify off), got ${show(v, '')}`);
+    return DEFAULTS.sync.verifyIntervalMs;
   }
   return ms;
 }

@@ -10,6 +10,8 @@ export interface NotifySnapshot {
   held: Array<{ mapping: string; reason: string | null }>;
   /** Files waiting, for "21 files waiting". */
   waiting: number;
+  /** What the daemon's verify found changed in Squidex (sync.verifyInterval), as `status` lists it. */
+  drift?: { mode: 'report' | 'restore'; items: Array<{ mapping: string; path: string; kind: string; assetId: string; detail: string }> };
 }
 
 export interface NotifyDeps {
@@ -41,6 +43,7 @@ export class WebhookNotifier {
   private lastDigestAt = -Infinity;
   private readonly heldSaid = new Map<string, string>();
   private outageSaid = false;
+  private readonly driftSaid = new Set<string>();
   private readonly queue: string[] = [];
   private sending = false;
   private readonly post: (text: string) => Promise<void>;
@@ -50,7 +53,9 @@ export class WebhookNotifier {
     this.post = deps.post ?? ((text) => postWebhook(deps.settings, text));
     this.delays = deps.retryDelaysMs ?? [2000, 10_000, 60_000];
     // Failures from before this start were someone's news already.
-    for (const f of deps.snapshot().failed) this.known.add(failureKey(f));
+    const first = deps.snapshot();
+    for (const f of first.failed) this.known.add(failureKey(f));
+    for (const d of first.drift?.items ?? []) this.driftSaid.add(driftKey(d));
   }
 
   tick(): void {
@@ -59,6 +64,26 @@ export class WebhookNotifier {
     this.failures(snap.failed, now);
     this.holds(snap.held);
     this.outage(snap.waiting, now);
+    if (snap.drift) this.drift(snap.drift);
+  }
+
+  /** Differences with Squidex not told yet: one message per verify that found new ones. */
+  private drift(drift: NonNullable<NotifySnapshot['drift']>): void {
+    const fresh = drift.items.filter((d) => !this.driftSaid.has(driftKey(d)));
+    this.driftSaid.clear(); // only what is listed now is remembered: bounded by the list
+    for (const d of drift.items) this.driftSaid.add(driftKey(d));
+    const changed = fresh.filter((d) => d.kind !== 'unknown');
+    const unknown = fresh.length - changed.length;
+    if (fresh.length === 0) return;
+    const lines = changed.slice(0, LISTED).map((d) => `• ${d.mapping}: ${d.path} — ${d.kind}: ${d.detail}`);
+    if (changed.length > LISTED) lines.push(`… and ${changed.length - LISTED} more`);
+    if (unknown > 0) lines.push(`${unknown} asset${unknown === 1 ? '' : 's'} in mapped folders not from the share (listed, never deleted).`);
+    const head = changed.length === 0
+      ? 'squidex-sync: new assets in mapped folders, uploaded in Squidex by someone else:'
+      : drift.mode === 'restore'
+        ? `squidex-sync: ${changed.length} change${changed.length === 1 ? '' : 's'} made in Squidex could not be put back (the daemon's log says why):`
+        : `squidex-sync: ${changed.length} asset${changed.length === 1 ? ' was' : 's were'} changed in Squidex and left as they are (sync.serverChanges: report); \`squidex-sync verify --repair\` puts the share's version back:`;
+    this.send(`${head}\n${lines.join('\n')}`);
   }
 
   private failures(failed: NotifySnapshot['failed'], now: number): void {
@@ -131,6 +156,10 @@ export class WebhookNotifier {
       this.sending = false;
     }
   }
+}
+
+function driftKey(d: { assetId: string; kind: string; detail: string }): string {
+  return `${d.assetId}\0${d.kind}\0${d.detail}`;
 }
 
 function failureKey(f: { mapping: string; path: string; at: number | null }): string {

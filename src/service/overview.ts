@@ -17,8 +17,6 @@ export interface OverviewDeps {
   assetOf(mapping: string, path: string): { assetId: string; size: number | null } | undefined;
   squidex: { url: string; app: string };
   now(): number;
-  /** Big uploads under way, with their bytes; empty where the client has none. */
-  bigUploads?(): Array<{ mapping: string; path: string; sent: number; total: number }>;
 }
 
 export type MappingState = 'in sync' | 'syncing' | 'paused' | 'unreachable' | 'credentials refused' | 'not mounted';
@@ -44,6 +42,8 @@ export interface Overview {
   activity: Array<{ at: number; action: string; mapping: string; path: string; size: number | null; link: string | null }>;
   failed: StatusReport['failed'];
   uploads: Array<{ mapping: string; path: string; sent: number; total: number }>;
+  /** What the daemon's verify found changed in Squidex, and assets not from the share. */
+  drift: StatusReport['drift'];
 }
 
 export function buildOverview(deps: OverviewDeps): Overview {
@@ -77,7 +77,9 @@ export function buildOverview(deps: OverviewDeps): Overview {
       return { ...a, size: asset?.size ?? null, link: asset ? link(asset.assetId) : null };
     }),
     failed: status.failed,
-    uploads: deps.bigUploads?.() ?? [],
+    // What the server confirmed of each big (tus) upload: it lags the bytes sent by up to a second.
+    uploads: status.bigUploads.map((u) => ({ mapping: u.mapping, path: u.path, sent: u.confirmed, total: u.size })),
+    drift: status.drift ?? { mode: 'report', verifiedAt: null, total: 0, items: [] },
   };
 }
 

@@ -48,6 +48,10 @@ export const PAGE = `<!doctype html>
     <p><button type="button" data-act="retry">Retry all</button></p>
     <table><thead><tr><th scope="col">File</th><th scope="col">Why</th><th scope="col">Actions</th></tr></thead><tbody id="failed"></tbody></table>
   </section>
+  <section aria-labelledby="h-drift" id="drift-section" hidden><h2 id="h-drift">Changed in Squidex</h2>
+    <p class="muted" id="drift-note"></p>
+    <table><thead><tr><th scope="col">File</th><th scope="col">What</th><th scope="col">Asset</th></tr></thead><tbody id="drift"></tbody></table>
+  </section>
   <section aria-labelledby="h-uploads" id="uploads-section" hidden><h2 id="h-uploads">Big uploads</h2>
     <table><thead><tr><th scope="col">File</th><th scope="col">Sent</th></tr></thead><tbody id="uploads"></tbody></table>
   </section>
@@ -119,6 +123,16 @@ function render(o) {
     const tr = el('tr'); tr.append(cell(f.mapping + ': ' + f.path, 'path'), cell(f.error || f.code || 'unknown error'), a); fb.append(tr);
   }
   $('failed-section').hidden = o.failed.length === 0;
+  const drift = o.drift ? o.drift.items : [];
+  const db = $('drift'); db.replaceChildren();
+  for (const d of drift) { const tr = el('tr'); tr.append(cell(d.mapping + ': ' + d.path, 'path'), cell(d.kind + ': ' + d.detail), cell(d.assetId, 'muted')); db.append(tr); }
+  const note = [];
+  if (o.drift && o.drift.verifiedAt) note.push('Last verify: ' + new Date(o.drift.verifiedAt).toLocaleString() + '.');
+  if (drift.some((d) => d.kind !== 'unknown')) note.push(o.drift.mode === 'restore' ? 'The daemon could not put these back; its log says why.' : 'Left as it is (sync.serverChanges: report); squidex-sync verify --repair uploads the files on the share again.');
+  if (drift.some((d) => d.kind === 'unknown')) note.push('Assets not from the share are listed, never deleted.');
+  if (o.drift && o.drift.total > drift.length) note.push('Showing ' + drift.length + ' of ' + o.drift.total + '.');
+  $('drift-note').textContent = note.join(' ');
+  $('drift-section').hidden = drift.length === 0;
   const ub = $('uploads'); ub.replaceChildren();
   for (const u of o.uploads) { const tr = el('tr'); tr.append(cell(u.mapping + ': ' + u.path, 'path'), cell(size(u.sent) + ' of ' + size(u.total))); ub.append(tr); }
   $('uploads-section').hidden = o.uploads.length === 0;

@@ -42,6 +42,7 @@ interface CallOptions {
   json?: unknown;
   upload?: UploadSource;
   signal?: AbortSignal;
+  headers?: Record<string, string>;
   ctx: Omit<FailureContext, 'now' | 'clientId'>;
 }
 
@@ -74,6 +75,12 @@ interface CallResult {
 /** Cap for findAssets() paging without an explicit `top`: Squidex pages are ≤ 200 items. */
 const PAGE = 200;
 const MAX_FIND_RESULTS = 10_000;
+/**
+ * Squidex skips its asset enrichment (metadata text, edit tokens, tag names) for a
+ * request with this header (AssetHeaders.NoEnrichment); listings for verify read
+ * only ids, parent, name, size, versions and metadata.
+ */
+const LEAN = { 'x-noassetenrichment': '1' };
 
 export class SquidexClient {
   private readonly base: string;
@@ -261,6 +268,28 @@ export class SquidexClient {
     return [...byId.values()];
   }
 
+  /**
+   * One page (up to 200) of the assets directly in a folder, with the server's
+   * total for the folder (-1 when it sent none), so a caller knows whether
+   * another page is worth asking for.
+   */
+  async listFolderAssets(parentId: string, skip: number, opts: { signal?: AbortSignal } = {}): Promise<{ items: AssetDto[]; total: number }> {
+    const r = await this.call('GET', '/assets', {
+      query: { parentId, $top: PAGE, $skip: skip || undefined }, headers: LEAN, signal: opts.signal, ctx: { operation: 'list assets' },
+    });
+    const body = r.body as { items?: AssetDto[]; total?: unknown };
+    return { items: body.items ?? [], total: typeof body.total === 'number' ? body.total : -1 };
+  }
+
+  /** The live assets among `ids`, wherever they are; deleted and unknown ids are left out. */
+  async getAssetsByIds(ids: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<AssetDto[]> {
+    if (ids.length === 0) return [];
+    const r = await this.call('GET', '/assets', {
+      query: { ids: ids.join(',') }, headers: LEAN, signal: opts.signal, ctx: { operation: 'get assets by id' },
+    });
+    return (r.body as { items?: AssetDto[] }).items ?? [];
+  }
+
   // ---- transport -----------------------------------------------------------------------------
 
   private async fetchToken(): Promise<TokenResponse> {
@@ -305,7 +334,7 @@ export class SquidexClient {
   private async callOnce(method: Dispatcher.HttpMethod, path: string, opts: CallOptions, mayRefresh: boolean): Promise<CallResult> {
     const token = await this.tokens.get();
     const url = `${this.base}/api/apps/${enc(this.opts.app)}${path}${queryString(opts.query)}`;
-    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+    const headers: Record<string, string> = { ...opts.headers, authorization: `Bearer ${token}`, accept: 'application/json' };
     let mp: MultipartBody | undefined;
     let body: string | Buffer | AsyncIterable<Uint8Array> | undefined;
     if (opts.upload) {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
@@ -8,7 +9,11 @@ import { ensurePrivateDir } from './private.js';
 export interface LockHolder {
   pid: number;
   hostname: string;
-  /** Kernel start time of the process (Linux /proc ticks) so a reused pid is not mistaken for the holder. */
+  /**
+   * When the process started, so a reused pid is not mistaken for the holder:
+   * Linux /proc ticks, or `ps:` and the start time `ps` prints (macOS, or Linux
+   * without /proc); null where neither can be read (Windows: the pid alone).
+   */
   procStart: string | null;
   startedAt: number;
   nonce: string;
@@ -20,8 +25,8 @@ export interface StateLock {
   release(): void;
 }
 
-/** Field 22 of /proc/<pid>/stat: start time in clock ticks; null off Linux. */
-function procStart(pid: number): string | null {
+/** Field 22 of /proc/<pid>/stat: start time in clock ticks; null without /proc. */
+function procTicks(pid: number): string | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may contain spaces and parentheses; fields resume after the last ')'.
@@ -31,6 +36,23 @@ function procStart(pid: number): string | null {
   }
 }
 
+/** `ps:` + the start time `ps` prints for the pid (to the second); null when there is no `ps` or no such process. */
+export function psStart(pid: number): string | null {
+  try {
+    const out = execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return out === '' ? null : `ps:${out}`;
+  } catch {
+    return null;
+  }
+}
+
+/** This process's start stamp: /proc on Linux, then `ps` (macOS, or no /proc); none on Windows. */
+function procStart(pid: number, platform = process.platform): string | null {
+  if (platform === 'win32') return null;
+  return (platform === 'linux' ? procTicks(pid) : null) ?? psStart(pid);
+}
+
+/** Same host: is the holder's pid alive and, where a start stamp can be read in the holder's own form, the same process? */
 function alive(h: LockHolder): boolean {
   if (h.hostname !== hostname()) return true; // cannot see another host's processes: assume alive
   try {
@@ -38,8 +60,10 @@ function alive(h: LockHolder): boolean {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  const now = procStart(h.pid);
-  return h.procStart === null || now === null || now === h.procStart;
+  if (h.procStart === null) return true;
+  // Compared only in the form the holder wrote: ticks against a `ps` time would look like pid reuse.
+  const now = h.procStart.startsWith('ps:') ? psStart(h.pid) : procTicks(h.pid);
+  return now === null || now === h.procStart;
 }
 
 function readHolder(file: string): LockHolder | null {

@@ -108,7 +108,28 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE jobs ADD COLUMN fail_kind TEXT;
   `,
-  // 6: resumable (tus) uploads in progress, one per path: where the upload
+  // 6: differences between the share and Squidex that verify found (or a replace
+  // held back), for `status`; and the content version (fileVersion) each asset
+  // had when we last wrote it, so a change made in Squidex is told from ours.
+  // No row means 0, so a first sync writes none; -1 marks assets synced before
+  // this table existed (unknown until verify sees our stamp on them).
+  `
+  CREATE TABLE drift (
+    asset_id TEXT NOT NULL,
+    kind     TEXT NOT NULL,
+    mapping  TEXT NOT NULL,
+    path     TEXT NOT NULL,   -- the local path; for an unknown asset, its folder path and name on the server
+    detail   TEXT NOT NULL,
+    seen_at  INTEGER NOT NULL,
+    PRIMARY KEY (asset_id, kind)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE file_versions (
+    asset_id     TEXT NOT NULL PRIMARY KEY,
+    file_version INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  INSERT INTO file_versions (asset_id, file_version) SELECT asset_id, -1 FROM files WHERE sha256 IS NOT NULL;
+  `,
+  // 7: resumable (tus) uploads in progress, one per path: where the upload
   // lives, what the server confirmed, and the file's size and mtime when it
   // started (a file that changed since is not continued but started over).
   `

@@ -1,8 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { detectWindows, parseDarwinMount } from './fstype-other.js';
 
 export interface FsTypeInfo {
-  /** As the mount table spells it (`ext4`, `cifs`, `fuse.sshfs`), or `unknown`. */
+  /** As the mount table spells it (`ext4`, `cifs`, `fuse.sshfs`, `apfs`, `smbfs`); on Windows `smb` or `local`; or `unknown`. */
   fsType: string;
   mountPoint: string;
   /** true: do not rely on change events; rescan on a short timer instead. */
@@ -22,12 +24,14 @@ export interface MountEntry {
  * (type `fuse`) raising zero inotify events for writes made to its source, and
  * rclone/s3fs/sshfs mounts behave the same. `fuseblk` is FUSE over a local block
  * device (ntfs-3g on a USB disk), where every write goes through this kernel, so
- * events are complete there.
+ * events are complete there. macOS names its own: smbfs, nfs, afpfs, webdav,
+ * and osxfuse/macfuse for FUSE.
  */
 const NETWORK = new Set([
   'cifs', 'smb3', 'smbfs', 'smb', 'smb2', 'nfs', 'nfs4', 'sshfs', '9p', 'afs', 'ceph',
   'glusterfs', 'davfs', 'webdav', 'ncpfs', 'coda', 'lustre', 'gpfs', 'beegfs', 'ocfs2',
   'gfs2', 'virtiofs', 'vboxsf', 'vmhgfs', 'fuse', 'moosefs', 'orangefs',
+  'afpfs', 'osxfuse', 'osxfusefs', 'macfuse', 'fusefs', 'ftp',
 ]);
 const LOCAL_FUSE = new Set(['fuseblk']);
 
@@ -91,14 +95,40 @@ function realOrAncestor(p: string): string {
   }
 }
 
+/** Output of a command run to learn the mount table, kept briefly: callers ask every few seconds, and Windows' `net` is slow to start. */
+const outputs = new Map<string, { at: number; text: string | null }>();
+const OUTPUT_TTL_MS = 30_000;
+
+export type RunCommand = (cmd: string, args: string[]) => string | null;
+
+function runCached(cmd: string, args: string[]): string | null {
+  const key = [cmd, ...args].join(' ');
+  const hit = outputs.get(key);
+  if (hit && Date.now() - hit.at < OUTPUT_TTL_MS) return hit.text;
+  let text: string | null = null;
+  try {
+    text = execFileSync(cmd, args, { encoding: 'utf8', timeout: 3000, windowsHide: true, stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    // not there, or hung on a dead share: the answer is unknown
+  }
+  outputs.set(key, { at: Date.now(), text });
+  return text;
+}
+
 /**
- * The file system a mapping lives on. Linux only (reads the mount table); on other
- * platforms, or when the table cannot be read, returns `unknown` and non-network,
- * so the caller keeps events plus its normal rescan interval.
+ * The file system a mapping lives on: Linux reads the mount table, macOS the
+ * output of `mount`, Windows tells UNC paths and drives mapped by `net use`.
+ * Anywhere else, or when that cannot be read, `unknown` and non-network: the
+ * caller keeps events and rescans more often.
  */
-export function detectFsType(p: string): FsTypeInfo {
+export function detectFsType(p: string, platform: NodeJS.Platform = process.platform, run: RunCommand = runCached): FsTypeInfo {
   const unknown: FsTypeInfo = { fsType: 'unknown', mountPoint: '/', network: false };
-  if (process.platform !== 'linux') return unknown;
+  if (platform === 'win32') return detectWindows(p, realOrAncestor(p), run('net', ['use']));
+  if (platform === 'darwin') {
+    const mounts = parseDarwinMount(run('/sbin/mount', []) ?? '');
+    return mounts.length > 0 ? findMount(mounts, realOrAncestor(p)) : unknown;
+  }
+  if (platform !== 'linux') return unknown;
   const real = realOrAncestor(p);
   for (const [file, parse] of [
     ['/proc/self/mountinfo', parseMountinfo],

@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { SyncError } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/log.js';
-import { DirWatcher } from './dirwatch.js';
+import { EventsWatcher } from './events.js';
 import type { IgnoreMatcher } from './ignore.js';
+import type { WatchBackend } from './parcel.js';
 import { PollWatcher } from './pollwatch.js';
 import { StabilityGate } from './stability.js';
 import type { FileStat } from './walk.js';
@@ -12,7 +13,7 @@ export type WatchKind = 'add' | 'change' | 'unlink' | 'addDir' | 'unlinkDir';
 export interface WatcherOptions {
   root: string;
   ignore: IgnoreMatcher;
-  /** events: one inotify watch per folder. poll: a stat walk every pollIntervalMs (shares whose events are lost). */
+  /** events: @parcel/watcher (inotify, FSEvents, ReadDirectoryChangesW). poll: a stat walk every pollIntervalMs (shares whose events are lost). */
   mode: 'events' | 'poll';
   /** A file is reported only after it has not changed for this long. */
   stabilityMs: number;
@@ -23,11 +24,20 @@ export interface WatcherOptions {
    * stable, with the size and mtime seen then. unlink/unlinkDir come at once.
    * addDir means "a folder appeared (or must be looked at again): walk it"; the
    * files in a folder moved or copied in are also reported one by one as add.
+   * On Linux a folder that came with subfolders is reported a second time once
+   * those are watched too: what changed in them before is for the walk to find.
    */
   onPath(relPath: string, kind: WatchKind, stat?: FileStat): void;
-  /** WATCH_LIMIT (once per watcher; fall back to rescans) or WATCH_FAILED. Never thrown. */
+  /**
+   * Never thrown. WATCH_LIMIT, or WATCH_FAILED with retry 'never': the watch
+   * is over (reported once; fall back to rescans). WATCH_FAILED with retry
+   * 'retry': it recovers by itself (a mapping folder that vanished is watched
+   * again when it is back, with an addDir of '').
+   */
   onError(err: SyncError): void;
   logger?: Logger;
+  /** Events mode: the native watcher (tests pass a fake). */
+  backend?: WatchBackend;
 }
 
 export interface Watcher {
@@ -40,8 +50,8 @@ export interface Watcher {
 
 const LIMIT_CODES = new Set(['ENOSPC', 'EMFILE', 'ENFILE']);
 
-/** Turns a raw fs error into the SyncError the caller acts on. */
-export function classifyWatchError(e: unknown, root: string, rel = ''): SyncError {
+/** Turns a raw fs error into the SyncError the caller acts on. `fatal`: the watch is over, rescans take over. */
+export function classifyWatchError(e: unknown, root: string, rel = '', fatal = false): SyncError {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   const where = rel === '' ? root : path.join(root, rel);
   if (code && LIMIT_CODES.has(code)) {
@@ -59,6 +69,13 @@ export function classifyWatchError(e: unknown, root: string, rel = ''): SyncErro
     );
   }
   const msg = e instanceof Error ? e.message : String(e);
+  if (fatal) {
+    return new SyncError('WATCH_FAILED', `watching ${where} failed: ${msg}; changes are picked up by periodic rescans instead.`, {
+      cause: e,
+      retry: 'never',
+      hint: 'Restart the daemon to watch again; if it keeps failing, set `watch: poll` for this mapping.',
+    });
+  }
   return new SyncError('WATCH_FAILED', `watching ${where} failed: ${msg}`, { cause: e, retry: 'retry' });
 }
 
@@ -72,14 +89,14 @@ export function startWatcher(opts: WatcherOptions): Watcher {
   const root = path.resolve(opts.root);
   const base = root.endsWith('/') ? root : root + '/';
   let closed = false;
-  let limitReported = false;
+  let overReported = false;
 
-  const fail = (e: unknown, rel: string): void => {
+  const fail = (e: unknown, rel: string, fatal = false): void => {
     if (closed) return;
-    const err = classifyWatchError(e, root, rel);
-    if (err.code === 'WATCH_LIMIT') {
-      if (limitReported) return;
-      limitReported = true;
+    const err = classifyWatchError(e, root, rel, fatal);
+    if (err.code === 'WATCH_LIMIT' || fatal) {
+      if (overReported) return;
+      overReported = true;
     }
     try {
       opts.onError(err);
@@ -110,12 +127,12 @@ export function startWatcher(opts: WatcherOptions): Watcher {
     ready = pw.start().catch((e: unknown) => fail(e, ''));
     closeInner = () => pw.close();
   } else {
-    const dw = new DirWatcher(root, opts.ignore, { gate, report, fail });
-    ready = dw
+    const ew = new EventsWatcher(root, opts.ignore, { gate, report, fail }, opts.backend);
+    ready = ew
       .start()
-      .then(() => log.debug({ root, folders: dw.watchedDirs }, 'watching'))
-      .catch((e: unknown) => fail(e, ''));
-    closeInner = async () => dw.close();
+      .then(() => log.debug({ root, folders: ew.watchedDirs }, 'watching'))
+      .catch((e: unknown) => fail(e, '', true));
+    closeInner = () => ew.close();
   }
 
   return {

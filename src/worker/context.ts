@@ -1,7 +1,7 @@
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
 import type { FolderResolver, SquidexClient } from '../squidex/index.js';
-import type { State } from '../state/index.js';
+import type { FileRow, State } from '../state/index.js';
 import type { AdoptionIndex } from './adopt.js';
 import type { BigUploads } from './bigupload.js';
 import type { MappingRuntime } from './mapping.js';
@@ -39,6 +39,11 @@ export interface ReconcileContext {
    * `defer`), many per bulk request. Absent: every stamp is a request of its own.
    */
   stamper?: Pick<Stamper, 'before'>;
+  /**
+   * Asked before new content replaces an asset's: an Outcome when the asset's
+   * content was changed in Squidex and must be left alone (sync.serverChanges).
+   */
+  serverChanges?: { beforeReplace(mapping: string, row: FileRow): Promise<Outcome | undefined> };
   /** Files above upload.tusAboveBytes go through tus, resumable (bigupload.ts). Absent: every file is one request. */
   big?: BigUploads;
   /** Aborted when the pool stops: a big upload finishes its chunk in flight and keeps the rest for the next start. */

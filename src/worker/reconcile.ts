@@ -18,6 +18,7 @@ import { META_PATH, META_SHA, remoteDirOf, remoteFileOf, type MappingRuntime } f
 import { findMoveSource, applyMove } from './move.js';
 import { movedWithFolder } from './foldermove.js';
 import { stampBody } from './stamps.js';
+import { verifyStore } from '../verify/store.js';
 import { sendContent } from './bigupload.js';
 
 /**
@@ -236,6 +237,10 @@ async function upload(
   // stores the id as a reservation, so a file deleted or renamed before the retry still
   // leads to this asset.
   if (!known) job.hintSent = true;
+  if (existing && ctx.serverChanges) {
+    const held = await ctx.serverChanges.beforeReplace(mapping.name, existing);
+    if (held) return held;
+  }
 
   let result: UploadResult;
   const kind = existing ? 'replace' : 'new';
@@ -338,7 +343,8 @@ function outran(mapping: MappingRuntime, relPath: string, ctx: ReconcileContext)
 export function record(
   mapping: MappingRuntime,
   relPath: string,
-  asset: Pick<AssetDto, 'id' | 'parentId' | 'version'>,
+  // fileVersion: absent for an adoption from a lean listing (then unknown until verify sees our stamp).
+  asset: Pick<AssetDto, 'id' | 'parentId' | 'version'> & Partial<Pick<AssetDto, 'fileVersion'>>,
   sha256: string,
   st: Stats,
   ctx: ReconcileContext,
@@ -358,6 +364,8 @@ export function record(
       syncedAt: ctx.clock.now(),
       missingSince: null,
     });
+    // The content version we leave behind: a different one later means someone else uploaded.
+    verifyStore(ctx.state.db).wrote(asset.id, asset.fileVersion);
   };
   if (ctx.defer) ctx.defer(write);
   else write();

@@ -4,7 +4,7 @@ import type { FolderResolver, SquidexClient } from '../squidex/index.js';
 import type { State } from '../state/index.js';
 import { diffLean } from '../watch/diff.js';
 import type { IgnoreMatcher } from '../watch/ignore.js';
-import { walkMapping, type WalkResult } from '../watch/walk.js';
+import { walkMapping, type FileStat, type WalkResult } from '../watch/walk.js';
 import { SKIP_TEXT } from './skips.js';
 import { applyFolderRename, detectFolderRenames } from './folders.js';
 import { confirmedUntil, confirmKey, guardHint, guardKey, keepKey, missingRootReason } from './gone.js';
@@ -18,10 +18,15 @@ export interface GuardSettings {
   minFiles: number;
 }
 
+/** Takes a file the rescan found changed and still being written (true), to queue it once it is quiet. */
+export type Settle = (path: string, stat: FileStat, reason: 'rescan' | 'change') => boolean;
+
 export interface RescanResult {
   mapping: string;
   files: number;
   changed: number;
+  /** Of `changed`, those still being written: queued once quiet, not now. */
+  settling: number;
   gone: number;
   errors: number;
   /** Folders renamed or moved as a whole on the server. */
@@ -51,6 +56,8 @@ export async function rescanMapping(
     server?: { client: SquidexClient; resolver: FolderResolver };
     /** A walk of this mapping already under way (`once` starts it on a thread at launch). */
     walk?: Promise<WalkResult>;
+    /** The daemon's stability gate; without it everything changed is queued now. */
+    settle?: Settle;
     /** Ends the walk early (the daemon is stopping): the rescan then rejects with the signal's reason. */
     signal?: AbortSignal;
   },
@@ -120,15 +127,22 @@ export async function rescanMapping(
     const at = failedAt.get(path);
     return at !== undefined && (walk.entries.get(path)?.mtimeMs ?? 0) > at;
   };
-  deps.state.jobs.enqueueMany([
-    // A rescan's stat is a look at a quiet file: due now, not after the debounce (`once` would idle a second).
-    ...changed.map((path) => ({ mapping: mapping.name, path, reason: changedSinceFailure(path) ? 'change' : 'rescan', delayMs: 0 })),
-    ...gone.map((path) => ({ mapping: mapping.name, path, reason: 'gone' })),
-  ]);
+  const now: Array<{ mapping: string; path: string; reason: string; delayMs?: number }> = [];
+  let settling = 0;
+  for (const path of changed) {
+    const reason = changedSinceFailure(path) ? 'change' : 'rescan';
+    const st = walk.entries.get(path);
+    if (st && deps.settle?.(path, st, reason)) settling += 1;
+    // A quiet file: due now, not after the debounce (`once` would idle a second).
+    else now.push({ mapping: mapping.name, path, reason, delayMs: 0 });
+  }
+  for (const path of gone) now.push({ mapping: mapping.name, path, reason: 'gone' });
+  deps.state.jobs.enqueueMany(now);
   return {
     mapping: mapping.name,
     files: walk.entries.size,
     changed: changed.length,
+    settling,
     gone: gone.length,
     errors: walk.errors.length,
     renamed,

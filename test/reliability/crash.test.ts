@@ -30,8 +30,12 @@ describe('crash loop', () => {
     let edits = 0;
     for (let k = 0; k < kills; k++) {
       const d = w.startDaemon();
-      // Some kills land during start-up (lock, migration, recovery), most while uploading.
-      await sleep(Math.floor(rnd() * (k % 4 === 0 ? 300 : 1500)));
+      // Some kills land during start-up (lock, migration, recovery), most while uploading. Those are
+      // timed from the end of the start rescan, so a slow start on a loaded machine does not turn
+      // every kill into a start-up kill (it did: 0 of 605 assets before the final start).
+      const delay = Math.floor(rnd() * (k % 4 === 0 ? 300 : 1500));
+      if (k % 4 !== 0) await d.waitForLog((l) => String(l.msg).startsWith('rescan'), 30_000);
+      await sleep(delay);
       d.child.kill('SIGKILL');
       await d.exited;
       // Changes while it is down must be found by the start rescan.

@@ -73,7 +73,7 @@ describe('names and shapes', () => {
   });
 
   it('a file larger than the server limit fails at once with a clear message and is not retried forever', { timeout: 60_000 }, async () => {
-    // A Squidex without tus: with it, the file would go through in pieces (e2e-tus.test.ts).
+    // Without tus (a Squidex older than 6.6): with it, the file would go in pieces below the limit.
     world = await World.create({ server: { maxUploadBytes: 256 * 1024, tus: false }, sync: { ...FAST_RETRY } });
     const w = world;
     w.write('ok.txt', 'fits');

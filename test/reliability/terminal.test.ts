@@ -47,7 +47,7 @@ describe('printable', () => {
 
 describe('text output escapes what others named', () => {
   it('once, status, status --json and once --dry-run with ESC sequences in file names and error texts', { timeout: 120_000 }, async () => {
-    // No tus on the server, so the file over the limit fails (with tus it would go through in pieces).
+    // Without tus, so the refused file's error text (which quotes its name) is what status shows.
     world = await World.create({ server: { maxUploadBytes: 256 * 1024, tus: false }, sync: { ...FAST_RETRY, moveWindowMs: 0 } });
     const w = world;
     w.write(CLIPBOARD, 'a synced file, deleted later');

@@ -181,9 +181,10 @@ export async function waitFor<T>(probe: () => T | undefined | null | false, time
   }
 }
 
-/** Upload requests the server has seen (create, upsert, replace, and the start of a tus upload). */
+/** Upload requests the server has seen (create, upsert, replace, a tus upload's creation). */
 export function uploadRequests(w: World): number {
   const c = w.inspect().counters.byRoute;
+  // A tus upload begins with its creation request (its bytes follow in PATCHes).
   return (c['POST /assets/{id}'] ?? 0) + (c['PUT /assets/{id}/content'] ?? 0) + (c['POST /assets'] ?? 0) + (c['POST /assets/tus'] ?? 0);
 }
 
