@@ -25,6 +25,7 @@ describe('sync.example.yaml', () => {
     const keys = [
       ...['url', 'allowInsecureHttp', 'app', 'clientId', 'clientSecret', 'token', 'ca', 'timeoutSeconds', 'connectTimeoutSeconds'],
       ...['state', 'local', 'remote', 'name', 'deletes', 'permanentDeletes', 'watch', 'rescanInterval', 'ignore', 'ignoreDefaults'],
+      ...['tags', 'folderTags', 'embeddedMetadata'],
       ...Object.keys(DEFAULTS.sync).map((k) => (k === 'verifyIntervalMs' ? 'verifyInterval' : k)),
       ...Object.keys(DEFAULTS.deleteGuard),
       ...Object.keys(DEFAULTS.upload),

@@ -70,6 +70,9 @@ describe('a valid config', () => {
         rescanIntervalMs: 'auto',
         ignore: [],
         ignoreDefaults: true,
+        tags: [],
+        folderTags: false,
+        embeddedMetadata: true,
       },
     ]);
     expect(c.sync).toEqual(DEFAULTS.sync);
@@ -85,7 +88,7 @@ describe('a valid config', () => {
   it('reads every optional key', () => {
     const c = parse(
       yaml(
-        `  - local: ~/Designs\n    remote: /Sales//2025/\n    deletes: delete\n    permanentDeletes: true\n    watch: poll\n    rescanInterval: 1h30m\n    ignore: ["*.bak", "drafts/**"]\n    ignoreDefaults: false\n    name: Sales-2025\n`,
+        `  - local: ~/Designs\n    remote: /Sales//2025/\n    deletes: delete\n    permanentDeletes: true\n    watch: poll\n    rescanInterval: 1h30m\n    ignore: ["*.bak", "drafts/**"]\n    ignoreDefaults: false\n    name: Sales-2025\n    tags: [brand, " 2026 ", brand]\n    folderTags: true\n    embeddedMetadata: false\n`,
         `state: /var/lib/squidex-sync/state.db
 sync: { concurrency: 6, stabilityMs: 500, debounceMs: 200, maxWaitMs: 5000, maxAttempts: 3, moveWindowMs: 4000, shutdownTimeoutMs: 1000 }
 deleteGuard: { enabled: false, maxShare: 0.25, minFiles: 5 }
@@ -106,6 +109,9 @@ log: { level: debug }
       rescanIntervalMs: 5_400_000,
       ignore: ['*.bak', 'drafts/**'],
       ignoreDefaults: false,
+      tags: ['brand', '2026'],
+      folderTags: true,
+      embeddedMetadata: false,
     });
     expect(c.state).toBe('/var/lib/squidex-sync/state.db');
     expect(c.sync.concurrency).toBe(6);
@@ -226,6 +232,14 @@ describe('one message per problem, naming the key and the expected value', () =>
 
   it('a bad ignore glob', () => {
     expect(onlyProblem(yaml('  - { local: ./share/Marketing, remote: M, ignore: ["/abs/*"] }\n')).key).toBe('mappings[0].ignore[0]');
+  });
+
+  it('bad tags, folderTags and embeddedMetadata', () => {
+    expect(onlyProblem(yaml('  - { local: ./share/Marketing, remote: M, tags: { a: 1 } }\n')).message).toMatch(/mappings\[0\]\.tags: expected a list of tags/);
+    expect(onlyProblem(yaml('  - { local: ./share/Marketing, remote: M, tags: [ok, ""] }\n')).key).toBe('mappings[0].tags[1]');
+    expect(onlyProblem(yaml(`  - { local: ./share/Marketing, remote: M, tags: [${'x'.repeat(201)}] }\n`)).message).toMatch(/at most 200/);
+    expect(onlyProblem(yaml('  - { local: ./share/Marketing, remote: M, folderTags: maybe }\n')).message).toMatch(/mappings\[0\]\.folderTags: expected true or false/);
+    expect(onlyProblem(yaml('  - { local: ./share/Marketing, remote: M, embeddedMetadata: 1 }\n')).key).toBe('mappings[0].embeddedMetadata');
   });
 
   it('token together with a client', () => {

@@ -53,8 +53,8 @@ describe('stopping the daemon', () => {
     }
     const notify = fakeNotify(w.dir);
     const daemon = startDaemon(w, notify.env);
-    // Logged right before the watcher starts (one watch per folder, no stat per file), then the rescan.
-    await daemon.waitForLog((l) => msg(l).startsWith('watching'), 30_000);
+    // The walk of 40,000 entries has begun: the stop lands inside it.
+    await daemon.waitForLog((l) => msg(l) === 'rescan started', 30_000);
     const code = await daemon.stop('SIGTERM', 30_000);
     expect(code, daemon.stdout.slice(-3000) + daemon.stderr).toBe(0);
     const said = daemon.lines.map(msg);

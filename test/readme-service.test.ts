@@ -83,7 +83,7 @@ describe('README: running as a systemd service', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const install = shBlock(readme, '### systemd');
     const daily = shBlock(readme, '### systemd', 'Day-to-day commands:');
-    expect(install[0]).toMatch(/^sudo npm install -g squidex-sync$/);
+    expect(install[0]).toMatch(/^sudo npm install -g (--prefix \/usr\/local )?(squidex-sync|\.\/squidex-sync-\*\.tgz)\b/);
 
     const share = join(dir, 'srv', 'Marketing');
     mkdirSync(share, { recursive: true });

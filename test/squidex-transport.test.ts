@@ -274,11 +274,11 @@ describe('queries', () => {
     expect(server.requests[1].url).toContain('$skip=200');
   });
 
-  it('getAsset is null on 404; deleteAsset sends permanent', async () => {
+  it('getAsset is null on 404; deleteAsset sends permanent, and always checkReferrers', async () => {
     server = await startRawServer((req, res) => (req.method === 'DELETE' ? (res.writeHead(204), res.end()) : json(res, 404, { message: '' })));
     client = new SquidexClient({ url: server.url, app: 'demo', token: 't' });
     expect(await client.getAsset('nope')).toBeNull();
     await client.deleteAsset('x', { permanent: true });
-    expect(server.requests[1]).toMatchObject({ method: 'DELETE', url: '/api/apps/demo/assets/x?permanent=true' });
+    expect(server.requests[1]).toMatchObject({ method: 'DELETE', url: '/api/apps/demo/assets/x?checkReferrers=true&permanent=true' });
   });
 });

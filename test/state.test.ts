@@ -196,12 +196,12 @@ describe('kept assets (deletes: keep)', () => {
     s.files.recordSynced({ mapping: 'm', path: 'b', size: 1, mtimeMs: 1, sha256: 'y', assetId: 'B', parentId: null, version: 1, syncedAt: 1, missingSince: null });
     s.files.reserve('n', 'c', 'C');
     s.files.markMissing('m', 'b', 50);
-    expect(Object.fromEntries(s.files.stats())).toEqual({ m: { inSync: 1, missing: 1, kept: 0 }, n: { inSync: 0, missing: 0, kept: 0 } });
+    expect(Object.fromEntries(s.files.stats())).toEqual({ m: { inSync: 1, missing: 1, kept: 0, referenced: 0 }, n: { inSync: 0, missing: 0, kept: 0, referenced: 0 } });
     expect(s.files.forget('m', 'b', 99)).toBe(true);
     expect(s.files.forget('m', 'nope', 99)).toBe(false);
     expect(s.files.get('m', 'b')).toBeUndefined();
-    expect(s.files.kept()).toEqual([{ mapping: 'm', path: 'b', assetId: 'B', goneSince: 50 }]);
-    expect(s.files.stats().get('m')).toEqual({ inSync: 1, missing: 0, kept: 1 });
+    expect(s.files.kept()).toEqual([{ mapping: 'm', path: 'b', assetId: 'B', goneSince: 50, reason: null }]);
+    expect(s.files.stats().get('m')).toEqual({ inSync: 1, missing: 0, kept: 1, referenced: 0 });
     expect(s.check()).toEqual([]);
     s.files.reserve('m', 'b', 'B2');
     expect(s.files.kept()).toEqual([]);
@@ -212,8 +212,8 @@ describe('kept assets (deletes: keep)', () => {
     const a = t.open(file);
     a.files.reserve('m', 'a', 'id');
     a.jobs.enqueueMany([{ mapping: 'm', path: 'a', delayMs: 0 }]);
-    // What migrations 2 to 7 add, taken away again: the file as version 1 wrote it.
-    a.db.exec('DROP TABLE kept; DROP TABLE stamps; DROP TABLE skipped; DROP TABLE drift; DROP TABLE file_versions; DROP TABLE uploads; ALTER TABLE jobs DROP COLUMN asset_hint; ALTER TABLE jobs DROP COLUMN fail_kind');
+    // What migrations 2 to 8 add, taken away again: the file as version 1 wrote it.
+    a.db.exec('DROP TABLE kept; DROP TABLE stamps; DROP TABLE skipped; DROP TABLE drift; DROP TABLE file_versions; DROP TABLE uploads; DROP TABLE annotations; DROP TABLE sidecars; ALTER TABLE jobs DROP COLUMN asset_hint; ALTER TABLE jobs DROP COLUMN fail_kind');
     a.db.pragma('user_version = 1');
     a.close();
     const b = t.open(file);

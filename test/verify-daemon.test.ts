@@ -168,7 +168,7 @@ describe('a replace over content someone uploaded in Squidex', () => {
     const { w, id } = await replacedInSquidex('report');
     const res = await w.run(['once']);
     expect(res.code, res.stdout + res.stderr).toBe(0);
-    expect(res.stdout).toMatch(/"path":"poster\.txt".*"action":"hold".*not uploading poster\.txt: its content was replaced in Squidex/);
+    expect(res.stdout + res.stderr).toMatch(/"path":"poster\.txt".*"action":"hold".*not uploading poster\.txt: its content was replaced in Squidex/);
     expect(w.inspect().assets.find((a) => a.id === id)!.sha256).toBe(sha('the editor\'s poster'));
     const status = JSON.parse((await w.run(['status', '--json'])).stdout) as { drift: { items: DriftItem[] } };
     expect(status.drift.items).toEqual([expect.objectContaining({ kind: 'content', path: 'poster.txt', assetId: id })]);
@@ -182,7 +182,7 @@ describe('a replace over content someone uploaded in Squidex', () => {
     const { w, id } = await replacedInSquidex('restore');
     const res = await w.run(['once']);
     expect(res.code, res.stdout + res.stderr).toBe(0);
-    expect(res.stdout).toMatch(/"path":"poster\.txt".*overwriting poster\.txt in Squidex: its content was replaced in Squidex/);
+    expect(res.stdout + res.stderr).toMatch(/"path":"poster\.txt".*overwriting poster\.txt in Squidex: its content was replaced in Squidex/);
     expect(w.inspect().assets.find((a) => a.id === id)!.sha256).toBe(sha('second, from the share'));
   });
 

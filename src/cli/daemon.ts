@@ -182,6 +182,7 @@ export class Daemon {
     // rescan began (1.5 s), and run as per-file moves while the rescan renames
     // the folder, they made a second asset folder of the same name.
     const held = [...w.pendingDirs];
+    log.debug('rescan started');
     w.rescanning = this.rt
       .rescan(w.mapping, { signal: this.#abort.signal, settle: (path, st, reason) => this.#settleYoung(w, path, st, reason) })
       .then((r) => {

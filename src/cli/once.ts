@@ -190,6 +190,8 @@ function summary(counts: Map<string, number>, bytes: number, ms: number): string
     ['moved/renamed', 'move'],
     ['deleted on server', 'delete'],
     ['forgotten (kept on server)', 'forget'],
+    ['kept: still used by content', 'referenced'],
+    ['tags/metadata updated', 'annotate'],
     ['deletions held', 'hold'],
     ['unchanged', 'none'],
     ['touched only', 'touch'],

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Config, ServerChanges } from '../config/index.js';
 import { jsonForTerminal, printable, printableDeep } from '../lib/printable.js';
 import { formatBytes } from '../lib/units.js';
-import { openState, readLockHolder, type State } from '../state/index.js';
+import { openState, readLockHolder, type KeptRow, type State } from '../state/index.js';
 import { guardHint, guardKey } from '../worker/gone.js';
 import { VERIFIED_AT, verifyStore, type DriftRow } from '../verify/store.js';
 import { EXIT } from './exit.js';
@@ -25,6 +25,8 @@ export interface MappingStatus {
   guardHint: string | null;
   /** Assets kept on the server whose local file is gone (deletes: keep). */
   keptOnServer: number;
+  /** Assets kept because Squidex refused their delete: content still uses them. */
+  stillUsed: number;
   paused: boolean;
   /** How the running daemon watches this mapping (events, poll, rescan-only); null when no daemon runs. */
   watcher: string | null;
@@ -55,6 +57,10 @@ export interface StatusReport {
   failed: Array<{ mapping: string; path: string; attempts: number; error: string | null; code: string | null; at: number | null }>;
   pending: Array<{ mapping: string; path: string; attempts: number; nextRunAt: number; lastError: string | null }>;
   kept: Array<{ mapping: string; path: string; assetId: string; goneSince: number }>;
+  /** Gone locally, delete refused because content still uses the asset; asked again at each full rescan. */
+  stillUsed: Array<{ mapping: string; path: string; assetId: string; goneSince: number }>;
+  /** Files whose tags and metadata could not be written (the file itself is in sync). */
+  annotationsFailed: Array<{ mapping: string; path: string; assetId: string; error: string }>;
   /** Paths never read on purpose: symlinks, FIFOs, sockets, devices, files outside the mapping, names that are not UTF-8 (bad bytes as `\xNN`). */
   skipped: Array<{ mapping: string; path: string; reason: string }>;
   /** Metadata stamps of uploaded assets not yet sent (they go out in bulk, a moment after their uploads). */
@@ -75,7 +81,7 @@ export function collectStatus(state: State, config: Config): StatusReport {
   const byMapping = state.files.stats();
   const jobStats = state.jobs.countsByMapping();
   const mappings = config.mappings.map((m): MappingStatus => {
-    const f = byMapping.get(m.name) ?? { inSync: 0, missing: 0, kept: 0 };
+    const f = byMapping.get(m.name) ?? { inSync: 0, missing: 0, kept: 0, referenced: 0 };
     const j = jobStats.get(m.name) ?? { queued: 0, running: 0, failed: 0 };
     return {
       name: m.name,
@@ -89,6 +95,7 @@ export function collectStatus(state: State, config: Config): StatusReport {
       guard: state.meta.get(guardKey(m.name)) ?? null,
       guardHint: guardHintFor(m, state.meta.get(guardKey(m.name))),
       keptOnServer: f.kept,
+      stillUsed: f.referenced,
       paused: paused.has(m.name),
       // A mode left behind by a daemon that is gone says nothing about now.
       watcher: holder !== null ? (state.meta.get(watcherKey(m.name)) ?? null) : null,
@@ -110,7 +117,9 @@ export function collectStatus(state: State, config: Config): StatusReport {
     pending: pendingJobs
       .filter((j) => j.state === 'queued')
       .map((j) => ({ mapping: j.mapping, path: j.path, attempts: j.attempts, nextRunAt: j.runAt, lastError: j.lastError })),
-    kept: state.files.kept(200),
+    kept: state.files.kept(200).map(plain),
+    stillUsed: state.kept.list('referenced', 200).map(plain),
+    annotationsFailed: state.annotations.failed(200),
     skipped: state.skipped.list(200).map((k) => ({ mapping: k.mapping, path: k.path, reason: k.reason })),
     stampsPending: state.stamps.count(),
     drift: collectDrift(state, config),
@@ -212,12 +221,24 @@ function formatStatus(r: StatusReport): string {
     lines.push('', 'gone locally, kept on the server (deletes: keep):');
     for (const k of r.kept) lines.push(`  ${k.mapping}: ${k.path}`, `      asset ${k.assetId}`);
   }
+  if (r.stillUsed.length > 0) {
+    lines.push('', 'kept: still used by content (Squidex refused the delete; asked again at the next full rescan):');
+    for (const k of r.stillUsed) lines.push(`  ${k.mapping}: ${k.path}`, `      asset ${k.assetId}`);
+  }
+  if (r.annotationsFailed.length > 0) {
+    lines.push('', 'tags and metadata not written (the files themselves are in sync):');
+    for (const a of r.annotationsFailed) lines.push(`  ${a.mapping}: ${a.path}`, `      asset ${a.assetId}: ${a.error}`);
+  }
   if (r.skipped.length > 0) {
     lines.push('', 'skipped, not a regular file inside the mapping or a name that is not UTF-8 (never read):');
     for (const k of r.skipped) lines.push(`  ${k.mapping}: ${k.path} (${k.reason})`);
   }
   lines.push(...formatDrift(r.drift));
   return lines.join('\n');
+}
+
+function plain({ mapping, path, assetId, goneSince }: KeptRow): StatusReport['kept'][number] {
+  return { mapping, path, assetId, goneSince };
 }
 
 function formatDrift(d: StatusReport['drift']): string[] {

@@ -27,6 +27,12 @@ export interface Mapping {
   ignore: string[];
   /** Apply the built-in OS/editor junk list (.DS_Store, Thumbs.db, ~$*, …). */
   ignoreDefaults: boolean;
+  /** Tags added to every asset of the mapping. */
+  tags: string[];
+  /** Each folder name between the mapping root and the file becomes a tag. */
+  folderTags: boolean;
+  /** Keywords and credits from XMP/IPTC in the files and their .xmp sidecars become tags and metadata; sidecars are not uploaded. */
+  embeddedMetadata: boolean;
 }
 
 export interface SquidexConfig {
@@ -147,6 +153,9 @@ export const DEFAULTS = Object.freeze({
     rescanIntervalMs: 'auto' as const,
     ignore: Object.freeze([] as string[]),
     ignoreDefaults: true,
+    tags: Object.freeze([] as string[]),
+    folderTags: false,
+    embeddedMetadata: true,
   }),
   /**
    * What `rescanInterval: auto` means: shares lose events, so rescan them often (as Syncthing does);

@@ -11,7 +11,12 @@ import { DEFAULTS, type Config, type DeletePolicy, type LogLevel, type Mapping, 
 
 const TOP_KEYS = ['squidex', 'state', 'mappings', 'sync', 'deleteGuard', 'upload', 'http', 'notify', 'log'] as const;
 const SQUIDEX_KEYS = ['url', 'app', 'clientId', 'clientSecret', 'token', 'ca', 'timeoutSeconds', 'connectTimeoutSeconds', 'allowInsecureHttp'] as const;
-const MAPPING_KEYS = ['name', 'local', 'remote', 'deletes', 'permanentDeletes', 'watch', 'rescanInterval', 'ignore', 'ignoreDefaults'] as const;
+const MAPPING_KEYS = [
+  'name', 'local', 'remote', 'deletes', 'permanentDeletes', 'watch', 'rescanInterval', 'ignore', 'ignoreDefaults',
+  'tags', 'folderTags', 'embeddedMetadata',
+] as const;
+/** Squidex stores tags as given; a longer one is almost certainly a paste gone wrong. */
+const MAX_TAG_CHARS = 200;
 // verifyInterval is a duration in the YAML (24h), kept in ms.
 const SYNC_KEYS = [...Object.keys(DEFAULTS.sync).filter((k) => k !== 'verifyIntervalMs'), 'verifyInterval'];
 const SERVER_CHANGES: readonly ServerChanges[] = ['report', 'restore'];
@@ -263,6 +268,9 @@ function readMapping(s: Section, ctx: Context): Mapping | undefined {
   const rescanIntervalMs = readRescan(s);
   const ignore = readIgnore(s);
   const ignoreDefaults = s.bool('ignoreDefaults', DEFAULTS.mapping.ignoreDefaults);
+  const tags = readTags(s);
+  const folderTags = s.bool('folderTags', DEFAULTS.mapping.folderTags);
+  const embeddedMetadata = s.bool('embeddedMetadata', DEFAULTS.mapping.embeddedMetadata);
   let name = s.str('name');
   if (name !== undefined && !MAPPING_NAME.test(name)) {
     s.error('name', `expected letters, digits, ".", "_" or "-" (starting with a letter or digit), got ${show(name, '')}`);
@@ -271,7 +279,10 @@ function readMapping(s: Section, ctx: Context): Mapping | undefined {
   // A bad remote is already reported; keep the mapping so its local folder is checked too.
   if (localRaw === undefined) return undefined;
   const local = resolveUserPath(localRaw, ctx);
-  return { name: name ?? defaultName(local), local, remote: remote ?? '', deletes, permanentDeletes, watch, rescanIntervalMs, ignore, ignoreDefaults };
+  return {
+    name: name ?? defaultName(local), local, remote: remote ?? '', deletes, permanentDeletes, watch, rescanIntervalMs, ignore, ignoreDefaults,
+    tags, folderTags, embeddedMetadata,
+  };
 }
 
 /** The local folder's name, lower-cased and made CLI-safe: "Marketing Team" → "marketing-team". */
@@ -309,6 +320,24 @@ function readRescan(s: Section): number | 'auto' {
     return DEFAULTS.mapping.rescanIntervalMs;
   }
   return ms;
+}
+
+function readTags(s: Section): string[] {
+  const v = s.raw('tags');
+  if (v === undefined || v === null) return [...DEFAULTS.mapping.tags];
+  const list = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(list)) {
+    s.error('tags', `expected a list of tags such as ["brand", "marketing"], got ${show(v, '')}`);
+    return [];
+  }
+  const out: string[] = [];
+  list.forEach((t, i) => {
+    const tag = typeof t === 'string' || typeof t === 'number' ? String(t).trim() : '';
+    if (tag === '') return s.error(`tags[${i}]`, `expected a tag such as "brand", got ${show(t, '')}`);
+    if (tag.length > MAX_TAG_CHARS) return s.error(`tags[${i}]`, `is ${tag.length} characters long; a tag may have at most ${MAX_TAG_CHARS}`);
+    if (!out.includes(tag)) out.push(tag);
+  });
+  return out;
 }
 
 function readVerifyInterval(s: Section): number {

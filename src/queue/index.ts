@@ -64,7 +64,7 @@ const PAUSE_KEY = 'queue.pausedUntil';
  * failed job would undo the crash-loop guard on every start. Any other event
  * means the file was touched, which is worth a fresh set of attempts.
  */
-const NON_REVIVING_REASONS = new Set(['rescan']);
+const NON_REVIVING_REASONS = new Set(['rescan', 'sidecar', 'referenced', 'annotate']);
 
 /**
  * The durable job queue: one row per (mapping, path) in the state database.

@@ -41,6 +41,8 @@ export interface Overview {
   }>;
   activity: Array<{ at: number; action: string; mapping: string; path: string; size: number | null; link: string | null }>;
   failed: StatusReport['failed'];
+  /** Gone locally, kept: Squidex refused the delete because content still uses the asset. */
+  stillUsed: StatusReport['stillUsed'];
   uploads: Array<{ mapping: string; path: string; sent: number; total: number }>;
   /** What the daemon's verify found changed in Squidex, and assets not from the share. */
   drift: StatusReport['drift'];
@@ -77,6 +79,7 @@ export function buildOverview(deps: OverviewDeps): Overview {
       return { ...a, size: asset?.size ?? null, link: asset ? link(asset.assetId) : null };
     }),
     failed: status.failed,
+    stillUsed: status.stillUsed,
     // What the server confirmed of each big (tus) upload: it lags the bytes sent by up to a second.
     uploads: status.bigUploads.map((u) => ({ mapping: u.mapping, path: u.path, sent: u.confirmed, total: u.size })),
     drift: status.drift ?? { mode: 'report', verifiedAt: null, total: 0, items: [] },

@@ -48,6 +48,10 @@ export const PAGE = `<!doctype html>
     <p><button type="button" data-act="retry">Retry all</button></p>
     <table><thead><tr><th scope="col">File</th><th scope="col">Why</th><th scope="col">Actions</th></tr></thead><tbody id="failed"></tbody></table>
   </section>
+  <section aria-labelledby="h-used" id="used-section" hidden><h2 id="h-used">Kept: still used by content</h2>
+    <p class="muted">Gone from the share, but Squidex refused to delete their assets: content still uses them. Asked again at the next full rescan.</p>
+    <table><thead><tr><th scope="col">File</th><th scope="col">Asset</th></tr></thead><tbody id="used"></tbody></table>
+  </section>
   <section aria-labelledby="h-drift" id="drift-section" hidden><h2 id="h-drift">Changed in Squidex</h2>
     <p class="muted" id="drift-note"></p>
     <table><thead><tr><th scope="col">File</th><th scope="col">What</th><th scope="col">Asset</th></tr></thead><tbody id="drift"></tbody></table>
@@ -123,6 +127,9 @@ function render(o) {
     const tr = el('tr'); tr.append(cell(f.mapping + ': ' + f.path, 'path'), cell(f.error || f.code || 'unknown error'), a); fb.append(tr);
   }
   $('failed-section').hidden = o.failed.length === 0;
+  const kb = $('used'); kb.replaceChildren();
+  for (const k of o.stillUsed || []) { const tr = el('tr'); tr.append(cell(k.mapping + ': ' + k.path, 'path'), cell(k.assetId)); kb.append(tr); }
+  $('used-section').hidden = kb.children.length === 0;
   const drift = o.drift ? o.drift.items : [];
   const db = $('drift'); db.replaceChildren();
   for (const d of drift) { const tr = el('tr'); tr.append(cell(d.mapping + ': ' + d.path, 'path'), cell(d.kind + ': ' + d.detail), cell(d.assetId, 'muted')); db.append(tr); }

@@ -43,6 +43,8 @@ interface CallOptions {
   upload?: UploadSource;
   signal?: AbortSignal;
   headers?: Record<string, string>;
+  /** The asset version the write is based on: Squidex answers 412 when it has moved on. */
+  ifMatch?: number;
   ctx: Omit<FailureContext, 'now' | 'clientId'>;
 }
 
@@ -201,8 +203,11 @@ export class SquidexClient {
     return { asset: r.body as AssetDto, sha256: r.sent!.sha256, bytes: r.sent!.bytes };
   }
 
-  async annotate(id: string, input: AnnotateInput): Promise<AssetDto> {
-    const r = await this.call('PUT', `/assets/${enc(id)}`, { json: input, ctx: { operation: 'annotate', fileName: input.fileName } });
+  /** With `expectedVersion`, a change made on the server meanwhile makes this a 412 (VERSION_CONFLICT), not a lost edit. */
+  async annotate(id: string, input: AnnotateInput, opts: { expectedVersion?: number } = {}): Promise<AssetDto> {
+    const r = await this.call('PUT', `/assets/${enc(id)}`, {
+      json: input, ifMatch: opts.expectedVersion, ctx: { operation: 'annotate', fileName: input.fileName },
+    });
     return r.body as AssetDto;
   }
 
@@ -211,7 +216,8 @@ export class SquidexClient {
    * whole (or throws like any call); each job's own failure is in its result.
    */
   async bulk(jobs: readonly BulkJob[]): Promise<BulkResult[]> {
-    const r = await this.call('POST', '/assets/bulk', { json: { jobs, checkReferrers: false }, ctx: { operation: 'bulk update' } });
+    // Referrers checked for every Delete job, as for single deletes: an asset content still uses is refused, never removed.
+    const r = await this.call('POST', '/assets/bulk', { json: { jobs, checkReferrers: true }, ctx: { operation: 'bulk update' } });
     if (!Array.isArray(r.body)) {
       throw new SquidexError('UNEXPECTED_RESPONSE', 'Squidex answered a bulk update without a list of results.', { retry: 'retry', status: r.status });
     }
@@ -223,8 +229,14 @@ export class SquidexClient {
     return r.body as AssetDto;
   }
 
+  /**
+   * Always with `checkReferrers=true`: an asset that content still uses is refused with a 400
+   * whose errorCode is OBJECT_REFERENCED (see isReferencedError), permanent deletes too.
+   */
   async deleteAsset(id: string, opts: { permanent?: boolean } = {}): Promise<void> {
-    await this.call('DELETE', `/assets/${enc(id)}`, { query: { permanent: opts.permanent ?? false }, ctx: { operation: 'delete asset' } });
+    await this.call('DELETE', `/assets/${enc(id)}`, {
+      query: { checkReferrers: true, permanent: opts.permanent ?? false }, ctx: { operation: 'delete asset' },
+    });
   }
 
   async getAsset(id: string): Promise<AssetDto | null> {
@@ -335,6 +347,7 @@ export class SquidexClient {
     const token = await this.tokens.get();
     const url = `${this.base}/api/apps/${enc(this.opts.app)}${path}${queryString(opts.query)}`;
     const headers: Record<string, string> = { ...opts.headers, authorization: `Bearer ${token}`, accept: 'application/json' };
+    if (opts.ifMatch !== undefined) headers['if-match'] = `"${opts.ifMatch}"`;
     let mp: MultipartBody | undefined;
     let body: string | Buffer | AsyncIterable<Uint8Array> | undefined;
     if (opts.upload) {

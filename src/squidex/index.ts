@@ -2,6 +2,7 @@
 export { SquidexClient, type SquidexClientOptions } from './client.js';
 export { FolderResolver, normalizeRemotePath } from './folders.js';
 export { SquidexError } from './errors.js';
+export { isReferencedError, OBJECT_REFERENCED } from './referenced.js';
 export { squidexFileHash, contentTypeFor } from './hash.js';
 export {
   ROOT_FOLDER_ID,
@@ -9,6 +10,7 @@ export {
   type FolderDto,
   type FolderCache,
   type UploadSource,
+  type UploadFile,
   type UploadResult,
   type AnnotateInput,
   type FindAssetsQuery,

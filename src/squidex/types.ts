@@ -67,7 +67,8 @@ export interface AnnotateInput {
 
 /** One job of `POST /assets/bulk` (reference §9); bulk cannot upload or replace content. */
 export type BulkJob =
-  | ({ id: string; type: 'Annotate' } & AnnotateInput)
+  // expectedVersion: Squidex applies the request's If-Match to every job (reference §9); sent anyway for a server that reads it.
+  | ({ id: string; type: 'Annotate'; expectedVersion?: number } & AnnotateInput)
   | { id: string; type: 'Move'; parentId: string }
   | { id: string; type: 'Delete'; permanent?: boolean };
 

@@ -19,12 +19,16 @@ export interface KeptRow {
   path: string;
   assetId: string;
   goneSince: number;
+  /** null: deletes: keep. 'referenced': the delete was refused, content still uses the asset. */
+  reason: string | null;
 }
 
 export interface FileStats {
   inSync: number;
   missing: number;
   kept: number;
+  /** Kept because Squidex refused the delete: content still uses the asset. */
+  referenced: number;
 }
 
 const COLS = 'mapping, path, size, mtime_ms, sha256, asset_id, parent_id, version, synced_at, missing_since';
@@ -65,6 +69,7 @@ export class FilesRepo {
   private readonly sTakeForDelete;
   private readonly sRenamePrefix;
   private readonly sListLean;
+  private readonly sStem;
   private readonly sListUnder;
 
   constructor(private readonly db: Database.Database) {
@@ -80,6 +85,8 @@ export class FilesRepo {
       )
       .pluck();
     this.sByAsset = db.prepare(`SELECT ${COLS} FROM files WHERE asset_id = ?`).raw();
+    // '.' and '/' are neighbours in every collation SQLite uses here: (p., p/) is "starts with p.".
+    this.sStem = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND (path = ? OR (path > ? AND path < ?))`).raw();
     // A reservation never overwrites a row that already has an asset id: the id
     // may have reached the server, and a second id for the path would make a duplicate.
     this.sReserveIfFree = db.prepare(`INSERT OR IGNORE INTO files (mapping, path, asset_id) VALUES (?, ?, ?)`);
@@ -103,13 +110,13 @@ export class FilesRepo {
     this.sMissing = db.prepare(`UPDATE files SET missing_since = ? WHERE mapping = ? AND path = ? AND missing_since IS NULL`);
     this.sCount = db.prepare(`SELECT count(*) FROM files WHERE mapping = ?`).pluck();
     this.sStats = db.prepare(`
-      SELECT mapping, sum(inSync) AS inSync, sum(missing) AS missing, sum(kept) AS kept FROM (
-        SELECT mapping, sha256 IS NOT NULL AND missing_since IS NULL AS inSync, missing_since IS NOT NULL AS missing, 0 AS kept FROM files
-        UNION ALL SELECT mapping, 0, 0, 1 FROM kept) GROUP BY mapping`);
+      SELECT mapping, sum(inSync) AS inSync, sum(missing) AS missing, sum(kept) AS kept, sum(referenced) AS referenced FROM (
+        SELECT mapping, sha256 IS NOT NULL AND missing_since IS NULL AS inSync, missing_since IS NOT NULL AS missing, 0 AS kept, 0 AS referenced FROM files
+        UNION ALL SELECT mapping, 0, 0, reason IS NULL, reason IS NOT NULL FROM kept) GROUP BY mapping`);
     this.sKeep = db.prepare(`
       INSERT INTO kept (mapping, path, asset_id, gone_since)
       SELECT mapping, path, asset_id, coalesce(missing_since, @now) FROM files WHERE mapping = @mapping AND path = @path
-      ON CONFLICT (mapping, path) DO UPDATE SET asset_id = excluded.asset_id, gone_since = excluded.gone_since`);
+      ON CONFLICT (mapping, path) DO UPDATE SET asset_id = excluded.asset_id, gone_since = excluded.gone_since, reason = NULL`);
     this.sUnkeep = db.prepare(`DELETE FROM kept WHERE mapping = ? AND path = ?`);
     // The claimed row forgets its hash: if the process dies before the server
     // calls finish, the next run sees "content unknown" and upserts the same id
@@ -124,7 +131,7 @@ export class FilesRepo {
     this.sRenamePrefix = db.prepare(`
       UPDATE files SET path = @to || substr(path, @n + 1), missing_since = NULL
       WHERE mapping = @mapping AND substr(path, 1, @n) = @from`);
-    this.sKept = db.prepare(`SELECT mapping, path, asset_id AS assetId, gone_since AS goneSince FROM kept ORDER BY gone_since DESC, mapping, path LIMIT ?`);
+    this.sKept = db.prepare(`SELECT mapping, path, asset_id AS assetId, gone_since AS goneSince, reason FROM kept WHERE reason IS NULL ORDER BY gone_since DESC, mapping, path LIMIT ?`);
   }
 
   get(mapping: string, path: string): FileRow | undefined {
@@ -140,6 +147,11 @@ export class FilesRepo {
   getByAssetId(assetId: string): FileRow | undefined {
     const r = this.sByAsset.get(assetId) as Raw | undefined;
     return r && toRow(r);
+  }
+
+  /** The row at `p` and those at `p.<anything>` in the same folder (the files a sidecar `p.xmp` describes). */
+  stemmed(mapping: string, p: string): FileRow[] {
+    return (this.sStem.all(mapping, p, `${p}.`, `${p}/`) as Raw[]).map(toRow).filter((r) => !r.path.slice(p.length).includes('/'));
   }
 
   /** Every row of a mapping, for the rescan's bulk diff. */
@@ -206,7 +218,7 @@ export class FilesRepo {
     })();
   }
 
-  /** Assets kept on the server whose local file is gone, newest first. */
+  /** Assets kept on the server whose local file is gone (deletes: keep), newest first; see KeptRepo for the others. */
   kept(limit = 100): KeptRow[] {
     return this.sKept.all(limit) as KeptRow[];
   }

@@ -6,6 +6,8 @@ import { JobQueue, type QueueOptions } from '../queue/index.js';
 import { FilesRepo } from './files.js';
 import { StampsRepo } from './stamps.js';
 import { SkippedRepo } from './skipped.js';
+import { AnnotationsRepo, SidecarsRepo } from './annotations.js';
+import { KeptRepo } from './kept.js';
 import { UploadsRepo } from './uploads.js';
 import { MetaStore, SqliteFolderCache, type FolderStore } from './folders.js';
 import { APPLICATION_ID, SCHEMA_VERSION, migrate } from './migrations.js';
@@ -16,6 +18,8 @@ export { FilesRepo, type FileRow, type FileStats, type KeptRow } from './files.j
 export type { FolderCache, FolderStore, MetaStore } from './folders.js';
 export { StampsRepo, type PendingStamp } from './stamps.js';
 export { SkippedRepo, type SkippedRow } from './skipped.js';
+export { AnnotationsRepo, SidecarsRepo, NO_ANNOTATION, type Annotation, type AnnotationRow } from './annotations.js';
+export { KeptRepo, type KeptReason } from './kept.js';
 export { UploadsRepo, type UploadRow } from './uploads.js';
 export { acquireLock, readLockHolder, type StateLock, type LockHolder } from './lock.js';
 export { APPLICATION_ID, SCHEMA_VERSION } from './migrations.js';
@@ -47,6 +51,12 @@ export interface State {
   readonly stamps: StampsRepo;
   /** Paths never read on purpose, for `status`. */
   readonly skipped: SkippedRepo;
+  /** Why kept paths are kept (content still uses the asset). */
+  readonly kept: KeptRepo;
+  /** The tags and metadata squidex-sync set per asset, and what each file said. */
+  readonly annotations: AnnotationsRepo;
+  /** Sidecars read as metadata. */
+  readonly sidecars: SidecarsRepo;
   /** Resumable (tus) uploads in progress. */
   readonly uploads: UploadsRepo;
   /** PRAGMA integrity_check, foreign keys and the invariants of every table; [] when all is well. */
@@ -134,6 +144,9 @@ function makeState(file: string, db: Database.Database, clock: Clock, jobs: JobQ
     meta: new MetaStore(db),
     stamps: new StampsRepo(db),
     skipped: new SkippedRepo(db),
+    kept: new KeptRepo(db),
+    annotations: new AnnotationsRepo(db),
+    sidecars: new SidecarsRepo(db),
     uploads: new UploadsRepo(db),
     check: () => checkState(db, jobs),
     close: () => {

@@ -148,6 +148,29 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (mapping, path)
   ) STRICT, WITHOUT ROWID;
   `,
+  // 8: why a path is kept on the server (NULL: deletes: keep; 'referenced': Squidex refused
+  // the delete because content uses the asset, looked at again at each full rescan); the
+  // tags and metadata keys squidex-sync set on each asset, so it changes only its own, and
+  // what the file itself said, so a sidecar or config change needs no new read of the file;
+  // sidecars (.xmp) read as metadata, with the size and mtime last applied.
+  `
+  ALTER TABLE kept ADD COLUMN reason TEXT;
+  CREATE TABLE annotations (
+    asset_id   TEXT NOT NULL PRIMARY KEY,
+    tags       TEXT NOT NULL DEFAULT '[]',   -- JSON array: tags squidex-sync added and owns
+    metadata   TEXT NOT NULL DEFAULT '{}',   -- JSON object: metadata keys (and values) it set
+    source     TEXT,                         -- JSON: what the file's own bytes said; NULL = never read
+    error      TEXT,                         -- why the last write of tags/metadata was given up, for status
+    updated_at INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE sidecars (
+    mapping  TEXT NOT NULL,
+    path     TEXT NOT NULL,
+    size     INTEGER NOT NULL,
+    mtime_ms REAL NOT NULL,
+    PRIMARY KEY (mapping, path)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

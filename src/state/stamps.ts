@@ -24,6 +24,7 @@ export class StampsRepo {
   private readonly sPending;
   private readonly sDone;
   private readonly sBump;
+  private readonly sRestale;
   private readonly sDrop;
   private readonly sCount;
 
@@ -34,8 +35,10 @@ export class StampsRepo {
     this.sPending = db.prepare(`SELECT seq, asset_id, body, attempts, created_at FROM stamps ORDER BY seq LIMIT ?`).raw();
     this.sDone = db.prepare(`DELETE FROM stamps WHERE seq = ?`);
     this.sBump = db.prepare(`UPDATE stamps SET attempts = attempts + 1 WHERE seq = ?`);
+    // Created at 0: the next round reads the asset again and merges before sending.
+    this.sRestale = db.prepare(`UPDATE stamps SET attempts = attempts + 1, created_at = 0 WHERE seq = ?`);
     // No index on asset_id (see migration 3): a scan of the few pending rows, and only for moves and adoptions.
-    this.sDrop = db.prepare(`DELETE FROM stamps WHERE asset_id = ?`);
+    this.sDrop = db.prepare(`DELETE FROM stamps WHERE asset_id = ? RETURNING seq, body`).raw();
     this.sCount = db.prepare(`SELECT count(DISTINCT asset_id) FROM stamps`).pluck();
   }
 
@@ -49,21 +52,27 @@ export class StampsRepo {
     }));
   }
 
-  /** Sent (or no longer wanted) and refused-once, in one transaction. */
-  settle(done: readonly number[], refused: readonly number[]): void {
-    if (done.length === 0 && refused.length === 0) return;
+  /** Sent (or no longer wanted) and refused-once, in one transaction, with `also` (what the sent ones leave behind). */
+  settle(done: readonly number[], refused: readonly number[], also?: () => void): void {
+    if (done.length === 0 && refused.length === 0 && !also) return;
     // Lost in a power cut, a stamp is only sent once more.
     withoutFsync(this.db, () =>
       this.db.transaction(() => {
         for (const seq of done) this.sDone.run(seq);
         for (const seq of refused) this.sBump.run(seq);
+        also?.();
       })(),
     );
   }
 
-  /** A direct annotate of this asset supersedes its pending stamp. */
-  drop(assetId: string): void {
-    this.sDrop.run(assetId);
+  /** Refused because the asset moved on (412): merged again with the asset as it is, next round. */
+  restale(seqs: readonly number[]): void {
+    for (const seq of seqs) this.sRestale.run(seq);
+  }
+
+  /** A direct annotate of this asset supersedes its pending stamps; their bodies, oldest first. */
+  drop(assetId: string): Array<Record<string, unknown>> {
+    return (this.sDrop.all(assetId) as Array<[number, string]>).sort((a, b) => a[0] - b[0]).map(([, b]) => JSON.parse(b) as Record<string, unknown>);
   }
 
   count(): number {

@@ -158,6 +158,8 @@ export const assetRoutes: Route[] = [
       if (!a) throw notFound();
       if (a.deleted && !permanent) throw ctx.store.deletedError(id);
       ctx.store.checkVersion(id, a.version, expectedVersion(req));
+      // DeleteCore checks referrers for soft and permanent deletes alike.
+      ctx.store.checkReferrers(id, queryBool(query, 'checkReferrers'));
       if (permanent) {
         ctx.store.assets.delete(id);
         return sendEmpty(res, 204);

@@ -21,12 +21,13 @@ export const bulkRoute: Route = {
       if (!TYPES.has(String(j?.type))) throw validation(`The JSON value could not be converted to BulkUpdateAssetType. Path: $.jobs[].type.`);
     }
     const expected = expectedVersion(call.req);
+    const checkReferrers = body.checkReferrers === true;
     const results = (body.jobs as unknown[]).map((raw, jobIndex) => {
       const job = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
       const id = typeof job.id === 'string' ? job.id : ROOT_ID;
       const result: Record<string, unknown> = { jobIndex, id, contentId: id };
       try {
-        run(ctx, id, job, expected);
+        run(ctx, id, job, expected, checkReferrers);
       } catch (e) {
         if (!(e instanceof ApiError)) throw e;
         result.error = e.status === 404 ? errorDto(404, { message: 'OBJECT_NOTFOUND' }) : errorDto(e.status, 'raw' in e.body ? { message: '' } : e.body);
@@ -39,7 +40,7 @@ export const bulkRoute: Route = {
 
 const TYPES = new Set(['Annotate', 'Move', 'Delete']);
 
-function run(ctx: ApiContext, id: string, job: Record<string, unknown>, expected: number | undefined): void {
+function run(ctx: ApiContext, id: string, job: Record<string, unknown>, expected: number | undefined, checkReferrers: boolean): void {
   const store = ctx.store;
   switch (job.type) {
     case 'Annotate': {
@@ -57,11 +58,13 @@ function run(ctx: ApiContext, id: string, job: Record<string, unknown>, expected
       if (!a) throw new ApiError(404, { message: '' });
       if (job.permanent === true) {
         store.checkVersion(id, a.version, expected);
+        store.checkReferrers(id, checkReferrers);
         store.assets.delete(id);
         return;
       }
       if (a.deleted) throw store.deletedError(id);
       store.checkVersion(id, a.version, expected);
+      store.checkReferrers(id, checkReferrers);
       a.deleted = true;
       store.touch(a);
       return;

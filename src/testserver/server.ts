@@ -94,6 +94,13 @@ export class SquidexTestServer {
     this.store.counters = emptyCounters();
   }
 
+  setReferenced(ids: readonly string[], referenced: boolean): void {
+    for (const id of ids) {
+      if (referenced) this.store.referenced.add(id);
+      else this.store.referenced.delete(id);
+    }
+  }
+
   async close(): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
@@ -266,6 +273,7 @@ export async function start(opts: TestServerOptions = {}): Promise<TestServer> {
       s.faults.update(f);
       if (f.down) s.dropConnections();
     },
+    setReferenced: (ids, referenced = true) => s.setReferenced(ids, referenced),
     setTus: ({ expireAll, ...switches }) => {
       s.tus.update(switches);
       if (expireAll) s.tus.expireAll();

@@ -42,6 +42,18 @@ export async function handleTestRoute(s: SquidexTestServer, req: IncomingMessage
       if (patch.down) s.dropConnections(req.socket);
       return sendJson(res, 200, s.faults.settings, { Connection: 'close' });
     }
+    case 'POST /_test/references': {
+      // {"ids": [...], "referenced": true|false}: content uses these assets (or no longer).
+      let body: { ids?: unknown; referenced?: unknown };
+      try {
+        body = JSON.parse((await readSmallBody(req)).toString('utf8') || '{}') as typeof body;
+      } catch (e) {
+        throw new ApiError(400, { message: (e as Error).message });
+      }
+      if (!Array.isArray(body.ids) || body.ids.some((id) => typeof id !== 'string')) throw new ApiError(400, { message: 'ids: expected a list of asset ids' });
+      s.setReferenced(body.ids as string[], body.referenced !== false);
+      return sendEmpty(res, 204);
+    }
     case 'POST /_test/reset-counters':
       s.resetCounters();
       return sendEmpty(res, 204);

@@ -62,6 +62,8 @@ export class Store {
   readonly folders = new Map<string, FolderRec>();
   readonly assets = new Map<string, AssetRec>();
   readonly createdIds = new Map<string, number>();
+  /** Assets some content item uses (set by tests): a delete with checkReferrers is refused. */
+  readonly referenced = new Set<string>();
   counters: Counters = emptyCounters();
 
   constructor(
@@ -108,6 +110,13 @@ export class Store {
 
   deletedError(id: string): ApiError {
     return new ApiError(410, { message: `Entity (${this.aggregate(id)}) has been deleted.`, errorCode: 'OBJECT_DELETED' });
+  }
+
+  /** ValidationExtensions.CheckReferrersAsync: asked for, and some content uses the asset. */
+  checkReferrers(id: string, asked: boolean): void {
+    if (asked && this.referenced.has(id)) {
+      throw new ApiError(400, { message: 'Assets is referenced by a content and cannot be deleted.', errorCode: 'OBJECT_REFERENCED' });
+    }
   }
 
   conflictError(id: string): ApiError {

@@ -107,6 +107,8 @@ export interface TestServer {
   clientId: string;
   clientSecret: string;
   setFaults(f: Partial<FaultSettings>): void;
+  /** Marks assets as used by content (true) or no longer (false): deletes with checkReferrers are refused for them. */
+  setReferenced(ids: readonly string[], referenced?: boolean): void;
   /** Turns tus on or off, loses or fails completing answers, or expires every upload now. */
   setTus(s: Partial<TusSwitches> & { expireAll?: boolean }): void;
   /**

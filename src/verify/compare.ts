@@ -6,6 +6,7 @@ import { remoteDirOf, type MappingRuntime } from '../worker/mapping.js';
 import { contentChange } from './content.js';
 import type { FolderTree } from './listing.js';
 import type { DriftKind, VerifyStore } from './store.js';
+import { isSidecar } from '../worker/sidecar.js';
 
 /**
  * One way the server, the state database or the disk disagree. `unsynced`
@@ -100,6 +101,7 @@ export function compareDisk(mapping: MappingRuntime, rows: readonly FileRow[], w
     else if (r.sha256 === null) add(r.path, r.assetId, 'its upload has not finished');
     else if (f.size !== r.size || f.mtimeMs !== r.mtimeMs) add(r.path, r.assetId, 'changed on the share since its upload');
   }
-  for (const path of walk.entries.keys()) if (!seen.has(path)) add(path, null, 'not uploaded yet');
+  // Sidecars are metadata of their files, never uploaded themselves (embeddedMetadata).
+  for (const path of walk.entries.keys()) if (!seen.has(path) && !isSidecar(mapping, path)) add(path, null, 'not uploaded yet');
   return out;
 }

@@ -3,7 +3,7 @@ import { describeError, SyncError } from '../lib/errors.js';
 import type { AssetDto } from '../squidex/index.js';
 import type { ReconcileContext } from '../worker/context.js';
 import { remoteDirOf, type MappingRuntime } from '../worker/mapping.js';
-import { stamp } from '../worker/reconcile.js';
+import { stamp } from '../worker/annotate.js';
 import type { Difference } from './compare.js';
 import type { FolderTree } from './listing.js';
 

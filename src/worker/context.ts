@@ -70,6 +70,8 @@ export type Action =
   | 'forget' // gone locally, kept on the server (deletes: keep)
   | 'delete' // gone locally, deleted on the server (deletes: delete)
   | 'hold' // gone, but held: move window or delete guard
+  | 'referenced' // gone locally, the delete refused: content still uses the asset (kept, asked again at the next full rescan)
+  | 'annotate' // tags or metadata changed with no upload (a sidecar, the config's tags)
   | 'skip'; // not a regular file, or its mapping no longer exists
 
 export interface Outcome {

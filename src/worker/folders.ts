@@ -163,6 +163,11 @@ async function renameFolder(
   const moved = deps.state.files.renamePrefix(mapping.name, rename.from, rename.to);
   deps.state.folders.delete(fromRemote);
   deps.state.folders.set(toRemote, id);
+  // Under folderTags the folder names are tags: its files' tags follow, with no upload.
+  if (mapping.folderTags) {
+    const rows = deps.state.files.listUnder(mapping.name, rename.to);
+    deps.state.jobs.enqueueMany(rows.map((r) => ({ mapping: mapping.name, path: r.path, reason: 'annotate', delayMs: 0 })));
+  }
   log.info({ from: rename.from, to: rename.to, files: moved }, 'folder renamed: %s → %s (%d files, nothing uploaded)', rename.from, rename.to, moved);
   return true;
 }

@@ -1,8 +1,9 @@
 import { readdir } from 'node:fs/promises';
 import { SyncError } from '../lib/errors.js';
+import { isReferencedError } from '../squidex/index.js';
 import type { FileRow } from '../state/index.js';
 import type { Outcome, ReconcileContext } from './context.js';
-import type { MappingRuntime } from './mapping.js';
+import { remoteDirOf, type MappingRuntime } from './mapping.js';
 
 /** meta key under which a rescan records that a mapping's deletions are held. */
 export function guardKey(mapping: string): string {
@@ -64,8 +65,10 @@ export async function handleGone(
   relPath: string,
   row: FileRow | undefined,
   ctx: ReconcileContext,
+  /** Why the job ran: a full rescan asks again about assets kept because content uses them. */
+  reason?: string | null,
 ): Promise<Outcome> {
-  if (!row) return { action: 'none' };
+  if (!row) return reason === 'referenced' ? askAgain(mapping, relPath, ctx) : { action: 'none' };
   const files = ctx.state.files;
   const now = ctx.clock.now();
   if (row.missingSince === null) {
@@ -84,22 +87,62 @@ export async function handleGone(
   if (mapping.deletes === 'delete' && row.sha256 !== null && !keptByUser) {
     // Take the row first: if a move claimed it meanwhile, its asset lives on elsewhere.
     if (!files.takeForDelete(mapping.name, relPath, row.assetId)) return { action: 'none', detail: 'moved meanwhile' };
-    try {
-      await ctx.client.deleteAsset(row.assetId, { permanent: mapping.permanentDeletes });
-    } catch (e) {
-      // Already gone on the server is the outcome we wanted. Any other
-      // failure puts the row back, so the delete is tried again.
-      if (!(e instanceof SyncError && (e.code === 'NOT_FOUND' || e.code === 'GONE'))) {
-        files.recordSynced(row);
-        throw e;
-      }
-    }
-    // The folder listing used for adoption still shows this asset: a file put back must be uploaded, not "adopted" from the recycle bin.
-    if (row.parentId) ctx.adoption.forget(row.parentId);
-    return { action: 'delete' };
+    return deleteOrKeep(mapping, relPath, row, ctx, () => files.recordSynced(row));
   }
   if (!files.forget(mapping.name, relPath, now)) return { action: 'none', detail: 'moved meanwhile' };
   return { action: 'forget' };
+}
+
+/**
+ * Deletes the asset of a gone file, asking Squidex to check referrers. An
+ * asset that content still uses is refused: it stays, the path is listed as
+ * kept with its asset id (nothing is forgotten), and the next full rescan
+ * asks again; a file put back re-adopts it. `undo` puts the row back when
+ * the delete must be tried again.
+ */
+async function deleteOrKeep(mapping: MappingRuntime, relPath: string, row: Pick<FileRow, 'assetId' | 'parentId' | 'missingSince'>, ctx: ReconcileContext, undo: () => void): Promise<Outcome> {
+  try {
+    await ctx.client.deleteAsset(row.assetId, { permanent: mapping.permanentDeletes });
+  } catch (e) {
+    if (isReferencedError(e)) {
+      const first = ctx.state.kept.get(mapping.name, relPath)?.reason !== 'referenced';
+      ctx.state.kept.put({ mapping: mapping.name, path: relPath, assetId: row.assetId, goneSince: row.missingSince ?? ctx.clock.now() }, 'referenced');
+      const detail = `kept asset ${row.assetId} of ${relPath}: Squidex refused to delete it, content still uses it (asked again at the next full rescan)`;
+      // Said once; the rescans that ask again say nothing new.
+      return { action: 'referenced', detail, warn: first };
+    }
+    // Already gone on the server is the outcome we wanted. Any other
+    // failure puts the row back, so the delete is tried again.
+    if (!(e instanceof SyncError && (e.code === 'NOT_FOUND' || e.code === 'GONE'))) {
+      undo();
+      throw e;
+    }
+  }
+  ctx.state.annotations.remove(row.assetId);
+  // The folder listing used for adoption still shows this asset: a file put back must be uploaded, not "adopted" from the recycle bin.
+  if (row.parentId) ctx.adoption.forget(row.parentId);
+  return { action: 'delete' };
+}
+
+/**
+ * A path kept because content used its asset, looked at again by a full
+ * rescan: still gone, so delete it now if nothing uses it any more (and the
+ * mapping still deletes; otherwise it is an ordinary kept path).
+ */
+async function askAgain(mapping: MappingRuntime, relPath: string, ctx: ReconcileContext): Promise<Outcome> {
+  const kept = ctx.state.kept.get(mapping.name, relPath);
+  if (kept?.reason !== 'referenced') return { action: 'none' };
+  if (mapping.deletes !== 'delete') {
+    ctx.state.kept.setReason(mapping.name, relPath, null);
+    return { action: 'forget', detail: 'kept on the server (deletes: keep)' };
+  }
+  // Its deletion passed the guard when it was first asked for: only a missing root holds it now.
+  const held = await guardReason(mapping, ctx, true);
+  if (held) return { action: 'hold', detail: held };
+  const parentId = ctx.state.folders.get(remoteDirOf(mapping, relPath)) ?? null;
+  const outcome = await deleteOrKeep(mapping, relPath, { assetId: kept.assetId, parentId, missingSince: kept.goneSince }, ctx, () => undefined);
+  if (outcome.action === 'delete') ctx.state.kept.remove(mapping.name, relPath);
+  return outcome;
 }
 
 /**

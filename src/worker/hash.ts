@@ -11,11 +11,12 @@ export interface FileDigest {
 
 /**
  * Streaming SHA-256 of an open file; memory stays flat whatever the file size.
+ * `observe` sees every chunk as it is hashed (the metadata sniffer).
  * Reads stop at the size the descriptor reports now, so a small file costs one
  * read buffer of its own size. A file that grows meanwhile is caught by the
  * callers (size and mtime compared before and after).
  */
-export async function hashFile(file: OpenFile, signal?: AbortSignal): Promise<FileDigest> {
+export async function hashFile(file: OpenFile, signal?: AbortSignal, observe?: (chunk: Buffer, position: number) => void): Promise<FileDigest> {
   signal?.throwIfAborted();
   const hash = createHash('sha256');
   const { size: expected } = await file.fstat();
@@ -24,6 +25,7 @@ export async function hashFile(file: OpenFile, signal?: AbortSignal): Promise<Fi
     for await (const chunk of file.stream(0, expected - 1, CHUNK)) {
       signal?.throwIfAborted();
       hash.update(chunk);
+      observe?.(chunk, size); // the metadata readers see the bytes of this same pass
       size += chunk.length;
     }
   }

@@ -1,8 +1,12 @@
 import { posix } from 'node:path';
 import type { Mapping } from '../config/index.js';
 
-/** What the worker needs to know of one configured mapping (a subset of config's Mapping). */
-export type MappingRuntime = Pick<Mapping, 'name' | 'local' | 'remote' | 'deletes' | 'permanentDeletes'>;
+/**
+ * What the worker needs to know of one configured mapping (a subset of config's Mapping).
+ * The tag settings are optional here: absent means the config's defaults.
+ */
+export type MappingRuntime = Pick<Mapping, 'name' | 'local' | 'remote' | 'deletes' | 'permanentDeletes'> &
+  Partial<Pick<Mapping, 'tags' | 'folderTags' | 'embeddedMetadata'>>;
 
 /** Metadata keys stamped on every asset we upload, so a lost database can adopt instead of re-upload. */
 export const META_SHA = 'squidexSyncSha256';

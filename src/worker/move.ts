@@ -7,7 +7,8 @@ import type { FileRow } from '../state/index.js';
 import type { Outcome, ReconcileContext } from './context.js';
 import type { FileDigest } from './hash.js';
 import type { MappingRuntime } from './mapping.js';
-import { record, stamp } from './reconcile.js';
+import { record } from './reconcile.js';
+import { planFor, stamp } from './annotate.js';
 import { existsExactly } from './exact.js';
 
 /**
@@ -55,7 +56,8 @@ export async function applyMove(
     // Deleted on the server meanwhile: upload afresh under the same id.
     return { action: 'none', requeueAfterMs: 0, detail: 'moved asset no longer on the server' };
   }
-  asset = await stamp(asset, mapping, toPath, sha256, ctx);
+  // Same content: what the file said is what was stored; its folder (folderTags) and sidecar may differ.
+  asset = await stamp(asset, mapping, toPath, sha256, ctx, await planFor(mapping, toPath, asset.id, ctx, { fresh: false }));
   record(mapping, toPath, asset, sha256, st, ctx);
   return { action: 'move', detail: `from ${from.path}` };
 }

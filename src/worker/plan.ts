@@ -9,12 +9,17 @@ import { confirmedUntil } from './gone.js';
 import { hashFile, type FileDigest } from './hash.js';
 import { byLikeness } from './move.js';
 import { openInside } from './openfile.js';
+import { splitSidecars } from './followups.js';
+import { retagItems, tagChange } from './plan-tags.js';
+import { MetadataSniffer, type FileMetadata } from '../metadata/index.js';
+import { readsEmbedded } from './annotation.js';
+import { isSidecarPath } from './sidecar.js';
 import { remoteDirOf, remoteFileOf, type MappingRuntime } from './mapping.js';
 import { systemClock } from '../lib/clock.js';
 import { formatBytes } from '../lib/units.js';
 import type { GuardSettings } from './rescan.js';
 
-export type PlanAction = 'create-folder' | 'rename-folder' | 'upload' | 'replace' | 'adopt' | 'move' | 'delete' | 'forget' | 'held';
+export type PlanAction = 'create-folder' | 'rename-folder' | 'upload' | 'replace' | 'adopt' | 'move' | 'delete' | 'forget' | 'held' | 'annotate';
 
 export interface PlanItem {
   action: PlanAction;
@@ -45,7 +50,9 @@ export async function planMapping(
 ): Promise<PlanItem[]> {
   const items: PlanItem[] = [];
   const walk = await walkMapping(mapping.local, ignore);
-  const rows = deps.state.files.list(mapping.name);
+  const present = walk.entries.size;
+  const sidecars = splitSidecars(mapping, walk.entries);
+  const rows = deps.state.files.list(mapping.name).filter((r) => !sidecars || !isSidecarPath(r.path));
   const renames = walk.rootMissing ? [] : detectFolderRenames(mapping.local, walk.entries, rows);
   // A renamed folder's files go with it; files added to it meanwhile are still uploads.
   const known = new Set(rows.map((r) => r.path));
@@ -55,7 +62,7 @@ export async function planMapping(
   // The rescan's own comparison, so the plan cannot drift from what `once` does.
   const diff = diffLean(walk.entries, deps.state.files.listLean(mapping.name));
   const changed = diff.changed.filter((p) => !inRenamed(p));
-  const gone = diff.gone.filter((p) => !inRenamed(p));
+  const gone = diff.gone.filter((p) => !inRenamed(p) && !(sidecars && isSidecarPath(p)));
   const folders = new FolderLookup(deps.client);
   const adoption = new AdoptionIndex(deps.client, systemClock);
   const movedFrom = new Set<string>();
@@ -63,16 +70,21 @@ export async function planMapping(
   for (const path of changed) {
     const abs = join(mapping.local, path);
     const row = deps.state.files.get(mapping.name, path);
-    const digest = await hashInside(mapping.local, abs);
-    if (!digest) continue;
+    const read = await hashInside(mapping.local, abs, readsEmbedded(mapping));
+    if (!read) continue;
+    const { digest, meta } = read;
     if (row?.sha256 === digest.sha256) continue; // touched only
+    const tags = async (assetId: string | undefined, fresh: boolean): Promise<string> => {
+      const change = await tagChange(mapping, path, deps.state, { assetId, file: meta, fresh });
+      return change ? `; ${change}` : '';
+    };
     const dir = remoteDirOf(mapping, path);
     const parentId = await folders.find(dir);
     if (parentId === null) for (const f of folders.missingPrefixes(dir)) items.push({ action: 'create-folder', mapping: mapping.name, path: f });
     const viaTus = deps.tus !== undefined && digest.size > deps.tus.aboveBytes && (await deps.tus.available());
     const how = viaTus ? tusDetail(deps.state, deps.tus!, mapping.name, path, digest.size) : '';
     if (row?.sha256) {
-      items.push({ action: 'replace', mapping: mapping.name, path, detail: `asset ${row.assetId}${how}`, tus: viaTus || undefined });
+      items.push({ action: 'replace', mapping: mapping.name, path, detail: `asset ${row.assetId}${how}${await tags(row.assetId, true)}`, tus: viaTus || undefined });
       continue;
     }
     if (row) {
@@ -89,8 +101,8 @@ export async function planMapping(
       continue;
     }
     const found = parentId === null ? null : await adoption.find(parentId, remoteFileOf(mapping, path), posix.basename(path), digest, (id) => deps.state.files.getByAssetId(id) !== undefined);
-    if (found?.sameContent) items.push({ action: 'adopt', mapping: mapping.name, path, detail: `asset ${found.asset.id}` });
-    else items.push({ action: 'upload', mapping: mapping.name, path, detail: `${formatBytes(digest.size)}${how}`, tus: viaTus || undefined });
+    if (found?.sameContent) items.push({ action: 'adopt', mapping: mapping.name, path, detail: `asset ${found.asset.id}${await tags(found.asset.id, false)}` });
+    else items.push({ action: 'upload', mapping: mapping.name, path, detail: `${formatBytes(digest.size)}${how}${await tags(undefined, true)}`, tus: viaTus || undefined });
   }
 
   const rootMissing = walk.rootMissing;
@@ -100,7 +112,7 @@ export async function planMapping(
   const byPath = new Map(rows.map((r) => [r.path, r]));
   const unconfirmed = gone.filter((p) => !isConfirmed(byPath.get(p)!)).length;
   const massGone = unconfirmed >= deps.guard.minFiles && rows.length > 0 && unconfirmed / rows.length > deps.guard.maxShare;
-  const emptied = walk.entries.size === 0 && rows.length > gone.length - unconfirmed;
+  const emptied = present === 0 && rows.length > gone.length - unconfirmed;
   const held = rootMissing || (deps.guard.enabled && !deps.allowMassDelete && (massGone || emptied));
   for (const path of gone) {
     if (movedFrom.has(path)) continue;
@@ -108,6 +120,17 @@ export async function planMapping(
     if (held && (rootMissing || !isConfirmed(row))) items.push({ action: 'held', mapping: mapping.name, path, detail: 'delete guard' });
     else if (mapping.deletes === 'delete') items.push({ action: 'delete', mapping: mapping.name, path, detail: `asset ${row.assetId}` });
     else items.push({ action: 'forget', mapping: mapping.name, path, detail: 'kept on the server (deletes: keep)' });
+  }
+  if (!rootMissing && mapping.deletes === 'delete') {
+    for (const path of deps.state.kept.paths(mapping.name, 'referenced')) {
+      if (walk.entries.has(path)) continue;
+      const assetId = deps.state.kept.get(mapping.name, path)?.assetId;
+      items.push({ action: held ? 'held' : 'delete', mapping: mapping.name, path, detail: `asset ${assetId}, kept while content used it: deleted unless content still uses it` });
+    }
+  }
+  const listed = new Set([...items.map((i) => i.path), ...changed]);
+  for (const r of await retagItems(mapping, sidecars, deps.state, (p) => listed.has(p))) {
+    items.push({ action: 'annotate', mapping: mapping.name, path: r.path, detail: r.detail });
   }
   return dedupeFolders(items);
 }
@@ -155,14 +178,20 @@ export async function fileExists(abs: string): Promise<boolean> {
   );
 }
 
-/** The hash `once` would take, read as it would read it: never through a symlink, nothing outside the mapping. */
-async function hashInside(root: string, abs: string): Promise<FileDigest | null> {
+/**
+ * The hash `once` would take, read as it would read it: never through a
+ * symlink, nothing outside the mapping; with what the file says, from the
+ * same pass (`embedded`), null when it was not read for that.
+ */
+async function hashInside(root: string, abs: string, embedded: boolean): Promise<{ digest: FileDigest; meta: FileMetadata | null } | null> {
   try {
     const st = await lstat(abs);
     if (!st.isFile()) return null;
     const file = await openInside(root, abs, st, 'pooled');
     try {
-      return await hashFile(file);
+      const sniff = embedded ? new MetadataSniffer(abs, file.stat.size) : undefined;
+      const digest = await hashFile(file, undefined, sniff?.wanted ? (c, at) => sniff.feed(c, at) : undefined);
+      return { digest, meta: sniff?.wanted ? await sniff.result(file) : null };
     } finally {
       await file.close();
     }

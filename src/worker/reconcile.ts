@@ -2,7 +2,7 @@ import { lstat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Stats } from 'node:fs';
 import { SyncError } from '../lib/errors.js';
-import { slugify } from '../lib/slug.js';
+import { MetadataSniffer } from '../metadata/index.js';
 import type { AssetDto, UploadResult } from '../squidex/index.js';
 import type { FileRow } from '../state/index.js';
 import type { Job } from '../queue/index.js';
@@ -18,6 +18,10 @@ import { META_PATH, META_SHA, remoteDirOf, remoteFileOf, type MappingRuntime } f
 import { findMoveSource, applyMove } from './move.js';
 import { movedWithFolder } from './foldermove.js';
 import { stampBody } from './stamps.js';
+import { readsEmbedded } from './annotation.js';
+import { annotation, keepSource, stamp, tap } from './annotate.js';
+import { isSidecar } from './sidecar.js';
+import { reconcileAnnotate, reconcileSidecar } from './retag.js';
 import { verifyStore } from '../verify/store.js';
 import { sendContent } from './bigupload.js';
 
@@ -29,6 +33,7 @@ import { sendContent } from './bigupload.js';
 export async function reconcile(job: Job, ctx: ReconcileContext, signal?: AbortSignal): Promise<Outcome> {
   const mapping = ctx.mappings.get(job.mapping);
   if (!mapping) return { action: 'skip', detail: 'mapping no longer configured' };
+  if (isSidecar(mapping, job.path)) return reconcileSidecar(job, mapping, ctx);
   const abs = join(mapping.local, job.path);
   const row = ctx.state.files.get(mapping.name, job.path);
   const io = fileAccessFor(mapping.local);
@@ -37,7 +42,7 @@ export async function reconcile(job: Job, ctx: ReconcileContext, signal?: AbortS
   try {
     st = await io.lstat(abs);
   } catch (e) {
-    if (isGone(e)) return handleGone(mapping, job.path, row, ctx);
+    if (isGone(e)) return handleGone(mapping, job.path, row, ctx, job.reason);
     throw fileError(e, abs);
   }
   // A directory, symlink, FIFO or socket where a file was: the file is gone.
@@ -57,7 +62,7 @@ export async function reconcile(job: Job, ctx: ReconcileContext, signal?: AbortS
   }
 
   if (!reportedGone && row?.sha256 && row.missingSince === null && row.size === st.size && row.mtimeMs === st.mtimeMs) {
-    return { action: 'none' };
+    return job.reason === 'annotate' ? reconcileAnnotate(mapping, job.path, row, st, ctx) : { action: 'none' };
   }
 
   // From here on the file is read through one descriptor only, checked to be
@@ -83,6 +88,8 @@ interface Opened {
   abs: string;
   file: OpenFile;
   st: Stats;
+  /** Sees the bytes as they are read for the hash or the upload, when the mapping reads embedded metadata. */
+  sniff?: MetadataSniffer;
 }
 
 async function reconcileOpen(
@@ -94,6 +101,8 @@ async function reconcileOpen(
   signal?: AbortSignal,
 ): Promise<Outcome> {
   const { abs, file, st } = opened;
+  if (readsEmbedded(mapping)) opened.sniff = new MetadataSniffer(posix.basename(job.path), st.size);
+  const sniff = opened.sniff?.wanted ? opened.sniff : undefined;
   if (!row && st.size >= UNHASHED_MIN_BYTES) {
     // A big new file that can be neither a move nor an adoption needs no hash
     // before its upload: reading it twice halves the throughput. The bytes are
@@ -111,8 +120,9 @@ async function reconcileOpen(
       const small = await readSmall(file, st.size, signal);
       digest = { sha256: small.sha256, size: small.size };
       data = small.data;
+      sniff?.feed(data, 0);
     } else {
-      digest = await hashFile(file, signal);
+      digest = await hashFile(file, signal, sniff && ((chunk, at) => sniff.feed(chunk, at)));
     }
   } catch (e) {
     if (isGone(e)) return handleGone(mapping, job.path, row, ctx);
@@ -132,7 +142,7 @@ async function reconcileOpen(
     const moved = await findMoveSource(mapping, job.path, digest, ctx);
     if (moved && (await movedWithFolder(mapping, moved.path, job.path, ctx))) return { action: 'none', detail: 'moved with its folder' };
     if (moved) return applyMove(mapping, moved, job.path, parentId, st, ctx);
-    const adopted = await adopt(mapping, job.path, parentId, digest, st, ctx);
+    const adopted = await adopt(mapping, job.path, parentId, digest, opened, ctx);
     if (adopted && 'action' in adopted) return adopted;
     if (adopted) return upload(mapping, job, adopted.reserved, parentId, digest, opened, ctx, signal, data);
   }
@@ -176,9 +186,10 @@ async function adopt(
   relPath: string,
   parentId: string,
   digest: FileDigest,
-  st: Stats,
+  opened: Opened,
   ctx: ReconcileContext,
 ): Promise<Outcome | { reserved: FileRow } | null> {
+  const st = opened.st;
   const files = ctx.state.files;
   const found = await ctx.adoption.find(
     parentId,
@@ -193,16 +204,19 @@ async function adopt(
     // Our stamp says this asset is this path, with older content: keep the id, replace the bytes.
     return { reserved: files.reserve(mapping.name, relPath, asset.id) };
   }
-  if (found.asset.stampedSha !== digest.sha256 || found.asset.stampedPath !== remoteFileOf(mapping, relPath)) {
+  // Adopted: the tags already on it are the editors' (squidex-sync owns none it did not add).
+  const { plan, source } = await annotation(mapping, relPath, asset.id, opened, ctx, { fresh: false });
+  if (found.asset.stampedSha !== digest.sha256 || found.asset.stampedPath !== remoteFileOf(mapping, relPath) || plan) {
     // The listing keeps no metadata but ours; the stamp is merged into the asset's as it is now.
     const full = await ctx.client.getAsset(asset.id);
     if (!full) {
       ctx.adoption.forget(parentId); // deleted since the listing: upload instead
       return null;
     }
-    asset = await stamp(full, mapping, relPath, digest.sha256, ctx);
+    asset = await stamp(full, mapping, relPath, digest.sha256, ctx, plan);
   }
   files.reserve(mapping.name, relPath, asset.id);
+  keepSource(asset.id, source, ctx);
   record(mapping, relPath, asset, digest.sha256, st, ctx);
   return { action: 'adopt' };
 }
@@ -222,8 +236,9 @@ async function upload(
 ): Promise<Outcome> {
   const relPath = job.path;
   const files = ctx.state.files;
-  const { abs, file, st } = opened;
-  const src = { path: abs, file, fileName: posix.basename(relPath), bytes: data && digest ? { data, sha256: digest.sha256 } : undefined };
+  const { abs, file, st, sniff } = opened;
+  const read = sniff?.wanted ? tap(file, sniff) : file;
+  const src = { path: abs, file: read, fileName: posix.basename(relPath), bytes: data && digest ? { data, sha256: digest.sha256 } : undefined };
   // A row without a hash is an upload that may or may not have reached the
   // server (or an adopted asset with older content): upserting that id again
   // is safe either way. A new path takes the id its job was given when it was
@@ -245,7 +260,7 @@ async function upload(
   let result: UploadResult;
   const kind = existing ? 'replace' : 'new';
   // Big files go through tus (an upsert under the same id, resumable), the rest as one request.
-  const big = { mapping: mapping.name, path: relPath, assetId, parentId, fileName: src.fileName, file, st, sha256: digest?.sha256, signal };
+  const big = { mapping: mapping.name, path: relPath, assetId, parentId, fileName: src.fileName, file: read, st, sha256: digest?.sha256, signal };
   try {
     result = await sendContent(ctx, big, () =>
       existing ? ctx.client.replaceContent(assetId, src, { signal }) : ctx.client.upsertAsset(assetId, parentId, src, { signal }),
@@ -278,42 +293,22 @@ async function upload(
     else write();
     return { action: kind === 'new' ? 'upload' : 'replace', requeueAfterMs: outran(mapping, relPath, ctx), detail: 'file changed during upload' };
   }
+  // Squidex replaced the asset's metadata with the upload: every wanted key goes back.
+  const { plan, source } = await annotation(mapping, relPath, assetId, opened, ctx, { fresh: true, brandNew: !known }, signal);
   // The stamp goes out later, in a bulk request with others: this job is done
   // once its bytes are on the server, and a first sync costs one request per file.
-  const later = ctx.stamper && ctx.defer ? stampBody(result.asset, mapping, relPath, result.sha256) : null;
+  // What the file said is stored with what the stamp leaves behind, in one write.
+  const later = ctx.stamper && ctx.defer ? stampBody(result.asset, mapping, relPath, result.sha256, plan, source) : null;
+  if (!later) keepSource(assetId, source, ctx);
   if (later) {
     const now = ctx.clock.now();
     ctx.defer!(() => ctx.state.stamps.put(assetId, later, now));
     record(mapping, relPath, result.asset, result.sha256, st, ctx);
     return { action: kind === 'new' ? 'upload' : 'replace' };
   }
-  const asset = await stamp(result.asset, mapping, relPath, result.sha256, ctx);
+  const asset = await stamp(result.asset, mapping, relPath, result.sha256, ctx, plan);
   record(mapping, relPath, asset, result.sha256, st, ctx);
   return { action: kind === 'new' ? 'upload' : 'replace' };
-}
-
-/**
- * Write our hash and path into the asset's metadata. Squidex replaces
- * metadata on every content change, so this runs after every upload; the
- * server's own keys (pixel sizes, …) are kept.
- */
-export async function stamp(
-  asset: AssetDto,
-  mapping: MappingRuntime,
-  relPath: string,
-  sha256: string,
-  ctx: ReconcileContext,
-): Promise<AssetDto> {
-  await ctx.stamper?.before(asset.id);
-  const metadata = { ...(asset.metadata ?? {}), [META_SHA]: sha256, [META_PATH]: remoteFileOf(mapping, relPath) };
-  const fileName = posix.basename(relPath);
-  if (asset.fileName === fileName) return ctx.client.annotate(asset.id, { metadata });
-  if (asset.fileName.toLowerCase() === fileName.toLowerCase()) {
-    // Squidex compares names case-insensitively and would ignore a
-    // case-only rename; a detour through another name makes it stick.
-    await ctx.client.annotate(asset.id, { fileName: `${fileName}.renaming` });
-  }
-  return ctx.client.annotate(asset.id, { fileName, slug: slugify(fileName), metadata });
 }
 
 /** Uploads in a row a file may outrun before its job counts as failing (and backs off, and ends). */

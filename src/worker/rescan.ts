@@ -8,6 +8,7 @@ import { walkMapping, type FileStat, type WalkResult } from '../watch/walk.js';
 import { SKIP_TEXT } from './skips.js';
 import { applyFolderRename, detectFolderRenames } from './folders.js';
 import { confirmedUntil, confirmKey, guardHint, guardKey, keepKey, missingRootReason } from './gone.js';
+import { followUps, splitSidecars } from './followups.js';
 import type { MappingRuntime } from './mapping.js';
 
 export interface GuardSettings {
@@ -71,6 +72,8 @@ export async function rescanMapping(
   const walk = await (deps.walk ?? walkMapping(mapping.local, ignore, { signal: deps.signal }));
   deps.signal?.throwIfAborted();
   if (!deps.walk) rows = deps.state.files.listLean(mapping.name);
+  const present = walk.entries.size;
+  const sidecars = splitSidecars(mapping, walk.entries);
   let diff = diffLean(walk.entries, rows);
   const log = deps.logger.child({ mapping: mapping.name });
   let renamed = 0;
@@ -85,7 +88,9 @@ export async function rescanMapping(
       diff = diffLean(walk.entries, rows);
     }
   }
-  const { changed, gone, back, rows: known } = diff;
+  const { changed, back, rows: known } = diff;
+  const extra = followUps(mapping, { entries: walk.entries, sidecars, rootMissing: walk.rootMissing }, diff.gone, rows, deps.state);
+  const gone = extra.gone;
   // Files seen gone that are back unchanged (a share that returned): no longer held.
   if (back.length > 0) deps.state.files.clearMissing(mapping.name, back);
   if (!walk.rootMissing) deps.state.skipped.replace(mapping.name, walk.skipped.map((k) => ({ path: k.path, reason: SKIP_TEXT[k.reason] })), deps.clock.now());
@@ -98,7 +103,7 @@ export async function rescanMapping(
     deps.state.meta.delete(confirmKey(mapping.name));
     deps.state.meta.delete(keepKey(mapping.name));
   }
-  const held = guardVerdict(mapping, walk.rootMissing, walk.entries.size, known - confirmed, gone.length - confirmed, deps);
+  const held = guardVerdict(mapping, walk.rootMissing, present, known - confirmed, gone.length - confirmed, deps);
   const key = guardKey(mapping.name);
   if (held) {
     if (deps.state.meta.get(key) !== held) {
@@ -127,7 +132,10 @@ export async function rescanMapping(
     const at = failedAt.get(path);
     return at !== undefined && (walk.entries.get(path)?.mtimeMs ?? 0) > at;
   };
-  const now: Array<{ mapping: string; path: string; reason: string; delayMs?: number }> = [];
+  // First: a path also changed or gone below takes that reason, which does all these would.
+  const now: Array<{ mapping: string; path: string; reason: string; delayMs?: number }> = extra.jobs.map((j) => ({
+    mapping: mapping.name, path: j.path, reason: j.reason, delayMs: 0,
+  }));
   let settling = 0;
   for (const path of changed) {
     const reason = changedSinceFailure(path) ? 'change' : 'rescan';
@@ -138,6 +146,7 @@ export async function rescanMapping(
   }
   for (const path of gone) now.push({ mapping: mapping.name, path, reason: 'gone' });
   deps.state.jobs.enqueueMany(now);
+  extra.commit();
   return {
     mapping: mapping.name,
     files: walk.entries.size,

@@ -4,7 +4,9 @@ import { describeError, SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { slugify } from '../lib/slug.js';
 import { SquidexError, type AnnotateInput, type AssetDto, type BulkJob, type BulkResult, type SquidexClient } from '../squidex/index.js';
-import type { PendingStamp, State } from '../state/index.js';
+import type { FileMetadata } from '../metadata/index.js';
+import type { Annotation, PendingStamp, State } from '../state/index.js';
+import { mergeAnnotation, type AnnotationPlan } from './annotation.js';
 import { META_PATH, META_SHA, remoteFileOf, type MappingRuntime } from './mapping.js';
 import { timerDelay } from '../lib/timers.js';
 
@@ -24,17 +26,47 @@ const MAX_BACKOFF_MS = 60_000;
 const STALE_MS = 30_000;
 
 /**
- * What to write into an asset after an upload: our hash and path (and the
- * name, when the server's differs), or null when only a direct annotate can
- * do it (a case-only rename needs a detour through another name).
+ * A stamp as stored: the bulk Annotate job without id and type, the asset
+ * version it was computed from, and, when the mapping wants tags or metadata,
+ * the plan to merge again (and what squidex-sync owns once it is written).
  */
-export function stampBody(asset: AssetDto, mapping: MappingRuntime, relPath: string, sha256: string): AnnotateInput | null {
-  // Squidex replaces metadata wholesale: keep the keys it derived itself (pixel sizes, …).
-  const metadata = { ...(asset.metadata ?? {}), [META_SHA]: sha256, [META_PATH]: remoteFileOf(mapping, relPath) };
+export interface StampBody extends AnnotateInput {
+  expectedVersion?: number;
+  plan?: AnnotationPlan;
+  owned?: Annotation;
+  /** What the file's own bytes said, stored once the stamp is settled. */
+  source?: FileMetadata;
+}
+
+/**
+ * What to write into an asset after an upload: our hash and path (and the
+ * name, when the server's differs), the tags and metadata of `plan` merged
+ * into the asset as the upload left it, or null when only a direct annotate
+ * can do it (a case-only rename needs a detour through another name).
+ */
+export function stampBody(
+  asset: AssetDto, mapping: MappingRuntime, relPath: string, sha256: string, plan?: AnnotationPlan, source?: FileMetadata,
+): StampBody | null {
   const fileName = posix.basename(relPath);
-  if (asset.fileName === fileName) return { metadata };
-  if (asset.fileName.toLowerCase() === fileName.toLowerCase()) return null;
-  return { fileName, slug: slugify(fileName), metadata };
+  if (asset.fileName !== fileName && asset.fileName.toLowerCase() === fileName.toLowerCase()) return null;
+  const body: StampBody = { ...merged(asset, sha256, remoteFileOf(mapping, relPath), plan), expectedVersion: asset.version };
+  if (source) body.source = source;
+  return asset.fileName === fileName ? body : { fileName, slug: slugify(fileName), ...body };
+}
+
+/** Metadata (Squidex replaces it wholesale: its own keys such as pixel sizes are kept) and tags for one asset. */
+function merged(asset: AssetDto, sha256: unknown, path: unknown, plan?: AnnotationPlan): StampBody {
+  const m = plan ? mergeAnnotation(asset, plan) : undefined;
+  const body: StampBody = { metadata: { ...(m?.metadata ?? asset.metadata ?? {}), [META_SHA]: sha256, [META_PATH]: path } };
+  if (m?.tags) body.tags = m.tags;
+  if (plan && m) Object.assign(body, { plan, owned: m.owned });
+  return body;
+}
+
+/** The stamp as Squidex gets it: without what only we need to merge again. */
+function wire(body: StampBody): AnnotateInput & { expectedVersion?: number } {
+  const { plan: _plan, owned: _owned, source: _source, ...rest } = body;
+  return rest;
 }
 
 export interface StamperDeps {
@@ -108,7 +140,9 @@ export class Stamper {
    */
   async before(assetId: string): Promise<void> {
     if (this.#sending.has(assetId)) await this.#flushing;
-    this.deps.state.stamps.drop(assetId);
+    // What the file said rides with its stamp: kept, as the direct write merges from it.
+    const source = this.deps.state.stamps.drop(assetId).map((b) => (b as StampBody).source).filter(Boolean).at(-1);
+    if (source) this.deps.state.annotations.setSource(assetId, source, this.deps.clock.now());
   }
 
   stop(): void {
@@ -148,22 +182,47 @@ export class Stamper {
     try {
       const gone = await this.#refreshStale(batch);
       batch = batch.filter((s) => !gone.has(s.seq));
-      const jobs: BulkJob[] = batch.map((s) => ({ ...(s.body as AnnotateInput), id: s.assetId, type: 'Annotate' }));
+      const jobs: BulkJob[] = batch.map((s) => ({ ...wire(s.body as StampBody), id: s.assetId, type: 'Annotate' }));
       const results = jobs.length > 0 ? await this.#bulk(jobs) : [];
       const done: number[] = [...superseded, ...gone];
       const refused: number[] = [];
+      const stale: number[] = [];
+      const applied: Array<[string, Annotation]> = [];
+      const sources: Array<[string, FileMetadata]> = [];
+      const failed: Array<[string, string]> = [];
       batch.forEach((s, i) => {
         const error = (results[i]?.jobIndex === i ? results[i] : results.find((r) => r.jobIndex === i))?.error;
         const status = error?.statusCode ?? 0;
+        const { owned, source } = s.body as StampBody;
+        if (!error && owned) applied.push([s.assetId, owned]);
+        if (source && (!error || s.attempts + 1 >= MAX_ATTEMPTS)) sources.push([s.assetId, source]);
         // Deleted on the server meanwhile: nothing left to stamp.
         if (!error || status === 404 || status === 410) return void done.push(s.seq);
+        const said = error.message ?? `HTTP ${status}`;
         if (s.attempts + 1 >= MAX_ATTEMPTS) {
-          this.#log.warn({ assetId: s.assetId, status }, 'Squidex refused the metadata stamp of asset %s %d times (%s); giving up on it. The file is in sync; only a lost state database could not recognise it by its stamp.', s.assetId, MAX_ATTEMPTS, error.message ?? `HTTP ${status}`);
+          this.#log.warn({ assetId: s.assetId, status }, 'Squidex refused the metadata stamp of asset %s %d times (%s); giving up on it. The file is in sync; only a lost state database could not recognise it by its stamp.', s.assetId, MAX_ATTEMPTS, said);
+          if (owned) failed.push([s.assetId, `Squidex refused its tags and metadata ${MAX_ATTEMPTS} times: ${said}`]);
           return void done.push(s.seq);
         }
-        refused.push(s.seq);
+        // The asset changed since this stamp was computed: read it again and merge again, next round.
+        if (status === 412) stale.push(s.seq);
+        else refused.push(s.seq);
       });
-      this.deps.state.stamps.settle(done, refused);
+      const now = this.deps.clock.now();
+      this.deps.state.stamps.settle(done, refused, () => {
+        this.deps.state.stamps.restale(stale);
+        const annotations = this.deps.state.annotations;
+        const ownedOf = new Map(applied);
+        for (const [id, source] of sources) {
+          const owned = ownedOf.get(id);
+          if (owned) annotations.setAppliedAndSource(id, owned, source, now);
+          else annotations.setSource(id, source, now);
+          ownedOf.delete(id);
+        }
+        for (const [id, owned] of ownedOf) annotations.setApplied(id, owned, now);
+        for (const [id, message] of failed) this.deps.state.annotations.setError(id, message, now);
+      });
+      // A 412 is no failure of the server: the next round reads the asset again and merges again.
       if (refused.length === 0) {
         this.#failures = 0;
         return true;
@@ -198,9 +257,9 @@ export class Stamper {
     }
     const results: BulkResult[] = new Array(jobs.length);
     await eightAtATime(jobs, async (job, jobIndex) => {
-      const { id, type: _type, ...body } = job as BulkJob & AnnotateInput;
+      const { id, type: _type, expectedVersion, ...body } = job as BulkJob & AnnotateInput & { expectedVersion?: number };
       try {
-        await this.deps.client.annotate(id, body);
+        await this.deps.client.annotate(id, body, { expectedVersion });
         results[jobIndex] = { jobIndex, id };
       } catch (e) {
         // Refused for this asset (deleted, forbidden): its result, like bulk's. Anything else waits.
@@ -212,9 +271,10 @@ export class Stamper {
   }
 
   /**
-   * Stale stamps take the asset's metadata as it is now, keeping only our two
-   * keys from the stamp (and the name, which mirrors the local file). Returns
-   * the stamps whose asset is gone: nothing left to stamp.
+   * Stale stamps take the asset's metadata and tags as they are now, keeping
+   * only our two keys from the stamp (and the name, which mirrors the local
+   * file) and merging the plan's tags and metadata again. Returns the stamps
+   * whose asset is gone: nothing left to stamp.
    */
   async #refreshStale(batch: PendingStamp[]): Promise<Set<number>> {
     const now = this.deps.clock.now();
@@ -229,10 +289,15 @@ export class Stamper {
         asset = null;
       }
       if (!asset) return void gone.add(s.seq);
-      const ours = (s.body.metadata ?? {}) as Record<string, unknown>;
-      const metadata: Record<string, unknown> = { ...(asset.metadata ?? {}) };
-      for (const key of [META_SHA, META_PATH]) if (ours[key] !== undefined) metadata[key] = ours[key];
-      s.body = { ...s.body, metadata };
+      const body = s.body as StampBody;
+      const ours = body.metadata ?? {};
+      const { fileName, slug, source } = body;
+      s.body = {
+        ...(fileName ? { fileName, slug } : {}), ...merged(asset, ours[META_SHA], ours[META_PATH], body.plan), expectedVersion: asset.version,
+        ...(source ? { source } : {}),
+      };
+      if (ours[META_SHA] === undefined) delete (s.body.metadata as Record<string, unknown>)[META_SHA];
+      if (ours[META_PATH] === undefined) delete (s.body.metadata as Record<string, unknown>)[META_PATH];
     });
     return gone;
   }

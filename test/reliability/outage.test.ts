@@ -169,14 +169,14 @@ describe('a state database from the previous schema', () => {
     w.write('auth.txt', 'failed while the secret was wrong');
     w.write('huge.bin', Buffer.alloc(4096, 1));
     // A state database as the previous schema wrote it (no fail_kind), with its failed rows.
-    const { openState, SCHEMA_VERSION } = await import('../../src/state/index.js');
+    const { openState } = await import('../../src/state/index.js');
     const s = openState(w.statePath);
     const now = Date.now();
     const columns = (s.db.prepare('PRAGMA table_info(jobs)').all() as Array<{ name: string }>).map((c) => c.name);
     if (columns.includes('fail_kind')) {
-      // The schema before migration 5 (fail_kind), so also without what later migrations add.
-      s.db.exec('ALTER TABLE jobs DROP COLUMN fail_kind; DROP TABLE IF EXISTS uploads');
-      s.db.pragma(`user_version = ${Math.min(4, SCHEMA_VERSION - 1)}`);
+      // Schema 4 (before the failure kind): what the later migrations added goes too.
+      s.db.exec('ALTER TABLE jobs DROP COLUMN fail_kind; DROP TABLE drift; DROP TABLE file_versions; DROP TABLE uploads; DROP TABLE annotations; DROP TABLE sidecars; ALTER TABLE kept DROP COLUMN reason');
+      s.db.pragma('user_version = 4');
     }
     const row = s.db.prepare(`INSERT INTO jobs (mapping, path, state, generation, run_at, attempts, claims, last_error, last_code, failed_at, created_at, updated_at)
       VALUES ('share', ?, 'failed', 1, ?, 10, 10, ?, ?, ?, ?, ?)`);

@@ -33,7 +33,9 @@ const NPM = `#!/bin/bash
 lib="$FAKE_ROOT/usr/local/lib/node_modules"
 case "$1 $2" in
   "install -g"|"i -g")
-    [ "$3" = "squidex-sync" ] || { echo "fake npm: only squidex-sync can be installed" >&2; exit 1; }
+    # The registry name, or the tarball \`npm pack\` made in a clone (the README's way: it is not published).
+    pkg="\${@: -1}"
+    case "$pkg" in squidex-sync|./squidex-sync-*.tgz) ;; *) echo "fake npm: only squidex-sync can be installed" >&2; exit 1 ;; esac
     mkdir -p "$lib" "$FAKE_ROOT/usr/local/bin"
     ln -sfn "$FAKE_REPO" "$lib/squidex-sync"
     chmod +x "$FAKE_REPO/dist/cli/main.js"

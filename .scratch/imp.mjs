@@ -1,0 +1,2 @@
+const m = await import('exifr');
+console.log(Object.keys(m), typeof m.parse, typeof m.default?.parse);
