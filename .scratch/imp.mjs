@@ -1,2 +1,0 @@
-const m = await import('exifr');
-console.log(Object.keys(m), typeof m.parse, typeof m.default?.parse);
