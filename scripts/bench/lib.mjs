@@ -120,7 +120,7 @@ export function makeTree(dir, { n, minSize, maxSize, levels = 3, fanout = 5, see
   return paths;
 }
 
-export function writeConfig(dir, server, local, { sync = {}, extra = '', watch, logLevel = 'warn' } = {}) {
+export function writeConfig(dir, server, local, { sync = {}, extra = '', watch, logLevel = 'warn', remote = 'Bench' } = {}) {
   const file = join(dir, 'sync.yaml');
   const syncLines = Object.entries(sync).map(([k, v]) => `  ${k}: ${v}`);
   writeFileSync(
@@ -134,7 +134,7 @@ export function writeConfig(dir, server, local, { sync = {}, extra = '', watch, 
       `state: ${join(dir, 'state', 'state.db')}`,
       'mappings:',
       `  - local: "${local}"`,
-      '    remote: Bench',
+      `    remote: ${remote}`,
       '    name: bench',
       ...(watch ? [`    watch: ${watch}`] : []),
       ...(syncLines.length ? ['sync:', ...syncLines] : []),

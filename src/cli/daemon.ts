@@ -188,7 +188,7 @@ export class Daemon {
       .then((r) => {
         for (const dir of held) w.pendingDirs.delete(dir);
         w.failedRescans = 0;
-        log.info({ ...r }, 'rescan: %d files, %d to check, %d gone', r.files, r.changed, r.gone);
+        log.info({ ...r }, 'rescan: %d files, %d to check (%d still being written), %d gone', r.files, r.changed, r.settling, r.gone);
         this.hooks.rescanned?.(w.mapping.name, r.ms / 1000);
         // Under keep only folders squidex-sync created and moves emptied go: look when something moved or vanished.
         if (w.mapping.deletes === 'delete' || r.gone > 0 || r.renamed > 0 || held.length > 0) this.#cleanupLater(w);

@@ -25,11 +25,15 @@ const SAVE_EVERY_MS = 1000;
  */
 const AHEAD_MAX = 16 * 1024 * 1024;
 
-/** A chunk read and hashed ahead: its bytes (in one of the run's two buffers), and the hash of the file up to its end. */
+/**
+ * A chunk read ahead: its bytes (in one of the run's two buffers), and the
+ * hash of the file up to its end, computed while the chunk is on its way (its
+ * PATCH does not wait for it; the hash is taken as confirmed only with it).
+ */
 interface Ahead {
   start: number;
   data: Buffer;
-  hash: Hash;
+  hash: Promise<Hash>;
   buf: number;
 }
 
@@ -134,7 +138,7 @@ export class TusRun {
         this.#ahead = undefined;
         if (!ready) await this.hashTo(start);
         if (!ready && length <= AHEAD_MAX) ready = await this.read(start, length, this.#hash, 0);
-        let attempt = ready?.hash;
+        let attempt: Hash | Promise<Hash> | undefined = ready?.hash;
         const chunk = ready
           ? { length, open: () => this.counted(start, ready.data) }
           : { length, open: () => this.body(start, length, (h) => (attempt = h)) };
@@ -146,7 +150,7 @@ export class TusRun {
           const ahead = await next;
           failures = 0;
           if (r.offset === end && attempt) {
-            this.#hash = attempt;
+            this.#hash = await attempt;
             this.#hashedTo = end;
             this.#ahead = ahead;
           }
@@ -177,7 +181,7 @@ export class TusRun {
   }
 
   /** A chunk's bytes read whole from the descriptor into buffer `buf`, and the hash of the file up to its end (from `base`). */
-  private async read(start: number, length: number, base: Hash, buf: number): Promise<Ahead> {
+  private async read(start: number, length: number, base: Hash | Promise<Hash>, buf: number): Promise<Ahead> {
     if (!this.#bufs[buf] || this.#bufs[buf].length < length) this.#bufs[buf] = Buffer.allocUnsafe(length);
     const data = this.#bufs[buf].subarray(0, length);
     for (let got = 0; got < length; ) {
@@ -185,12 +189,8 @@ export class TusRun {
       if (n === 0) throw new SquidexError('FILE_CHANGED', `"${this.a.fileName}" shrank while it was being sent.`, { retry: 'retry' });
       got += n;
     }
-    const hash = base.copy();
-    for (let off = 0; off < length; off += READ) {
-      // In slices, so the chunk on its way keeps being written meanwhile.
-      if (off > 0) await tick();
-      hash.update(data.subarray(off, Math.min(length, off + READ)));
-    }
+    const hash = hashOn(base, data);
+    hash.catch(() => undefined); // awaited when the chunk is confirmed; a dropped chunk's hash is no one's
     return { start, data, hash, buf };
   }
 
@@ -290,6 +290,16 @@ export class TusRun {
       this.owner.logger.debug({ err: e, path: this.a.path }, 'cannot record upload progress');
     }
   }
+}
+
+/** `base` continued with `data`, in slices, so the chunk on its way keeps being written meanwhile. */
+async function hashOn(base: Hash | Promise<Hash>, data: Buffer): Promise<Hash> {
+  const hash = (await base).copy();
+  for (let off = 0; off < data.length; off += READ) {
+    await tick();
+    hash.update(data.subarray(off, Math.min(data.length, off + READ)));
+  }
+  return hash;
 }
 
 function pause(ms: number, ...signals: Array<AbortSignal | undefined>): Promise<void> {

@@ -4,7 +4,7 @@
  * be lost, nothing uploaded twice as a new asset, the database never corrupt.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { World } from '../support/world.js';
+import { uploadRequests, waitFor, World } from '../support/world.js';
 import { FAST_RETRY, FULL, mirror, seeded, sleep, waitMirror } from './helpers.js';
 
 let world: World | undefined;
@@ -30,12 +30,16 @@ describe('crash loop', () => {
     let edits = 0;
     for (let k = 0; k < kills; k++) {
       const d = w.startDaemon();
-      // Some kills land during start-up (lock, migration, recovery), most while uploading. Those are
-      // timed from the end of the start rescan, so a slow start on a loaded machine does not turn
-      // every kill into a start-up kill (it did: 0 of 605 assets before the final start).
-      const delay = Math.floor(rnd() * (k % 4 === 0 ? 300 : 1500));
-      if (k % 4 !== 0) await d.waitForLog((l) => String(l.msg).startsWith('rescan'), 30_000);
-      await sleep(delay);
+      // Some kills land during start-up (lock, migration, recovery), at a random moment after spawn.
+      // The others land while uploading: after a random number (1 to 40) of further upload requests
+      // reached the server, so that on a slow or a fast machine alike they interrupt real work and
+      // leave work undone (timed kills landed all in start-up on a loaded machine, or after the
+      // last upload on a quiet one).
+      if (k % 4 === 0) await sleep(Math.floor(rnd() * 300));
+      else {
+        const target = uploadRequests(w) + 1 + Math.floor(rnd() * 40);
+        await waitFor(() => uploadRequests(w) >= target || w.inspect().assets.length >= files + edits, 30_000);
+      }
       d.child.kill('SIGKILL');
       await d.exited;
       // Changes while it is down must be found by the start rescan.
