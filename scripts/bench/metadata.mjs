@@ -1,4 +1,4 @@
-// Benchmark 6: the cost of reading keywords and credits (issue 17).
+// Benchmark 7: the cost of reading keywords and credits (issue 17).
 // A first sync of BENCH_META_FILES (2,000) JPEGs of 50–500 KB, each with an XMP
 // packet (keywords, title, creator, rights), with `embeddedMetadata: false` and
 // `true`, side by side against one test-server process: rounds alternate the
@@ -56,7 +56,7 @@ export async function run() {
     const ratio = on / off;
     const cpuRatio = median(cpu.on) / median(cpu.off);
     const list = (xs) => xs.map((x) => x.toFixed(1)).join(', ');
-    const tag = `6 first sync ${n} JPEGs with XMP (${Math.round(bytes / n / 1024)} KB mean), loopback, ${rounds} rounds`;
+    const tag = `7 first sync ${n} JPEGs with XMP (${Math.round(bytes / n / 1024)} KB mean), loopback, ${rounds} rounds`;
     return [
       { bench: tag, figure: 'embeddedMetadata: false', value: n / off, unit: 'files/s', ratio: `wall ${list(seconds.off)} s, CPU ${list(cpu.off)} s; ${requests.off.toFixed(2)} req/file` },
       { bench: tag, figure: 'embeddedMetadata: true', value: n / on, unit: 'files/s', ratio: `wall ${list(seconds.on)} s, CPU ${list(cpu.on)} s; ${requests.on.toFixed(2)} req/file; ${tagged} of ${n} assets tagged` },
