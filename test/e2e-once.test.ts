@@ -80,9 +80,11 @@ describe('squidex-sync once', () => {
     for (let i = 0; i < 12; i++) w.write(`set${i % 3}/file-${i}.txt`, `content ${i}`);
     expect((await w.run(['once'])).code).toBe(0);
     const ids = new Map([...liveAssetsByPath(w.inspect())].map(([k, a]) => [k, a.id]));
-    // Every asset carries our stamp, and the stamps went out in one bulk request, not one request per file.
+    // Every asset carries our stamp, and the stamps went out in bulk, not one request per file
+    // (one request, or a few when a loaded machine spreads the uploads over more than one 200 ms gather).
     const first = w.inspect();
-    expect(first.counters.byRoute['POST /assets/bulk']).toBe(1);
+    expect(first.counters.byRoute['POST /assets/bulk']).toBeGreaterThanOrEqual(1);
+    expect(first.counters.byRoute['POST /assets/bulk']).toBeLessThanOrEqual(3);
     expect(first.counters.byRoute['PUT /assets/{id}'] ?? 0).toBe(0);
     for (const [path, a] of liveAssetsByPath(first)) {
       expect(a.metadata).toMatchObject({ squidexSyncSha256: a.sha256, squidexSyncPath: path });
