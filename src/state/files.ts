@@ -71,6 +71,7 @@ export class FilesRepo {
   private readonly sListLean;
   private readonly sStem;
   private readonly sListUnder;
+  private readonly sListAfter;
 
   constructor(private readonly db: Database.Database) {
     this.sGet = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND path = ?`).raw();
@@ -82,6 +83,13 @@ export class FilesRepo {
       .prepare(
         `SELECT group_concat(path || char(0) || ifnull(size, '') || char(0) || ifnull(mtime_ms, '') || char(0) || ifnull(missing_since, ''), char(0))
          FROM files WHERE mapping = ?`,
+      )
+      .pluck();
+    // The primary key's order (BINARY: UTF-8 bytes), which the rescan's ordered walk follows (watch/order.ts).
+    this.sListAfter = db
+      .prepare(
+        `SELECT group_concat(path || char(0) || ifnull(size, '') || char(0) || ifnull(mtime_ms, '') || char(0) || ifnull(missing_since, ''), char(0) ORDER BY path)
+         FROM (SELECT path, size, mtime_ms, missing_since FROM files WHERE mapping = ? AND path > ? ORDER BY path LIMIT ?)`,
       )
       .pluck();
     this.sByAsset = db.prepare(`SELECT ${COLS} FROM files WHERE asset_id = ?`).raw();
@@ -174,6 +182,16 @@ export class FilesRepo {
       if ((e as { code?: string }).code !== 'SQLITE_TOOBIG') throw e;
       return this.list(mapping).flatMap((r) => [r.path, text(r.size), text(r.mtimeMs), text(r.missingSince)]);
     }
+    return all === null ? [] : all.split('\0');
+  }
+
+  /**
+   * Up to `limit` rows with a path after `after`, in path order (byte order of
+   * UTF-8, as comparePaths in watch/order.ts), laid out as listLean: the
+   * rescan's ordered merge reads the table a page at a time.
+   */
+  listAfter(mapping: string, after: string, limit: number): string[] {
+    const all = this.sListAfter.get(mapping, after, limit) as string | null;
     return all === null ? [] : all.split('\0');
   }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import type { IgnoreMatcher } from './ignore.js';
+import { comparePaths } from './order.js';
 
 export interface FileStat {
   size: number;
@@ -74,18 +75,30 @@ export class Walker {
   rootMissing = false;
   files = 0;
   private readonly base: string;
+  /** Most folder entries held at once (ordered walk): what its memory follows. */
+  peakHeld = 0;
   private readonly stack: string[] = [];
-  private dirents: Array<fs.Dirent | fs.Dirent<Buffer>> = [];
+  private dirents: Dirents = [];
   private next = 0;
   private prefix = '';
+  /** Ordered walk: the folders above the one being walked, each where it was left. */
+  private readonly frames: Array<{ dirents: Dirents; next: number; prefix: string }> = [];
+  private held = 0;
+  /** Ordered walk: entries of no type in readdir, stat'ed to sort them. */
+  private readonly statted = new WeakMap<object, fs.Stats>();
 
-  /** `subtrees`: walk only these folders (relative), trusting the root; otherwise the whole root. */
+  /**
+   * `subtrees`: walk only these folders (relative), trusting the root; otherwise the whole root.
+   * `ordered`: files reach `onFile` in comparePaths order (order.ts), each folder walked where its
+   * name sorts, so a merge with the files table read in the same order needs no map of the tree.
+   */
   constructor(
     root: string,
     private readonly ignore: IgnoreMatcher,
     private readonly onFile: FileSink,
     private readonly signal?: AbortSignal,
     subtrees?: readonly string[],
+    private readonly ordered = false,
   ) {
     this.base = root.endsWith('/') ? root : root + '/';
     if (subtrees) {
@@ -134,9 +147,27 @@ export class Walker {
   }
 
   private open(oldest = false): boolean {
+    const up = this.frames.pop();
+    if (up) {
+      this.held -= this.dirents.length;
+      ({ dirents: this.dirents, next: this.next, prefix: this.prefix } = up);
+      return true;
+    }
     if (this.stack.length === 0) return false;
     if (this.signal?.aborted) throw this.signal.reason;
-    const dirRel = (oldest ? this.stack.shift() : this.stack.pop())!;
+    this.held = 0;
+    this.read((oldest ? this.stack.shift() : this.stack.pop())!);
+    return true;
+  }
+
+  /** Ordered walk: the folder's files come now, before the siblings that sort after it. */
+  private descend(dirRel: string): void {
+    if (this.signal?.aborted) throw this.signal.reason;
+    this.frames.push({ dirents: this.dirents, next: this.next, prefix: this.prefix });
+    this.read(dirRel);
+  }
+
+  private read(dirRel: string): void {
     this.prefix = dirRel === '' ? '' : dirRel + '/';
     this.next = 0;
     try {
@@ -146,15 +177,39 @@ export class Walker {
       // does not exist: read such a folder again as bytes. Bytes for every folder cost
       // a sixth more per walk.
       if (this.dirents.some((d) => d.name.includes('\uFFFD'))) this.dirents = fs.readdirSync(dir, { withFileTypes: true, encoding: 'buffer' });
+      if (this.ordered) this.dirents = this.sorted(this.dirents);
     } catch (e) {
       this.dirents = [];
       if (dirRel === '') this.rootMissing = true;
       this.errors.push(errOf(e, dirRel));
     }
-    return true;
+    this.held += this.dirents.length;
+    if (this.held > this.peakHeld) this.peakHeld = this.held;
   }
 
-  private entry(d: fs.Dirent | fs.Dirent<Buffer>): void {
+  /** A folder's entries by name, a folder's name with its '/' (order.ts). */
+  private sorted(dirents: Dirents): Dirents {
+    const keys = dirents.map((d) => {
+      const name = typeof d.name === 'string' ? d.name : d.name.toString('utf8');
+      return this.isDir(d) ? name + '/' : name;
+    });
+    const at = keys.map((_, i) => i).sort((i, j) => comparePaths(keys[i], keys[j]));
+    return at.map((i) => dirents[i]);
+  }
+
+  private isDir(d: Dirents[number]): boolean {
+    if (d.isDirectory()) return true;
+    if (!untyped(d)) return false;
+    try {
+      const st = fs.lstatSync(this.base + this.prefix + (typeof d.name === 'string' ? d.name : d.name.toString('utf8')));
+      this.statted.set(d, st);
+      return st.isDirectory();
+    } catch {
+      return false; // entry() meets the error again and records it
+    }
+  }
+
+  private entry(d: Dirents[number]): void {
     const { base, ignore } = this;
     const name = typeof d.name === 'string' ? d.name : this.nameOrSkip(d as fs.Dirent<Buffer>);
     if (name === null) return;
@@ -163,9 +218,9 @@ export class Walker {
     let isFile = !isDir && d.isFile();
     let st: fs.Stats | undefined;
     // Some network file systems report no type in readdir (DT_UNKNOWN): ask lstat.
-    if (!isDir && !isFile && !d.isSymbolicLink() && !d.isFIFO() && !d.isSocket() && !d.isBlockDevice() && !d.isCharacterDevice()) {
+    if (!isDir && !isFile && untyped(d)) {
       try {
-        st = fs.lstatSync(base + rel);
+        st = this.statted.get(d) ?? fs.lstatSync(base + rel);
       } catch (e) {
         this.errors.push(errOf(e, rel));
         return;
@@ -178,7 +233,9 @@ export class Walker {
       }
     }
     if (isDir) {
-      if (!ignore.shallow(rel, true)) this.stack.push(rel);
+      if (ignore.shallow(rel, true)) return;
+      if (this.ordered) this.descend(rel);
+      else this.stack.push(rel);
     } else if (isFile) {
       if (ignore.shallow(rel, false)) return;
       try {
@@ -234,6 +291,12 @@ export function escapeName(raw: Buffer): string {
     }
   }
   return out;
+}
+
+type Dirents = Array<fs.Dirent | fs.Dirent<Buffer>>;
+
+function untyped(d: Dirents[number]): boolean {
+  return !d.isDirectory() && !d.isFile() && !d.isSymbolicLink() && !d.isFIFO() && !d.isSocket() && !d.isBlockDevice() && !d.isCharacterDevice();
 }
 
 function skipReason(s: fs.Stats): SkipReason {

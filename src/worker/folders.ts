@@ -17,6 +17,17 @@ export interface FolderRename {
   files: number;
 }
 
+/**
+ * What the search needs of a walk (a Map of it will do): whether a row's file
+ * is still there; every walked file new to the table with its stat, and among
+ * `keys` at least one known file of each folder that holds one.
+ */
+export interface WalkedFiles {
+  has(rowPath: string): boolean;
+  get(path: string): FileStat | undefined;
+  keys(): Iterable<string>;
+}
+
 /** Looks up a file under the new name: its size and mtime, or undefined when there is none. */
 export type StatOf = (relPath: string) => Pick<FileStat, 'size' | 'mtimeMs'> | undefined;
 
@@ -29,15 +40,16 @@ export type StatOf = (relPath: string) => Pick<FileStat, 'size' | 'mtimeMs'> | u
  * are uploaded into the renamed folder. Such a pair is one asset-folder rename
  * (or move) on the server instead of a move per file.
  */
-export function detectFolderRenames(root: string, entries: Map<string, FileStat>, rows: FileRow[]): FolderRename[] {
+export function detectFolderRenames(root: string, entries: WalkedFiles, rows: FileRow[]): FolderRename[] {
   const goneDirs = goneFolders(root, rows, (p) => !entries.has(p));
   if (goneDirs.length === 0) return [];
   const known = new Set(rows.map((r) => r.path));
   // Any all-new folder may be the target (a folder moved into a new parent makes that parent all-new too).
   const newDirs = new Set(allDirs([...entries.keys()], (p) => !known.has(p)));
   const newByKey = new Map<string, string[]>();
-  for (const [p, st] of entries) {
+  for (const p of entries.keys()) {
     if (known.has(p)) continue;
+    const st = entries.get(p)!;
     const k = fileKey(posix.basename(p), st.size, st.mtimeMs);
     newByKey.set(k, [...(newByKey.get(k) ?? []), p]);
   }

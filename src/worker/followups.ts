@@ -30,12 +30,18 @@ function endsWithXmp(p: string): boolean {
  * when the mapping uploads .xmp files like any other.
  */
 export function splitSidecars(mapping: MappingRuntime, entries: Map<string, FileStat>): Map<string, FileStat> | null {
-  if (!readsEmbedded(mapping)) return null;
+  const apart = sidecarsApart(mapping);
+  if (!apart) return null;
   const sidecars = new Map<string, FileStat>();
-  for (const [p, st] of entries) if (endsWithXmp(p)) sidecars.set(p, st);
+  for (const [p, st] of entries) if (apart(p)) sidecars.set(p, st);
   for (const p of sidecars.keys()) entries.delete(p);
   noteSidecars(mapping.local, sidecars.keys());
   return sidecars;
+}
+
+/** The rescan's merge sets sidecars apart as it walks (see splitSidecars); null when they are files like any other. */
+export function sidecarsApart(mapping: MappingRuntime): ((path: string) => boolean) | null {
+  return readsEmbedded(mapping) ? endsWithXmp : null;
 }
 
 /**
@@ -49,9 +55,10 @@ export function splitSidecars(mapping: MappingRuntime, entries: Map<string, File
  */
 export function followUps(
   mapping: MappingRuntime,
-  walk: { entries: Map<string, FileStat>; sidecars: Map<string, FileStat> | null; rootMissing: boolean },
+  walk: { entries: Pick<ReadonlyMap<string, unknown>, 'has'>; sidecars: Map<string, FileStat> | null; rootMissing: boolean },
   gone: string[],
-  rows: readonly string[],
+  /** The flat rows of FilesRepo.listLean, read only when the tag settings changed. */
+  rows: () => readonly string[],
   state: State,
 ): { gone: string[]; jobs: FollowUp[]; commit: () => void } {
   const jobs: FollowUp[] = [];
@@ -72,7 +79,10 @@ export function followUps(
   const settings = JSON.stringify({ tags: mapping.tags ?? [], folderTags: mapping.folderTags ?? false, embeddedMetadata: readsEmbedded(mapping) });
   const before = state.meta.get(annotateKey(mapping.name));
   const paths: string[] = [];
-  for (let i = 0; i + 3 < rows.length; i += 4) if (!endsWithXmp(rows[i])) paths.push(rows[i]);
+  if (before !== settings) {
+    const flat = rows();
+    for (let i = 0; i + 3 < flat.length; i += 4) if (!endsWithXmp(flat[i])) paths.push(flat[i]);
+  }
   if (before !== settings && paths.length > 0) {
     // A state from before tags existed read no metadata and set no tags.
     const was = before ? (JSON.parse(before) as { tags: string[]; folderTags: boolean; embeddedMetadata: boolean }) : { tags: [], folderTags: false, embeddedMetadata: false };

@@ -2,13 +2,14 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
 import type { FolderResolver, SquidexClient } from '../squidex/index.js';
 import type { State } from '../state/index.js';
-import { diffLean } from '../watch/diff.js';
 import type { IgnoreMatcher } from '../watch/ignore.js';
-import { walkMapping, type FileStat, type WalkResult } from '../watch/walk.js';
+import { diffStream, diffWalked, type OrderedRows, type StreamDiff } from '../watch/merge.js';
+import type { FileStat, WalkResult } from '../watch/walk.js';
 import { SKIP_TEXT } from './skips.js';
-import { applyFolderRename, detectFolderRenames } from './folders.js';
+import { applyFolderRename, detectFolderRenames, type WalkedFiles } from './folders.js';
 import { confirmedUntil, confirmKey, guardHint, guardKey, keepKey, missingRootReason } from './gone.js';
-import { followUps, splitSidecars } from './followups.js';
+import { followUps, sidecarsApart } from './followups.js';
+import { noteSidecars } from './sidecar.js';
 import type { MappingRuntime } from './mapping.js';
 
 export interface GuardSettings {
@@ -64,32 +65,38 @@ export async function rescanMapping(
   },
 ): Promise<RescanResult> {
   const started = deps.clock.now();
-  // Lean rows (no object per row) and no folder-rename search unless a file is gone:
-  // a restart over an unchanged tree must cost about one stat per file. A walk on
-  // another thread is read beside; otherwise rows are read after the walk, as jobs
-  // that finish during a sliced walk change them.
-  let rows: string[] = deps.walk ? deps.state.files.listLean(mapping.name) : [];
-  const walk = await (deps.walk ?? walkMapping(mapping.local, ignore, { signal: deps.signal }));
+  // The walk merged with the files table in path order, folder by folder: only
+  // what differs is held, never the whole tree or table, and no folder-rename
+  // search unless a file is gone. A restart over an unchanged tree costs about
+  // one stat per file.
+  let prefetched = deps.walk;
+  const compare = (): Promise<StreamDiff> => {
+    const rows: OrderedRows = (after, limit) => deps.state.files.listAfter(mapping.name, after, limit);
+    const apart = sidecarsApart(mapping) ?? undefined;
+    if (prefetched) return prefetched.then((w) => diffWalked(w, rows, { apart }));
+    return diffStream(mapping.local, ignore, rows, { apart, signal: deps.signal });
+  };
+  let walk = await compare();
   deps.signal?.throwIfAborted();
-  if (!deps.walk) rows = deps.state.files.listLean(mapping.name);
-  const present = walk.entries.size;
-  const sidecars = splitSidecars(mapping, walk.entries);
-  let diff = diffLean(walk.entries, rows);
   const log = deps.logger.child({ mapping: mapping.name });
   let renamed = 0;
-  if (deps.server && !walk.rootMissing && diff.gone.length > 0) {
-    const found = detectFolderRenames(mapping.local, walk.entries, deps.state.files.list(mapping.name));
+  if (deps.server && !walk.rootMissing && walk.gone.length > 0) {
+    const found = detectFolderRenames(mapping.local, walkedFiles(walk), deps.state.files.list(mapping.name));
     for (const r of found) {
       if (await applyFolderRename(mapping, r, { state: deps.state, ...deps.server, logger: deps.logger })) renamed += 1;
     }
-    // Read again even when none went through here: a worker may have renamed the same folder meanwhile.
+    // Compared again even when none went through here: a worker may have renamed the same folder meanwhile.
     if (found.length > 0) {
-      rows = deps.state.files.listLean(mapping.name);
-      diff = diffLean(walk.entries, rows);
+      prefetched = undefined;
+      walk = await compare();
     }
   }
-  const { changed, back, rows: known } = diff;
-  const extra = followUps(mapping, { entries: walk.entries, sidecars, rootMissing: walk.rootMissing }, diff.gone, rows, deps.state);
+  const present = walk.files + (walk.apart?.size ?? 0);
+  const sidecars = walk.apart;
+  if (sidecars) noteSidecars(mapping.local, sidecars.keys());
+  const { changed, back, rows: known } = walk;
+  const entries = presentFiles(walk, (p) => deps.state.files.get(mapping.name, p) !== undefined);
+  const extra = followUps(mapping, { entries, sidecars, rootMissing: walk.rootMissing }, walk.gone, () => deps.state.files.listLean(mapping.name), deps.state);
   const gone = extra.gone;
   // Files seen gone that are back unchanged (a share that returned): no longer held.
   if (back.length > 0) deps.state.files.clearMissing(mapping.name, back);
@@ -98,7 +105,7 @@ export async function rescanMapping(
 
   // Files `confirm-deletes` confirmed are not counted against the guard; once none is left, the confirmation ends.
   const confirmedAt = confirmedUntil(deps.state.meta, mapping.name);
-  const confirmed = confirmedAt < 0 ? 0 : countConfirmed(walk.entries, rows, confirmedAt);
+  const confirmed = confirmedAt < 0 ? 0 : countConfirmed(walk.goneSince, confirmedAt);
   if (confirmedAt >= 0 && confirmed === 0) {
     deps.state.meta.delete(confirmKey(mapping.name));
     deps.state.meta.delete(keepKey(mapping.name));
@@ -130,17 +137,16 @@ export async function rescanMapping(
   );
   const changedSinceFailure = (path: string): boolean => {
     const at = failedAt.get(path);
-    return at !== undefined && (walk.entries.get(path)?.mtimeMs ?? 0) > at;
+    return at !== undefined && (changed.get(path)?.mtimeMs ?? 0) > at;
   };
   // First: a path also changed or gone below takes that reason, which does all these would.
   const now: Array<{ mapping: string; path: string; reason: string; delayMs?: number }> = extra.jobs.map((j) => ({
     mapping: mapping.name, path: j.path, reason: j.reason, delayMs: 0,
   }));
   let settling = 0;
-  for (const path of changed) {
+  for (const [path, st] of changed) {
     const reason = changedSinceFailure(path) ? 'change' : 'rescan';
-    const st = walk.entries.get(path);
-    if (st && deps.settle?.(path, st, reason)) settling += 1;
+    if (deps.settle?.(path, st, reason)) settling += 1;
     // A quiet file: due now, not after the debounce (`once` would idle a second).
     else now.push({ mapping: mapping.name, path, reason, delayMs: 0 });
   }
@@ -149,8 +155,8 @@ export async function rescanMapping(
   extra.commit();
   return {
     mapping: mapping.name,
-    files: walk.entries.size,
-    changed: changed.length,
+    files: walk.files,
+    changed: changed.size,
     settling,
     gone: gone.length,
     errors: walk.errors.length,
@@ -161,13 +167,33 @@ export async function rescanMapping(
   };
 }
 
-/** Gone rows first seen missing at or before `at` (flat rows of FilesRepo.listLean). */
-function countConfirmed(entries: Map<string, unknown>, flat: readonly string[], at: number): number {
+/** Gone rows first seen missing at or before `at` (their missingSince as text, '' for none). */
+function countConfirmed(goneSince: readonly string[], at: number): number {
   let n = 0;
-  for (let i = 0; i + 3 < flat.length; i += 4) {
-    if (flat[i + 3] !== '' && Number(flat[i + 3]) <= at && !entries.has(flat[i])) n += 1;
-  }
+  for (const since of goneSince) if (since !== '' && Number(since) <= at) n += 1;
   return n;
+}
+
+/** The folder-rename search's view of a merge: only what differs and one known file a folder are at hand. */
+function walkedFiles(d: StreamDiff): WalkedFiles {
+  const gone = new Set(d.gone);
+  return {
+    has: (rowPath) => !gone.has(rowPath),
+    get: (p) => d.changed.get(p),
+    keys: () => [...d.changed.keys(), ...d.knownIn],
+  };
+}
+
+/** Whether a file is on disk (and not set apart), from the merge: new or changed, or a row not gone. */
+function presentFiles(d: StreamDiff, hasRow: (p: string) => boolean): { has(p: string): boolean } {
+  let gone: Set<string> | undefined;
+  return {
+    has(p) {
+      if (d.changed.has(p)) return true;
+      gone ??= new Set(d.gone);
+      return !gone.has(p) && !d.apart?.has(p) && hasRow(p);
+    },
+  };
 }
 
 function guardVerdict(

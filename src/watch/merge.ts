@@ -1,0 +1,200 @@
+import type { IgnoreMatcher } from './ignore.js';
+import { comparePaths } from './order.js';
+import { Walker, type FileStat, type WalkResult } from './walk.js';
+
+/**
+ * Rows of the files table with a path after `after`, in comparePaths order, at
+ * most `limit`: flat, four fields a row (path, size, mtimeMs, missingSince as
+ * text, '' for NULL), as FilesRepo.listAfter reads them.
+ */
+export type OrderedRows = (after: string, limit: number) => string[];
+
+export interface StreamDiff extends Omit<WalkResult, 'entries'> {
+  /** New to the table, or another size or mtime (hash them), with the walk's stat. */
+  changed: Map<string, FileStat>;
+  /** In the table with no file on disk (the delete guard decides what that means). */
+  gone: string[];
+  /** For each of `gone`, its row's missingSince as text ('' for NULL). */
+  goneSince: string[];
+  /** Rows marked missing whose file is present again (a share that came back). */
+  back: string[];
+  /** How many rows the table has. */
+  rows: number;
+  /** Files walked and compared (those set apart not counted). */
+  files: number;
+  /** Files `apart` chose, never compared with the table (sidecars); null without `apart`. */
+  apart: Map<string, FileStat> | null;
+  /** A file present and known to the table, one for each folder holding such files (the folder-rename search). */
+  knownIn: string[];
+  /** Most rows held at once, most folder entries held at once: what the memory follows. */
+  peak: { rows: number; entries: number };
+}
+
+export interface StreamDiffOptions {
+  /** Files taken out of the comparison: their rows count as gone, as in a walk without them. */
+  apart?: (path: string) => boolean;
+  signal?: AbortSignal;
+  /** Yield to the event loop after this many entries (the daemon keeps serving meanwhile). */
+  yieldEvery?: number;
+  /** Rows read at a time. */
+  page?: number;
+}
+
+const yieldNow = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/**
+ * The rescan's comparison of the disk with the files table as one ordered
+ * merge: the walk yields files in path order (Walker, ordered) and the table
+ * is read in the same order a page at a time, so what is held follows the
+ * widest folder and one page of rows, never the whole tree or table. Only what
+ * differs is kept. Rows are read again after each yield: jobs that finish
+ * meanwhile change them, and a comparison with rows read before that would
+ * queue those files again.
+ *
+ * mtimes are compared to within 1 ms: the table may store them truncated to
+ * integers while lstat gives sub-ms floats. A row reserved but never synced
+ * (no size or mtime) always counts as changed.
+ */
+export async function diffStream(root: string, ignore: IgnoreMatcher, rows: OrderedRows, opts: StreamDiffOptions = {}): Promise<StreamDiff> {
+  const merge = new Merge(rows, opts.page ?? 1024, opts.apart);
+  const walker = new Walker(root, ignore, (rel, size, mtimeMs) => merge.file(rel, size, mtimeMs), opts.signal, undefined, true);
+  const every = opts.yieldEvery ?? 2000;
+  while (!walker.step(every)) {
+    await yieldNow();
+    merge.reread();
+  }
+  opts.signal?.throwIfAborted();
+  merge.finish();
+  const { entries: _none, ...walk } = walker.finish(null);
+  return {
+    ...walk,
+    changed: merge.changed,
+    gone: merge.gone,
+    goneSince: merge.goneSince,
+    back: merge.back,
+    rows: merge.rows,
+    files: merge.files,
+    apart: merge.apartFiles,
+    knownIn: merge.knownIn,
+    peak: { rows: merge.peakRows, entries: walker.peakHeld },
+  };
+}
+
+/**
+ * The same comparison over a walk already made (`once` walks on two threads,
+ * out of order, into a map): its paths sorted, then merged as above.
+ */
+export function diffWalked(walk: WalkResult, rows: OrderedRows, opts: Pick<StreamDiffOptions, 'apart' | 'page'> = {}): StreamDiff {
+  const merge = new Merge(rows, opts.page ?? 1024, opts.apart);
+  const paths = [...walk.entries.keys()].sort(comparePaths);
+  for (const p of paths) {
+    const st = walk.entries.get(p)!;
+    merge.file(p, st.size, st.mtimeMs);
+  }
+  merge.finish();
+  const { entries, ...rest } = walk;
+  return {
+    ...rest,
+    changed: merge.changed,
+    gone: merge.gone,
+    goneSince: merge.goneSince,
+    back: merge.back,
+    rows: merge.rows,
+    files: merge.files,
+    apart: merge.apartFiles,
+    knownIn: merge.knownIn,
+    peak: { rows: merge.peakRows, entries: entries.size },
+  };
+}
+
+class Merge {
+  readonly changed = new Map<string, FileStat>();
+  readonly gone: string[] = [];
+  readonly goneSince: string[] = [];
+  readonly back: string[] = [];
+  readonly knownIn: string[] = [];
+  readonly apartFiles: Map<string, FileStat> | null;
+  rows = 0;
+  files = 0;
+  peakRows = 0;
+  private page: string[] = [];
+  private at = 0;
+  private end = false;
+  /** The last row taken: the next page starts after it. */
+  private after = '';
+  private lastKnownDir: string | null = null;
+
+  constructor(
+    private readonly read: OrderedRows,
+    private readonly pageRows: number,
+    private readonly apart?: (path: string) => boolean,
+  ) {
+    this.apartFiles = apart ? new Map() : null;
+  }
+
+  file(rel: string, size: number, mtimeMs: number): void {
+    if (this.apartFiles && this.apart!(rel)) {
+      this.apartFiles.set(rel, { size, mtimeMs });
+      return;
+    }
+    this.files += 1;
+    for (let p = this.peek(); p !== null; p = this.peek()) {
+      const c = comparePaths(p, rel);
+      if (c > 0) break;
+      const { page, at } = this;
+      this.take();
+      if (c < 0) {
+        this.gone.push(p);
+        this.goneSince.push(page[at + 3]);
+        continue;
+      }
+      if (page[at + 3] !== '') this.back.push(rel);
+      const s = page[at + 1];
+      const m = page[at + 2];
+      if (s === '' || m === '' || Number(s) !== size || Math.abs(Number(m) - mtimeMs) >= 1) this.changed.set(rel, { size, mtimeMs });
+      const slash = rel.lastIndexOf('/');
+      const dir = slash < 0 ? '' : rel.slice(0, slash);
+      if (dir !== this.lastKnownDir) {
+        this.lastKnownDir = dir;
+        this.knownIn.push(rel);
+      }
+      return;
+    }
+    this.changed.set(rel, { size, mtimeMs });
+  }
+
+  /** Every row left is gone. */
+  finish(): void {
+    for (let p = this.peek(); p !== null; p = this.peek()) {
+      this.gone.push(p);
+      this.goneSince.push(this.page[this.at + 3]);
+      this.take();
+    }
+  }
+
+  /** Drops the page read before a yield; the next comparison reads what is in the table now. */
+  reread(): void {
+    this.page = [];
+    this.at = 0;
+    this.end = false;
+  }
+
+  private peek(): string | null {
+    if (this.at >= this.page.length) {
+      if (this.end) return null;
+      this.page = this.read(this.after, this.pageRows);
+      this.at = 0;
+      const n = this.page.length >> 2;
+      this.end = n < this.pageRows;
+      if (n > this.peakRows) this.peakRows = n;
+      if (n === 0) return null;
+    }
+    return this.page[this.at];
+  }
+
+  private take(): void {
+    this.after = this.page[this.at];
+    this.at += 4;
+    this.rows += 1;
+  }
+}
