@@ -123,6 +123,8 @@ class Merge {
   /** The last row taken: the next page starts after it. */
   private after = '';
   private lastKnownDir: string | null = null;
+  /** The last file the walk handed in: rows before it that appear later were written after it was passed. */
+  private walked = '';
 
   constructor(
     private readonly read: OrderedRows,
@@ -133,6 +135,7 @@ class Merge {
   }
 
   file(rel: string, size: number, mtimeMs: number): void {
+    this.walked = rel;
     if (this.apartFiles && this.apart!(rel)) {
       this.apartFiles.set(rel, { size, mtimeMs });
       return;
@@ -172,8 +175,13 @@ class Merge {
     }
   }
 
-  /** Drops the page read before a yield; the next comparison reads what is in the table now. */
+  /**
+   * Drops the page read before a yield; the next comparison reads what is in
+   * the table now, from where the walk is: a row written meanwhile for a file
+   * already passed was counted as new then, and is not gone.
+   */
   reread(): void {
+    if (comparePaths(this.walked, this.after) > 0) this.after = this.walked;
     this.page = [];
     this.at = 0;
     this.end = false;
