@@ -5,15 +5,12 @@ import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../config/index.js';
 import { formatBytes } from '../lib/units.js';
 import { printable, printableDeep } from '../lib/printable.js';
-import { ignoreSpec, prefetchWalks, type PrefetchedWalks } from '../watch/scan.js';
 import type { Action } from '../worker/context.js';
 import type { PlanItem, PlanTus } from '../worker/plan.js';
 import type { SquidexClient } from '../squidex/index.js';
 import type { State } from '../state/index.js';
 import { EXIT } from './exit.js';
 
-// Only the config and the walk thread are loaded before the walk starts; the
-// rest (SQLite, undici, pino: ~0.15 s) loads on this thread while it walks.
 export interface OnceOptions {
   dryRun: boolean;
   allowMassDelete: boolean;
@@ -23,15 +20,10 @@ export interface OnceOptions {
 export async function once(configFile: string, opts: OnceOptions): Promise<number> {
   const config = loadConfig(configFile, process.env, { missingLocal: 'allow' });
   if (opts.dryRun) return dryRun(config, opts);
-  const walks = prefetchWalks(config.mappings.map((m) => ({ root: m.local, spec: ignoreSpec(m, config.state) })));
-  try {
-    return await syncOnce(config, opts, walks);
-  } finally {
-    await walks?.close();
-  }
+  return syncOnce(config, opts);
 }
 
-async function syncOnce(config: Config, opts: OnceOptions, walks: PrefetchedWalks | null): Promise<number> {
+async function syncOnce(config: Config, opts: OnceOptions): Promise<number> {
   const [{ createLogger }, { preflight }, { openRuntime, probeBackoff }, { outageDeadline, reviveLegacyFailures }, { guardHint, guardKey }] = await Promise.all([
     import('../lib/log.js'),
     import('./preflight.js'),
@@ -84,8 +76,8 @@ async function syncOnce(config: Config, opts: OnceOptions, walks: PrefetchedWalk
     // otherwise only be a warning in the log while once exits 0.
     let unreadable = 0;
     let skipped = 0;
-    for (const [i, m] of config.mappings.entries()) {
-      const r = await rt.rescan(m, { allowMassDelete: opts.allowMassDelete, walk: walks?.take(i) });
+    for (const m of config.mappings) {
+      const r = await rt.rescan(m, { allowMassDelete: opts.allowMassDelete });
       unreadable += r.errors;
       skipped += r.skipped;
     }

@@ -10,8 +10,7 @@ import { acquireLock, openState, type State, type StateLock } from '../state/ind
 import { closesClean, markClean, openedAs, takeCleanMark } from '../state/clean.js';
 // Not the watch index: it loads the watcher, which once never needs.
 import { compileIgnore, type IgnoreMatcher } from '../watch/ignore.js';
-import type { WalkResult } from '../watch/walk.js';
-import { ignoreSpec } from '../watch/scan.js';
+import { ignoreSpec } from '../watch/ignore.js';
 import { AdoptionIndex } from '../worker/adopt.js';
 import type { ReconcileContext, SyncEvents } from '../worker/context.js';
 import { WorkerPool } from '../worker/pool.js';
@@ -35,7 +34,7 @@ export interface Runtime {
   pool: WorkerPool;
   ignores: Map<string, IgnoreMatcher>;
   /** `signal`: ends the walk early (a stop); the rescan then rejects with its reason. `settle`: the daemon's stability gate. */
-  rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean; walk?: Promise<WalkResult>; signal?: AbortSignal; settle?: Settle }): Promise<RescanResult>;
+  rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean; signal?: AbortSignal; settle?: Settle }): Promise<RescanResult>;
   /**
    * Removes asset folders left empty by moves and deletes (never while the guard holds):
    * under deletes: delete every one, under keep those squidex-sync created.
@@ -240,7 +239,6 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
         guard: config.deleteGuard,
         allowMassDelete: o.allowMassDelete ?? opts.allowMassDelete,
         server: { client, resolver: ctx.resolver },
-        walk: o.walk,
         signal: o.signal,
         settle: o.settle,
       });

@@ -73,6 +73,12 @@ function invalid(pattern: string, why: string): SyncError {
   });
 }
 
+/** The ignore rules of a mapping. */
+export function ignoreSpec(m: { ignore: string[]; ignoreDefaults: boolean }, stateFile: string): IgnoreOptions {
+  // The state folder may sit inside a mapping; its database must never be uploaded.
+  return { ignore: m.ignore, ignoreDefaults: m.ignoreDefaults, extraAbsolute: [path.dirname(stateFile)] };
+}
+
 /**
  * Compiles the ignore rules of one mapping.
  *

@@ -6,5 +6,5 @@ export { diffLean, type DiffResult, type LeanDiffResult } from './diff.js';
 export { classifyWatchError, startWatcher, type Watcher, type WatcherOptions, type WatchKind } from './watcher.js';
 export { StabilityGate } from './stability.js';
 export type { Subscription, WatchBackend, WatchEvent } from './parcel.js';
-export { diffStream, diffWalked, type OrderedRows, type StreamDiff, type StreamDiffOptions } from './merge.js';
+export { diffStream, type OrderedRows, type StreamDiff, type StreamDiffOptions } from './merge.js';
 export { comparePaths } from './order.js';

@@ -57,7 +57,7 @@ const yieldNow = (): Promise<void> => new Promise((r) => setImmediate(r));
  */
 export async function diffStream(root: string, ignore: IgnoreMatcher, rows: OrderedRows, opts: StreamDiffOptions = {}): Promise<StreamDiff> {
   const merge = new Merge(rows, opts.page ?? 1024, opts.apart);
-  const walker = new Walker(root, ignore, (rel, size, mtimeMs) => merge.file(rel, size, mtimeMs), opts.signal, undefined, true);
+  const walker = new Walker(root, ignore, (rel, size, mtimeMs) => merge.file(rel, size, mtimeMs), opts.signal, true);
   const every = opts.yieldEvery ?? 2000;
   while (!walker.step(every)) {
     await yieldNow();
@@ -77,33 +77,6 @@ export async function diffStream(root: string, ignore: IgnoreMatcher, rows: Orde
     apart: merge.apartFiles,
     knownIn: merge.knownIn,
     peak: { rows: merge.peakRows, entries: walker.peakHeld },
-  };
-}
-
-/**
- * The same comparison over a walk already made (`once` walks on two threads,
- * out of order, into a map): its paths sorted, then merged as above.
- */
-export function diffWalked(walk: WalkResult, rows: OrderedRows, opts: Pick<StreamDiffOptions, 'apart' | 'page'> = {}): StreamDiff {
-  const merge = new Merge(rows, opts.page ?? 1024, opts.apart);
-  const paths = [...walk.entries.keys()].sort(comparePaths);
-  for (const p of paths) {
-    const st = walk.entries.get(p)!;
-    merge.file(p, st.size, st.mtimeMs);
-  }
-  merge.finish();
-  const { entries, ...rest } = walk;
-  return {
-    ...rest,
-    changed: merge.changed,
-    gone: merge.gone,
-    goneSince: merge.goneSince,
-    back: merge.back,
-    rows: merge.rows,
-    files: merge.files,
-    apart: merge.apartFiles,
-    knownIn: merge.knownIn,
-    peak: { rows: merge.peakRows, entries: entries.size },
   };
 }
 

@@ -65,9 +65,9 @@ export async function walkMapping(root: string, ignore: IgnoreMatcher, opts: Wal
 export type FileSink = (rel: string, size: number, mtimeMs: number) => void;
 
 /**
- * The walk as a resumable loop, so the sliced walk above and the shared walk
- * of `once` (scan.ts, step(Infinity) on two threads) are one implementation. Files go to `onFile` rather than into a Map
- * of objects: the threaded walk packs them into arrays, less garbage at 100k files.
+ * The walk as a resumable loop, so the sliced walk above and the ordered walk
+ * of the rescan's merge (merge.ts) are one implementation. Files go to `onFile`
+ * rather than into a Map: the merge keeps only what differs.
  */
 export class Walker {
   readonly errors: WalkError[] = [];
@@ -88,7 +88,6 @@ export class Walker {
   private readonly statted = new WeakMap<object, fs.Stats>();
 
   /**
-   * `subtrees`: walk only these folders (relative), trusting the root; otherwise the whole root.
    * `ordered`: files reach `onFile` in comparePaths order (order.ts), each folder walked where its
    * name sorts, so a merge with the files table read in the same order needs no map of the tree.
    */
@@ -97,14 +96,9 @@ export class Walker {
     private readonly ignore: IgnoreMatcher,
     private readonly onFile: FileSink,
     private readonly signal?: AbortSignal,
-    subtrees?: readonly string[],
     private readonly ordered = false,
   ) {
     this.base = root.endsWith('/') ? root : root + '/';
-    if (subtrees) {
-      this.stack.push(...subtrees);
-      return;
-    }
     try {
       if (!fs.statSync(root).isDirectory()) {
         this.rootMissing = true;
@@ -128,25 +122,11 @@ export class Walker {
     }
   }
 
-  /**
-   * Walks whole folders until at least `minDirs` wait to be walked (or none
-   * do) and hands those out: subtrees that several threads can share.
-   */
-  expand(minDirs: number): string[] {
-    // Breadth first: depth first would walk a tree whose folders hold fewer than
-    // minDirs subfolders each to the end without ever having minDirs waiting.
-    while (this.stack.length > 0 && this.stack.length < minDirs) {
-      this.open(true);
-      while (this.next < this.dirents.length) this.entry(this.dirents[this.next++]);
-    }
-    return this.stack.splice(0);
-  }
-
   finish<E>(entries: E): { entries: E; errors: WalkError[]; skipped: WalkResult['skipped']; rootMissing: boolean; rootEmpty: boolean } {
     return { entries, errors: this.errors, skipped: this.skipped, rootMissing: this.rootMissing, rootEmpty: !this.rootMissing && this.files === 0 };
   }
 
-  private open(oldest = false): boolean {
+  private open(): boolean {
     const up = this.frames.pop();
     if (up) {
       this.held -= this.dirents.length;
@@ -156,7 +136,7 @@ export class Walker {
     if (this.stack.length === 0) return false;
     if (this.signal?.aborted) throw this.signal.reason;
     this.held = 0;
-    this.read((oldest ? this.stack.shift() : this.stack.pop())!);
+    this.read(this.stack.pop()!);
     return true;
   }
 

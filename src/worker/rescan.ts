@@ -3,8 +3,8 @@ import type { Logger } from '../lib/log.js';
 import type { FolderResolver, SquidexClient } from '../squidex/index.js';
 import type { State } from '../state/index.js';
 import type { IgnoreMatcher } from '../watch/ignore.js';
-import { diffStream, diffWalked, type OrderedRows, type StreamDiff } from '../watch/merge.js';
-import type { FileStat, WalkResult } from '../watch/walk.js';
+import { diffStream, type OrderedRows, type StreamDiff } from '../watch/merge.js';
+import type { FileStat } from '../watch/walk.js';
 import { SKIP_TEXT } from './skips.js';
 import { applyFolderRename, detectFolderRenames, type WalkedFiles } from './folders.js';
 import { confirmedUntil, confirmKey, guardHint, guardKey, keepKey, missingRootReason } from './gone.js';
@@ -56,8 +56,6 @@ export async function rescanMapping(
     allowMassDelete?: boolean;
     /** When given, whole-folder renames become one asset-folder rename on the server. */
     server?: { client: SquidexClient; resolver: FolderResolver };
-    /** A walk of this mapping already under way (`once` starts it on a thread at launch). */
-    walk?: Promise<WalkResult>;
     /** The daemon's stability gate; without it everything changed is queued now. */
     settle?: Settle;
     /** Ends the walk early (the daemon is stopping): the rescan then rejects with the signal's reason. */
@@ -69,11 +67,9 @@ export async function rescanMapping(
   // what differs is held, never the whole tree or table, and no folder-rename
   // search unless a file is gone. A restart over an unchanged tree costs about
   // one stat per file.
-  let prefetched = deps.walk;
   const compare = (): Promise<StreamDiff> => {
     const rows: OrderedRows = (after, limit) => deps.state.files.listAfter(mapping.name, after, limit);
     const apart = sidecarsApart(mapping) ?? undefined;
-    if (prefetched) return prefetched.then((w) => diffWalked(w, rows, { apart }));
     return diffStream(mapping.local, ignore, rows, { apart, signal: deps.signal });
   };
   let walk = await compare();
@@ -87,7 +83,6 @@ export async function rescanMapping(
     }
     // Compared again even when none went through here: a worker may have renamed the same folder meanwhile.
     if (found.length > 0) {
-      prefetched = undefined;
       walk = await compare();
     }
   }
