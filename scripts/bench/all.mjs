@@ -3,7 +3,8 @@
 // BENCH_FILES, BENCH_LATENCY_MS (comma list, default 0,20), BENCH_FILES_LATENCY,
 // BENCH_CONCURRENCY, BENCH_BIG_MB, BENCH_BIG_COUNT, BENCH_RESTART_FILES,
 // BENCH_WATCH_FILES (comma list), BENCH_IDLE_S, BENCH_LAT_FILES, BENCH_RESUME_MB;
-// BENCH_META_FILES, BENCH_META_ROUNDS; BENCH_ONLY=first,big,restart,watch,latency,resume,meta picks some.
+// BENCH_META_FILES, BENCH_META_ROUNDS; BENCH_MILLION_FILES, BENCH_MILLION_FIRST (comma list), BENCH_MILLION_RUNS;
+// BENCH_ONLY=first,big,restart,watch,latency,resume,meta,million picks some.
 import { execSync } from 'node:child_process';
 import { printTable, stopAll } from './lib.mjs';
 
@@ -15,6 +16,7 @@ const all = {
   latency: () => import('./latency.mjs'),
   resume: () => import('./resume.mjs'),
   meta: () => import('./metadata.mjs'),
+  million: () => import('./million.mjs'),
 };
 const only = (process.env.BENCH_ONLY ?? Object.keys(all).join(',')).split(',');
 const os = await import('node:os');
