@@ -38,7 +38,7 @@ async function editorAddsTag(w: World, rel: string, tag: string): Promise<void> 
 /** The shoot's sidecar with other keywords and title, as Lightroom rewrites it. */
 function editSidecar(w: World, rel: string, from: string[], to: string[]): void {
   let xmp = readFileSync(join(FX, 'shoot.xmp'), 'utf8');
-  from.forEach((f, i) => (xmp = xmp.replace(f, to[i])));
+  for (const [i, f] of from.entries()) xmp = xmp.replace(f, to[i]);
   writeFileSync(join(w.local, rel), xmp);
 }
 

@@ -83,7 +83,9 @@ describe('the stability gate, for every way a file gets queued', () => {
     const w = world;
     let d: Daemon | undefined;
     // The daemon starts (and its start rescan runs) while the file is being written.
-    const sha = await grow(join(w.local, 'video.mp4'), () => void (d = w.startDaemon()));
+    const sha = await grow(join(w.local, 'video.mp4'), () => {
+      d = w.startDaemon();
+    });
     await expectOneCompleteUpload(w, d!, 'Design/Shared/video.mp4', sha);
     expect(await d!.stop()).toBe(0);
   });

@@ -61,7 +61,7 @@ describe('once: exit codes and the summary', () => {
     expect(logLines.length).toBeGreaterThan(2); // log.level debug in the test config
     for (const l of logLines) expect(() => JSON.parse(l), l).not.toThrow();
     // Sizes in human units.
-    expect(res.stdout).toMatch(/^  uploaded\s+2 bytes$/m);
+    expect(res.stdout).toMatch(/^ {2}uploaded\s+2 bytes$/m);
   });
 });
 

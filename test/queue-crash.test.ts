@@ -25,7 +25,10 @@ function waitReady(child: ChildProcess): Promise<void> {
     const timer = setTimeout(() => reject(new Error(`child not ready in 10 s: ${err}`)), 10_000);
     child.stderr!.on('data', (d) => (err += d));
     child.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) clearTimeout(timer), resolve();
+      if (d.toString().includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
     });
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`child exited early (${code}): ${err}`)); });
   });

@@ -10,7 +10,8 @@ describe('queue: outages and server pauses', () => {
     q.pauseAll(clock.now() + 86_400_000);
     expect(q.pausedUntil()).toBe(clock.now() + 60_000);
     q.enqueueMany([{ mapping: 'm', path: 'a', delayMs: 0 }]);
-    const [job] = (clock.advance(60_000), q.claim('w', 1));
+    clock.advance(60_000);
+    const [job] = q.claim('w', 1);
     expect(job?.path).toBe('a');
     // A 429 with a day's Retry-After from a worker: the same cap.
     expect(q.fail(job!, { message: '429', code: 'RATE_LIMITED', retry: 'pause', retryAfterMs: 86_400_000 })).toBe('retry');

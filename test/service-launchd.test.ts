@@ -36,7 +36,7 @@ function parsePlist(xml: string): Plist {
     let s = '';
     while (tokens[i]?.[4] !== undefined) s += tokens[i++][4];
     const close = tokens[i++];
-    if (!close || close[1] !== '/' || close[2] !== tag) throw new Error(`<${tag}> not closed`);
+    if (close?.[1] !== '/' || close[2] !== tag) throw new Error(`<${tag}> not closed`);
     return s.replace(/&(amp|lt|gt|quot|apos);/g, (_, e: string) => ENTITIES[e]);
   };
   const value = (t: RegExpMatchArray): Plist => {

@@ -128,7 +128,9 @@ describe('notify.webhook', () => {
     const m = new WebhookNotifier({
       settings: { webhook: dead.url, headers: {}, everyMinutes: 0, afterMinutes: 0 },
       snapshot: () => snap, server: () => ({ state: 'ok', since: null, reason: null }), now: () => 1,
-      logger: { ...silentLogger, warn: () => void (gaveUp = true) } as unknown as typeof silentLogger,
+      logger: { ...silentLogger, warn: () => {
+          gaveUp = true;
+        } } as unknown as typeof silentLogger,
       retryDelaysMs: [5, 5],
     });
     snap = { ...empty, failed: [{ mapping: 'm', path: 'b', error: 'e', code: 'X', at: 3 }] };

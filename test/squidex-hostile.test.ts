@@ -59,7 +59,7 @@ function trickle(res: ServerResponse, body: unknown): void {
 
 describe('an answer without end', () => {
   it(`an API answer over ${MAX_RESPONSE_BYTES / 1024 / 1024} MiB is cut off with RESPONSE_TOO_LARGE (retried), not read into memory`, async () => {
-    server = await startRawServer((req, res) => endless(res));
+    server = await startRawServer((_req, res) => endless(res));
     client = new SquidexClient({ url: server.url, app: 'demo', token: 't', timeoutMs: 5000 });
     const e = await client.listFolders().catch((x: unknown) => x);
     expect(e).toMatchObject({ code: 'RESPONSE_TOO_LARGE', retry: 'retry' });
@@ -78,7 +78,7 @@ describe('an answer without end', () => {
 
 describe('a server that trickles', () => {
   it('a listing sent one byte at a time ends in TIMEOUT at the total deadline, though no idle timeout trips', async () => {
-    server = await startRawServer((req, res) => trickle(res, { items: [] }));
+    server = await startRawServer((_req, res) => trickle(res, { items: [] }));
     client = new SquidexClient({ url: server.url, app: 'demo', token: 't', timeoutMs: 300 });
     const e = await client.listFolders().catch((x: unknown) => x);
     expect(e).toMatchObject({ code: 'TIMEOUT', retry: 'retry' });
@@ -92,7 +92,7 @@ describe('a server that trickles', () => {
   });
 
   it('so does the answer to an upload, naming the file', async () => {
-    server = await startRawServer((req, res) => trickle(res, asset('a')));
+    server = await startRawServer((_req, res) => trickle(res, asset('a')));
     writeFileSync(join(dir, 'a.txt'), 'abc');
     client = new SquidexClient({ url: server.url, app: 'demo', token: 't', timeoutMs: 300 });
     const e = await client.upsertAsset('a', 'p', { path: join(dir, 'a.txt'), fileName: 'a.txt' }).catch((x: unknown) => x);
@@ -101,7 +101,7 @@ describe('a server that trickles', () => {
   });
 
   it('an upload slowed by the bandwidth cap is given time by its size and the cap', async () => {
-    server = await startRawServer((req, res) => json(res, 200, asset('slow')));
+    server = await startRawServer((_req, res) => json(res, 200, asset('slow')));
     const bytes = Buffer.alloc(48 * 1024, 5);
     writeFileSync(join(dir, 'slow.bin'), bytes);
     // At 32 KiB/s the upload outlasts 2 × timeoutMs; its deadline grows with its bytes.
@@ -125,7 +125,7 @@ describe('a listing that pages forever', () => {
   it('findAssets stops when a page brings no new id (a proxy that ignores $skip)', async () => {
     const page = { total: 5000, items: Array.from({ length: 200 }, (_, i) => asset(`id-${i}`)) };
     let calls = 0;
-    server = await startRawServer((req, res) => {
+    server = await startRawServer((_req, res) => {
       calls++;
       // Bounded for the unfixed client: after 50 pages the "proxy" gives up.
       json(res, 200, calls > 50 ? { total: 5000, items: [] } : page);

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../src/lib/clock.js';
 import { createLogger } from '../src/lib/log.js';
 import {
-  FolderResolver, ROOT_FOLDER_ID, SquidexClient, SquidexError, squidexFileHash, type FolderCache, type SquidexClientOptions,
+  FolderResolver, ROOT_FOLDER_ID, SquidexClient, type SquidexError, squidexFileHash, type FolderCache, type SquidexClientOptions,
 } from '../src/squidex/index.js';
 import { startTestServer, type TestServer, type TestServerOptions } from '../src/testserver/index.js';
 
@@ -22,7 +22,7 @@ async function setup(opts: TestServerOptions = {}, clientOpts: Partial<SquidexCl
   return c;
 }
 
-function file(name: string, content: string | Buffer): string {
+function file(_name: string, content: string | Buffer): string {
   const p = join(dir, randomUUID());
   writeFileSync(p, content);
   return p;
@@ -73,7 +73,10 @@ describe('against the test server', () => {
 
   it('wrong secret: AUTH_FAILED naming the client id, secret never in message or logs', async () => {
     const lines: string[] = [];
-    const logger = createLogger({ level: 'trace', destination: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
+    const logger = createLogger({ level: 'trace', destination: new Writable({ write: (c, _e, cb) => {
+        lines.push(String(c));
+        cb();
+      } }) });
     server = await startTestServer();
     const secret = 'wrong-but-still-secret-42';
     const c = new SquidexClient({ url: server.url, app: server.app, clientId: server.clientId, clientSecret: secret, logger });

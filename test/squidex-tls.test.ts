@@ -27,7 +27,7 @@ let url: string;
 
 describe.skipIf(!tls)('TLS', () => {
   beforeAll(async () => {
-    server = createServer({ key: tls!.key, cert: tls!.cert }, (req, res) => {
+    server = createServer({ key: tls!.key, cert: tls!.cert }, (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ items: [] }));
     });

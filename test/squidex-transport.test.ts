@@ -30,7 +30,7 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('multipart upload bytes', () => {
   it('sends an exact, streamed multipart body and returns the hash of the bytes sent', async () => {
-    server = await startRawServer((req, res) => json(res, 200, asset('a1')));
+    server = await startRawServer((_req, res) => json(res, 200, asset('a1')));
     const content = Buffer.from('hello world\n'.repeat(1000));
     const name = 'Grüße – 日本 "q".png';
     const file = join(dir, 'f.png');
@@ -55,7 +55,7 @@ describe('multipart upload bytes', () => {
   });
 
   it('streams a large file with a mime override and an empty file, via PUT /content', async () => {
-    server = await startRawServer((req, res) => json(res, 200, asset('a2')));
+    server = await startRawServer((_req, res) => json(res, 200, asset('a2')));
     const big = Buffer.alloc(9 * 1024 * 1024 + 17, 7);
     writeFileSync(join(dir, 'big.bin'), big);
     writeFileSync(join(dir, 'empty.txt'), '');
@@ -112,11 +112,14 @@ describe('tokens', () => {
   });
 
   it('refused credentials: AUTH_FAILED naming the client id; the secret appears in no message or log line', async () => {
-    server = await startRawServer((req, res) =>
+    server = await startRawServer((_req, res) =>
       json(res, 401, { error: 'invalid_client', error_description: `The specified client credentials are invalid: ${SECRET}` }),
     );
     const lines: string[] = [];
-    const sink = new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) });
+    const sink = new Writable({ write: (c, _e, cb) => {
+        lines.push(String(c));
+        cb();
+      } });
     const logger = createLogger({ level: 'trace', destination: sink });
     client = new SquidexClient({ url: server.url, app: 'demo', clientId: 'demo:sync', clientSecret: SECRET, logger });
     const e = (await client.listFolders().catch((x: unknown) => x)) as SquidexError;
@@ -129,7 +132,7 @@ describe('tokens', () => {
   });
 
   it('an API error body that echoes the token is scrubbed', async () => {
-    server = await startRawServer((req, res) => json(res, 400, { message: `bad header Bearer static-token-abc`, details: [] }));
+    server = await startRawServer((_req, res) => json(res, 400, { message: `bad header Bearer static-token-abc`, details: [] }));
     client = new SquidexClient({ url: server.url, app: 'demo', token: 'static-token-abc' });
     const e = (await client.listFolders().catch((x: unknown) => x)) as Error;
     expect(e.message).not.toContain('static-token-abc');
@@ -156,7 +159,7 @@ describe('timeouts, aborts and resets', () => {
 
   it('a connection dropped while sending a >5 MiB file is suspected too large, given up on the third time, and forgiven after a bigger success', async () => {
     server = await startRawServer(
-      (req, res) => json(res, 200, asset('a')),
+      (_req, res) => json(res, 200, asset('a')),
       (req) => {
         // Like Kestrel over its MaxRequestBodySize: drop the connection instead of answering.
         if (Number(req.headers['content-length']) > 5 * 1024 * 1024) {
@@ -182,7 +185,10 @@ describe('timeouts, aborts and resets', () => {
     server.early = undefined;
     writeFileSync(join(dir, 'bigger.mov'), Buffer.alloc(7 * 1024 * 1024));
     expect((await client.upsertAsset('a', 'p', { path: join(dir, 'bigger.mov'), fileName: 'bigger.mov' })).bytes).toBe(7 * 1024 * 1024);
-    server.early = (req) => (req.socket.destroy(), true);
+    server.early = (req) => {
+      req.socket.destroy();
+      return true;
+    };
     expect(await client.upsertAsset('a', 'p', src).catch((x: unknown) => x)).toMatchObject({ code: 'NETWORK', retry: 'retry' });
   });
 
@@ -208,7 +214,7 @@ describe('timeouts, aborts and resets', () => {
     const path = join(dir, 'shrinks.bin');
     writeFileSync(path, Buffer.alloc(48 * 1024 * 1024, 1));
     server = await startRawServer(
-      (req, res) => json(res, 200, asset('s')),
+      (_req, res) => json(res, 200, asset('s')),
       () => {
         truncateSync(path, 1024); // the designer saves a smaller version mid-upload
         return false;
@@ -232,7 +238,7 @@ describe('timeouts, aborts and resets', () => {
 
 describe('upsert safety', () => {
   it('an upsert answered with another asset id is refused', async () => {
-    server = await startRawServer((req, res) => json(res, 200, { ...asset('someone-else'), _meta: { isDuplicate: 'true' } }));
+    server = await startRawServer((_req, res) => json(res, 200, { ...asset('someone-else'), _meta: { isDuplicate: 'true' } }));
     writeFileSync(join(dir, 'a.txt'), 'a');
     client = new SquidexClient({ url: server.url, app: 'demo', token: 't' });
     await expect(client.upsertAsset('mine', 'p', { path: join(dir, 'a.txt'), fileName: 'a.txt' })).rejects.toMatchObject({
@@ -245,7 +251,10 @@ describe('early success', () => {
   it('a 2xx before the whole file was sent is not taken as an upload', async () => {
     server = await startRawServer(
       () => undefined,
-      (req, res) => (json(res, 200, asset('e')), true),
+      (_req, res) => {
+        json(res, 200, asset('e'));
+        return true;
+      },
     );
     writeFileSync(join(dir, 'e.bin'), Buffer.alloc(32 * 1024 * 1024));
     client = new SquidexClient({ url: server.url, app: 'demo', token: 't' });
@@ -258,7 +267,7 @@ describe('early success', () => {
 describe('queries', () => {
   it('findAssets builds an escaped, encoded OData filter and pages', async () => {
     let calls = 0;
-    server = await startRawServer((req, res) => {
+    server = await startRawServer((_req, res) => {
       calls++;
       const n = calls === 1 ? 200 : 3;
       json(res, 200, { total: 203, items: Array.from({ length: n }, (_, i) => asset(`id-${calls}-${i}`)) });
@@ -275,7 +284,10 @@ describe('queries', () => {
   });
 
   it('getAsset is null on 404; deleteAsset sends permanent, and always checkReferrers', async () => {
-    server = await startRawServer((req, res) => (req.method === 'DELETE' ? (res.writeHead(204), res.end()) : json(res, 404, { message: '' })));
+    server = await startRawServer((req, res) => {
+      if (req.method === 'DELETE') res.writeHead(204).end();
+      else json(res, 404, { message: '' });
+    });
     client = new SquidexClient({ url: server.url, app: 'demo', token: 't' });
     expect(await client.getAsset('nope')).toBeNull();
     await client.deleteAsset('x', { permanent: true });

@@ -44,7 +44,7 @@ describe('metadata stamps sent in bulk', () => {
     const { server, state, stamper } = await setup();
     const ids: string[] = [];
     for (let i = 0; i < 250; i++) ids.push(await asset(server, `f${i}.txt`));
-    ids.forEach((id, i) => state.stamps.put(id, { metadata: { squidexSyncSha256: `sha${i}`, squidexSyncPath: `f${i}.txt` } }, 0));
+    for (const [i, id] of ids.entries()) state.stamps.put(id, { metadata: { squidexSyncSha256: `sha${i}`, squidexSyncPath: `f${i}.txt` } }, 0);
     server.resetCounters();
     expect(await stamper.drain()).toBe(true);
     expect(server.inspect().counters.byRoute).toEqual({ 'POST /token': 1, 'POST /assets/bulk': 3 });

@@ -33,7 +33,10 @@ afterAll(() => {
 function run(args: string[]): { child: ChildProcess; firstLine: Promise<string>; exit: Promise<number | null> } {
   const child = spawn(process.execPath, [join(dir, 'main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => (children.delete(child), resolve(code))));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => {
+      children.delete(child);
+      resolve(code);
+    }));
   const firstLine = new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', () => reject(new Error('exited before printing')));

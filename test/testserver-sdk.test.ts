@@ -14,9 +14,9 @@ function keysOf(name: string): { required: Set<string>; allowed: Set<string> } {
   const allowed = new Set<string>();
   const walk = (s: Schema) => {
     if (s.$ref) return walk(openapi.components.schemas[s.$ref.split('/').pop()!]);
-    s.allOf?.forEach(walk);
-    s.required?.forEach((k) => required.add(k));
-    Object.keys(s.properties ?? {}).forEach((k) => allowed.add(k));
+    for (const part of s.allOf ?? []) walk(part);
+    for (const k of s.required ?? []) required.add(k);
+    for (const k of Object.keys(s.properties ?? {})) allowed.add(k);
   };
   walk(openapi.components.schemas[name]);
   return { required, allowed };

@@ -24,7 +24,10 @@ describe('timer delays', () => {
     state.meta.set('queue.pausedUntil', String(Date.now() + 2_147_484 * 1000));
     let reads = 0;
     const real = state.jobs.pausedUntil.bind(state.jobs);
-    state.jobs.pausedUntil = () => (reads++, real());
+    state.jobs.pausedUntil = () => {
+      reads++;
+      return real();
+    };
     const warnings: string[] = [];
     const onWarning = (w: Error): void => void warnings.push(w.name);
     process.on('warning', onWarning);

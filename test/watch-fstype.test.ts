@@ -48,7 +48,7 @@ describe('mount table parsing', () => {
   it('detects the real file system of this machine, also for a path that does not exist yet', () => {
     const here = detectFsType(process.cwd());
     expect(here.fsType).not.toBe('');
-    const missing = detectFsType(process.cwd() + '/no/such/dir');
+    const missing = detectFsType(`${process.cwd()}/no/such/dir`);
     expect(missing.fsType).toBe(here.fsType);
   });
 });
@@ -123,8 +123,11 @@ describe('macOS: `mount` output', () => {
     const here = process.cwd();
     const mount = `/dev/disk3s1s1 on / (apfs, local, journaled)\n//u@nas/share on ${here} (smbfs, nodev, nosuid, mounted by u)\n`;
     const calls: string[] = [];
-    const run = (cmd: string, args: string[]) => (calls.push([cmd, ...args].join(' ')), mount);
-    expect(detectFsType(here + '/sub', 'darwin', run)).toEqual({ fsType: 'smbfs', mountPoint: here, network: true });
+    const run = (cmd: string, args: string[]) => {
+      calls.push([cmd, ...args].join(' '));
+      return mount;
+    };
+    expect(detectFsType(`${here}/sub`, 'darwin', run)).toEqual({ fsType: 'smbfs', mountPoint: here, network: true });
     expect(calls).toEqual(['/sbin/mount']);
     expect(detectFsType(here, 'darwin', () => null)).toEqual({ fsType: 'unknown', mountPoint: '/', network: false });
   });

@@ -278,7 +278,9 @@ describe('startWatcher failures', () => {
       name: 'fake',
       async subscribe(_dir, fn) {
         deliver = fn;
-        return { unsubscribe: async () => void (unsubscribed += 1) };
+        return { unsubscribe: async () => {
+          unsubscribed += 1;
+        } };
       },
     };
     const t = await watch('events', 200, [], backend);
@@ -318,7 +320,7 @@ describe('startWatcher failures', () => {
   it('poll: a vanished mapping folder is one error and no unlinks; files back in place are not reported', async () => {
     write('a.png');
     const t = await watch('poll');
-    const saved = dir + '-away';
+    const saved = `${dir}-away`;
     fs.renameSync(dir, saved);
     await waitFor(() => t.errors.length > 0);
     await sleep(400); // several poll passes with the root missing

@@ -12,7 +12,10 @@ import { collectStatus } from './status.js';
 export function webFor(rt: Runtime, config: Config, deps: { token: string; health: HealthTracker; activity: Activity }): Omit<WebOptions, 'hosts' | 'logger'> {
   const state = rt.state;
   const actions: WebActions = {
-    pause: (mapping) => (applyPause(state, config, mapping, true), pauseMessage(mapping, true)),
+    pause: (mapping) => {
+      applyPause(state, config, mapping, true);
+      return pauseMessage(mapping, true);
+    },
     resume: (mapping) => {
       applyPause(state, config, mapping, false);
       rt.pool.wake();

@@ -1,5 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
-import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { openState } from '../../src/state/index.js';
 import { takeCleanMark } from '../../src/state/clean.js';
