@@ -3,7 +3,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { openState } from '../../src/state/index.js';
 import { takeCleanMark } from '../../src/state/clean.js';
-import { rig, type Rig } from './harness.js';
+import { rig, type Rig } from '../support/regressions.js';
 
 let r: Rig | undefined;
 afterEach(async () => { await r?.cleanup(); r = undefined; });
