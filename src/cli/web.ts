@@ -29,8 +29,8 @@ export function webFor(rt: Runtime, config: Config, deps: { token: string; healt
       return n === 0 ? 'nothing to retry' : `re-queued ${n} failed path${n === 1 ? '' : 's'}`;
     },
     // The same flags as `squidex-sync confirm-deletes`; the pool runs the re-queued paths at once.
-    confirmDeletes: (mapping) => settled(settleHeld(state, config, mapping, 'delete', rt.clock.now()), rt),
-    keepDeletes: (mapping) => settled(settleHeld(state, config, mapping, 'keep', rt.clock.now()), rt),
+    confirmDeletes: (mapping) => settled(settleHeld(state, config, { mapping, how: 'delete', now: rt.clock.now() }), rt),
+    keepDeletes: (mapping) => settled(settleHeld(state, config, { mapping, how: 'keep', now: rt.clock.now() }), rt),
   };
   return {
     token: deps.token,
