@@ -11,6 +11,7 @@ import { closesClean, markClean, openedAs, takeCleanMark } from '../state/clean.
 // Not the watch index: it loads the watcher, which once never needs.
 import { compileIgnore, type IgnoreMatcher } from '../watch/ignore.js';
 import { ignoreSpec } from '../watch/ignore.js';
+import type { WalkFeed } from '../watch/merge.js';
 import { AdoptionIndex } from '../worker/adopt.js';
 import type { ReconcileContext, SyncEvents } from '../worker/context.js';
 import { WorkerPool } from '../worker/pool.js';
@@ -34,7 +35,7 @@ export interface Runtime {
   pool: WorkerPool;
   ignores: Map<string, IgnoreMatcher>;
   /** `signal`: ends the walk early (a stop); the rescan then rejects with its reason. `settle`: the daemon's stability gate. */
-  rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean; signal?: AbortSignal; settle?: Settle }): Promise<RescanResult>;
+  rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean; walk?: WalkFeed; signal?: AbortSignal; settle?: Settle }): Promise<RescanResult>;
   /**
    * Removes asset folders left empty by moves and deletes (never while the guard holds):
    * under deletes: delete every one, under keep those squidex-sync created.
@@ -239,6 +240,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
         guard: config.deleteGuard,
         allowMassDelete: o.allowMassDelete ?? opts.allowMassDelete,
         server: { client, resolver: ctx.resolver },
+        walk: o.walk,
         signal: o.signal,
         settle: o.settle,
       });

@@ -64,23 +64,22 @@ export async function diffStream(root: string, ignore: IgnoreMatcher, rows: Orde
     merge.reread();
   }
   opts.signal?.throwIfAborted();
-  merge.finish();
   const { entries: _none, ...walk } = walker.finish(null);
-  return {
-    ...walk,
-    changed: merge.changed,
-    gone: merge.gone,
-    goneSince: merge.goneSince,
-    back: merge.back,
-    rows: merge.rows,
-    files: merge.files,
-    apart: merge.apartFiles,
-    knownIn: merge.knownIn,
-    peak: { rows: merge.peakRows, entries: walker.peakHeld },
-  };
+  return merge.result(walk, walker.peakHeld);
 }
 
-class Merge {
+/** A merge fed by a walk already under way (`once` walks on a thread); null when that walk failed. */
+export type WalkFeed = (rows: OrderedRows, opts: Pick<StreamDiffOptions, 'apart'>) => Promise<StreamDiff | null>;
+
+/** What a walk says beside its files. */
+export type WalkOutcome = Omit<WalkResult, 'entries'>;
+
+/** A merge fed from elsewhere (a walk on another thread, in the same order). */
+export function openMerge(rows: OrderedRows, opts: Pick<StreamDiffOptions, 'apart' | 'page'> = {}): Merge {
+  return new Merge(rows, opts.page ?? 1024, opts.apart);
+}
+
+export class Merge {
   readonly changed = new Map<string, FileStat>();
   readonly gone: string[] = [];
   readonly goneSince: string[] = [];
@@ -139,8 +138,25 @@ class Merge {
     this.changed.set(rel, { size, mtimeMs });
   }
 
+  /** The diff, once the walk has handed in every file. */
+  result(walk: WalkOutcome, peakEntries: number): StreamDiff {
+    this.finish();
+    return {
+      ...walk,
+      changed: this.changed,
+      gone: this.gone,
+      goneSince: this.goneSince,
+      back: this.back,
+      rows: this.rows,
+      files: this.files,
+      apart: this.apartFiles,
+      knownIn: this.knownIn,
+      peak: { rows: this.peakRows, entries: peakEntries },
+    };
+  }
+
   /** Every row left is gone. */
-  finish(): void {
+  private finish(): void {
     for (let p = this.peek(); p !== null; p = this.peek()) {
       this.gone.push(p);
       this.goneSince.push(this.page[this.at + 3]);

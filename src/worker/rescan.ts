@@ -3,7 +3,7 @@ import type { Logger } from '../lib/log.js';
 import type { FolderResolver, SquidexClient } from '../squidex/index.js';
 import type { State } from '../state/index.js';
 import type { IgnoreMatcher } from '../watch/ignore.js';
-import { diffStream, type OrderedRows, type StreamDiff } from '../watch/merge.js';
+import { diffStream, type OrderedRows, type StreamDiff, type WalkFeed } from '../watch/merge.js';
 import type { FileStat } from '../watch/walk.js';
 import { SKIP_TEXT } from './skips.js';
 import { applyFolderRename, detectFolderRenames, type WalkedFiles } from './folders.js';
@@ -56,6 +56,8 @@ export async function rescanMapping(
     allowMassDelete?: boolean;
     /** When given, whole-folder renames become one asset-folder rename on the server. */
     server?: { client: SquidexClient; resolver: FolderResolver };
+    /** A walk of this mapping already under way (`once` starts it on a thread at launch). */
+    walk?: WalkFeed;
     /** The daemon's stability gate; without it everything changed is queued now. */
     settle?: Settle;
     /** Ends the walk early (the daemon is stopping): the rescan then rejects with the signal's reason. */
@@ -67,10 +69,13 @@ export async function rescanMapping(
   // what differs is held, never the whole tree or table, and no folder-rename
   // search unless a file is gone. A restart over an unchanged tree costs about
   // one stat per file.
-  const compare = (): Promise<StreamDiff> => {
+  let feed = deps.walk;
+  const compare = async (): Promise<StreamDiff> => {
     const rows: OrderedRows = (after, limit) => deps.state.files.listAfter(mapping.name, after, limit);
     const apart = sidecarsApart(mapping) ?? undefined;
-    return diffStream(mapping.local, ignore, rows, { apart, signal: deps.signal });
+    const fed = feed && (await feed(rows, { apart }));
+    feed = undefined; // a second comparison walks again: the thread's walk is spent
+    return fed || diffStream(mapping.local, ignore, rows, { apart, signal: deps.signal });
   };
   let walk = await compare();
   deps.signal?.throwIfAborted();

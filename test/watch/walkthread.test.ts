@@ -1,0 +1,97 @@
+/**
+ * The walk `once` runs on a thread (src/watch/walkthread.ts) must feed the
+ * merge exactly what the walk on the calling thread feeds it, in the same
+ * order, and never run more than MAX_CHUNKS ahead of it. The thread needs
+ * compiled JavaScript, so this test loads the build in dist/ (`npm test`
+ * compiles first).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { compileIgnore, diffStream, type IgnoreOptions, type StreamDiff } from '../../src/watch/index.js';
+import type { ThreadWalks, WalkJob } from '../../src/watch/walkthread.js';
+
+const dist = path.resolve(import.meta.dirname, '../..', 'dist', 'watch', 'walkthread.js');
+const { startThreadWalks, CHUNK, MAX_CHUNKS } = (await import(dist)) as {
+  startThreadWalks: (jobs: WalkJob[]) => ThreadWalks | null;
+  CHUNK: number;
+  MAX_CHUNKS: number;
+};
+
+let dir: string;
+const spec: IgnoreOptions = { ignore: ['drafts/**', '*.bak'], ignoreDefaults: true };
+const write = (rel: string, data = 'x') => {
+  fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+  fs.writeFileSync(path.join(dir, rel), data);
+};
+const plain = (d: StreamDiff) => ({
+  changed: [...d.changed],
+  gone: d.gone,
+  back: d.back,
+  rows: d.rows,
+  files: d.files,
+  skipped: d.skipped,
+  errors: d.errors.map((e) => [e.path, e.code]),
+  rootMissing: d.rootMissing,
+  rootEmpty: d.rootEmpty,
+});
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'walkthread-'));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('startThreadWalks', () => {
+  it('feeds the merge what the walk on this thread feeds it, in order, for each mapping', async () => {
+    for (const name of ['a', 'A', 'a-b', 'a.b', 'a0', 'é', '😀', '\uFF01']) {
+      write(`${name}/f`);
+      write(`${name}.txt`);
+    }
+    write('a/deep/er/f.bak');
+    write('drafts/x');
+    write('.git/config');
+    fs.symlinkSync('/', path.join(dir, 'link'));
+    // Rows in the table's order: some the same, one gone, one of another size.
+    const rows = ['a-b.txt', '1', '0', '', 'a.b/f', '1', '0', '', 'a/gone', '1', '0', '', 'b', '9', '0', ''];
+    const table = (after: string, limit: number): string[] => {
+      const out: string[] = [];
+      for (let i = 0; i < rows.length && out.length < 4 * limit; i += 4) if (rows[i] > after) out.push(...rows.slice(i, i + 4));
+      return out;
+    };
+    const walks = startThreadWalks([{ root: dir, spec }, { root: path.join(dir, 'a'), spec }]);
+    expect(walks).not.toBeNull();
+    try {
+      const whole = await walks!.diff(0, table, {});
+      const sub = await walks!.diff(1, () => [], {});
+      expect(plain(whole!)).toEqual(plain(await diffStream(dir, compileIgnore(spec, dir), table)));
+      expect(plain(sub!)).toEqual(plain(await diffStream(path.join(dir, 'a'), compileIgnore(spec, path.join(dir, 'a')), () => [])));
+      expect(whole!.gone).toEqual(['a/gone', 'b']);
+    } finally {
+      await walks!.close();
+    }
+  });
+
+  it('runs no more than a bounded number of files ahead of a merge that has not started', async () => {
+    const n = CHUNK * (MAX_CHUNKS + 4);
+    for (let i = 0; i < n; i++) {
+      if (i % 1000 === 0) fs.mkdirSync(path.join(dir, `d${i / 1000}`));
+      fs.writeFileSync(path.join(dir, `d${Math.floor(i / 1000)}`, `f${i}`), '');
+    }
+    const walks = startThreadWalks([{ root: dir, spec }]);
+    try {
+      // Nothing reads for a while, as while `once` loads its modules and opens the state.
+      await new Promise((r) => setTimeout(r, 2000));
+      let seen = 0;
+      const counting = { apart: () => ((seen += 1), false) };
+      const pending = walks!.diff(0, () => [], counting);
+      // What had arrived is merged at once, before anything else can arrive: the thread's lead.
+      const lead = seen;
+      const d = await pending;
+      expect(d!.files).toBe(n);
+      expect(lead).toBeLessThanOrEqual(MAX_CHUNKS * CHUNK);
+    } finally {
+      await walks!.close();
+    }
+  });
+});
