@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
+import { startDeadline } from '../src/squidex/deadline.js';
 import { exchange } from '../src/squidex/exchange.js';
 import { startRawServer, type RawServer } from './squidex-rawserver.js';
 
@@ -76,16 +77,26 @@ describe('exchange against undici request', () => {
     expect(ours).toEqual(theirs);
   });
 
-  it('an abort before the answer and one in the middle of the body reject with the signal’s reason', async () => {
+  it('a cancel before the answer, one in the middle of the body, and the deadline reject with their reasons', async () => {
+    const never = (): Error => new Error('deadline');
     const early = new AbortController();
     const reason = new Error('given up');
     early.abort(reason);
-    await expect(exchange(agent, `${server.url}/json`, { method: 'GET', headers: {}, signal: early.signal })).rejects.toBe(reason);
+    const d1 = startDeadline(60_000, never, early.signal);
+    await expect(exchange(agent, `${server.url}/json`, { method: 'GET', headers: {}, abort: d1 })).rejects.toBe(reason);
+    d1.clear();
 
     const late = new AbortController();
-    const pending = exchange(agent, `${server.url}/slow`, { method: 'GET', headers: {}, signal: late.signal });
+    const d2 = startDeadline(60_000, never, late.signal);
+    const pending = exchange(agent, `${server.url}/slow`, { method: 'GET', headers: {}, abort: d2 });
     setTimeout(() => late.abort(reason), 50);
     await expect(pending).rejects.toBe(reason);
+    d2.clear();
+
+    const timedOut = new Error('too slow');
+    const d3 = startDeadline(50, () => timedOut);
+    await expect(exchange(agent, `${server.url}/slow`, { method: 'GET', headers: {}, abort: d3 })).rejects.toBe(timedOut);
+    d3.clear();
     // The agent still works afterwards.
     expect((await exchange(agent, `${server.url}/json`, { method: 'GET', headers: {} })).statusCode).toBe(201);
   });

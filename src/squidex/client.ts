@@ -315,7 +315,7 @@ export class SquidexClient {
     let text: string;
     try {
       res = await exchange(this.agent, `${this.base}/identity-server/connect/token`, {
-        method: 'POST', body: form, signal: deadline.signal,
+        method: 'POST', body: form, abort: deadline,
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       });
       text = res.text;
@@ -369,7 +369,7 @@ export class SquidexClient {
     let res: Exchanged;
     let text: string;
     try {
-      res = await exchange(this.agent, url, { method, headers, body, signal: deadline.signal });
+      res = await exchange(this.agent, url, { method, headers, body, abort: deadline });
       text = res.text;
     } catch (e) {
       const err = classifyFailure({ kind: 'network', error: e }, ctx());
@@ -441,7 +441,7 @@ export class SquidexClient {
     let text: string;
     try {
       const body = req.body?.() as string | Buffer | Readable | undefined;
-      res = await exchange(this.agent, url, { method: req.method, headers: { authorization: `Bearer ${token}`, ...req.headers }, body, signal: deadline.signal });
+      res = await exchange(this.agent, url, { method: req.method, headers: { authorization: `Bearer ${token}`, ...req.headers }, body, abort: deadline });
       text = res.text;
     } catch (e) {
       throw classifyFailure({ kind: 'network', error: e }, ctx());

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import { errors, util, type Dispatcher } from 'undici';
+import { util, type Dispatcher } from 'undici';
+import type { Abortable } from './deadline.js';
 
 /** What came back: status, headers as undici's `request` gives them, and the body as text. */
 export interface Exchanged {
@@ -12,21 +13,23 @@ export interface ExchangeOptions {
   method: Dispatcher.HttpMethod;
   headers: Record<string, string>;
   body?: string | Buffer | Readable | AsyncIterable<Uint8Array>;
-  signal?: AbortSignal;
+  /** Ends the request with its reason (the client's deadline, or the caller's cancel through it). */
+  abort?: Abortable;
 }
 
 /**
  * One request and its whole answer as text, through `dispatcher.dispatch`
  * with a handler of our own. It does what `request(url, …)` followed by
- * `body.text()` does — the same errors (the signal's reason on abort), the
+ * `body.text()` does — the same errors (the abort's reason), the
  * same headers object, UTF-8 without a BOM — without the response stream, the
- * async resource and the URL object that `request` makes for every call:
- * on loopback the client's CPU per file sets the pace of a first sync.
+ * async resource, the URL object and the abort-signal listeners that
+ * `request` makes for every call: on loopback the client's CPU per file sets
+ * the pace of a first sync.
  */
 export function exchange(dispatcher: Dispatcher, url: string, opts: ExchangeOptions): Promise<Exchanged> {
   const { origin, path } = split(url);
   return new Promise<Exchanged>((resolve, reject) => {
-    const handler = new TextHandler(opts.method, opts.body, opts.signal, resolve, reject);
+    const handler = new TextHandler(opts.method, opts.body, opts.abort, resolve, reject);
     if (handler.done) return;
     dispatcher.dispatch({ origin, path, method: opts.method, headers: opts.headers, body: opts.body as string | Buffer | Readable | undefined }, handler);
   });
@@ -47,7 +50,6 @@ class TextHandler implements Dispatcher.DispatchHandler {
   done = false;
   #abort: ((reason: Error) => void) | null = null;
   #reason: Error | null = null;
-  #removeAbortListener: (() => void) | null = null;
   #status = 0;
   #headers: Record<string, string | string[] | undefined> = {};
   #chunks: Buffer[] = [];
@@ -56,21 +58,20 @@ class TextHandler implements Dispatcher.DispatchHandler {
   constructor(
     private readonly method: string,
     private readonly body: ExchangeOptions['body'],
-    signal: AbortSignal | undefined,
+    abort: Abortable | undefined,
     private readonly resolve: (r: Exchanged) => void,
     private readonly reject: (e: unknown) => void,
   ) {
-    if (!signal) return;
-    if (signal.aborted) {
-      this.onError((signal.reason as Error) ?? new errors.RequestAbortedError());
+    if (!abort) return;
+    if (abort.reason !== undefined) {
+      this.onError(abort.reason);
       return;
     }
-    const onAbort = (): void => {
-      this.#reason = (signal.reason as Error) ?? new errors.RequestAbortedError();
+    abort.onAbort((reason) => {
+      if (this.done) return;
+      this.#reason = reason;
       this.#abort?.(this.#reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    this.#removeAbortListener = () => signal.removeEventListener('abort', onAbort);
+    });
   }
 
   onConnect(abort: (reason: Error) => void): void {
@@ -94,7 +95,6 @@ class TextHandler implements Dispatcher.DispatchHandler {
   onComplete(): void {
     if (this.done) return;
     this.done = true;
-    this.#removeAbortListener?.();
     const buf = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks, this.#bytes);
     const start = buf.length > 2 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
     this.resolve({ statusCode: this.#status, headers: this.#headers, text: this.method === 'HEAD' ? '' : buf.toString('utf8', start) });
@@ -103,7 +103,6 @@ class TextHandler implements Dispatcher.DispatchHandler {
   onError(err: Error): void {
     if (this.done) return;
     this.done = true;
-    this.#removeAbortListener?.();
     const body = this.body as { destroy?: (e: Error) => void; on?: (ev: string, f: () => void) => void } | undefined;
     if (body && typeof body.destroy === 'function') {
       body.on?.('error', () => {});
