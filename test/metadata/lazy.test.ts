@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { MetadataSniffer } from '../src/metadata/index.js';
+import { MetadataSniffer } from '../../src/metadata/index.js';
 
 // A fresh `once` pays for every module it loads and warms: exifr and fast-xml-parser
 // must stay unloaded while the files are JPEGs with well-formed XMP and IPTC.
@@ -15,7 +15,7 @@ vi.mock('fast-xml-parser', async (original) => {
   return original();
 });
 
-const FX = join(import.meta.dirname, 'fixtures/metadata');
+const FX = join(import.meta.dirname, '../fixtures/metadata');
 
 async function sniff(name: string, bytes: Buffer) {
   const s = new MetadataSniffer(name, bytes.length);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
-import { startDeadline } from '../src/squidex/deadline.js';
-import { exchange } from '../src/squidex/exchange.js';
-import { startRawServer, type RawServer } from './squidex-rawserver.js';
+import { startDeadline } from '../../src/squidex/deadline.js';
+import { exchange } from '../../src/squidex/exchange.js';
+import { startRawServer, type RawServer } from '../support/rawserver.js';
 
 // The client's transport sends through dispatch with a handler of its own; each
 // answer must come back as undici's request + body.text() gives it.

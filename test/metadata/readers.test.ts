@@ -1,19 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { metadataBlocks, viaExifr } from '../src/metadata/exifr.js';
-import { readJpeg } from '../src/metadata/jpeg.js';
-import { readXmp } from '../src/metadata/load.js';
-import { parseMiniXml } from '../src/metadata/minixml.js';
-import { fromTree, xmpText } from '../src/metadata/rdf.js';
-import { normalise } from '../src/metadata/sniff.js';
-import { preferFirst, type FileMetadata } from '../src/metadata/types.js';
-import { parseXmp } from '../src/metadata/xmp.js';
+import { metadataBlocks, viaExifr } from '../../src/metadata/exifr.js';
+import { readJpeg } from '../../src/metadata/jpeg.js';
+import { readXmp } from '../../src/metadata/load.js';
+import { parseMiniXml } from '../../src/metadata/minixml.js';
+import { fromTree, xmpText } from '../../src/metadata/rdf.js';
+import { normalise } from '../../src/metadata/sniff.js';
+import { preferFirst, type FileMetadata } from '../../src/metadata/types.js';
+import { parseXmp } from '../../src/metadata/xmp.js';
 
 // The small readers (JPEG segments, IPTC datasets, XMP's XML) against what exifr and
 // fast-xml-parser make of the same bytes: each must agree wherever it answers at all.
 
-const FX = join(import.meta.dirname, 'fixtures/metadata');
+const FX = join(import.meta.dirname, '../fixtures/metadata');
 const fixture = (name: string): Buffer => readFileSync(join(FX, name));
 
 const seg = (marker: number, body: Buffer): Buffer => Buffer.concat([Buffer.from([0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 0xff]), body]);
