@@ -31,7 +31,13 @@ export function exchange(dispatcher: Dispatcher, url: string, opts: ExchangeOpti
   return new Promise<Exchanged>((resolve, reject) => {
     const handler = new TextHandler(opts.method, opts.body, opts.abort, resolve, reject);
     if (handler.done) return;
-    dispatcher.dispatch({ origin, path, method: opts.method, headers: opts.headers, body: opts.body as string | Buffer | Readable | undefined }, handler);
+    try {
+      // undici documents AsyncIterable bodies (Dispatcher.md) though its .d.ts omits them.
+      const body = opts.body as string | Buffer | Readable | undefined;
+      dispatcher.dispatch({ origin, path, method: opts.method, headers: opts.headers, body }, handler);
+    } catch (e) {
+      handler.onError(e as Error);
+    }
   });
 }
 
