@@ -55,7 +55,7 @@ export function fileTypeOf(fileName: string): string {
   return ext === 'jpeg' ? 'jpg' : ext;
 }
 
-export const emptyCounters = (): Counters => ({ requests: 0, byRoute: {}, uploads: 0, uploadBytes: 0, tusBytes: 0, faults: 0, tokens: 0 });
+export const emptyCounters = (): Counters => ({ requests: 0, byRoute: {}, uploads: 0, uploadBytes: 0, tusBytes: 0, faults: 0, tokens: 0, maxInFlight: 0, maxWorking: 0, rateLimited: 0 });
 
 /** The app's assets and folders, with Squidex's domain rules (versions, soft delete, guards). */
 export class Store {
