@@ -6,7 +6,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_LIMIT, INITIAL_LIMIT } from '../src/squidex/limiter.js';
-import { World } from './support/world.js';
+import { endpoint, freePort, waitForAsync } from './support/service.js';
+import { liveAssetsByPath, waitFor, World } from './support/world.js';
 import { mirror } from './reliability/helpers.js';
 
 let world: World | undefined;
@@ -104,5 +105,35 @@ describe('sync.concurrency: auto against a server with room, a rate limit, and 5
     expect(seen.some((l, i) => i > 0 && l < seen[i - 1])).toBe(true);
     expect(peakBefore).toBeGreaterThan(INITIAL_LIMIT);
     expect(w.inspect().counters.maxInFlight).toBeLessThanOrEqual(MAX_LIMIT);
+  });
+
+  it('the daemon exports the limit it found: /metrics, /status and `status`', { timeout: 120_000 }, async () => {
+    const port = await freePort();
+    world = await World.create({ server: { faults: { serviceMs: 100 } }, extra: { http: { port } } });
+    const w = world;
+    const ep = endpoint(port, w.statePath);
+    files(w, 300);
+    const d = w.startDaemon();
+    await d.waitForLog((l) => l.msg === 'squidex-sync is running');
+    await waitFor(() => liveAssetsByPath(w.inspect()).size >= 300, 100_000, () => d.stdout.slice(-2000));
+    const gauge = await waitForAsync(async () => {
+      const v = (await ep.metrics()).value('squidex_sync_concurrency_limit', { mode: 'auto' });
+      return v !== undefined && v > INITIAL_LIMIT ? v : undefined;
+    }, 20_000);
+    expect(gauge).toBeLessThanOrEqual(MAX_LIMIT);
+    expect((await ep.metrics()).value('squidex_sync_requests_in_flight', {})).toBeGreaterThanOrEqual(0);
+    // `status` runs apart from the daemon: it reads what the daemon recorded (at most a few seconds old).
+    const recorded = await waitForAsync(async () => {
+      const r = JSON.parse((await w.run(['status', '--json'])).stdout) as { concurrency: { mode: string; limit: number | null } };
+      return r.concurrency.limit !== null && r.concurrency.limit > INITIAL_LIMIT ? r.concurrency : undefined;
+    }, 20_000);
+    expect(recorded.mode).toBe('auto');
+    expect(((await ep.status()) as unknown as { concurrency: { mode: string } }).concurrency.mode).toBe('auto');
+    expect((await w.run(['status'])).stdout).toMatch(/^requests at once: \d+ \(auto, found while syncing\)$/m);
+    expect(await d.stop()).toBe(0);
+    // No daemon: nothing to say about a pace, and a pinned number is just the number.
+    expect((await w.run(['status'])).stdout).toMatch(/^requests at once: auto \(found while syncing\)$/m);
+    w.writeConfig({ ...w.config(), sync: { ...(w.config().sync as object), concurrency: 6 } });
+    expect((await w.run(['status'])).stdout).toMatch(/^requests at once: 6 \(pinned by sync.concurrency\)$/m);
   });
 });

@@ -78,6 +78,14 @@ describe('AdaptiveLimiter', () => {
     expect(r.limiter.limit).toBe(9);
     await r.round(() => 20);
     expect(r.limiter.limit).toBe(10);
+    // Refused again at the same level: a rate limit; the next probe waits twice as long.
+    await r.round(() => 20, 'overload');
+    expect(r.limiter.limit).toBe(8);
+    await r.round(() => 20);
+    for (let i = 0; i < 15; i++) await r.round(() => 20);
+    expect(r.limiter.limit).toBe(9);
+    await r.round(() => 20);
+    expect(r.limiter.limit).toBe(10);
   });
 
   it('ignores failures without an answer and big uploads: neither says how busy the server is', async () => {

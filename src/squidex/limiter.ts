@@ -14,7 +14,7 @@
  * per round trip (answers to requests sent before the cut say nothing new),
  * and from then on growth at or above the level that was refused is slow: one
  * step per SLOW_WINDOWS windows, so a rate limit is probed rarely rather than
- * hit every few round trips.
+ * hit every few round trips; refused again at the same level, half as often.
  *
  * No external library: none on npm implements this family and is kept (checked
  * for issue 21); the algorithm is this page.
@@ -28,6 +28,8 @@ export const INITIAL_LIMIT = 8;
 const MIN_WINDOW = 4;
 const DROP = 0.8;
 const SLOW_WINDOWS = 8;
+/** Refused again at the same level: wait twice as long before the next probe, up to this. */
+const SLOWEST_WINDOWS = 64;
 /**
  * Latency this close to the floor is not a queue: timers and the event loop
  * jitter by a millisecond or two, and on loopback that is most of a round trip.
@@ -75,6 +77,7 @@ export class AdaptiveLimiter implements RequestLimiter {
   /** The limit at which the server last refused; growth from just below it is slow. */
   #refusedAt = Infinity;
   #slowCount = 0;
+  #slowWindows = SLOW_WINDOWS;
   readonly #window: number[] = [];
   #windowBusy = false;
   readonly #floors: Array<{ epoch: number; ms: number }> = [];
@@ -157,6 +160,8 @@ export class AdaptiveLimiter implements RequestLimiter {
     this.#drops++;
     if (seq <= this.#cutAt) return;
     this.#cutAt = this.#issued;
+    // The same level refused again (a rate limit, not a passing overload): probe it half as often.
+    this.#slowWindows = Number.isFinite(this.#refusedAt) && this.#limit <= this.#refusedAt + 1 ? Math.min(SLOWEST_WINDOWS, this.#slowWindows * 2) : SLOW_WINDOWS;
     this.#refusedAt = this.#limit;
     this.#slowCount = 0;
     this.#window.length = 0;
@@ -179,7 +184,7 @@ export class AdaptiveLimiter implements RequestLimiter {
   }
 
   #grow(): void {
-    if (this.#limit + 1 >= this.#refusedAt && ++this.#slowCount < SLOW_WINDOWS) return;
+    if (this.#limit + 1 >= this.#refusedAt && ++this.#slowCount < this.#slowWindows) return;
     this.#slowCount = 0;
     this.#set(this.#limit + 1);
   }

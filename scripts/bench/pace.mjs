@@ -1,0 +1,109 @@
+// Benchmark 1, issue 21: does `sync.concurrency: auto` find the server's pace?
+// Three servers, built with the test server's capacity model, side by side in one run:
+//   (a) 20 ms per request, no limit on requests at once: `once` against the
+//       ceiling (bodies in memory, undici Pool) at the same concurrency;
+//   (b) K = 16 requests at once, 30 ms each: `once` with auto against the best
+//       pinned concurrency of a sweep 1, 2, 4 … 64 made in the same run;
+//   (c) 50 requests/s, 429 without Retry-After beyond (100 ms per request):
+//       uploads/s that auto sustains, and the share of requests refused.
+// Sizes: BENCH_PACE_FILES (a and b, default 1,000), BENCH_PACE_RATE_FILES (c, default 1,000).
+import { join } from 'node:path';
+import { ceilingRun } from './first-sync.mjs';
+import { envInt, makeTree, rmDir, runCli, startServer, workDir, writeConfig } from './lib.mjs';
+
+const SWEEP = [1, 2, 4, 8, 16, 32, 64];
+
+export async function run() {
+  const n = envInt('BENCH_PACE_FILES', 1000);
+  return [...(await latencyRow(n)), ...(await capacityRow(n)), ...(await rateRow(envInt('BENCH_PACE_RATE_FILES', 1000)))];
+}
+
+/** One `once` over a fresh tree against a fresh server with these faults; files/s and the server's counters. */
+async function once(n, faults, concurrency, { levels = 3, fanout = 5 } = {}) {
+  const dir = workDir('pace');
+  const local = join(dir, 'tree');
+  makeTree(local, { n, minSize: 4 * 1024, maxSize: 16 * 1024, levels, fanout });
+  const server = await startServer();
+  try {
+    await setFaults(server, faults);
+    const config = writeConfig(dir, server, local, { sync: { concurrency } });
+    const r = await runCli(['once', '--config', config]);
+    if (r.code !== 0) throw new Error(`once (concurrency ${concurrency}) exited ${r.code}: ${r.out.slice(-2000)}`);
+    const c = await server.counters();
+    return { filesPerSecond: n / r.seconds, counters: c, uploads: c.uploads };
+  } finally {
+    await server.stop();
+    rmDir(dir);
+  }
+}
+
+async function setFaults(server, faults) {
+  const res = await fetch(`${server.url}/_test/faults`, { method: 'POST', body: JSON.stringify(faults) });
+  if (!res.ok) throw new Error(`faults: ${res.status} ${await res.text()}`);
+}
+
+async function latencyRow(n) {
+  const faults = { latencyMs: 20 };
+  const tag = `1a first sync ${n} files, 20 ms per request, no limit at once`;
+  const dir = workDir('pace-ceiling');
+  const local = join(dir, 'tree');
+  const paths = makeTree(local, { n, minSize: 4 * 1024, maxSize: 16 * 1024, levels: 3, fanout: 5 });
+  const server = await startServer();
+  let ceiling8;
+  try {
+    await setFaults(server, faults);
+    ceiling8 = await ceilingRun(server, await server.token(), local, paths, 8);
+  } finally {
+    await server.stop();
+    rmDir(dir);
+  }
+  const pinned = await once(n, faults, 8);
+  const auto = await once(n, faults, 'auto');
+  const p = pinned.filesPerSecond / ceiling8;
+  const a = auto.filesPerSecond / ceiling8;
+  return [
+    { bench: tag, figure: 'ceiling at 8 (undici Pool, bodies in memory)', value: ceiling8, unit: 'files/s' },
+    { bench: tag, figure: 'once, concurrency 8', value: pinned.filesPerSecond, unit: 'files/s', ratio: `${p.toFixed(2)} of ceiling at 8`, target: '≥ 0.85', ok: p >= 0.85 },
+    {
+      bench: tag, figure: 'once, auto', value: auto.filesPerSecond, unit: 'files/s',
+      ratio: `${a.toFixed(2)} of ceiling at 8; server saw ≤ ${auto.counters.maxInFlight} at once`, target: '≥ 0.85', ok: a >= 0.85,
+    },
+  ];
+}
+
+async function capacityRow(n) {
+  const faults = { capacity: 16, serviceMs: 30 };
+  const tag = `1b first sync ${n} files, server K = 16 at once, 30 ms each`;
+  const rows = [];
+  let best = { c: 0, fps: 0 };
+  for (const c of SWEEP) {
+    const r = await once(n, faults, c);
+    if (r.filesPerSecond > best.fps) best = { c, fps: r.filesPerSecond };
+    rows.push({ bench: tag, figure: `sweep: once, concurrency ${c}`, value: r.filesPerSecond, unit: 'files/s', ratio: `server saw ≤ ${r.counters.maxInFlight} at once` });
+  }
+  const auto = await once(n, faults, 'auto');
+  const ratio = auto.filesPerSecond / best.fps;
+  rows.push({
+    bench: tag, figure: 'once, auto', value: auto.filesPerSecond, unit: 'files/s',
+    ratio: `${ratio.toFixed(2)} of the best fixed (${best.c}); server saw ≤ ${auto.counters.maxInFlight} at once`, target: '≥ 0.9', ok: ratio >= 0.9,
+  });
+  return rows;
+}
+
+async function rateRow(n) {
+  const rate = 50;
+  // Few folders: each is a request too, and the row is about the pace of uploads.
+  const auto = await once(n, { serviceMs: 100, maxRequestsPerSecond: rate }, 'auto', { levels: 1, fanout: 5 });
+  const tag = `1c first sync ${n} files, ${rate} requests/s then 429 without Retry-After, 100 ms each`;
+  const c = auto.counters;
+  const refused = c.rateLimited / c.requests;
+  const share = auto.filesPerSecond / rate;
+  return [
+    { bench: tag, figure: 'once, auto: uploads/s', value: auto.filesPerSecond, unit: 'files/s', ratio: `${share.toFixed(2)} × ${rate}`, target: '≥ 0.9', ok: share >= 0.9 },
+    {
+      bench: tag, figure: 'once, auto: requests refused', value: 100 * refused, unit: '%',
+      ratio: `${c.rateLimited} of ${c.requests} requests; server saw ≤ ${c.maxInFlight} at once`, target: '≤ 2 %', ok: refused <= 0.02,
+    },
+  ];
+}
+await (await import('./lib.mjs')).mainIf(import.meta, run);
