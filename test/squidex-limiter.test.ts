@@ -53,11 +53,11 @@ describe('AdaptiveLimiter', () => {
     expect(r.limiter.limit).toBe(INITIAL_LIMIT);
   });
 
-  it('cuts to 0.8 of itself at a 429 or 503, once per round trip, never below 1', async () => {
+  it('cuts to 0.9 of itself at a 429 or 503, once per round trip, never below 1', async () => {
     const r = rig({ initial: 20 });
     await r.round(() => 20, 'overload');
     // Twenty refusals of requests sent under the old limit: one cut, not twenty.
-    expect(r.limiter.limit).toBe(16);
+    expect(r.limiter.limit).toBe(18);
     expect(r.limiter.drops).toBe(20);
     for (let i = 0; i < 30; i++) await r.round(() => 20, 'overload');
     expect(r.limiter.limit).toBe(1);
@@ -67,25 +67,25 @@ describe('AdaptiveLimiter', () => {
   });
 
   it('probes slowly at and above a level the server refused', async () => {
-    const r = rig({ initial: 10 });
+    const r = rig({ initial: 20 });
     await r.round(() => 20, 'overload');
-    expect(r.limiter.limit).toBe(8);
+    expect(r.limiter.limit).toBe(18);
     // Back to just below the refused level at one step per round trip…
     await r.round(() => 20);
-    expect(r.limiter.limit).toBe(9);
+    expect(r.limiter.limit).toBe(19);
     // …then at most one step per eight windows.
     for (let i = 0; i < 7; i++) await r.round(() => 20);
-    expect(r.limiter.limit).toBe(9);
+    expect(r.limiter.limit).toBe(19);
     await r.round(() => 20);
-    expect(r.limiter.limit).toBe(10);
+    expect(r.limiter.limit).toBe(20);
     // Refused again at the same level: a rate limit; the next probe waits twice as long.
     await r.round(() => 20, 'overload');
-    expect(r.limiter.limit).toBe(8);
+    expect(r.limiter.limit).toBe(18);
     await r.round(() => 20);
     for (let i = 0; i < 15; i++) await r.round(() => 20);
-    expect(r.limiter.limit).toBe(9);
+    expect(r.limiter.limit).toBe(19);
     await r.round(() => 20);
-    expect(r.limiter.limit).toBe(10);
+    expect(r.limiter.limit).toBe(20);
   });
 
   it('ignores failures without an answer and big uploads: neither says how busy the server is', async () => {

@@ -5,7 +5,7 @@ import { describeError, SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { FolderResolver, ROOT_FOLDER_ID, SquidexClient } from '../squidex/index.js';
 import { Availability } from '../squidex/availability.js';
-import { AdaptiveLimiter, MAX_LIMIT } from '../squidex/limiter.js';
+import { AdaptiveLimiter, MAX_LIMIT, workersFor } from '../squidex/limiter.js';
 import { recordLimit } from './pace.js';
 import { followOutage, OUTAGE_KEY } from '../worker/outage.js';
 import { acquireLock, openState, type State, type StateLock } from '../state/index.js';
@@ -222,8 +222,8 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
   };
   const availability = availabilityFor(config, client, clock, logger);
   const pool = new WorkerPool(ctx, {
-    // The pool runs as many jobs as requests may be in flight: the others wait unclaimed, their files closed.
-    concurrency: limiter ? () => limiter.limit : (config.sync.concurrency as number),
+    // The pool's jobs follow the limit (workersFor: a few more, to keep it full); the rest wait with their files closed.
+    concurrency: limiter ? () => workersFor(limiter.limit) : (config.sync.concurrency as number),
     pausedMappings: () => pausedMappings(state, config),
     availability,
   });

@@ -26,7 +26,7 @@ export const MAX_LIMIT = 64;
 /** Today's fixed default: a safe start for a small instance, grown from within seconds for a big one. */
 export const INITIAL_LIMIT = 8;
 const MIN_WINDOW = 4;
-const DROP = 0.8;
+const DROP = 0.9;
 const SLOW_WINDOWS = 8;
 /** Refused again at the same level: wait twice as long before the next probe, up to this. */
 const SLOWEST_WINDOWS = 64;
@@ -40,6 +40,17 @@ export const SAMPLE_MAX_BYTES = 256 * 1024;
 /** The floor is the least window latency of the last FLOOR_EPOCHS epochs: a server that truly slowed down is believed after a while. */
 const FLOOR_EPOCH_MS = 30_000;
 const FLOOR_EPOCHS = 10;
+
+/**
+ * Jobs the pool runs under a limit: a few more than the requests allowed at
+ * once, because a job spends part of its time off the wire (stat, hash, the
+ * state database). With exactly `limit` jobs the limit was never full, and a
+ * server that takes K at once saw fewer; the extra jobs wait at the limit with
+ * their file closed (the client waits before it opens the file to send).
+ */
+export function workersFor(limit: number): number {
+  return limit + Math.max(1, Math.ceil(limit / 4));
+}
 
 /** What an answer said about the pace (errors.ts, paceOf): a latency sample, too much, or nothing. */
 export type Pace = 'sample' | 'overload' | 'none';
