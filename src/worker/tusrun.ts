@@ -142,7 +142,7 @@ export class TusRun {
         const chunk = ready
           ? { length, open: () => this.counted(start, ready.data) }
           : { length, open: () => this.body(start, length, (h) => (attempt = h)) };
-        const patching = tus.patch(url, start, chunk, a.fileName, a.signal);
+        const patching = tus.patch(url, start, chunk, { fileName: a.fileName, signal: a.signal });
         const end = start + length;
         const next = ready && end < this.size ? this.read(end, Math.min(this.owner.chunkBytes(), this.size - end), ready.hash, 1 - ready.buf).catch(() => undefined) : undefined;
         try {

@@ -1,7 +1,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { ClaimAhead } from '../../src/worker/ahead.js';
 import type { ReconcileContext } from '../../src/worker/context.js';
-import { tempStates } from '../state-helpers.js';
+import { tempStates } from '../support/state.js';
 
 const t = tempStates();
 afterEach(() => t.cleanup());

@@ -2,7 +2,7 @@ import { afterEach, expect, it } from 'vitest';
 import { rmSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { SyncError } from '../../src/lib/errors.js';
-import { rig, type Rig } from './harness.js';
+import { rig, type Rig } from '../support/regressions.js';
 
 let r: Rig | undefined;
 afterEach(async () => { await r?.cleanup(); r = undefined; });
