@@ -5,10 +5,10 @@
  * Counts and bounds only, never durations.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAX_LIMIT, INITIAL_LIMIT } from '../src/squidex/limiter.js';
-import { endpoint, freePort, waitForAsync } from './support/service.js';
-import { liveAssetsByPath, waitFor, World } from './support/world.js';
-import { mirror } from './reliability/helpers.js';
+import { MAX_LIMIT, INITIAL_LIMIT } from '../../src/squidex/limiter.js';
+import { endpoint, freePort, waitForAsync } from '../support/service.js';
+import { liveAssetsByPath, waitFor, World } from '../support/world.js';
+import { mirror } from '../support/reliability.js';
 
 let world: World | undefined;
 afterEach(async () => {

@@ -1,6 +1,6 @@
 /** The test server's capacity model (issue 21): K workers of S ms each, a queue behind them, a rate limit in front. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { harness, type Harness } from './testserver-helpers.js';
+import { harness, type Harness } from '../support/testserver.js';
 
 let h: Harness | undefined;
 afterEach(async () => {

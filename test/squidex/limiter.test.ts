@@ -1,6 +1,6 @@
 /** The adaptive limit of `sync.concurrency: auto` on a fake clock: grows, backs off, stays in bounds. */
 import { describe, expect, it } from 'vitest';
-import { AdaptiveLimiter, INITIAL_LIMIT, MAX_LIMIT, SAMPLE_MAX_BYTES, type Pace } from '../src/squidex/limiter.js';
+import { AdaptiveLimiter, INITIAL_LIMIT, MAX_LIMIT, SAMPLE_MAX_BYTES, type Pace } from '../../src/squidex/limiter.js';
 
 function rig(opts: { initial?: number } = {}) {
   let t = 1_000_000;
