@@ -1,4 +1,5 @@
 // Benchmark 1, issue 21: does `sync.concurrency: auto` find the server's pace?
+// `BENCH_ONLY=first npm run bench` runs it after the first-sync rows; alone: node scripts/bench/pace.mjs.
 // Three servers, built with the test server's capacity model, side by side in one run:
 //   (a) 20 ms per request, no limit on requests at once: `once` against the
 //       ceiling (bodies in memory, undici Pool) at the same concurrency;
@@ -6,7 +7,11 @@
 //       pinned concurrency of a sweep 1, 2, 4 … 64 made in the same run;
 //   (c) 50 requests/s, 429 without Retry-After beyond (100 ms per request):
 //       uploads/s that auto sustains, and the share of requests refused.
-// Sizes: BENCH_PACE_FILES (a and b, default 1,000), BENCH_PACE_RATE_FILES (c, default 1,000).
+// Sizes: BENCH_FILES_LATENCY (a, default 2,000, as the first-sync row at 20 ms), BENCH_PACE_FILES
+// (b, default 1,000), BENCH_PACE_RATE_FILES (c, default 1,000).
+// Every `once` but the slowest of the sweep (1 and 2 at once, bound by the server) runs
+// BENCH_PACE_REPEAT times (default 2) and keeps its best: other sessions on this machine
+// slow single runs down by half at times, and the best run is the one they disturbed least.
 import { join } from 'node:path';
 import { ceilingRun } from './first-sync.mjs';
 import { envInt, makeTree, rmDir, runCli, startServer, workDir, writeConfig } from './lib.mjs';
@@ -15,11 +20,23 @@ const SWEEP = [1, 2, 4, 8, 16, 32, 64];
 
 export async function run() {
   const n = envInt('BENCH_PACE_FILES', 1000);
-  return [...(await latencyRow(n)), ...(await capacityRow(n)), ...(await rateRow(envInt('BENCH_PACE_RATE_FILES', 1000)))];
+  return [...(await latencyRow(envInt('BENCH_FILES_LATENCY', 2000))), ...(await capacityRow(n)), ...(await rateRow(envInt('BENCH_PACE_RATE_FILES', 1000)))];
+}
+
+const REPEAT = envInt('BENCH_PACE_REPEAT', 2);
+
+/** The best of `times` runs of onceRun (by files/s). */
+async function once(n, faults, concurrency, shape = {}, times = REPEAT) {
+  let best;
+  for (let i = 0; i < times; i++) {
+    const r = await onceRun(n, faults, concurrency, shape);
+    if (!best || r.filesPerSecond > best.filesPerSecond) best = r;
+  }
+  return best;
 }
 
 /** One `once` over a fresh tree against a fresh server with these faults; files/s and the server's counters. */
-async function once(n, faults, concurrency, { levels = 3, fanout = 5 } = {}) {
+async function onceRun(n, faults, concurrency, { levels = 3, fanout = 5 } = {}) {
   const dir = workDir('pace');
   const local = join(dir, 'tree');
   makeTree(local, { n, minSize: 4 * 1024, maxSize: 16 * 1024, levels, fanout });
@@ -52,7 +69,9 @@ async function latencyRow(n) {
   let ceiling8;
   try {
     await setFaults(server, faults);
-    ceiling8 = await ceilingRun(server, await server.token(), local, paths, 8);
+    // Best of the same number of runs as `once` gets, on one server (uploads under new ids each time).
+    const token = await server.token();
+    for (let i = 0; i < REPEAT; i++) ceiling8 = Math.max(ceiling8 ?? 0, await ceilingRun(server, token, local, paths, 8));
   } finally {
     await server.stop();
     rmDir(dir);
@@ -77,7 +96,7 @@ async function capacityRow(n) {
   const rows = [];
   let best = { c: 0, fps: 0 };
   for (const c of SWEEP) {
-    const r = await once(n, faults, c);
+    const r = await once(n, faults, c, {}, c <= 2 ? 1 : REPEAT);
     if (r.filesPerSecond > best.fps) best = { c, fps: r.filesPerSecond };
     rows.push({ bench: tag, figure: `sweep: once, concurrency ${c}`, value: r.filesPerSecond, unit: 'files/s', ratio: `server saw ≤ ${r.counters.maxInFlight} at once` });
   }
