@@ -101,6 +101,9 @@ export interface Counters {
   maxWorking: number;
   /** Requests refused with 429 by maxRequestsPerSecond (also counted in faults). */
   rateLimited: number;
+  /** When the first and the last upload counted in `uploads` were taken (ms since the epoch; 0 = none yet). */
+  firstUploadAt: number;
+  lastUploadAt: number;
 }
 
 export interface Inspection {

@@ -26,6 +26,7 @@ describe('test server: capacity model', () => {
     // The queued ones are held by the server all the same: what a client has in flight.
     expect(c.maxInFlight).toBeGreaterThan(3);
     expect(c.maxInFlight).toBeLessThanOrEqual(12);
+    expect(c.firstUploadAt).toBe(0);
 
     h.server.setFaults({ capacity: 0 });
     h.server.resetCounters();
