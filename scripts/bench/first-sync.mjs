@@ -6,9 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
-import { DIST, envInt, mainIf, makeTree, rmDir, runCli, startServer, workDir, writeConfig } from './lib.mjs';
+import { envInt, mainIf, makeTree, rmDir, runCli, startServer, workDir, writeConfig } from './lib.mjs';
 
 const ROOT_FOLDER = '00000000-0000-0000-0000-000000000000';
 
@@ -24,13 +23,14 @@ export async function run() {
     const n = latencyMs > 0 ? envInt('BENCH_FILES_LATENCY', 2000) : envInt('BENCH_FILES', 5000);
     rows.push(...(await runOne(n, latencyMs)));
   }
+  // Issue 21: auto against servers with a capacity (pace.mjs); BENCH_PACE=0 leaves them out.
+  if (process.env.BENCH_PACE !== '0') rows.push(...(await (await import('./pace.mjs')).run()));
   return rows;
 }
 
 async function runOne(n, latencyMs) {
-  // "The same concurrency" as the daemon runs with by default.
-  const { DEFAULTS } = await import(pathToFileURL(join(DIST, 'config', 'index.js')).href);
-  const concurrency = envInt('BENCH_CONCURRENCY', DEFAULTS.sync.concurrency);
+  // Pinned at the old default, 8: the ceiling needs a number (auto has its rows in pace.mjs).
+  const concurrency = envInt('BENCH_CONCURRENCY', 8);
   const dir = workDir('first');
   const local = join(dir, 'tree');
   const paths = makeTree(local, { n, minSize: 8 * 1024, maxSize: 64 * 1024, levels: 3, fanout: 5 });
@@ -79,7 +79,7 @@ function multipart(boundary, name, bytes) {
   ]);
 }
 
-async function ceilingRun(server, token, local, paths, concurrency) {
+export async function ceilingRun(server, token, local, paths, concurrency) {
   const boundary = '----bench-ceiling';
   const bodies = paths.map((p) => multipart(boundary, p.split('/').pop(), readFileSync(join(local, p))));
   const url = new URL(server.url);

@@ -5,6 +5,8 @@ import { describeError, SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { FolderResolver, ROOT_FOLDER_ID, SquidexClient } from '../squidex/index.js';
 import { Availability } from '../squidex/availability.js';
+import { AdaptiveLimiter, MAX_LIMIT, workersFor } from '../squidex/limiter.js';
+import { recordLimit } from './pace.js';
 import { followOutage, OUTAGE_KEY } from '../worker/outage.js';
 import { acquireLock, openState, type State, type StateLock } from '../state/index.js';
 import { closesClean, markClean, openedAs, takeCleanMark } from '../state/clean.js';
@@ -33,6 +35,8 @@ export interface Runtime {
   availability: Availability;
   ctx: ReconcileContext;
   pool: WorkerPool;
+  /** `sync.concurrency: auto`: the requests allowed at once now; undefined when the config pins a number. */
+  limiter: AdaptiveLimiter | undefined;
   ignores: Map<string, IgnoreMatcher>;
   /** `signal`: ends the walk early (a stop); the rescan then rejects with its reason. `settle`: the daemon's stability gate. */
   rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean; walk?: WalkFeed; signal?: AbortSignal; settle?: Settle }): Promise<RescanResult>;
@@ -62,7 +66,7 @@ export function readConfig(file: string, missingLocal: 'error' | 'allow', secret
   return loadConfig(file, process.env, { missingLocal, secrets });
 }
 
-export function clientFor(config: Config, logger: Logger, clock: Clock = systemClock): SquidexClient {
+export function clientFor(config: Config, logger: Logger, clock: Clock = systemClock, limiter?: AdaptiveLimiter): SquidexClient {
   const s = config.squidex;
   return new SquidexClient({
     url: s.url,
@@ -72,11 +76,12 @@ export function clientFor(config: Config, logger: Logger, clock: Clock = systemC
     token: s.token,
     ca: s.ca,
     timeoutMs: s.timeoutSeconds * 1000,
-    connections: config.sync.concurrency + 1,
+    connections: (config.sync.concurrency === 'auto' ? MAX_LIMIT : config.sync.concurrency) + 1,
     maxBytesPerSecond: config.upload.maxBytesPerSecond,
     maxServerPauseMs: config.sync.maxServerPauseSeconds * 1000,
     logger: logger.child({ component: 'squidex' }),
     clock,
+    limiter,
   });
 }
 
@@ -183,7 +188,9 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
   const opened = openedAs(config.state);
   // The boundary every file read is checked against, taken now: a root swapped for a symlink later does not move it.
   for (const m of config.mappings) pinRoot(m.local);
-  const client = clientFor(config, logger, clock);
+  const limiter = config.sync.concurrency === 'auto' ? new AdaptiveLimiter() : undefined;
+  limiter?.onChange((limit) => logger.debug({ component: 'squidex', limit }, 'requests at once: %d', limit));
+  const client = clientFor(config, logger, clock, limiter);
   const adoption = new AdoptionIndex(client, clock);
   const ctx: ReconcileContext = {
     state,
@@ -215,11 +222,13 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
   };
   const availability = availabilityFor(config, client, clock, logger);
   const pool = new WorkerPool(ctx, {
-    concurrency: config.sync.concurrency,
+    // The pool's jobs follow the limit (workersFor: a few more, to keep it full); the rest wait with their files closed.
+    concurrency: limiter ? () => workersFor(limiter.limit) : (config.sync.concurrency as number),
     pausedMappings: () => pausedMappings(state, config),
     availability,
   });
   forgetOutage(state); // one left by a process that died says nothing about now
+  const stopRecording = recordLimit(limiter, state, logger);
   followOutage(availability, { state, logger, resumed: () => pool.wake() });
   const ignores = new Map(config.mappings.map((m) => [m.name, ignoreFor(config, m)]));
   return {
@@ -231,6 +240,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     availability,
     ctx,
     pool,
+    limiter,
     ignores,
     async rescan(mapping, o = {}) {
       const result = await rescanMapping(mapping, ignores.get(mapping.name)!, {
@@ -253,6 +263,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     },
     async close() {
       availability.close();
+      stopRecording();
       forgetOutage(state);
       await client.close().catch(() => undefined);
       let clean = false;

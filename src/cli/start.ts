@@ -16,6 +16,7 @@ import { acquireLockPatiently, openRuntime, pausedMappings, readConfig } from '.
 import { collectStatus, watcherKey } from './status.js';
 import { outageLine, pauseLine, reviveLegacyFailures } from '../worker/outage.js';
 import { webFor } from './web.js';
+import { concurrencyNow } from './pace.js';
 import { BackgroundVerify } from '../verify/background.js';
 
 /** `squidex-sync start`: the daemon, until SIGTERM/SIGINT. */
@@ -68,6 +69,7 @@ export async function start(configFile: string): Promise<number> {
     return { state: rt.state.jobs.pausedUntil() > Date.now() ? 'paused' : 'answering' };
   });
   metrics.setQueueDepthSource(() => rt.state.jobs.counts());
+  metrics.setConcurrencySource(() => concurrencyNow(config, rt.limiter));
   // pause/resume and held deletions change in the state file behind the
   // daemon's back (the CLI writes them), so they are read at scrape time.
   const refreshGauges = (): void => {

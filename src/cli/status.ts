@@ -8,6 +8,7 @@ import { VERIFIED_AT, verifyStore, type DriftRow } from '../verify/store.js';
 import { EXIT } from './exit.js';
 import { pausedMappings, readConfig } from './runtime.js';
 import { outageLine, pauseLine, readOutage } from '../worker/outage.js';
+import { readConcurrency } from './pace.js';
 
 export interface MappingStatus {
   name: string;
@@ -51,6 +52,8 @@ export interface SquidexStatus {
 export interface StatusReport {
   daemon: { running: boolean; pid?: number };
   squidex: SquidexStatus | null;
+  /** Requests to Squidex at once: what `auto` found in the running process (null: none runs, or not yet known), or the pinned number. */
+  concurrency: { mode: 'auto' | 'pinned'; limit: number | null };
   mappings: MappingStatus[];
   totals: { inSync: number; pending: number; failed: number };
   uploadingNow: Array<{ mapping: string; path: string }>;
@@ -106,6 +109,7 @@ export function collectStatus(state: State, config: Config): StatusReport {
   return {
     daemon: { running: holder !== null, pid: holder?.pid },
     squidex: holder !== null ? squidexStatus(state, waiting) : null,
+    concurrency: readConcurrency(state, config, holder !== null),
     mappings,
     totals: {
       inSync: mappings.reduce((n, m) => n + m.inSync, 0),
@@ -169,10 +173,16 @@ function guardHintFor(m: { name: string; local: string }, reason: string | undef
   return reason === undefined ? null : guardHint(m, reason);
 }
 
+function concurrencyLine(c: StatusReport['concurrency']): string {
+  if (c.mode === 'pinned') return `requests at once: ${c.limit} (pinned by sync.concurrency)`;
+  return c.limit === null ? 'requests at once: auto (found while syncing)' : `requests at once: ${c.limit} (auto, found while syncing)`;
+}
+
 function formatStatus(r: StatusReport): string {
   const lines: string[] = [];
   lines.push(r.daemon.running ? `daemon: running (pid ${r.daemon.pid})` : 'daemon: not running');
   if (r.squidex) lines.push(r.squidex.summary);
+  lines.push(concurrencyLine(r.concurrency));
   lines.push('');
   // Counts only, so the table fits 100 columns; the folders, which can be long, follow below it.
   const header = ['mapping', 'in sync', 'pending', 'uploading', 'failed', 'held', 'kept', 'watch', 'state'];

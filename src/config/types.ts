@@ -52,7 +52,8 @@ export interface SquidexConfig {
 }
 
 export interface SyncSettings {
-  concurrency: number;
+  /** Requests to Squidex at once: 'auto' finds the server's pace (src/squidex/limiter.ts, 1..64); a number pins it. */
+  concurrency: number | 'auto';
   stabilityMs: number;
   debounceMs: number;
   maxWaitMs: number;
@@ -166,7 +167,7 @@ export const DEFAULTS = Object.freeze({
     // 8, not 4: small files are bound by round trips, and against a Squidex 20 ms
     // away 8 at once made a first sync of 1,000 files 2x faster (docs/benchmarks.md);
     // big files share the bandwidth either way, each streamed in 1 MiB pieces.
-    concurrency: 8,
+    concurrency: 'auto',
     stabilityMs: 2000,
     debounceMs: 1000,
     maxWaitMs: 30_000,

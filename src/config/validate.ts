@@ -45,7 +45,7 @@ export function buildConfig(root: Tree, ctx: Context): Config {
   const s = top.section('sync', SYNC_KEYS);
   const d = DEFAULTS.sync;
   const sync = {
-    concurrency: s.num('concurrency', d.concurrency, { min: 1, max: 64 }),
+    concurrency: readConcurrency(s),
     stabilityMs: s.num('stabilityMs', d.stabilityMs, { min: 0 }),
     debounceMs: s.num('debounceMs', d.debounceMs, { min: 0 }),
     maxWaitMs: s.num('maxWaitMs', d.maxWaitMs, { min: 0 }),
@@ -338,6 +338,15 @@ function readTags(s: Section): string[] {
     if (!out.includes(tag)) out.push(tag);
   });
   return out;
+}
+
+/** `auto` (the default) or a pinned number of requests at once, 1..64. */
+function readConcurrency(s: Section): number | 'auto' {
+  const v = s.raw('concurrency');
+  if (v === undefined || v === 'auto') return v ?? DEFAULTS.sync.concurrency;
+  if (typeof v === 'number' || (typeof v === 'string' && /^\s*\d+\s*$/.test(v))) return s.checkNumber('concurrency', Number(v), 1, { min: 1, max: 64 }, v);
+  s.error('concurrency', `expected auto (find the server's pace) or a whole number from 1 to 64, got ${show(v, '')}`);
+  return DEFAULTS.sync.concurrency;
 }
 
 function readVerifyInterval(s: Section): number {

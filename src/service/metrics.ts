@@ -33,7 +33,16 @@ export interface Metrics {
   setQueueDepthSource(source: (() => QueueDepth) | undefined): void;
   /** What Squidex does now, read at scrape time: answering, unreachable, refused (credentials), paused (it asked us to wait). */
   setSquidexSource(source: (() => { state: SquidexState; since?: number }) | undefined): void;
+  /** Requests to Squidex allowed at once (`sync.concurrency`, moved by `auto`) and in flight, read at scrape time. */
+  setConcurrencySource(source: (() => Concurrency) | undefined): void;
   text(): Promise<string>;
+}
+
+/** `mode` auto: `limit` is what the limiter allows now; pinned: the configured number. */
+export interface Concurrency {
+  mode: 'auto' | 'pinned';
+  limit: number;
+  inFlight?: number;
 }
 
 const PREFIX = 'squidex_sync_';
@@ -138,6 +147,28 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       this.set(since === undefined ? 0 : since / 1000);
     },
   });
+  let concurrencySource: (() => Concurrency) | undefined;
+  new Gauge({
+    name: `${PREFIX}concurrency_limit`,
+    help: 'Requests to Squidex allowed at once: found by sync.concurrency: auto (mode="auto"), or the pinned number (mode="pinned").',
+    labelNames: ['mode'] as const,
+    registers,
+    collect() {
+      if (!concurrencySource) return;
+      const c = concurrencySource();
+      this.reset();
+      this.set({ mode: c.mode }, c.limit);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}requests_in_flight`,
+    help: 'Requests to Squidex in flight now (sync.concurrency: auto only).',
+    registers,
+    collect() {
+      const n = concurrencySource?.().inFlight;
+      if (n !== undefined) this.set(n);
+    },
+  });
   const watcher = new Gauge({
     name: `${PREFIX}watcher_mode`,
     help: 'How each mapping is watched: 1 for the current mode (events, poll or rescan-only fallback).',
@@ -196,6 +227,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     setSquidexSource(source) {
       squidexSource = source;
+    },
+    setConcurrencySource(source) {
+      concurrencySource = source;
     },
     text() {
       return registry.metrics();

@@ -1,5 +1,6 @@
 import { Bandwidth } from '../lib/throttle.js';
 import { readFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
@@ -7,8 +8,9 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { looksLikeHtml } from './answers.js';
 import { deadlineMs, MAX_RESPONSE_BYTES, startDeadline } from './deadline.js';
-import { classifyFailure, SquidexError, subject, type FailureContext } from './errors.js';
+import { classifyFailure, paceOf, slowedDown, SquidexError, subject, type FailureContext } from './errors.js';
 import { exchange, type Exchanged } from './exchange.js';
+import type { RequestLimiter } from './limiter.js';
 import { openMultipart, type MultipartBody } from './multipart.js';
 import { TokenSource, type TokenResponse } from './token.js';
 import { enc, odataString, queryString, safeJson, toFolder, type Query } from './wire.js';
@@ -36,6 +38,8 @@ export interface SquidexClientOptions {
   maxServerPauseMs?: number;
   logger?: Logger;
   clock?: Clock;
+  /** `sync.concurrency: auto` (limiter.ts): every API request waits for room under it. Absent: a pinned number, no wait. */
+  limiter?: RequestLimiter;
 }
 
 interface CallOptions {
@@ -84,6 +88,8 @@ const MAX_FIND_RESULTS = 10_000;
  * only ids, parent, name, size, versions and metadata.
  */
 const LEAN = { 'x-noassetenrichment': '1' };
+/** Times a 429 without Retry-After is sent again at a lower limit (auto only) before it becomes the quota pause. */
+const SLOWED_RETRIES = 6;
 
 export class SquidexClient {
   private readonly base: string;
@@ -337,10 +343,15 @@ export class SquidexClient {
   }
 
   private async call(method: Dispatcher.HttpMethod, path: string, opts: CallOptions): Promise<CallResult> {
-    try {
-      return await this.callOnce(method, path, opts, true);
-    } catch (e) {
-      throw this.scrub(e);
+    for (let n = 0; ; n++) {
+      try {
+        return await this.callOnce(method, path, opts, true);
+      } catch (e) {
+        const limiter = this.opts.limiter;
+        if (!limiter || n >= SLOWED_RETRIES || !slowedDown(e)) throw this.scrub(e);
+        // An abort during the wait shows in the next attempt as ABORTED, like any cancel.
+        await delay(limiter.retryDelayMs(n), undefined, { signal: opts.signal }).catch(() => undefined);
+      }
     }
   }
 
@@ -351,8 +362,14 @@ export class SquidexClient {
     if (opts.ifMatch !== undefined) headers['if-match'] = `"${opts.ifMatch}"`;
     let mp: MultipartBody | undefined;
     let body: string | Buffer | AsyncIterable<Uint8Array> | undefined;
+    // Waits before the file is opened: a request that has no room holds no file.
+    const ticket = this.opts.limiter && (await this.opts.limiter.enter(opts.signal));
+    let answered: number | undefined;
     if (opts.upload) {
-      mp = await openMultipart(opts.upload, this.bandwidth);
+      mp = await openMultipart(opts.upload, this.bandwidth).catch((e: unknown): never => {
+        ticket?.done('none');
+        throw e;
+      });
       headers['content-type'] = mp.contentType;
       headers['content-length'] = String(mp.contentLength);
       body = mp.body;
@@ -370,12 +387,14 @@ export class SquidexClient {
     let text: string;
     try {
       res = await exchange(this.agent, url, { method, headers, body, abort: deadline });
+      answered = res.statusCode;
       text = res.text;
     } catch (e) {
       const err = classifyFailure({ kind: 'network', error: e }, ctx());
       if (mp && err.code === 'UPLOAD_TOO_LARGE_SUSPECTED') this.noteReset(mp.size);
       throw err;
     } finally {
+      ticket?.done(paceOf(answered), mp?.contentLength);
       deadline.clear();
       await mp?.close();
     }
@@ -436,16 +455,21 @@ export class SquidexClient {
     const token = await this.tokens.get();
     const ctx = (): FailureContext => ({ ...req.ctx, clientId: this.opts.clientId, now: this.clock.now(), maxPauseMs: this.opts.maxServerPauseMs });
     const started = this.clock.now();
-    const deadline = this.deadline(req.ctx, Number(req.headers?.['content-length'] ?? 0), req.signal);
+    const bytes = Number(req.headers?.['content-length'] ?? 0);
+    const ticket = this.opts.limiter && (await this.opts.limiter.enter(req.signal));
+    const deadline = this.deadline(req.ctx, bytes, req.signal);
     let res: Exchanged;
     let text: string;
+    let answered: number | undefined;
     try {
       const body = req.body?.() as string | Buffer | Readable | undefined;
       res = await exchange(this.agent, url, { method: req.method, headers: { authorization: `Bearer ${token}`, ...req.headers }, body, abort: deadline });
+      answered = res.statusCode;
       text = res.text;
     } catch (e) {
       throw classifyFailure({ kind: 'network', error: e }, ctx());
     } finally {
+      ticket?.done(paceOf(answered), bytes);
       deadline.clear();
     }
     this.logger.debug({ method: req.method, path: new URL(url).pathname, status: res.statusCode, ms: this.clock.now() - started }, 'squidex request');

@@ -2,6 +2,7 @@ import { SyncError, type Retry } from '../lib/errors.js';
 import { formatBytes } from '../lib/units.js';
 import { MAX_RESPONSE_BYTES } from './deadline.js';
 import { errorCodeOf, header, htmlTitle, looksLikeHtml, parseBody, parseRetryAfter } from './answers.js';
+import type { Pace } from './limiter.js';
 
 export { DEFAULT_MAX_SERVER_PAUSE_MS, parseRetryAfter } from './answers.js';
 
@@ -25,7 +26,8 @@ export { DEFAULT_MAX_SERVER_PAUSE_MS, parseRetryAfter } from './answers.js';
  *   file shrank mid-upload .............. FILE_CHANGED       retry
  *   caller aborted ...................... ABORTED            retry
  *   429 + Retry-After ................... RATE_LIMITED       pause every worker that long (capped)
- *   429 without Retry-After (quota) ..... RATE_LIMITED       pause, growing to 15 min
+ *   429 without Retry-After (quota) ..... RATE_LIMITED       pause, growing to 15 min; under
+ *                                         `concurrency: auto` first sent again a few times at a lower limit (paceOf, slowedDown)
  *   503 + Retry-After ................... SERVER_ERROR       pause for it (capped)
  *   other 5xx ........................... SERVER_ERROR       retry   transient (Retry-After honoured)
  *   401 (after refresh) / 403 ........... AUTH_FAILED / FORBIDDEN   never   global
@@ -78,6 +80,27 @@ export class SquidexError extends SyncError {
     this.errorCode = options.errorCode;
     this.traceId = options.traceId;
   }
+}
+
+/**
+ * What an answer says about the pace of requests, for `sync.concurrency: auto`
+ * (limiter.ts): 429 and 503, with Retry-After or without, say "fewer at once";
+ * any other answer is a latency sample; other 5xx and network failures (no
+ * status) say nothing about the pace.
+ */
+export function paceOf(status: number | undefined): Pace {
+  if (status === 429 || status === 503) return 'overload';
+  if (status === undefined || status >= 500) return 'none';
+  return 'sample';
+}
+
+/**
+ * A 429 without Retry-After: under `auto` the limit has dropped, and the
+ * request is sent again after a short wait, at the lower pace, before it
+ * counts as the quota pause below (a quota used up keeps answering 429).
+ */
+export function slowedDown(e: unknown): boolean {
+  return e instanceof SquidexError && e.status === 429 && e.retryAfterMs === undefined;
 }
 
 /** The scope of any error: a SquidexError knows its own; anything else (file system, state) is local. */

@@ -16,7 +16,7 @@ async function upload(ctx: ApiContext, call: RouteCall): Promise<Upload> {
     ctx.store.counters.faults++;
     throw new ApiError(500, { message: '' });
   }
-  ctx.store.counters.uploads++;
+  ctx.store.uploaded();
   ctx.store.counters.uploadBytes += up.size;
   return up;
 }

@@ -78,6 +78,8 @@ function validate(f: Partial<FaultSettings>): Partial<FaultSettings> {
       if (v !== null && typeof v !== 'string') throw new FaultSettingsError('failUploadsNamed must be a file name or null');
     } else if (k === 'retryAfterSec') {
       if (v !== null && (typeof v !== 'number' || v < 0)) throw new FaultSettingsError('retryAfterSec must be a number ≥ 0 or null');
+    } else if (k === 'capacity') {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new FaultSettingsError('capacity must be a whole number ≥ 0 (0 = no limit)');
     } else if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (k.startsWith('rate') || k.endsWith('Rate') ? v > 1 : false)) {
       throw new FaultSettingsError(`${k} must be a number ≥ 0${k.toLowerCase().includes('rate') ? ' and ≤ 1' : ''}`);
     }

@@ -37,6 +37,9 @@ Faults (also changeable while it runs: POST /_test/faults with the same names in
   --latency-spike MS       length of a spike
   --reset-rate R           share of requests whose connection is cut while the body is read (0..1)
   --hang-rate R            share of requests read and never answered (0..1)
+  --capacity K             work on at most K requests at once, queue the rest (0 = no limit)
+  --service-ms MS          how long each request holds one of those K (default 0)
+  --max-rps R              accept R requests per second, answer 429 beyond (with --retry-after if set; 0 = no limit)
   --down                   start unreachable: every connection is cut (POST /_test/faults {"down":false} heals it)
   Token expiry at once: POST /_test/expire-tokens.
 
@@ -78,6 +81,9 @@ const FAULTS: Array<[option: string, key: keyof FaultSettings, max: number]> = [
   ['latency-spike', 'latencySpikeMs', Infinity],
   ['reset-rate', 'resetRate', 1],
   ['hang-rate', 'hangRate', 1],
+  ['capacity', 'capacity', Infinity],
+  ['service-ms', 'serviceMs', Infinity],
+  ['max-rps', 'maxRequestsPerSecond', Infinity],
 ];
 
 async function main(): Promise<void> {

@@ -11,6 +11,7 @@ import { Store, emptyCounters } from './store.js';
 import type { UploadLimits } from './upload.js';
 import { handleContent, handleTestRoute } from './side-routes.js';
 import { bulkRoute } from './bulk.js';
+import { CapacityModel } from './capacity.js';
 import { TusStore, tusRoutes } from './tus.js';
 import { DEFAULT_MAX_UPLOAD, DEFAULT_TOKEN_LIFETIME_SEC, type Inspection, type TestServer, type TestServerOptions } from './types.js';
 
@@ -36,6 +37,7 @@ export class SquidexTestServer {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly limits: UploadLimits;
   private readonly noBulk: boolean;
+  private readonly capacity: CapacityModel;
 
   constructor(private readonly opts: TestServerOptions) {
     this.app = opts.app ?? 'demo';
@@ -47,6 +49,7 @@ export class SquidexTestServer {
     this.limits = { maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD, keepBytes: opts.keepBytes ?? true };
     this.noBulk = opts.bulk === false;
     this.tus = new TusStore(typeof opts.tus === 'boolean' ? { enabled: opts.tus } : opts.tus);
+    this.capacity = new CapacityModel(() => this.faults.settings, () => this.store.counters, (ms) => this.sleep(ms));
     this.http = createServer((req, res) => void this.onRequest(req, res));
     this.http.on('connection', (s: Socket) => {
       this.sockets.add(s);
@@ -118,8 +121,11 @@ export class SquidexTestServer {
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const path = url.pathname;
+    let free = (): void => undefined;
     try {
       if (path.startsWith('/_test/')) return await handleTestRoute(this, req, res, path);
+      const left = this.capacity.arrived();
+      res.once('close', left);
       if (this.refusedByProxy(req, res)) return;
       const target = this.resolve(req, res, path);
       const c = this.store.counters;
@@ -127,6 +133,8 @@ export class SquidexTestServer {
       c.byRoute[target.key] = (c.byRoute[target.key] ?? 0) + 1;
       await this.opts.onRequest?.(req.method ?? 'GET', path);
       if (!(await this.applyFaults(req, res))) return;
+      if (!this.capacity.admit(Date.now())) return this.refuse(res);
+      free = await this.capacity.work();
       await target.run(url.searchParams);
     } catch (e) {
       if (e instanceof ApiError) sendError(res, e);
@@ -135,8 +143,18 @@ export class SquidexTestServer {
         sendJson(res, 500, errorDto(500, { message: '' }));
       }
     } finally {
+      free();
       this.drainRest(req);
     }
+  }
+
+  /** Beyond maxRequestsPerSecond: 429, with Retry-After only when retryAfterSec is set (as for rate429). */
+  private refuse(res: ServerResponse): void {
+    this.store.counters.faults++;
+    const s = this.faults.settings;
+    const headers: Record<string, string> = s.retryAfterSec !== null ? { 'Retry-After': String(s.retryAfterSec) } : {};
+    if (s.htmlErrors) sendProxyPage(res, 429, headers);
+    else sendJson(res, 429, errorDto(429, { message: '' }), headers);
   }
 
   /** Picks the handler and its byRoute key; auth (401) comes before app resolution (404), as in Squidex. */

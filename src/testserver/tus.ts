@@ -268,7 +268,7 @@ function complete(ctx: ApiContext, u: TusUpload, res: ServerResponse): void {
     digest: u.hash.digest(),
     bytes: u.chunks ? Buffer.concat(u.chunks) : null,
   };
-  ctx.store.counters.uploads++;
+  ctx.store.uploaded();
   const duplicate = (m.get('duplicate') ?? 'true').toLowerCase() !== 'false';
   const parentId = m.has('parentid') ? m.get('parentid') || ROOT_ID : undefined;
   const asset = upsert(ctx.store, m.get('id') || randomUUID(), parentId, up, duplicate);

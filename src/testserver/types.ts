@@ -25,6 +25,12 @@ export interface FaultSettings {
   htmlErrors: boolean;
   /** Uploads of a file with exactly this name are answered 500 (after the body was read); others go through. */
   failUploadsNamed: string | null;
+  /** Requests the server works on at once; the rest wait their turn in arrival order. 0 = no limit. */
+  capacity: number;
+  /** How long the server works on each request, holding one of `capacity` (ms). */
+  serviceMs: number;
+  /** Requests accepted per second; beyond it 429 (with Retry-After when retryAfterSec is set). 0 = no limit. */
+  maxRequestsPerSecond: number;
 }
 
 export interface TestServerOptions {
@@ -89,6 +95,15 @@ export interface Counters {
   tusBytes: number;
   faults: number;
   tokens: number;
+  /** Most API and token requests the server held at once (arrived, not yet answered). */
+  maxInFlight: number;
+  /** Most requests the server worked on at once (at most `capacity` when it is set). */
+  maxWorking: number;
+  /** Requests refused with 429 by maxRequestsPerSecond (also counted in faults). */
+  rateLimited: number;
+  /** When the first and the last upload counted in `uploads` were taken (ms since the epoch; 0 = none yet). */
+  firstUploadAt: number;
+  lastUploadAt: number;
 }
 
 export interface Inspection {
@@ -141,4 +156,7 @@ export const NO_FAULTS: FaultSettings = {
   forceStatus: null,
   htmlErrors: false,
   failUploadsNamed: null,
+  capacity: 0,
+  serviceMs: 0,
+  maxRequestsPerSecond: 0,
 };

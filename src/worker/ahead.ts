@@ -26,10 +26,15 @@ export class ClaimAhead {
   constructor(
     private readonly ctx: ReconcileContext,
     private readonly token: string,
-    private readonly concurrency: number,
+    /** Worker slots; a function is read at each look (`sync.concurrency: auto` moves it). */
+    private readonly concurrency: number | (() => number),
     private readonly maxAhead: number,
     private readonly pausedMappings?: () => string[],
   ) {}
+
+  #slots(): number {
+    return typeof this.concurrency === 'number' ? this.concurrency : this.concurrency();
+  }
 
   /** A job ended (any outcome): feeds the rate. */
   finished(): void {
@@ -51,9 +56,9 @@ export class ClaimAhead {
       this.#rateAt = now;
       this.#rateFinished = this.#finished;
     }
-    const c = this.concurrency;
+    const c = this.#slots();
     if (this.#careful) return c;
-    return c + Math.min(this.maxAhead, Math.max(c, Math.round(this.#rate / 4)));
+    return c + Math.min(Math.max(c, this.maxAhead), Math.max(c, Math.round(this.#rate / 4)));
   }
 
   /**
@@ -76,7 +81,7 @@ export class ClaimAhead {
    */
   claim(free: number, excludeMappings: string[]): Job[] {
     const jobs = this.ctx.state.jobs;
-    const slots = Math.min(free, this.concurrency);
+    const slots = Math.min(free, this.#slots());
     const first = jobs.claim(this.token, slots, { excludeMappings });
     if (first.length > 0) this.#careful = first.some((j) => j.attempts > 1);
     const claimed =

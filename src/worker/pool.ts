@@ -12,7 +12,8 @@ import type { Availability } from '../squidex/availability.js';
 import { timerDelay } from '../lib/timers.js';
 
 export interface PoolOptions {
-  concurrency: number;
+  /** Jobs at once; a function is read at each look at the queue (`sync.concurrency: auto` moves it). */
+  concurrency: number | (() => number);
   /** Most jobs claimed ahead of the worker slots (default 256; see ahead.ts). */
   maxAhead?: number;
   /** Longest sleep between looks at the queue; picks up jobs another process (the CLI) re-queued. */
@@ -55,8 +56,8 @@ export class WorkerPool {
     private readonly ctx: ReconcileContext,
     private readonly opts: PoolOptions,
   ) {
-    this.#queue = new PQueue({ concurrency: opts.concurrency });
-    this.#ahead = new ClaimAhead(ctx, this.#token, opts.concurrency, Math.max(opts.concurrency, opts.maxAhead ?? 256), opts.pausedMappings);
+    this.#queue = new PQueue({ concurrency: this.#slots() });
+    this.#ahead = new ClaimAhead(ctx, this.#token, () => this.#slots(), opts.maxAhead ?? 256, opts.pausedMappings);
     this.#log = ctx.logger.child({ component: 'worker' });
     this.#stamper = new Stamper(ctx);
   }
@@ -129,6 +130,8 @@ export class WorkerPool {
           continue;
         }
       }
+      const slots = this.#slots();
+      if (this.#queue.concurrency !== slots) this.#queue.concurrency = slots;
       const depth = this.#ahead.depth(now);
       const free = depth - this.#queue.pending - this.#queue.size;
       // Finished jobs are recorded with the next claim, as soon as nothing is left waiting
@@ -163,6 +166,11 @@ export class WorkerPool {
       const wait = !worth || next === null || away ? idle : Math.min(pollMs, Math.max(0, next - now));
       await this.#sleep(Math.max(wait, 5));
     }
+  }
+
+  #slots(): number {
+    const c = this.opts.concurrency;
+    return typeof c === 'number' ? c : c();
   }
 
   #nothingLeft(): boolean {
@@ -351,6 +359,6 @@ export class WorkerPool {
    * the last one ended (`once` waits for that): each look is a commit.
    */
   #wakeIfLow(): void {
-    if (this.#queue.size < this.opts.concurrency || this.#inFlight.size === 0) this.wake();
+    if (this.#queue.size < this.#slots() || this.#inFlight.size === 0) this.wake();
   }
 }

@@ -12,8 +12,13 @@ import { timerDelay } from '../lib/timers.js';
 
 /** Squidex bulk requests stay small enough to answer quickly; 100 stamps are ~30 KB. */
 const BATCH = 100;
-/** A stamp waits at most this long for others to share its request. */
-const GATHER_MS = 200;
+/**
+ * A stamp waits at most this long for others to share its request. Each bulk
+ * request is one more round trip for the server to take beside the uploads
+ * (under a rate limit, one fewer upload): at 40 uploads/s a 200 ms gather sent
+ * a bulk request per 7 files, a second's gather one per 40.
+ */
+const GATHER_MS = 1000;
 /** A stamp refused this often (not a missing asset) is given up: the file is in sync, only its stamp is missing. */
 const MAX_ATTEMPTS = 5;
 const MAX_BACKOFF_MS = 60_000;
@@ -61,17 +66,20 @@ export class Stamper {
     const wait = Math.max(GATHER_MS, this.#blockedUntil - this.deps.clock.now());
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      void this.flush();
+      void this.flush(false);
     }, timerDelay(wait));
     this.#timer.unref();
   }
 
   /**
    * Sends every pending stamp. True when none is left; false when the server
-   * refused the request (the stamps stay for a later try).
+   * refused the request (the stamps stay for a later try). `all: false` (the
+   * gather timer) sends full batches back to back but leaves a short one's
+   * late-comers to the next gather: otherwise each bulk request's round trip
+   * became the gather time, and a slow server got a bulk request per few files.
    */
-  flush(): Promise<boolean> {
-    this.#flushing ??= this.#sendAll().finally(() => {
+  flush(all = true): Promise<boolean> {
+    this.#flushing ??= this.#sendAll(all).finally(() => {
       this.#flushing = undefined;
       if (this.#retryLater) {
         this.#retryLater = false;
@@ -106,7 +114,7 @@ export class Stamper {
     this.#timer = undefined;
   }
 
-  async #sendAll(): Promise<boolean> {
+  async #sendAll(all: boolean): Promise<boolean> {
     try {
       for (let round = 0; round < 10_000; round++) {
         // Not while the server asked everyone to wait (429/503 seen by an upload), nor in our
@@ -120,6 +128,10 @@ export class Stamper {
         const batch = this.deps.state.stamps.pending(BATCH);
         if (batch.length === 0) return true;
         if (!(await this.#send(batch))) return false;
+        if (!all && batch.length < BATCH) {
+          this.#retryLater = true;
+          return true;
+        }
       }
     } catch (e) {
       this.#backOff(e); // the state database refused (disk full, locked): the stamps wait in it

@@ -189,8 +189,16 @@ describe('one message per problem, naming the key and the expected value', () =>
 
   it('a wrong type', () => {
     expect(onlyProblem(yaml(undefined, 'sync: { concurrency: four }\n')).message).toBe(
-      'sync.concurrency: expected a whole number from 1 to 64, got "four"',
+      'sync.concurrency: expected auto (find the server\'s pace) or a whole number from 1 to 64, got "four"',
     );
+  });
+
+  it('sync.concurrency: auto by default, a number 1..64 pins it, anything else is refused', () => {
+    expect(parse(yaml()).sync.concurrency).toBe('auto');
+    expect(parse(yaml(undefined, 'sync: { concurrency: auto }\n')).sync.concurrency).toBe('auto');
+    expect(parse(yaml(undefined, 'sync: { concurrency: 12 }\n')).sync.concurrency).toBe(12);
+    expect(onlyProblem(yaml(undefined, 'sync: { concurrency: 65 }\n')).message).toBe('sync.concurrency: expected a whole number from 1 to 64, got 65');
+    expect(onlyProblem(yaml(undefined, 'sync: { concurrency: Auto }\n')).message).toMatch(/^sync\.concurrency: expected auto/);
   });
 
   it('a number out of range', () => {

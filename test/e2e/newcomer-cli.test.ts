@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/service.js';
+import { closedPort, freePort } from '../support/service.js';
 import { World } from '../support/world.js';
 
 /**
@@ -57,7 +57,7 @@ describe('messages', () => {
   });
 
   it('check says a server that is down cannot be reached, not that it refused a token', async () => {
-    const port = await freePort();
+    const port = await closedPort();
     withConfig((c) => (c.squidex.url = `http://127.0.0.1:${port}`));
     const r = await world.run(['check']);
     expect(r.code).toBe(3);

@@ -27,6 +27,26 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * A port where nothing listens, for "the server is down" tests. It is chosen
+ * below Linux's ephemeral range (32768 and up), which is where every `listen(0)`
+ * of the other test files lands, so no test server can take it meanwhile.
+ */
+export async function closedPort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const srv = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!free) continue;
+    await new Promise<void>((resolve) => srv.close(() => resolve()));
+    return port;
+  }
+  throw new Error('no free port found below the ephemeral range in 50 tries');
+}
+
 export interface Endpoint {
   readonly base: string;
   /** Status code and parsed body; `null` status when nothing answers yet. */

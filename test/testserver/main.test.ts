@@ -86,7 +86,8 @@ describe('test server: fake-squidex process', () => {
     });
     expect(await p.exit).toBe(0);
     for (const o of ['--port N', 'default 5055', '--app', '--client-id', '--client-secret', '--max-upload', '--token-lifetime', '--no-bulk',
-      '--rate-5xx', '--rate-429', '--retry-after', '--latency', '--reset-rate', '--hang-rate', '--down']) {
+      '--rate-5xx', '--rate-429', '--retry-after', '--latency', '--reset-rate', '--hang-rate', '--down',
+      '--capacity', '--service-ms', '--max-rps']) {
       expect(text).toContain(o);
     }
   });
@@ -100,10 +101,10 @@ describe('test server: fake-squidex process', () => {
   });
 
   it('takes the fault switches as options', async () => {
-    const p = run(['--port', '0', '--rate-5xx', '1', '--latency', '5', '--seed', '9']);
+    const p = run(['--port', '0', '--rate-5xx', '1', '--latency', '5', '--seed', '9', '--capacity', '16', '--service-ms', '30', '--max-rps', '50']);
     const info = JSON.parse(await p.firstLine) as { url: string; app: string; clientId: string; clientSecret: string };
     const faults = (await (await fetch(`${info.url}/_test/faults`)).json()) as Record<string, unknown>;
-    expect(faults).toMatchObject({ rate5xx: 1, latencyMs: 5, rate429: 0 });
+    expect(faults).toMatchObject({ rate5xx: 1, latencyMs: 5, rate429: 0, capacity: 16, serviceMs: 30, maxRequestsPerSecond: 50 });
     const res = await fetch(`${info.url}/api/apps/demo/assets/folders`);
     expect(res.status).toBeGreaterThanOrEqual(500);
     p.child.kill('SIGTERM');

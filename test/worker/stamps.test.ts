@@ -67,6 +67,27 @@ describe('metadata stamps sent in bulk', () => {
     expect(state.stamps.count()).toBe(150); // the rest wait in the database
   });
 
+  it('the gather timer leaves stamps that came during a short bulk to the next gather, not to a bulk request of their own', async () => {
+    const { server, client, state, stamper } = await setup();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await asset(server, `f${i}.txt`));
+    for (const id of ids.slice(0, 3)) state.stamps.put(id, { metadata: { squidexSyncPath: id } }, 0);
+    const real = client.bulk.bind(client);
+    client.bulk = async (jobs) => {
+      // Uploads finish while the bulk is on the wire (a slow server): their stamps wait for the next gather.
+      for (const id of ids.slice(3)) if (!jobs.some((j) => j.id === id)) state.stamps.put(id, { metadata: { squidexSyncPath: id } }, 0);
+      return real(jobs);
+    };
+    server.resetCounters();
+    expect(await stamper.flush(false)).toBe(true);
+    expect(server.inspect().counters.byRoute['POST /assets/bulk']).toBe(1);
+    expect(state.stamps.count()).toBe(2);
+    stamper.stop();
+    // A drain (once's end, a shutdown) sends everything.
+    expect(await stamper.drain()).toBe(true);
+    expect(state.stamps.count()).toBe(0);
+  });
+
   it('a stamp sent long after its upload keeps metadata edited on the server meanwhile', async () => {
     const { server, client, state, stamper, clock } = await setup();
     const edited = await asset(server, 'edited.txt');
