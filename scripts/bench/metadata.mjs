@@ -83,7 +83,10 @@ async function taggedShare(server, folderName, n) {
   // The tree is flat below the mapping folder's children; walk down to every folder of the run.
   for (let grew = true; grew; ) {
     grew = false;
-    for (const f of ins.folders) if (!inFolder.has(f.id) && inFolder.has(f.parentId)) inFolder.add(f.id), (grew = true);
+    for (const f of ins.folders) if (!inFolder.has(f.id) && inFolder.has(f.parentId)) {
+        inFolder.add(f.id);
+        grew = true;
+      }
   }
   return Math.min(n, ins.assets.filter((a) => inFolder.has(a.parentId) && a.tags.some((t) => t.startsWith('shot-'))).length);
 }

@@ -13,7 +13,7 @@
 // BENCH_PACE_REPEAT times (default 2) and keeps its best: other sessions on this machine
 // slow single runs down by half at times, and the best run is the one they disturbed least.
 import { join } from 'node:path';
-import { ceilingRun } from './first-sync.mjs';
+import { ceilingRun } from './ceiling.mjs';
 import { envInt, makeTree, rmDir, runCli, startServer, workDir, writeConfig } from './lib.mjs';
 
 const SWEEP = [1, 2, 4, 8, 16, 32, 64];

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { ROOT } from './lib.mjs';
 
 const [kind, root, chokidarDir] = process.argv.slice(2);
-const say = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+const say = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const rel = (p) => relative(root, p).split('\\').join('/');
 
 if (kind === 'parcel') {

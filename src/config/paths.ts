@@ -15,7 +15,7 @@ export function checkPaths(config: Config, mappingIndex: Map<unknown, number>, o
   const keyOf = (i: number, k: string) => joinKey(joinKey('mappings', idx(i)), k);
 
   if (opts.checkPaths) {
-    config.mappings.forEach((m, i) => checkLocal(m.local, keyOf(i, 'local'), opts, problems));
+    for (const [i, m] of config.mappings.entries()) checkLocal(m.local, keyOf(i, 'local'), opts, problems);
     if (config.squidex.ca) checkCa(config.squidex.ca, problems);
     checkState(config.state, problems);
   }
@@ -63,7 +63,8 @@ function checkCa(file: string, problems: Problems): void {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code})`;
-    return problems.error('squidex.ca', `${file} ${why}; expected a PEM file with the CA certificate(s) of your Squidex server`);
+    problems.error('squidex.ca', `${file} ${why}; expected a PEM file with the CA certificate(s) of your Squidex server`);
+    return;
   }
   if (!text.includes('-----BEGIN CERTIFICATE-----')) {
     problems.error('squidex.ca', `${file} is not a PEM certificate file (no "-----BEGIN CERTIFICATE-----" line)`);

@@ -241,11 +241,14 @@ function readMappings(top: Section, ctx: Context): Mapping[] {
 
   const out: Mapping[] = [];
   const names = new Map<string, { index: number; explicit: boolean }>();
-  raw.forEach((item, i) => {
+  for (const [i, item] of raw.entries()) {
     const key = joinKey('mappings', i);
-    if (!isTree(item)) return ctx.problems.error(key, `expected a mapping with local and remote, got ${show(item, '')}`);
+    if (!isTree(item)) {
+      ctx.problems.error(key, `expected a mapping with local and remote, got ${show(item, '')}`);
+      continue;
+    }
     const m = readMapping(new Section(ctx.problems, key, item, MAPPING_KEYS), ctx);
-    if (!m) return;
+    if (!m) continue;
     const explicit = item.name !== undefined && item.name !== null;
     const prior = names.get(m.name);
     if (prior) {
@@ -254,7 +257,7 @@ function readMappings(top: Section, ctx: Context): Mapping[] {
     } else names.set(m.name, { index: i, explicit });
     ctx.mappingIndex.set(m, i);
     out.push(m);
-  });
+  }
   return out;
 }
 
@@ -331,12 +334,18 @@ function readTags(s: Section): string[] {
     return [];
   }
   const out: string[] = [];
-  list.forEach((t, i) => {
+  for (const [i, t] of list.entries()) {
     const tag = typeof t === 'string' || typeof t === 'number' ? String(t).trim() : '';
-    if (tag === '') return s.error(`tags[${i}]`, `expected a tag such as "brand", got ${show(t, '')}`);
-    if (tag.length > MAX_TAG_CHARS) return s.error(`tags[${i}]`, `is ${tag.length} characters long; a tag may have at most ${MAX_TAG_CHARS}`);
+    if (tag === '') {
+      s.error(`tags[${i}]`, `expected a tag such as "brand", got ${show(t, '')}`);
+      continue;
+    }
+    if (tag.length > MAX_TAG_CHARS) {
+      s.error(`tags[${i}]`, `is ${tag.length} characters long; a tag may have at most ${MAX_TAG_CHARS}`);
+      continue;
+    }
     if (!out.includes(tag)) out.push(tag);
-  });
+  }
   return out;
 }
 
@@ -369,19 +378,32 @@ function readIgnore(s: Section): string[] {
     return [];
   }
   const out: string[] = [];
-  list.forEach((g, i) => {
+  for (const [i, g] of list.entries()) {
     const problems = (msg: string) => s.error(`ignore[${i}]`, msg);
-    if (typeof g !== 'string' || g.trim() === '') return problems(`expected a glob such as "*.bak", got ${show(g, '')}`);
-    if (g.startsWith('/')) return problems(`globs are relative to the mapping's local folder; drop the leading "/" (${show(g, '')})`);
+    if (typeof g !== 'string' || g.trim() === '') {
+      problems(`expected a glob such as "*.bak", got ${show(g, '')}`);
+      continue;
+    }
+    if (g.startsWith('/')) {
+      problems(`globs are relative to the mapping's local folder; drop the leading "/" (${show(g, '')})`);
+      continue;
+    }
     // The same rules compileIgnore enforces at start, so `check` catches them too (it said "valid" before).
-    if (g.startsWith('!')) return problems(`negation (!) is not supported: list what to ignore, not what to keep (${show(g, '')})`);
-    if (/^(\*\*\/?)+\*?$/.test(g.trim())) return problems(`would ignore the whole mapping (${show(g, '')}); remove the mapping instead`);
+    if (g.startsWith('!')) {
+      problems(`negation (!) is not supported: list what to ignore, not what to keep (${show(g, '')})`);
+      continue;
+    }
+    if (/^(\*\*\/?)+\*?$/.test(g.trim())) {
+      problems(`would ignore the whole mapping (${show(g, '')}); remove the mapping instead`);
+      continue;
+    }
     try {
       picomatch.makeRe(g);
     } catch (e) {
-      return problems(`is not a valid glob (${(e as Error).message})`);
+      problems(`is not a valid glob (${(e as Error).message})`);
+      continue;
     }
     out.push(g);
-  });
+  }
   return out;
 }

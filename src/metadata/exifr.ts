@@ -1,5 +1,5 @@
 import { readXmp } from './load.js';
-import { unescape } from './text.js';
+import { unescapeXml } from './text.js';
 import type { FileMetadata } from './types.js';
 
 const XMP_ID = Buffer.from('http://ns.adobe.com/xap/1.0/');
@@ -35,7 +35,8 @@ let exifrModule: Promise<Exifr> | undefined;
 
 /** exifr is a CommonJS bundle: Node hands it over as the default export. */
 function loadExifr(): Promise<Exifr> {
-  return (exifrModule ??= import('exifr').then((m) => (m as unknown as { default?: Exifr }).default ?? m));
+  exifrModule ??= import('exifr').then((m) => (m as unknown as { default?: Exifr }).default ?? m);
+  return exifrModule;
 }
 
 const BASE = {
@@ -82,7 +83,7 @@ function fromExifrXmp(dc: Record<string, unknown>, pdf?: Record<string, unknown>
     (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v])
       .map((x) => (typeof x === 'object' && x !== null ? (x as { value?: unknown }).value : x))
       .filter((x): x is string | number => typeof x === 'string' || typeof x === 'number')
-      .map((x) => unescape(String(x)).trim())
+      .map((x) => unescapeXml(String(x)).trim())
       .filter(Boolean);
   const alt = (v: unknown): string | undefined => {
     const items = (Array.isArray(v) ? v : [v]) as ExifrAlt[];
@@ -97,7 +98,7 @@ function fromExifrXmp(dc: Record<string, unknown>, pdf?: Record<string, unknown>
     copyright: alt(dc.rights),
   };
   if (out.keywords!.length === 0 && typeof pdf?.Keywords === 'string') {
-    out.keywords = unescape(pdf.Keywords).split(/[,;]/).map((w) => w.trim()).filter(Boolean);
+    out.keywords = unescapeXml(pdf.Keywords).split(/[,;]/).map((w) => w.trim()).filter(Boolean);
   }
   return out;
 }

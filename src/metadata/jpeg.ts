@@ -85,7 +85,10 @@ function iptcOfDatasets(iim: Buffer): FileMetadata | null {
     const valueAt = at + 5;
     if (valueAt + size > iim.length) return null;
     const name = iim[at + 1] === 2 ? DATASETS[iim[at + 2]] : undefined;
-    if (name) (raw[name] ??= []).push(iim.toString('latin1', valueAt, valueAt + size));
+    if (name) {
+      raw[name] ??= [];
+      raw[name].push(iim.toString('latin1', valueAt, valueAt + size));
+    }
     at = valueAt + size;
   }
   return fromIptc(raw);

@@ -66,7 +66,8 @@ function startTag(text: string, from: number, el: XmlNode): number {
     if (close < 0) return -1;
     const value = text.slice(open + 1, close);
     if (value.includes('<') || key === '__proto__') return -1;
-    const attributes = (el.attributes ??= {});
+    el.attributes ??= {};
+    const attributes = el.attributes;
     if (Object.hasOwn(attributes, key)) return -1;
     attributes[key] = value.trim();
     at = close + 1;

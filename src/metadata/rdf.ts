@@ -1,4 +1,4 @@
-import { unescape } from './text.js';
+import { unescapeXml } from './text.js';
 import type { FileMetadata } from './types.js';
 
 const RDF = 'http://www.w3.org/1999/02/22-rdf-syntax-ns#';
@@ -93,7 +93,7 @@ function readProperties(desc: XmlNode, ns: Ns, found: FileMetadata): void {
   const attributes = desc.attributes;
   if (attributes) {
     for (const key in attributes) {
-      if (!key.startsWith('xmlns')) readProperty(uriOf(key, ns), localOf(key), unescape(attributes[key]), ns, found, pdfKeywords);
+      if (!key.startsWith('xmlns')) readProperty(uriOf(key, ns), localOf(key), unescapeXml(attributes[key]), ns, found, pdfKeywords);
     }
   }
   for (const child of desc.children) readProperty(uriOf(child.name, ns), localOf(child.name), child, ns, found, pdfKeywords);
@@ -116,7 +116,7 @@ function readProperty(uri: string, local: string, value: XmlNode | string, ns: N
 }
 
 function ownText(el: XmlNode): string {
-  return unescape(el.text).trim();
+  return unescapeXml(el.text).trim();
 }
 
 /** The rdf:li items of the property's Bag, Seq or Alt, or its own text. */

@@ -44,7 +44,11 @@ export class FaultInjector {
     if (s.latencySpikeRate > 0 && r() < s.latencySpikeRate) delayMs += s.latencySpikeMs;
     const roll = r();
     let edge = 0;
-    const hit = (rate: number) => rate > 0 && roll < (edge += rate);
+    const hit = (rate: number): boolean => {
+      if (rate <= 0) return false;
+      edge += rate;
+      return roll < edge;
+    };
     let action: FaultAction = { kind: 'none' };
     if (s.forceStatus !== null) return { delayMs, action: { kind: 'status', status: s.forceStatus, retryAfterSec: s.retryAfterSec } };
     if (hit(s.resetRate)) action = { kind: 'reset' };

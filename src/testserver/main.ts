@@ -87,7 +87,7 @@ const FAULTS: Array<[option: string, key: keyof FaultSettings, max: number]> = [
 ];
 
 async function main(): Promise<void> {
-  let parsed;
+  let parsed: { values: Record<string, unknown> };
   try {
     parsed = parseArgs({
       options: {

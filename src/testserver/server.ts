@@ -12,7 +12,8 @@ import type { UploadLimits } from './upload.js';
 import { handleContent, handleTestRoute } from './side-routes.js';
 import { bulkRoute } from './bulk.js';
 import { CapacityModel } from './capacity.js';
-import { TusStore, tusRoutes } from './tus.js';
+import { tusRoutes } from './tus.js';
+import { TusStore } from './tusstore.js';
 import { DEFAULT_MAX_UPLOAD, DEFAULT_TOKEN_LIFETIME_SEC, type Inspection, type TestServer, type TestServerOptions } from './types.js';
 
 // bulk before assets: `POST /assets/bulk` would match the upsert's `POST /assets/{id}`.
@@ -269,7 +270,10 @@ function resetMidBody(req: IncomingMessage): void {
   };
   const length = Number(req.headers['content-length'] ?? 0);
   const chunked = /chunked/i.test(String(req.headers['transfer-encoding'] ?? ''));
-  if (!chunked && !(length > 0)) return kill();
+  if (!chunked && !(length > 0)) {
+    kill();
+    return;
+  }
   const at = Math.max(1, Math.floor(length / 2));
   let n = 0;
   req.on('data', (c: Buffer) => {

@@ -1,12 +1,28 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FaultSettingsError } from './faults.js';
 import { ApiError, notFound, readSmallBody, sendEmpty, sendJson } from './http.js';
-import type { SquidexTestServer } from './server.js';
-import { TusSwitchError, type TusSwitches } from './tus.js';
-import type { FaultSettings } from './types.js';
+import type { Socket } from 'node:net';
+import type { TokenIssuer } from './auth.js';
+import type { FaultInjector } from './faults.js';
+import type { Store } from './store.js';
+import { type TusStore, TusSwitchError } from './tusstore.js';
+import type { FaultSettings, Inspection, TusSwitches } from './types.js';
+
+/** What the side routes use of the server (SquidexTestServer has it all). */
+export interface SideRouteHost {
+  readonly app: string;
+  readonly store: Store;
+  readonly tokens: TokenIssuer;
+  readonly faults: FaultInjector;
+  readonly tus: TusStore;
+  inspect(): Inspection;
+  dropConnections(keep?: Socket): void;
+  setReferenced(ids: readonly string[], referenced: boolean): void;
+  resetCounters(): void;
+}
 
 /** /_test/*: inspection and fault switches for tests and benchmarks in other processes; never faulted. */
-export async function handleTestRoute(s: SquidexTestServer, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+export async function handleTestRoute(s: SideRouteHost, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
   const route = `${req.method} ${path.replace(/\/$/, '')}`;
   switch (route) {
     case 'GET /_test/inspect':
@@ -66,7 +82,7 @@ export async function handleTestRoute(s: SquidexTestServer, req: IncomingMessage
 }
 
 /** GET /api/assets/{app}/{idOrSlug}/…: the stored bytes, for read-back checks. Anonymous, as for unprotected assets. */
-export function handleContent(s: SquidexTestServer, res: ServerResponse, app: string, idOrSlug: string): void {
+export function handleContent(s: SideRouteHost, res: ServerResponse, app: string, idOrSlug: string): void {
   if (app !== s.app) throw notFound();
   let asset = s.store.assets.get(idOrSlug);
   if (!asset || asset.deleted) asset = [...s.store.assets.values()].find((a) => !a.deleted && a.slug === idOrSlug);

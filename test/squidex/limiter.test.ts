@@ -103,9 +103,15 @@ describe('AdaptiveLimiter', () => {
     const first = await r.limiter.enter();
     const order: string[] = [];
     const ac = new AbortController();
-    const second = r.limiter.enter().then((t) => (order.push('second'), t));
+    const second = r.limiter.enter().then((t) => {
+      order.push('second');
+      return t;
+    });
     const gaveUp = r.limiter.enter(ac.signal).then(() => order.push('abandoned'), () => order.push('gave up'));
-    const third = r.limiter.enter().then((t) => (order.push('third'), t));
+    const third = r.limiter.enter().then((t) => {
+      order.push('third');
+      return t;
+    });
     expect(r.limiter.inFlight).toBe(1);
     ac.abort();
     await gaveUp;
