@@ -17,7 +17,7 @@ import type { ReconcileContext, SyncEvents } from '../worker/context.js';
 import { WorkerPool } from '../worker/pool.js';
 import { rescanMapping, type RescanResult, type Settle } from '../worker/rescan.js';
 import { markCreated, removeEmptyFolders } from '../worker/emptied.js';
-import { guardKey } from '../worker/gone.js';
+import { guardKey } from '../worker/deleteguard.js';
 import { pinRoot } from '../worker/openfile.js';
 import { ServerChangeGuard } from '../verify/guard.js';
 import { BigUploads } from '../worker/bigupload.js';
@@ -102,6 +102,9 @@ export async function acquireLockPatiently(stateFile: string, waitMs: number, lo
     }
   }
 }
+
+/** meta key: the serverKey() this state last saw answer (`once` checks the app when it changed). */
+export const SERVER_META_KEY = 'server';
 
 /** Which Squidex (and app) the state's uploads and remembered chunk size belong to. */
 export function serverKey(config: Config): string {

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { dirname, resolve } from 'node:path';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { SyncError } from '../lib/errors.js';
-import { JobQueue, type QueueOptions } from '../queue/index.js';
+import { JobQueue, type QueueOptions } from './jobs.js';
 import { FilesRepo } from './files.js';
 import { StampsRepo } from './stamps.js';
 import { SkippedRepo } from './skipped.js';
@@ -23,7 +23,8 @@ export { KeptRepo, type KeptReason } from './kept.js';
 export { UploadsRepo, type UploadRow } from './uploads.js';
 export { acquireLock, readLockHolder, type StateLock, type LockHolder } from './lock.js';
 export { APPLICATION_ID, SCHEMA_VERSION } from './migrations.js';
-export { stateError } from './errors.js';
+export type { Job } from './jobs.js';
+export { isSqliteConstraint, isSqliteTrouble, isTransientSqlite, stateError } from './errors.js';
 
 export interface StateOptions {
   clock?: Clock;
@@ -125,13 +126,23 @@ export function openState(file: string, opts: StateOptions = {}): State {
     applyPragmas(db, opts.busyTimeoutMs ?? 5000);
     if (opts.verify ?? true) quickCheck(db);
     migrate(db, path);
-    const jobs = new JobQueue(db, clock, opts.queue, path);
-    if (opts.recover ?? true) jobs.recover();
-    return makeState(path, db, clock, jobs);
+    const state = makeState(path, db, clock, new JobQueue(db, clock, opts.queue, path));
+    if (opts.recover ?? true) recover(state);
+    return state;
   } catch (e) {
     db.close();
     throw stateError(e, path, 'opening');
   }
+}
+
+/**
+ * The previous process died: its running jobs go back to the queue. Each one's asset
+ * hint becomes a files row first (no hash), so a file deleted or renamed before the
+ * retry still leads to an asset its upload may have made (forgotten into `kept`, or replaced).
+ */
+function recover(state: State): void {
+  for (const h of state.jobs.runningHints()) state.files.reserveIfFree(h.mapping, h.path, h.assetId);
+  state.jobs.recover();
 }
 
 function makeState(file: string, db: Database.Database, clock: Clock, jobs: JobQueue): State {

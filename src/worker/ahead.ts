@@ -1,6 +1,25 @@
-import type { Job } from '../queue/index.js';
-import type { ReconcileContext } from './context.js';
-import { remoteDirOf } from './mapping.js';
+import type { Clock } from '../lib/clock.js';
+import type { FolderResolver } from '../squidex/index.js';
+import type { Job, JobQueue } from '../state/jobs.js';
+import { remoteDirOf, type MappingRuntime } from './mapping.js';
+
+/** What claiming ahead reads and starts: the queue, the clock, and the folders of claimed jobs to warm. */
+export interface AheadDeps {
+  jobs: Pick<JobQueue, 'claim' | 'pausedUntil'>;
+  clock: Clock;
+  mappings?: ReadonlyMap<string, MappingRuntime>;
+  resolver?: Pick<FolderResolver, 'resolve'>;
+}
+
+export interface AheadOptions {
+  /** Names this worker's claims. */
+  token: string;
+  /** Worker slots; read at every use, so they can change at run time. */
+  concurrency: number | (() => number);
+  /** Most jobs claimed ahead of the worker slots. */
+  maxAhead: number;
+  pausedMappings?: () => string[];
+}
 
 /**
  * How the pool claims jobs ahead of its worker slots. Every look at the queue
@@ -24,12 +43,14 @@ export class ClaimAhead {
   #pausedSet = new Set<string>();
 
   constructor(
-    private readonly ctx: ReconcileContext,
-    private readonly token: string,
-    private readonly concurrency: number,
-    private readonly maxAhead: number,
-    private readonly pausedMappings?: () => string[],
+    private readonly deps: AheadDeps,
+    private readonly opts: AheadOptions,
   ) {}
+
+  get concurrency(): number {
+    const c = this.opts.concurrency;
+    return typeof c === 'function' ? c() : c;
+  }
 
   /** A job ended (any outcome): feeds the rate. */
   finished(): void {
@@ -53,7 +74,7 @@ export class ClaimAhead {
     }
     const c = this.concurrency;
     if (this.#careful) return c;
-    return c + Math.min(this.maxAhead, Math.max(c, Math.round(this.#rate / 4)));
+    return c + Math.min(Math.max(c, this.opts.maxAhead), Math.max(c, Math.round(this.#rate / 4)));
   }
 
   /**
@@ -75,14 +96,15 @@ export class ClaimAhead {
    * crash-loop guard (failed after maxAttempts), not the hundreds claimed ahead.
    */
   claim(free: number, excludeMappings: string[]): Job[] {
-    const jobs = this.ctx.state.jobs;
+    const { jobs } = this.deps;
+    const { token } = this.opts;
     const slots = Math.min(free, this.concurrency);
-    const first = jobs.claim(this.token, slots, { excludeMappings });
+    const first = jobs.claim(token, slots, { excludeMappings });
     if (first.length > 0) this.#careful = first.some((j) => j.attempts > 1);
     const claimed =
       free <= slots || first.length < slots || this.#careful
         ? first
-        : first.concat(jobs.claim(this.token, free - first.length, { excludeMappings }));
+        : first.concat(jobs.claim(token, free - first.length, { excludeMappings }));
     if (claimed.length > 0) this.#warmFolders(claimed);
     return claimed;
   }
@@ -93,11 +115,11 @@ export class ClaimAhead {
    * per job showed in profiles), and at once after a server refusal here.
    */
   pausedSinceClaim(job: Job): boolean {
-    const now = this.ctx.clock.now();
+    const now = this.deps.clock.now();
     if (now - this.#pauseCheckedAt >= 200 || now < this.#pauseCheckedAt) {
       this.#pauseCheckedAt = now;
-      this.#pausedUntil = this.ctx.state.jobs.pausedUntil();
-      this.#pausedSet = new Set(this.pausedMappings?.() ?? []);
+      this.#pausedUntil = this.deps.jobs.pausedUntil();
+      this.#pausedSet = new Set(this.opts.pausedMappings?.() ?? []);
     }
     return this.#pausedUntil > now || this.#pausedSet.has(job.mapping);
   }
@@ -116,12 +138,14 @@ export class ClaimAhead {
    * is the job's to report when it asks for the same folder.
    */
   #warmFolders(claimed: readonly Job[]): void {
+    const { mappings, resolver } = this.deps;
+    if (!mappings || !resolver) return;
     const dirs = new Set<string>();
     for (const job of claimed) {
-      const mapping = this.ctx.mappings.get(job.mapping);
+      const mapping = mappings.get(job.mapping);
       if (!mapping || job.reason === 'gone' || job.reason === 'unlink') continue;
       dirs.add(remoteDirOf(mapping, job.path));
     }
-    for (const dir of dirs) this.ctx.resolver.resolve(dir).catch(() => undefined);
+    for (const dir of dirs) resolver.resolve(dir).catch(() => undefined);
   }
 }

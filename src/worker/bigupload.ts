@@ -7,7 +7,7 @@ import { pieceTooLarge, SquidexError, withoutTus } from '../squidex/errors.js';
 import { TusProtocol } from '../squidex/tus.js';
 import type { UploadFile } from '../squidex/types.js';
 import type { MetaStore, State, UploadRow, UploadsRepo } from '../state/index.js';
-import type { ReconcileContext, SyncEvents } from './context.js';
+import type { JobContext, SyncEvents } from './context.js';
 import type { OpenFile } from './openfile.js';
 import { TusRun } from './tusrun.js';
 
@@ -209,7 +209,7 @@ export class BigUploads {
 
 /** reconcile's upload: through BigUploads when the runtime has one, else the multipart request as it was. */
 export function sendContent(
-  ctx: Pick<ReconcileContext, 'big' | 'stopping' | 'defer'>,
+  ctx: Pick<JobContext, 'big' | 'stopping' | 'defer'>,
   a: Omit<SendArgs, 'mimeType' | 'stopping' | 'defer'>,
   multipart: () => Promise<UploadResult>,
 ): Promise<UploadResult> {

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import PQueue from 'p-queue';
 import { SyncError, describeError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import type { Job } from '../queue/index.js';
-import type { ReconcileContext } from './context.js';
+import { isSqliteConstraint, isSqliteTrouble, type Job } from '../state/index.js';
+import type { JobContext, Outcome, ReconcileContext } from './context.js';
 import { reconcile } from './reconcile.js';
 import { Stamper } from './stamps.js';
 import { ClaimAhead } from './ahead.js';
@@ -12,7 +12,8 @@ import type { Availability } from '../squidex/availability.js';
 import { timerDelay } from '../lib/timers.js';
 
 export interface PoolOptions {
-  concurrency: number;
+  /** Jobs run at once; a function is read at every look at the queue, so the number can change at run time. */
+  concurrency: number | (() => number);
   /** Most jobs claimed ahead of the worker slots (default 256; see ahead.ts). */
   maxAhead?: number;
   /** Longest sleep between looks at the queue; picks up jobs another process (the CLI) re-queued. */
@@ -25,6 +26,12 @@ export interface PoolOptions {
 
 /** A finished job is recorded at most about this long after it ended. */
 const SETTLE_WITHIN_MS = 1000;
+
+/**
+ * One job's end as the database gets it: the write, and what to tell (log,
+ * events) once it is committed, so nothing is told before it is known.
+ */
+type Settlement = () => (() => void) | void;
 
 /**
  * Claims due jobs from the SQLite queue and runs up to `concurrency` of them
@@ -45,7 +52,7 @@ export class WorkerPool {
   #wakeUp: (() => void) | undefined;
   #idleWaiters: Array<() => void> = [];
   /** Outcomes not recorded yet: they go with the next claim (see #run), or wait out a database that refuses writes. */
-  readonly #unsettled: Array<() => void> = [];
+  readonly #unsettled: Settlement[] = [];
   #settledAt = 0;
   #troubleCode: string | undefined;
   readonly #ahead: ClaimAhead;
@@ -55,8 +62,11 @@ export class WorkerPool {
     private readonly ctx: ReconcileContext,
     private readonly opts: PoolOptions,
   ) {
-    this.#queue = new PQueue({ concurrency: opts.concurrency });
-    this.#ahead = new ClaimAhead(ctx, this.#token, opts.concurrency, Math.max(opts.concurrency, opts.maxAhead ?? 256), opts.pausedMappings);
+    this.#ahead = new ClaimAhead(
+      { jobs: ctx.state.jobs, clock: ctx.clock, mappings: ctx.mappings, resolver: ctx.resolver },
+      { token: this.#token, concurrency: opts.concurrency, maxAhead: opts.maxAhead ?? 256, pausedMappings: opts.pausedMappings },
+    );
+    this.#queue = new PQueue({ concurrency: this.#ahead.concurrency });
     this.#log = ctx.logger.child({ component: 'worker' });
     this.#stamper = new Stamper(ctx);
   }
@@ -129,6 +139,8 @@ export class WorkerPool {
           continue;
         }
       }
+      const slots = this.#ahead.concurrency;
+      if (this.#queue.concurrency !== slots) this.#queue.concurrency = slots;
       const depth = this.#ahead.depth(now);
       const free = depth - this.#queue.pending - this.#queue.size;
       // Finished jobs are recorded with the next claim, as soon as nothing is left waiting
@@ -186,13 +198,16 @@ export class WorkerPool {
   }
 
   /** Record a job's end now, or, if the database refuses (full disk), as soon as it accepts writes again. */
-  #settle(write: () => void): void {
+  #settle(settlement: Settlement): void {
+    let tell: (() => void) | void;
     try {
-      write();
+      tell = settlement();
     } catch (e) {
-      this.#unsettled.push(write);
-      this.#log.error({ code: (e as SyncError).code }, 'cannot record a finished job, will retry: %s', describeError(e));
+      this.#unsettled.push(settlement);
+      this.#log.error({ code: (e as SyncError).code }, 'cannot record a finished job yet; it is written once the state database takes writes: %s', describeError(e));
+      return;
     }
+    tell?.();
   }
 
   /**
@@ -206,24 +221,29 @@ export class WorkerPool {
     const batch = this.#unsettled.slice();
     this.#settledAt = this.ctx.clock.now();
     if (batch.length === 0) return then();
+    const tells: Array<() => void> = [];
     // The next claim joins the same transaction: one fsync for both.
     const result = this.ctx.state.db
       .transaction(() => {
-        for (const write of batch) write();
+        for (const settlement of batch) {
+          const tell = settlement();
+          if (tell) tells.push(tell);
+        }
         return then();
       })
       .immediate();
     this.#unsettled.splice(0, batch.length);
     this.#stamper.notify(); // stamps written with these outcomes
+    for (const tell of tells) tell();
     return result;
   }
 
   /**
    * One job's deferred writes and its completion, in a savepoint of the batch:
-   * a write refused for this job alone (a constraint) fails the job, as it did
-   * when written inside reconcile(), instead of holding up every other outcome.
+   * a write refused for this job alone (a constraint) fails the job instead of
+   * holding up every other outcome.
    */
-  #unit(job: Job, writes: ReadonlyArray<() => void>, finish: () => void): () => void {
+  #unit(job: Job, writes: ReadonlyArray<() => void>, finish: () => void): Settlement {
     const db = this.ctx.state.db;
     return () => {
       try {
@@ -232,7 +252,7 @@ export class WorkerPool {
           finish();
         })();
       } catch (e) {
-        if (!String((e as { code?: unknown }).code ?? '').startsWith('SQLITE_CONSTRAINT')) throw e; // disk full, busy: the batch waits
+        if (!isSqliteConstraint(e)) throw e; // disk full, busy: the batch waits
         this.ctx.state.jobs.fail(job, { message: describeError(e), code: 'STATE_CONFLICT', retry: 'retry' });
       }
     };
@@ -259,75 +279,82 @@ export class WorkerPool {
 
   async #runJob(job: Job): Promise<void> {
     if (!this.#waiting.delete(job.id)) return; // given back by stop()
+    const jobs = this.ctx.state.jobs;
     // Claimed ahead before Squidex went away: back untouched (a probe still deciding is no reason).
     if (this.#ahead.pausedSinceClaim(job) || this.opts.availability?.outage) {
-      this.#unsettled.push(() => void this.ctx.state.jobs.release(job));
+      this.#unsettled.push(() => void jobs.release(job));
       this.#wakeIfLow();
       return;
     }
     const ac = new AbortController();
     this.#inFlight.set(job.id, ac);
-    // A child logger per job costs a redaction setup each: only made when something is logged.
-    const log = (): Logger => this.#log.child({ mapping: job.mapping, path: job.path });
-    const jobs = this.ctx.state.jobs;
     const writes: Array<() => void> = [];
+    const ctx: JobContext = { ...this.ctx, defer: (write) => writes.push(write), stamper: this.#stamper, stopping: this.#windDown.signal };
     try {
       // The job's synced row and its completion are written with the next look
       // at the queue (#settleAnd), together with whatever else finished meanwhile.
-      const outcome = await reconcile(
-        job,
-        { ...this.ctx, defer: (write) => writes.push(write), stamper: this.#stamper, stopping: this.#windDown.signal },
-        ac.signal,
-      );
+      const outcome = await reconcile(job, ctx, ac.signal);
       const rerun = outcome.requeueAfterMs === undefined ? undefined : { rerunAfterMs: outcome.requeueAfterMs };
       this.#unsettled.push(this.#unit(job, writes, () => jobs.complete(job, rerun)));
       this.opts.availability?.answered();
       this.ctx.events?.action?.(outcome.action, job.mapping, job.path);
-      const quiet = !outcome.warn && (outcome.action === 'none' || outcome.action === 'touch' || outcome.action === 'skip');
-      const level = outcome.warn ? 'warn' : quiet ? 'debug' : 'info';
-      if (this.#log.isLevelEnabled(level)) {
-        if (outcome.warn) log().warn({ action: outcome.action }, '%s', outcome.detail);
-        else if (quiet) log().debug({ action: outcome.action, detail: outcome.detail }, outcome.action);
-        else log().info({ action: outcome.action, detail: outcome.detail }, '%s %s', outcome.action, job.path);
-      }
+      this.#logOutcome(job, outcome);
     } catch (e) {
       // Server changes recorded before the failure still happened: keep them.
       if (writes.length > 0) this.#unsettled.push(this.#unit(job, writes, () => undefined));
-      const files = this.ctx.state.files;
-      const keepHint = (): void => {
-        if (job.hintSent) files.reserveIfFree(job.mapping, job.path, job.assetHint);
-      };
-      if (ac.signal.aborted || (e instanceof SyncError && e.code === 'STOPPING')) {
-        this.#settle(() => {
-          keepHint();
-          jobs.release(job);
-        });
-        return;
-      }
-      // A raw SQLite error from a read inside the job (damage, I/O): the next open checks the file.
-      const sqlite = String((e as { code?: unknown }).code ?? '');
-      if (sqlite.startsWith('SQLITE_') && !/^SQLITE_(BUSY|LOCKED|FULL|CONSTRAINT)/.test(sqlite)) noteStateTrouble(this.ctx.state.file);
-      const err =
-        e instanceof SyncError ? e : new SyncError('UNEXPECTED', `Unexpected error: ${describeError(e)}`, { cause: e, retry: 'retry' });
-      if (await this.#squidexAway(err, job, keepHint)) return;
-      let verdict = 'retry' as 'retry' | 'failed' | 'stale';
-      this.#settle(() => {
-        keepHint();
-        verdict = jobs.fail(job, { message: describeError(err), code: err.code, retry: err.retry, retryAfterMs: err.retryAfterMs });
-      });
-      const fields = { code: err.code, attempts: job.attempts, verdict };
-      if (verdict === 'failed') log().error(fields, 'failed: %s', describeError(err));
-      else if (err.retry === 'pause') {
-        this.#ahead.serverPaused(); // the jobs claimed ahead go back instead of asking again
-        log().warn(fields, 'server asked us to wait: %s', describeError(err));
-      }
-      else log().warn(fields, 'will retry: %s', describeError(err));
-      this.ctx.events?.failed?.(err.code, verdict);
+      await this.#failed(job, e, ac.signal.aborted);
     } finally {
       this.#inFlight.delete(job.id);
       this.#ahead.finished();
       this.#wakeIfLow();
     }
+  }
+
+  #logOutcome(job: Job, outcome: Outcome): void {
+    const quiet = !outcome.warn && (outcome.action === 'none' || outcome.action === 'touch' || outcome.action === 'skip');
+    const level = outcome.warn ? 'warn' : quiet ? 'debug' : 'info';
+    if (!this.#log.isLevelEnabled(level)) return;
+    // A child logger per job costs a redaction setup each: only made when something is logged.
+    const log = this.#log.child({ mapping: job.mapping, path: job.path });
+    if (outcome.warn) log.warn({ action: outcome.action }, '%s', outcome.detail);
+    else if (quiet) log.debug({ action: outcome.action, detail: outcome.detail }, outcome.action);
+    else log.info({ action: outcome.action, detail: outcome.detail }, '%s %s', outcome.action, job.path);
+  }
+
+  /** A job that threw: back untouched (stopping, Squidex away), or failed with the queue's verdict, told once it is recorded. */
+  async #failed(job: Job, e: unknown, aborted: boolean): Promise<void> {
+    const jobs = this.ctx.state.jobs;
+    const files = this.ctx.state.files;
+    const keepHint = (): void => {
+      if (job.hintSent) files.reserveIfFree(job.mapping, job.path, job.assetHint);
+    };
+    if (aborted || (e instanceof SyncError && e.code === 'STOPPING')) {
+      this.#settle(() => {
+        keepHint();
+        jobs.release(job);
+      });
+      return;
+    }
+    // A raw SQLite error from a read inside the job (damage, I/O): the next open checks the file.
+    if (isSqliteTrouble(e)) noteStateTrouble(this.ctx.state.file);
+    const err = e instanceof SyncError ? e : new SyncError('UNEXPECTED', `Unexpected error: ${describeError(e)}`, { cause: e, retry: 'retry' });
+    if (await this.#squidexAway(err, job, keepHint)) return;
+    this.#settle(() => {
+      keepHint();
+      const verdict = jobs.fail(job, { message: describeError(err), code: err.code, retry: err.retry, retryAfterMs: err.retryAfterMs });
+      return () => this.#tellFailure(job, err, verdict);
+    });
+  }
+
+  #tellFailure(job: Job, err: SyncError, verdict: 'retry' | 'failed' | 'stale'): void {
+    const log = this.#log.child({ mapping: job.mapping, path: job.path });
+    const fields = { code: err.code, attempts: job.attempts, verdict };
+    if (verdict === 'failed') log.error(fields, 'failed: %s', describeError(err));
+    else if (err.retry === 'pause') {
+      this.#ahead.serverPaused(); // the jobs claimed ahead go back instead of asking again
+      log.warn(fields, 'server asked us to wait: %s', describeError(err));
+    } else log.warn(fields, 'will retry: %s', describeError(err));
+    this.ctx.events?.failed?.(err.code, verdict);
   }
 
   /**
@@ -346,11 +373,12 @@ export class WorkerPool {
     return true;
   }
 
+
   /**
    * Look at the queue again only when the jobs claimed ahead run low, or when
    * the last one ended (`once` waits for that): each look is a commit.
    */
   #wakeIfLow(): void {
-    if (this.#queue.size < this.opts.concurrency || this.#inFlight.size === 0) this.wake();
+    if (this.#queue.size < this.#ahead.concurrency || this.#inFlight.size === 0) this.wake();
   }
 }

@@ -1,4 +1,4 @@
-import type { EnqueueItem } from './index.js';
+import type { EnqueueItem } from './jobs.js';
 import { timerDelay } from '../lib/timers.js';
 
 export interface EnqueueBufferOptions {

@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Clock } from '../lib/clock.js';
 import type { Retry } from '../lib/errors.js';
-import { backoffDelay, resolveQueueOptions, type QueueOptions } from './options.js';
-import * as SQL from './sql.js';
-import { stateError } from '../state/errors.js';
-import { QueueReports, type FailedJob, type JobCounts, type PendingJob, type PathRef } from './reports.js';
+import { backoffDelay, resolveQueueOptions, type QueueOptions } from './jobs-options.js';
+import * as SQL from './jobs-sql.js';
+import { stateError } from './errors.js';
+import { QueueReports, type FailedJob, type JobCounts, type PendingJob, type PathRef } from './jobs-reports.js';
 
-export { DEFAULT_QUEUE_OPTIONS, backoffDelay, type QueueOptions } from './options.js';
-export type { FailedJob, JobCounts, PendingJob, PathRef } from './reports.js';
-export { createEnqueueBuffer, type EnqueueBuffer, type EnqueueBufferOptions } from './buffer.js';
+export { DEFAULT_QUEUE_OPTIONS, backoffDelay, type QueueOptions } from './jobs-options.js';
+export type { FailedJob, JobCounts, PendingJob, PathRef } from './jobs-reports.js';
+export { createEnqueueBuffer, type EnqueueBuffer, type EnqueueBufferOptions } from './enqueue-buffer.js';
 
 /** A claimed job: "reconcile this path". `token` names this claim and no other. */
 export interface Job {
@@ -92,6 +92,7 @@ export class JobQueue {
   private readonly sRenew;
   private readonly sNextRun;
   private readonly sClampRunAt;
+  private readonly sRunningHints;
   private readonly sMetaGet;
   private readonly sMetaSet;
   private readonly sMetaDel;
@@ -142,6 +143,7 @@ export class JobQueue {
     this.sRenew = db.prepare(`UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running'`);
     this.sNextRun = db.prepare(`SELECT min(run_at) FROM jobs WHERE state = 'queued' AND mapping NOT IN (SELECT value FROM json_each(?))`).pluck();
     // After the clock jumped back, times stored from the "future" would strand jobs.
+    this.sRunningHints = db.prepare(`SELECT mapping, path, asset_hint AS assetId FROM jobs WHERE state = 'running' AND asset_hint IS NOT NULL`);
     this.sClampRunAt = db.prepare(`UPDATE jobs SET run_at = @limit WHERE state = 'queued' AND run_at > @limit`);
     this.sMetaGet = db.prepare(`SELECT value FROM meta WHERE key = ?`).pluck();
     this.sMetaSet = db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
@@ -257,13 +259,12 @@ export class JobQueue {
     const limit = now + Math.max(this.options.backoffMaxMs, this.options.maxWaitMs, this.options.debounceMs);
     this.sClampRunAt.run({ limit });
     if (this.pausedUntil() > now + this.options.backoffMaxMs) this.sMetaSet.run(PAUSE_KEY, String(now + this.options.backoffMaxMs));
-    // A job that died mid-run may have uploaded under its asset hint: the id gets a
-    // files row (no hash), so a file deleted or renamed before the retry still
-    // leads to that asset (forgotten into `kept`, or replaced), never to nothing.
-    this.db.prepare(
-      `INSERT OR IGNORE INTO files (mapping, path, asset_id) SELECT mapping, path, asset_hint FROM jobs WHERE state = 'running' AND asset_hint IS NOT NULL`,
-    ).run();
     return this.releaseRunning(true, 'CRASHED', 'the daemon stopped while running this job');
+  }
+
+  /** The asset ids running jobs were given: a job that died mid-run may have uploaded under its hint. */
+  runningHints(): { mapping: string; path: string; assetId: string }[] {
+    return this.sRunningHints.all() as { mapping: string; path: string; assetId: string }[];
   }
 
   counts(): JobCounts {
