@@ -15,6 +15,7 @@ import { ignoreSpec } from '../watch/scan.js';
 import { AdoptionIndex } from '../worker/adopt.js';
 import type { ReconcileContext, SyncEvents } from '../worker/context.js';
 import { WorkerPool } from '../worker/pool.js';
+import { reconcile } from '../worker/reconcile.js';
 import { rescanMapping, type RescanResult, type Settle } from '../worker/rescan.js';
 import { markCreated, removeEmptyFolders } from '../worker/emptied.js';
 import { guardKey } from '../worker/deleteguard.js';
@@ -217,7 +218,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     }),
   };
   const availability = availabilityFor(config, client, clock, logger);
-  const pool = new WorkerPool(ctx, {
+  const pool = new WorkerPool({ ...ctx, run: (job, run, signal) => reconcile(job, { ...ctx, ...run }, signal) }, {
     concurrency: config.sync.concurrency,
     pausedMappings: () => pausedMappings(state, config),
     availability,

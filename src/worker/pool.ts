@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import PQueue from 'p-queue';
 import { SyncError, describeError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { isSqliteConstraint, isSqliteTrouble, type Job } from '../state/index.js';
-import type { JobContext, Outcome, ReconcileContext } from './context.js';
-import { reconcile } from './reconcile.js';
-import { Stamper } from './stamps.js';
+import { isSqliteTrouble, type Job } from '../state/index.js';
+import type { FolderResolver } from '../squidex/index.js';
+import type { JobContext, Outcome, SyncEvents } from './context.js';
+import type { MappingRuntime } from './mapping.js';
+import { Stamper, type StamperDeps } from './stamps.js';
 import { ClaimAhead } from './ahead.js';
+import { Settlements } from './settle.js';
 import { noteStateTrouble } from '../state/clean.js';
 import type { Availability } from '../squidex/availability.js';
 import { timerDelay } from '../lib/timers.js';
@@ -24,14 +26,18 @@ export interface PoolOptions {
   availability?: Pick<Availability, 'blocked' | 'judge' | 'answered' | 'outage'>;
 }
 
-/** A finished job is recorded at most about this long after it ended. */
-const SETTLE_WITHIN_MS = 1000;
+/** What the pool gives each job beyond the runtime's context. */
+export type JobRun = Pick<JobContext, 'defer' | 'stamper' | 'stopping'>;
 
-/**
- * One job's end as the database gets it: the write, and what to tell (log,
- * events) once it is committed, so nothing is told before it is known.
- */
-type Settlement = () => (() => void) | void;
+/** What the pool uses: the state, the client for stamps, and the one thing it runs per job. */
+export interface PoolDeps extends StamperDeps {
+  events?: SyncEvents;
+  /** To start resolving the asset folders of claimed jobs (ahead.ts). */
+  mappings?: ReadonlyMap<string, MappingRuntime>;
+  resolver?: Pick<FolderResolver, 'resolve'>;
+  /** Runs one job: reconcile() in the daemon. */
+  run(job: Job, run: JobRun, signal: AbortSignal): Promise<Outcome>;
+}
 
 /**
  * Claims due jobs from the SQLite queue and runs up to `concurrency` of them
@@ -52,14 +58,13 @@ export class WorkerPool {
   #wakeUp: (() => void) | undefined;
   #idleWaiters: Array<() => void> = [];
   /** Outcomes not recorded yet: they go with the next claim (see #run), or wait out a database that refuses writes. */
-  readonly #unsettled: Settlement[] = [];
-  #settledAt = 0;
+  readonly #outcomes: Settlements;
   #troubleCode: string | undefined;
   readonly #ahead: ClaimAhead;
   readonly #stamper: Stamper;
 
   constructor(
-    private readonly ctx: ReconcileContext,
+    private readonly ctx: PoolDeps,
     private readonly opts: PoolOptions,
   ) {
     this.#ahead = new ClaimAhead(
@@ -69,6 +74,10 @@ export class WorkerPool {
     this.#queue = new PQueue({ concurrency: this.#ahead.concurrency });
     this.#log = ctx.logger.child({ component: 'worker' });
     this.#stamper = new Stamper(ctx);
+    this.#outcomes = new Settlements({
+      db: ctx.state.db, jobs: ctx.state.jobs, clock: ctx.clock, logger: this.#log,
+      committed: () => this.#stamper.notify(), // stamps written with these outcomes
+    });
   }
 
   start(): void {
@@ -112,7 +121,7 @@ export class WorkerPool {
       await this.#queue.onIdle();
     }
     try {
-      this.#settleAnd(() => undefined); // what finished during the drain
+      this.#outcomes.writeWith(() => undefined); // what finished during the drain
     } catch (e) {
       this.#log.error({ code: (e as SyncError).code }, 'cannot record finished jobs at shutdown; they run again next time: %s', describeError(e));
     }
@@ -148,8 +157,7 @@ export class WorkerPool {
       // uploads in every slot can keep the next claim minutes away, and a crash meanwhile
       // would send their files again): not one commit per finished job.
       const worth = this.#ahead.worthClaiming(free, depth, this.#queue.size);
-      // A wall clock stepped back (NTP after a VM resume) must not hold outcomes for the jump.
-      const stale = this.#unsettled.length > 0 && (now - this.#settledAt >= SETTLE_WITHIN_MS || now < this.#settledAt);
+      const stale = this.#outcomes.overdue(now);
       let next: number | null;
       // Squidex away: nothing starts; the jobs keep their place and their attempts (woken when it answers).
       const away = this.opts.availability?.blocked() ?? false;
@@ -157,7 +165,7 @@ export class WorkerPool {
         const excludeMappings = this.opts.pausedMappings?.() ?? [];
         next = jobs.nextRunAt({ excludeMappings });
         const due = worth && next !== null && next <= now && !away;
-        const claimed = worth || stale || this.#queue.size === 0 ? this.#settleAnd(() => (due ? this.#ahead.claim(free, excludeMappings) : [])) : [];
+        const claimed = worth || stale || this.#queue.size === 0 ? this.#outcomes.writeWith(() => (due ? this.#ahead.claim(free, excludeMappings) : [])) : [];
         for (const job of claimed) {
           this.#waiting.set(job.id, job);
           void this.#queue.add(() => this.#runJob(job));
@@ -171,7 +179,7 @@ export class WorkerPool {
         await this.#stateTrouble(e);
         continue;
       }
-      const idle = this.#unsettled.length > 0 ? Math.min(pollMs, Math.max(0, this.#settledAt + SETTLE_WITHIN_MS - now)) : pollMs;
+      const idle = this.#outcomes.sleepAtMost(now, pollMs);
       const wait = !worth || next === null || away ? idle : Math.min(pollMs, Math.max(0, next - now));
       await this.#sleep(Math.max(wait, 5));
     }
@@ -197,67 +205,6 @@ export class WorkerPool {
     });
   }
 
-  /** Record a job's end now, or, if the database refuses (full disk), as soon as it accepts writes again. */
-  #settle(settlement: Settlement): void {
-    let tell: (() => void) | void;
-    try {
-      tell = settlement();
-    } catch (e) {
-      this.#unsettled.push(settlement);
-      this.#log.error({ code: (e as SyncError).code }, 'cannot record a finished job yet; it is written once the state database takes writes: %s', describeError(e));
-      return;
-    }
-    tell?.();
-  }
-
-  /**
-   * Every outcome since the last look, in one transaction: at synchronous=FULL
-   * each commit is an fsync that stalls the event loop, and a first sync of
-   * small files finishes jobs faster than one fsync each allows. An outcome not
-   * yet written when the process dies only makes its job run again, which finds
-   * the file in sync.
-   */
-  #settleAnd<T>(then: () => T): T {
-    const batch = this.#unsettled.slice();
-    this.#settledAt = this.ctx.clock.now();
-    if (batch.length === 0) return then();
-    const tells: Array<() => void> = [];
-    // The next claim joins the same transaction: one fsync for both.
-    const result = this.ctx.state.db
-      .transaction(() => {
-        for (const settlement of batch) {
-          const tell = settlement();
-          if (tell) tells.push(tell);
-        }
-        return then();
-      })
-      .immediate();
-    this.#unsettled.splice(0, batch.length);
-    this.#stamper.notify(); // stamps written with these outcomes
-    for (const tell of tells) tell();
-    return result;
-  }
-
-  /**
-   * One job's deferred writes and its completion, in a savepoint of the batch:
-   * a write refused for this job alone (a constraint) fails the job instead of
-   * holding up every other outcome.
-   */
-  #unit(job: Job, writes: ReadonlyArray<() => void>, finish: () => void): Settlement {
-    const db = this.ctx.state.db;
-    return () => {
-      try {
-        db.transaction(() => {
-          for (const write of writes) write();
-          finish();
-        })();
-      } catch (e) {
-        if (!isSqliteConstraint(e)) throw e; // disk full, busy: the batch waits
-        this.ctx.state.jobs.fail(job, { message: describeError(e), code: 'STATE_CONFLICT', retry: 'retry' });
-      }
-    };
-  }
-
   /** The state database refused a read or write: say so once per cause, wait, try again. */
   async #stateTrouble(e: unknown): Promise<void> {
     const code = e instanceof SyncError ? e.code : 'STATE_ERROR';
@@ -273,7 +220,7 @@ export class WorkerPool {
   #giveBackWaiting(): void {
     this.#queue.clear();
     const jobs = this.ctx.state.jobs;
-    for (const job of this.#waiting.values()) this.#unsettled.push(() => void jobs.release(job));
+    for (const job of this.#waiting.values()) this.#outcomes.later(() => void jobs.release(job));
     this.#waiting.clear();
   }
 
@@ -282,26 +229,26 @@ export class WorkerPool {
     const jobs = this.ctx.state.jobs;
     // Claimed ahead before Squidex went away: back untouched (a probe still deciding is no reason).
     if (this.#ahead.pausedSinceClaim(job) || this.opts.availability?.outage) {
-      this.#unsettled.push(() => void jobs.release(job));
+      this.#outcomes.later(() => void jobs.release(job));
       this.#wakeIfLow();
       return;
     }
     const ac = new AbortController();
     this.#inFlight.set(job.id, ac);
     const writes: Array<() => void> = [];
-    const ctx: JobContext = { ...this.ctx, defer: (write) => writes.push(write), stamper: this.#stamper, stopping: this.#windDown.signal };
+    const run: JobRun = { defer: (write) => writes.push(write), stamper: this.#stamper, stopping: this.#windDown.signal };
     try {
       // The job's synced row and its completion are written with the next look
-      // at the queue (#settleAnd), together with whatever else finished meanwhile.
-      const outcome = await reconcile(job, ctx, ac.signal);
+      // at the queue, together with whatever else finished meanwhile.
+      const outcome = await this.ctx.run(job, run, ac.signal);
       const rerun = outcome.requeueAfterMs === undefined ? undefined : { rerunAfterMs: outcome.requeueAfterMs };
-      this.#unsettled.push(this.#unit(job, writes, () => jobs.complete(job, rerun)));
+      this.#outcomes.later(this.#outcomes.unit(job, writes, () => jobs.complete(job, rerun)));
       this.opts.availability?.answered();
       this.ctx.events?.action?.(outcome.action, job.mapping, job.path);
       this.#logOutcome(job, outcome);
     } catch (e) {
       // Server changes recorded before the failure still happened: keep them.
-      if (writes.length > 0) this.#unsettled.push(this.#unit(job, writes, () => undefined));
+      if (writes.length > 0) this.#outcomes.later(this.#outcomes.unit(job, writes, () => undefined));
       await this.#failed(job, e, ac.signal.aborted);
     } finally {
       this.#inFlight.delete(job.id);
@@ -329,7 +276,7 @@ export class WorkerPool {
       if (job.hintSent) files.reserveIfFree(job.mapping, job.path, job.assetHint);
     };
     if (aborted || (e instanceof SyncError && e.code === 'STOPPING')) {
-      this.#settle(() => {
+      this.#outcomes.now(() => {
         keepHint();
         jobs.release(job);
       });
@@ -339,7 +286,7 @@ export class WorkerPool {
     if (isSqliteTrouble(e)) noteStateTrouble(this.ctx.state.file);
     const err = e instanceof SyncError ? e : new SyncError('UNEXPECTED', `Unexpected error: ${describeError(e)}`, { cause: e, retry: 'retry' });
     if (await this.#squidexAway(err, job, keepHint)) return;
-    this.#settle(() => {
+    this.#outcomes.now(() => {
       keepHint();
       const verdict = jobs.fail(job, { message: describeError(err), code: err.code, retry: err.retry, retryAfterMs: err.retryAfterMs });
       return () => this.#tellFailure(job, err, verdict);
@@ -364,7 +311,7 @@ export class WorkerPool {
   async #squidexAway(err: SyncError, job: Job, keepHint: () => void): Promise<boolean> {
     const availability = this.opts.availability;
     if (!availability || !(await availability.judge(err))) return false;
-    this.#settle(() => {
+    this.#outcomes.now(() => {
       keepHint();
       this.ctx.state.jobs.release(job);
     });

@@ -30,7 +30,7 @@ const STALE_MS = 30_000;
 
 export interface StamperDeps {
   state: State;
-  client: SquidexClient;
+  client: Pick<SquidexClient, 'bulk' | 'annotate' | 'getAsset'>;
   clock: Clock;
   logger: Logger;
 }
