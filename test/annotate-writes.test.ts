@@ -69,7 +69,7 @@ describe('writes carry the asset version; a 412 reads the asset again and merges
     writeFileSync(join(r.local, 'shoot.xmp'), readFileSync(join(FX, 'shoot.xmp'), 'utf8').replace('portrait', 'headshot'));
     r.server.resetCounters();
     race.armed.add(row.assetId);
-    expect(await reannotate(mapping, 'shoot.cr2', row, immediate(r.rt.ctx))).toBe(true);
+    expect(await reannotate(mapping, row, immediate(r.rt.ctx))).toBe(true);
     const a = r.server.inspect().assets.find((x) => x.id === row.assetId)!;
     expect(a.tags).toEqual(['type/cr2', 'studio', 'editor-pick', 'headshot']);
     expect(a.metadata).toMatchObject({ alt: 'from an editor', title: 'Studio portrait' });

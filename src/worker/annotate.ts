@@ -15,19 +15,30 @@ import { readSidecar, storedSource } from './sidecar.js';
  * pass did not cover them), and the plan for its asset's tags and metadata.
  */
 export async function annotation(
-  mapping: MappingRuntime,
-  relPath: string,
-  assetId: string,
+  at: AssetAt,
   opened: { file: OpenFile; sniff?: MetadataSniffer },
   ctx: JobContext,
   /** Right after an upload: metadata wiped. `brandNew`: an id no write ever went to, so nothing is owned on it. */
-  opts: { fresh: boolean; brandNew?: boolean },
-  signal?: AbortSignal,
+  opts: { fresh: boolean; brandNew?: boolean; signal?: AbortSignal },
 ): Promise<{ plan?: AnnotationPlan; source?: FileMetadata }> {
-  if (!annotates(mapping)) return {};
+  if (!annotates(at.mapping)) return {};
   // Only files of a kind that carries metadata were read for it; the rest say nothing and store nothing.
-  const source = opened.sniff?.wanted ? await opened.sniff.result(opened.file, signal) : undefined;
-  return { plan: await planFor(mapping, relPath, assetId, ctx, { file: source ?? null, ...opts }), source };
+  const source = opened.sniff?.wanted ? await opened.sniff.result(opened.file, opts.signal) : undefined;
+  return { plan: await planFor(at, ctx, { file: source ?? null, fresh: opts.fresh, brandNew: opts.brandNew }), source };
+}
+
+/** The asset of a path in a mapping. */
+export interface AssetAt {
+  mapping: MappingRuntime;
+  relPath: string;
+  assetId: string;
+}
+
+/** What a stamp says: this path, with these bytes. */
+export interface StampOf {
+  mapping: MappingRuntime;
+  relPath: string;
+  sha256: string;
 }
 
 /** What the file said, kept so a sidecar or config change later needs no new read of it. */
@@ -74,12 +85,11 @@ const MERGE_ATTEMPTS = 3;
  * mapping wants nothing and owns nothing.
  */
 export async function planFor(
-  mapping: MappingRuntime,
-  relPath: string,
-  assetId: string,
+  at: AssetAt,
   ctx: JobContext,
   opts: { file?: FileMetadata | null; fresh: boolean; brandNew?: boolean },
 ): Promise<AnnotationPlan | undefined> {
+  const { mapping, relPath, assetId } = at;
   const row = opts.brandNew ? undefined : ctx.state.annotations.get(assetId);
   const had = row?.applied ?? { tags: [], metadata: {} };
   if (!annotates(mapping) && isEmpty(had)) return undefined;
@@ -103,14 +113,8 @@ export async function planFor(
  * wait for the next bulk request: after a move, an adoption, or an upload
  * outside the pool.
  */
-export async function stamp(
-  asset: AssetDto,
-  mapping: MappingRuntime,
-  relPath: string,
-  sha256: string,
-  ctx: JobContext,
-  plan?: AnnotationPlan,
-): Promise<AssetDto> {
+export async function stamp(asset: AssetDto, of: StampOf, ctx: JobContext, plan?: AnnotationPlan): Promise<AssetDto> {
+  const { mapping, relPath, sha256 } = of;
   await ctx.stamper.before(asset.id);
   const fileName = posix.basename(relPath);
   const stampKeys = { [META_SHA]: sha256, [META_PATH]: remoteFileOf(mapping, relPath) };
@@ -134,8 +138,8 @@ export async function stamp(
  * file moved under folderTags), without an upload. Nothing is sent when
  * nothing of ours changes. False when nothing was written.
  */
-export async function reannotate(mapping: MappingRuntime, relPath: string, row: FileRow, ctx: JobContext, file?: FileMetadata | null): Promise<boolean> {
-  const plan = await planFor(mapping, relPath, row.assetId, ctx, { file, fresh: false });
+export async function reannotate(mapping: MappingRuntime, row: FileRow, ctx: JobContext, file?: FileMetadata | null): Promise<boolean> {
+  const plan = await planFor({ mapping, relPath: row.path, assetId: row.assetId }, ctx, { file, fresh: false });
   // What squidex-sync owns is what it wants: nothing to ask the server.
   if (!plan || sameAnnotation(plan.want, plan.had)) return false;
   let asset: AssetDto | null;

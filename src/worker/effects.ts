@@ -108,11 +108,11 @@ export async function upload(o: UploadOptions, ctx: JobContext): Promise<Outcome
     return { action, requeueAfterMs: outran(mapping, relPath, ctx), detail: 'file changed during upload' };
   }
   // Squidex replaced the asset's metadata with the upload: every wanted key goes back.
-  const { plan, source } = await annotation(mapping, relPath, assetId, opened, ctx, { fresh: true, brandNew: !known }, signal);
+  const { plan, source } = await annotation({ mapping, relPath, assetId }, opened, ctx, { fresh: true, brandNew: !known, signal });
   // The stamp goes out later, in a bulk request with others: this job is done
   // once its bytes are on the server, and a first sync costs one request per file.
   // What the file said is stored with what the stamp leaves behind, in one write.
-  const later = stampBody(result.asset, mapping, relPath, result.sha256, plan, source);
+  const later = stampBody(result.asset, { mapping, relPath, sha256: result.sha256 }, plan, source);
   if (later) {
     const now = ctx.clock.now();
     ctx.defer(() => ctx.state.stamps.put(assetId, later, now));
@@ -121,7 +121,7 @@ export async function upload(o: UploadOptions, ctx: JobContext): Promise<Outcome
   }
   // A case-only rename needs a detour through another name: only a direct annotate does that.
   keepSource(assetId, source, ctx);
-  const asset = await stamp(result.asset, mapping, relPath, result.sha256, ctx, plan);
+  const asset = await stamp(result.asset, { mapping, relPath, sha256: result.sha256 }, ctx, plan);
   record(mapping, relPath, { asset, sha256: result.sha256, st }, ctx);
   return { action };
 }
@@ -223,7 +223,8 @@ export async function applyMove(m: MoveArgs, ctx: JobContext): Promise<Outcome> 
     return { action: 'none', requeueAfterMs: 0, detail: 'moved asset no longer on the server' };
   }
   // Same content: what the file said is what was stored; its folder (folderTags) and sidecar may differ.
-  asset = await stamp(asset, mapping, toPath, sha256, ctx, await planFor(mapping, toPath, asset.id, ctx, { fresh: false }));
+  const plan = await planFor({ mapping, relPath: toPath, assetId: asset.id }, ctx, { fresh: false });
+  asset = await stamp(asset, { mapping, relPath: toPath, sha256 }, ctx, plan);
   record(mapping, toPath, { asset, sha256, st }, ctx);
   return { action: 'move', detail: `from ${from.path}` };
 }
@@ -249,7 +250,7 @@ export async function adoptAsset(a: AdoptArgs, ctx: JobContext): Promise<Adoptio
   const found = a;
   let asset: Pick<AssetDto, 'id' | 'parentId' | 'version'> = found.asset;
   // Adopted: the tags already on it are the editors' (squidex-sync owns none it did not add).
-  const { plan, source } = await annotation(mapping, relPath, asset.id, opened, ctx, { fresh: false });
+  const { plan, source } = await annotation({ mapping, relPath, assetId: asset.id }, opened, ctx, { fresh: false });
   if (found.asset.stampedSha !== digest.sha256 || found.asset.stampedPath !== remoteFileOf(mapping, relPath) || plan) {
     // The listing keeps no metadata but ours; the stamp is merged into the asset's as it is now.
     const full = await ctx.client.getAsset(asset.id);
@@ -257,7 +258,7 @@ export async function adoptAsset(a: AdoptArgs, ctx: JobContext): Promise<Adoptio
       ctx.adoption.forget(a.parentId);
       return { kind: 'vanished' };
     }
-    asset = await stamp(full, mapping, relPath, digest.sha256, ctx, plan);
+    asset = await stamp(full, { mapping, relPath, sha256: digest.sha256 }, ctx, plan);
   }
   ctx.state.files.reserve(mapping.name, relPath, asset.id);
   keepSource(asset.id, source, ctx);

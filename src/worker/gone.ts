@@ -1,5 +1,5 @@
 import { readdir } from 'node:fs/promises';
-import type { FileRow } from '../state/index.js';
+import type { FileRow, Job } from '../state/index.js';
 import type { Outcome, ReconcileContext } from './context.js';
 import { remoteDirOf, type MappingRuntime } from './mapping.js';
 import { decide, undecided, type GoneObservation } from './decide.js';
@@ -14,13 +14,13 @@ import { confirmedUntil, deleteGuardVerdict, guardHint, guardKey, keptUntil, mis
  */
 export async function handleGone(
   mapping: MappingRuntime,
-  relPath: string,
+  /** The path, or the job: its reason 'referenced' (a full rescan) asks again about an asset kept because content used it. */
+  job: string | Pick<Job, 'path' | 'reason'>,
   row: FileRow | undefined,
   ctx: ReconcileContext,
-  /** Why the job ran: a full rescan asks again about assets kept because content uses them. */
-  reason?: string | null,
 ): Promise<Outcome> {
-  if (!row) return reason === 'referenced' ? askAgain(mapping, relPath, ctx) : { action: 'none' };
+  const relPath = typeof job === 'string' ? job : job.path;
+  if (!row) return typeof job !== 'string' && job.reason === 'referenced' ? askAgain(mapping, relPath, ctx) : { action: 'none' };
   const files = ctx.state.files;
   const now = ctx.clock.now();
   const seen: GoneObservation = {

@@ -86,7 +86,10 @@ export async function planMapping(
         seen.move = { from: source?.path ?? null, withFolder: false };
       } else if (d.need === 'adoption') {
         parentId ??= await folders.find(dir);
-        const found = parentId === null ? null : await adoption.find(parentId, remoteFileOf(mapping, path), posix.basename(path), digest, (id) => deps.state.files.getByAssetId(id) !== undefined);
+        const found = parentId === null ? null : await adoption.find(
+          { parentId, remoteFile: remoteFileOf(mapping, path), fileName: posix.basename(path), digest },
+          (id) => deps.state.files.getByAssetId(id) !== undefined,
+        );
         seen.adoption = found && { assetId: found.asset.id, sameContent: found.sameContent };
       } else {
         throw undecided(d);

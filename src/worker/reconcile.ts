@@ -38,7 +38,7 @@ export async function reconcile(job: Job, ctx: JobContext, signal?: AbortSignal)
   try {
     st = await io.lstat(abs);
   } catch (e) {
-    if (isGone(e)) return handleGone(mapping, job.path, row, ctx, job.reason);
+    if (isGone(e)) return handleGone(mapping, job, row, ctx);
     throw fileError(e, abs);
   }
   // A directory, symlink, FIFO or socket where a file was: the file is gone.
@@ -62,7 +62,7 @@ export async function reconcile(job: Job, ctx: JobContext, signal?: AbortSignal)
   };
   const first = decide(seen);
   if ('action' in first && first.action === 'none') return { action: 'none' };
-  if ('action' in first && first.action === 'annotate') return reconcileAnnotate(mapping, job.path, row!, st, ctx);
+  if ('action' in first && first.action === 'annotate') return reconcileAnnotate(mapping, row!, st, ctx);
 
   // From here on the file is read through one descriptor only, checked to be
   // the regular file lstat saw and to lie inside the mapping.
@@ -136,7 +136,7 @@ class OpenRun {
       case 'none':
         return { action: 'none', detail: d.detail };
       case 'annotate':
-        return reconcileAnnotate(mapping, job.path, row!, opened.st, ctx);
+        return reconcileAnnotate(mapping, row!, opened.st, ctx);
       case 'outran':
         return { action: 'none', requeueAfterMs: outran(mapping, job.path, ctx), detail: 'file changed while hashing' };
       case 'touch':
@@ -204,10 +204,7 @@ class OpenRun {
     const { mapping, job, ctx } = this;
     const files = ctx.state.files;
     const found = await ctx.adoption.find(
-      await this.#folder(),
-      remoteFileOf(mapping, job.path),
-      posix.basename(job.path),
-      digest,
+      { parentId: await this.#folder(), remoteFile: remoteFileOf(mapping, job.path), fileName: posix.basename(job.path), digest },
       (id) => files.getByAssetId(id) !== undefined,
     );
     this.#adoptable = found;

@@ -19,7 +19,8 @@ import { isSidecarPath, noteSidecar, storedSource } from './sidecar.js';
  * read; a file never read for it (embeddedMetadata just turned on) is read
  * now, within the bounds of a first read (README, "Tags and metadata").
  */
-export async function reconcileAnnotate(mapping: MappingRuntime, relPath: string, row: FileRow, st: Stats, ctx: JobContext): Promise<Outcome> {
+export async function reconcileAnnotate(mapping: MappingRuntime, row: FileRow, st: Stats, ctx: JobContext): Promise<Outcome> {
+  const relPath = row.path;
   let file: FileMetadata | null | undefined;
   if (readsEmbedded(mapping) && readsMetadata(posix.basename(relPath)) && storedSource(ctx.state.annotations.get(row.assetId)?.source) === null) {
     const abs = join(mapping.local, relPath);
@@ -40,7 +41,7 @@ export async function reconcileAnnotate(mapping: MappingRuntime, relPath: string
     const write = (): void => ctx.state.annotations.setSource(row.assetId, source, ctx.clock.now());
     ctx.defer(write);
   }
-  return (await reannotate(mapping, relPath, row, ctx, file)) ? { action: 'annotate', detail: 'tags and metadata' } : { action: 'none' };
+  return (await reannotate(mapping, row, ctx, file)) ? { action: 'annotate', detail: 'tags and metadata' } : { action: 'none' };
 }
 
 /**
@@ -67,7 +68,7 @@ export async function reconcileSidecar(job: Job, mapping: MappingRuntime, ctx: J
   const partners = files.stemmed(mapping.name, stem).filter((r) => !isSidecarPath(r.path));
   const settled = partners.filter((r) => r.sha256 !== null && r.missingSince === null);
   let changed = 0;
-  for (const row of settled) if (await reannotate(mapping, row.path, row, ctx)) changed += 1;
+  for (const row of settled) if (await reannotate(mapping, row, ctx)) changed += 1;
 
   // A file not synced yet reads the sidecar itself when its job runs, and records it then.
   // Not recorded here meanwhile, so should that job have read it just before this
