@@ -1,4 +1,4 @@
-import { SyncError, type Retry } from '../lib/errors.js';
+import { SyncError, type Retry, type SyncErrorCode } from '../lib/errors.js';
 import { formatBytes } from '../lib/units.js';
 import { MAX_RESPONSE_BYTES } from './deadline.js';
 import { errorCodeOf, header, htmlTitle, looksLikeHtml, parseBody, parseRetryAfter } from './answers.js';
@@ -69,7 +69,7 @@ export class SquidexError extends SyncError {
   readonly traceId: string | undefined;
   readonly scope: FailureScope;
 
-  constructor(code: string, message: string, options: SquidexErrorOptions = {}) {
+  constructor(code: SyncErrorCode, message: string, options: SquidexErrorOptions = {}) {
     super(code, message, options);
     this.name = 'SquidexError';
     this.scope = options.scope ?? (options.retry === 'pause' ? 'pause' : 'file');

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Clock } from '../lib/clock.js';
-import type { Retry } from '../lib/errors.js';
+import type { Retry, SyncErrorCode } from '../lib/errors.js';
 import { backoffDelay, resolveQueueOptions, type QueueOptions } from './jobs-options.js';
 import * as SQL from './jobs-sql.js';
 import { stateError } from './errors.js';
@@ -45,7 +45,7 @@ export interface EnqueueItem {
 
 export interface FailInfo {
   message: string;
-  code?: string;
+  code?: SyncErrorCode;
   retry: Retry;
   retryAfterMs?: number;
 }
@@ -373,7 +373,7 @@ export class JobQueue {
     }
   }
 
-  private releaseRunning(all: boolean, code: string, message: string): number {
+  private releaseRunning(all: boolean, code: SyncErrorCode, message: string): number {
     return this.guard('freeing jobs', () => this.db.transaction(() =>
       this.sRelease.run({
         all: all ? 1 : 0, now: this.clock.now(), max: this.options.maxAttempts, code, message,

@@ -1,3 +1,4 @@
+import type { SyncErrorCode } from '../lib/errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
 import type { FolderResolver, SquidexClient } from '../squidex/index.js';
@@ -60,7 +61,7 @@ export interface SyncEvents {
   uploaded?(kind: 'new' | 'replace', bytes: number): void;
   action?(action: Action, mapping: string, path: string): void;
   /** `waiting`: the failure was Squidex's (away or refusing us), the job waits for it with no attempt spent. */
-  failed?(code: string, verdict: 'retry' | 'failed' | 'stale' | 'waiting'): void;
+  failed?(code: SyncErrorCode, verdict: 'retry' | 'failed' | 'stale' | 'waiting'): void;
   /** tus bytes: sent (all PATCH bytes), resumed (found on the server at a resume), again (sent a second time). */
   tusBytes?(kind: 'sent' | 'resumed' | 'again', bytes: number): void;
 }
