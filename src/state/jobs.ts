@@ -142,8 +142,8 @@ export class JobQueue {
     this.sRelease = db.prepare(SQL.releaseRunning);
     this.sRenew = db.prepare(`UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running'`);
     this.sNextRun = db.prepare(`SELECT min(run_at) FROM jobs WHERE state = 'queued' AND mapping NOT IN (SELECT value FROM json_each(?))`).pluck();
-    // After the clock jumped back, times stored from the "future" would strand jobs.
     this.sRunningHints = db.prepare(`SELECT mapping, path, asset_hint AS assetId FROM jobs WHERE state = 'running' AND asset_hint IS NOT NULL`);
+    // After the clock jumped back, times stored from the "future" would strand jobs.
     this.sClampRunAt = db.prepare(`UPDATE jobs SET run_at = @limit WHERE state = 'queued' AND run_at > @limit`);
     this.sMetaGet = db.prepare(`SELECT value FROM meta WHERE key = ?`).pluck();
     this.sMetaSet = db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
@@ -236,7 +236,6 @@ export class JobQueue {
     return t === null ? null : Math.max(t, this.pausedUntil());
   }
 
-  /** Frees jobs whose lease expired (a hung worker). Returns how many. */
   /** Extends the leases of jobs this process is still running, so a long upload is never swept and started twice. */
   renewLeases(ids: readonly number[]): void {
     if (ids.length === 0) return;
@@ -246,6 +245,7 @@ export class JobQueue {
     }).immediate();
   }
 
+  /** Frees jobs whose lease expired (a hung worker). Returns how many. */
   sweepLeases(): number {
     return this.releaseRunning(false, 'LEASE_EXPIRED', 'lease expired while running (worker hung?)');
   }

@@ -27,8 +27,7 @@ export interface AheadOptions {
  * a rewrite of every index page the batch touched (random keys: one page per
  * file per index). Claiming ahead what the workers finish in about a quarter
  * of a second, and looking again only when it runs low, makes one commit per
- * hundreds of small files (a simulation of 5,000 jobs wrote 43 MB of WAL in
- * batches of 64, 25 MB in batches of 256), and stays at a few for big files.
+ * hundreds of small files, and stays at a few for big files (docs/benchmarks.md).
  */
 export class ClaimAhead {
   #finished = 0;
@@ -78,10 +77,9 @@ export class ClaimAhead {
   }
 
   /**
-   * Is a look at the queue worth its commit? Topping up one job at a time as
-   * each finishes made a first sync start with ~80 claims of one job (one
-   * fsync each) while the rate was still unknown. A quarter of the depth is
-   * claimed at once, or whatever is due when no claimed job is left waiting.
+   * Is a look at the queue worth its commit? Not to top up one job as each
+   * finishes (one fsync each while the rate is still unknown): a quarter of the
+   * depth at once, or whatever is due when no claimed job is left waiting.
    */
   worthClaiming(free: number, depth: number, waiting: number): boolean {
     return free > 0 && (waiting === 0 || free >= Math.max(1, Math.floor(depth / 4)));
@@ -133,7 +131,7 @@ export class ClaimAhead {
    * Starts resolving (listing or creating) the asset folders of claimed jobs,
    * one chain per folder at once: otherwise the workers all wait on the folder
    * of the file in front, and a first sync pays one round trip per new folder
-   * in a row (with 20 ms to the server, 156 folders cost 3.5 s of 10). Only for
+   * in a row. Only for
    * files that are there (a deleted folder is never re-created here); a failure
    * is the job's to report when it asks for the same folder.
    */
