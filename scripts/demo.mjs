@@ -109,7 +109,7 @@ function printTree(ins) {
   const walk = (parentId, indent) => {
     for (const f of folders.filter((x) => x.parentId === parentId).sort((a, b) => a.folderName.localeCompare(b.folderName))) {
       console.log(`${indent}📁 ${f.folderName}`);
-      walk(f.id, indent + '   ');
+      walk(f.id, `${indent}   `);
     }
     for (const a of assets.filter((x) => x.parentId === parentId).sort((a, b) => a.fileName.localeCompare(b.fileName))) {
       console.log(`${indent}📄 ${a.fileName}  (${a.mimeType}, ${a.fileSize} bytes)`);

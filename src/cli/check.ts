@@ -57,7 +57,7 @@ export async function check(configFile: string): Promise<number> {
 /** Does the server speak tus (OPTIONS, which creates nothing), and which pieces will big files go in? */
 async function tusLine(client: SquidexClient, config: Config): Promise<string> {
   const { chunkBytes, tusAboveBytes } = config.upload;
-  let probe;
+  let probe: Awaited<ReturnType<TusProtocol['probe']>>;
   try {
     probe = await new TusProtocol(client).probe();
   } catch (e) {

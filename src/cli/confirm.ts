@@ -21,7 +21,7 @@ export async function confirmDeletes(configFile: string, args: string[]): Promis
   }
   const state = openState(config.state, { recover: false });
   try {
-    const results = settleHeld(state, config, args[0], 'delete', Date.now());
+    const results = settleHeld(state, config, { mapping: args[0], how: 'delete', now: Date.now() });
     for (const r of results) console.log(r.message);
     if (results.some((r) => r.settled > 0)) {
       console.log(readLockHolder(config.state) ? 'The running daemon applies them now.' : 'They are applied at the next `squidex-sync once` or `start`.');
@@ -47,7 +47,8 @@ export interface Settled {
  * "Delete them"); 'keep' forgets the files and keeps their assets on the
  * server whatever the policy (the page's "Keep"). For the CLI and the page.
  */
-export function settleHeld(state: State, config: Config, name: string | undefined, how: 'delete' | 'keep', now: number): Settled[] {
+export function settleHeld(state: State, config: Config, req: { mapping?: string; how: 'delete' | 'keep'; now: number }): Settled[] {
+  const { mapping: name, how, now } = req;
   if (name !== undefined && !config.mappings.some((m) => m.name === name)) {
     throw usage(`No mapping named "${name}". Mappings: ${config.mappings.map((m) => m.name).join(', ')}.`);
   }

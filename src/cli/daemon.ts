@@ -135,7 +135,7 @@ export class Daemon {
   }
 
   #settleGate(mapping: Mapping): StabilityGate<RescanReason> {
-    const root = mapping.local.endsWith('/') ? mapping.local : mapping.local + '/';
+    const root = mapping.local.endsWith('/') ? mapping.local : `${mapping.local}/`;
     return new StabilityGate<RescanReason>(
       root,
       this.rt.config.sync.stabilityMs,

@@ -24,7 +24,7 @@ export async function retry(configFile: string, paths: string[]): Promise<number
  * bare relative path is matched against every mapping's failed paths.
  */
 function toRefs(p: string, config: Config, state: State): PathRef[] {
-  if (isAbsolute(p) || p.startsWith('.' + sep) || p.startsWith('..')) {
+  if (isAbsolute(p) || p.startsWith(`.${sep}`) || p.startsWith('..')) {
     const abs = resolve(p);
     for (const m of config.mappings) {
       const rel = relative(m.local, abs);

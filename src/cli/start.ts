@@ -117,7 +117,10 @@ export async function start(configFile: string): Promise<number> {
       health: () => health.health(),
       // Exactly what `status --json` prints, so scripts can use either.
       status: () => collectStatus(rt.state, config),
-      metrics: { contentType: metrics.contentType, text: () => (refreshGauges(), metrics.text()) },
+      metrics: { contentType: metrics.contentType, text: () => {
+        refreshGauges();
+        return metrics.text();
+      } },
       web: webFor(rt, config, { token: ensureToken(config.state), health, activity }),
       logger,
     });
@@ -157,7 +160,12 @@ export async function start(configFile: string): Promise<number> {
   let signals = 0;
   let stopAsked = false;
   let stopRequested!: () => void;
-  const stopped = new Promise<void>((resolve) => (stopRequested = () => ((stopAsked = true), resolve())));
+  const stopped = new Promise<void>((resolve) => {
+    stopRequested = () => {
+      stopAsked = true;
+      resolve();
+    };
+  });
   const onSignal = (sig: NodeJS.Signals): void => {
     signals += 1;
     if (signals > 1) {

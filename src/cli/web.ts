@@ -12,7 +12,10 @@ import { collectStatus } from './status.js';
 export function webFor(rt: Runtime, config: Config, deps: { token: string; health: HealthTracker; activity: Activity }): Omit<WebOptions, 'hosts' | 'logger'> {
   const state = rt.state;
   const actions: WebActions = {
-    pause: (mapping) => (applyPause(state, config, mapping, true), pauseMessage(mapping, true)),
+    pause: (mapping) => {
+      applyPause(state, config, mapping, true);
+      return pauseMessage(mapping, true);
+    },
     resume: (mapping) => {
       applyPause(state, config, mapping, false);
       rt.pool.wake();
@@ -26,8 +29,8 @@ export function webFor(rt: Runtime, config: Config, deps: { token: string; healt
       return n === 0 ? 'nothing to retry' : `re-queued ${n} failed path${n === 1 ? '' : 's'}`;
     },
     // The same flags as `squidex-sync confirm-deletes`; the pool runs the re-queued paths at once.
-    confirmDeletes: (mapping) => settled(settleHeld(state, config, mapping, 'delete', rt.clock.now()), rt),
-    keepDeletes: (mapping) => settled(settleHeld(state, config, mapping, 'keep', rt.clock.now()), rt),
+    confirmDeletes: (mapping) => settled(settleHeld(state, config, { mapping, how: 'delete', now: rt.clock.now() }), rt),
+    keepDeletes: (mapping) => settled(settleHeld(state, config, { mapping, how: 'keep', now: rt.clock.now() }), rt),
   };
   return {
     token: deps.token,

@@ -17,12 +17,18 @@ export interface Lenient {
   unset: Set<string>;
 }
 
-export function substituteEnv(value: unknown, env: Record<string, string | undefined>, problems: Problems, key = '', lenient?: Lenient): unknown {
+export function substituteEnv(
+  value: unknown,
+  env: Record<string, string | undefined>,
+  problems: Problems,
+  at: { key?: string; lenient?: Lenient } = {},
+): unknown {
+  const { key = '', lenient } = at;
   if (typeof value === 'string') return substituteString(value, env, problems, key, lenient);
-  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, problems, joinKey(key, i), lenient));
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, problems, { key: joinKey(key, i), lenient }));
   if (isTree(value)) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, env, problems, joinKey(key, k), lenient);
+    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, env, problems, { key: joinKey(key, k), lenient });
     return out;
   }
   return value;

@@ -80,7 +80,7 @@ export function parseConfig(text: string, opts: ParseOptions): Config {
   }
 
   const lenient = opts.secrets === 'unused' ? { keys: SECRET_KEYS, unset: new Set<string>() } : undefined;
-  const tree = substituteEnv(parsed, env, problems, '', lenient) as Record<string, unknown>;
+  const tree = substituteEnv(parsed, env, problems, { lenient }) as Record<string, unknown>;
   const mappingIndex = new Map<Mapping, number>();
   const config = buildConfig(tree, { file, dir: path.dirname(file), env, problems, mappingIndex });
   checkPaths(config, mappingIndex, { checkPaths: opts.checkPaths ?? true, missingLocal: opts.missingLocal ?? 'error' }, problems);

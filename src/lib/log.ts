@@ -43,7 +43,7 @@ export function createLogger(options: LogOptions = {}): Logger {
 
 function prettySafe(line: string): string {
   try {
-    return JSON.stringify(printableDeep(JSON.parse(line))) + '\n';
+    return `${JSON.stringify(printableDeep(JSON.parse(line)))}\n`;
   } catch {
     return printableLines(line);
   }

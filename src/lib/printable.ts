@@ -16,7 +16,7 @@
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 const CONTROL_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g;
 
-function escape(c: string): string {
+function escapeControl(c: string): string {
   if (c === '\n') return '\\n';
   if (c === '\r') return '\\r';
   if (c === '\t') return '\\t';
@@ -33,13 +33,13 @@ export function jsonForTerminal(json: string): string {
 /** One line's worth of untrusted text (a path, a name, an error message). */
 export function printable(value: unknown): string {
   const s = typeof value === 'string' ? value : String(value);
-  return s.replace(CONTROL, escape);
+  return s.replace(CONTROL, escapeControl);
 }
 
 /** Text whose line breaks are ours (a multi-line error such as a config problem list). */
 export function printableLines(value: unknown): string {
   const s = typeof value === 'string' ? value : String(value);
-  return s.replace(CONTROL_BUT_NEWLINE, escape);
+  return s.replace(CONTROL_BUT_NEWLINE, escapeControl);
 }
 
 /**

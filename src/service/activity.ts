@@ -58,7 +58,10 @@ export class Activity {
 
   private batch(mapping: string): { done: number; times: number[] } {
     let b = this.batches.get(mapping);
-    if (!b) this.batches.set(mapping, (b = { done: 0, times: [] }));
+    if (!b) {
+      b = { done: 0, times: [] };
+      this.batches.set(mapping, b);
+    }
     return b;
   }
 }

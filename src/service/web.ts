@@ -61,7 +61,10 @@ export async function handleWeb(req: IncomingMessage, res: ServerResponse, url: 
   }
   const action = ACTIONS[path];
   if (action) {
-    if (req.method !== 'POST') return allowOnly(res, 'POST'), true;
+    if (req.method !== 'POST') {
+      allowOnly(res, 'POST');
+      return true;
+    }
     // JSON only: a cross-site fetch of that type needs a preflight, which is never answered.
     if (!originAllowed(req) || !(req.headers['content-type'] ?? '').startsWith('application/json')) {
       send(res, 403, 'text/plain; charset=utf-8', 'forbidden: actions are taken from this page only\n');
@@ -83,7 +86,10 @@ export async function handleWeb(req: IncomingMessage, res: ServerResponse, url: 
     }
     return true;
   }
-  if (req.method !== 'GET' && req.method !== 'HEAD') return allowOnly(res, 'GET'), true;
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    allowOnly(res, 'GET');
+    return true;
+  }
   if (path === '/') {
     res.setHeader('Content-Security-Policy', "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
     res.setHeader('X-Frame-Options', 'DENY');

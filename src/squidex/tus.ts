@@ -135,7 +135,8 @@ export class TusProtocol {
    * TUS_CHUNK_TOO_LARGE (413: something in front of Squidex refuses bodies of
    * this size); other failures are classified as every request's.
    */
-  async patch(url: string, offset: number, chunk: TusChunk, fileName: string, signal?: AbortSignal): Promise<PatchResult> {
+  async patch(url: string, offset: number, chunk: TusChunk, opts: { fileName: string; signal?: AbortSignal }): Promise<PatchResult> {
+    const { fileName, signal } = opts;
     const bandwidth = this.#bandwidth;
     const res = await this.#client.send({
       method: 'PATCH', url, signal, pass: [404, 409, 410, 413],

@@ -5,11 +5,12 @@ import type { Retry, SyncErrorCode } from '../lib/errors.js';
 import { backoffDelay, resolveQueueOptions, type QueueOptions } from './jobs-options.js';
 import * as SQL from './jobs-sql.js';
 import { stateError } from './errors.js';
+import type { EnqueueItem } from './enqueue-buffer.js';
 import { QueueReports, type FailedJob, type JobCounts, type PendingJob, type PathRef } from './jobs-reports.js';
 
 export { DEFAULT_QUEUE_OPTIONS, backoffDelay, type QueueOptions } from './jobs-options.js';
 export type { FailedJob, JobCounts, PendingJob, PathRef } from './jobs-reports.js';
-export { createEnqueueBuffer, type EnqueueBuffer, type EnqueueBufferOptions } from './enqueue-buffer.js';
+export { createEnqueueBuffer, type EnqueueBuffer, type EnqueueBufferOptions, type EnqueueItem } from './enqueue-buffer.js';
 
 /** A claimed job: "reconcile this path". `token` names this claim and no other. */
 export interface Job {
@@ -31,21 +32,10 @@ export interface Job {
   hintSent?: boolean;
 }
 
-export interface EnqueueItem {
-  mapping: string;
-  path: string;
-  reason?: string | null;
-  /**
-   * Delay before the job is due, instead of the debounce. 0 for hints about a
-   * path that is already quiet (a rescan's stat, a watcher event that waited
-   * out the stability window): debouncing those again only adds latency.
-   */
-  delayMs?: number;
-}
-
 export interface FailInfo {
   message: string;
-  code?: SyncErrorCode;
+  /** Stored as given (a SyncErrorCode from the worker; older rows hold whatever their version wrote). */
+  code?: string;
   retry: Retry;
   retryAfterMs?: number;
 }
@@ -155,7 +145,9 @@ export class JobQueue {
     this.txClaim = db.transaction((token: string, limit: number, now: number, exclude: string) => {
       const claimed = this.sClaim.all({ token, limit, now, exclude, lease: this.options.leaseMs }) as Array<Job & { assetHint: string | null }>;
       for (const job of claimed) {
-        if (job.assetHint === null) this.sHint.run((job.assetHint = randomUUID()), job.id);
+        if (job.assetHint !== null) continue;
+        job.assetHint = randomUUID();
+        this.sHint.run(job.assetHint, job.id);
       }
       return claimed as Job[];
     });

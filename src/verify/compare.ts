@@ -46,9 +46,9 @@ export function compareServer(
   mapping: MappingRuntime,
   rows: readonly FileRow[],
   server: ServerSide,
-  known: ReadonlySet<string>,
-  store: Pick<VerifyStore, 'fileVersion' | 'pendingStampSha'>,
+  ours: { known: ReadonlySet<string>; store: Pick<VerifyStore, 'fileVersion' | 'pendingStampSha'> },
 ): Difference[] {
+  const { known, store } = ours;
   const out: Difference[] = [];
   const add = (kind: Difference['kind'], path: string, assetId: string, detail: string): void => void out.push({ kind, mapping: mapping.name, path, assetId, detail });
   const { tree } = server;

@@ -27,7 +27,7 @@ export class ServerChangeGuard {
 
   async beforeReplace(mapping: string, row: FileRow): Promise<Outcome | undefined> {
     const { client, state, logger, clock, mode } = this.deps;
-    let asset;
+    let asset: Awaited<ReturnType<typeof client.getAsset>>;
     try {
       asset = await client.getAsset(row.assetId);
     } catch (e) {

@@ -60,7 +60,7 @@ export async function verifyMappings(
     // Read after the listing: an upload that finished meanwhile is known, not someone else's.
     const known = store.knownAssetIds();
     const server = { tree, rootId, assets, listed: listed.keys(), cachedFolder };
-    const differences = await confirmed(m, compareServer(m, rows, server, known, store), server, deps, all);
+    const differences = await confirmed(m, compareServer(m, rows, server, { known, store }), server, deps, all);
     const walk = disk?.get(m.name);
     if (walk) differences.push(...compareDisk(m, rows, walk));
     // Unknown assets last: their paths are the server's, not the share's.
@@ -92,7 +92,7 @@ async function confirmed(
   const rows = [...new Set(suspects.map((d) => d.path))].map((p) => deps.state.files.get(m.name, p)).filter((r) => r !== undefined);
   const fresh = await assetsById(deps.client, rows.map((r) => r.assetId), deps);
   for (const [id, a] of fresh) all.set(id, a);
-  const again = compareServer(m, rows, { ...server, assets: fresh, listed: [] }, new Set(), verifyStore(deps.state.db));
+  const again = compareServer(m, rows, { ...server, assets: fresh, listed: [] }, { known: new Set(), store: verifyStore(deps.state.db) });
   return [...again, ...found.filter((d) => d.kind === 'unknown')];
 }
 

@@ -7,11 +7,11 @@ import { posix } from 'node:path';
 import type { Stats } from 'node:fs';
 import { SyncError } from '../lib/errors.js';
 import type { MetadataSniffer } from '../metadata/index.js';
-import { isGoneOnServer, isReferencedError, type AssetDto, type UploadResult } from '../squidex/index.js';
+import { contentTypeFor, isGoneOnServer, isReferencedError, type AssetDto, type UploadResult } from '../squidex/index.js';
 import type { FileRow, Job } from '../state/index.js';
 import { verifyStore } from '../verify/store.js';
 import { annotation, keepSource, planFor, stamp, tap } from './annotate.js';
-import { sendContent } from './bigupload.js';
+import type { SendArgs } from './sendargs.js';
 import type { JobContext, Outcome } from './context.js';
 import { isGone } from './fserrors.js';
 import type { FileDigest } from './hash.js';
@@ -54,7 +54,12 @@ export async function upload(o: UploadOptions, ctx: JobContext): Promise<Outcome
   const files = ctx.state.files;
   const { abs, file, st, sniff } = opened;
   const read = sniff?.wanted ? tap(file, sniff) : file;
-  const src = { path: abs, file: read, fileName: posix.basename(relPath), bytes: data && digest ? { data, sha256: digest.sha256 } : undefined };
+  const src = {
+    path: abs,
+    file: read,
+    fileName: posix.basename(relPath),
+    bytes: data && digest ? { data, sha256: digest.sha256 } : undefined,
+  };
   // A row without a hash is an upload that may or may not have reached the
   // server (or an adopted asset with older content): upserting that id again
   // is safe either way. A new path takes the id its job was given when it was
@@ -76,7 +81,17 @@ export async function upload(o: UploadOptions, ctx: JobContext): Promise<Outcome
   let result: UploadResult;
   const kind = existing ? 'replace' : 'new';
   // Big files go through tus (an upsert under the same id, resumable), the rest as one request.
-  const big = { mapping: mapping.name, path: relPath, assetId, parentId, fileName: src.fileName, file: read, st, sha256: digest?.sha256, signal };
+  const big = {
+    mapping: mapping.name,
+    path: relPath,
+    assetId,
+    parentId,
+    fileName: src.fileName,
+    file: read,
+    st,
+    sha256: digest?.sha256,
+    signal,
+  };
   try {
     result = await sendContent(ctx, big, () =>
       existing ? ctx.client.replaceContent(assetId, src, { signal }) : ctx.client.upsertAsset(assetId, parentId, src, { signal }),
@@ -101,10 +116,20 @@ export async function upload(o: UploadOptions, ctx: JobContext): Promise<Outcome
   if ((digest && result.sha256 !== digest.sha256) || !(await unchangedSince(fileAccessFor(mapping.local), abs, st))) {
     // The bytes that went out are not the bytes we hashed: the file changed
     // during the upload. Keep the asset id, forget the hash, run again.
-    ctx.defer(() => files.recordSynced({
-      mapping: mapping.name, path: relPath, size: null, mtimeMs: null, sha256: null, assetId, parentId,
-      version: result.asset.version, syncedAt: ctx.clock.now(), missingSince: null,
-    }));
+    ctx.defer(() =>
+      files.recordSynced({
+        mapping: mapping.name,
+        path: relPath,
+        size: null,
+        mtimeMs: null,
+        sha256: null,
+        assetId,
+        parentId,
+        version: result.asset.version,
+        syncedAt: ctx.clock.now(),
+        missingSince: null,
+      }),
+    );
     return { action, requeueAfterMs: outran(mapping, relPath, ctx), detail: 'file changed during upload' };
   }
   // Squidex replaced the asset's metadata with the upload: every wanted key goes back.
@@ -287,7 +312,10 @@ export async function deleteOrKeep(d: DeleteArgs, ctx: Pick<JobContext, 'client'
   } catch (e) {
     if (isReferencedError(e)) {
       const first = ctx.state.kept.get(mapping.name, relPath)?.reason !== 'referenced';
-      ctx.state.kept.put({ mapping: mapping.name, path: relPath, assetId: row.assetId, goneSince: row.missingSince ?? ctx.clock.now() }, 'referenced');
+      ctx.state.kept.put(
+        { mapping: mapping.name, path: relPath, assetId: row.assetId, goneSince: row.missingSince ?? ctx.clock.now() },
+        'referenced',
+      );
       const detail = `kept asset ${row.assetId} of ${relPath}: Squidex refused to delete it, content still uses it (asked again at the next full rescan)`;
       // Said once; the rescans that ask again say nothing new.
       return { action: 'referenced', detail, warn: first };
@@ -303,4 +331,14 @@ export async function deleteOrKeep(d: DeleteArgs, ctx: Pick<JobContext, 'client'
   // The folder listing used for adoption still shows this asset: a file put back must be uploaded, not "adopted" from the recycle bin.
   if (row.parentId) ctx.adoption.forget(row.parentId);
   return { action: 'delete' };
+}
+
+/** An upload through BigUploads (tus above upload.tusAboveBytes) when the runtime has one, else the multipart request. */
+function sendContent(
+  ctx: Pick<JobContext, 'big' | 'stopping' | 'defer'>,
+  a: Omit<SendArgs, 'mimeType' | 'stopping' | 'defer'>,
+  multipart: () => Promise<UploadResult>,
+): Promise<UploadResult> {
+  if (!ctx.big) return multipart();
+  return ctx.big.send({ ...a, mimeType: contentTypeFor(a.fileName), stopping: ctx.stopping, defer: ctx.defer }, multipart);
 }

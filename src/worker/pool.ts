@@ -3,6 +3,7 @@ import PQueue from 'p-queue';
 import { SyncError, describeError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { isSqliteTrouble, type Job } from '../state/index.js';
+import type { FailOutcome } from '../state/jobs.js';
 import type { FolderResolver } from '../squidex/index.js';
 import type { JobContext, Outcome, SyncEvents } from './context.js';
 import type { MappingRuntime } from './mapping.js';
@@ -286,14 +287,17 @@ export class WorkerPool {
     if (isSqliteTrouble(e)) noteStateTrouble(this.ctx.state.file);
     const err = e instanceof SyncError ? e : new SyncError('UNEXPECTED', `Unexpected error: ${describeError(e)}`, { cause: e, retry: 'retry' });
     if (await this.#squidexAway(err, job, keepHint)) return;
-    this.#outcomes.now(() => {
-      keepHint();
-      const verdict = jobs.fail(job, { message: describeError(err), code: err.code, retry: err.retry, retryAfterMs: err.retryAfterMs });
-      return () => this.#tellFailure(job, err, verdict);
-    });
+    let verdict: FailOutcome = 'retry';
+    this.#outcomes.now(
+      () => {
+        keepHint();
+        verdict = jobs.fail(job, { message: describeError(err), code: err.code, retry: err.retry, retryAfterMs: err.retryAfterMs });
+      },
+      () => this.#tellFailure(job, err, verdict),
+    );
   }
 
-  #tellFailure(job: Job, err: SyncError, verdict: 'retry' | 'failed' | 'stale'): void {
+  #tellFailure(job: Job, err: SyncError, verdict: FailOutcome): void {
     const log = this.#log.child({ mapping: job.mapping, path: job.path });
     const fields = { code: err.code, attempts: job.attempts, verdict };
     if (verdict === 'failed') log.error(fields, 'failed: %s', describeError(err));

@@ -12,7 +12,10 @@ export const SETTLE_WITHIN_MS = 1000;
  * One job's end as the database gets it: the write, and what to tell (log,
  * events) once it is committed, so nothing is told before it is known.
  */
-export type Settlement = () => (() => void) | void;
+export interface Settlement {
+  write: () => void;
+  tell?: () => void;
+}
 
 export interface SettleDeps {
   db: Database.Database;
@@ -51,18 +54,21 @@ export class Settlements {
     return this.#pending.length > 0 ? Math.min(pollMs, Math.max(0, this.#at + SETTLE_WITHIN_MS - now)) : pollMs;
   }
 
-  later(settlement: Settlement): void {
-    this.#pending.push(settlement);
+  later(write: () => void, tell?: () => void): void {
+    this.#pending.push({ write, tell });
   }
 
   /** Record now, or, if the database refuses (full disk), with the next batch it takes. */
-  now(settlement: Settlement): void {
-    let tell: (() => void) | void;
+  now(write: () => void, tell?: () => void): void {
     try {
-      tell = settlement();
+      write();
     } catch (e) {
-      this.#pending.push(settlement);
-      this.deps.logger.error({ code: (e as SyncError).code }, 'cannot record a finished job yet; it is written once the state database takes writes: %s', describeError(e));
+      this.#pending.push({ write, tell });
+      this.deps.logger.error(
+        { code: (e as SyncError).code },
+        'cannot record a finished job yet; it is written once the state database takes writes: %s',
+        describeError(e),
+      );
       return;
     }
     tell?.();
@@ -73,19 +79,15 @@ export class Settlements {
     const batch = this.#pending.slice();
     this.#at = this.deps.clock.now();
     if (batch.length === 0) return then();
-    const tells: Array<() => void> = [];
     const result = this.deps.db
       .transaction(() => {
-        for (const settlement of batch) {
-          const tell = settlement();
-          if (tell) tells.push(tell);
-        }
+        for (const settlement of batch) settlement.write();
         return then();
       })
       .immediate();
     this.#pending.splice(0, batch.length);
     this.deps.committed?.();
-    for (const tell of tells) tell();
+    for (const settlement of batch) settlement.tell?.();
     return result;
   }
 
@@ -94,7 +96,7 @@ export class Settlements {
    * a write refused for this job alone (a constraint) fails the job instead of
    * holding up every other outcome.
    */
-  unit(job: Job, writes: ReadonlyArray<() => void>, finish: () => void): Settlement {
+  unit(job: Job, writes: ReadonlyArray<() => void>, finish: () => void): () => void {
     const { db, jobs } = this.deps;
     return () => {
       try {

@@ -149,24 +149,28 @@ export class Stamper {
       const applied: Array<[string, Annotation]> = [];
       const sources: Array<[string, FileMetadata]> = [];
       const failed: Array<[string, string]> = [];
-      batch.forEach((s, i) => {
+      for (const [i, s] of batch.entries()) {
         const error = (results[i]?.jobIndex === i ? results[i] : results.find((r) => r.jobIndex === i))?.error;
         const status = error?.statusCode ?? 0;
         const { owned, source } = s.body as StampBody;
         if (!error && owned) applied.push([s.assetId, owned]);
         if (source && (!error || s.attempts + 1 >= MAX_ATTEMPTS)) sources.push([s.assetId, source]);
         // Deleted on the server meanwhile: nothing left to stamp.
-        if (!error || isGoneStatus(status)) return void done.push(s.seq);
+        if (!error || isGoneStatus(status)) {
+          done.push(s.seq);
+          continue;
+        }
         const said = error.message ?? `HTTP ${status}`;
         if (s.attempts + 1 >= MAX_ATTEMPTS) {
           this.#log.warn({ assetId: s.assetId, status }, 'Squidex refused the metadata stamp of asset %s %d times (%s); giving up on it. The file is in sync; only a lost state database could not recognise it by its stamp.', s.assetId, MAX_ATTEMPTS, said);
           if (owned) failed.push([s.assetId, `Squidex refused its tags and metadata ${MAX_ATTEMPTS} times: ${said}`]);
-          return void done.push(s.seq);
+          done.push(s.seq);
+          continue;
         }
         // The asset changed since this stamp was computed: read it again and merge again, next round.
         if (isVersionConflict(status)) stale.push(s.seq);
         else refused.push(s.seq);
-      });
+      }
       const now = this.deps.clock.now();
       this.deps.state.stamps.settle(done, refused, () => {
         this.deps.state.stamps.restale(stale);

@@ -5,7 +5,7 @@ import { SquidexError, squidexFileHash, type UploadResult } from '../squidex/ind
 import { formatBytes } from '../lib/units.js';
 import type { TusProtocol } from '../squidex/tus.js';
 import type { UploadRow } from '../state/index.js';
-import type { BigUploads, SendArgs } from './bigupload.js';
+import type { SendArgs, TusOwner } from './sendargs.js';
 import { hexToBase64 } from './hash.js';
 import { META_SHA } from './mapping.js';
 
@@ -59,7 +59,7 @@ export class TusRun {
   readonly #bufs: Buffer[] = [];
 
   constructor(
-    private readonly owner: BigUploads,
+    private readonly owner: TusOwner,
     private readonly tus: TusProtocol,
     private readonly a: SendArgs,
     row: UploadRow | undefined,
@@ -142,7 +142,7 @@ export class TusRun {
         const chunk = ready
           ? { length, open: () => this.counted(start, ready.data) }
           : { length, open: () => this.body(start, length, (h) => (attempt = h)) };
-        const patching = tus.patch(url, start, chunk, a.fileName, a.signal);
+        const patching = tus.patch(url, start, chunk, { fileName: a.fileName, signal: a.signal });
         const end = start + length;
         const next = ready && end < this.size ? this.read(end, Math.min(this.owner.chunkBytes(), this.size - end), ready.hash, 1 - ready.buf).catch(() => undefined) : undefined;
         try {

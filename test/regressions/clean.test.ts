@@ -1,9 +1,9 @@
 import { afterEach, expect, it } from 'vitest';
-import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { openState } from '../../src/state/index.js';
 import { takeCleanMark } from '../../src/state/clean.js';
-import { rig, type Rig } from './harness.js';
+import { rig, type Rig } from '../support/regressions.js';
 
 let r: Rig | undefined;
 afterEach(async () => { await r?.cleanup(); r = undefined; });

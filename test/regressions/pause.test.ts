@@ -2,8 +2,8 @@ import { afterEach, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClaimAhead } from '../../src/worker/ahead.js';
-import { tempStates } from '../state-helpers.js';
-import { rig, type Rig } from './harness.js';
+import { tempStates } from '../support/state.js';
+import { rig, type Rig } from '../support/regressions.js';
 import { waitFor } from '../support/world.js';
 
 const t = tempStates();

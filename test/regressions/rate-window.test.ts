@@ -1,6 +1,6 @@
 import { afterEach, expect, it } from 'vitest';
 import { ClaimAhead } from '../../src/worker/ahead.js';
-import { tempStates } from '../state-helpers.js';
+import { tempStates } from '../support/state.js';
 
 const t = tempStates();
 afterEach(() => t.cleanup());

@@ -1,7 +1,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { rig, type Rig } from './harness.js';
+import { rig, type Rig } from '../support/regressions.js';
 import { waitFor } from '../support/world.js';
 
 let r: Rig | undefined;

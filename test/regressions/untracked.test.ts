@@ -2,7 +2,7 @@ import { afterEach, expect, it } from 'vitest';
 import { rmSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { SyncError } from '../../src/lib/errors.js';
-import { rig, type Rig } from './harness.js';
+import { rig, type Rig } from '../support/regressions.js';
 
 let r: Rig | undefined;
 afterEach(async () => { await r?.cleanup(); r = undefined; });
@@ -16,7 +16,7 @@ function loseFirstAnswer(rg: Rig, userAction: () => void): void {
     const res = await real(...a);
     if (n++ === 0) {
       userAction();
-      throw new SyncError('NETWORK_ERROR', 'socket hang up (answer lost)', { retry: 'retry' });
+      throw new SyncError('NETWORK', 'socket hang up (answer lost)', { retry: 'retry' });
     }
     return res;
   };

@@ -92,7 +92,7 @@ describe('bad configuration: its own message and exit 2', () => {
 
   it('a "billion laughs" file (aliases past the YAML limit) is a config error, for check and start', async () => {
     const levels = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'];
-    const body = levels.map((l, i) => `${l}: &${l} [${Array(9).fill(i === 0 ? '"lol"' : `*${levels[i - 1]}`).join(', ')}]`).join('\n') + '\n';
+    const body = `${levels.map((l, i) => `${l}: &${l} [${Array(9).fill(i === 0 ? '"lol"' : `*${levels[i - 1]}`).join(', ')}]`).join('\n')}\n`;
     writeFileSync(world.configPath, body);
     for (const cmd of ['check', 'start']) {
       const res = await world.run([cmd]);

@@ -8,7 +8,7 @@ import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { World } from '../support/world.js';
-import { FAST_RETRY, FULL, mirror, sleep, waitMirror } from './helpers.js';
+import { FAST_RETRY, FULL, mirror, sleep, waitMirror } from '../support/reliability.js';
 
 let world: World | undefined;
 let mounted: string | undefined;

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor, World } from '../support/world.js';
-import { FAST_RETRY, FULL, mirror, seeded, sleep, waitMirror } from './helpers.js';
+import { FAST_RETRY, FULL, mirror, seeded, sleep, waitMirror } from '../support/reliability.js';
 
 let worlds: World[] = [];
 afterEach(async () => {

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, World, type RunResult } from '../support/world.js';
-import { FAST_RETRY, mirror, sleep, waitMirror } from './helpers.js';
+import { FAST_RETRY, mirror, sleep, waitMirror } from '../support/reliability.js';
 
 let world: World | undefined;
 afterEach(async () => {

@@ -7,7 +7,7 @@ import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, World } from '../support/world.js';
-import { FAST_RETRY, FULL, mirror } from './helpers.js';
+import { FAST_RETRY, FULL, mirror } from '../support/reliability.js';
 
 let world: World | undefined;
 afterEach(async () => {

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitForAsync } from '../support/service.js';
 import { waitFor, World, type Daemon } from '../support/world.js';
-import { mirror, sleep, waitMirror } from './helpers.js';
+import { mirror, sleep, waitMirror } from '../support/reliability.js';
 
 let worlds: World[] = [];
 afterEach(async () => {

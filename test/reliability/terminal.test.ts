@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { printable, printableDeep, printableLines } from '../../src/lib/printable.js';
 import { ROOT, World } from '../support/world.js';
-import { FAST_RETRY } from './helpers.js';
+import { FAST_RETRY } from '../support/reliability.js';
 
 let world: World | undefined;
 afterEach(async () => {

@@ -141,8 +141,7 @@ export class Daemon {
     child.stdout!.on('data', (d: Buffer) => {
       this.stdout += d;
       buf += d;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         try {

@@ -6,7 +6,7 @@ import { silentLogger } from '../../src/lib/log.js';
 import type { Job, State } from '../../src/state/index.js';
 import type { Outcome } from '../../src/worker/context.js';
 import { WorkerPool, type JobRun, type PoolDeps } from '../../src/worker/pool.js';
-import { tempStates } from '../state-helpers.js';
+import { tempStates } from '../support/state.js';
 
 const t = tempStates();
 afterEach(() => t.cleanup());
@@ -60,15 +60,19 @@ describe('WorkerPool against a fake job', () => {
     let running = 0;
     let most = 0;
     const seen: number[] = [];
-    const p = pool(state, async (job) => {
-      running += 1;
-      most = Math.max(most, running);
-      seen.push(running);
-      await new Promise((r) => setTimeout(r, 5));
-      running -= 1;
-      if (job.path === 'f010') slots = 5;
-      return { action: 'upload' };
-    }, () => slots);
+    const p = pool(
+      state,
+      async (job) => {
+        running += 1;
+        most = Math.max(most, running);
+        seen.push(running);
+        await new Promise((r) => setTimeout(r, 5));
+        running -= 1;
+        if (job.path === 'f010') slots = 5;
+        return { action: 'upload' };
+      },
+      () => slots,
+    );
     p.start();
     await within(p.idle());
     await p.stop(1000);
@@ -108,11 +112,15 @@ describe('WorkerPool against a fake job', () => {
     let release: () => void = () => undefined;
     const blocked = new Promise<void>((r) => (release = r));
     let started = 0;
-    const p = pool(state, async () => {
-      started += 1;
-      await blocked;
-      return { action: 'upload' };
-    }, 2);
+    const p = pool(
+      state,
+      async () => {
+        started += 1;
+        await blocked;
+        return { action: 'upload' };
+      },
+      2,
+    );
     p.start();
     for (let i = 0; i < 400 && started < 2; i++) await new Promise((r) => setTimeout(r, 10));
     const stopped = p.stop(5000);

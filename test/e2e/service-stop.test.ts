@@ -1,0 +1,104 @@
+import { spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLI, Daemon, World } from '../support/world.js';
+
+/**
+ * Issue 18 §4, with the daemon as a child process: a stop must not wait for a
+ * running rescan (on a network share rescanned every minute, `systemctl restart`
+ * outlived TimeoutStopSec and ended in SIGKILL), READY=1 must not follow a stop,
+ * and a state database deleted under a running daemon must stop it (exit 1).
+ */
+
+let world: World | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+/** `systemd-notify` on PATH that appends its arguments to a file, one call per line. */
+function fakeNotify(dir: string): { env: NodeJS.ProcessEnv; calls(): string[] } {
+  const bin = join(dir, 'bin');
+  const log = join(dir, 'notify.log');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, 'systemd-notify'), '#!/bin/sh\necho "$*" >> "$FAKE_NOTIFY_LOG"\n');
+  chmodSync(join(bin, 'systemd-notify'), 0o755);
+  return {
+    env: { PATH: `${bin}:${process.env.PATH}`, NOTIFY_SOCKET: join(dir, 'notify.sock'), FAKE_NOTIFY_LOG: log },
+    calls: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []),
+  };
+}
+
+function startDaemon(w: World, env: NodeJS.ProcessEnv = {}): Daemon {
+  const child = spawn(process.execPath, [CLI, 'start', '--config', w.configPath], { env: { ...w.env(), ...env }, cwd: w.dir });
+  w.procs.add(child);
+  child.on('close', () => w.procs.delete(child));
+  return new Daemon(child);
+}
+
+const msg = (l: Record<string, unknown>): string => String(l.msg ?? '');
+
+describe('stopping the daemon', () => {
+  it('a stop during the start rescan ends the walk instead of waiting for it, and sends no READY=1', { timeout: 90_000 }, async () => {
+    world = await World.create();
+    const w = world;
+    // Big enough that the walk outlasts the signal's way by far. Hard links of one empty
+    // file: a walk costs the same per name, and they are made many times faster than files.
+    const seed = join(w.dir, 'seed');
+    writeFileSync(seed, '');
+    for (let d = 0; d < 400; d++) {
+      mkdirSync(join(w.local, `d${d}`));
+      for (let f = 0; f < 100; f++) linkSync(seed, join(w.local, `d${d}`, `f${f}.txt`));
+    }
+    const notify = fakeNotify(w.dir);
+    const daemon = startDaemon(w, notify.env);
+    // The walk of 40,000 entries has begun: the stop lands inside it.
+    await daemon.waitForLog((l) => msg(l) === 'rescan started', 30_000);
+    const code = await daemon.stop('SIGTERM', 30_000);
+    expect(code, daemon.stdout.slice(-3000) + daemon.stderr).toBe(0);
+    const said = daemon.lines.map(msg);
+    expect(said).toContain('rescan stopped: squidex-sync is stopping');
+    expect(said.filter((m) => m.startsWith('rescan:'))).toEqual([]); // it never finished
+    expect(said).not.toContain('squidex-sync is running');
+    // systemd heard "stopping", never "ready" after it.
+    const calls = notify.calls();
+    expect(calls.some((c) => c.includes('STOPPING=1'))).toBe(true);
+    expect(calls.filter((c) => c.includes('--ready'))).toEqual([]);
+    // Nothing was enqueued from a walk that did not finish; the next start rescans.
+    expect(w.inspect().counters.uploads).toBe(0);
+  });
+});
+
+describe('the state database deleted under a running daemon', () => {
+  it('is noticed, and the daemon stops with a clear error and exit 1', { timeout: 60_000 }, async () => {
+    world = await World.create();
+    const w = world;
+    w.write('a.txt', 'hello');
+    const daemon = startDaemon(w);
+    await daemon.waitForLog((l) => msg(l) === 'squidex-sync is running');
+    await daemon.waitForLog((l) => msg(l).startsWith('rescan:'));
+    for (const suffix of ['', '-wal', '-shm']) rmSync(w.statePath + suffix, { force: true });
+    const code = await Promise.race([daemon.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000))]);
+    expect(code, daemon.stdout.slice(-3000) + daemon.stderr).toBe(1);
+    const lost = daemon.lines.find((l) => l.code === 'STATE_LOST');
+    expect(lost?.level).toBe(50); // error
+    expect(msg(lost!)).toMatch(/state database .*state\.db was deleted while squidex-sync ran.*Stopping \(exit 1\)/);
+  });
+
+  it('replaced by another file (a restore moved over it) is noticed too, and the new file is not marked clean', { timeout: 60_000 }, async () => {
+    world = await World.create();
+    const w = world;
+    w.write('a.txt', 'hello');
+    const daemon = startDaemon(w);
+    await daemon.waitForLog((l) => msg(l) === 'squidex-sync is running');
+    await daemon.waitForLog((l) => msg(l).startsWith('rescan:'));
+    copyFileSync(w.statePath, `${w.statePath}.restored`);
+    renameSync(`${w.statePath}.restored`, w.statePath);
+    const code = await Promise.race([daemon.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000))]);
+    expect(code, daemon.stdout.slice(-3000) + daemon.stderr).toBe(1);
+    expect(msg(daemon.lines.find((l) => l.code === 'STATE_LOST')!)).toMatch(/was replaced by another file/);
+    // The integrity check at close ran on the file it had open, not on this one: the next open checks it.
+    expect(existsSync(`${w.statePath}.clean`)).toBe(false);
+  });
+});
