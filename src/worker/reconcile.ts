@@ -140,7 +140,8 @@ class OpenRun {
       case 'outran':
         return { action: 'none', requeueAfterMs: outran(mapping, job.path, ctx), detail: 'file changed while hashing' };
       case 'touch':
-        ctx.defer(() => ctx.state.files.recordSynced({ ...row!, size: opened.st.size, mtimeMs: opened.st.mtimeMs, missingSince: null }));
+        // Bookkeeping of no server change: written at once, not with the completion.
+        ctx.state.files.recordSynced({ ...row!, size: opened.st.size, mtimeMs: opened.st.mtimeMs, missingSince: null });
         return { action: 'touch' };
       case 'move':
         return applyMove({ mapping, from: this.#moveSource!, toPath: job.path, parentId: await this.#folder(), st: opened.st }, ctx);
