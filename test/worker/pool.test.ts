@@ -107,6 +107,30 @@ describe('WorkerPool against a fake job', () => {
     expect(state.jobs.pending().find((j) => j.path === 'flaky')).toMatchObject({ state: 'queued', lastCode: 'NETWORK' });
   });
 
+  it('tells a failure the database could not record at once only when it is recorded, with its verdict', async () => {
+    const state = stateWith(['bad']);
+    const realFail = state.jobs.fail.bind(state.jobs);
+    let refusals = 1;
+    state.jobs.fail = (job, info) => {
+      if (refusals-- > 0) throw new SyncError('STATE_FULL', 'disk full while recording a failure', { retry: 'retry' });
+      return realFail(job, info);
+    };
+    const told: string[] = [];
+    const p = pool(
+      state,
+      async (): Promise<Outcome> => {
+        throw new SyncError('TOO_LARGE', 'refused for good', { retry: 'never' });
+      },
+      4,
+      { failed: (_code, verdict) => told.push(verdict) },
+    );
+    p.start();
+    for (let i = 0; i < 400 && told.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    await p.stop(1000);
+    expect(told).toEqual(['failed']);
+    expect(state.jobs.failed().map((f) => f.path)).toEqual(['bad']);
+  });
+
   it('gives jobs claimed but not started back at stop, their attempt refunded', async () => {
     const state = stateWith(paths(30));
     let release: () => void = () => undefined;
