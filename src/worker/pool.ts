@@ -65,18 +65,18 @@ export class WorkerPool {
   readonly #stamper: Stamper;
 
   constructor(
-    private readonly ctx: PoolDeps,
+    private readonly deps: PoolDeps,
     private readonly opts: PoolOptions,
   ) {
     this.#ahead = new ClaimAhead(
-      { jobs: ctx.state.jobs, clock: ctx.clock, mappings: ctx.mappings, resolver: ctx.resolver },
+      { jobs: deps.state.jobs, clock: deps.clock, mappings: deps.mappings, resolver: deps.resolver },
       { token: this.#token, concurrency: opts.concurrency, maxAhead: opts.maxAhead ?? 256, pausedMappings: opts.pausedMappings },
     );
     this.#queue = new PQueue({ concurrency: this.#ahead.concurrency });
-    this.#log = ctx.logger.child({ component: 'worker' });
-    this.#stamper = new Stamper(ctx);
+    this.#log = deps.logger.child({ component: 'worker' });
+    this.#stamper = new Stamper(deps);
     this.#outcomes = new Settlements({
-      db: ctx.state.db, jobs: ctx.state.jobs, clock: ctx.clock, logger: this.#log,
+      db: deps.state.db, jobs: deps.state.jobs, clock: deps.clock, logger: this.#log,
       committed: () => this.#stamper.notify(), // stamps written with these outcomes
     });
   }
@@ -133,11 +133,11 @@ export class WorkerPool {
   }
 
   async #run(): Promise<void> {
-    const jobs = this.ctx.state.jobs;
+    const jobs = this.deps.state.jobs;
     const pollMs = this.opts.pollMs ?? 1000;
     let lastSweep = 0;
     while (!this.#stopping) {
-      const now = this.ctx.clock.now();
+      const now = this.deps.clock.now();
       if (now - lastSweep > 30_000) {
         try {
           // Our own jobs still in flight keep their lease: only a job nobody runs any more is swept.
@@ -187,12 +187,12 @@ export class WorkerPool {
   }
 
   #nothingLeft(): boolean {
-    const c = this.ctx.state.jobs.counts();
+    const c = this.deps.state.jobs.counts();
     if (c.running > 0) return false;
     if (c.queued === 0) return true;
     // Queued jobs of paused mappings do not keep `once` waiting.
     const paused = this.opts.pausedMappings?.() ?? [];
-    return paused.length > 0 && this.ctx.state.jobs.countQueued({ excludeMappings: paused }) === 0;
+    return paused.length > 0 && this.deps.state.jobs.countQueued({ excludeMappings: paused }) === 0;
   }
 
   #sleep(ms: number): Promise<void> {
@@ -220,14 +220,14 @@ export class WorkerPool {
   /** Claimed jobs that never started go back to the queue untouched (attempt refunded). */
   #giveBackWaiting(): void {
     this.#queue.clear();
-    const jobs = this.ctx.state.jobs;
+    const jobs = this.deps.state.jobs;
     for (const job of this.#waiting.values()) this.#outcomes.later(() => void jobs.release(job));
     this.#waiting.clear();
   }
 
   async #runJob(job: Job): Promise<void> {
     if (!this.#waiting.delete(job.id)) return; // given back by stop()
-    const jobs = this.ctx.state.jobs;
+    const jobs = this.deps.state.jobs;
     // Claimed ahead before Squidex went away: back untouched (a probe still deciding is no reason).
     if (this.#ahead.pausedSinceClaim(job) || this.opts.availability?.outage) {
       this.#outcomes.later(() => void jobs.release(job));
@@ -241,11 +241,11 @@ export class WorkerPool {
     try {
       // The job's synced row and its completion are written with the next look
       // at the queue, together with whatever else finished meanwhile.
-      const outcome = await this.ctx.run(job, run, ac.signal);
+      const outcome = await this.deps.run(job, run, ac.signal);
       const rerun = outcome.requeueAfterMs === undefined ? undefined : { rerunAfterMs: outcome.requeueAfterMs };
       this.#outcomes.later(this.#outcomes.unit(job, writes, () => jobs.complete(job, rerun)));
       this.opts.availability?.answered();
-      this.ctx.events?.action?.(outcome.action, job.mapping, job.path);
+      this.deps.events?.action?.(outcome.action, job.mapping, job.path);
       this.#logOutcome(job, outcome);
     } catch (e) {
       // Server changes recorded before the failure still happened: keep them.
@@ -271,8 +271,8 @@ export class WorkerPool {
 
   /** A job that threw: back untouched (stopping, Squidex away), or failed with the queue's verdict, told once it is recorded. */
   async #failed(job: Job, e: unknown, aborted: boolean): Promise<void> {
-    const jobs = this.ctx.state.jobs;
-    const files = this.ctx.state.files;
+    const jobs = this.deps.state.jobs;
+    const files = this.deps.state.files;
     const keepHint = (): void => {
       if (job.hintSent) files.reserveIfFree(job.mapping, job.path, job.assetHint);
     };
@@ -284,7 +284,7 @@ export class WorkerPool {
       return;
     }
     // A raw SQLite error from a read inside the job (damage, I/O): the next open checks the file.
-    if (isSqliteTrouble(e)) noteStateTrouble(this.ctx.state.file);
+    if (isSqliteTrouble(e)) noteStateTrouble(this.deps.state.file);
     const err = e instanceof SyncError ? e : new SyncError('UNEXPECTED', `Unexpected error: ${describeError(e)}`, { cause: e, retry: 'retry' });
     if (await this.#squidexAway(err, job, keepHint)) return;
     let verdict: FailOutcome = 'retry';
@@ -305,7 +305,7 @@ export class WorkerPool {
       this.#ahead.serverPaused(); // the jobs claimed ahead go back instead of asking again
       log.warn(fields, 'server asked us to wait: %s', describeError(err));
     } else log.warn(fields, 'will retry: %s', describeError(err));
-    this.ctx.events?.failed?.(err.code, verdict);
+    this.deps.events?.failed?.(err.code, verdict);
   }
 
   /**
@@ -317,10 +317,10 @@ export class WorkerPool {
     if (!availability || !(await availability.judge(err))) return false;
     this.#outcomes.now(() => {
       keepHint();
-      this.ctx.state.jobs.release(job);
+      this.deps.state.jobs.release(job);
     });
     this.#log.debug({ mapping: job.mapping, path: job.path, code: err.code }, 'waits for Squidex: %s', describeError(err));
-    this.ctx.events?.failed?.(err.code, 'waiting');
+    this.deps.events?.failed?.(err.code, 'waiting');
     return true;
   }
 
