@@ -48,11 +48,10 @@ const RAW = { ...BASE, xmp: { parse: false } };
 const DC_URI = Buffer.from('http://purl.org/dc/elements/1.1/');
 
 /**
- * IPTC and XMP from the head of a JPEG, TIFF, PNG or HEIC file. exifr parses
- * the XMP itself (measured at half the cost of handing the packet to the XML
- * parser on a first sync of JPEGs); it matches namespaces by their usual
- * prefixes, so a packet that declares Dublin Core under another prefix goes to
- * the XML parser instead.
+ * IPTC and XMP from the head of a TIFF, PNG or HEIC file, or of a JPEG that
+ * jpeg.ts declined. exifr parses the XMP itself; it matches namespaces by
+ * their usual prefixes, so a packet that declares Dublin Core under another
+ * prefix goes to readXmp instead.
  */
 export async function viaExifr(head: Buffer): Promise<{ xmp?: FileMetadata; iptc: FileMetadata }> {
   // Loaded on first use: most runs of `once` over unchanged trees never need it.
@@ -103,7 +102,8 @@ function fromExifrXmp(dc: Record<string, unknown>, pdf?: Record<string, unknown>
   return out;
 }
 
-function fromIptc(iptc: Record<string, unknown> | undefined): FileMetadata {
+/** exifr's IPTC output (one value, or several as an array) as FileMetadata. */
+export function fromIptc(iptc: Record<string, unknown> | undefined): FileMetadata {
   if (!iptc) return {};
   const list = (v: unknown): string[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === 'string').map(text);
   const one = (v: unknown): string | undefined => list(v).join(', ') || undefined;

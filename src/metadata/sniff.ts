@@ -3,6 +3,7 @@ import { PacketScanner } from './packets.js';
 import { preferFirst, type FileMetadata } from './types.js';
 import { readXmp } from './load.js';
 import { metadataBlocks, viaExifr } from './exifr.js';
+import { readJpeg } from './jpeg.js';
 
 /** exifr looks at this much of the start of the file: JPEG, PNG and HEIC keep their metadata blocks there. */
 export const EXIFR_HEAD_BYTES = 1024 * 1024;
@@ -94,11 +95,16 @@ export class MetadataSniffer {
     if (this.#next < Math.min(this.size, this.#needed(reader)) && file) await this.#readRegions(file, reader, signal);
     let xmp: FileMetadata | undefined;
     let iptc: FileMetadata = {};
-    const blocks = reader.exifr && this.#headBytes > 0 ? metadataBlocks(this.#head.length === 1 ? this.#head[0] : Buffer.concat(this.#head)) : null;
-    if (blocks) {
-      const found = await viaExifr(blocks);
-      xmp = found.xmp;
-      iptc = found.iptc;
+    if (reader.exifr && this.#headBytes > 0) {
+      const head = this.#head.length === 1 ? this.#head[0] : Buffer.concat(this.#head);
+      // A well-formed JPEG is read here; anything else, or anything odd, goes to exifr.
+      const jpeg = readJpeg(head);
+      const blocks = jpeg ? null : metadataBlocks(head);
+      const found = jpeg ?? (blocks ? await viaExifr(blocks) : undefined);
+      if (found) {
+        xmp = typeof found.xmp === 'string' ? await readXmp(found.xmp) : found.xmp;
+        iptc = found.iptc;
+      }
     }
     this.#head = [];
     const packet = xmp ? undefined : reader.scan ? this.#scanner.best() : undefined;

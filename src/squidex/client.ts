@@ -2,12 +2,13 @@ import { Bandwidth } from '../lib/throttle.js';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { looksLikeHtml } from './answers.js';
 import { deadlineMs, MAX_RESPONSE_BYTES, startDeadline } from './deadline.js';
 import { classifyFailure, SquidexError, subject, type FailureContext } from './errors.js';
+import { exchange, type Exchanged } from './exchange.js';
 import { openMultipart, type MultipartBody } from './multipart.js';
 import { TokenSource, type TokenResponse } from './token.js';
 import { enc, odataString, queryString, safeJson, toFolder, type Query } from './wire.js';
@@ -310,14 +311,14 @@ export class SquidexClient {
     }).toString();
     const ctx: FailureContext = { operation: 'token', clientId: this.opts.clientId, now: this.clock.now(), maxPauseMs: this.opts.maxServerPauseMs };
     const deadline = this.deadline(ctx, 0);
-    let res: Dispatcher.ResponseData;
+    let res: Exchanged;
     let text: string;
     try {
-      res = await request(`${this.base}/identity-server/connect/token`, {
-        method: 'POST', dispatcher: this.agent, body: form, signal: deadline.signal,
+      res = await exchange(this.agent, `${this.base}/identity-server/connect/token`, {
+        method: 'POST', body: form, abort: deadline,
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       });
-      text = await res.body.text();
+      text = res.text;
     } catch (e) {
       throw classifyFailure({ kind: 'network', error: e }, ctx);
     } finally {
@@ -365,13 +366,11 @@ export class SquidexClient {
     });
     const started = this.clock.now();
     const deadline = this.deadline(opts.ctx, mp?.contentLength ?? 0, opts.signal);
-    let res: Dispatcher.ResponseData;
+    let res: Exchanged;
     let text: string;
     try {
-      // undici documents AsyncIterable bodies (Dispatcher.md) though its .d.ts omits them.
-      const reqBody = body as string | Buffer | Readable | undefined;
-      res = await request(url, { method, headers, body: reqBody, dispatcher: this.agent, signal: deadline.signal });
-      text = await res.body.text();
+      res = await exchange(this.agent, url, { method, headers, body, abort: deadline });
+      text = res.text;
     } catch (e) {
       const err = classifyFailure({ kind: 'network', error: e }, ctx());
       if (mp && err.code === 'UPLOAD_TOO_LARGE_SUSPECTED') this.noteReset(mp.size);
@@ -438,12 +437,12 @@ export class SquidexClient {
     const ctx = (): FailureContext => ({ ...req.ctx, clientId: this.opts.clientId, now: this.clock.now(), maxPauseMs: this.opts.maxServerPauseMs });
     const started = this.clock.now();
     const deadline = this.deadline(req.ctx, Number(req.headers?.['content-length'] ?? 0), req.signal);
-    let res: Dispatcher.ResponseData;
+    let res: Exchanged;
     let text: string;
     try {
       const body = req.body?.() as string | Buffer | Readable | undefined;
-      res = await request(url, { method: req.method, headers: { authorization: `Bearer ${token}`, ...req.headers }, body, dispatcher: this.agent, signal: deadline.signal });
-      text = await res.body.text();
+      res = await exchange(this.agent, url, { method: req.method, headers: { authorization: `Bearer ${token}`, ...req.headers }, body, abort: deadline });
+      text = res.text;
     } catch (e) {
       throw classifyFailure({ kind: 'network', error: e }, ctx());
     } finally {

@@ -34,24 +34,44 @@ export function deadlineMs(d: DeadlineInput): number {
   return Math.ceil(2 * d.timeoutMs + (d.bodyBytes / perUpload) * 1000);
 }
 
-export interface Deadline {
-  signal: AbortSignal;
+/** Something that may end a request: the request learns why, once. */
+export interface Abortable {
+  /** Why it ended; undefined while it has not. */
+  readonly reason: Error | undefined;
+  /** `cb` is called once, when it ends (not if it already has: read `reason` first). */
+  onAbort(cb: (reason: Error) => void): void;
+}
+
+export interface Deadline extends Abortable {
   /** Stops the timer and lets go of the caller's signal; call when the request is over. */
   clear(): void;
 }
 
 /**
- * A signal that aborts with `reason()` after `ms`, or with the caller's own reason
- * when `outer` aborts first (so a cancel still reads as a cancel, not a timeout).
+ * Ends with `reason()` after `ms`, or with the caller's own reason when
+ * `outer` aborts first (so a cancel still reads as a cancel, not a timeout).
+ * No AbortController of its own: one per request, with its listeners, cost
+ * the transport a sixth of its CPU per small request (docs/benchmarks.md).
  */
 export function startDeadline(ms: number, reason: () => Error, outer?: AbortSignal): Deadline {
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(reason()), timerDelay(ms));
-  const onOuter = (): void => ac.abort(outer?.reason);
+  let ended: Error | undefined;
+  let listener: ((reason: Error) => void) | undefined;
+  const end = (why: Error): void => {
+    if (ended) return;
+    ended = why;
+    listener?.(why);
+  };
+  const timer = setTimeout(() => end(reason()), timerDelay(ms));
+  const onOuter = (): void => end((outer!.reason as Error | undefined) ?? new Error('The request was cancelled.'));
   if (outer?.aborted) onOuter();
   else outer?.addEventListener('abort', onOuter, { once: true });
   return {
-    signal: ac.signal,
+    get reason() {
+      return ended;
+    },
+    onAbort(cb) {
+      listener = cb;
+    },
     clear() {
       clearTimeout(timer);
       outer?.removeEventListener('abort', onOuter);
