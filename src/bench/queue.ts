@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openState, type State } from '../state/index.js';
-import { createEnqueueBuffer } from '../queue/index.js';
+import { createEnqueueBuffer } from '../state/jobs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sqsync-bench-'));
 let seq = 0;

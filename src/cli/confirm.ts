@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import type { Config, Mapping } from '../config/index.js';
 import { openState, readLockHolder, type State } from '../state/index.js';
-import { confirmKey, guardKey, keepKey, missingRootReason } from '../worker/gone.js';
+import { confirmKey, guardKey, keepKey, missingRootReason } from '../worker/deleteguard.js';
 import { EXIT, usage } from './exit.js';
 import { readConfig } from './runtime.js';
 

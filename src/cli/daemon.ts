@@ -2,10 +2,11 @@ import type { Mapping } from '../config/index.js';
 import { describeError, SyncError } from '../lib/errors.js';
 import { detectFsType, StabilityGate, startWatcher, type FileStat, type Watcher } from '../watch/index.js';
 import { DEFAULTS } from '../config/index.js';
-import { createEnqueueBuffer, type EnqueueBuffer } from '../queue/index.js';
+import { createEnqueueBuffer, type EnqueueBuffer } from '../state/jobs.js';
 import type { Runtime } from './runtime.js';
 import { SLEEP_GAP_MS, SLEEP_TICK_MS, watchForSleep } from './sleep.js';
 import { timerDelay } from '../lib/timers.js';
+import { rescanFields } from '../worker/rescan.js';
 
 export type MappingMode = 'events' | 'poll' | 'rescan';
 
@@ -188,7 +189,7 @@ export class Daemon {
       .then((r) => {
         for (const dir of held) w.pendingDirs.delete(dir);
         w.failedRescans = 0;
-        log.info({ ...r }, 'rescan: %d files, %d to check (%d still being written), %d gone', r.files, r.changed, r.settling, r.gone);
+        log.info(rescanFields(r), 'rescan: %d files, %d to check (%d still being written), %d gone', r.files, r.changed, r.settling, r.gone);
         this.hooks.rescanned?.(w.mapping.name, r.ms / 1000);
         // Under keep only folders squidex-sync created and moves emptied go: look when something moved or vanished.
         if (w.mapping.deletes === 'delete' || r.gone > 0 || r.renamed > 0 || held.length > 0) this.#cleanupLater(w);

@@ -3,7 +3,7 @@ import type { Config, ServerChanges } from '../config/index.js';
 import { jsonForTerminal, printable, printableDeep } from '../lib/printable.js';
 import { formatBytes } from '../lib/units.js';
 import { openState, readLockHolder, type KeptRow, type State } from '../state/index.js';
-import { guardHint, guardKey } from '../worker/gone.js';
+import { guardHint, guardKey } from '../worker/deleteguard.js';
 import { VERIFIED_AT, verifyStore, type DriftRow } from '../verify/store.js';
 import { EXIT } from './exit.js';
 import { pausedMappings, readConfig } from './runtime.js';

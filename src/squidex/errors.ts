@@ -1,4 +1,4 @@
-import { SyncError, type Retry } from '../lib/errors.js';
+import { SyncError, type Retry, type SyncErrorCode } from '../lib/errors.js';
 import { formatBytes } from '../lib/units.js';
 import { MAX_RESPONSE_BYTES } from './deadline.js';
 import { errorCodeOf, header, htmlTitle, looksLikeHtml, parseBody, parseRetryAfter } from './answers.js';
@@ -71,7 +71,7 @@ export class SquidexError extends SyncError {
   readonly traceId: string | undefined;
   readonly scope: FailureScope;
 
-  constructor(code: string, message: string, options: SquidexErrorOptions = {}) {
+  constructor(code: SyncErrorCode, message: string, options: SquidexErrorOptions = {}) {
     super(code, message, options);
     this.name = 'SquidexError';
     this.scope = options.scope ?? (options.retry === 'pause' ? 'pause' : 'file');
@@ -360,4 +360,44 @@ export function pieceTooLarge(ctx: Pick<FailureContext, 'operation' | 'fileName'
     status: 413, retry: 'never',
     hint: "Raise the proxy's body limit to at least upload.chunkBytes (nginx: client_max_body_size 8m;), then `squidex-sync retry` the file.",
   });
+}
+
+/** The asset (or item) a request named was deleted on the server: for a delete, the outcome wanted; for a write, a reason to create it again. */
+export function isGoneOnServer(e: unknown): boolean {
+  return e instanceof SyncError && (e.code === 'NOT_FOUND' || e.code === 'GONE');
+}
+
+/** A status in a bulk answer saying the same of one item. */
+export function isGoneStatus(status: number): boolean {
+  return status === 404 || status === 410;
+}
+
+/** The item changed on the server since its version was read (412; an error or a bulk answer's status): read it again and merge again. */
+export function isVersionConflict(e: unknown): boolean {
+  return typeof e === 'number' ? e === 412 : e instanceof SquidexError && e.status === 412;
+}
+
+/**
+ * What Squidex's answer means for what was asked:
+ * - transient: no proper answer, a server error, a timeout or a request to wait; the same request may pass later.
+ * - permanent: refused for this item (its body, its id, its state); asking again changes nothing.
+ * - global: refused for us as a whole (credentials, permissions).
+ */
+export type SquidexVerdict = 'transient' | 'permanent' | 'global';
+
+export function squidexVerdict(e: unknown): SquidexVerdict {
+  const status = e instanceof SquidexError ? e.status : undefined;
+  if (status === undefined || status < 400 || status >= 500 || status === 429) return 'transient';
+  if (status === 401 || status === 403) return 'global';
+  return 'permanent';
+}
+
+/** The route is not there (404/405): an older or trimmed Squidex without that endpoint. */
+export function isMissingRoute(e: unknown): boolean {
+  return e instanceof SquidexError && (e.status === 404 || e.status === 405);
+}
+
+/** The server could not read the request body (400). */
+export function isUnreadableRequest(e: unknown): boolean {
+  return e instanceof SquidexError && e.status === 400;
 }

@@ -30,3 +30,24 @@ export function stateError(e: unknown, file: string, doing: string): SyncError {
   }
   return new SyncError('STATE_ERROR', `state error while ${doing} in ${file}: ${msg}`, { cause: e });
 }
+
+function sqliteCode(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_') ? code : '';
+}
+
+/** A raw SQLite refusal that passes by itself: a lock held elsewhere, a full disk. */
+export function isTransientSqlite(e: unknown): boolean {
+  return /^SQLITE_(BUSY|LOCKED|FULL)/.test(sqliteCode(e));
+}
+
+/** A raw SQLite constraint refusal: this write alone is wrong, the database is fine. */
+export function isSqliteConstraint(e: unknown): boolean {
+  return sqliteCode(e).startsWith('SQLITE_CONSTRAINT');
+}
+
+/** A raw SQLite error that may mean damage or I/O trouble (neither transient nor a constraint): worth a check at the next open. */
+export function isSqliteTrouble(e: unknown): boolean {
+  const code = sqliteCode(e);
+  return code !== '' && !isTransientSqlite(e) && !isSqliteConstraint(e);
+}

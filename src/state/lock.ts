@@ -113,7 +113,7 @@ export function acquireLock(stateFile: string): StateLock {
     pid: process.pid, hostname: hostname(), procStart: procStart(process.pid),
     startedAt: Math.round(Date.now() - process.uptime() * 1000), nonce: randomBytes(8).toString('hex'),
   };
-  const text = JSON.stringify(me) + '\n';
+  const text = `${JSON.stringify(me)}\n`;
   // The daemon locks before it opens the state, so on a first run the folder may not exist yet.
   ensurePrivateDir(dirname(file));
   for (let round = 0; round < 3; round++) {

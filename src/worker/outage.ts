@@ -109,7 +109,10 @@ export function outageDeadline(availability: Availability, boundMs: number, cloc
     timer = undefined;
     if (cancelled || !o) return;
     const left = o.since + boundMs - clock.now();
-    if (o.kind === 'refused' || left <= 0) return fail(unreachable(o, boundMs));
+    if (o.kind === 'refused' || left <= 0) {
+      fail(unreachable(o, boundMs));
+      return;
+    }
     timer = later(() => look(availability.outage), left);
   };
   availability.subscribe((now) => look(now));

@@ -5,7 +5,7 @@ import { SquidexError, squidexFileHash, type UploadResult } from '../squidex/ind
 import { formatBytes } from '../lib/units.js';
 import type { TusProtocol } from '../squidex/tus.js';
 import type { UploadRow } from '../state/index.js';
-import type { BigUploads, SendArgs } from './bigupload.js';
+import type { SendArgs, TusOwner } from './sendargs.js';
 import { hexToBase64 } from './hash.js';
 import { META_SHA } from './mapping.js';
 
@@ -59,7 +59,7 @@ export class TusRun {
   readonly #bufs: Buffer[] = [];
 
   constructor(
-    private readonly owner: BigUploads,
+    private readonly owner: TusOwner,
     private readonly tus: TusProtocol,
     private readonly a: SendArgs,
     row: UploadRow | undefined,

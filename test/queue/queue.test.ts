@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { tempStates } from '../support/state.js';
-import { backoffDelay, createEnqueueBuffer, DEFAULT_QUEUE_OPTIONS } from '../../src/queue/index.js';
+import { backoffDelay, createEnqueueBuffer, DEFAULT_QUEUE_OPTIONS } from '../../src/state/jobs.js';
 
 const t = tempStates();
 afterEach(() => t.cleanup());

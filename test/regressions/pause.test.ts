@@ -2,7 +2,6 @@ import { afterEach, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClaimAhead } from '../../src/worker/ahead.js';
-import type { ReconcileContext } from '../../src/worker/context.js';
 import { tempStates } from '../support/state.js';
 import { rig, type Rig } from '../support/regressions.js';
 import { waitFor } from '../support/world.js';
@@ -15,8 +14,7 @@ afterEach(async () => { t.cleanup(); await r?.cleanup(); r = undefined; });
 function claimedVideo() {
   const { state, clock } = t.fresh();
   let paused: string[] = [];
-  const ctx = { state, clock, mappings: new Map() } as unknown as ReconcileContext;
-  const ahead = new ClaimAhead(ctx, 'w', 4, 256, () => paused);
+  const ahead = new ClaimAhead({ jobs: state.jobs, clock }, { token: 'w', concurrency: 4, maxAhead: 256, pausedMappings: () => paused });
   state.jobs.enqueueMany([{ mapping: 'video', path: 'big.mov', delayMs: 0 }]);
   const [job] = ahead.claim(8, []);
   return { state, clock, ahead, job, pause: () => (paused = ['video']), paused: () => paused };

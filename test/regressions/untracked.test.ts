@@ -16,7 +16,7 @@ function loseFirstAnswer(rg: Rig, userAction: () => void): void {
     const res = await real(...a);
     if (n++ === 0) {
       userAction();
-      throw new SyncError('NETWORK_ERROR', 'socket hang up (answer lost)', { retry: 'retry' });
+      throw new SyncError('NETWORK', 'socket hang up (answer lost)', { retry: 'retry' });
     }
     return res;
   };

@@ -42,7 +42,7 @@ const ROOT = join(import.meta.dirname, '../..');
  */
 export function distProblem(): string | null {
   const newest = (dir: string) => Math.max(...readdirSync(dir).map((f) => statSync(join(dir, f)).mtimeMs));
-  for (const m of ['state', 'queue']) {
+  for (const m of ['state']) {
     const out = join(ROOT, 'dist', m, 'index.js');
     if (!existsSync(out)) return `${out} is missing`;
     if (newest(join(ROOT, 'src', m)) > newest(join(ROOT, 'dist', m))) return `dist/${m} is older than src/${m}`;

@@ -8,6 +8,7 @@ import { silentLogger } from '../../src/lib/log.js';
 import { SquidexClient } from '../../src/squidex/index.js';
 import { startTestServer, type TestServer } from '../../src/testserver/index.js';
 import { reannotate } from '../../src/worker/annotate.js';
+import { immediate } from '../../src/worker/context.js';
 import { Stamper } from '../../src/worker/stamps.js';
 import { rig, type Rig } from '../support/regressions.js';
 import { tempStates } from '../support/state.js';
@@ -68,7 +69,7 @@ describe('writes carry the asset version; a 412 reads the asset again and merges
     writeFileSync(join(r.local, 'shoot.xmp'), readFileSync(join(FX, 'shoot.xmp'), 'utf8').replace('portrait', 'headshot'));
     r.server.resetCounters();
     race.armed.add(row.assetId);
-    expect(await reannotate(mapping, 'shoot.cr2', row, r.rt.ctx)).toBe(true);
+    expect(await reannotate(mapping, row, immediate(r.rt.ctx))).toBe(true);
     const a = r.server.inspect().assets.find((x) => x.id === row.assetId)!;
     expect(a.tags).toEqual(['type/cr2', 'studio', 'editor-pick', 'headshot']);
     expect(a.metadata).toMatchObject({ alt: 'from an editor', title: 'Studio portrait' });

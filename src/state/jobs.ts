@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Clock } from '../lib/clock.js';
-import type { Retry } from '../lib/errors.js';
-import { backoffDelay, resolveQueueOptions, type QueueOptions } from './options.js';
-import * as SQL from './sql.js';
-import { stateError } from '../state/errors.js';
-import { QueueReports, type FailedJob, type JobCounts, type PendingJob, type PathRef } from './reports.js';
+import type { Retry, SyncErrorCode } from '../lib/errors.js';
+import { backoffDelay, resolveQueueOptions, type QueueOptions } from './jobs-options.js';
+import * as SQL from './jobs-sql.js';
+import { stateError } from './errors.js';
+import type { EnqueueItem } from './enqueue-buffer.js';
+import { QueueReports, type FailedJob, type JobCounts, type PendingJob, type PathRef } from './jobs-reports.js';
 
-export { DEFAULT_QUEUE_OPTIONS, backoffDelay, type QueueOptions } from './options.js';
-export type { FailedJob, JobCounts, PendingJob, PathRef } from './reports.js';
-export { createEnqueueBuffer, type EnqueueBuffer, type EnqueueBufferOptions } from './buffer.js';
+export { DEFAULT_QUEUE_OPTIONS, backoffDelay, type QueueOptions } from './jobs-options.js';
+export type { FailedJob, JobCounts, PendingJob, PathRef } from './jobs-reports.js';
+export { createEnqueueBuffer, type EnqueueBuffer, type EnqueueBufferOptions, type EnqueueItem } from './enqueue-buffer.js';
 
 /** A claimed job: "reconcile this path". `token` names this claim and no other. */
 export interface Job {
@@ -31,20 +32,9 @@ export interface Job {
   hintSent?: boolean;
 }
 
-export interface EnqueueItem {
-  mapping: string;
-  path: string;
-  reason?: string | null;
-  /**
-   * Delay before the job is due, instead of the debounce. 0 for hints about a
-   * path that is already quiet (a rescan's stat, a watcher event that waited
-   * out the stability window): debouncing those again only adds latency.
-   */
-  delayMs?: number;
-}
-
 export interface FailInfo {
   message: string;
+  /** Stored as given (a SyncErrorCode from the worker; older rows hold whatever their version wrote). */
   code?: string;
   retry: Retry;
   retryAfterMs?: number;
@@ -92,6 +82,7 @@ export class JobQueue {
   private readonly sRenew;
   private readonly sNextRun;
   private readonly sClampRunAt;
+  private readonly sRunningHints;
   private readonly sMetaGet;
   private readonly sMetaSet;
   private readonly sMetaDel;
@@ -141,6 +132,7 @@ export class JobQueue {
     this.sRelease = db.prepare(SQL.releaseRunning);
     this.sRenew = db.prepare(`UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running'`);
     this.sNextRun = db.prepare(`SELECT min(run_at) FROM jobs WHERE state = 'queued' AND mapping NOT IN (SELECT value FROM json_each(?))`).pluck();
+    this.sRunningHints = db.prepare(`SELECT mapping, path, asset_hint AS assetId FROM jobs WHERE state = 'running' AND asset_hint IS NOT NULL`);
     // After the clock jumped back, times stored from the "future" would strand jobs.
     this.sClampRunAt = db.prepare(`UPDATE jobs SET run_at = @limit WHERE state = 'queued' AND run_at > @limit`);
     this.sMetaGet = db.prepare(`SELECT value FROM meta WHERE key = ?`).pluck();
@@ -153,7 +145,9 @@ export class JobQueue {
     this.txClaim = db.transaction((token: string, limit: number, now: number, exclude: string) => {
       const claimed = this.sClaim.all({ token, limit, now, exclude, lease: this.options.leaseMs }) as Array<Job & { assetHint: string | null }>;
       for (const job of claimed) {
-        if (job.assetHint === null) this.sHint.run((job.assetHint = randomUUID()), job.id);
+        if (job.assetHint !== null) continue;
+        job.assetHint = randomUUID();
+        this.sHint.run(job.assetHint, job.id);
       }
       return claimed as Job[];
     });
@@ -234,7 +228,6 @@ export class JobQueue {
     return t === null ? null : Math.max(t, this.pausedUntil());
   }
 
-  /** Frees jobs whose lease expired (a hung worker). Returns how many. */
   /** Extends the leases of jobs this process is still running, so a long upload is never swept and started twice. */
   renewLeases(ids: readonly number[]): void {
     if (ids.length === 0) return;
@@ -244,6 +237,7 @@ export class JobQueue {
     }).immediate();
   }
 
+  /** Frees jobs whose lease expired (a hung worker). Returns how many. */
   sweepLeases(): number {
     return this.releaseRunning(false, 'LEASE_EXPIRED', 'lease expired while running (worker hung?)');
   }
@@ -257,13 +251,12 @@ export class JobQueue {
     const limit = now + Math.max(this.options.backoffMaxMs, this.options.maxWaitMs, this.options.debounceMs);
     this.sClampRunAt.run({ limit });
     if (this.pausedUntil() > now + this.options.backoffMaxMs) this.sMetaSet.run(PAUSE_KEY, String(now + this.options.backoffMaxMs));
-    // A job that died mid-run may have uploaded under its asset hint: the id gets a
-    // files row (no hash), so a file deleted or renamed before the retry still
-    // leads to that asset (forgotten into `kept`, or replaced), never to nothing.
-    this.db.prepare(
-      `INSERT OR IGNORE INTO files (mapping, path, asset_id) SELECT mapping, path, asset_hint FROM jobs WHERE state = 'running' AND asset_hint IS NOT NULL`,
-    ).run();
     return this.releaseRunning(true, 'CRASHED', 'the daemon stopped while running this job');
+  }
+
+  /** The asset ids running jobs were given: a job that died mid-run may have uploaded under its hint. */
+  runningHints(): { mapping: string; path: string; assetId: string }[] {
+    return this.sRunningHints.all() as { mapping: string; path: string; assetId: string }[];
   }
 
   counts(): JobCounts {
@@ -372,7 +365,7 @@ export class JobQueue {
     }
   }
 
-  private releaseRunning(all: boolean, code: string, message: string): number {
+  private releaseRunning(all: boolean, code: SyncErrorCode, message: string): number {
     return this.guard('freeing jobs', () => this.db.transaction(() =>
       this.sRelease.run({
         all: all ? 1 : 0, now: this.clock.now(), max: this.options.maxAttempts, code, message,
