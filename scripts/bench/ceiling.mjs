@@ -9,7 +9,9 @@ const ROOT_FOLDER = '00000000-0000-0000-0000-000000000000';
 
 function multipart(boundary, name, bytes) {
   return Buffer.concat([
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+    ),
     bytes,
     Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);
@@ -27,7 +29,10 @@ export async function ceilingRun(server, token, local, paths, concurrency) {
     while (next < bodies.length) {
       const body = bodies[next++];
       const res = await pool.request({
-        method: 'POST', path: `/api/apps/${server.app}/assets/${randomUUID()}?parentId=${ROOT_FOLDER}&duplicate=true`, headers, body,
+        method: 'POST',
+        path: `/api/apps/${server.app}/assets/${randomUUID()}?parentId=${ROOT_FOLDER}&duplicate=true`,
+        headers,
+        body,
       });
       await res.body.text();
       if (res.statusCode !== 200 && res.statusCode !== 201) throw new Error(`ceiling upload: ${res.statusCode}`);
@@ -46,7 +51,9 @@ export async function naiveRun(server, token, local, paths) {
     const form = new FormData();
     form.append('file', new Blob([readFileSync(join(local, p))], { type: 'application/octet-stream' }), p.split('/').pop());
     const res = await fetch(`${server.url}/api/apps/${server.app}/assets?parentId=${ROOT_FOLDER}`, {
-      method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form,
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: form,
     });
     await res.text();
     if (!res.ok) throw new Error(`naive upload: ${res.status}`);

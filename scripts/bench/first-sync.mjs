@@ -1,8 +1,6 @@
-
 import { join } from 'node:path';
 import { ceilingRun, naiveRun } from './ceiling.mjs';
 import { envInt, mainIf, makeTree, rmDir, runCli, startServer, workDir, writeConfig } from './lib.mjs';
-
 
 // BENCH_LATENCY_MS: comma list; the server waits that long before each answer,
 // like a Squidex across a network. 0 is loopback, where the test server and
@@ -45,9 +43,31 @@ async function runOne(n, latencyMs) {
     return [
       { bench: tag, figure: 'ceiling (undici Pool, bodies in memory)', value: ceiling, unit: 'files/s' },
       // Nothing beats the ceiling: where it is under 4× naive, so is every client.
-      { bench: tag, figure: 'naive (one POST at a time, readFile)', value: naive, unit: 'files/s', ratio: `ceiling = ${(ceiling / naive).toFixed(1)}× naive` },
-      { bench: tag, figure: 'squidex-sync once', value: ours, unit: 'files/s', ratio: `${vsCeil.toFixed(2)} of ceiling`, target: '≥ 0.7', ok: vsCeil >= 0.7 },
-      { bench: tag, figure: 'squidex-sync vs naive', value: vsNaive, unit: '×', ratio: `${vsNaive.toFixed(1)}× naive`, target: '≥ 4×', ok: vsNaive >= 4 },
+      {
+        bench: tag,
+        figure: 'naive (one POST at a time, readFile)',
+        value: naive,
+        unit: 'files/s',
+        ratio: `ceiling = ${(ceiling / naive).toFixed(1)}× naive`,
+      },
+      {
+        bench: tag,
+        figure: 'squidex-sync once',
+        value: ours,
+        unit: 'files/s',
+        ratio: `${vsCeil.toFixed(2)} of ceiling`,
+        target: '≥ 0.7',
+        ok: vsCeil >= 0.7,
+      },
+      {
+        bench: tag,
+        figure: 'squidex-sync vs naive',
+        value: vsNaive,
+        unit: '×',
+        ratio: `${vsNaive.toFixed(1)}× naive`,
+        target: '≥ 4×',
+        ok: vsNaive >= 4,
+      },
       { bench: tag, figure: 'requests per file (once)', value: c.requests / n, unit: 'req', ratio: byRoute(c.byRoute) },
       { bench: tag, figure: 'peak RSS (once)', value: r.peakMB, unit: 'MB' },
     ];

@@ -26,8 +26,7 @@ export function checkPaths(config: Config, mappingIndex: Map<unknown, number>, o
       const rel = relation(real[i], real[j]);
       if (!rel) continue;
       const other = `mappings[${idx(i)}].local`;
-      const what =
-        rel === 'same' ? `is the same folder as ${other}` : rel === 'inside' ? `lies inside ${other}` : `contains ${other}`;
+      const what = rel === 'same' ? `is the same folder as ${other}` : rel === 'inside' ? `lies inside ${other}` : `contains ${other}`;
       problems.error(
         keyOf(j, 'local'),
         `${what} (${real[j]} / ${real[i]}); its files would be synced twice — map only the outer folder (add the inner one to its ignore list if it must stay out)`,
@@ -44,7 +43,10 @@ function checkLocal(local: string, key: string, opts: Opts, problems: Problems):
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       if (opts.missingLocal === 'allow') {
-        problems.warn(key, `${local} does not exist (share not mounted?); syncing this mapping waits for it, and the delete guard holds any deletions`);
+        problems.warn(
+          key,
+          `${local} does not exist (share not mounted?); syncing this mapping waits for it, and the delete guard holds any deletions`,
+        );
       } else {
         problems.error(key, `${local} does not exist; mount the share or create the folder, or fix the path`);
       }

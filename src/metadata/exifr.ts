@@ -40,8 +40,18 @@ function loadExifr(): Promise<Exifr> {
 }
 
 const BASE = {
-  tiff: false, ifd1: false, exif: false, gps: false, interop: false, jfif: false, ihdr: false, icc: false,
-  iptc: true, mergeOutput: false, translateValues: false, reviveValues: false,
+  tiff: false,
+  ifd1: false,
+  exif: false,
+  gps: false,
+  interop: false,
+  jfif: false,
+  ihdr: false,
+  icc: false,
+  iptc: true,
+  mergeOutput: false,
+  translateValues: false,
+  reviveValues: false,
 } as const;
 // One object each, for every call: exifr caches what it derives from an options object by identity.
 const PARSED = { ...BASE, xmp: true };
@@ -98,7 +108,10 @@ function fromExifrXmp(dc: Record<string, unknown>, pdf?: Record<string, unknown>
     copyright: alt(dc.rights),
   };
   if (out.keywords!.length === 0 && typeof pdf?.Keywords === 'string') {
-    out.keywords = unescapeXml(pdf.Keywords).split(/[,;]/).map((w) => w.trim()).filter(Boolean);
+    out.keywords = unescapeXml(pdf.Keywords)
+      .split(/[,;]/)
+      .map((w) => w.trim())
+      .filter(Boolean);
   }
   return out;
 }
@@ -106,7 +119,8 @@ function fromExifrXmp(dc: Record<string, unknown>, pdf?: Record<string, unknown>
 /** exifr's IPTC output (one value, or several as an array) as FileMetadata. */
 export function fromIptc(iptc: Record<string, unknown> | undefined): FileMetadata {
   if (!iptc) return {};
-  const list = (v: unknown): string[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === 'string').map(text);
+  const list = (v: unknown): string[] =>
+    (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === 'string').map(text);
   const one = (v: unknown): string | undefined => list(v).join(', ') || undefined;
   return {
     keywords: list(iptc.Keywords),
@@ -128,4 +142,3 @@ function text(s: string): string {
     return s;
   }
 }
-

@@ -11,7 +11,11 @@ export const MAX_PACKET_CHARS = 4 * 1024 * 1024;
  * Prefixes as everyone writes them, for a block cut out of a larger document
  * whose declarations stayed outside it (an SVG declares them on its root).
  */
-const WELL_KNOWN: ReadonlyArray<[string, string]> = [['rdf', RDF], ['dc', DC], ['pdf', PDF]];
+const WELL_KNOWN: ReadonlyArray<[string, string]> = [
+  ['rdf', RDF],
+  ['dc', DC],
+  ['pdf', PDF],
+];
 
 /** An XML element as both parsers hand it over: values trimmed, entities left as written. */
 export interface XmlNode {
@@ -98,7 +102,10 @@ function readProperties(desc: XmlNode, ns: Ns, found: FileMetadata): void {
   }
   for (const child of desc.children) readProperty(uriOf(child.name, ns), localOf(child.name), child, ns, found, pdfKeywords);
   if (!found.keywords && pdfKeywords.value) {
-    const words = pdfKeywords.value.split(/[,;]/).map((w) => w.trim()).filter(Boolean);
+    const words = pdfKeywords.value
+      .split(/[,;]/)
+      .map((w) => w.trim())
+      .filter(Boolean);
     if (words.length > 0) found.keywords = words;
   }
 }

@@ -2,7 +2,14 @@
 export { SquidexClient, type SquidexClientOptions } from './client.js';
 export { FolderResolver, normalizeRemotePath } from './folders.js';
 export {
-  SquidexError, isGoneOnServer, isGoneStatus, isMissingRoute, isUnreadableRequest, isVersionConflict, squidexVerdict, type SquidexVerdict,
+  SquidexError,
+  isGoneOnServer,
+  isGoneStatus,
+  isMissingRoute,
+  isUnreadableRequest,
+  isVersionConflict,
+  squidexVerdict,
+  type SquidexVerdict,
 } from './errors.js';
 export { isReferencedError, OBJECT_REFERENCED } from './referenced.js';
 export { squidexFileHash, contentTypeFor } from './hash.js';

@@ -104,4 +104,3 @@ export function closesClean(db: Database.Database, stateFile: string, opened: Ma
   const now = identity(stateFile);
   return opened !== null && now !== null && (['dev', 'ino', 'size', 'ctimeMs', 'mtimeMs'] as const).every((k) => now[k] === opened[k]);
 }
-

@@ -12,7 +12,9 @@ export function stateError(e: unknown, file: string, doing: string): SyncError {
   const msg = (e as Error).message ?? String(e);
   if (code.startsWith('SQLITE_FULL')) {
     return new SyncError('STATE_FULL', `disk full while ${doing} in ${file}.`, {
-      cause: e, retry: 'retry', hint: `Free space on the disk that holds ${file}; squidex-sync resumes by itself.`,
+      cause: e,
+      retry: 'retry',
+      hint: `Free space on the disk that holds ${file}; squidex-sync resumes by itself.`,
     });
   }
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {

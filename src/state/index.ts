@@ -173,7 +173,10 @@ function checkState(db: Database.Database, jobs: JobQueue): string[] {
     if (db.pragma('application_id', { simple: true }) !== APPLICATION_ID) problems.push('schema: application_id is not ours');
     const dupAssets = db.prepare(`SELECT asset_id FROM files NOT INDEXED GROUP BY asset_id HAVING count(*) > 1 LIMIT 20`).pluck().all();
     for (const id of dupAssets) problems.push(`files: asset id ${id} belongs to more than one path`);
-    const keptAndLive = db.prepare(`SELECT k.mapping || ':' || k.path FROM kept k JOIN files f USING (mapping, path) LIMIT 20`).pluck().all();
+    const keptAndLive = db
+      .prepare(`SELECT k.mapping || ':' || k.path FROM kept k JOIN files f USING (mapping, path) LIMIT 20`)
+      .pluck()
+      .all();
     for (const p of keptAndLive) problems.push(`files: listed as kept but also live: ${p}`);
     return [...problems, ...jobs.check()];
   } catch (e) {

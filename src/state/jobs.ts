@@ -119,7 +119,9 @@ export class JobQueue {
       UPDATE jobs SET state = 'queued', token = NULL, lease_until = NULL, claimed_gen = NULL,
         attempts = max(attempts - 1, 0), run_at = @now, updated_at = @now
       WHERE id = @id AND token = @token AND state = 'running'`);
-    this.sRunning = db.prepare(`SELECT attempts, generation, claimed_gen AS claimedGen FROM jobs WHERE id = ? AND token = ? AND state = 'running'`);
+    this.sRunning = db.prepare(
+      `SELECT attempts, generation, claimed_gen AS claimedGen FROM jobs WHERE id = ? AND token = ? AND state = 'running'`,
+    );
     this.sRetry = db.prepare(`
       UPDATE jobs SET state = 'queued', token = NULL, lease_until = NULL, claimed_gen = NULL,
         attempts = @attempts, run_at = @runAt, last_error = @message, last_code = @code, updated_at = @now
@@ -131,8 +133,12 @@ export class JobQueue {
     this.sRevive = db.prepare(SQL.reviveLegacy);
     this.sRelease = db.prepare(SQL.releaseRunning);
     this.sRenew = db.prepare(`UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running'`);
-    this.sNextRun = db.prepare(`SELECT min(run_at) FROM jobs WHERE state = 'queued' AND mapping NOT IN (SELECT value FROM json_each(?))`).pluck();
-    this.sRunningHints = db.prepare(`SELECT mapping, path, asset_hint AS assetId FROM jobs WHERE state = 'running' AND asset_hint IS NOT NULL`);
+    this.sNextRun = db
+      .prepare(`SELECT min(run_at) FROM jobs WHERE state = 'queued' AND mapping NOT IN (SELECT value FROM json_each(?))`)
+      .pluck();
+    this.sRunningHints = db.prepare(
+      `SELECT mapping, path, asset_hint AS assetId FROM jobs WHERE state = 'running' AND asset_hint IS NOT NULL`,
+    );
     // After the clock jumped back, times stored from the "future" would strand jobs.
     this.sClampRunAt = db.prepare(`UPDATE jobs SET run_at = @limit WHERE state = 'queued' AND run_at > @limit`);
     this.sMetaGet = db.prepare(`SELECT value FROM meta WHERE key = ?`).pluck();
@@ -143,7 +149,9 @@ export class JobQueue {
       for (const it of items) this.enqueueRow(it, now);
     });
     this.txClaim = db.transaction((token: string, limit: number, now: number, exclude: string) => {
-      const claimed = this.sClaim.all({ token, limit, now, exclude, lease: this.options.leaseMs }) as Array<Job & { assetHint: string | null }>;
+      const claimed = this.sClaim.all({ token, limit, now, exclude, lease: this.options.leaseMs }) as Array<
+        Job & { assetHint: string | null }
+      >;
       for (const job of claimed) {
         if (job.assetHint !== null) continue;
         job.assetHint = randomUUID();
@@ -232,9 +240,11 @@ export class JobQueue {
   renewLeases(ids: readonly number[]): void {
     if (ids.length === 0) return;
     const until = this.clock.now() + this.options.leaseMs;
-    this.db.transaction(() => {
-      for (const id of ids) this.sRenew.run(until, id);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const id of ids) this.sRenew.run(until, id);
+      })
+      .immediate();
   }
 
   /** Frees jobs whose lease expired (a hung worker). Returns how many. */
@@ -301,8 +311,12 @@ export class JobQueue {
   private enqueueRow(it: EnqueueItem, now: number): void {
     const reason = it.reason ?? null;
     this.sEnqueue.run({
-      mapping: it.mapping, path: it.path, reason, now,
-      due: now + (it.delayMs ?? this.options.debounceMs), maxWait: this.options.maxWaitMs,
+      mapping: it.mapping,
+      path: it.path,
+      reason,
+      now,
+      due: now + (it.delayMs ?? this.options.debounceMs),
+      maxWait: this.options.maxWaitMs,
       revive: reason !== null && NON_REVIVING_REASONS.has(reason) ? 0 : 1,
     });
   }
@@ -366,11 +380,20 @@ export class JobQueue {
   }
 
   private releaseRunning(all: boolean, code: SyncErrorCode, message: string): number {
-    return this.guard('freeing jobs', () => this.db.transaction(() =>
-      this.sRelease.run({
-        all: all ? 1 : 0, now: this.clock.now(), max: this.options.maxAttempts, code, message,
-        spent: `${message}; attempts spent, giving up`,
-      }).changes,
-    ).immediate());
+    return this.guard('freeing jobs', () =>
+      this.db
+        .transaction(
+          () =>
+            this.sRelease.run({
+              all: all ? 1 : 0,
+              now: this.clock.now(),
+              max: this.options.maxAttempts,
+              code,
+              message,
+              spent: `${message}; attempts spent, giving up`,
+            }).changes,
+        )
+        .immediate(),
+    );
   }
 }

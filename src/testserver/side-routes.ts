@@ -32,7 +32,9 @@ export async function handleTestRoute(s: SideRouteHost, req: IncomingMessage, re
     case 'POST /_test/tus': {
       // JSON Partial<TusSwitches>, plus `expireAll: true` to expire every upload now.
       try {
-        const { expireAll, ...patch } = JSON.parse((await readSmallBody(req)).toString('utf8') || '{}') as Partial<TusSwitches> & { expireAll?: boolean };
+        const { expireAll, ...patch } = JSON.parse((await readSmallBody(req)).toString('utf8') || '{}') as Partial<TusSwitches> & {
+          expireAll?: boolean;
+        };
         s.tus.update(patch);
         if (expireAll) s.tus.expireAll();
       } catch (e) {
@@ -66,7 +68,8 @@ export async function handleTestRoute(s: SideRouteHost, req: IncomingMessage, re
       } catch (e) {
         throw new ApiError(400, { message: (e as Error).message });
       }
-      if (!Array.isArray(body.ids) || body.ids.some((id) => typeof id !== 'string')) throw new ApiError(400, { message: 'ids: expected a list of asset ids' });
+      if (!Array.isArray(body.ids) || body.ids.some((id) => typeof id !== 'string'))
+        throw new ApiError(400, { message: 'ids: expected a list of asset ids' });
       s.setReferenced(body.ids as string[], body.referenced !== false);
       return sendEmpty(res, 204);
     }

@@ -19,11 +19,6 @@ import { ROOT_ID } from './types.js';
 export const TUS_VERSION = '1.0.0';
 const EXTENSIONS = 'creation,creation-defer-length,termination,expiration';
 
-
-
-
-
-
 /** Headers tusdotnet puts on every answer. */
 function tusHeaders(extra: Record<string, string> = {}): Record<string, string> {
   return { 'Tus-Resumable': TUS_VERSION, ...extra };
@@ -45,7 +40,10 @@ export function parseMetadata(raw: string): Map<string, string> {
   for (const pair of raw.split(',')) {
     const [key, value, ...rest] = pair.trim().split(' ');
     if (!key || rest.length > 0 || (value !== undefined && !/^[A-Za-z0-9+/]*={0,2}$/.test(value))) {
-      throw tusError(400, 'Header Upload-Metadata: The Upload-Metadata request and response header must consist of one or more comma-separated key-value pairs.');
+      throw tusError(
+        400,
+        'Header Upload-Metadata: The Upload-Metadata request and response header must consist of one or more comma-separated key-value pairs.',
+      );
     }
     out.set(key.toLowerCase(), value === undefined ? '' : Buffer.from(value, 'base64').toString('utf8'));
   }
@@ -93,8 +91,13 @@ export const tusRoutes: Route[] = [
     const metadata = parseMetadata(rawMetadata);
     const id = randomUUID().replace(/-/g, '');
     const u: TusUpload = {
-      id, length, offset: 0, rawMetadata, metadata,
-      hash: createHash('sha256'), chunks: ctx.limits.keepBytes ? [] : null,
+      id,
+      length,
+      offset: 0,
+      rawMetadata,
+      metadata,
+      hash: createHash('sha256'),
+      chunks: ctx.limits.keepBytes ? [] : null,
       expiresAt: Date.now() + ctx.tus.switches.expiryMs,
     };
     ctx.tus.uploads.set(id, u);
@@ -104,7 +107,11 @@ export const tusRoutes: Route[] = [
   route('HEAD', FILE, `HEAD ${BASE}/{fileId}`, async (ctx, { req, res, params }) => {
     requireVersion(req);
     const u = uploadOf(ctx, params[0]);
-    const extra: Record<string, string> = { 'Upload-Offset': String(u.offset), 'Upload-Length': String(u.length), 'Cache-Control': 'no-store' };
+    const extra: Record<string, string> = {
+      'Upload-Offset': String(u.offset),
+      'Upload-Length': String(u.length),
+      'Cache-Control': 'no-store',
+    };
     if (u.rawMetadata) extra['Upload-Metadata'] = u.rawMetadata;
     sendEmpty(res, 200, tusHeaders(extra));
   }),
@@ -123,7 +130,8 @@ async function patch(ctx: ApiContext, { req, res, params }: RouteCall): Promise<
   if (type !== 'application/offset+octet-stream') throw tusError(415, 'Content-Type application/offset+octet-stream is required.');
   const u = uploadOf(ctx, params[0]);
   const offsetHeader = header(req, 'upload-offset');
-  if (offsetHeader === undefined || !/^\d+$/.test(offsetHeader)) throw tusError(400, 'Header Upload-Offset must be a non-negative integer.');
+  if (offsetHeader === undefined || !/^\d+$/.test(offsetHeader))
+    throw tusError(400, 'Header Upload-Offset must be a non-negative integer.');
   if (Number(offsetHeader) !== u.offset) {
     throw tusError(409, `Offset does not match file. File offset: ${u.offset}. Request offset: ${offsetHeader}.`);
   }
@@ -222,7 +230,13 @@ function complete(ctx: ApiContext, u: TusUpload, res: ServerResponse): void {
 }
 
 /** AssetDomainObject's UpsertAsset, with tus's nullable ParentId: no parent given, no move. */
-function upsert(store: Store, id: string, parentId: string | undefined, up: Upload, duplicate: boolean): { rec: AssetRec; duplicate: boolean } {
+function upsert(
+  store: Store,
+  id: string,
+  parentId: string | undefined,
+  up: Upload,
+  duplicate: boolean,
+): { rec: AssetRec; duplicate: boolean } {
   if (!duplicate) {
     const dup = store.findDuplicate(fileHashOf(up.digest, up.fileName, up.size), up.fileName, up.size);
     if (dup) return { rec: dup, duplicate: true };

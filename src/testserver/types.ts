@@ -15,7 +15,13 @@ export interface TusSwitches {
   cutPatches: number;
 }
 
-export const DEFAULT_TUS: TusSwitches = { enabled: true, expiryMs: DEFAULT_TUS_EXPIRY_MS, loseFinalAnswers: 0, failFinalAnswers: 0, cutPatches: 0 };
+export const DEFAULT_TUS: TusSwitches = {
+  enabled: true,
+  expiryMs: DEFAULT_TUS_EXPIRY_MS,
+  loseFinalAnswers: 0,
+  failFinalAnswers: 0,
+  cutPatches: 0,
+};
 
 export interface InspectedTusUpload {
   id: string;

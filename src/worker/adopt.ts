@@ -87,9 +87,7 @@ export class AdoptionIndex {
     if (samePath) return { asset: samePath, sameContent: samePath.stampedSha === digest.sha256 };
 
     const fileHash = squidexFileHash(hexToBase64(digest.sha256), fileName, digest.size);
-    const byHash = assets.find(
-      (a) => a.fileName === fileName && (a.fileHash === fileHash || a.stampedSha === digest.sha256),
-    );
+    const byHash = assets.find((a) => a.fileName === fileName && (a.fileHash === fileHash || a.stampedSha === digest.sha256));
     return byHash ? { asset: byHash, sameContent: true } : null;
   }
 

@@ -113,7 +113,8 @@ export class BigUploads implements TusOwner {
       try {
         return await this.viaTus(a);
       } catch (e2) {
-        if (e2 instanceof SyncError && e2.code === 'TUS_UNSUPPORTED') throw e instanceof SquidexError && code === 'TOO_LARGE' ? withoutTus(e) : e;
+        if (e2 instanceof SyncError && e2.code === 'TUS_UNSUPPORTED')
+          throw e instanceof SquidexError && code === 'TOO_LARGE' ? withoutTus(e) : e;
         throw e2;
       }
     }
@@ -122,7 +123,11 @@ export class BigUploads implements TusOwner {
   /** Creation, for TusRun: a server without the endpoint is noted (and said) once. */
   async create(a: SendArgs): Promise<string> {
     try {
-      const url = await this.#tus.create(a.st.size, { fileName: a.fileName, mimeType: a.mimeType, id: a.assetId, parentId: a.parentId }, a.signal);
+      const url = await this.#tus.create(
+        a.st.size,
+        { fileName: a.fileName, mimeType: a.mimeType, id: a.assetId, parentId: a.parentId },
+        a.signal,
+      );
       this.#speaks = 'yes';
       return url;
     } catch (e) {
@@ -147,7 +152,12 @@ export class BigUploads implements TusOwner {
     const next = Math.max(MIN_CHUNK, Math.floor(tried / 2));
     if (next >= this.#chunk) return;
     this.#chunk = next;
-    this.logger.warn({ chunkBytes: next }, 'a piece of %s was refused as too large (HTTP 413): pieces of %s from now on, remembered for this server', formatBytes(tried), formatBytes(next));
+    this.logger.warn(
+      { chunkBytes: next },
+      'a piece of %s was refused as too large (HTTP 413): pieces of %s from now on, remembered for this server',
+      formatBytes(tried),
+      formatBytes(next),
+    );
     try {
       this.#meta.set(chunkKey(this.server), JSON.stringify({ from: this.#opts.chunkBytes, bytes: next }));
     } catch (e) {
@@ -163,7 +173,14 @@ export class BigUploads implements TusOwner {
       await this.drop(row);
       row = undefined;
     }
-    if (!row) this.logger.info({ path: a.path, size: a.st.size, chunkBytes: this.#chunk }, 'uploading %s (%s) through tus in pieces of %s', a.path, formatBytes(a.st.size), formatBytes(this.#chunk));
+    if (!row)
+      this.logger.info(
+        { path: a.path, size: a.st.size, chunkBytes: this.#chunk },
+        'uploading %s (%s) through tus in pieces of %s',
+        a.path,
+        formatBytes(a.st.size),
+        formatBytes(this.#chunk),
+      );
     return new TusRun(this, this.#tus, a, row).run();
   }
 

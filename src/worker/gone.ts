@@ -73,7 +73,10 @@ async function askAgain(mapping: MappingRuntime, relPath: string, ctx: Reconcile
   const held = await guardReason(mapping, ctx, true);
   if (held) return { action: 'hold', detail: held };
   const parentId = ctx.state.folders.get(remoteDirOf(mapping, relPath)) ?? null;
-  const outcome = await deleteOrKeep({ mapping, relPath, row: { assetId: kept.assetId, parentId, missingSince: kept.goneSince }, undo: () => undefined }, ctx);
+  const outcome = await deleteOrKeep(
+    { mapping, relPath, row: { assetId: kept.assetId, parentId, missingSince: kept.goneSince }, undo: () => undefined },
+    ctx,
+  );
   if (outcome.action === 'delete') ctx.state.kept.remove(mapping.name, relPath);
   return outcome;
 }

@@ -34,7 +34,10 @@ export function byLikeness<T extends { path: string }>(relPath: string, rows: T[
   const name = posix.basename(relPath);
   const dir = posix.dirname(relPath);
   const rank = (p: string): number => (posix.basename(p) === name ? 0 : posix.dirname(p) === dir ? 1 : 2);
-  return rows.map((r, i) => ({ r, i, k: rank(r.path) })).sort((a, b) => a.k - b.k || a.i - b.i).map((x) => x.r);
+  return rows
+    .map((r, i) => ({ r, i, k: rank(r.path) }))
+    .sort((a, b) => a.k - b.k || a.i - b.i)
+    .map((x) => x.r);
 }
 
 async function isFile(abs: string): Promise<boolean> {

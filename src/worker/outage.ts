@@ -51,7 +51,13 @@ export function reviveLegacyFailures(state: State, logger: Logger): number {
     return 0;
   }
   if (n > 0) {
-    logger.info({ files: n }, '%d file%s that had failed only because Squidex could not be reached %s queued again', n, n === 1 ? '' : 's', n === 1 ? 'is' : 'are');
+    logger.info(
+      { files: n },
+      '%d file%s that had failed only because Squidex could not be reached %s queued again',
+      n,
+      n === 1 ? '' : 's',
+      n === 1 ? 'is' : 'are',
+    );
   }
   return n;
 }

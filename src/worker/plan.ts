@@ -19,7 +19,17 @@ import { remoteDirOf, remoteFileOf, type MappingRuntime } from './mapping.js';
 import { systemClock } from '../lib/clock.js';
 import { formatBytes } from '../lib/units.js';
 
-export type PlanAction = 'create-folder' | 'rename-folder' | 'upload' | 'replace' | 'adopt' | 'move' | 'delete' | 'forget' | 'held' | 'annotate';
+export type PlanAction =
+  | 'create-folder'
+  | 'rename-folder'
+  | 'upload'
+  | 'replace'
+  | 'adopt'
+  | 'move'
+  | 'delete'
+  | 'forget'
+  | 'held'
+  | 'annotate';
 
 export interface PlanItem {
   action: PlanAction;
@@ -58,7 +68,8 @@ export async function planMapping(
   const known = new Set(rows.map((r) => r.path));
   const inRenamed = (p: string): boolean =>
     renames.some((r) => p.startsWith(`${r.from}/`) || (p.startsWith(`${r.to}/`) && known.has(`${r.from}/${p.slice(r.to.length + 1)}`)));
-  for (const r of renames) items.push({ action: 'rename-folder', mapping: mapping.name, path: r.from, detail: `to ${r.to}, ${r.files} files, nothing uploaded` });
+  for (const r of renames)
+    items.push({ action: 'rename-folder', mapping: mapping.name, path: r.from, detail: `to ${r.to}, ${r.files} files, nothing uploaded` });
   // The rescan's own comparison, so the plan cannot drift from what `once` does.
   const diff = diffLean(walk.entries, deps.state.files.listLean(mapping.name));
   const changed = diff.changed.filter((p) => !inRenamed(p));
@@ -74,7 +85,15 @@ export async function planMapping(
     if (!read) continue;
     const { digest, meta, st } = read;
     // Read-only answers to what decide() asks: every file is hashed, nothing is created.
-    const seen: FileObservation = { kind: 'file', row, size: st.size, mtimeMs: st.mtimeMs, reportedGone: false, annotateOnly: false, digest };
+    const seen: FileObservation = {
+      kind: 'file',
+      row,
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      reportedGone: false,
+      annotateOnly: false,
+      digest,
+    };
     const dir = remoteDirOf(mapping, path);
     let parentId: string | null | undefined;
     let d = decide(seen);
@@ -86,10 +105,13 @@ export async function planMapping(
         seen.move = { from: source?.path ?? null, withFolder: false };
       } else if (d.need === 'adoption') {
         parentId ??= await folders.find(dir);
-        const found = parentId === null ? null : await adoption.find(
-          { parentId, remoteFile: remoteFileOf(mapping, path), fileName: posix.basename(path), digest },
-          (id) => deps.state.files.getByAssetId(id) !== undefined,
-        );
+        const found =
+          parentId === null
+            ? null
+            : await adoption.find(
+                { parentId, remoteFile: remoteFileOf(mapping, path), fileName: posix.basename(path), digest },
+                (id) => deps.state.files.getByAssetId(id) !== undefined,
+              );
         seen.adoption = found && { assetId: found.asset.id, sameContent: found.sameContent };
       } else {
         throw undecided(d);
@@ -102,15 +124,28 @@ export async function planMapping(
       return change ? `; ${change}` : '';
     };
     parentId ??= await folders.find(dir);
-    if (parentId === null) for (const f of folders.missingPrefixes(dir)) items.push({ action: 'create-folder', mapping: mapping.name, path: f });
+    if (parentId === null)
+      for (const f of folders.missingPrefixes(dir)) items.push({ action: 'create-folder', mapping: mapping.name, path: f });
     const viaTus = deps.tus !== undefined && digest.size > deps.tus.aboveBytes && (await deps.tus.available());
     const how = viaTus ? tusDetail(deps.state, deps.tus!, mapping.name, path, digest.size) : '';
     const tus = viaTus || undefined;
     if (d.action === 'replace') {
-      items.push({ action: 'replace', mapping: mapping.name, path, detail: `asset ${row!.assetId}${how}${await tags(row!.assetId, true)}`, tus });
+      items.push({
+        action: 'replace',
+        mapping: mapping.name,
+        path,
+        detail: `asset ${row!.assetId}${how}${await tags(row!.assetId, true)}`,
+        tus,
+      });
     } else if (d.action === 'upload' && row) {
       // A row with no hash is an upload that never finished (refused, or cut off): it is uploaded, not replaced.
-      items.push({ action: 'upload', mapping: mapping.name, path, detail: `${formatBytes(digest.size)}; its last upload did not finish${how}`, tus });
+      items.push({
+        action: 'upload',
+        mapping: mapping.name,
+        path,
+        detail: `${formatBytes(digest.size)}; its last upload did not finish${how}`,
+        tus,
+      });
     } else if (d.action === 'move') {
       movedFrom.add(d.from);
       const source = deps.state.files.get(mapping.name, d.from);
@@ -118,7 +153,13 @@ export async function planMapping(
     } else if (d.action === 'adopt') {
       items.push({ action: 'adopt', mapping: mapping.name, path, detail: `asset ${d.assetId}${await tags(d.assetId, false)}` });
     } else if (d.action === 'upload') {
-      items.push({ action: 'upload', mapping: mapping.name, path, detail: `${formatBytes(digest.size)}${how}${await tags(undefined, true)}`, tus });
+      items.push({
+        action: 'upload',
+        mapping: mapping.name,
+        path,
+        detail: `${formatBytes(digest.size)}${how}${await tags(undefined, true)}`,
+        tus,
+      });
     } else {
       throw undecided(d);
     }
@@ -155,14 +196,20 @@ export async function planMapping(
     if (!('action' in d)) throw undecided(d);
     if (d.action === 'hold') items.push({ action: 'held', mapping: mapping.name, path, detail: 'delete guard' });
     else if (d.action === 'delete') items.push({ action: 'delete', mapping: mapping.name, path, detail: `asset ${row.assetId}` });
-    else if (d.action === 'forget') items.push({ action: 'forget', mapping: mapping.name, path, detail: 'kept on the server (deletes: keep)' });
+    else if (d.action === 'forget')
+      items.push({ action: 'forget', mapping: mapping.name, path, detail: 'kept on the server (deletes: keep)' });
     else throw undecided(d);
   }
   if (!rootMissing && mapping.deletes === 'delete') {
     for (const path of deps.state.kept.paths(mapping.name, 'referenced')) {
       if (walk.entries.has(path)) continue;
       const assetId = deps.state.kept.get(mapping.name, path)?.assetId;
-      items.push({ action: held ? 'held' : 'delete', mapping: mapping.name, path, detail: `asset ${assetId}, kept while content used it: deleted unless content still uses it` });
+      items.push({
+        action: held ? 'held' : 'delete',
+        mapping: mapping.name,
+        path,
+        detail: `asset ${assetId}, kept while content used it: deleted unless content still uses it`,
+      });
     }
   }
   const listed = new Set([...items.map((i) => i.path), ...changed]);
@@ -213,7 +260,11 @@ class FolderLookup {
  * symlink, nothing outside the mapping; with what the file says, from the
  * same pass (`embedded`), null when it was not read for that.
  */
-async function hashInside(root: string, abs: string, embedded: boolean): Promise<{ digest: FileDigest; meta: FileMetadata | null; st: { size: number; mtimeMs: number } } | null> {
+async function hashInside(
+  root: string,
+  abs: string,
+  embedded: boolean,
+): Promise<{ digest: FileDigest; meta: FileMetadata | null; st: { size: number; mtimeMs: number } } | null> {
   try {
     const st = await lstat(abs);
     if (!st.isFile()) return null;

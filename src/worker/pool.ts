@@ -76,7 +76,10 @@ export class WorkerPool {
     this.#log = deps.logger.child({ component: 'worker' });
     this.#stamper = new Stamper(deps);
     this.#outcomes = new Settlements({
-      db: deps.state.db, jobs: deps.state.jobs, clock: deps.clock, logger: this.#log,
+      db: deps.state.db,
+      jobs: deps.state.jobs,
+      clock: deps.clock,
+      logger: this.#log,
       committed: () => this.#stamper.notify(), // stamps written with these outcomes
     });
   }
@@ -124,7 +127,11 @@ export class WorkerPool {
     try {
       this.#outcomes.writeWith(() => undefined); // what finished during the drain
     } catch (e) {
-      this.#log.error({ code: (e as SyncError).code }, 'cannot record finished jobs at shutdown; they run again next time: %s', describeError(e));
+      this.#log.error(
+        { code: (e as SyncError).code },
+        'cannot record finished jobs at shutdown; they run again next time: %s',
+        describeError(e),
+      );
     }
     // Stamps not out by the deadline stay in the database for the next start.
     const sent = this.#stamper.drain().catch(() => false);
@@ -166,7 +173,10 @@ export class WorkerPool {
         const excludeMappings = this.opts.pausedMappings?.() ?? [];
         next = jobs.nextRunAt({ excludeMappings });
         const due = worth && next !== null && next <= now && !away;
-        const claimed = worth || stale || this.#queue.size === 0 ? this.#outcomes.writeWith(() => (due ? this.#ahead.claim(free, excludeMappings) : [])) : [];
+        const claimed =
+          worth || stale || this.#queue.size === 0
+            ? this.#outcomes.writeWith(() => (due ? this.#ahead.claim(free, excludeMappings) : []))
+            : [];
         for (const job of claimed) {
           this.#waiting.set(job.id, job);
           void this.#queue.add(() => this.#runJob(job));
@@ -285,7 +295,8 @@ export class WorkerPool {
     }
     // A raw SQLite error from a read inside the job (damage, I/O): the next open checks the file.
     if (isSqliteTrouble(e)) noteStateTrouble(this.deps.state.file);
-    const err = e instanceof SyncError ? e : new SyncError('UNEXPECTED', `Unexpected error: ${describeError(e)}`, { cause: e, retry: 'retry' });
+    const err =
+      e instanceof SyncError ? e : new SyncError('UNEXPECTED', `Unexpected error: ${describeError(e)}`, { cause: e, retry: 'retry' });
     if (await this.#squidexAway(err, job, keepHint)) return;
     let verdict: FailOutcome = 'retry';
     this.#outcomes.now(
@@ -323,7 +334,6 @@ export class WorkerPool {
     this.deps.events?.failed?.(err.code, 'waiting');
     return true;
   }
-
 
   /**
    * Look at the queue again only when the jobs claimed ahead run low, or when

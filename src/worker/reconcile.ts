@@ -58,7 +58,12 @@ export async function reconcile(job: Job, ctx: JobContext, signal?: AbortSignal)
   }
 
   const seen: FileObservation = {
-    kind: 'file', row, size: st.size, mtimeMs: st.mtimeMs, reportedGone, annotateOnly: job.reason === 'annotate',
+    kind: 'file',
+    row,
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+    reportedGone,
+    annotateOnly: job.reason === 'annotate',
   };
   const first = decide(seen);
   if ('action' in first && first.action === 'none') return { action: 'none' };
@@ -73,7 +78,8 @@ export async function reconcile(job: Job, ctx: JobContext, signal?: AbortSignal)
   } catch (e) {
     if (isGone(e)) return handleGone(mapping, job.path, row, ctx);
     if (isRefusal(e)) return refused(mapping, job.path, row, e, ctx);
-    if (e instanceof SyncError && e.code === 'FILE_REPLACED') return { action: 'none', requeueAfterMs: ctx.stabilityMs ?? 2000, detail: 'file replaced while opening' };
+    if (e instanceof SyncError && e.code === 'FILE_REPLACED')
+      return { action: 'none', requeueAfterMs: ctx.stabilityMs ?? 2000, detail: 'file replaced while opening' };
     throw fileError(e, abs);
   }
   try {
@@ -146,7 +152,10 @@ class OpenRun {
       case 'move':
         return applyMove({ mapping, from: this.#moveSource!, toPath: job.path, parentId: await this.#folder(), st: opened.st }, ctx);
       case 'adopt': {
-        const adopted = await adoptAsset({ mapping, relPath: job.path, parentId: await this.#folder(), asset: this.#adoptable!.asset, digest: digest!, opened }, ctx);
+        const adopted = await adoptAsset(
+          { mapping, relPath: job.path, parentId: await this.#folder(), asset: this.#adoptable!.asset, digest: digest!, opened },
+          ctx,
+        );
         if (adopted.kind === 'adopted') return { action: 'adopt' };
         return this.#upload(undefined, digest);
       }
@@ -213,7 +222,9 @@ class OpenRun {
   }
 
   #mightBeKnown(): Promise<boolean> {
-    return Promise.resolve(this.#folder()).then((parentId) => mightBeKnown(this.mapping, this.job.path, { parentId, size: this.opened.st.size }, this.ctx));
+    return Promise.resolve(this.#folder()).then((parentId) =>
+      mightBeKnown(this.mapping, this.job.path, { parentId, size: this.opened.st.size }, this.ctx),
+    );
   }
 }
 
@@ -222,8 +233,19 @@ class OpenRun {
  * in, or a folder on the way swapped for a symlink): nothing is read from it.
  * For the mirror it is a file that is no longer there.
  */
-async function refused(mapping: MappingRuntime, relPath: string, row: FileRow | undefined, e: SyncError, ctx: ReconcileContext): Promise<Outcome> {
-  ctx.state.skipped.put(mapping.name, relPath, e.code === 'OUTSIDE_MAPPING' ? 'outside the mapping' : 'not a regular file', ctx.clock.now());
+async function refused(
+  mapping: MappingRuntime,
+  relPath: string,
+  row: FileRow | undefined,
+  e: SyncError,
+  ctx: ReconcileContext,
+): Promise<Outcome> {
+  ctx.state.skipped.put(
+    mapping.name,
+    relPath,
+    e.code === 'OUTSIDE_MAPPING' ? 'outside the mapping' : 'not a regular file',
+    ctx.clock.now(),
+  );
   const gone = row ? await handleGone(mapping, relPath, row, ctx) : { action: 'skip' as const };
   return { ...gone, detail: e.message, warn: true };
 }
@@ -232,7 +254,12 @@ async function refused(mapping: MappingRuntime, relPath: string, row: FileRow | 
 const SAME_SIZE_LOOKUPS = 16;
 
 /** Could this new file be a move of a vanished file of the same size, or an asset already on the server? */
-async function mightBeKnown(mapping: MappingRuntime, relPath: string, at: { parentId: string; size: number }, ctx: ReconcileContext): Promise<boolean> {
+async function mightBeKnown(
+  mapping: MappingRuntime,
+  relPath: string,
+  at: { parentId: string; size: number },
+  ctx: ReconcileContext,
+): Promise<boolean> {
   const { parentId, size } = at;
   const sameSize = ctx.state.files.findBySize(mapping.name, size, SAME_SIZE_LOOKUPS + 1);
   if (sameSize.length > SAME_SIZE_LOOKUPS) return true;
@@ -247,4 +274,3 @@ async function mightBeKnown(mapping: MappingRuntime, relPath: string, at: { pare
   }
   return ctx.adoption.mayMatch(parentId, remoteFileOf(mapping, relPath), posix.basename(relPath));
 }
-

@@ -22,7 +22,11 @@ import { isSidecarPath, noteSidecar, storedSource } from './sidecar.js';
 export async function reconcileAnnotate(mapping: MappingRuntime, row: FileRow, st: Stats, ctx: JobContext): Promise<Outcome> {
   const relPath = row.path;
   let file: FileMetadata | null | undefined;
-  if (readsEmbedded(mapping) && readsMetadata(posix.basename(relPath)) && storedSource(ctx.state.annotations.get(row.assetId)?.source) === null) {
+  if (
+    readsEmbedded(mapping) &&
+    readsMetadata(posix.basename(relPath)) &&
+    storedSource(ctx.state.annotations.get(row.assetId)?.source) === null
+  ) {
     const abs = join(mapping.local, relPath);
     const io = fileAccessFor(mapping.local);
     try {
@@ -34,7 +38,8 @@ export async function reconcileAnnotate(mapping: MappingRuntime, row: FileRow, s
       }
     } catch (e) {
       // Changed or gone since the look: its own job (already queued by the change) deals with it.
-      if (isGone(e) || isRefusal(e) || (e as { code?: string }).code === 'FILE_REPLACED') return { action: 'none', detail: 'file changed meanwhile' };
+      if (isGone(e) || isRefusal(e) || (e as { code?: string }).code === 'FILE_REPLACED')
+        return { action: 'none', detail: 'file changed meanwhile' };
       throw fileError(e, abs);
     }
     const source = file;
@@ -56,7 +61,12 @@ export async function reconcileSidecar(job: Job, mapping: MappingRuntime, ctx: J
   const legacy = files.get(mapping.name, job.path);
   if (legacy) {
     files.remove(mapping.name, job.path);
-    ctx.logger.info({ mapping: mapping.name, path: job.path, assetId: legacy.assetId }, 'sidecar %s is now read as metadata (embeddedMetadata); its asset %s stays on the server and is no longer synced', job.path, legacy.assetId);
+    ctx.logger.info(
+      { mapping: mapping.name, path: job.path, assetId: legacy.assetId },
+      'sidecar %s is now read as metadata (embeddedMetadata); its asset %s stays on the server and is no longer synced',
+      job.path,
+      legacy.assetId,
+    );
   }
   let st: Stats | undefined;
   try {
@@ -73,12 +83,18 @@ export async function reconcileSidecar(job: Job, mapping: MappingRuntime, ctx: J
   // A file not synced yet reads the sidecar itself when its job runs, and records it then.
   // Not recorded here meanwhile, so should that job have read it just before this
   // change, the next full rescan still finds the sidecar new and applies it.
-  if (partners.length > settled.length) return changed > 0 ? { action: 'annotate', detail: 'sidecar applied to the synced files' } : { action: 'none', detail: 'sidecar: its file is not synced yet' };
+  if (partners.length > settled.length)
+    return changed > 0
+      ? { action: 'annotate', detail: 'sidecar applied to the synced files' }
+      : { action: 'none', detail: 'sidecar: its file is not synced yet' };
   const record = (): void => {
     if (st?.isFile()) ctx.state.sidecars.put(mapping.name, job.path, st.size, st.mtimeMs);
     else ctx.state.sidecars.remove(mapping.name, job.path);
   };
   ctx.defer(record);
   if (changed === 0) return { action: 'none', detail: 'sidecar: nothing to change' };
-  return { action: 'annotate', detail: `tags and metadata of ${changed} file${changed === 1 ? '' : 's'} from sidecar ${posix.basename(job.path)}` };
+  return {
+    action: 'annotate',
+    detail: `tags and metadata of ${changed} file${changed === 1 ? '' : 's'} from sidecar ${posix.basename(job.path)}`,
+  };
 }

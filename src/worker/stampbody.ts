@@ -26,7 +26,10 @@ export interface StampBody extends AnnotateInput {
  * can do it (a case-only rename needs a detour through another name).
  */
 export function stampBody(
-  asset: AssetDto, of: { mapping: MappingRuntime; relPath: string; sha256: string }, plan?: AnnotationPlan, source?: FileMetadata,
+  asset: AssetDto,
+  of: { mapping: MappingRuntime; relPath: string; sha256: string },
+  plan?: AnnotationPlan,
+  source?: FileMetadata,
 ): StampBody | null {
   const { mapping, relPath, sha256 } = of;
   const fileName = posix.basename(relPath);
@@ -50,4 +53,3 @@ export function wire(body: StampBody): AnnotateInput & { expectedVersion?: numbe
   const { plan: _plan, owned: _owned, source: _source, ...rest } = body;
   return rest;
 }
-

@@ -2,8 +2,18 @@ import type { Clock } from '../lib/clock.js';
 import { describeError, SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import {
-  isGoneOnServer, isGoneStatus, isMissingRoute, isUnreadableRequest, isVersionConflict, squidexVerdict, SquidexError,
-  type AnnotateInput, type AssetDto, type BulkJob, type BulkResult, type SquidexClient,
+  isGoneOnServer,
+  isGoneStatus,
+  isMissingRoute,
+  isUnreadableRequest,
+  isVersionConflict,
+  squidexVerdict,
+  SquidexError,
+  type AnnotateInput,
+  type AssetDto,
+  type BulkJob,
+  type BulkResult,
+  type SquidexClient,
 } from '../squidex/index.js';
 import type { FileMetadata } from '../metadata/index.js';
 import type { Annotation, PendingStamp, State } from '../state/index.js';
@@ -108,7 +118,11 @@ export class Stamper {
   async before(assetId: string): Promise<void> {
     if (this.#sending.has(assetId)) await this.#flushing;
     // What the file said rides with its stamp: kept, as the direct write merges from it.
-    const source = this.deps.state.stamps.drop(assetId).map((b) => (b as StampBody).source).filter(Boolean).at(-1);
+    const source = this.deps.state.stamps
+      .drop(assetId)
+      .map((b) => (b as StampBody).source)
+      .filter(Boolean)
+      .at(-1);
     if (source) this.deps.state.annotations.setSource(assetId, source, this.deps.clock.now());
   }
 
@@ -174,7 +188,13 @@ export class Stamper {
         }
         const said = error.message ?? `HTTP ${status}`;
         if (s.attempts + 1 >= MAX_ATTEMPTS) {
-          this.#log.warn({ assetId: s.assetId, status }, 'Squidex refused the metadata stamp of asset %s %d times (%s); giving up on it. The file is in sync; only a lost state database could not recognise it by its stamp.', s.assetId, MAX_ATTEMPTS, said);
+          this.#log.warn(
+            { assetId: s.assetId, status },
+            'Squidex refused the metadata stamp of asset %s %d times (%s); giving up on it. The file is in sync; only a lost state database could not recognise it by its stamp.',
+            s.assetId,
+            MAX_ATTEMPTS,
+            said,
+          );
           if (owned) failed.push([s.assetId, `Squidex refused its tags and metadata ${MAX_ATTEMPTS} times: ${said}`]);
           done.push(s.seq);
           continue;
@@ -202,7 +222,9 @@ export class Stamper {
         this.#failures = 0;
         return true;
       }
-      this.#backOff(new SyncError('STAMP_REFUSED', `Squidex refused ${refused.length} metadata stamps; they are tried again.`, { retry: 'retry' }));
+      this.#backOff(
+        new SyncError('STAMP_REFUSED', `Squidex refused ${refused.length} metadata stamps; they are tried again.`, { retry: 'retry' }),
+      );
       return false;
     } catch (e) {
       this.#backOff(e);
@@ -268,7 +290,9 @@ export class Stamper {
       const ours = body.metadata ?? {};
       const { fileName, slug, source } = body;
       s.body = {
-        ...(fileName ? { fileName, slug } : {}), ...merged(asset, ours[META_SHA], ours[META_PATH], body.plan), expectedVersion: asset.version,
+        ...(fileName ? { fileName, slug } : {}),
+        ...merged(asset, ours[META_SHA], ours[META_PATH], body.plan),
+        expectedVersion: asset.version,
         ...(source ? { source } : {}),
       };
       if (ours[META_SHA] === undefined) delete (s.body.metadata as Record<string, unknown>)[META_SHA];

@@ -8,7 +8,11 @@ import { waitFor } from '../support/world.js';
 
 const t = tempStates();
 let r: Rig | undefined;
-afterEach(async () => { t.cleanup(); await r?.cleanup(); r = undefined; });
+afterEach(async () => {
+  t.cleanup();
+  await r?.cleanup();
+  r = undefined;
+});
 
 /** One job of mapping "video" claimed ahead; `pause()` is `squidex-sync pause video`. */
 function claimedVideo() {
@@ -41,7 +45,12 @@ it('a pause is seen within 200 ms even after the wall clock stepped back', () =>
 
 it('one 429 without Retry-After during a fast first sync does not pause everything for the 15-minute maximum', async () => {
   const files = 400;
-  r = await rig({ sync: { backoffBaseMs: 2000, backoffMaxMs: 600000, concurrency: 8 }, setup: (l) => { for (let i = 0; i < files; i++) writeFileSync(join(l, `f${i}.txt`), `content ${i}`); } });
+  r = await rig({
+    sync: { backoffBaseMs: 2000, backoffMaxMs: 600000, concurrency: 8 },
+    setup: (l) => {
+      for (let i = 0; i < files; i++) writeFileSync(join(l, `f${i}.txt`), `content ${i}`);
+    },
+  });
   const rg = r;
   const client = rg.rt.client as unknown as { upsertAsset: (...a: unknown[]) => Promise<unknown> };
   const real = client.upsertAsset.bind(client);

@@ -52,5 +52,8 @@ export function distProblem(): string | null {
 
 export function requireDist(): void {
   const problem = distProblem();
-  if (problem) throw new Error(`${problem}: this test runs the compiled state/queue in child processes. Run \`npm test\` (it builds first) or \`npx tsc -p tsconfig.json\`.`);
+  if (problem)
+    throw new Error(
+      `${problem}: this test runs the compiled state/queue in child processes. Run \`npm test\` (it builds first) or \`npx tsc -p tsconfig.json\`.`,
+    );
 }
