@@ -26,7 +26,10 @@ const put = (rel, data) => {
 };
 put('Brand/logo.png', png(64, 64, [230, 70, 40]));
 put('Brand/logo-dark.png', png(64, 64, [30, 30, 30]));
-put('Brand/icon.svg', '<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32"><circle cx="16" cy="16" r="14" fill="#e64628"/></svg>\n');
+put(
+  'Brand/icon.svg',
+  '<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32"><circle cx="16" cy="16" r="14" fill="#e64628"/></svg>\n',
+);
 put('Campaigns/2026/Spring/hero.png', png(320, 180, [90, 160, 220]));
 put('Campaigns/2026/Spring/brief.pdf', pdf('Spring campaign brief'));
 put('Campaigns/2026/Spring/copy.txt', 'Headline: Spring is here.\nBody: Fresh colours for a fresh season.\n');
@@ -37,10 +40,12 @@ put('Docs/~$draft.docx', 'an Office lock file (ignored)');
 
 // The page's fixed default port (7463) may be taken on this machine: the demo takes any free one.
 const pagePort = await new Promise((res, rej) => {
-  const srv = createServer().once('error', rej).listen(0, '127.0.0.1', () => {
-    const { port } = srv.address();
-    srv.close(() => res(port));
-  });
+  const srv = createServer()
+    .once('error', rej)
+    .listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
 });
 const config = join(work, 'sync.yaml');
 writeFileSync(
@@ -89,7 +94,11 @@ console.log(`▶ the daemon's local page, while it runs: http://127.0.0.1:${page
 const heroId = live().find((a) => a.fileName === 'hero.png').id;
 put('Campaigns/2026/Spring/hero.png', png(320, 180, [250, 200, 60]));
 put('Campaigns/2026/Summer/teaser.png', png(120, 120, [40, 200, 120]));
-await until(() => live().some((a) => a.fileName === 'teaser.png') && live().find((a) => a.id === heroId)?.fileVersion === 1, 30_000, 'the live changes');
+await until(
+  () => live().some((a) => a.fileName === 'teaser.png') && live().find((a) => a.id === heroId)?.fileVersion === 1,
+  30_000,
+  'the live changes',
+);
 
 daemon.kill('SIGTERM');
 await new Promise((r) => daemon.on('close', r));
@@ -157,7 +166,12 @@ function png(w, h, [r, g, b]) {
   ihdr[9] = 2;
   const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: w }, () => [r, g, b]).flat())]);
   const raw = Buffer.concat(Array.from({ length: h }, () => row));
-  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from('89504e470d0a1a0a', 'hex'),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** A minimal valid one-page PDF with a line of text. */

@@ -20,7 +20,8 @@ export async function run() {
   const local = join(dir, 'tree');
   const fs = statfsSync(dir);
   const free = (fs.bavail * fs.bsize) / 1024 ** 2;
-  if (free < mb * count * 1.2 + 512) throw new Error(`not enough space in ${dir}: ${free.toFixed(0)} MB free, need ${mb * count} MB (set BENCH_BIG_MB)`);
+  if (free < mb * count * 1.2 + 512)
+    throw new Error(`not enough space in ${dir}: ${free.toFixed(0)} MB free, need ${mb * count} MB (set BENCH_BIG_MB)`);
   const files = [];
   const { mkdirSync } = await import('node:fs');
   mkdirSync(local, { recursive: true });
@@ -43,8 +44,14 @@ export async function run() {
     for (const f of files) shaS += await timeCmd('sha256sum', [f]);
     const token = await server.token();
     const curlArgs = (f) => [
-      '-sS', '-f', '-o', '/dev/null', '-H', `Authorization: Bearer ${token}`,
-      '-F', `file=@${f};type=application/octet-stream`,
+      '-sS',
+      '-f',
+      '-o',
+      '/dev/null',
+      '-H',
+      `Authorization: Bearer ${token}`,
+      '-F',
+      `file=@${f};type=application/octet-stream`,
       `${server.url}/api/apps/${server.app}/assets/${randomUUID()}?parentId=00000000-0000-0000-0000-000000000000&duplicate=true`,
     ];
     let curlS = 0;
@@ -67,7 +74,8 @@ export async function run() {
       if (one.code !== 0) throw new Error(`once exited ${one.code}: ${one.out.slice(-2000)}`);
       const byRoute = (await server.counters()).byRoute;
       patches = byRoute['PATCH /assets/tus/{fileId}'] ?? 0;
-      if ((byRoute['POST /assets/tus'] ?? 0) !== count) throw new Error(`expected ${count} tus uploads, the server saw ${JSON.stringify(byRoute)}`);
+      if ((byRoute['POST /assets/tus'] ?? 0) !== count)
+        throw new Error(`expected ${count} tus uploads, the server saw ${JSON.stringify(byRoute)}`);
       rates.push(totalMB / one.seconds);
       if (!r || one.seconds < r.seconds) r = { ...one, peakMB: Math.max(one.peakMB, r?.peakMB ?? 0) };
       else r.peakMB = Math.max(r.peakMB, one.peakMB);
@@ -78,20 +86,35 @@ export async function run() {
       { bench: tag, figure: 'sha256sum', value: shaRate, unit: 'MB/s' },
       { bench: tag, figure: 'curl -F file=@ (streamed multipart, one request per file)', value: curlRate, unit: 'MB/s' },
       {
-        bench: tag, figure: `squidex-sync once, tus (${patches} PATCHes of 4 MiB; best of ${rates.map((x) => x.toFixed(0)).join(', ')})`, value: ours, unit: 'MB/s',
-        ratio: `${(ours / curlRate).toFixed(2)} of curl (${(ours / ceiling).toFixed(2)} of ceiling)`, target: '≥ 0.8 of curl', ok: ours / curlRate >= 0.8,
+        bench: tag,
+        figure: `squidex-sync once, tus (${patches} PATCHes of 4 MiB; best of ${rates.map((x) => x.toFixed(0)).join(', ')})`,
+        value: ours,
+        unit: 'MB/s',
+        ratio: `${(ours / curlRate).toFixed(2)} of curl (${(ours / ceiling).toFixed(2)} of ceiling)`,
+        target: '≥ 0.8 of curl',
+        ok: ours / curlRate >= 0.8,
       },
       { bench: tag, figure: 'peak RSS (once, both runs)', value: r.peakMB, unit: 'MB', target: '≤ 150', ok: r.peakMB <= 150 },
     ];
     if (process.env.BENCH_BIG_MULTIPART === '1') {
       rmDir(join(dir, 'state'));
-      const multipart = writeConfig(dir, server, local, { remote: 'Bench-multipart', extra: `upload:\n  tusAboveBytes: ${(mb + 1) * 1024 * 1024}` });
+      const multipart = writeConfig(dir, server, local, {
+        remote: 'Bench-multipart',
+        extra: `upload:\n  tusAboveBytes: ${(mb + 1) * 1024 * 1024}`,
+      });
       await server.resetCounters();
       const m = await runCli(['once', '--config', multipart]);
       if (m.code !== 0) throw new Error(`once (multipart) exited ${m.code}: ${m.out.slice(-2000)}`);
-      if (((await server.counters()).byRoute['POST /assets/{id}'] ?? 0) < count) throw new Error('the multipart run did not upload every file');
+      if (((await server.counters()).byRoute['POST /assets/{id}'] ?? 0) < count)
+        throw new Error('the multipart run did not upload every file');
       const rate = totalMB / m.seconds;
-      rows.push({ bench: tag, figure: 'squidex-sync once, tus off (multipart)', value: rate, unit: 'MB/s', ratio: `${(rate / curlRate).toFixed(2)} of curl` });
+      rows.push({
+        bench: tag,
+        figure: 'squidex-sync once, tus off (multipart)',
+        value: rate,
+        unit: 'MB/s',
+        ratio: `${(rate / curlRate).toFixed(2)} of curl`,
+      });
       rows.push({ bench: tag, figure: 'peak RSS (once, multipart)', value: m.peakMB, unit: 'MB' });
     }
     return rows;

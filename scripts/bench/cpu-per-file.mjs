@@ -21,7 +21,10 @@ export async function run() {
   const local = join(dir, 'tree');
   makeTree(local, { n, minSize: 8 * 1024, maxSize: 64 * 1024, levels: 3, fanout: 5 });
   const probe = join(dir, 'cpu-probe.mjs');
-  writeFileSync(probe, `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => { const u = process.cpuUsage(); writeFileSync(process.env.BENCH_CPU_OUT, String((u.user + u.system) / 1e6)); });\n`);
+  writeFileSync(
+    probe,
+    `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => { const u = process.cpuUsage(); writeFileSync(process.env.BENCH_CPU_OUT, String((u.user + u.system) / 1e6)); });\n`,
+  );
   const server = await startServer();
   const stats = { baseline: { cpu: [], wall: [], server: [] }, this: { cpu: [], wall: [], server: [] } };
   try {
@@ -34,7 +37,10 @@ export async function run() {
         await server.resetCounters();
         const serverBefore = cpuOf(server.pid);
         const started = performance.now();
-        const code = await once(join(builds[build], 'cli', 'main.js'), config, { NODE_OPTIONS: `--import ${probe}`, BENCH_CPU_OUT: cpuOut });
+        const code = await once(join(builds[build], 'cli', 'main.js'), config, {
+          NODE_OPTIONS: `--import ${probe}`,
+          BENCH_CPU_OUT: cpuOut,
+        });
         const wall = (performance.now() - started) / 1000;
         if (code !== 0) throw new Error(`once (${build}) exited ${code}`);
         const requests = (await server.counters()).requests;
@@ -52,17 +58,32 @@ export async function run() {
   for (const build of ['baseline', 'this']) {
     const s = stats[build];
     rows.push({
-      bench: tag, figure: `once CPU per file (${build === 'this' ? 'this build' : baseline})`, value: (median(s.cpu) / n) * 1000, unit: 'ms',
+      bench: tag,
+      figure: `once CPU per file (${build === 'this' ? 'this build' : baseline})`,
+      value: (median(s.cpu) / n) * 1000,
+      unit: 'ms',
       ratio: `CPU ${s.cpu.map((x) => x.toFixed(2)).join(', ')} s; wall ${s.wall.map((x) => x.toFixed(2)).join(', ')} s; server ${(median(s.server) * 1000).toFixed(2)} ms/request`,
     });
   }
-  rows.push({ bench: tag, figure: 'once CPU this ÷ baseline (medians)', value: median(stats.this.cpu) / median(stats.baseline.cpu), unit: '×' });
-  rows.push({ bench: tag, figure: 'wall this ÷ baseline (medians)', value: median(stats.this.wall) / median(stats.baseline.wall), unit: '×' });
+  rows.push({
+    bench: tag,
+    figure: 'once CPU this ÷ baseline (medians)',
+    value: median(stats.this.cpu) / median(stats.baseline.cpu),
+    unit: '×',
+  });
+  rows.push({
+    bench: tag,
+    figure: 'wall this ÷ baseline (medians)',
+    value: median(stats.this.wall) / median(stats.baseline.wall),
+    unit: '×',
+  });
   return rows;
 }
 
 function once(cli, config, env) {
-  const child = track(spawn(process.execPath, [cli, 'once', '--config', config], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] }));
+  const child = track(
+    spawn(process.execPath, [cli, 'once', '--config', config], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] }),
+  );
   return new Promise((r) => child.once('exit', (c) => r(c)));
 }
 

@@ -66,7 +66,12 @@ export async function startServer({ maxUpload = 8 * 1024 ** 3 } = {}) {
       await fetch(`${base}/_test/reset-counters`, { method: 'POST' });
     },
     async token() {
-      const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: first.clientId, client_secret: first.clientSecret, scope: 'squidex-api' });
+      const body = new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: first.clientId,
+        client_secret: first.clientSecret,
+        scope: 'squidex-api',
+      });
       const r = await fetch(`${base}/identity-server/connect/token`, { method: 'POST', body });
       return (await r.json()).access_token;
     },
@@ -188,7 +193,9 @@ export function nodeArgsFromEnv() {
 /** Runs the CLI to its end, sampling the peak RSS; returns wall seconds, peak MB, exit code, output. */
 export async function runCli(args, { env = {}, nodeArgs = nodeArgsFromEnv() } = {}) {
   const started = performance.now();
-  const child = track(spawn(process.execPath, [...nodeArgs, CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = track(
+    spawn(process.execPath, [...nodeArgs, CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -263,8 +270,16 @@ export async function fillState(stateFile, local, paths, mapping = 'bench') {
         const st = lstatSync(abs);
         const sha256 = createHash('sha256').update(readFileSync(abs)).digest('hex');
         state.files.recordSynced({
-          mapping, path: rel, size: st.size, mtimeMs: st.mtimeMs, sha256, assetId: randomUUID(),
-          parentId: '00000000-0000-0000-0000-000000000000', version: 0, syncedAt: now, missingSince: null,
+          mapping,
+          path: rel,
+          size: st.size,
+          mtimeMs: st.mtimeMs,
+          sha256,
+          assetId: randomUUID(),
+          parentId: '00000000-0000-0000-0000-000000000000',
+          version: 0,
+          syncedAt: now,
+          missingSince: null,
         });
       }
     })();
@@ -291,7 +306,12 @@ export async function nodeWalk(dir) {
 /** `start` as a child: resolves once it logs that it is running; exposes pid and stop(). */
 export async function startDaemon(config, { env = {}, onLine, cli = CLI } = {}) {
   const started = performance.now();
-  const child = track(spawn(process.execPath, [...nodeArgsFromEnv(), cli, 'start', '--config', config], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = track(
+    spawn(process.execPath, [...nodeArgsFromEnv(), cli, 'start', '--config', config], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   let errText = '';
   child.stderr.on('data', (d) => (errText += d));
   const rl = createInterface({ input: child.stdout });

@@ -62,7 +62,13 @@ export async function run() {
   const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const tag = `7 reading metadata alone, ${n} JPEG heads with XMP, fresh process each, ${rounds} rounds`;
   return [
-    { bench: tag, figure: `CPU (${baseline})`, value: med(ms.baseline), unit: 'ms', ratio: ms.baseline.map((x) => x.toFixed(0)).join(', ') },
+    {
+      bench: tag,
+      figure: `CPU (${baseline})`,
+      value: med(ms.baseline),
+      unit: 'ms',
+      ratio: ms.baseline.map((x) => x.toFixed(0)).join(', '),
+    },
     { bench: tag, figure: 'CPU (this build)', value: med(ms.this), unit: 'ms', ratio: ms.this.map((x) => x.toFixed(0)).join(', ') },
     { bench: tag, figure: 'this ÷ baseline', value: med(ms.this) / med(ms.baseline), unit: '×' },
   ];

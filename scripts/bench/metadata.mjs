@@ -16,7 +16,10 @@ import { envInt, mainIf, rmDir, rng, runCli, startServer, workDir, writeConfig }
  */
 function cpuProbe(dir) {
   const probe = join(dir, 'cpu-probe.mjs');
-  writeFileSync(probe, `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => { const u = process.cpuUsage(); writeFileSync(process.env.BENCH_CPU_OUT, String((u.user + u.system) / 1e6)); });\n`);
+  writeFileSync(
+    probe,
+    `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => { const u = process.cpuUsage(); writeFileSync(process.env.BENCH_CPU_OUT, String((u.user + u.system) / 1e6)); });\n`,
+  );
   return probe;
 }
 
@@ -38,8 +41,10 @@ export async function run() {
         mkdirSync(runDir, { recursive: true });
         const config = writeConfig(runDir, server, local, {});
         // Each run mirrors into a folder of its own, from a fresh state: every file is a first upload.
-        const text = readFileSync(config, 'utf8')
-          .replace('    remote: Bench', `    remote: Bench-${mode}-${round}\n    embeddedMetadata: ${mode === 'on'}`);
+        const text = readFileSync(config, 'utf8').replace(
+          '    remote: Bench',
+          `    remote: Bench-${mode}-${round}\n    embeddedMetadata: ${mode === 'on'}`,
+        );
         writeFileSync(config, text);
         await server.resetCounters();
         const cpuOut = join(runDir, 'cpu');
@@ -58,8 +63,20 @@ export async function run() {
     const list = (xs) => xs.map((x) => x.toFixed(1)).join(', ');
     const tag = `7 first sync ${n} JPEGs with XMP (${Math.round(bytes / n / 1024)} KB mean), loopback, ${rounds} rounds`;
     return [
-      { bench: tag, figure: 'embeddedMetadata: false', value: n / off, unit: 'files/s', ratio: `wall ${list(seconds.off)} s, CPU ${list(cpu.off)} s; ${requests.off.toFixed(2)} req/file` },
-      { bench: tag, figure: 'embeddedMetadata: true', value: n / on, unit: 'files/s', ratio: `wall ${list(seconds.on)} s, CPU ${list(cpu.on)} s; ${requests.on.toFixed(2)} req/file; ${tagged} of ${n} assets tagged` },
+      {
+        bench: tag,
+        figure: 'embeddedMetadata: false',
+        value: n / off,
+        unit: 'files/s',
+        ratio: `wall ${list(seconds.off)} s, CPU ${list(cpu.off)} s; ${requests.off.toFixed(2)} req/file`,
+      },
+      {
+        bench: tag,
+        figure: 'embeddedMetadata: true',
+        value: n / on,
+        unit: 'files/s',
+        ratio: `wall ${list(seconds.on)} s, CPU ${list(cpu.on)} s; ${requests.on.toFixed(2)} req/file; ${tagged} of ${n} assets tagged`,
+      },
       { bench: tag, figure: 'wall time on ÷ off (medians)', value: ratio, unit: '×', target: '≤ 1.10', ok: ratio <= 1.1 && tagged === n },
       // What the reading costs the daemon's own CPU: the time above also holds the server's work, the same in both.
       { bench: tag, figure: 'CPU of `once` on ÷ off (medians)', value: cpuRatio, unit: '×' },
@@ -83,7 +100,11 @@ async function taggedShare(server, folderName, n) {
   // The tree is flat below the mapping folder's children; walk down to every folder of the run.
   for (let grew = true; grew; ) {
     grew = false;
-    for (const f of ins.folders) if (!inFolder.has(f.id) && inFolder.has(f.parentId)) inFolder.add(f.id), (grew = true);
+    for (const f of ins.folders)
+      if (!inFolder.has(f.id) && inFolder.has(f.parentId)) {
+        inFolder.add(f.id);
+        grew = true;
+      }
   }
   return Math.min(n, ins.assets.filter((a) => inFolder.has(a.parentId) && a.tags.some((t) => t.startsWith('shot-'))).length);
 }

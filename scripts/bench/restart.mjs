@@ -35,9 +35,38 @@ export async function run() {
     const tag = `3 restart ${n} unchanged`;
     return [
       { bench: tag, figure: "find -printf '%s %T@' (best of 3)", value: walk, unit: 's' },
-      { bench: tag, figure: 'bare Node stat walk, no db (nodewalk.mjs, best of 3)', value: bare, unit: 's', ratio: `${(bare / walk).toFixed(1)}× find` },
-      { bench: tag, figure: 'squidex-sync once, filled db (best of 3)', value: best, unit: 's', ratio: `${(best / walk).toFixed(1)}× find`, target: '≤ 2×', ok: best / walk <= 2 },
-      { bench: tag, figure: 'requests besides the token', value: other, unit: 'req', ratio: `uploads ${c.uploads}${other ? `; ${Object.entries(c.byRoute).filter(([k]) => k !== 'POST /token').map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`, target: '0', ok: other === 0 && c.uploads === 0 },
+      {
+        bench: tag,
+        figure: 'bare Node stat walk, no db (nodewalk.mjs, best of 3)',
+        value: bare,
+        unit: 's',
+        ratio: `${(bare / walk).toFixed(1)}× find`,
+      },
+      {
+        bench: tag,
+        figure: 'squidex-sync once, filled db (best of 3)',
+        value: best,
+        unit: 's',
+        ratio: `${(best / walk).toFixed(1)}× find`,
+        target: '≤ 2×',
+        ok: best / walk <= 2,
+      },
+      {
+        bench: tag,
+        figure: 'requests besides the token',
+        value: other,
+        unit: 'req',
+        ratio: `uploads ${c.uploads}${
+          other
+            ? `; ${Object.entries(c.byRoute)
+                .filter(([k]) => k !== 'POST /token')
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', ')}`
+            : ''
+        }`,
+        target: '0',
+        ok: other === 0 && c.uploads === 0,
+      },
       { bench: tag, figure: 'peak RSS (once)', value: last.peakMB, unit: 'MB' },
     ];
   } finally {

@@ -17,7 +17,8 @@ export async function run() {
   const dir = workDir('resume');
   const local = join(dir, 'tree');
   const fs = statfsSync(dir);
-  if ((fs.bavail * fs.bsize) / 1024 ** 2 < mb * 1.2 + 512) throw new Error(`not enough space in ${dir} for a ${mb} MiB file (set BENCH_RESUME_MB)`);
+  if ((fs.bavail * fs.bsize) / 1024 ** 2 < mb * 1.2 + 512)
+    throw new Error(`not enough space in ${dir} for a ${mb} MiB file (set BENCH_RESUME_MB)`);
   mkdirSync(local, { recursive: true });
   const block = randomBytes(1024 * 1024);
   const fd = openSync(join(local, 'launch.mov'), 'w');
@@ -54,9 +55,28 @@ export async function run() {
     const tag = `6 kill -9 at half of ${mb} MiB, restart`;
     return [
       { bench: tag, figure: 'held by the server at the kill', value: atKill / 1024 ** 2, unit: 'MiB' },
-      { bench: tag, figure: 'bytes sent in all', value: total / 1024 ** 2, unit: 'MiB', target: `≤ ${mb} MiB + 2 chunks`, ok: total <= size + 2 * CHUNK },
-      { bench: tag, figure: 'sent again', value: again / 1024 ** 2, unit: 'MiB', ratio: `${((again / size) * 100).toFixed(2)} % of the file` },
-      { bench: tag, figure: 'tus uploads created', value: String(ins.counters.byRoute['POST /assets/tus'] ?? 0), target: '1', ok: ins.counters.byRoute['POST /assets/tus'] === 1 },
+      {
+        bench: tag,
+        figure: 'bytes sent in all',
+        value: total / 1024 ** 2,
+        unit: 'MiB',
+        target: `≤ ${mb} MiB + 2 chunks`,
+        ok: total <= size + 2 * CHUNK,
+      },
+      {
+        bench: tag,
+        figure: 'sent again',
+        value: again / 1024 ** 2,
+        unit: 'MiB',
+        ratio: `${((again / size) * 100).toFixed(2)} % of the file`,
+      },
+      {
+        bench: tag,
+        figure: 'tus uploads created',
+        value: String(ins.counters.byRoute['POST /assets/tus'] ?? 0),
+        target: '1',
+        ok: ins.counters.byRoute['POST /assets/tus'] === 1,
+      },
     ];
   } finally {
     if (daemon) await daemon.stop().catch(() => undefined);

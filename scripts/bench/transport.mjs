@@ -27,7 +27,12 @@ export async function run() {
   const port = await new Promise((r) => createInterface({ input: server.stdout }).once('line', r));
   const url = `http://127.0.0.1:${port}/api/apps/bench/assets?parentId=x`;
   const payload = Buffer.alloc(30_000, 7);
-  const headers = { authorization: 'Bearer t', accept: 'application/json', 'content-type': 'multipart/form-data; boundary=x', 'content-length': String(payload.length) };
+  const headers = {
+    authorization: 'Bearer t',
+    accept: 'application/json',
+    'content-type': 'multipart/form-data; boundary=x',
+    'content-length': String(payload.length),
+  };
   const paths = {
     async request(agent, job) {
       const ac = new AbortController();
@@ -60,7 +65,11 @@ export async function run() {
         for (let i = 0; i < 200; i++) await paths[path](agent, job); // warm, as a sync is after its first files
         let left = n;
         const c0 = process.cpuUsage();
-        await Promise.all(Array.from({ length: 8 }, async () => { while (left-- > 0) await paths[path](agent, job); }));
+        await Promise.all(
+          Array.from({ length: 8 }, async () => {
+            while (left-- > 0) await paths[path](agent, job);
+          }),
+        );
         const c = process.cpuUsage(c0);
         cpu[path].push((c.user + c.system) / n);
         await agent.close();
@@ -72,8 +81,20 @@ export async function run() {
   const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const tag = `21 transport alone, ${n} POSTs of 30 KB, 8 at a time, ${rounds} rounds`;
   return [
-    { bench: tag, figure: "undici request() + body.text(), AbortController deadline", value: med(cpu.request), unit: 'µs CPU/request', ratio: cpu.request.map((x) => x.toFixed(0)).join(', ') },
-    { bench: tag, figure: 'exchange() + startDeadline (this build)', value: med(cpu.exchange), unit: 'µs CPU/request', ratio: cpu.exchange.map((x) => x.toFixed(0)).join(', ') },
+    {
+      bench: tag,
+      figure: 'undici request() + body.text(), AbortController deadline',
+      value: med(cpu.request),
+      unit: 'µs CPU/request',
+      ratio: cpu.request.map((x) => x.toFixed(0)).join(', '),
+    },
+    {
+      bench: tag,
+      figure: 'exchange() + startDeadline (this build)',
+      value: med(cpu.exchange),
+      unit: 'µs CPU/request',
+      ratio: cpu.exchange.map((x) => x.toFixed(0)).join(', '),
+    },
     { bench: tag, figure: 'this ÷ request()', value: med(cpu.exchange) / med(cpu.request), unit: '×' },
   ];
 }

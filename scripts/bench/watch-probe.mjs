@@ -9,16 +9,20 @@ import { pathToFileURL } from 'node:url';
 import { ROOT } from './lib.mjs';
 
 const [kind, root, chokidarDir] = process.argv.slice(2);
-const say = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+const say = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const rel = (p) => relative(root, p).split('\\').join('/');
 
 if (kind === 'parcel') {
   const watcher = createRequire(join(ROOT, 'package.json'))('@parcel/watcher');
   const opts = process.platform === 'linux' ? { backend: 'inotify' } : {};
-  await watcher.subscribe(root, (err, events) => {
-    if (err) say({ error: err.message });
-    for (const e of events) say({ event: e.type, path: rel(e.path) });
-  }, opts);
+  await watcher.subscribe(
+    root,
+    (err, events) => {
+      if (err) say({ error: err.message });
+      for (const e of events) say({ event: e.type, path: rel(e.path) });
+    },
+    opts,
+  );
 } else if (kind === 'chokidar') {
   const { watch } = await import(pathToFileURL(join(chokidarDir, 'node_modules', 'chokidar', 'index.js')).href);
   const w = watch(root, { ignoreInitial: true });
@@ -36,13 +40,17 @@ if (kind === 'parcel') {
       const dir = stack.pop();
       if (watched.has(dir)) continue;
       try {
-        watched.set(dir, fs.watch(join(root, dir), (event, name) => {
-          if (name === null) return;
-          const child = dir === '' ? String(name) : `${dir}/${name}`;
-          say({ event, path: child });
-          fs.lstat(join(root, child), (e, st) => !e && st.isDirectory() && watchTree(child));
-        }));
-        for (const d of fs.readdirSync(join(root, dir), { withFileTypes: true })) if (d.isDirectory()) stack.push(dir === '' ? d.name : `${dir}/${d.name}`);
+        watched.set(
+          dir,
+          fs.watch(join(root, dir), (event, name) => {
+            if (name === null) return;
+            const child = dir === '' ? String(name) : `${dir}/${name}`;
+            say({ event, path: child });
+            fs.lstat(join(root, child), (e, st) => !e && st.isDirectory() && watchTree(child));
+          }),
+        );
+        for (const d of fs.readdirSync(join(root, dir), { withFileTypes: true }))
+          if (d.isDirectory()) stack.push(dir === '' ? d.name : `${dir}/${d.name}`);
       } catch {
         // gone meanwhile
       }

@@ -15,7 +15,22 @@ import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { CLI, cpuOf, envInt, fillState, mainIf, makeTree, memOf, rmDir, sleep, startDaemon, startServer, track, workDir, writeConfig } from './lib.mjs';
+import {
+  CLI,
+  cpuOf,
+  envInt,
+  fillState,
+  mainIf,
+  makeTree,
+  memOf,
+  rmDir,
+  sleep,
+  startDaemon,
+  startServer,
+  track,
+  workDir,
+  writeConfig,
+} from './lib.mjs';
 import { shape } from './restart.mjs';
 
 const PROBE = join(import.meta.dirname, 'watch-probe.mjs');
@@ -109,7 +124,13 @@ export async function run() {
             { bench: tag, figure: 'spawn → ready', value: r.readyS, unit: 's' },
             { bench: tag, figure: 'RSS after ready / peak', value: `${r.rss.toFixed(0)} / ${r.hwm.toFixed(0)}`, unit: 'MB' },
             { bench: tag, figure: `idle CPU over ${idleS} s`, value: r.idle, unit: '% of a core' },
-            { bench: tag, figure: 'new file, append, new folder, file in it', value: `${r.events} / 4`, unit: 'reported', ok: r.events === 4 },
+            {
+              bench: tag,
+              figure: 'new file, append, new folder, file in it',
+              value: `${r.events} / 4`,
+              unit: 'reported',
+              ok: r.events === 4,
+            },
           );
         }
         for (const build of builds) {
@@ -128,9 +149,30 @@ export async function run() {
               const tag = `4b daemon${build.tag}, ${n} files (${mode})`;
               const targets = big && mode === 'events' && !build.tag;
               rows.push(
-                { bench: tag, figure: 'start → running', value: d.readySeconds, unit: 's', target: targets ? '≤ 1.0' : '', ok: targets ? d.readySeconds <= 1.0 : undefined },
-                { bench: tag, figure: 'RSS after ready / peak', value: `${after.rss.toFixed(0)} / ${end.hwm.toFixed(0)}`, unit: 'MB', target: targets ? '≤ 120' : '', ok: targets ? end.hwm <= 120 : undefined },
-                { bench: tag, figure: `idle CPU over ${idleS} s`, value: idle, unit: '% of a core', target: mode === 'events' ? '≈ 0' : 'bounded', ok: mode === 'events' ? idle < 1 : idle < 15 },
+                {
+                  bench: tag,
+                  figure: 'start → running',
+                  value: d.readySeconds,
+                  unit: 's',
+                  target: targets ? '≤ 1.0' : '',
+                  ok: targets ? d.readySeconds <= 1.0 : undefined,
+                },
+                {
+                  bench: tag,
+                  figure: 'RSS after ready / peak',
+                  value: `${after.rss.toFixed(0)} / ${end.hwm.toFixed(0)}`,
+                  unit: 'MB',
+                  target: targets ? '≤ 120' : '',
+                  ok: targets ? end.hwm <= 120 : undefined,
+                },
+                {
+                  bench: tag,
+                  figure: `idle CPU over ${idleS} s`,
+                  value: idle,
+                  unit: '% of a core',
+                  target: mode === 'events' ? '≈ 0' : 'bounded',
+                  ok: mode === 'events' ? idle < 1 : idle < 15,
+                },
               );
             } finally {
               await d.stop();

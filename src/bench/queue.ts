@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openState, type State } from '../state/index.js';
-import { createEnqueueBuffer } from '../queue/index.js';
+import { createEnqueueBuffer } from '../state/jobs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sqsync-bench-'));
 let seq = 0;
@@ -36,7 +36,9 @@ function ceiling(n: number): number {
   const db = new Database(join(dir, `raw${seq++}.db`));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  db.exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, mapping TEXT NOT NULL, path TEXT NOT NULL, run_at INTEGER NOT NULL, UNIQUE (mapping, path)) STRICT`);
+  db.exec(
+    `CREATE TABLE t (id INTEGER PRIMARY KEY, mapping TEXT NOT NULL, path TEXT NOT NULL, run_at INTEGER NOT NULL, UNIQUE (mapping, path)) STRICT`,
+  );
   const ins = db.prepare(`INSERT INTO t (mapping, path, run_at) VALUES (?, ?, ?)`);
   let round = 0;
   const r = rate(n, 5, () => {
@@ -98,8 +100,18 @@ function listRate(rows: number): number {
   const s = fresh('FULL');
   s.files.batch(() => {
     for (let i = 0; i < rows; i++) {
-      s.files.recordSynced({ mapping: 'm', path: `d${i % 100}/f${i}`, size: i, mtimeMs: i + 0.5, sha256: 'h', assetId: `a${i}`,
-        parentId: 'p', version: 1, syncedAt: 1, missingSince: null });
+      s.files.recordSynced({
+        mapping: 'm',
+        path: `d${i % 100}/f${i}`,
+        size: i,
+        mtimeMs: i + 0.5,
+        sha256: 'h',
+        assetId: `a${i}`,
+        parentId: 'p',
+        version: 1,
+        syncedAt: 1,
+        missingSince: null,
+      });
     }
   });
   const r = rate(rows, 3, () => s.files.list('m'));
@@ -109,7 +121,9 @@ function listRate(rows: number): number {
 
 try {
   const cpu = cpus()[0]?.model ?? 'unknown';
-  console.log(`queue benchmark — node ${process.version}, ${cpus().length} × ${cpu}, SQLite ${(new Database(':memory:').prepare('select sqlite_version() v').get() as { v: string }).v}`);
+  console.log(
+    `queue benchmark — node ${process.version}, ${cpus().length} × ${cpu}, SQLite ${(new Database(':memory:').prepare('select sqlite_version() v').get() as { v: string }).v}`,
+  );
   const ceil = ceiling(10_000);
   const rows: [string, number, string][] = [
     ['ceiling: raw inserts, 1 transaction, FULL', ceil, 'rows/s'],
@@ -127,7 +141,9 @@ try {
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
   for (const [name, v, unit] of rows) {
-    console.log(`${name.padEnd(w)}  ${Math.round(v).toLocaleString('en-US').padStart(10)} ${unit.padEnd(8)}  ${(v / ceil).toFixed(3)} × ceiling`);
+    console.log(
+      `${name.padEnd(w)}  ${Math.round(v).toLocaleString('en-US').padStart(10)} ${unit.padEnd(8)}  ${(v / ceil).toFixed(3)} × ceiling`,
+    );
   }
   console.log('targets: coalesced ≥ 50,000 events/s; cycles at FULL ≥ 5,000 jobs/s');
 } finally {

@@ -56,7 +56,9 @@ export function parseCli(argv: string[]): Args {
       throw usage(`${shown} is not an option of "${command}"; its options: ${allowed.map((o) => `--${o}`).join(', ')}.`);
     }
     const near = didYouMean(name, allowed);
-    throw usage(`unknown option ${shown}${near ? ` — did you mean --${near}?` : `; options${command ? ` of "${command}"` : ''}: ${allowed.map((o) => `--${o}`).join(', ')}`}`);
+    throw usage(
+      `unknown option ${shown}${near ? ` — did you mean --${near}?` : `; options${command ? ` of "${command}"` : ''}: ${allowed.map((o) => `--${o}`).join(', ')}`}`,
+    );
   }
   // Strict for what is left: a missing value (`--config` at the end) or a value given to a switch.
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });

@@ -27,7 +27,11 @@ export async function check(configFile: string): Promise<number> {
     } catch (e) {
       // A refused connection is not a refused token: say that the server cannot be reached.
       const net = networkCode(e);
-      if (net) throw new SyncError((e as SyncError).code, `cannot reach Squidex at ${config.squidex.url} (${net}).`, { cause: e, hint: 'Check squidex.url, the network, and that Squidex is running.' });
+      if (net)
+        throw new SyncError((e as SyncError).code, `cannot reach Squidex at ${config.squidex.url} (${net}).`, {
+          cause: e,
+          hint: 'Check squidex.url, the network, and that Squidex is running.',
+        });
       throw unreachable(e, `Squidex at ${config.squidex.url} did not grant a token`);
     }
     console.log(`token: granted by ${p(config.squidex.url)}${config.squidex.clientId ? ` for client ${p(config.squidex.clientId)}` : ''}`);
@@ -35,10 +39,14 @@ export async function check(configFile: string): Promise<number> {
       await client.listFolders(ROOT_FOLDER_ID);
     } catch (e) {
       if (e instanceof SyncError && e.code === 'NOT_FOUND') {
-        throw new SyncError('APP_NOT_FOUND', `App "${config.squidex.app}" was not found on ${config.squidex.url}, or this client has no access to it.`, {
-          cause: e,
-          hint: 'Check squidex.app and that the client belongs to that app.',
-        });
+        throw new SyncError(
+          'APP_NOT_FOUND',
+          `App "${config.squidex.app}" was not found on ${config.squidex.url}, or this client has no access to it.`,
+          {
+            cause: e,
+            hint: 'Check squidex.app and that the client belongs to that app.',
+          },
+        );
       }
       throw unreachable(e, `cannot list the asset folders of app "${config.squidex.app}"`);
     }
@@ -114,7 +122,10 @@ function networkCode(e: unknown): string | undefined {
 }
 
 function unreachable(e: unknown, what: string): SyncError {
-  if (e instanceof SyncError && (e.code === 'AUTH_FAILED' || e.code === 'FORBIDDEN' || e.code === 'NETWORK' || e.code === 'TIMEOUT' || e.code === 'TLS')) {
+  if (
+    e instanceof SyncError &&
+    (e.code === 'AUTH_FAILED' || e.code === 'FORBIDDEN' || e.code === 'NETWORK' || e.code === 'TIMEOUT' || e.code === 'TLS')
+  ) {
     return new SyncError(e.code, `${what}: ${describeError(e)}`, { cause: e });
   }
   return new SyncError('NETWORK', `${what}: ${describeError(e)}`, { cause: e });

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import type { Config, Mapping } from '../config/index.js';
 import { openState, readLockHolder, type State } from '../state/index.js';
-import { confirmKey, guardKey, keepKey, missingRootReason } from '../worker/gone.js';
+import { confirmKey, guardKey, keepKey, missingRootReason } from '../worker/deleteguard.js';
 import { EXIT, usage } from './exit.js';
 import { readConfig } from './runtime.js';
 
@@ -24,7 +24,11 @@ export async function confirmDeletes(configFile: string, args: string[]): Promis
     const results = settleHeld(state, config, { mapping: args[0], how: 'delete', now: Date.now() });
     for (const r of results) console.log(r.message);
     if (results.some((r) => r.settled > 0)) {
-      console.log(readLockHolder(config.state) ? 'The running daemon applies them now.' : 'They are applied at the next `squidex-sync once` or `start`.');
+      console.log(
+        readLockHolder(config.state)
+          ? 'The running daemon applies them now.'
+          : 'They are applied at the next `squidex-sync once` or `start`.',
+      );
     }
     return results.some((r) => r.refused) ? EXIT.FAILED_PATHS : EXIT.OK;
   } finally {
@@ -58,12 +62,19 @@ export function settleHeld(state: State, config: Config, req: { mapping?: string
 function settleOne(state: State, m: Mapping, how: 'delete' | 'keep', now: number): Settled {
   const base = { mapping: m.name, settled: 0, refused: false };
   if (!readable(m.local)) {
-    return { ...base, refused: true, message: `${m.name}: ${missingRootReason(m.local)}. Nothing confirmed: mount the share (or put the folder back), or remove the mapping from the config.` };
+    return {
+      ...base,
+      refused: true,
+      message: `${m.name}: ${missingRootReason(m.local)}. Nothing confirmed: mount the share (or put the folder back), or remove the mapping from the config.`,
+    };
   }
   const held = state.files.missingPaths(m.name);
   if (held.length === 0) {
     const pending = state.meta.get(guardKey(m.name));
-    return { ...base, message: pending ? `${m.name}: the held files are still being counted; try again in a few seconds.` : `${m.name}: no deletions held` };
+    return {
+      ...base,
+      message: pending ? `${m.name}: the held files are still being counted; try again in a few seconds.` : `${m.name}: no deletions held`,
+    };
   }
   state.files.batch(() => {
     state.meta.set(how === 'keep' ? keepKey(m.name) : confirmKey(m.name), String(now));

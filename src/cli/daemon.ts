@@ -2,10 +2,11 @@ import type { Mapping } from '../config/index.js';
 import { describeError, SyncError } from '../lib/errors.js';
 import { detectFsType, StabilityGate, startWatcher, type FileStat, type Watcher } from '../watch/index.js';
 import { DEFAULTS } from '../config/index.js';
-import { createEnqueueBuffer, type EnqueueBuffer } from '../queue/index.js';
+import { createEnqueueBuffer, type EnqueueBuffer } from '../state/jobs.js';
 import type { Runtime } from './runtime.js';
 import { SLEEP_GAP_MS, SLEEP_TICK_MS, watchForSleep } from './sleep.js';
 import { timerDelay } from '../lib/timers.js';
+import { rescanFields } from '../worker/rescan.js';
 
 export type MappingMode = 'events' | 'poll' | 'rescan';
 
@@ -50,14 +51,24 @@ export class Daemon {
 
   constructor(
     private readonly rt: Runtime,
-    private readonly hooks: { watcherState?(mapping: string, mode: MappingMode, running: boolean): void; rescanned?(mapping: string, seconds: number): void } = {},
+    private readonly hooks: {
+      watcherState?(mapping: string, mode: MappingMode, running: boolean): void;
+      rescanned?(mapping: string, seconds: number): void;
+    } = {},
   ) {
     this.#events = createEnqueueBuffer(rt.state.jobs, {
       // Reported once, then once a minute while it lasts (with the tries since), not per event.
       onError: (e, failures) =>
-        rt.logger.error({ code: (e as SyncError).code, failures }, 'cannot record file events (tried again with back-off): %s', describeError(e)),
+        rt.logger.error(
+          { code: (e as SyncError).code, failures },
+          'cannot record file events (tried again with back-off): %s',
+          describeError(e),
+        ),
       onRecovered: (failures, dropped) => {
-        rt.logger.info({ failures }, dropped ? 'file events are recorded again; some were dropped meanwhile, rescanning' : 'file events are recorded again');
+        rt.logger.info(
+          { failures },
+          dropped ? 'file events are recorded again; some were dropped meanwhile, rescanning' : 'file events are recorded again',
+        );
         if (dropped) for (const w of this.#watched) this.#rescanSoon(w);
       },
     });
@@ -71,15 +82,19 @@ export class Daemon {
     this.rt.pool.start();
     for (const mapping of this.rt.config.mappings) {
       const fs = detectFsType(mapping.local);
-      const mode: MappingMode =
-        mapping.watch === 'auto' ? (fs.network ? 'rescan' : 'events') : mapping.watch;
-      const w: Watched = { mapping, mode, network: fs.network, unknownFs: fs.fsType === 'unknown', pendingDirs: new Set(), settle: this.#settleGate(mapping) };
+      const mode: MappingMode = mapping.watch === 'auto' ? (fs.network ? 'rescan' : 'events') : mapping.watch;
+      const w: Watched = {
+        mapping,
+        mode,
+        network: fs.network,
+        unknownFs: fs.fsType === 'unknown',
+        pendingDirs: new Set(),
+        settle: this.#settleGate(mapping),
+      };
       this.#watched.push(w);
       this.rt.logger.info(
         { mapping: mapping.name, local: mapping.local, remote: mapping.remote || '/', fsType: fs.fsType, mode },
-        mode === 'rescan'
-          ? 'watching %s by periodic rescans (network file system %s: its change events are not reliable)'
-          : 'watching %s',
+        mode === 'rescan' ? 'watching %s by periodic rescans (network file system %s: its change events are not reliable)' : 'watching %s',
         mapping.local,
         fs.fsType,
       );
@@ -104,7 +119,11 @@ export class Daemon {
    */
   #woke(sleptMs: number): void {
     if (this.#stopped) return;
-    this.rt.logger.info({ sleptSeconds: Math.round(sleptMs / 1000) }, 'woke after about %d s asleep: refreshing the Squidex token and rescanning every mapping', Math.round(sleptMs / 1000));
+    this.rt.logger.info(
+      { sleptSeconds: Math.round(sleptMs / 1000) },
+      'woke after about %d s asleep: refreshing the Squidex token and rescanning every mapping',
+      Math.round(sleptMs / 1000),
+    );
     this.rt.client.refreshToken().then(
       () => this.rt.availability.wake(),
       (e) => this.rt.availability.failed(e),
@@ -188,7 +207,14 @@ export class Daemon {
       .then((r) => {
         for (const dir of held) w.pendingDirs.delete(dir);
         w.failedRescans = 0;
-        log.info({ ...r }, 'rescan: %d files, %d to check (%d still being written), %d gone', r.files, r.changed, r.settling, r.gone);
+        log.info(
+          rescanFields(r),
+          'rescan: %d files, %d to check (%d still being written), %d gone',
+          r.files,
+          r.changed,
+          r.settling,
+          r.gone,
+        );
         this.hooks.rescanned?.(w.mapping.name, r.ms / 1000);
         // Under keep only folders squidex-sync created and moves emptied go: look when something moved or vanished.
         if (w.mapping.deletes === 'delete' || r.gone > 0 || r.renamed > 0 || held.length > 0) this.#cleanupLater(w);
@@ -228,12 +254,21 @@ export class Daemon {
 
   /** Empty asset folders once the deletes and moves of this rescan had their move window. */
   #cleanupLater(w: Watched): void {
-    const t = setTimeout(() => {
-      if (this.#stopped) return;
-      this.rt.cleanupFolders(w.mapping).catch((e) =>
-        this.rt.logger.warn({ mapping: w.mapping.name, code: (e as SyncError).code }, 'removing empty asset folders failed: %s', describeError(e)),
-      );
-    }, timerDelay(2 * this.rt.config.sync.moveWindowMs + 2000));
+    const t = setTimeout(
+      () => {
+        if (this.#stopped) return;
+        this.rt
+          .cleanupFolders(w.mapping)
+          .catch((e) =>
+            this.rt.logger.warn(
+              { mapping: w.mapping.name, code: (e as SyncError).code },
+              'removing empty asset folders failed: %s',
+              describeError(e),
+            ),
+          );
+      },
+      timerDelay(2 * this.rt.config.sync.moveWindowMs + 2000),
+    );
     t.unref();
   }
 

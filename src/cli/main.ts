@@ -156,7 +156,8 @@ main(process.argv.slice(2)).then(
     setImmediate(() => process.exit(code));
   },
   (e: unknown) => {
-    const code = e instanceof TypeError && String((e as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_') ? EXIT.USAGE : exitCodeFor(e);
+    const code =
+      e instanceof TypeError && String((e as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_') ? EXIT.USAGE : exitCodeFor(e);
     // A message may quote a path or a server's words; its own line breaks (a config problem list) stay.
     console.error(`squidex-sync: ${printableLines(describeError(e))}`);
     process.exitCode = code;

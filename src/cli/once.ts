@@ -35,12 +35,12 @@ export async function once(configFile: string, opts: OnceOptions): Promise<numbe
 }
 
 async function syncOnce(config: Config, opts: OnceOptions, walks: ThreadWalks | null): Promise<number> {
-  const [{ createLogger }, { preflight }, { openRuntime, probeBackoff }, { outageDeadline, reviveLegacyFailures }, { guardHint, guardKey }] = await Promise.all([
+  const [{ createLogger }, { preflight }, { openRuntime, probeBackoff, serverKey, SERVER_META_KEY }, { outageDeadline, reviveLegacyFailures }, { guardHint, guardKey }] = await Promise.all([
     import('../lib/log.js'),
     import('./preflight.js'),
     import('./runtime.js'),
     import('../worker/outage.js'),
-    import('../worker/gone.js'),
+    import('../worker/deleteguard.js'),
   ]);
   // stdout carries the summary only; log lines go to stderr: on a terminal readable and
   // drawn above the progress bar (which is drawn on stderr too), elsewhere as JSON lines
@@ -73,15 +73,15 @@ async function syncOnce(config: Config, opts: OnceOptions, walks: ThreadWalks | 
     // The app is asked for when this state has not yet seen it answer (a new
     // or changed squidex.url/app must never read as "in sync"), or when there
     // is work; a restart over an unchanged tree then costs only a token.
-    const serverKey = `${config.squidex.url}|${config.squidex.app}`;
-    const knownServer = rt.state.meta.get('server') === serverKey;
+    const server = serverKey(config);
+    const knownServer = rt.state.meta.get(SERVER_META_KEY) === server;
     // Blips (a proxy's 503, a 429, a dropped connection) are ridden out for squidex.connectTimeoutSeconds.
     const boundMs = config.squidex.connectTimeoutSeconds * 1000;
     const retry = { forMs: boundMs, ...probeBackoff(config), now: () => rt.clock.now() };
     await preflight(rt.client, config, logger, { unreachable: 'fail', checkApp: !knownServer, retry });
     reviveLegacyFailures(rt.state, logger);
     // Written only when new: a restart that changes nothing commits nothing (no fsync, no checkpoint at close).
-    if (!knownServer) rt.state.meta.set('server', serverKey);
+    if (!knownServer) rt.state.meta.set(SERVER_META_KEY, server);
     if (opts.allowMassDelete) for (const m of config.mappings) rt.state.meta.delete(guardKey(m.name));
     // Folders or files the walk could not read are not "in sync": never synced, they would
     // otherwise only be a warning in the log while once exits 0.

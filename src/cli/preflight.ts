@@ -52,7 +52,12 @@ export async function preflight(client: SquidexClient, config: Config, logger: L
       if (!retry || (scope !== 'transient' && scope !== 'pause')) throw unreachable(e, config, undefined);
       if (left <= 0) throw unreachable(e, config, retry.forMs);
       if (round === 1) {
-        logger.warn({ code: (e as SyncError).code }, 'Squidex does not answer properly yet; asking again for up to %d s: %s', Math.round(retry.forMs / 1000), describeError(e));
+        logger.warn(
+          { code: (e as SyncError).code },
+          'Squidex does not answer properly yet; asking again for up to %d s: %s',
+          Math.round(retry.forMs / 1000),
+          describeError(e),
+        );
       }
       const asked = e instanceof SquidexError && scope === 'pause' ? e.retryAfterMs : undefined;
       await pause(Math.min(left, asked ?? delay));
@@ -65,13 +70,21 @@ function refuseConfigMistakes(e: unknown, config: Config): void {
   const code = e instanceof SyncError ? e.code : '';
   if (code === 'AUTH_FAILED') throw e;
   if (code === 'NOT_FOUND') {
-    throw new SyncError('APP_NOT_FOUND', `App "${config.squidex.app}" was not found on ${config.squidex.url}, or this client has no access to it.`, {
-      cause: e,
-      hint: 'Check squidex.app and that the client belongs to that app.',
-    });
+    throw new SyncError(
+      'APP_NOT_FOUND',
+      `App "${config.squidex.app}" was not found on ${config.squidex.url}, or this client has no access to it.`,
+      {
+        cause: e,
+        hint: 'Check squidex.app and that the client belongs to that app.',
+      },
+    );
   }
   if (code === 'FORBIDDEN') {
-    throw new SyncError('FORBIDDEN', `Client "${config.squidex.clientId ?? '(token)'}" may not read the assets of app "${config.squidex.app}": ${describeError(e)}`, { cause: e });
+    throw new SyncError(
+      'FORBIDDEN',
+      `Client "${config.squidex.clientId ?? '(token)'}" may not read the assets of app "${config.squidex.app}": ${describeError(e)}`,
+      { cause: e },
+    );
   }
 }
 

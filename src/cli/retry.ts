@@ -1,7 +1,7 @@
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Config } from '../config/index.js';
 import { openState, type State } from '../state/index.js';
-import type { PathRef } from '../queue/index.js';
+import type { PathRef } from '../state/jobs.js';
 import { EXIT, usage } from './exit.js';
 import { readConfig } from './runtime.js';
 

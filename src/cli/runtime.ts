@@ -17,9 +17,10 @@ import type { WalkFeed } from '../watch/merge.js';
 import { AdoptionIndex } from '../worker/adopt.js';
 import type { ReconcileContext, SyncEvents } from '../worker/context.js';
 import { WorkerPool } from '../worker/pool.js';
+import { reconcile } from '../worker/reconcile.js';
 import { rescanMapping, type RescanResult, type Settle } from '../worker/rescan.js';
 import { markCreated, removeEmptyFolders } from '../worker/emptied.js';
-import { guardKey } from '../worker/gone.js';
+import { guardKey } from '../worker/deleteguard.js';
 import { pinRoot } from '../worker/openfile.js';
 import { ServerChangeGuard } from '../verify/guard.js';
 import { BigUploads } from '../worker/bigupload.js';
@@ -107,6 +108,9 @@ export async function acquireLockPatiently(stateFile: string, waitMs: number, lo
     }
   }
 }
+
+/** meta key: the serverKey() this state last saw answer (`once` checks the app when it changed). */
+export const SERVER_META_KEY = 'server';
 
 /** Which Squidex (and app) the state's uploads and remembered chunk size belong to. */
 export function serverKey(config: Config): string {
@@ -221,7 +225,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     }),
   };
   const availability = availabilityFor(config, client, clock, logger);
-  const pool = new WorkerPool(ctx, {
+  const pool = new WorkerPool({ ...ctx, run: (job, run, signal) => reconcile(job, { ...ctx, ...run }, signal) }, {
     // The pool's jobs follow the limit (workersFor: a few more, to keep it full); the rest wait with their files closed.
     concurrency: limiter ? () => workersFor(limiter.limit) : (config.sync.concurrency as number),
     pausedMappings: () => pausedMappings(state, config),

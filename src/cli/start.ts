@@ -60,7 +60,10 @@ export async function start(configFile: string): Promise<number> {
     return c.queued + c.running;
   };
   rt.availability.subscribe((now) => {
-    if (now) health.serverAway({ since: now.since, reason: now.reason, refused: now.kind === 'refused' }, () => outageLine(rt.availability.outage ?? now, waiting()));
+    if (now)
+      health.serverAway({ since: now.since, reason: now.reason, refused: now.kind === 'refused' }, () =>
+        outageLine(rt.availability.outage ?? now, waiting()),
+      );
     else health.serverReachable();
   });
   metrics.setSquidexSource(() => {
@@ -119,14 +122,21 @@ export async function start(configFile: string): Promise<number> {
       health: () => health.health(),
       // Exactly what `status --json` prints, so scripts can use either.
       status: () => collectStatus(rt.state, config),
-      metrics: { contentType: metrics.contentType, text: () => {
-        refreshGauges();
-        return metrics.text();
-      } },
+      metrics: {
+        contentType: metrics.contentType,
+        text: () => {
+          refreshGauges();
+          return metrics.text();
+        },
+      },
       web: webFor(rt, config, { token: ensureToken(config.state), health, activity }),
       logger,
     });
-    logger.info({ url: http.url }, 'local page on %s (run `squidex-sync open` for its address with the token); /health and /metrics there too', http.url);
+    logger.info(
+      { url: http.url },
+      'local page on %s (run `squidex-sync open` for its address with the token); /health and /metrics there too',
+      http.url,
+    );
     // An idle daemon sends nothing; a cheap request now and then keeps /health honest
     // (while Squidex is away, the availability's own probes do). The probe is
     // single-flight: against a server that answers slowly, probes never pile up.
@@ -144,7 +154,12 @@ export async function start(configFile: string): Promise<number> {
       settings: config.notify,
       snapshot: () => {
         const s = collectStatus(rt.state, config);
-        return { failed: s.failed, held: s.mappings.map((m) => ({ mapping: m.name, reason: m.guard })), waiting: s.totals.pending, drift: s.drift };
+        return {
+          failed: s.failed,
+          held: s.mappings.map((m) => ({ mapping: m.name, reason: m.guard })),
+          waiting: s.totals.pending,
+          drift: s.drift,
+        };
       },
       server: () => health.server(),
       now: () => Date.now(),

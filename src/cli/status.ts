@@ -3,7 +3,7 @@ import type { Config, ServerChanges } from '../config/index.js';
 import { jsonForTerminal, printable, printableDeep } from '../lib/printable.js';
 import { formatBytes } from '../lib/units.js';
 import { openState, readLockHolder, type KeptRow, type State } from '../state/index.js';
-import { guardHint, guardKey } from '../worker/gone.js';
+import { guardHint, guardKey } from '../worker/deleteguard.js';
 import { VERIFIED_AT, verifyStore, type DriftRow } from '../verify/store.js';
 import { EXIT } from './exit.js';
 import { pausedMappings, readConfig } from './runtime.js';
@@ -117,7 +117,9 @@ export function collectStatus(state: State, config: Config): StatusReport {
       failed: mappings.reduce((n, m) => n + m.failed, 0),
     },
     uploadingNow: pendingJobs.filter((j) => j.state === 'running').map((j) => ({ mapping: j.mapping, path: j.path })),
-    failed: state.jobs.failed(200).map((j) => ({ mapping: j.mapping, path: j.path, attempts: j.attempts, error: j.lastError, code: j.code, at: j.failedAt })),
+    failed: state.jobs
+      .failed(200)
+      .map((j) => ({ mapping: j.mapping, path: j.path, attempts: j.attempts, error: j.lastError, code: j.code, at: j.failedAt })),
     pending: pendingJobs
       .filter((j) => j.state === 'queued')
       .map((j) => ({ mapping: j.mapping, path: j.path, attempts: j.attempts, nextRunAt: j.runAt, lastError: j.lastError })),
@@ -127,13 +129,22 @@ export function collectStatus(state: State, config: Config): StatusReport {
     skipped: state.skipped.list(200).map((k) => ({ mapping: k.mapping, path: k.path, reason: k.reason })),
     stampsPending: state.stamps.count(),
     drift: collectDrift(state, config),
-    bigUploads: state.uploads.list(200).map((u) => ({ mapping: u.mapping, path: u.path, confirmed: u.confirmed, size: u.size, startedAt: u.startedAt })),
+    bigUploads: state.uploads
+      .list(200)
+      .map((u) => ({ mapping: u.mapping, path: u.path, confirmed: u.confirmed, size: u.size, startedAt: u.startedAt })),
   };
 }
 
 function squidexStatus(state: State, waiting: number): SquidexStatus | null {
   const o = readOutage(state);
-  if (o) return { state: o.kind === 'refused' ? 'refused' : 'unreachable', since: o.since, until: null, reason: o.reason, summary: outageLine(o, waiting) };
+  if (o)
+    return {
+      state: o.kind === 'refused' ? 'refused' : 'unreachable',
+      since: o.since,
+      until: null,
+      reason: o.reason,
+      summary: outageLine(o, waiting),
+    };
   const until = state.jobs.pausedUntil();
   if (until > Date.now()) return { state: 'paused', since: null, until, reason: 'Retry-After', summary: pauseLine(until, waiting) };
   return null;
@@ -143,7 +154,12 @@ function collectDrift(state: State, config: Config): StatusReport['drift'] {
   const store = verifyStore(state.db);
   const at = Number(state.meta.get(VERIFIED_AT) ?? NaN);
   const items = store.listDrift(200).map(({ seenAt: _seenAt, ...d }) => d);
-  return { mode: config.sync.serverChanges, verifiedAt: Number.isFinite(at) ? at : null, total: [...store.countDrift().values()].reduce((a, b) => a + b, 0), items };
+  return {
+    mode: config.sync.serverChanges,
+    verifiedAt: Number.isFinite(at) ? at : null,
+    total: [...store.countDrift().values()].reduce((a, b) => a + b, 0),
+    items,
+  };
 }
 
 export async function status(configFile: string, opts: { json: boolean }): Promise<number> {
@@ -225,7 +241,8 @@ function formatStatus(r: StatusReport): string {
   }
   if (r.failed.length > 0) {
     lines.push('', 'failed (run `squidex-sync retry` to try again):');
-    for (const f of r.failed) lines.push(`  ${f.mapping}: ${f.path}`, `      ${f.error ?? f.code ?? 'unknown error'} (after ${attempts(f.attempts)})`);
+    for (const f of r.failed)
+      lines.push(`  ${f.mapping}: ${f.path}`, `      ${f.error ?? f.code ?? 'unknown error'} (after ${attempts(f.attempts)})`);
   }
   if (r.kept.length > 0) {
     lines.push('', 'gone locally, kept on the server (deletes: keep):');
@@ -257,9 +274,12 @@ function formatDrift(d: StatusReport['drift']): string[] {
   const lines: string[] = [];
   if (changed.length > 0) {
     const when = d.verifiedAt === null ? '' : ` (last verify ${new Date(d.verifiedAt).toISOString()})`;
-    lines.push('', d.mode === 'restore'
-      ? `changed in Squidex, and the daemon could not put it back${when}; its log says why:`
-      : `changed in Squidex, left as it is${when}; \`squidex-sync verify --repair\` puts the share's version back:`);
+    lines.push(
+      '',
+      d.mode === 'restore'
+        ? `changed in Squidex, and the daemon could not put it back${when}; its log says why:`
+        : `changed in Squidex, left as it is${when}; \`squidex-sync verify --repair\` puts the share's version back:`,
+    );
     for (const i of changed) lines.push(`  ${i.mapping}: ${i.path}`, `      ${i.kind}: ${i.detail} (asset ${i.assetId})`);
   }
   if (unknown.length > 0) {
@@ -277,5 +297,10 @@ function attempts(n: number): string {
 /** Columns padded to their widest cell; the `right` ones (counts) aligned right. */
 function table(rows: string[][], right: number[] = []): string[] {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => (right.includes(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((c, i) => (right.includes(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd(),
+  );
 }

@@ -83,7 +83,8 @@ async function repair(rt: Runtime, config: Config, differences: Difference[], re
     const failed = new Map(rt.state.jobs.failed(100_000).map((f) => [`${f.mapping}\0${f.path}`, f.lastError ?? f.code ?? 'failed']));
     // The pool leaves the jobs of paused mappings queued.
     for (const j of rt.state.jobs.pending(100_000)) {
-      if (j.state === 'queued') failed.set(`${j.mapping}\0${j.path}`, `waiting: uploads of "${j.mapping}" are paused (\`squidex-sync resume\` lets them go out)`);
+      if (j.state === 'queued')
+        failed.set(`${j.mapping}\0${j.path}`, `waiting: uploads of "${j.mapping}" are paused (\`squidex-sync resume\` lets them go out)`);
     }
     for (const d of repaired.queued.splice(0)) {
       const error = failed.get(`${d.mapping}\0${d.path}`);
@@ -94,8 +95,14 @@ async function repair(rt: Runtime, config: Config, differences: Difference[], re
   const store = verifyStore(rt.state.db);
   const now = rt.clock.now();
   for (const m of config.mappings) {
-    const left = [...repaired.left, ...repaired.failed.map((f) => f.difference)].filter((d) => d.mapping === m.name && d.assetId !== null && d.kind !== 'unsynced' && d.kind !== 'unreadable');
-    store.replaceDrift(m.name, left.map((d) => ({ mapping: d.mapping, path: d.path, assetId: d.assetId!, kind: d.kind as 'unknown', detail: d.detail })), now);
+    const left = [...repaired.left, ...repaired.failed.map((f) => f.difference)].filter(
+      (d) => d.mapping === m.name && d.assetId !== null && d.kind !== 'unsynced' && d.kind !== 'unreadable',
+    );
+    store.replaceDrift(
+      m.name,
+      left.map((d) => ({ mapping: d.mapping, path: d.path, assetId: d.assetId!, kind: d.kind as 'unknown', detail: d.detail })),
+      now,
+    );
   }
   return repaired;
 }
@@ -104,15 +111,21 @@ function format(config: Config, verdicts: VerifyResult['mappings'], differences:
   const lines: string[] = [];
   for (const v of verdicts) {
     const m = config.mappings.find((x) => x.name === v.mapping)!;
-    lines.push(`${v.mapping} (${printable(m.local)} → ${printable(m.remote || '/')}): ${v.compared} file${v.compared === 1 ? '' : 's'} compared with Squidex`);
+    lines.push(
+      `${v.mapping} (${printable(m.local)} → ${printable(m.remote || '/')}): ${v.compared} file${v.compared === 1 ? '' : 's'} compared with Squidex`,
+    );
   }
-  const line = (d: Difference): string => `  ${d.kind.padEnd(11)}${d.mapping}: ${d.path || '(the mapping)'}: ${d.detail}${d.assetId ? ` (asset ${d.assetId})` : ''}`;
+  const line = (d: Difference): string =>
+    `  ${d.kind.padEnd(11)}${d.mapping}: ${d.path || '(the mapping)'}: ${d.detail}${d.assetId ? ` (asset ${d.assetId})` : ''}`;
   if (!repaired) {
     lines.push(...differences.map(line));
     const open = differences.filter((d) => d.kind !== 'unknown');
     const unknown = differences.length - open.length;
     if (open.length === 0) lines.push('everything matches: the server holds what the share says.');
-    else lines.push(`${open.length} difference${open.length === 1 ? '' : 's'} (${tally(open)}). Run \`squidex-sync verify --repair\` to put the server back to what the share says.`);
+    else
+      lines.push(
+        `${open.length} difference${open.length === 1 ? '' : 's'} (${tally(open)}). Run \`squidex-sync verify --repair\` to put the server back to what the share says.`,
+      );
     if (unknown > 0) lines.push(`${unknown} asset${unknown === 1 ? '' : 's'} in mapped folders not from the share: listed, never deleted.`);
     return lines.join('\n');
   }
@@ -138,6 +151,13 @@ function toJson(result: VerifyResult, differences: Difference[], repaired: Repai
     ok: repaired ? repaired.failed.length === 0 : differences.every((d) => d.kind === 'unknown'),
     mappings: result.mappings.map((v) => ({ name: v.mapping, compared: v.compared, differences: v.differences.length })),
     differences,
-    ...(repaired && { repair: { fixed: repaired.fixed, queued: repaired.queued, left: repaired.left, failed: repaired.failed.map((f) => ({ ...f.difference, error: f.error })) } }),
+    ...(repaired && {
+      repair: {
+        fixed: repaired.fixed,
+        queued: repaired.queued,
+        left: repaired.left,
+        failed: repaired.failed.map((f) => ({ ...f.difference, error: f.error })),
+      },
+    }),
   };
 }

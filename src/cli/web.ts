@@ -9,7 +9,11 @@ import type { Runtime } from './runtime.js';
 import { collectStatus } from './status.js';
 
 /** The local page wired to the running daemon: what it shows and what its buttons do. */
-export function webFor(rt: Runtime, config: Config, deps: { token: string; health: HealthTracker; activity: Activity }): Omit<WebOptions, 'hosts' | 'logger'> {
+export function webFor(
+  rt: Runtime,
+  config: Config,
+  deps: { token: string; health: HealthTracker; activity: Activity },
+): Omit<WebOptions, 'hosts' | 'logger'> {
   const state = rt.state;
   const actions: WebActions = {
     pause: (mapping) => {
@@ -23,7 +27,9 @@ export function webFor(rt: Runtime, config: Config, deps: { token: string; healt
     },
     retry: (mapping, path) => {
       knownMapping(config, mapping);
-      const refs = state.jobs.failed(100_000).filter((f) => (mapping === undefined || f.mapping === mapping) && (path === undefined || f.path === path));
+      const refs = state.jobs
+        .failed(100_000)
+        .filter((f) => (mapping === undefined || f.mapping === mapping) && (path === undefined || f.path === path));
       const n = refs.length === 0 ? 0 : state.jobs.requeueFailed(refs.map((f) => ({ mapping: f.mapping, path: f.path })));
       rt.pool.wake();
       return n === 0 ? 'nothing to retry' : `re-queued ${n} failed path${n === 1 ? '' : 's'}`;

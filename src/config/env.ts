@@ -39,7 +39,10 @@ function substituteString(s: string, env: Record<string, string | undefined>, pr
   return s.replace(REF, (match, name: string | undefined) => {
     if (match === '$${') return '${';
     if (name === undefined || !NAME.test(name)) {
-      problems.error(key, `"\${${name ?? ''}}" is not a valid variable reference; use \${NAME} with letters, digits and _, or $\${ for a literal \${`);
+      problems.error(
+        key,
+        `"\${${name ?? ''}}" is not a valid variable reference; use \${NAME} with letters, digits and _, or $\${ for a literal \${`,
+      );
       return '';
     }
     const v = env[name];
@@ -49,7 +52,10 @@ function substituteString(s: string, env: Record<string, string | undefined>, pr
         lenient.unset.add(key);
         return match;
       }
-      problems.error(key, `environment variable ${name} is ${v === undefined ? 'not set' : 'empty'} (used as \${${name}}); set it in the environment of the daemon (systemd Environment=/EnvironmentFile=, pm2 env)`);
+      problems.error(
+        key,
+        `environment variable ${name} is ${v === undefined ? 'not set' : 'empty'} (used as \${${name}}); set it in the environment of the daemon (systemd Environment=/EnvironmentFile=, pm2 env)`,
+      );
       return '';
     }
     return v;

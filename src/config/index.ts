@@ -13,7 +13,20 @@ import { buildConfig } from './validate.js';
 import type { Config, ConfigProblem, Mapping, ParseOptions } from './types.js';
 
 export { DEFAULTS } from './types.js';
-export type { Config, ConfigProblem, DeleteGuardSettings, DeletePolicy, LogLevel, Mapping, NotifySettings, ParseOptions, ServerChanges, SquidexConfig, SyncSettings, WatchMode } from './types.js';
+export type {
+  Config,
+  ConfigProblem,
+  DeleteGuardSettings,
+  DeletePolicy,
+  LogLevel,
+  Mapping,
+  NotifySettings,
+  ParseOptions,
+  ServerChanges,
+  SquidexConfig,
+  SyncSettings,
+  WatchMode,
+} from './types.js';
 export { normaliseRemote, defaultName } from './validate.js';
 export { parseDuration, parseBytes } from './reader.js';
 
@@ -46,7 +59,10 @@ export function loadConfig(
     text = readFileSync(abs, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist; pass --config FILE or copy sync.example.yaml to sync.yaml' : `cannot be read (${code ?? (e as Error).message})`;
+    const why =
+      code === 'ENOENT'
+        ? 'does not exist; pass --config FILE or copy sync.example.yaml to sync.yaml'
+        : `cannot be read (${code ?? (e as Error).message})`;
     throw new ConfigError(abs, [{ key: '', message: `config file ${abs} ${why}` }], e);
   }
   return parseConfig(text, { ...opts, file: abs, env });
@@ -59,7 +75,11 @@ export function parseConfig(text: string, opts: ParseOptions): Config {
 
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(file, doc.errors.map((e) => ({ key: '', message: yamlMessage(e, text) })), doc.errors[0]);
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ key: '', message: yamlMessage(e, text) })),
+      doc.errors[0],
+    );
   }
   let parsed: unknown;
   try {
@@ -99,7 +119,10 @@ const SECRET_KEYS: ReadonlySet<string> = new Set(['squidex.clientSecret', 'squid
  * "line 4, column 15: Nested mappings are not allowed…" plus the offending line —
  * unless that line looks like it holds a secret, since this message gets logged.
  */
-function yamlMessage(e: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]]; pos: [number, number] }, text: string): string {
+function yamlMessage(
+  e: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]]; pos: [number, number] },
+  text: string,
+): string {
   const first = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
   const { line, col } = e.linePos?.[0] ?? lineCol(text, e.pos[0]);
   const src = text.split(/\r?\n/)[line - 1]?.trim() ?? '';

@@ -15,7 +15,7 @@ export function checkPaths(config: Config, mappingIndex: Map<unknown, number>, o
   const keyOf = (i: number, k: string) => joinKey(joinKey('mappings', idx(i)), k);
 
   if (opts.checkPaths) {
-    config.mappings.forEach((m, i) => checkLocal(m.local, keyOf(i, 'local'), opts, problems));
+    for (const [i, m] of config.mappings.entries()) checkLocal(m.local, keyOf(i, 'local'), opts, problems);
     if (config.squidex.ca) checkCa(config.squidex.ca, problems);
     checkState(config.state, problems);
   }
@@ -26,8 +26,7 @@ export function checkPaths(config: Config, mappingIndex: Map<unknown, number>, o
       const rel = relation(real[i], real[j]);
       if (!rel) continue;
       const other = `mappings[${idx(i)}].local`;
-      const what =
-        rel === 'same' ? `is the same folder as ${other}` : rel === 'inside' ? `lies inside ${other}` : `contains ${other}`;
+      const what = rel === 'same' ? `is the same folder as ${other}` : rel === 'inside' ? `lies inside ${other}` : `contains ${other}`;
       problems.error(
         keyOf(j, 'local'),
         `${what} (${real[j]} / ${real[i]}); its files would be synced twice — map only the outer folder (add the inner one to its ignore list if it must stay out)`,
@@ -44,7 +43,10 @@ function checkLocal(local: string, key: string, opts: Opts, problems: Problems):
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       if (opts.missingLocal === 'allow') {
-        problems.warn(key, `${local} does not exist (share not mounted?); syncing this mapping waits for it, and the delete guard holds any deletions`);
+        problems.warn(
+          key,
+          `${local} does not exist (share not mounted?); syncing this mapping waits for it, and the delete guard holds any deletions`,
+        );
       } else {
         problems.error(key, `${local} does not exist; mount the share or create the folder, or fix the path`);
       }
@@ -63,7 +65,8 @@ function checkCa(file: string, problems: Problems): void {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code})`;
-    return problems.error('squidex.ca', `${file} ${why}; expected a PEM file with the CA certificate(s) of your Squidex server`);
+    problems.error('squidex.ca', `${file} ${why}; expected a PEM file with the CA certificate(s) of your Squidex server`);
+    return;
   }
   if (!text.includes('-----BEGIN CERTIFICATE-----')) {
     problems.error('squidex.ca', `${file} is not a PEM certificate file (no "-----BEGIN CERTIFICATE-----" line)`);

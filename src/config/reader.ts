@@ -130,9 +130,19 @@ export class Section {
     const { min, max, integer = true } = opts;
     const what = integer ? 'a whole number' : 'a number';
     const range =
-      min !== undefined && max !== undefined ? ` from ${min} to ${max}` : min !== undefined ? ` ≥ ${min}` : max !== undefined ? ` ≤ ${max}` : '';
+      min !== undefined && max !== undefined
+        ? ` from ${min} to ${max}`
+        : min !== undefined
+          ? ` ≥ ${min}`
+          : max !== undefined
+            ? ` ≤ ${max}`
+            : '';
     const bad =
-      typeof n !== 'number' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || (min !== undefined && n < min) || (max !== undefined && n > max);
+      typeof n !== 'number' ||
+      !Number.isFinite(n) ||
+      (integer && !Number.isInteger(n)) ||
+      (min !== undefined && n < min) ||
+      (max !== undefined && n > max);
     if (bad) {
       this.error(name, `expected ${what}${range}, got ${show(original, this.key(name))}`);
       return fallback;

@@ -186,6 +186,11 @@ export const DEFAULTS = Object.freeze({
   upload: Object.freeze({ maxBytesPerSecond: 0, chunkBytes: 4 * 1024 * 1024, tusAboveBytes: 4 * 1024 * 1024 }),
   // The local page is on by default: 7463 is in no common registry of local services.
   http: Object.freeze({ port: 7463, host: '127.0.0.1', healthProbeSeconds: 60 }),
-  notify: Object.freeze({ webhook: null as string | null, headers: Object.freeze({}) as Record<string, string>, everyMinutes: 15, afterMinutes: 10 }),
+  notify: Object.freeze({
+    webhook: null as string | null,
+    headers: Object.freeze({}) as Record<string, string>,
+    everyMinutes: 15,
+    afterMinutes: 10,
+  }),
   log: Object.freeze({ level: 'info' as LogLevel }),
 });

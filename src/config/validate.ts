@@ -10,10 +10,30 @@ import { Section, isTree, joinKey, parseBytes, parseDuration, show, type Problem
 import { DEFAULTS, type Config, type DeletePolicy, type LogLevel, type Mapping, type ServerChanges, type WatchMode } from './types.js';
 
 const TOP_KEYS = ['squidex', 'state', 'mappings', 'sync', 'deleteGuard', 'upload', 'http', 'notify', 'log'] as const;
-const SQUIDEX_KEYS = ['url', 'app', 'clientId', 'clientSecret', 'token', 'ca', 'timeoutSeconds', 'connectTimeoutSeconds', 'allowInsecureHttp'] as const;
+const SQUIDEX_KEYS = [
+  'url',
+  'app',
+  'clientId',
+  'clientSecret',
+  'token',
+  'ca',
+  'timeoutSeconds',
+  'connectTimeoutSeconds',
+  'allowInsecureHttp',
+] as const;
 const MAPPING_KEYS = [
-  'name', 'local', 'remote', 'deletes', 'permanentDeletes', 'watch', 'rescanInterval', 'ignore', 'ignoreDefaults',
-  'tags', 'folderTags', 'embeddedMetadata',
+  'name',
+  'local',
+  'remote',
+  'deletes',
+  'permanentDeletes',
+  'watch',
+  'rescanInterval',
+  'ignore',
+  'ignoreDefaults',
+  'tags',
+  'folderTags',
+  'embeddedMetadata',
 ] as const;
 /** Squidex stores tags as given; a longer one is almost certainly a paste gone wrong. */
 const MAX_TAG_CHARS = 200;
@@ -72,17 +92,31 @@ export function buildConfig(root: Tree, ctx: Context): Config {
     minFiles: g.num('minFiles', DEFAULTS.deleteGuard.minFiles, { min: 0 }),
   };
   if (!deleteGuard.enabled && mappings.some((m) => m.deletes === 'delete')) {
-    g.warn('enabled', 'the delete guard is off while a mapping uses deletes: delete — an unmounted or emptied share would delete its assets');
+    g.warn(
+      'enabled',
+      'the delete guard is off while a mapping uses deletes: delete — an unmounted or emptied share would delete its assets',
+    );
   }
 
   const u = top.section('upload', Object.keys(DEFAULTS.upload));
   let maxBytesPerSecond: number = DEFAULTS.upload.maxBytesPerSecond;
   if (u.has('maxBytesPerSecond')) {
     const b = parseBytes(u.raw('maxBytesPerSecond'));
-    if (b === undefined) u.error('maxBytesPerSecond', `expected bytes per second as a number or a size such as 10MB or 5MiB (0 = unlimited), got ${show(u.raw('maxBytesPerSecond'), '')}`);
+    if (b === undefined)
+      u.error(
+        'maxBytesPerSecond',
+        `expected bytes per second as a number or a size such as 10MB or 5MiB (0 = unlimited), got ${show(u.raw('maxBytesPerSecond'), '')}`,
+      );
     else maxBytesPerSecond = b;
   }
-  const chunkBytes = bytesKey(u, 'chunkBytes', DEFAULTS.upload.chunkBytes, MIN_CHUNK, MAX_CHUNK, 'the size of each piece of a resumable upload');
+  const chunkBytes = bytesKey(
+    u,
+    'chunkBytes',
+    DEFAULTS.upload.chunkBytes,
+    MIN_CHUNK,
+    MAX_CHUNK,
+    'the size of each piece of a resumable upload',
+  );
   const tusAboveBytes = bytesKey(u, 'tusAboveBytes', chunkBytes, 0, Number.MAX_SAFE_INTEGER, 'files larger than this go through tus');
 
   const h = top.section('http', Object.keys(DEFAULTS.http));
@@ -92,7 +126,10 @@ export function buildConfig(root: Tree, ctx: Context): Config {
     healthProbeSeconds: h.num('healthProbeSeconds', DEFAULTS.http.healthProbeSeconds, { min: 1, max: 3600 }),
   };
   if (!isLoopback(http.host)) {
-    h.error('host', `expected a loopback address (127.0.0.1, ::1 or localhost), got ${show(http.host, '')}: the endpoint has no authentication and shows file paths, so it serves this machine only (put a reverse proxy in front to expose it)`);
+    h.error(
+      'host',
+      `expected a loopback address (127.0.0.1, ::1 or localhost), got ${show(http.host, '')}: the endpoint has no authentication and shows file paths, so it serves this machine only (put a reverse proxy in front to expose it)`,
+    );
   }
 
   const notify = readNotify(top.section('notify', Object.keys(DEFAULTS.notify)));
@@ -139,10 +176,12 @@ function readNotify(n: Section): Config['notify'] {
   const headers: Record<string, string> = {};
   const raw = n.raw('headers');
   if (raw !== undefined && raw !== null) {
-    if (typeof raw !== 'object' || Array.isArray(raw)) n.error('headers', 'expected a map of header names to values, e.g. { Authorization: Bearer … }');
+    if (typeof raw !== 'object' || Array.isArray(raw))
+      n.error('headers', 'expected a map of header names to values, e.g. { Authorization: Bearer … }');
     else {
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-        if (typeof v !== 'string' || !/^[A-Za-z0-9-]+$/.test(k)) n.error('headers', `expected header names of letters, digits and dashes with text values (header "${k}")`);
+        if (typeof v !== 'string' || !/^[A-Za-z0-9-]+$/.test(k))
+          n.error('headers', `expected header names of letters, digits and dashes with text values (header "${k}")`);
         else headers[k] = v;
       }
     }
@@ -161,7 +200,8 @@ function readSquidex(s: Section, ctx: Context): Config['squidex'] {
   const allowInsecureHttp = s.bool('allowInsecureHttp', DEFAULTS.squidex.allowInsecureHttp);
   const url = rawUrl === undefined ? '' : checkUrl(rawUrl, s, allowInsecureHttp);
   const app = s.str('app', 'the name of the Squidex app whose assets to fill, e.g. atlas') ?? '';
-  if (app && !APP_NAME.test(app)) s.error('app', `expected a Squidex app name (lower-case letters, digits and single dashes, e.g. atlas), got ${show(app, '')}`);
+  if (app && !APP_NAME.test(app))
+    s.error('app', `expected a Squidex app name (lower-case letters, digits and single dashes, e.g. atlas), got ${show(app, '')}`);
 
   const token = s.str('token');
   let clientId: string | undefined;
@@ -169,12 +209,16 @@ function readSquidex(s: Section, ctx: Context): Config['squidex'] {
   if (token !== undefined) {
     if (s.has('clientId') || s.has('clientSecret')) s.error('token', 'set either token or clientId + clientSecret, not both');
   } else {
-    clientId = s.str('clientId', 'the client id from the app\'s Settings → Clients, e.g. atlas:sync (or set token)');
+    clientId = s.str('clientId', "the client id from the app's Settings → Clients, e.g. atlas:sync (or set token)");
     clientSecret = s.str('clientSecret', 'the client secret, best as ${SQUIDEX_CLIENT_SECRET} from the environment (or set token)');
   }
   const ca = s.str('ca');
   const timeoutSeconds = s.num('timeoutSeconds', DEFAULTS.squidex.timeoutSeconds, { min: 1, max: 3600, integer: false });
-  const connectTimeoutSeconds = s.num('connectTimeoutSeconds', DEFAULTS.squidex.connectTimeoutSeconds, { min: 0, max: 86_400, integer: false });
+  const connectTimeoutSeconds = s.num('connectTimeoutSeconds', DEFAULTS.squidex.connectTimeoutSeconds, {
+    min: 0,
+    max: 86_400,
+    integer: false,
+  });
   return {
     url,
     app,
@@ -241,20 +285,26 @@ function readMappings(top: Section, ctx: Context): Mapping[] {
 
   const out: Mapping[] = [];
   const names = new Map<string, { index: number; explicit: boolean }>();
-  raw.forEach((item, i) => {
+  for (const [i, item] of raw.entries()) {
     const key = joinKey('mappings', i);
-    if (!isTree(item)) return ctx.problems.error(key, `expected a mapping with local and remote, got ${show(item, '')}`);
+    if (!isTree(item)) {
+      ctx.problems.error(key, `expected a mapping with local and remote, got ${show(item, '')}`);
+      continue;
+    }
     const m = readMapping(new Section(ctx.problems, key, item, MAPPING_KEYS), ctx);
-    if (!m) return;
+    if (!m) continue;
     const explicit = item.name !== undefined && item.name !== null;
     const prior = names.get(m.name);
     if (prior) {
-      const why = explicit && prior.explicit ? '' : ' (a default name is the local folder\'s name)';
-      ctx.problems.error(joinKey(key, 'name'), `"${m.name}" is already the name of mappings[${prior.index}]${why}; the name keys a mapping's files in the state database, so give each mapping its own name: key`);
+      const why = explicit && prior.explicit ? '' : " (a default name is the local folder's name)";
+      ctx.problems.error(
+        joinKey(key, 'name'),
+        `"${m.name}" is already the name of mappings[${prior.index}]${why}; the name keys a mapping's files in the state database, so give each mapping its own name: key`,
+      );
     } else names.set(m.name, { index: i, explicit });
     ctx.mappingIndex.set(m, i);
     out.push(m);
-  });
+  }
   return out;
 }
 
@@ -280,21 +330,39 @@ function readMapping(s: Section, ctx: Context): Mapping | undefined {
   if (localRaw === undefined) return undefined;
   const local = resolveUserPath(localRaw, ctx);
   return {
-    name: name ?? defaultName(local), local, remote: remote ?? '', deletes, permanentDeletes, watch, rescanIntervalMs, ignore, ignoreDefaults,
-    tags, folderTags, embeddedMetadata,
+    name: name ?? defaultName(local),
+    local,
+    remote: remote ?? '',
+    deletes,
+    permanentDeletes,
+    watch,
+    rescanIntervalMs,
+    ignore,
+    ignoreDefaults,
+    tags,
+    folderTags,
+    embeddedMetadata,
   };
 }
 
 /** The local folder's name, lower-cased and made CLI-safe: "Marketing Team" → "marketing-team". */
 export function defaultName(local: string): string {
-  const base = path.basename(local).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[-._]+|-+$/g, '');
+  const base = path
+    .basename(local)
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[-._]+|-+$/g, '');
   return base || 'root';
 }
 
 /** "/Marketing//Shared/" → "Marketing/Shared"; "" and "/" → "" (the app root). */
 export function normaliseRemote(raw: string): string | { error: string } {
-  const segments = raw.trim().split('/').filter((seg) => seg !== '' && seg !== '.');
-  if (segments.includes('..')) return { error: 'must not contain ".." segments; write the asset folder path from the app root, e.g. Marketing/Shared' };
+  const segments = raw
+    .trim()
+    .split('/')
+    .filter((seg) => seg !== '' && seg !== '.');
+  if (segments.includes('..'))
+    return { error: 'must not contain ".." segments; write the asset folder path from the app root, e.g. Marketing/Shared' };
   if (segments.some((seg) => seg.trim() === '')) return { error: 'has a folder name made only of spaces' };
   return segments.join('/');
 }
@@ -305,7 +373,8 @@ function readRemote(s: Section): string | undefined {
     s.missing('remote', 'the asset folder path to mirror into, e.g. Marketing/Shared ("" or / for the app root)');
     return undefined;
   }
-  const r = typeof v === 'string' ? normaliseRemote(v) : { error: `expected an asset folder path such as Marketing/Shared, got ${show(v, '')}` };
+  const r =
+    typeof v === 'string' ? normaliseRemote(v) : { error: `expected an asset folder path such as Marketing/Shared, got ${show(v, '')}` };
   if (typeof r === 'string') return r;
   s.error('remote', r.error);
   return undefined;
@@ -316,7 +385,10 @@ function readRescan(s: Section): number | 'auto' {
   if (v === undefined || v === 'auto') return DEFAULTS.mapping.rescanIntervalMs;
   const ms = parseDuration(v);
   if (ms === undefined || ms < 1000) {
-    s.error('rescanInterval', `expected auto or a duration of at least 1s such as 90s, 15m or 1h (a bare number is seconds), got ${show(v, '')}`);
+    s.error(
+      'rescanInterval',
+      `expected auto or a duration of at least 1s such as 90s, 15m or 1h (a bare number is seconds), got ${show(v, '')}`,
+    );
     return DEFAULTS.mapping.rescanIntervalMs;
   }
   return ms;
@@ -331,12 +403,18 @@ function readTags(s: Section): string[] {
     return [];
   }
   const out: string[] = [];
-  list.forEach((t, i) => {
+  for (const [i, t] of list.entries()) {
     const tag = typeof t === 'string' || typeof t === 'number' ? String(t).trim() : '';
-    if (tag === '') return s.error(`tags[${i}]`, `expected a tag such as "brand", got ${show(t, '')}`);
-    if (tag.length > MAX_TAG_CHARS) return s.error(`tags[${i}]`, `is ${tag.length} characters long; a tag may have at most ${MAX_TAG_CHARS}`);
+    if (tag === '') {
+      s.error(`tags[${i}]`, `expected a tag such as "brand", got ${show(t, '')}`);
+      continue;
+    }
+    if (tag.length > MAX_TAG_CHARS) {
+      s.error(`tags[${i}]`, `is ${tag.length} characters long; a tag may have at most ${MAX_TAG_CHARS}`);
+      continue;
+    }
     if (!out.includes(tag)) out.push(tag);
-  });
+  }
   return out;
 }
 
@@ -344,7 +422,8 @@ function readTags(s: Section): string[] {
 function readConcurrency(s: Section): number | 'auto' {
   const v = s.raw('concurrency');
   if (v === undefined || v === 'auto') return v ?? DEFAULTS.sync.concurrency;
-  if (typeof v === 'number' || (typeof v === 'string' && /^\s*\d+\s*$/.test(v))) return s.checkNumber('concurrency', Number(v), 1, { min: 1, max: 64 }, v);
+  if (typeof v === 'number' || (typeof v === 'string' && /^\s*\d+\s*$/.test(v)))
+    return s.checkNumber('concurrency', Number(v), 1, { min: 1, max: 64 }, v);
   s.error('concurrency', `expected auto (find the server's pace) or a whole number from 1 to 64, got ${show(v, '')}`);
   return DEFAULTS.sync.concurrency;
 }
@@ -354,7 +433,10 @@ function readVerifyInterval(s: Section): number {
   if (v === undefined) return DEFAULTS.sync.verifyIntervalMs;
   const ms = parseDuration(v);
   if (ms === undefined || (ms > 0 && ms < 1000)) {
-    s.error('verifyInterval', `expected a duration such as 24h, 6h or 30m (a bare number is seconds; 0 turns the background verify off), got ${show(v, '')}`);
+    s.error(
+      'verifyInterval',
+      `expected a duration such as 24h, 6h or 30m (a bare number is seconds; 0 turns the background verify off), got ${show(v, '')}`,
+    );
     return DEFAULTS.sync.verifyIntervalMs;
   }
   return ms;
@@ -369,19 +451,32 @@ function readIgnore(s: Section): string[] {
     return [];
   }
   const out: string[] = [];
-  list.forEach((g, i) => {
+  for (const [i, g] of list.entries()) {
     const problems = (msg: string) => s.error(`ignore[${i}]`, msg);
-    if (typeof g !== 'string' || g.trim() === '') return problems(`expected a glob such as "*.bak", got ${show(g, '')}`);
-    if (g.startsWith('/')) return problems(`globs are relative to the mapping's local folder; drop the leading "/" (${show(g, '')})`);
+    if (typeof g !== 'string' || g.trim() === '') {
+      problems(`expected a glob such as "*.bak", got ${show(g, '')}`);
+      continue;
+    }
+    if (g.startsWith('/')) {
+      problems(`globs are relative to the mapping's local folder; drop the leading "/" (${show(g, '')})`);
+      continue;
+    }
     // The same rules compileIgnore enforces at start, so `check` catches them too (it said "valid" before).
-    if (g.startsWith('!')) return problems(`negation (!) is not supported: list what to ignore, not what to keep (${show(g, '')})`);
-    if (/^(\*\*\/?)+\*?$/.test(g.trim())) return problems(`would ignore the whole mapping (${show(g, '')}); remove the mapping instead`);
+    if (g.startsWith('!')) {
+      problems(`negation (!) is not supported: list what to ignore, not what to keep (${show(g, '')})`);
+      continue;
+    }
+    if (/^(\*\*\/?)+\*?$/.test(g.trim())) {
+      problems(`would ignore the whole mapping (${show(g, '')}); remove the mapping instead`);
+      continue;
+    }
     try {
       picomatch.makeRe(g);
     } catch (e) {
-      return problems(`is not a valid glob (${(e as Error).message})`);
+      problems(`is not a valid glob (${(e as Error).message})`);
+      continue;
     }
     out.push(g);
-  });
+  }
   return out;
 }

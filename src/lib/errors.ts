@@ -6,6 +6,74 @@
  */
 export type Retry = 'retry' | 'never' | 'pause';
 
+/** Every code a SyncError (or a job's last failure) can carry; `status` and the queue store them. */
+export type SyncErrorCode =
+  // the configuration and the command line
+  | 'CONFIG_INVALID'
+  | 'USAGE'
+  | 'INVALID_ARGUMENT'
+  | 'IGNORE_INVALID'
+  // Squidex and the way to it (src/squidex/errors.ts classifies them)
+  | 'NETWORK'
+  | 'TIMEOUT'
+  | 'TLS'
+  | 'PROXY_ERROR'
+  | 'SERVER_ERROR'
+  | 'RATE_LIMITED'
+  | 'AUTH_FAILED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'GONE'
+  | 'CONFLICT'
+  | 'VERSION_CONFLICT'
+  | 'TOO_LARGE'
+  | 'UPLOAD_TOO_LARGE_SUSPECTED'
+  | 'RESPONSE_TOO_LARGE'
+  | 'UNEXPECTED_RESPONSE'
+  | `HTTP_${number}`
+  | 'APP_NOT_FOUND'
+  | 'FOLDER_NOT_FOUND'
+  | 'FOLDER_GONE'
+  | 'SQUIDEX_UNREACHABLE'
+  | 'ABORTED'
+  | 'STAMP_REFUSED'
+  | 'TUS_GONE'
+  | 'TUS_UNSUPPORTED'
+  | 'TUS_OFFSET_CONFLICT'
+  | 'TUS_CHUNK_TOO_LARGE'
+  // local files
+  | 'FILE_CHANGED'
+  | 'FILE_REPLACED'
+  | 'FILE_UNSTABLE'
+  | 'FILE_UNREADABLE'
+  | 'FILE_IO'
+  | 'FILE_ERROR'
+  | 'NOT_A_FILE'
+  | 'OUTSIDE_MAPPING'
+  // the state database
+  | 'STATE_LOCKED'
+  | 'STATE_LOCK_IO'
+  | 'STATE_IO'
+  | 'STATE_FOREIGN'
+  | 'STATE_TOO_NEW'
+  | 'STATE_LOST'
+  | 'STATE_FULL'
+  | 'STATE_ERROR'
+  | 'STATE_CORRUPT'
+  | 'STATE_BUSY'
+  | 'STATE_CONFLICT'
+  // watching, the local web service
+  | 'WATCH_FAILED'
+  | 'WATCH_LIMIT'
+  | 'HTTP_LISTEN'
+  | 'HTTP_BAD_PORT'
+  | 'HTTP_BAD_HOST'
+  // the process: stopping, a job its process died under or whose lease ran out, anything not foreseen
+  | 'STOPPING'
+  | 'CRASHED'
+  | 'LEASE_EXPIRED'
+  | 'UNEXPECTED';
+
 export interface SyncErrorOptions {
   cause?: unknown;
   /** retry: back off and try again; never: fail the job now; pause: the whole server asked us to wait. */
@@ -17,12 +85,12 @@ export interface SyncErrorOptions {
 }
 
 export class SyncError extends Error {
-  readonly code: string;
+  readonly code: SyncErrorCode;
   readonly retry: Retry;
   readonly retryAfterMs: number | undefined;
   readonly hint: string | undefined;
 
-  constructor(code: string, message: string, options: SyncErrorOptions = {}) {
+  constructor(code: SyncErrorCode, message: string, options: SyncErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SyncError';
     this.code = code;
@@ -30,14 +98,6 @@ export class SyncError extends Error {
     this.retryAfterMs = options.retryAfterMs;
     this.hint = options.hint;
   }
-
-  get retryable(): boolean {
-    return this.retry !== 'never';
-  }
-}
-
-export function isSyncError(e: unknown): e is SyncError {
-  return e instanceof SyncError;
 }
 
 /**

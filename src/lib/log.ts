@@ -22,7 +22,9 @@ export interface LogOptions {
 export function createLogger(options: LogOptions = {}): Logger {
   const level = options.level ?? process.env.SQUIDEX_SYNC_LOG_LEVEL ?? 'info';
   const base = {
-    level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid },
+    level,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    base: { pid: process.pid },
     hooks: { streamWrite: jsonForTerminal },
   };
   if (options.destination) return pino(base, options.destination);
@@ -33,7 +35,10 @@ export function createLogger(options: LogOptions = {}): Logger {
       // pino-pretty turns JSON's escapes back into raw characters: a file name's ESC sequences
       // would reach the terminal. Escape them in the record first.
       hooks: { streamWrite: prettySafe },
-      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname', destination: options.fd ?? 1 } },
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname', destination: options.fd ?? 1 },
+      },
     });
   }
   // Synchronous: a command that exits right after its last line must not lose it.

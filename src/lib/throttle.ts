@@ -32,7 +32,10 @@ export class Bandwidth {
   private readonly waiters: Waiter[] = [];
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(bytesPerSecond: number, private readonly clock: Clock = systemClock) {
+  constructor(
+    bytesPerSecond: number,
+    private readonly clock: Clock = systemClock,
+  ) {
     if (!Number.isFinite(bytesPerSecond) || bytesPerSecond < 0) {
       throw new RangeError(`bytesPerSecond must be a finite number ≥ 0, got ${bytesPerSecond}`);
     }

@@ -1,5 +1,5 @@
 import { readXmp } from './load.js';
-import { unescape } from './text.js';
+import { unescapeXml } from './text.js';
 import type { FileMetadata } from './types.js';
 
 const XMP_ID = Buffer.from('http://ns.adobe.com/xap/1.0/');
@@ -35,12 +35,23 @@ let exifrModule: Promise<Exifr> | undefined;
 
 /** exifr is a CommonJS bundle: Node hands it over as the default export. */
 function loadExifr(): Promise<Exifr> {
-  return (exifrModule ??= import('exifr').then((m) => (m as unknown as { default?: Exifr }).default ?? m));
+  exifrModule ??= import('exifr').then((m) => (m as unknown as { default?: Exifr }).default ?? m);
+  return exifrModule;
 }
 
 const BASE = {
-  tiff: false, ifd1: false, exif: false, gps: false, interop: false, jfif: false, ihdr: false, icc: false,
-  iptc: true, mergeOutput: false, translateValues: false, reviveValues: false,
+  tiff: false,
+  ifd1: false,
+  exif: false,
+  gps: false,
+  interop: false,
+  jfif: false,
+  ihdr: false,
+  icc: false,
+  iptc: true,
+  mergeOutput: false,
+  translateValues: false,
+  reviveValues: false,
 } as const;
 // One object each, for every call: exifr caches what it derives from an options object by identity.
 const PARSED = { ...BASE, xmp: true };
@@ -82,7 +93,7 @@ function fromExifrXmp(dc: Record<string, unknown>, pdf?: Record<string, unknown>
     (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v])
       .map((x) => (typeof x === 'object' && x !== null ? (x as { value?: unknown }).value : x))
       .filter((x): x is string | number => typeof x === 'string' || typeof x === 'number')
-      .map((x) => unescape(String(x)).trim())
+      .map((x) => unescapeXml(String(x)).trim())
       .filter(Boolean);
   const alt = (v: unknown): string | undefined => {
     const items = (Array.isArray(v) ? v : [v]) as ExifrAlt[];
@@ -97,7 +108,10 @@ function fromExifrXmp(dc: Record<string, unknown>, pdf?: Record<string, unknown>
     copyright: alt(dc.rights),
   };
   if (out.keywords!.length === 0 && typeof pdf?.Keywords === 'string') {
-    out.keywords = unescape(pdf.Keywords).split(/[,;]/).map((w) => w.trim()).filter(Boolean);
+    out.keywords = unescapeXml(pdf.Keywords)
+      .split(/[,;]/)
+      .map((w) => w.trim())
+      .filter(Boolean);
   }
   return out;
 }
@@ -105,7 +119,8 @@ function fromExifrXmp(dc: Record<string, unknown>, pdf?: Record<string, unknown>
 /** exifr's IPTC output (one value, or several as an array) as FileMetadata. */
 export function fromIptc(iptc: Record<string, unknown> | undefined): FileMetadata {
   if (!iptc) return {};
-  const list = (v: unknown): string[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === 'string').map(text);
+  const list = (v: unknown): string[] =>
+    (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === 'string').map(text);
   const one = (v: unknown): string | undefined => list(v).join(', ') || undefined;
   return {
     keywords: list(iptc.Keywords),
@@ -127,4 +142,3 @@ function text(s: string): string {
     return s;
   }
 }
-

@@ -7,7 +7,14 @@ const EIGHT_BIM = 0x3842494d;
 const IPTC_RESOURCE = 0x0404;
 
 /** IPTC datasets of record 2 that we read, by exifr's names (fromIptc takes those). */
-const DATASETS: Record<number, string> = { 5: 'ObjectName', 25: 'Keywords', 80: 'Byline', 105: 'Headline', 116: 'CopyrightNotice', 120: 'Caption' };
+const DATASETS: Record<number, string> = {
+  5: 'ObjectName',
+  25: 'Keywords',
+  80: 'Byline',
+  105: 'Headline',
+  116: 'CopyrightNotice',
+  120: 'Caption',
+};
 
 export interface JpegMetadata {
   /** The standard XMP packet (APP1), as text. */
@@ -85,7 +92,10 @@ function iptcOfDatasets(iim: Buffer): FileMetadata | null {
     const valueAt = at + 5;
     if (valueAt + size > iim.length) return null;
     const name = iim[at + 1] === 2 ? DATASETS[iim[at + 2]] : undefined;
-    if (name) (raw[name] ??= []).push(iim.toString('latin1', valueAt, valueAt + size));
+    if (name) {
+      raw[name] ??= [];
+      raw[name].push(iim.toString('latin1', valueAt, valueAt + size));
+    }
     at = valueAt + size;
   }
   return fromIptc(raw);

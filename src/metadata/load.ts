@@ -13,7 +13,8 @@ let xmp: Promise<typeof import('./xmp.js')> | undefined;
 export async function readXmp(packet: string): Promise<FileMetadata> {
   const quick = readXmpQuick(packet);
   if (quick) return quick;
-  return (await (xmp ??= import('./xmp.js'))).parseXmp(packet);
+  xmp ??= import('./xmp.js');
+  return (await xmp).parseXmp(packet);
 }
 
 /** What the small reader makes of the packet, or undefined where it needs the full parser. */

@@ -27,7 +27,14 @@ export function parseMiniXml(text: string): XmlNode[] | null {
       const nameEnd = nameAt(text, lt + 2);
       const gt = spaces(text, nameEnd);
       const top = open.pop();
-      if (nameEnd === lt + 2 || !top || text.charCodeAt(gt) !== 0x3e || !text.startsWith(top.name, lt + 2) || top.name.length !== nameEnd - lt - 2) return null;
+      if (
+        nameEnd === lt + 2 ||
+        !top ||
+        text.charCodeAt(gt) !== 0x3e ||
+        !text.startsWith(top.name, lt + 2) ||
+        top.name.length !== nameEnd - lt - 2
+      )
+        return null;
       i = gt + 1;
     } else {
       const el: XmlNode = { name: '', attributes: null, children: [], text: '' };
@@ -66,7 +73,8 @@ function startTag(text: string, from: number, el: XmlNode): number {
     if (close < 0) return -1;
     const value = text.slice(open + 1, close);
     if (value.includes('<') || key === '__proto__') return -1;
-    const attributes = (el.attributes ??= {});
+    el.attributes ??= {};
+    const attributes = el.attributes;
     if (Object.hasOwn(attributes, key)) return -1;
     attributes[key] = value.trim();
     at = close + 1;

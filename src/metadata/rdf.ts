@@ -1,4 +1,4 @@
-import { unescape } from './text.js';
+import { unescapeXml } from './text.js';
 import type { FileMetadata } from './types.js';
 
 const RDF = 'http://www.w3.org/1999/02/22-rdf-syntax-ns#';
@@ -11,7 +11,11 @@ export const MAX_PACKET_CHARS = 4 * 1024 * 1024;
  * Prefixes as everyone writes them, for a block cut out of a larger document
  * whose declarations stayed outside it (an SVG declares them on its root).
  */
-const WELL_KNOWN: ReadonlyArray<[string, string]> = [['rdf', RDF], ['dc', DC], ['pdf', PDF]];
+const WELL_KNOWN: ReadonlyArray<[string, string]> = [
+  ['rdf', RDF],
+  ['dc', DC],
+  ['pdf', PDF],
+];
 
 /** An XML element as both parsers hand it over: values trimmed, entities left as written. */
 export interface XmlNode {
@@ -93,12 +97,15 @@ function readProperties(desc: XmlNode, ns: Ns, found: FileMetadata): void {
   const attributes = desc.attributes;
   if (attributes) {
     for (const key in attributes) {
-      if (!key.startsWith('xmlns')) readProperty(uriOf(key, ns), localOf(key), unescape(attributes[key]), ns, found, pdfKeywords);
+      if (!key.startsWith('xmlns')) readProperty(uriOf(key, ns), localOf(key), unescapeXml(attributes[key]), ns, found, pdfKeywords);
     }
   }
   for (const child of desc.children) readProperty(uriOf(child.name, ns), localOf(child.name), child, ns, found, pdfKeywords);
   if (!found.keywords && pdfKeywords.value) {
-    const words = pdfKeywords.value.split(/[,;]/).map((w) => w.trim()).filter(Boolean);
+    const words = pdfKeywords.value
+      .split(/[,;]/)
+      .map((w) => w.trim())
+      .filter(Boolean);
     if (words.length > 0) found.keywords = words;
   }
 }
@@ -116,7 +123,7 @@ function readProperty(uri: string, local: string, value: XmlNode | string, ns: N
 }
 
 function ownText(el: XmlNode): string {
-  return unescape(el.text).trim();
+  return unescapeXml(el.text).trim();
 }
 
 /** The rdf:li items of the property's Bag, Seq or Alt, or its own text. */

@@ -26,9 +26,23 @@ const EXIFR_AND_SCAN: Reader = { exifr: true, scan: true };
 const SCAN: Reader = { exifr: false, scan: true };
 
 const BY_EXTENSION: Record<string, Reader> = {
-  jpg: EXIFR, jpeg: EXIFR, jpe: EXIFR, heic: EXIFR, heif: EXIFR, avif: EXIFR,
-  tif: EXIFR_AND_SCAN, tiff: EXIFR_AND_SCAN, dng: EXIFR_AND_SCAN, png: EXIFR_AND_SCAN,
-  psd: SCAN, psb: SCAN, ai: SCAN, pdf: SCAN, indd: SCAN, eps: SCAN, svg: SCAN,
+  jpg: EXIFR,
+  jpeg: EXIFR,
+  jpe: EXIFR,
+  heic: EXIFR,
+  heif: EXIFR,
+  avif: EXIFR,
+  tif: EXIFR_AND_SCAN,
+  tiff: EXIFR_AND_SCAN,
+  dng: EXIFR_AND_SCAN,
+  png: EXIFR_AND_SCAN,
+  psd: SCAN,
+  psb: SCAN,
+  ai: SCAN,
+  pdf: SCAN,
+  indd: SCAN,
+  eps: SCAN,
+  svg: SCAN,
 };
 
 function readerFor(fileName: string): Reader | undefined {

@@ -1,7 +1,7 @@
 const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
 /** XML's own five entities and character references; nothing else is expanded. */
-export function unescape(s: string): string {
+export function unescapeXml(s: string): string {
   if (!s.includes('&')) return s;
   return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|lt|gt|amp|quot|apos);/g, (m, e: string) => {
     if (e[0] !== '#') return ENTITIES[e];

@@ -113,9 +113,7 @@ export class HealthTracker {
     if (this.lastOkAt !== undefined && now - this.lastOkAt <= this.windowMs) return undefined;
     const why = this.lastFailure ? `: ${this.lastFailure.reason}` : '';
     if (this.lastOkAt === undefined) {
-      return this.lastFailure
-        ? `Squidex has not answered since the daemon started${why}`
-        : 'Squidex has not been contacted yet';
+      return this.lastFailure ? `Squidex has not answered since the daemon started${why}` : 'Squidex has not been contacted yet';
     }
     return `Squidex last answered ${ago(now - this.lastOkAt)} ago (${new Date(this.lastOkAt).toISOString()})${why}`;
   }

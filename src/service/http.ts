@@ -72,7 +72,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
           : err.code === 'EADDRNOTAVAIL'
             ? 'This machine has no such address; use 127.0.0.1.'
             : undefined;
-      const what = err.code === 'EADDRINUSE' ? `http.port ${options.port} is already in use on ${host}` : `cannot listen on ${host}:${options.port}`;
+      const what =
+        err.code === 'EADDRINUSE' ? `http.port ${options.port} is already in use on ${host}` : `cannot listen on ${host}:${options.port}`;
       reject(new SyncError('HTTP_LISTEN', `${what} (${err.code ?? err.message}).`, { cause: err, hint }));
     };
     server.once('error', onError);
@@ -101,10 +102,17 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, hosts: ReadonlySet<string>, logger: Logger): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: HttpServerOptions,
+  hosts: ReadonlySet<string>,
+  logger: Logger,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const path = url.pathname;
-  if (!hostAllowed(req, hosts)) return send(res, 403, 'text/plain; charset=utf-8', 'forbidden: this endpoint answers to 127.0.0.1 and localhost only\n');
+  if (!hostAllowed(req, hosts))
+    return send(res, 403, 'text/plain; charset=utf-8', 'forbidden: this endpoint answers to 127.0.0.1 and localhost only\n');
   if (options.web && (await handleWeb(req, res, url, { ...options.web, hosts, logger }))) return;
   const known = path === '/health' || path === '/metrics' || path === '/status';
   if (!known) return send(res, 404, 'text/plain; charset=utf-8', 'not found: try /, /health, /metrics or /status\n');

@@ -77,12 +77,14 @@ export class WebhookNotifier {
     if (fresh.length === 0) return;
     const lines = changed.slice(0, LISTED).map((d) => `• ${d.mapping}: ${d.path} — ${d.kind}: ${d.detail}`);
     if (changed.length > LISTED) lines.push(`… and ${changed.length - LISTED} more`);
-    if (unknown > 0) lines.push(`${unknown} asset${unknown === 1 ? '' : 's'} in mapped folders not from the share (listed, never deleted).`);
-    const head = changed.length === 0
-      ? 'squidex-sync: new assets in mapped folders, uploaded in Squidex by someone else:'
-      : drift.mode === 'restore'
-        ? `squidex-sync: ${changed.length} change${changed.length === 1 ? '' : 's'} made in Squidex could not be put back (the daemon's log says why):`
-        : `squidex-sync: ${changed.length} asset${changed.length === 1 ? ' was' : 's were'} changed in Squidex and left as they are (sync.serverChanges: report); \`squidex-sync verify --repair\` puts the share's version back:`;
+    if (unknown > 0)
+      lines.push(`${unknown} asset${unknown === 1 ? '' : 's'} in mapped folders not from the share (listed, never deleted).`);
+    const head =
+      changed.length === 0
+        ? 'squidex-sync: new assets in mapped folders, uploaded in Squidex by someone else:'
+        : drift.mode === 'restore'
+          ? `squidex-sync: ${changed.length} change${changed.length === 1 ? '' : 's'} made in Squidex could not be put back (the daemon's log says why):`
+          : `squidex-sync: ${changed.length} asset${changed.length === 1 ? ' was' : 's were'} changed in Squidex and left as they are (sync.serverChanges: report); \`squidex-sync verify --repair\` puts the share's version back:`;
     this.send(`${head}\n${lines.join('\n')}`);
   }
 
@@ -94,7 +96,9 @@ export class WebhookNotifier {
     this.lastDigestAt = now;
     const lines = fresh.slice(0, LISTED).map((f) => `• ${f.mapping}: ${f.path} — ${f.error ?? f.code ?? 'unknown error'}`);
     if (fresh.length > LISTED) lines.push(`… and ${fresh.length - LISTED} more`);
-    this.send(`squidex-sync: ${fresh.length} file${fresh.length === 1 ? '' : 's'} failed and will not be tried again until they change or someone presses Retry:\n${lines.join('\n')}`);
+    this.send(
+      `squidex-sync: ${fresh.length} file${fresh.length === 1 ? '' : 's'} failed and will not be tried again until they change or someone presses Retry:\n${lines.join('\n')}`,
+    );
   }
 
   private holds(held: NotifySnapshot['held']): void {
@@ -105,7 +109,9 @@ export class WebhookNotifier {
       }
       if (this.heldSaid.get(mapping) === reason) continue;
       this.heldSaid.set(mapping, reason);
-      this.send(`squidex-sync: deletions of "${mapping}" are held because ${reason}. Nothing is deleted on the server until someone confirms (the page's "Delete them" button, or \`squidex-sync confirm-deletes ${mapping}\`).`);
+      this.send(
+        `squidex-sync: deletions of "${mapping}" are held because ${reason}. Nothing is deleted on the server until someone confirms (the page's "Delete them" button, or \`squidex-sync confirm-deletes ${mapping}\`).`,
+      );
     }
   }
 

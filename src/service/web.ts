@@ -91,11 +91,15 @@ export async function handleWeb(req: IncomingMessage, res: ServerResponse, url: 
     return true;
   }
   if (path === '/') {
-    res.setHeader('Content-Security-Policy', "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    res.setHeader(
+      'Content-Security-Policy',
+      "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    );
     res.setHeader('X-Frame-Options', 'DENY');
     send(res, 200, 'text/html; charset=utf-8', PAGE);
   } else if (path === '/api/overview') sendJson(res, 200, o.overview());
-  else if (path === '/status') return false; // the JSON status, served by http.ts once the token passed
+  else if (path === '/status')
+    return false; // the JSON status, served by http.ts once the token passed
   else send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
   return true;
 }

@@ -152,10 +152,20 @@ export class Availability {
     if (!before || before.kind !== kind) {
       const log = this.opts.logger;
       if (kind === 'refused') {
-        log.error({ code: outage.code }, 'Squidex refuses us (%s): uploads pause, no file is marked failed; the token is asked for again every %d s. %s',
-          outage.reason, Math.round(this.opts.refusedMs / 1000), outage.message);
+        log.error(
+          { code: outage.code },
+          'Squidex refuses us (%s): uploads pause, no file is marked failed; the token is asked for again every %d s. %s',
+          outage.reason,
+          Math.round(this.opts.refusedMs / 1000),
+          outage.message,
+        );
       } else {
-        log.warn({ code: outage.code }, 'Squidex unreachable (%s): uploads wait for it, no attempts are spent; probing with back-off. %s', outage.reason, outage.message);
+        log.warn(
+          { code: outage.code },
+          'Squidex unreachable (%s): uploads wait for it, no attempts are spent; probing with back-off. %s',
+          outage.reason,
+          outage.message,
+        );
       }
       this.#emit(outage, before);
     }
@@ -170,7 +180,12 @@ export class Availability {
     if (!before) return;
     this.#outage = undefined;
     const seconds = Math.round((this.opts.clock.now() - before.since) / 1000);
-    this.opts.logger.info({ downForSeconds: seconds }, 'Squidex answers again after %d s (was: %s); uploads resume', seconds, before.reason);
+    this.opts.logger.info(
+      { downForSeconds: seconds },
+      'Squidex answers again after %d s (was: %s); uploads resume',
+      seconds,
+      before.reason,
+    );
     this.#emit(undefined, before);
   }
 

@@ -106,7 +106,8 @@ export class SquidexClient {
   private readonly resetsBySize = new Map<number, number>();
 
   constructor(private readonly opts: SquidexClientOptions) {
-    if (!/^https?:\/\//.test(opts.url)) throw new SquidexError('CONFIG_INVALID', `Squidex url must start with http:// or https:// (got "${opts.url}").`);
+    if (!/^https?:\/\//.test(opts.url))
+      throw new SquidexError('CONFIG_INVALID', `Squidex url must start with http:// or https:// (got "${opts.url}").`);
     if (opts.token === undefined && (!opts.clientId || !opts.clientSecret)) {
       throw new SquidexError('CONFIG_INVALID', 'Squidex needs either clientId and clientSecret, or a token.');
     }
@@ -136,8 +137,12 @@ export class SquidexClient {
       connect: { timeout: this.timeoutMs, rejectUnauthorized: true, ...(ca ? { ca } : {}) },
     });
     this.tokens = new TokenSource({
-      clientId: opts.clientId, clientSecret: opts.clientSecret, token: opts.token,
-      clock: this.clock, logger: this.logger, fetchToken: () => this.fetchToken(),
+      clientId: opts.clientId,
+      clientSecret: opts.clientSecret,
+      token: opts.token,
+      clock: this.clock,
+      logger: this.logger,
+      fetchToken: () => this.fetchToken(),
     });
   }
 
@@ -164,12 +169,18 @@ export class SquidexClient {
   }
 
   async createFolder(name: string, parentId: string): Promise<FolderDto> {
-    const r = await this.call('POST', '/assets/folders', { json: { folderName: name, parentId }, ctx: { operation: `create folder "${name}"` } });
+    const r = await this.call('POST', '/assets/folders', {
+      json: { folderName: name, parentId },
+      ctx: { operation: `create folder "${name}"` },
+    });
     return toFolder(r.body as FolderDto);
   }
 
   async renameFolder(id: string, name: string): Promise<FolderDto> {
-    const r = await this.call('PUT', `/assets/folders/${enc(id)}`, { json: { folderName: name }, ctx: { operation: `rename folder to "${name}"` } });
+    const r = await this.call('PUT', `/assets/folders/${enc(id)}`, {
+      json: { folderName: name },
+      ctx: { operation: `rename folder to "${name}"` },
+    });
     return toFolder(r.body as FolderDto);
   }
 
@@ -190,22 +201,32 @@ export class SquidexClient {
    */
   async upsertAsset(id: string, parentId: string, src: UploadSource, opts: { signal?: AbortSignal } = {}): Promise<UploadResult> {
     const r = await this.call('POST', `/assets/${enc(id)}`, {
-      query: { parentId, duplicate: true }, upload: src, signal: opts.signal, ctx: { operation: 'upload', fileName: src.fileName },
+      query: { parentId, duplicate: true },
+      upload: src,
+      signal: opts.signal,
+      ctx: { operation: 'upload', fileName: src.fileName },
     });
     const asset = r.body as AssetDto;
     if (asset?.id !== id) {
       // With duplicate=true Squidex acts on our id; another id means the server did not, and
       // recording it would tie the file to someone else's asset.
-      throw new SquidexError('UNEXPECTED_RESPONSE', `Upload of "${src.fileName}": Squidex answered with asset "${asset?.id}" instead of "${id}".`, {
-        retry: 'never', status: r.status,
-      });
+      throw new SquidexError(
+        'UNEXPECTED_RESPONSE',
+        `Upload of "${src.fileName}": Squidex answered with asset "${asset?.id}" instead of "${id}".`,
+        {
+          retry: 'never',
+          status: r.status,
+        },
+      );
     }
     return { asset, sha256: r.sent!.sha256, bytes: r.sent!.bytes };
   }
 
   async replaceContent(id: string, src: UploadSource, opts: { signal?: AbortSignal } = {}): Promise<UploadResult> {
     const r = await this.call('PUT', `/assets/${enc(id)}/content`, {
-      upload: src, signal: opts.signal, ctx: { operation: 'replace content', fileName: src.fileName },
+      upload: src,
+      signal: opts.signal,
+      ctx: { operation: 'replace content', fileName: src.fileName },
     });
     return { asset: r.body as AssetDto, sha256: r.sent!.sha256, bytes: r.sent!.bytes };
   }
@@ -213,7 +234,9 @@ export class SquidexClient {
   /** With `expectedVersion`, a change made on the server meanwhile makes this a 412 (VERSION_CONFLICT), not a lost edit. */
   async annotate(id: string, input: AnnotateInput, opts: { expectedVersion?: number } = {}): Promise<AssetDto> {
     const r = await this.call('PUT', `/assets/${enc(id)}`, {
-      json: input, ifMatch: opts.expectedVersion, ctx: { operation: 'annotate', fileName: input.fileName },
+      json: input,
+      ifMatch: opts.expectedVersion,
+      ctx: { operation: 'annotate', fileName: input.fileName },
     });
     return r.body as AssetDto;
   }
@@ -226,7 +249,10 @@ export class SquidexClient {
     // Referrers checked for every Delete job, as for single deletes: an asset content still uses is refused, never removed.
     const r = await this.call('POST', '/assets/bulk', { json: { jobs, checkReferrers: true }, ctx: { operation: 'bulk update' } });
     if (!Array.isArray(r.body)) {
-      throw new SquidexError('UNEXPECTED_RESPONSE', 'Squidex answered a bulk update without a list of results.', { retry: 'retry', status: r.status });
+      throw new SquidexError('UNEXPECTED_RESPONSE', 'Squidex answered a bulk update without a list of results.', {
+        retry: 'retry',
+        status: r.status,
+      });
     }
     return r.body as BulkResult[];
   }
@@ -242,7 +268,8 @@ export class SquidexClient {
    */
   async deleteAsset(id: string, opts: { permanent?: boolean } = {}): Promise<void> {
     await this.call('DELETE', `/assets/${enc(id)}`, {
-      query: { checkReferrers: true, permanent: opts.permanent ?? false }, ctx: { operation: 'delete asset' },
+      query: { checkReferrers: true, permanent: opts.permanent ?? false },
+      ctx: { operation: 'delete asset' },
     });
   }
 
@@ -272,7 +299,8 @@ export class SquidexClient {
     const filter = clauses.length ? clauses.join(' and ') : undefined;
     const fetchPage = async (top: number, skip: number): Promise<AssetDto[]> => {
       const r = await this.call('GET', '/assets', {
-        query: { parentId: q.parentId, $filter: filter, $top: top, $skip: skip || undefined }, ctx: { operation: 'find assets' },
+        query: { parentId: q.parentId, $filter: filter, $top: top, $skip: skip || undefined },
+        ctx: { operation: 'find assets' },
       });
       return (r.body as { items?: AssetDto[] }).items ?? [];
     };
@@ -292,9 +320,16 @@ export class SquidexClient {
    * total for the folder (-1 when it sent none), so a caller knows whether
    * another page is worth asking for.
    */
-  async listFolderAssets(parentId: string, skip: number, opts: { signal?: AbortSignal } = {}): Promise<{ items: AssetDto[]; total: number }> {
+  async listFolderAssets(
+    parentId: string,
+    skip: number,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<{ items: AssetDto[]; total: number }> {
     const r = await this.call('GET', '/assets', {
-      query: { parentId, $top: PAGE, $skip: skip || undefined }, headers: LEAN, signal: opts.signal, ctx: { operation: 'list assets' },
+      query: { parentId, $top: PAGE, $skip: skip || undefined },
+      headers: LEAN,
+      signal: opts.signal,
+      ctx: { operation: 'list assets' },
     });
     const body = r.body as { items?: AssetDto[]; total?: unknown };
     return { items: body.items ?? [], total: typeof body.total === 'number' ? body.total : -1 };
@@ -304,7 +339,10 @@ export class SquidexClient {
   async getAssetsByIds(ids: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<AssetDto[]> {
     if (ids.length === 0) return [];
     const r = await this.call('GET', '/assets', {
-      query: { ids: ids.join(',') }, headers: LEAN, signal: opts.signal, ctx: { operation: 'get assets by id' },
+      query: { ids: ids.join(',') },
+      headers: LEAN,
+      signal: opts.signal,
+      ctx: { operation: 'get assets by id' },
     });
     return (r.body as { items?: AssetDto[] }).items ?? [];
   }
@@ -313,15 +351,25 @@ export class SquidexClient {
 
   private async fetchToken(): Promise<TokenResponse> {
     const form = new URLSearchParams({
-      grant_type: 'client_credentials', client_id: this.opts.clientId!, client_secret: this.opts.clientSecret!, scope: 'squidex-api',
+      grant_type: 'client_credentials',
+      client_id: this.opts.clientId!,
+      client_secret: this.opts.clientSecret!,
+      scope: 'squidex-api',
     }).toString();
-    const ctx: FailureContext = { operation: 'token', clientId: this.opts.clientId, now: this.clock.now(), maxPauseMs: this.opts.maxServerPauseMs };
+    const ctx: FailureContext = {
+      operation: 'token',
+      clientId: this.opts.clientId,
+      now: this.clock.now(),
+      maxPauseMs: this.opts.maxServerPauseMs,
+    };
     const deadline = this.deadline(ctx, 0);
     let res: Exchanged;
     let text: string;
     try {
       res = await exchange(this.agent, `${this.base}/identity-server/connect/token`, {
-        method: 'POST', body: form, abort: deadline,
+        method: 'POST',
+        body: form,
+        abort: deadline,
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       });
       text = res.text;
@@ -334,9 +382,15 @@ export class SquidexClient {
     const j = safeJson(text) as { access_token?: unknown; expires_in?: unknown } | undefined;
     if (!j || typeof j.access_token !== 'string') {
       // Squidex's token endpoint always sends one with a 200: something else answered (a login page, a proxy).
-      throw new SquidexError('PROXY_ERROR', `The Squidex token endpoint answered without an access_token${looksLikeHtml(res.headers, text) ? ' (an HTML page: a proxy or login page answered instead)' : ''}.`, {
-        retry: 'retry', status: 200, scope: 'transient',
-      });
+      throw new SquidexError(
+        'PROXY_ERROR',
+        `The Squidex token endpoint answered without an access_token${looksLikeHtml(res.headers, text) ? ' (an HTML page: a proxy or login page answered instead)' : ''}.`,
+        {
+          retry: 'retry',
+          status: 200,
+          scope: 'transient',
+        },
+      );
     }
     // Squidex issues 30-day tokens; a missing expires_in is treated as one hour.
     return { accessToken: j.access_token, expiresInSec: typeof j.expires_in === 'number' ? j.expires_in : 3600 };
@@ -378,8 +432,13 @@ export class SquidexClient {
       body = JSON.stringify(opts.json);
     }
     const ctx = (): FailureContext => ({
-      ...opts.ctx, clientId: this.opts.clientId, now: this.clock.now(), size: mp?.size, maxPauseMs: this.opts.maxServerPauseMs,
-      largestAccepted: this.largestAccepted, resetsAtSize: mp ? (this.resetsBySize.get(mp.size) ?? 0) : undefined,
+      ...opts.ctx,
+      clientId: this.opts.clientId,
+      now: this.clock.now(),
+      size: mp?.size,
+      maxPauseMs: this.opts.maxServerPauseMs,
+      largestAccepted: this.largestAccepted,
+      resetsAtSize: mp ? (this.resetsBySize.get(mp.size) ?? 0) : undefined,
     });
     const started = this.clock.now();
     const deadline = this.deadline(opts.ctx, mp?.contentLength ?? 0, opts.signal);
@@ -409,18 +468,29 @@ export class SquidexClient {
     }
     if (text && looksLikeHtml(res.headers, text)) {
       // A captive portal or a proxy's page with a 200: Squidex did not see this request.
-      throw new SquidexError('PROXY_ERROR', `${opts.ctx.operation}: an HTML page came back instead of Squidex's answer (a proxy or login page answered).`, {
-        retry: 'retry', status: res.statusCode, scope: 'transient',
-      });
+      throw new SquidexError(
+        'PROXY_ERROR',
+        `${opts.ctx.operation}: an HTML page came back instead of Squidex's answer (a proxy or login page answered).`,
+        {
+          retry: 'retry',
+          status: res.statusCode,
+          scope: 'transient',
+        },
+      );
     }
     const result: CallResult = { status: res.statusCode, body: text ? safeJson(text) : undefined };
     if (mp) {
       result.sent = mp.sent();
       if (!result.sent) {
         // A success before the whole file went out cannot be trusted to hold the whole file.
-        throw new SquidexError('UNEXPECTED_RESPONSE', `${opts.ctx.operation} of "${opts.upload!.fileName}": Squidex answered before the whole file was sent.`, {
-          retry: 'retry', status: res.statusCode,
-        });
+        throw new SquidexError(
+          'UNEXPECTED_RESPONSE',
+          `${opts.ctx.operation} of "${opts.upload!.fileName}": Squidex answered before the whole file was sent.`,
+          {
+            retry: 'retry',
+            status: res.statusCode,
+          },
+        );
       }
       this.noteAccepted(mp.size);
     }
@@ -429,11 +499,22 @@ export class SquidexClient {
 
   /** The request's total deadline; it aborts with TIMEOUT (retried), the caller's own abort stays ABORTED. */
   private deadline(ctx: Pick<FailureContext, 'operation' | 'fileName'>, bodyBytes: number, outer?: AbortSignal) {
-    const ms = deadlineMs({ timeoutMs: this.timeoutMs, bodyBytes, capBytesPerSecond: this.bandwidth?.bytesPerSecond ?? 0, connections: this.connections });
-    return startDeadline(ms, () => new SquidexError(
-      'TIMEOUT', `${subject(ctx)}: Squidex did not finish answering within ${Math.round(ms / 1000)} s (it or a proxy in front of it is sending too slowly).`,
-      { retry: 'retry', scope: 'transient' },
-    ), outer);
+    const ms = deadlineMs({
+      timeoutMs: this.timeoutMs,
+      bodyBytes,
+      capBytesPerSecond: this.bandwidth?.bytesPerSecond ?? 0,
+      connections: this.connections,
+    });
+    return startDeadline(
+      ms,
+      () =>
+        new SquidexError(
+          'TIMEOUT',
+          `${subject(ctx)}: Squidex did not finish answering within ${Math.round(ms / 1000)} s (it or a proxy in front of it is sending too slowly).`,
+          { retry: 'retry', scope: 'transient' },
+        ),
+      outer,
+    );
   }
 
   /**
@@ -453,7 +534,12 @@ export class SquidexClient {
   private async sendOnce(req: SendRequest, mayRefresh: boolean): Promise<SendResponse> {
     const url = this.target(req.url);
     const token = await this.tokens.get();
-    const ctx = (): FailureContext => ({ ...req.ctx, clientId: this.opts.clientId, now: this.clock.now(), maxPauseMs: this.opts.maxServerPauseMs });
+    const ctx = (): FailureContext => ({
+      ...req.ctx,
+      clientId: this.opts.clientId,
+      now: this.clock.now(),
+      maxPauseMs: this.opts.maxServerPauseMs,
+    });
     const started = this.clock.now();
     const bytes = Number(req.headers?.['content-length'] ?? 0);
     const ticket = this.opts.limiter && (await this.opts.limiter.enter(req.signal));
@@ -463,7 +549,12 @@ export class SquidexClient {
     let answered: number | undefined;
     try {
       const body = req.body?.() as string | Buffer | Readable | undefined;
-      res = await exchange(this.agent, url, { method: req.method, headers: { authorization: `Bearer ${token}`, ...req.headers }, body, abort: deadline });
+      res = await exchange(this.agent, url, {
+        method: req.method,
+        headers: { authorization: `Bearer ${token}`, ...req.headers },
+        body,
+        abort: deadline,
+      });
       answered = res.statusCode;
       text = res.text;
     } catch (e) {
@@ -472,7 +563,10 @@ export class SquidexClient {
       ticket?.done(paceOf(answered), bytes);
       deadline.clear();
     }
-    this.logger.debug({ method: req.method, path: new URL(url).pathname, status: res.statusCode, ms: this.clock.now() - started }, 'squidex request');
+    this.logger.debug(
+      { method: req.method, path: new URL(url).pathname, status: res.statusCode, ms: this.clock.now() - started },
+      'squidex request',
+    );
     if (res.statusCode === 401 && mayRefresh && this.tokens.refreshable) {
       this.tokens.invalidate(token);
       return this.sendOnce(req, false);
@@ -492,9 +586,13 @@ export class SquidexClient {
   private target(u: string): string {
     const url = new URL(u);
     if (url.origin !== new URL(this.base).origin) {
-      throw new SquidexError('UNEXPECTED_RESPONSE', `Squidex pointed an upload at ${url.origin}, not at ${new URL(this.base).origin}; the token is not sent there.`, {
-        retry: 'never',
-      });
+      throw new SquidexError(
+        'UNEXPECTED_RESPONSE',
+        `Squidex pointed an upload at ${url.origin}, not at ${new URL(this.base).origin}; the token is not sent there.`,
+        {
+          retry: 'never',
+        },
+      );
     }
     return url.toString();
   }

@@ -1,4 +1,4 @@
-import { SyncError, type Retry } from '../lib/errors.js';
+import { SyncError, type Retry, type SyncErrorCode } from '../lib/errors.js';
 import { formatBytes } from '../lib/units.js';
 import { MAX_RESPONSE_BYTES } from './deadline.js';
 import { errorCodeOf, header, htmlTitle, looksLikeHtml, parseBody, parseRetryAfter } from './answers.js';
@@ -71,7 +71,7 @@ export class SquidexError extends SyncError {
   readonly traceId: string | undefined;
   readonly scope: FailureScope;
 
-  constructor(code: string, message: string, options: SquidexErrorOptions = {}) {
+  constructor(code: SyncErrorCode, message: string, options: SquidexErrorOptions = {}) {
     super(code, message, options);
     this.name = 'SquidexError';
     this.scope = options.scope ?? (options.retry === 'pause' ? 'pause' : 'file');
@@ -139,7 +139,10 @@ function tooLarge(what: string, size: number | undefined, said: string): { messa
   const sized = size !== undefined ? `${what} (${formatBytes(size)})` : what;
   const limit = statedLimit(said);
   if (limit !== undefined) {
-    return { message: `${sized}: the file is larger than the server accepts (HTTP 413); it accepts at most ${formatBytes(limit)} (${limit} bytes).`, hint: RAISE_ANY_LIMIT_HINT };
+    return {
+      message: `${sized}: the file is larger than the server accepts (HTTP 413); it accepts at most ${formatBytes(limit)} (${limit} bytes).`,
+      hint: RAISE_ANY_LIMIT_HINT,
+    };
   }
   if (size !== undefined && size <= DEFAULT_MAX_UPLOAD) {
     return {
@@ -170,22 +173,27 @@ export interface FailureContext {
   maxPauseMs?: number;
 }
 
-
-
-
-
-
 export { formatBytes };
 
 const NETWORK_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN',
-  'ENOTFOUND', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
 ]);
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 const TLS_CODES = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
 /** Codes that mean "the server dropped the connection", the way an oversize body is refused (reference §2.3). */
 const DROP_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNABORTED']);
-
 
 export function subject(ctx: Pick<FailureContext, 'operation' | 'fileName'>): string {
   return ctx.fileName !== undefined ? `${ctx.operation} of "${ctx.fileName}"` : ctx.operation;
@@ -205,21 +213,36 @@ function classifyNetwork(error: unknown, ctx: FailureContext): SquidexError {
   }
   if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') {
     return new SquidexError('FILE_CHANGED', `${what} stopped: the file changed size while it was being sent.`, {
-      cause: error, retry: 'retry', scope: 'local',
+      cause: error,
+      retry: 'retry',
+      scope: 'local',
     });
   }
   if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
     // A broken proxy or server streaming without end: reading on would fill memory.
-    return new SquidexError('RESPONSE_TOO_LARGE', `${what}: Squidex (or a proxy in front of it) sent an answer over ${MAX_RESPONSE_MIB} MiB; it was cut off.`, {
-      cause: error, retry: 'retry', scope: 'transient', hint: 'Check the Squidex URL and any proxy in front of it.',
-    });
+    return new SquidexError(
+      'RESPONSE_TOO_LARGE',
+      `${what}: Squidex (or a proxy in front of it) sent an answer over ${MAX_RESPONSE_MIB} MiB; it was cut off.`,
+      {
+        cause: error,
+        retry: 'retry',
+        scope: 'transient',
+        hint: 'Check the Squidex URL and any proxy in front of it.',
+      },
+    );
   }
   if (code && TIMEOUT_CODES.has(code)) {
-    return new SquidexError('TIMEOUT', `${what}: Squidex did not answer in time (${code}).`, { cause: error, retry: 'retry', scope: 'transient' });
+    return new SquidexError('TIMEOUT', `${what}: Squidex did not answer in time (${code}).`, {
+      cause: error,
+      retry: 'retry',
+      scope: 'transient',
+    });
   }
   if (code && TLS_CODES.test(code)) {
     return new SquidexError('TLS', `${what}: the server's TLS certificate was not accepted (${code}).`, {
-      cause: error, retry: 'never', scope: 'global',
+      cause: error,
+      retry: 'never',
+      scope: 'global',
       hint: 'If the server uses a private CA, point the `ca` option at its PEM file; verification is never turned off.',
     });
   }
@@ -240,21 +263,33 @@ function classifyNetwork(error: unknown, ctx: FailureContext): SquidexError {
           ` The file is probably larger than the server's upload limit (largest accepted so far: ${formatBytes(largest)}).` +
           ` ${MAX_SIZE_NOTE}`,
         {
-          cause: error, retry: final ? 'never' : 'retry',
+          cause: error,
+          retry: final ? 'never' : 'retry',
           hint: RAISE_LIMIT_HINT,
         },
       );
     }
   }
   if (code && NETWORK_CODES.has(code)) {
-    return new SquidexError('NETWORK', `${what}: connection to Squidex failed (${code}).`, { cause: error, retry: 'retry', scope: 'transient' });
+    return new SquidexError('NETWORK', `${what}: connection to Squidex failed (${code}).`, {
+      cause: error,
+      retry: 'retry',
+      scope: 'transient',
+    });
   }
   const msg = error instanceof Error ? error.message : String(error);
-  return new SquidexError('NETWORK', `${what}: request to Squidex failed (${code ?? msg}).`, { cause: error, retry: 'retry', scope: 'transient' });
+  return new SquidexError('NETWORK', `${what}: request to Squidex failed (${code ?? msg}).`, {
+    cause: error,
+    retry: 'retry',
+    scope: 'transient',
+  });
 }
 
 function classifyHttp(
-  status: number, headers: Record<string, string | string[] | undefined>, body: string, ctx: FailureContext,
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  body: string,
+  ctx: FailureContext,
 ): SquidexError {
   const p = parseBody(body);
   const base = { status, details: p.details, errorCode: p.errorCode ?? p.error, traceId: p.traceId };
@@ -267,10 +302,18 @@ function classifyHttp(
     const title = htmlTitle(body);
     const page = `an HTML page${title ? ` ("${title}")` : ''}, so a proxy or gateway answered instead of Squidex`;
     if (status >= 500) {
-      return new SquidexError('SERVER_ERROR', `${what}: HTTP ${status} with ${page}.`, { status, retry: 'retry', retryAfterMs, scope: 'transient' });
+      return new SquidexError('SERVER_ERROR', `${what}: HTTP ${status} with ${page}.`, {
+        status,
+        retry: 'retry',
+        retryAfterMs,
+        scope: 'transient',
+      });
     }
     return new SquidexError('PROXY_ERROR', `${what}: HTTP ${status} with ${page}.`, {
-      status, retry: 'retry', retryAfterMs, scope: 'transient',
+      status,
+      retry: 'retry',
+      retryAfterMs,
+      scope: 'transient',
       hint: 'If this lasts, check squidex.url and the proxy or VPN between this machine and Squidex.',
     });
   }
@@ -283,48 +326,85 @@ function classifyHttp(
       refused
         ? `Squidex refused the client id "${ctx.clientId ?? '?'}" and its secret (${p.error ?? `HTTP ${status}`}).`
         : `Squidex did not issue a token for client "${ctx.clientId ?? '?'}": ${p.errorDescription ?? p.error ?? `HTTP ${status}`}.`,
-      { ...base, retry: 'never', scope: 'global', hint: 'Check squidex.clientId and squidex.clientSecret (Settings → Clients in the Squidex app).' },
+      {
+        ...base,
+        retry: 'never',
+        scope: 'global',
+        hint: 'Check squidex.clientId and squidex.clientSecret (Settings → Clients in the Squidex app).',
+      },
     );
   }
-  if (status === 408) return new SquidexError('TIMEOUT', `${what}: Squidex timed out (HTTP 408).`, { ...base, retry: 'retry', retryAfterMs, scope: 'transient' });
+  if (status === 408)
+    return new SquidexError('TIMEOUT', `${what}: Squidex timed out (HTTP 408).`, {
+      ...base,
+      retry: 'retry',
+      retryAfterMs,
+      scope: 'transient',
+    });
   if (status === 429) {
     if (retryAfterMs === undefined) {
-      return new SquidexError('RATE_LIMITED', `${what}: Squidex answered 429 without Retry-After: the app's API call quota may be used up.`, {
-        // No retryAfterMs: the queue sizes it, growing from seconds up to QUOTA_PAUSE_MS (its defaultPauseMs).
-        ...base, retry: 'pause',
-        hint: 'Check the app\'s usage and plan in Squidex; syncing resumes by itself after a pause.',
-      });
+      return new SquidexError(
+        'RATE_LIMITED',
+        `${what}: Squidex answered 429 without Retry-After: the app's API call quota may be used up.`,
+        {
+          // No retryAfterMs: the queue sizes it, growing from seconds up to QUOTA_PAUSE_MS (its defaultPauseMs).
+          ...base,
+          retry: 'pause',
+          hint: "Check the app's usage and plan in Squidex; syncing resumes by itself after a pause.",
+        },
+      );
     }
     // A rate limit is the server's, not this file's: every worker waits (issue 3: 429/503 with Retry-After pause all jobs).
-    return new SquidexError('RATE_LIMITED', `${what}: Squidex asked us to slow down (HTTP 429).`, { ...base, retry: 'pause', retryAfterMs });
+    return new SquidexError('RATE_LIMITED', `${what}: Squidex asked us to slow down (HTTP 429).`, {
+      ...base,
+      retry: 'pause',
+      retryAfterMs,
+    });
   }
   if (status >= 500) {
     const pause = status === 503 && retryAfterMs !== undefined;
     return new SquidexError('SERVER_ERROR', `${what}: Squidex had a server error (HTTP ${status}).${saidPart}`, {
-      ...base, retry: pause ? 'pause' : 'retry', retryAfterMs, scope: pause ? 'pause' : 'transient',
+      ...base,
+      retry: pause ? 'pause' : 'retry',
+      retryAfterMs,
+      scope: pause ? 'pause' : 'transient',
     });
   }
   switch (status) {
     case 400: {
       if ((p.details ?? []).some((d) => /Asset folder does not exist/i.test(d))) {
         return new SquidexError('FOLDER_NOT_FOUND', `${what}: the target asset folder no longer exists in Squidex.`, {
-          ...base, retry: 'never', hint: 'The folder cache entry is stale; resolve the folder again.',
+          ...base,
+          retry: 'never',
+          hint: 'The folder cache entry is stale; resolve the folder again.',
         });
       }
       return new SquidexError('HTTP_400', `${what}: Squidex rejected the request.${saidPart}`, { ...base, retry: 'never' });
     }
     case 401:
       // Reached only after one refresh-and-retry (or with a static token, which cannot be refreshed).
-      return new SquidexError('AUTH_FAILED', `${what}: Squidex refused the access token${ctx.clientId ? ` of client "${ctx.clientId}"` : ''} (HTTP 401).`, {
-        ...base, retry: 'never', scope: 'global', hint: 'Check that the client exists in the app, or that the configured token is still valid.',
-      });
+      return new SquidexError(
+        'AUTH_FAILED',
+        `${what}: Squidex refused the access token${ctx.clientId ? ` of client "${ctx.clientId}"` : ''} (HTTP 401).`,
+        {
+          ...base,
+          retry: 'never',
+          scope: 'global',
+          hint: 'Check that the client exists in the app, or that the configured token is still valid.',
+        },
+      );
     case 403:
       return new SquidexError('FORBIDDEN', `${what}: the client "${ctx.clientId ?? '?'}" is not allowed to do this (HTTP 403).`, {
-        ...base, retry: 'never', scope: 'global', hint: 'Give the client a role with asset permissions (e.g. Editor) in the Squidex app.',
+        ...base,
+        retry: 'never',
+        scope: 'global',
+        hint: 'Give the client a role with asset permissions (e.g. Editor) in the Squidex app.',
       });
     case 404:
       return new SquidexError('NOT_FOUND', `${what}: not found in Squidex (HTTP 404).${saidPart}`, {
-        ...base, retry: 'never', hint: 'Check the app name, or the item was deleted on the server.',
+        ...base,
+        retry: 'never',
+        hint: 'Check the app name, or the item was deleted on the server.',
       });
     case 409:
       return new SquidexError('CONFLICT', `${what}: conflicts with an existing item (HTTP 409).${saidPart}`, { ...base, retry: 'never' });
@@ -332,7 +412,8 @@ function classifyHttp(
       return new SquidexError('GONE', `${what}: the item was deleted in Squidex (HTTP 410).`, { ...base, retry: 'never' });
     case 412:
       return new SquidexError('VERSION_CONFLICT', `${what}: the item changed on the server meanwhile (HTTP 412).${saidPart}`, {
-        ...base, retry: 'never',
+        ...base,
+        retry: 'never',
       });
     case 413: {
       const { message, hint } = tooLarge(what, ctx.size, said);
@@ -349,15 +430,69 @@ function classifyHttp(
  * server without tus, and a tus piece refused even at its smallest.
  */
 export function withoutTus(e: SquidexError): SquidexError {
-  return new SquidexError('TOO_LARGE', `${e.message} The server has no tus endpoint to take the file in pieces (Squidex 6.6 and later have one).`, {
-    cause: e, retry: 'never', status: e.status, details: e.details, errorCode: e.errorCode, traceId: e.traceId,
-    hint: `${e.hint ?? RAISE_LIMIT_HINT} Or upgrade Squidex.`,
-  });
+  return new SquidexError(
+    'TOO_LARGE',
+    `${e.message} The server has no tus endpoint to take the file in pieces (Squidex 6.6 and later have one).`,
+    {
+      cause: e,
+      retry: 'never',
+      status: e.status,
+      details: e.details,
+      errorCode: e.errorCode,
+      traceId: e.traceId,
+      hint: `${e.hint ?? RAISE_LIMIT_HINT} Or upgrade Squidex.`,
+    },
+  );
 }
 
 export function pieceTooLarge(ctx: Pick<FailureContext, 'operation' | 'fileName'>, piece: number): SquidexError {
-  return new SquidexError('TOO_LARGE', `${subject(ctx)}: even a ${formatBytes(piece)} piece was refused as too large (HTTP 413): something in front of Squidex, a reverse proxy, limits request bodies below that.`, {
-    status: 413, retry: 'never',
-    hint: "Raise the proxy's body limit to at least upload.chunkBytes (nginx: client_max_body_size 8m;), then `squidex-sync retry` the file.",
-  });
+  return new SquidexError(
+    'TOO_LARGE',
+    `${subject(ctx)}: even a ${formatBytes(piece)} piece was refused as too large (HTTP 413): something in front of Squidex, a reverse proxy, limits request bodies below that.`,
+    {
+      status: 413,
+      retry: 'never',
+      hint: "Raise the proxy's body limit to at least upload.chunkBytes (nginx: client_max_body_size 8m;), then `squidex-sync retry` the file.",
+    },
+  );
+}
+
+/** The asset (or item) a request named was deleted on the server: for a delete, the outcome wanted; for a write, a reason to create it again. */
+export function isGoneOnServer(e: unknown): boolean {
+  return e instanceof SyncError && (e.code === 'NOT_FOUND' || e.code === 'GONE');
+}
+
+/** A status in a bulk answer saying the same of one item. */
+export function isGoneStatus(status: number): boolean {
+  return status === 404 || status === 410;
+}
+
+/** The item changed on the server since its version was read (412; an error or a bulk answer's status): read it again and merge again. */
+export function isVersionConflict(e: unknown): boolean {
+  return typeof e === 'number' ? e === 412 : e instanceof SquidexError && e.status === 412;
+}
+
+/**
+ * What Squidex's answer means for what was asked:
+ * - transient: no proper answer, a server error, a timeout or a request to wait; the same request may pass later.
+ * - permanent: refused for this item (its body, its id, its state); asking again changes nothing.
+ * - global: refused for us as a whole (credentials, permissions).
+ */
+export type SquidexVerdict = 'transient' | 'permanent' | 'global';
+
+export function squidexVerdict(e: unknown): SquidexVerdict {
+  const status = e instanceof SquidexError ? e.status : undefined;
+  if (status === undefined || status < 400 || status >= 500 || status === 429) return 'transient';
+  if (status === 401 || status === 403) return 'global';
+  return 'permanent';
+}
+
+/** The route is not there (404/405): an older or trimmed Squidex without that endpoint. */
+export function isMissingRoute(e: unknown): boolean {
+  return e instanceof SquidexError && (e.status === 404 || e.status === 405);
+}
+
+/** The server could not read the request body (400). */
+export function isUnreadableRequest(e: unknown): boolean {
+  return e instanceof SquidexError && e.status === 400;
 }

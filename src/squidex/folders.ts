@@ -9,7 +9,10 @@ export interface FolderApi {
 
 /** "/A//B/" → "A/B". Names are case-sensitive and never trimmed (Squidex does not trim them either). */
 export function normalizeRemotePath(remotePath: string): string {
-  return remotePath.split('/').filter((s) => s !== '').join('/');
+  return remotePath
+    .split('/')
+    .filter((s) => s !== '')
+    .join('/');
 }
 
 /**

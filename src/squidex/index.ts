@@ -1,7 +1,16 @@
 /** The Squidex client: the only module that talks HTTP to Squidex (docs/ARCHITECTURE.md § squidex). */
 export { SquidexClient, type SquidexClientOptions } from './client.js';
 export { FolderResolver, normalizeRemotePath } from './folders.js';
-export { SquidexError } from './errors.js';
+export {
+  SquidexError,
+  isGoneOnServer,
+  isGoneStatus,
+  isMissingRoute,
+  isUnreadableRequest,
+  isVersionConflict,
+  squidexVerdict,
+  type SquidexVerdict,
+} from './errors.js';
 export { isReferencedError, OBJECT_REFERENCED } from './referenced.js';
 export { squidexFileHash, contentTypeFor } from './hash.js';
 export {

@@ -172,7 +172,10 @@ export class AdaptiveLimiter implements RequestLimiter {
     if (seq <= this.#cutAt) return;
     this.#cutAt = this.#issued;
     // The same level refused again (a rate limit, not a passing overload): probe it half as often.
-    this.#slowWindows = Number.isFinite(this.#refusedAt) && this.#limit <= this.#refusedAt + 1 ? Math.min(SLOWEST_WINDOWS, this.#slowWindows * 2) : SLOW_WINDOWS;
+    this.#slowWindows =
+      Number.isFinite(this.#refusedAt) && this.#limit <= this.#refusedAt + 1
+        ? Math.min(SLOWEST_WINDOWS, this.#slowWindows * 2)
+        : SLOW_WINDOWS;
     this.#refusedAt = this.#limit;
     this.#slowCount = 0;
     this.#window.length = 0;

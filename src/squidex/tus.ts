@@ -55,7 +55,13 @@ export interface TusProbe {
 
 /** `key base64` pairs; values are UTF-8 (file names in any script). */
 export function encodeMetadata(m: TusMetadata): string {
-  const pairs: Array<[string, string]> = [['fileName', m.fileName], ['mimeType', m.mimeType], ['id', m.id], ['parentId', m.parentId], ['duplicate', 'true']];
+  const pairs: Array<[string, string]> = [
+    ['fileName', m.fileName],
+    ['mimeType', m.mimeType],
+    ['id', m.id],
+    ['parentId', m.parentId],
+    ['duplicate', 'true'],
+  ];
   return pairs.map(([k, v]) => `${k} ${Buffer.from(v, 'utf8').toString('base64')}`).join(',');
 }
 
@@ -68,7 +74,10 @@ function offsetOf(res: SendResponse, what: string): number {
   const raw = header(res, 'upload-offset');
   const n = Number(raw);
   if (raw === undefined || !/^\d+$/.test(raw) || !Number.isSafeInteger(n)) {
-    throw new SquidexError('UNEXPECTED_RESPONSE', `${what}: Squidex answered without a valid Upload-Offset (${raw ?? 'none'}).`, { retry: 'retry', status: res.status });
+    throw new SquidexError('UNEXPECTED_RESPONSE', `${what}: Squidex answered without a valid Upload-Offset (${raw ?? 'none'}).`, {
+      retry: 'retry',
+      status: res.status,
+    });
   }
   return n;
 }
@@ -85,14 +94,27 @@ export class TusProtocol {
   /** OPTIONS on the endpoint: does this server speak tus? Creates nothing. */
   async probe(): Promise<TusProbe> {
     const res = await this.#client.send({
-      method: 'OPTIONS', url: this.#client.apiUrl('/assets/tus'), pass: [400, 404, 405, 415], ctx: { operation: 'ask for tus' },
+      method: 'OPTIONS',
+      url: this.#client.apiUrl('/assets/tus'),
+      pass: [400, 404, 405, 415],
+      ctx: { operation: 'ask for tus' },
     });
     const version = header(res, 'tus-version');
-    if (res.status >= 300 || !version?.split(',').map((v) => v.trim()).includes(TUS_RESUMABLE)) return { tus: false, status: res.status };
+    if (
+      res.status >= 300 ||
+      !version
+        ?.split(',')
+        .map((v) => v.trim())
+        .includes(TUS_RESUMABLE)
+    )
+      return { tus: false, status: res.status };
     const max = Number(header(res, 'tus-max-size'));
     return {
       tus: true,
-      extensions: (header(res, 'tus-extension') ?? '').split(',').map((e) => e.trim()).filter(Boolean),
+      extensions: (header(res, 'tus-extension') ?? '')
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean),
       maxSize: Number.isSafeInteger(max) && max > 0 ? max : undefined,
     };
   }
@@ -106,25 +128,47 @@ export class TusProtocol {
   async create(length: number, meta: TusMetadata, signal?: AbortSignal): Promise<string> {
     const url = this.#client.apiUrl('/assets/tus');
     const res = await this.#client.send({
-      method: 'POST', url, signal, pass: [400, 404, 405, 415],
+      method: 'POST',
+      url,
+      signal,
+      pass: [400, 404, 405, 415],
       headers: { ...VERSION, 'upload-length': String(length), 'upload-metadata': encodeMetadata(meta) },
       ctx: { operation: 'start a resumable upload', fileName: meta.fileName },
     });
     const spoken = header(res, 'tus-resumable') !== undefined;
     if (res.status === 404 || res.status === 405 || (!spoken && (res.status === 400 || res.status === 415))) {
-      throw new SquidexError('TUS_UNSUPPORTED', `Squidex has no tus endpoint (POST …/assets/tus answered HTTP ${res.status}).`, { retry: 'never', status: res.status });
+      throw new SquidexError('TUS_UNSUPPORTED', `Squidex has no tus endpoint (POST …/assets/tus answered HTTP ${res.status}).`, {
+        retry: 'never',
+        status: res.status,
+      });
     }
     if (res.status !== 201 && res.status !== 200) {
-      throw new SquidexError(`HTTP_${res.status}`, `start a resumable upload of "${meta.fileName}": Squidex refused it (HTTP ${res.status}).`, { retry: 'never', status: res.status });
+      throw new SquidexError(
+        `HTTP_${res.status}`,
+        `start a resumable upload of "${meta.fileName}": Squidex refused it (HTTP ${res.status}).`,
+        { retry: 'never', status: res.status },
+      );
     }
     const location = header(res, 'location');
-    if (!location) throw new SquidexError('UNEXPECTED_RESPONSE', `start a resumable upload of "${meta.fileName}": Squidex answered without a Location.`, { retry: 'retry', status: res.status });
+    if (!location)
+      throw new SquidexError(
+        'UNEXPECTED_RESPONSE',
+        `start a resumable upload of "${meta.fileName}": Squidex answered without a Location.`,
+        { retry: 'retry', status: res.status },
+      );
     return new URL(location, url).toString();
   }
 
   /** HEAD: the offset the server holds, or null when the upload is gone (expired, assembled, deleted). */
   async offset(url: string, fileName: string, signal?: AbortSignal): Promise<number | null> {
-    const res = await this.#client.send({ method: 'HEAD', url, signal, pass: [404, 410], headers: VERSION, ctx: { operation: 'ask how much of an upload arrived', fileName } });
+    const res = await this.#client.send({
+      method: 'HEAD',
+      url,
+      signal,
+      pass: [404, 410],
+      headers: VERSION,
+      ctx: { operation: 'ask how much of an upload arrived', fileName },
+    });
     if (res.status === 404 || res.status === 410) return null;
     return offsetOf(res, `resume "${fileName}"`);
   }
@@ -139,8 +183,17 @@ export class TusProtocol {
     const { fileName, signal } = opts;
     const bandwidth = this.#bandwidth;
     const res = await this.#client.send({
-      method: 'PATCH', url, signal, pass: [404, 409, 410, 413],
-      headers: { ...VERSION, 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset), 'content-length': String(chunk.length), accept: 'application/json' },
+      method: 'PATCH',
+      url,
+      signal,
+      pass: [404, 409, 410, 413],
+      headers: {
+        ...VERSION,
+        'content-type': 'application/offset+octet-stream',
+        'upload-offset': String(offset),
+        'content-length': String(chunk.length),
+        accept: 'application/json',
+      },
       body: () => {
         const body = chunk.open();
         return bandwidth && !bandwidth.unlimited ? throttle(Buffer.isBuffer(body) ? [body] : body, bandwidth) : body;
@@ -148,13 +201,23 @@ export class TusProtocol {
       ctx: { operation: 'upload', fileName },
     });
     if (res.status === 404 || res.status === 410) {
-      throw new SquidexError('TUS_GONE', `upload of "${fileName}": the upload is gone from the server (HTTP ${res.status}).`, { retry: 'retry', status: res.status });
+      throw new SquidexError('TUS_GONE', `upload of "${fileName}": the upload is gone from the server (HTTP ${res.status}).`, {
+        retry: 'retry',
+        status: res.status,
+      });
     }
     if (res.status === 409) {
-      throw new SquidexError('TUS_OFFSET_CONFLICT', `upload of "${fileName}": the server holds another offset than ${offset} (HTTP 409).`, { retry: 'retry', status: 409 });
+      throw new SquidexError('TUS_OFFSET_CONFLICT', `upload of "${fileName}": the server holds another offset than ${offset} (HTTP 409).`, {
+        retry: 'retry',
+        status: 409,
+      });
     }
     if (res.status === 413) {
-      throw new SquidexError('TUS_CHUNK_TOO_LARGE', `upload of "${fileName}": a piece of ${chunk.length} bytes was refused as too large (HTTP 413).`, { retry: 'never', status: 413 });
+      throw new SquidexError(
+        'TUS_CHUNK_TOO_LARGE',
+        `upload of "${fileName}": a piece of ${chunk.length} bytes was refused as too large (HTTP 413).`,
+        { retry: 'never', status: 413 },
+      );
     }
     if (res.status === 201 || (res.status === 200 && res.body)) {
       // The completing PATCH: Squidex ran the upsert and answers with the asset.
@@ -165,7 +228,11 @@ export class TusProtocol {
         asset = undefined;
       }
       if (!asset || typeof asset.id !== 'string') {
-        throw new SquidexError('UNEXPECTED_RESPONSE', `upload of "${fileName}": Squidex completed the upload without an asset in its answer.`, { retry: 'retry', status: res.status });
+        throw new SquidexError(
+          'UNEXPECTED_RESPONSE',
+          `upload of "${fileName}": Squidex completed the upload without an asset in its answer.`,
+          { retry: 'retry', status: res.status },
+        );
       }
       return { offset: offset + chunk.length, asset };
     }
@@ -174,7 +241,13 @@ export class TusProtocol {
 
   /** DELETE: drop an upload we will not finish. Gone already is fine. */
   async terminate(url: string, fileName: string): Promise<void> {
-    await this.#client.send({ method: 'DELETE', url, pass: [404, 410], headers: VERSION, ctx: { operation: 'drop an unfinished upload', fileName } });
+    await this.#client.send({
+      method: 'DELETE',
+      url,
+      pass: [404, 410],
+      headers: VERSION,
+      ctx: { operation: 'drop an unfinished upload', fileName },
+    });
   }
 }
 

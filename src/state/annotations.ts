@@ -56,7 +56,12 @@ export class AnnotationsRepo {
   get(assetId: string): AnnotationRow | undefined {
     const r = this.sGet.get(assetId) as [string, string, string | null, string | null] | undefined;
     if (!r) return undefined;
-    return { assetId, applied: { tags: JSON.parse(r[0]) as string[], metadata: JSON.parse(r[1]) as Record<string, string> }, source: r[2] === null ? null : JSON.parse(r[2]), error: r[3] };
+    return {
+      assetId,
+      applied: { tags: JSON.parse(r[0]) as string[], metadata: JSON.parse(r[1]) as Record<string, string> },
+      source: r[2] === null ? null : JSON.parse(r[2]),
+      error: r[3],
+    };
   }
 
   applied(assetId: string): Annotation {

@@ -68,7 +68,7 @@ export function markClean(stateFile: string): void {
   const now = identity(stateFile);
   if (!now) return;
   try {
-    writeFileSync(markFile(stateFile), JSON.stringify(now) + '\n');
+    writeFileSync(markFile(stateFile), `${JSON.stringify(now)}\n`);
   } catch {
     // Without a marker the next open runs the check: slower, never wrong.
   }
@@ -104,4 +104,3 @@ export function closesClean(db: Database.Database, stateFile: string, opened: Ma
   const now = identity(stateFile);
   return opened !== null && now !== null && (['dev', 'ino', 'size', 'ctimeMs', 'mtimeMs'] as const).every((k) => now[k] === opened[k]);
 }
-

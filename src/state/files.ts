@@ -196,11 +196,6 @@ export class FilesRepo {
   }
 
   /**
-   * Writes the row with the client-chosen asset id before the first upload, so
-   * a retry after a lost response reuses the id. Returns the row as stored: if
-   * the path already had an id, that id wins and the caller must use it.
-   */
-  /**
    * After a failed or aborted upload under a job's asset hint: the request may
    * have reached the server, so the id gets a row (no hash) like a reservation.
    * Never throws for an id another row holds already (then that row tracks it).
@@ -209,6 +204,11 @@ export class FilesRepo {
     this.sReserveIfFree.run(mapping, path, assetId);
   }
 
+  /**
+   * Writes the row with the client-chosen asset id before the first upload, so
+   * a retry after a lost response reuses the id. Returns the row as stored: if
+   * the path already had an id, that id wins and the caller must use it.
+   */
   reserve(mapping: string, path: string, assetId: string): FileRow {
     return this.db.transaction(() => {
       this.sReserve.run(mapping, path, assetId);

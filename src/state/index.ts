@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { dirname, resolve } from 'node:path';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { SyncError } from '../lib/errors.js';
-import { JobQueue, type QueueOptions } from '../queue/index.js';
+import { JobQueue, type QueueOptions } from './jobs.js';
 import { FilesRepo } from './files.js';
 import { StampsRepo } from './stamps.js';
 import { SkippedRepo } from './skipped.js';
@@ -23,7 +23,8 @@ export { KeptRepo, type KeptReason } from './kept.js';
 export { UploadsRepo, type UploadRow } from './uploads.js';
 export { acquireLock, readLockHolder, type StateLock, type LockHolder } from './lock.js';
 export { APPLICATION_ID, SCHEMA_VERSION } from './migrations.js';
-export { stateError } from './errors.js';
+export type { Job } from './jobs.js';
+export { isSqliteConstraint, isSqliteTrouble, isTransientSqlite, stateError } from './errors.js';
 
 export interface StateOptions {
   clock?: Clock;
@@ -77,23 +78,18 @@ function quickCheck(db: Database.Database): void {
 }
 
 /**
- * Pragmas, each for a reason:
+ * Pragmas, each for a reason (the figures behind them: docs/benchmarks.md, "The state database's pragmas"):
  * - WAL: readers (`status`) never block the daemon's writer, and a commit is one sequential append.
- * - synchronous=FULL: fsync the WAL on every commit, so a job acknowledged to the watcher
- *   survives power loss too. better-sqlite3 builds default WAL to NORMAL, hence set explicitly.
- *   Measured on this 2-core VM (npm run bench:queue, 2026-11-27): enqueue+claim+complete at
- *   FULL = 15,076 jobs/s with batches of 10 and 65,299 with batches of 100 (NORMAL: 29,105 and
- *   92,263); coalesced events 166,437/s in one transaction. Only unbatched work is fsync-bound
- *   (FULL 1,626 jobs/s vs NORMAL 4,263), and the pool claims in batches, so FULL meets the
- *   targets (≥ 5,000 jobs/s, ≥ 50,000 events/s) and NORMAL is not needed.
+ * - synchronous=FULL: fsync the WAL on every commit, so a job acknowledged to the watcher survives
+ *   power loss too (better-sqlite3 builds default WAL to NORMAL). The pool claims and records in
+ *   batches, so FULL costs little.
  * - busy_timeout: a CLI command writing beside the daemon waits instead of failing with SQLITE_BUSY.
  * - foreign_keys: on, so any future reference between tables is enforced.
  * - journal_size_limit: a WAL grown by a 100k-path rescan is truncated after checkpoint.
- * - cache_size 32 MiB (default 2 MiB): a first sync of 5,000 files read ~12,000 pages back from
- *   the OS (pread) once the files table and its indexes outgrew the default; used only as filled.
+ * - cache_size 32 MiB (default 2 MiB): the files table and its indexes outgrow the default in a
+ *   first sync of a few thousand files; used only as filled.
  * - temp_store MEMORY: each job's outcome is a savepoint inside the batch's transaction, and a
- *   savepoint journals the pages it changes; in a temp file that was 47,000 of the 73,000
- *   pwrite calls of a first sync of 5,000 files. Those journals live only as long as a batch.
+ *   savepoint journals the pages it changes; those journals live only as long as a batch.
  */
 function applyPragmas(db: Database.Database, busyTimeoutMs: number): void {
   db.pragma(`busy_timeout = ${busyTimeoutMs}`);
@@ -125,13 +121,23 @@ export function openState(file: string, opts: StateOptions = {}): State {
     applyPragmas(db, opts.busyTimeoutMs ?? 5000);
     if (opts.verify ?? true) quickCheck(db);
     migrate(db, path);
-    const jobs = new JobQueue(db, clock, opts.queue, path);
-    if (opts.recover ?? true) jobs.recover();
-    return makeState(path, db, clock, jobs);
+    const state = makeState(path, db, clock, new JobQueue(db, clock, opts.queue, path));
+    if (opts.recover ?? true) recover(state);
+    return state;
   } catch (e) {
     db.close();
     throw stateError(e, path, 'opening');
   }
+}
+
+/**
+ * The previous process died: its running jobs go back to the queue. Each one's asset
+ * hint becomes a files row first (no hash), so a file deleted or renamed before the
+ * retry still leads to an asset its upload may have made (forgotten into `kept`, or replaced).
+ */
+function recover(state: State): void {
+  for (const h of state.jobs.runningHints()) state.files.reserveIfFree(h.mapping, h.path, h.assetId);
+  state.jobs.recover();
 }
 
 function makeState(file: string, db: Database.Database, clock: Clock, jobs: JobQueue): State {
@@ -167,7 +173,10 @@ function checkState(db: Database.Database, jobs: JobQueue): string[] {
     if (db.pragma('application_id', { simple: true }) !== APPLICATION_ID) problems.push('schema: application_id is not ours');
     const dupAssets = db.prepare(`SELECT asset_id FROM files NOT INDEXED GROUP BY asset_id HAVING count(*) > 1 LIMIT 20`).pluck().all();
     for (const id of dupAssets) problems.push(`files: asset id ${id} belongs to more than one path`);
-    const keptAndLive = db.prepare(`SELECT k.mapping || ':' || k.path FROM kept k JOIN files f USING (mapping, path) LIMIT 20`).pluck().all();
+    const keptAndLive = db
+      .prepare(`SELECT k.mapping || ':' || k.path FROM kept k JOIN files f USING (mapping, path) LIMIT 20`)
+      .pluck()
+      .all();
     for (const p of keptAndLive) problems.push(`files: listed as kept but also live: ${p}`);
     return [...problems, ...jobs.check()];
   } catch (e) {

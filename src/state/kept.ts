@@ -19,12 +19,16 @@ export class KeptRepo {
   private readonly sList;
 
   constructor(db: Database.Database) {
-    this.sGet = db.prepare(`SELECT mapping, path, asset_id AS assetId, gone_since AS goneSince, reason FROM kept WHERE mapping = ? AND path = ?`);
+    this.sGet = db.prepare(
+      `SELECT mapping, path, asset_id AS assetId, gone_since AS goneSince, reason FROM kept WHERE mapping = ? AND path = ?`,
+    );
     this.sPut = db.prepare(`INSERT OR REPLACE INTO kept (mapping, path, asset_id, gone_since, reason) VALUES (?, ?, ?, ?, ?)`);
     this.sRemove = db.prepare(`DELETE FROM kept WHERE mapping = ? AND path = ?`);
     this.sReason = db.prepare(`UPDATE kept SET reason = ? WHERE mapping = ? AND path = ?`);
     this.sByReason = db.prepare(`SELECT path FROM kept WHERE mapping = ? AND reason = ?`).pluck();
-    this.sList = db.prepare(`SELECT mapping, path, asset_id AS assetId, gone_since AS goneSince, reason FROM kept WHERE reason = ? ORDER BY gone_since DESC, mapping, path LIMIT ?`);
+    this.sList = db.prepare(
+      `SELECT mapping, path, asset_id AS assetId, gone_since AS goneSince, reason FROM kept WHERE reason = ? ORDER BY gone_since DESC, mapping, path LIMIT ?`,
+    );
   }
 
   get(mapping: string, path: string): KeptRow | undefined {

@@ -39,7 +39,11 @@ function procTicks(pid: number): string | null {
 /** `ps:` + the start time `ps` prints for the pid (to the second); null when there is no `ps` or no such process. */
 export function psStart(pid: number): string | null {
   try {
-    const out = execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const out = execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)], {
+      encoding: 'utf8',
+      timeout: 2000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
     return out === '' ? null : `ps:${out}`;
   } catch {
     return null;
@@ -95,9 +99,10 @@ function writeExclusive(file: string, text: string): boolean {
 function lockedError(file: string, h: LockHolder): SyncError {
   const where = h.hostname === hostname() ? '' : ` on host ${h.hostname}`;
   return new SyncError('STATE_LOCKED', `state is in use by squidex-sync pid ${h.pid}${where} (lock ${file}).`, {
-    hint: h.hostname === hostname()
-      ? `Stop that process first (kill ${h.pid}), or point this one at another state file.`
-      : `If that host no longer runs squidex-sync, delete ${file}.`,
+    hint:
+      h.hostname === hostname()
+        ? `Stop that process first (kill ${h.pid}), or point this one at another state file.`
+        : `If that host no longer runs squidex-sync, delete ${file}.`,
   });
 }
 
@@ -110,10 +115,13 @@ function lockedError(file: string, h: LockHolder): SyncError {
 export function acquireLock(stateFile: string): StateLock {
   const file = `${stateFile}.lock`;
   const me: LockHolder = {
-    pid: process.pid, hostname: hostname(), procStart: procStart(process.pid),
-    startedAt: Math.round(Date.now() - process.uptime() * 1000), nonce: randomBytes(8).toString('hex'),
+    pid: process.pid,
+    hostname: hostname(),
+    procStart: procStart(process.pid),
+    startedAt: Math.round(Date.now() - process.uptime() * 1000),
+    nonce: randomBytes(8).toString('hex'),
   };
-  const text = JSON.stringify(me) + '\n';
+  const text = `${JSON.stringify(me)}\n`;
   // The daemon locks before it opens the state, so on a first run the folder may not exist yet.
   ensurePrivateDir(dirname(file));
   for (let round = 0; round < 3; round++) {
@@ -134,7 +142,9 @@ function takeOver(file: string, text: string, seen: LockHolder | null): boolean 
     try {
       const g = readHolder(guard);
       if ((g !== null && !alive(g)) || Date.now() - statSync(guard).mtimeMs > 10_000) unlinkSync(guard);
-    } catch { /* gone already */ }
+    } catch {
+      /* gone already */
+    }
     return false;
   }
   try {
@@ -181,7 +191,9 @@ function held(file: string, me: LockHolder): StateLock {
       if (readHolder(file)?.nonce === me.nonce) {
         try {
           unlinkSync(file);
-        } catch { /* already gone */ }
+        } catch {
+          /* already gone */
+        }
       }
     },
   };

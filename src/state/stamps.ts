@@ -47,9 +47,15 @@ export class StampsRepo {
   }
 
   pending(limit: number): PendingStamp[] {
-    return (this.sPending.all(limit) as Array<[number, string, string, number, number]>).map(([seq, assetId, body, attempts, createdAt]) => ({
-      seq, assetId, body: JSON.parse(body) as Record<string, unknown>, attempts, createdAt,
-    }));
+    return (this.sPending.all(limit) as Array<[number, string, string, number, number]>).map(
+      ([seq, assetId, body, attempts, createdAt]) => ({
+        seq,
+        assetId,
+        body: JSON.parse(body) as Record<string, unknown>,
+        attempts,
+        createdAt,
+      }),
+    );
   }
 
   /** Sent (or no longer wanted) and refused-once, in one transaction, with `also` (what the sent ones leave behind). */
@@ -72,7 +78,9 @@ export class StampsRepo {
 
   /** A direct annotate of this asset supersedes its pending stamps; their bodies, oldest first. */
   drop(assetId: string): Array<Record<string, unknown>> {
-    return (this.sDrop.all(assetId) as Array<[number, string]>).sort((a, b) => a[0] - b[0]).map(([, b]) => JSON.parse(b) as Record<string, unknown>);
+    return (this.sDrop.all(assetId) as Array<[number, string]>)
+      .sort((a, b) => a[0] - b[0])
+      .map(([, b]) => JSON.parse(b) as Record<string, unknown>);
   }
 
   count(): number {

@@ -41,7 +41,9 @@ export class UploadsRepo {
       `INSERT OR REPLACE INTO uploads (mapping, path, asset_id, server, url, size, mtime_ms, confirmed, sent_to, started_at, updated_at)
        VALUES (@mapping, @path, @assetId, @server, @url, @size, @mtimeMs, @confirmed, @sentTo, @startedAt, @updatedAt)`,
     );
-    this.sProgress = db.prepare(`UPDATE uploads SET confirmed = ?, sent_to = max(sent_to, ?), updated_at = ? WHERE mapping = ? AND path = ? AND url = ?`);
+    this.sProgress = db.prepare(
+      `UPDATE uploads SET confirmed = ?, sent_to = max(sent_to, ?), updated_at = ? WHERE mapping = ? AND path = ? AND url = ?`,
+    );
     this.sRemove = db.prepare(`DELETE FROM uploads WHERE mapping = ? AND path = ?`);
     this.sList = db.prepare(`SELECT ${COLS} FROM uploads ORDER BY mapping, path LIMIT ?`);
     this.sStale = db.prepare(`DELETE FROM uploads WHERE updated_at < ?`);

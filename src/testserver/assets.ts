@@ -25,7 +25,14 @@ function parentOf(call: RouteCall): string {
   return queryValue(call.query, 'parentId') || ROOT_ID;
 }
 
-function reply(ctx: ApiContext, res: ServerResponse, status: number, a: AssetRec, isDuplicate = false, extra: Record<string, string> = {}): void {
+function reply(
+  ctx: ApiContext,
+  res: ServerResponse,
+  status: number,
+  a: AssetRec,
+  isDuplicate = false,
+  extra: Record<string, string> = {},
+): void {
   sendJson(res, status, assetDto(ctx.app, ctx.rootUrl, a, isDuplicate), { ...etag(a.version), ...extra });
 }
 
@@ -177,7 +184,8 @@ export function annotate(a: AssetRec, body: Record<string, unknown>): boolean {
   for (const key of ['fileName', 'slug'] as const) {
     const v = body[key];
     if (v === undefined || v === null) continue;
-    if (typeof v !== 'string') throw validation(`The JSON value could not be converted to System.String. Path: $.${key} | LineNumber: 0 | BytePositionInLine: 1.`);
+    if (typeof v !== 'string')
+      throw validation(`The JSON value could not be converted to System.String. Path: $.${key} | LineNumber: 0 | BytePositionInLine: 1.`);
     if (v.toLowerCase() !== a[key].toLowerCase()) {
       a[key] = v;
       changed = true;
@@ -188,7 +196,10 @@ export function annotate(a: AssetRec, body: Record<string, unknown>): boolean {
     changed = true;
   }
   if (body.tags !== undefined && body.tags !== null) {
-    if (!Array.isArray(body.tags) || body.tags.some((t) => typeof t !== 'string')) throw validation('The JSON value could not be converted to System.Collections.Generic.HashSet`1[System.String]. Path: $.tags | LineNumber: 0 | BytePositionInLine: 1.');
+    if (!Array.isArray(body.tags) || body.tags.some((t) => typeof t !== 'string'))
+      throw validation(
+        'The JSON value could not be converted to System.Collections.Generic.HashSet`1[System.String]. Path: $.tags | LineNumber: 0 | BytePositionInLine: 1.',
+      );
     const tags = [...new Set(body.tags as string[])];
     if (tags.length !== a.tags.length || tags.some((t) => !a.tags.includes(t))) {
       a.tags = tags;
@@ -196,7 +207,10 @@ export function annotate(a: AssetRec, body: Record<string, unknown>): boolean {
     }
   }
   if (body.metadata !== undefined && body.metadata !== null) {
-    if (typeof body.metadata !== 'object' || Array.isArray(body.metadata)) throw validation('The JSON value could not be converted to Squidex.Domain.Apps.Core.Assets.AssetMetadata. Path: $.metadata | LineNumber: 0 | BytePositionInLine: 1.');
+    if (typeof body.metadata !== 'object' || Array.isArray(body.metadata))
+      throw validation(
+        'The JSON value could not be converted to Squidex.Domain.Apps.Core.Assets.AssetMetadata. Path: $.metadata | LineNumber: 0 | BytePositionInLine: 1.',
+      );
     if (JSON.stringify(sortKeys(body.metadata)) !== JSON.stringify(sortKeys(a.metadata))) {
       a.metadata = structuredClone(body.metadata as Record<string, unknown>);
       changed = true;
@@ -207,6 +221,11 @@ export function annotate(a: AssetRec, body: Record<string, unknown>): boolean {
 
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, x]) => [k, sortKeys(x)]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.entries(v)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([k, x]) => [k, sortKeys(x)]),
+    );
   return v;
 }

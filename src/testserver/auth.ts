@@ -28,7 +28,8 @@ export class TokenIssuer {
     const form = new URLSearchParams(body.toString('utf8'));
     const grant = form.get('grant_type');
     if (!grant) throw oauthError(400, 'invalid_request', "The mandatory 'grant_type' parameter is missing.", 'ID2029');
-    if (grant !== 'client_credentials') throw oauthError(400, 'unsupported_grant_type', "The specified 'grant_type' is not supported.", 'ID2032');
+    if (grant !== 'client_credentials')
+      throw oauthError(400, 'unsupported_grant_type', "The specified 'grant_type' is not supported.", 'ID2032');
     // OpenIddict also takes the credentials as HTTP Basic (client_secret_basic).
     const basic = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     if (basic && !form.has('client_id')) {
@@ -39,15 +40,21 @@ export class TokenIssuer {
     if (form.get('client_id') !== this.clientId) throw oauthError(401, 'invalid_client', "The specified 'client_id' is invalid.", 'ID2052');
     if (form.get('client_secret') !== this.clientSecret) {
       throw oauthError(401, 'invalid_client', 'The specified client credentials are invalid.', 'ID2055', {
-        'WWW-Authenticate': 'Basic realm="squidex", error="invalid_client", error_description="The specified client credentials are invalid."',
+        'WWW-Authenticate':
+          'Basic realm="squidex", error="invalid_client", error_description="The specified client credentials are invalid."',
       });
     }
     const token = randomBytes(24).toString('base64url');
     this.tokens.set(token, Date.now() + this.lifetimeSec * 1000);
-    sendJson(res, 200, { access_token: token, token_type: 'Bearer', expires_in: this.lifetimeSec, scope: form.get('scope') || 'squidex-api' }, {
-      'Cache-Control': 'no-store',
-      Pragma: 'no-cache',
-    });
+    sendJson(
+      res,
+      200,
+      { access_token: token, token_type: 'Bearer', expires_in: this.lifetimeSec, scope: form.get('scope') || 'squidex-api' },
+      {
+        'Cache-Control': 'no-store',
+        Pragma: 'no-cache',
+      },
+    );
   }
 
   /** Throws the 401 ErrorDto of any /api route for a missing, unknown or expired bearer. */
@@ -58,7 +65,11 @@ export class TokenIssuer {
     const expires = this.tokens.get(m[1]);
     if (expires === undefined || expires <= Date.now()) {
       if (expires !== undefined) this.tokens.delete(m[1]);
-      throw new ApiError(401, { message: '' }, { 'WWW-Authenticate': 'Bearer error="invalid_token", error_description="The specified token is invalid."' });
+      throw new ApiError(
+        401,
+        { message: '' },
+        { 'WWW-Authenticate': 'Bearer error="invalid_token", error_description="The specified token is invalid."' },
+      );
     }
   }
 

@@ -18,7 +18,8 @@ export const bulkRoute: Route = {
     if (!Array.isArray(body.jobs)) throw validation('Jobs is required.');
     // An unknown type fails model binding: the whole request is a 400, nothing runs.
     for (const j of body.jobs as Array<Record<string, unknown> | null>) {
-      if (!TYPES.has(String(j?.type))) throw validation(`The JSON value could not be converted to BulkUpdateAssetType. Path: $.jobs[].type.`);
+      if (!TYPES.has(String(j?.type)))
+        throw validation(`The JSON value could not be converted to BulkUpdateAssetType. Path: $.jobs[].type.`);
     }
     const expected = expectedVersion(call.req);
     const checkReferrers = body.checkReferrers === true;
@@ -30,7 +31,8 @@ export const bulkRoute: Route = {
         run(ctx, id, job, expected, checkReferrers);
       } catch (e) {
         if (!(e instanceof ApiError)) throw e;
-        result.error = e.status === 404 ? errorDto(404, { message: 'OBJECT_NOTFOUND' }) : errorDto(e.status, 'raw' in e.body ? { message: '' } : e.body);
+        result.error =
+          e.status === 404 ? errorDto(404, { message: 'OBJECT_NOTFOUND' }) : errorDto(e.status, 'raw' in e.body ? { message: '' } : e.body);
       }
       return result;
     });

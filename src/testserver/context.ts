@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Store } from './store.js';
-import type { TusStore } from './tus.js';
+import type { TusStore } from './tusstore.js';
 import type { UploadLimits } from './upload.js';
 
 /** What every API handler gets: the app's store and the server's settings. */

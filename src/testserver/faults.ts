@@ -44,7 +44,11 @@ export class FaultInjector {
     if (s.latencySpikeRate > 0 && r() < s.latencySpikeRate) delayMs += s.latencySpikeMs;
     const roll = r();
     let edge = 0;
-    const hit = (rate: number) => rate > 0 && roll < (edge += rate);
+    const hit = (rate: number): boolean => {
+      if (rate <= 0) return false;
+      edge += rate;
+      return roll < edge;
+    };
     let action: FaultAction = { kind: 'none' };
     if (s.forceStatus !== null) return { delayMs, action: { kind: 'status', status: s.forceStatus, retryAfterSec: s.retryAfterSec } };
     if (hit(s.resetRate)) action = { kind: 'reset' };
@@ -73,13 +77,15 @@ function validate(f: Partial<FaultSettings>): Partial<FaultSettings> {
     if (k === 'down' || k === 'htmlErrors') {
       if (typeof v !== 'boolean') throw new FaultSettingsError(`${k} must be a boolean`);
     } else if (k === 'forceStatus') {
-      if (v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 100 || v > 599)) throw new FaultSettingsError('forceStatus must be an HTTP status (100–599) or null');
+      if (v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 100 || v > 599))
+        throw new FaultSettingsError('forceStatus must be an HTTP status (100–599) or null');
     } else if (k === 'failUploadsNamed') {
       if (v !== null && typeof v !== 'string') throw new FaultSettingsError('failUploadsNamed must be a file name or null');
     } else if (k === 'retryAfterSec') {
       if (v !== null && (typeof v !== 'number' || v < 0)) throw new FaultSettingsError('retryAfterSec must be a number ≥ 0 or null');
     } else if (k === 'capacity') {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new FaultSettingsError('capacity must be a whole number ≥ 0 (0 = no limit)');
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+        throw new FaultSettingsError('capacity must be a whole number ≥ 0 (0 = no limit)');
     } else if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (k.startsWith('rate') || k.endsWith('Rate') ? v > 1 : false)) {
       throw new FaultSettingsError(`${k} must be a number ≥ 0${k.toLowerCase().includes('rate') ? ' and ≤ 1' : ''}`);
     }

@@ -87,7 +87,7 @@ const FAULTS: Array<[option: string, key: keyof FaultSettings, max: number]> = [
 ];
 
 async function main(): Promise<void> {
-  let parsed;
+  let parsed: { values: Record<string, unknown> };
   try {
     parsed = parseArgs({
       options: {
@@ -156,7 +156,11 @@ async function main(): Promise<void> {
 main().catch((e: unknown) => {
   const usage = e instanceof UsageError || (e as { name?: string }).name === 'FaultSettingsError';
   const inUse = (e as { code?: string }).code === 'EADDRINUSE';
-  const message = inUse ? `port ${(e as { port?: number }).port ?? ''} is in use; pick another with --port N (0 = any free port)` : e instanceof Error ? e.message : String(e);
+  const message = inUse
+    ? `port ${(e as { port?: number }).port ?? ''} is in use; pick another with --port N (0 = any free port)`
+    : e instanceof Error
+      ? e.message
+      : String(e);
   process.stderr.write(`fake-squidex: ${message}\n`);
   process.exit(usage || inUse ? 2 : 1);
 });

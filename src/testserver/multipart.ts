@@ -46,7 +46,8 @@ export class MultipartParser {
   }
 
   end(): void {
-    if (this.state !== 'done') throw new MultipartFormatError('Unexpected end of Stream, the content may have already been read by another component.');
+    if (this.state !== 'done')
+      throw new MultipartFormatError('Unexpected end of Stream, the content may have already been read by another component.');
   }
 
   /** Advances one state; false when more bytes are needed. */
@@ -147,7 +148,10 @@ export function headerParams(value: string): { type: string; params: Map<string,
 export function decodeExtValue(v: string): string | undefined {
   const m = /^([^']*)'[^']*'(.*)$/.exec(v);
   if (!m) return undefined;
-  const bytes = Buffer.from(m[2].replace(/%([0-9a-fA-F]{2})|([^%])/g, (_, hex: string, ch: string) => (hex ? String.fromCharCode(parseInt(hex, 16)) : ch)), 'latin1');
+  const bytes = Buffer.from(
+    m[2].replace(/%([0-9a-fA-F]{2})|([^%])/g, (_, hex: string, ch: string) => (hex ? String.fromCharCode(parseInt(hex, 16)) : ch)),
+    'latin1',
+  );
   const charset = m[1].toLowerCase();
   if (charset === 'utf-8') return bytes.toString('utf8');
   if (charset === 'iso-8859-1' || charset === 'latin1') return bytes.toString('latin1');

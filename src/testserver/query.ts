@@ -8,7 +8,22 @@ interface Clause {
   value: string | number | boolean | null;
 }
 
-const FIELDS = new Set(['id', 'isDeleted', 'fileHash', 'fileName', 'fileSize', 'fileVersion', 'isProtected', 'mimeType', 'slug', 'tags', 'version', 'metadata', 'createdBy', 'lastModifiedBy']);
+const FIELDS = new Set([
+  'id',
+  'isDeleted',
+  'fileHash',
+  'fileName',
+  'fileSize',
+  'fileVersion',
+  'isProtected',
+  'mimeType',
+  'slug',
+  'tags',
+  'version',
+  'metadata',
+  'createdBy',
+  'lastModifiedBy',
+]);
 
 /** Splits an OData $filter into tokens, keeping quoted strings ('' is an escaped quote) whole. */
 function tokenize(filter: string): string[] {
@@ -139,7 +154,12 @@ export function parseQuery(params: URLSearchParams): AssetQuery {
   const parentId = get('parentId');
   return {
     parentId: parentId === undefined || parentId === '' ? undefined : parentId === ROOT_ID ? ROOT_ID : parentId,
-    ids: ids ? ids.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    ids: ids
+      ? ids
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined,
     filter: get('$filter') || undefined,
     top: num('$top'),
     skip: num('$skip'),

@@ -12,7 +12,8 @@ import type { UploadLimits } from './upload.js';
 import { handleContent, handleTestRoute } from './side-routes.js';
 import { bulkRoute } from './bulk.js';
 import { CapacityModel } from './capacity.js';
-import { TusStore, tusRoutes } from './tus.js';
+import { tusRoutes } from './tus.js';
+import { TusStore } from './tusstore.js';
 import { DEFAULT_MAX_UPLOAD, DEFAULT_TOKEN_LIFETIME_SEC, type Inspection, type TestServer, type TestServerOptions } from './types.js';
 
 // bulk before assets: `POST /assets/bulk` would match the upsert's `POST /assets/{id}`.
@@ -49,7 +50,11 @@ export class SquidexTestServer {
     this.limits = { maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD, keepBytes: opts.keepBytes ?? true };
     this.noBulk = opts.bulk === false;
     this.tus = new TusStore(typeof opts.tus === 'boolean' ? { enabled: opts.tus } : opts.tus);
-    this.capacity = new CapacityModel(() => this.faults.settings, () => this.store.counters, (ms) => this.sleep(ms));
+    this.capacity = new CapacityModel(
+      () => this.faults.settings,
+      () => this.store.counters,
+      (ms) => this.sleep(ms),
+    );
     this.http = createServer((req, res) => void this.onRequest(req, res));
     this.http.on('connection', (s: Socket) => {
       this.sockets.add(s);
@@ -115,7 +120,14 @@ export class SquidexTestServer {
 
   private ctx(): ApiContext {
     const name = this.faults.settings.failUploadsNamed;
-    return { store: this.store, app: this.app, rootUrl: this.url, limits: this.limits, failsUpload: (f) => name !== null && f === name, tus: this.tus };
+    return {
+      store: this.store,
+      app: this.app,
+      rootUrl: this.url,
+      limits: this.limits,
+      failsUpload: (f) => name !== null && f === name,
+      tus: this.tus,
+    };
   }
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -193,7 +205,8 @@ export class SquidexTestServer {
     if (!(max > 0) || !(Number(req.headers['content-length'] ?? 0) > max)) return false;
     this.store.counters.requests++;
     this.store.counters.byRoute['413 (proxy)'] = (this.store.counters.byRoute['413 (proxy)'] ?? 0) + 1;
-    const page = '<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+    const page =
+      '<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
     res.writeHead(413, { 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(page) });
     res.end(page);
     return true;
@@ -269,7 +282,10 @@ function resetMidBody(req: IncomingMessage): void {
   };
   const length = Number(req.headers['content-length'] ?? 0);
   const chunked = /chunked/i.test(String(req.headers['transfer-encoding'] ?? ''));
-  if (!chunked && !(length > 0)) return kill();
+  if (!chunked && !(length > 0)) {
+    kill();
+    return;
+  }
   const at = Math.max(1, Math.floor(length / 2));
   let n = 0;
   req.on('data', (c: Buffer) => {

@@ -1,12 +1,28 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FaultSettingsError } from './faults.js';
 import { ApiError, notFound, readSmallBody, sendEmpty, sendJson } from './http.js';
-import type { SquidexTestServer } from './server.js';
-import { TusSwitchError, type TusSwitches } from './tus.js';
-import type { FaultSettings } from './types.js';
+import type { Socket } from 'node:net';
+import type { TokenIssuer } from './auth.js';
+import type { FaultInjector } from './faults.js';
+import type { Store } from './store.js';
+import { type TusStore, TusSwitchError } from './tusstore.js';
+import type { FaultSettings, Inspection, TusSwitches } from './types.js';
+
+/** What the side routes use of the server (SquidexTestServer has it all). */
+export interface SideRouteHost {
+  readonly app: string;
+  readonly store: Store;
+  readonly tokens: TokenIssuer;
+  readonly faults: FaultInjector;
+  readonly tus: TusStore;
+  inspect(): Inspection;
+  dropConnections(keep?: Socket): void;
+  setReferenced(ids: readonly string[], referenced: boolean): void;
+  resetCounters(): void;
+}
 
 /** /_test/*: inspection and fault switches for tests and benchmarks in other processes; never faulted. */
-export async function handleTestRoute(s: SquidexTestServer, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+export async function handleTestRoute(s: SideRouteHost, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
   const route = `${req.method} ${path.replace(/\/$/, '')}`;
   switch (route) {
     case 'GET /_test/inspect':
@@ -16,7 +32,9 @@ export async function handleTestRoute(s: SquidexTestServer, req: IncomingMessage
     case 'POST /_test/tus': {
       // JSON Partial<TusSwitches>, plus `expireAll: true` to expire every upload now.
       try {
-        const { expireAll, ...patch } = JSON.parse((await readSmallBody(req)).toString('utf8') || '{}') as Partial<TusSwitches> & { expireAll?: boolean };
+        const { expireAll, ...patch } = JSON.parse((await readSmallBody(req)).toString('utf8') || '{}') as Partial<TusSwitches> & {
+          expireAll?: boolean;
+        };
         s.tus.update(patch);
         if (expireAll) s.tus.expireAll();
       } catch (e) {
@@ -50,7 +68,8 @@ export async function handleTestRoute(s: SquidexTestServer, req: IncomingMessage
       } catch (e) {
         throw new ApiError(400, { message: (e as Error).message });
       }
-      if (!Array.isArray(body.ids) || body.ids.some((id) => typeof id !== 'string')) throw new ApiError(400, { message: 'ids: expected a list of asset ids' });
+      if (!Array.isArray(body.ids) || body.ids.some((id) => typeof id !== 'string'))
+        throw new ApiError(400, { message: 'ids: expected a list of asset ids' });
       s.setReferenced(body.ids as string[], body.referenced !== false);
       return sendEmpty(res, 204);
     }
@@ -66,7 +85,7 @@ export async function handleTestRoute(s: SquidexTestServer, req: IncomingMessage
 }
 
 /** GET /api/assets/{app}/{idOrSlug}/…: the stored bytes, for read-back checks. Anonymous, as for unprotected assets. */
-export function handleContent(s: SquidexTestServer, res: ServerResponse, app: string, idOrSlug: string): void {
+export function handleContent(s: SideRouteHost, res: ServerResponse, app: string, idOrSlug: string): void {
   if (app !== s.app) throw notFound();
   let asset = s.store.assets.get(idOrSlug);
   if (!asset || asset.deleted) asset = [...s.store.assets.values()].find((a) => !a.deleted && a.slug === idOrSlug);

@@ -5,9 +5,34 @@
  * The Greek, Cyrillic and Georgian transliterations of the real table are not reproduced.
  */
 const SPECIAL: Record<string, string> = {
-  ä: 'ae', ö: 'oe', ü: 'ue', Ä: 'ae', Ö: 'oe', Ü: 'ue', ß: 'ss', ẞ: 'ss', æ: 'ae', Æ: 'ae', œ: 'oe', Œ: 'oe',
-  ø: 'o', Ø: 'o', đ: 'dj', Đ: 'dj', ł: 'l', Ł: 'l', þ: 'th', Þ: 'th', ð: 'd', Ð: 'd', ı: 'i', ƒ: 'f', ª: 'a', º: 'o',
-  元: 'yuan', 円: 'yen',
+  ä: 'ae',
+  ö: 'oe',
+  ü: 'ue',
+  Ä: 'ae',
+  Ö: 'oe',
+  Ü: 'ue',
+  ß: 'ss',
+  ẞ: 'ss',
+  æ: 'ae',
+  Æ: 'ae',
+  œ: 'oe',
+  Œ: 'oe',
+  ø: 'o',
+  Ø: 'o',
+  đ: 'dj',
+  Đ: 'dj',
+  ł: 'l',
+  Ł: 'l',
+  þ: 'th',
+  Þ: 'th',
+  ð: 'd',
+  Ð: 'd',
+  ı: 'i',
+  ƒ: 'f',
+  ª: 'a',
+  º: 'o',
+  元: 'yuan',
+  円: 'yen',
 };
 
 function replacement(ch: string): string {

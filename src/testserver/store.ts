@@ -45,7 +45,9 @@ export interface Upload {
 
 /** §4: b64(sha256(utf8(b64(sha256(bytes)) + fileName + size))). */
 export function fileHashOf(digest: Buffer, fileName: string, size: number): string {
-  return createHash('sha256').update(`${digest.toString('base64')}${fileName}${size}`, 'utf8').digest('base64');
+  return createHash('sha256')
+    .update(`${digest.toString('base64')}${fileName}${size}`, 'utf8')
+    .digest('base64');
 }
 
 export function fileTypeOf(fileName: string): string {
@@ -55,7 +57,20 @@ export function fileTypeOf(fileName: string): string {
   return ext === 'jpeg' ? 'jpg' : ext;
 }
 
-export const emptyCounters = (): Counters => ({ requests: 0, byRoute: {}, uploads: 0, uploadBytes: 0, tusBytes: 0, faults: 0, tokens: 0, maxInFlight: 0, maxWorking: 0, rateLimited: 0, firstUploadAt: 0, lastUploadAt: 0 });
+export const emptyCounters = (): Counters => ({
+  requests: 0,
+  byRoute: {},
+  uploads: 0,
+  uploadBytes: 0,
+  tusBytes: 0,
+  faults: 0,
+  tokens: 0,
+  maxInFlight: 0,
+  maxWorking: 0,
+  rateLimited: 0,
+  firstUploadAt: 0,
+  lastUploadAt: 0,
+});
 
 /** The app's assets and folders, with Squidex's domain rules (versions, soft delete, guards). */
 export class Store {

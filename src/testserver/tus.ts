@@ -1,10 +1,11 @@
-import { createHash, randomUUID, type Hash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { assetDto } from './dto.js';
 import { ApiError, errorDto, etag, sendEmpty, sendJson } from './http.js';
 import type { ApiContext, Route, RouteCall } from './context.js';
 import type { AssetRec, Store, Upload } from './store.js';
 import { fileHashOf } from './store.js';
+import type { TusUpload } from './tusstore.js';
 import { ROOT_ID } from './types.js';
 
 /**
@@ -17,87 +18,6 @@ import { ROOT_ID } from './types.js';
 
 export const TUS_VERSION = '1.0.0';
 const EXTENSIONS = 'creation,creation-defer-length,termination,expiration';
-/** tusdotnet's default expiration in Squidex's AssetTusRunner. */
-export const DEFAULT_TUS_EXPIRY_MS = 2 * 24 * 3600_000;
-
-/** Switches for tests; `enabled: false` stands for a Squidex without the endpoint. */
-export interface TusSwitches {
-  enabled: boolean;
-  /** How long an upload lives after its last PATCH (sliding, as tusdotnet's expiration). */
-  expiryMs: number;
-  /** Completing PATCHes whose answer is lost: the asset is written, then the connection is dropped. */
-  loseFinalAnswers: number;
-  /** Completing PATCHes answered 500 after the asset was written (the upsert "failed" as far as the client can tell). */
-  failFinalAnswers: number;
-  /** PATCHes whose connection drops once half their body is stored (a link lost mid-chunk; the half stays). */
-  cutPatches: number;
-}
-
-export const DEFAULT_TUS: TusSwitches = { enabled: true, expiryMs: DEFAULT_TUS_EXPIRY_MS, loseFinalAnswers: 0, failFinalAnswers: 0, cutPatches: 0 };
-
-interface TusUpload {
-  id: string;
-  length: number;
-  offset: number;
-  /** The Upload-Metadata header as sent, echoed by HEAD. */
-  rawMetadata: string;
-  metadata: Map<string, string>;
-  hash: Hash;
-  chunks: Buffer[] | null;
-  expiresAt: number;
-}
-
-export interface InspectedTusUpload {
-  id: string;
-  offset: number;
-  length: number;
-  metadata: Record<string, string>;
-}
-
-export class TusStore {
-  readonly uploads = new Map<string, TusUpload>();
-  switches: TusSwitches;
-
-  constructor(initial: Partial<TusSwitches> = {}) {
-    this.switches = { ...DEFAULT_TUS, ...checkSwitches(initial) };
-  }
-
-  update(patch: Partial<TusSwitches>): void {
-    this.switches = { ...this.switches, ...checkSwitches(patch) };
-  }
-
-  /** Every upload expires now (a client that comes back after two days). */
-  expireAll(): void {
-    for (const u of this.uploads.values()) u.expiresAt = 0;
-  }
-
-  live(id: string): TusUpload | undefined {
-    const u = this.uploads.get(id);
-    if (u && u.expiresAt <= Date.now()) {
-      this.uploads.delete(id);
-      return undefined;
-    }
-    return u;
-  }
-
-  inspect(): InspectedTusUpload[] {
-    return [...this.uploads.values()]
-      .filter((u) => u.expiresAt > Date.now())
-      .map((u) => ({ id: u.id, offset: u.offset, length: u.length, metadata: Object.fromEntries(u.metadata) }));
-  }
-}
-
-export class TusSwitchError extends Error {}
-
-function checkSwitches(p: Partial<TusSwitches>): Partial<TusSwitches> {
-  for (const [k, v] of Object.entries(p)) {
-    if (!(k in DEFAULT_TUS)) throw new TusSwitchError(`unknown tus switch "${k}"`);
-    if (k === 'enabled' ? typeof v !== 'boolean' : !(typeof v === 'number' && Number.isInteger(v) && v >= 0)) {
-      throw new TusSwitchError(`tus switch "${k}" has an invalid value ${JSON.stringify(v)}`);
-    }
-  }
-  return p;
-}
 
 /** Headers tusdotnet puts on every answer. */
 function tusHeaders(extra: Record<string, string> = {}): Record<string, string> {
@@ -120,7 +40,10 @@ export function parseMetadata(raw: string): Map<string, string> {
   for (const pair of raw.split(',')) {
     const [key, value, ...rest] = pair.trim().split(' ');
     if (!key || rest.length > 0 || (value !== undefined && !/^[A-Za-z0-9+/]*={0,2}$/.test(value))) {
-      throw tusError(400, 'Header Upload-Metadata: The Upload-Metadata request and response header must consist of one or more comma-separated key-value pairs.');
+      throw tusError(
+        400,
+        'Header Upload-Metadata: The Upload-Metadata request and response header must consist of one or more comma-separated key-value pairs.',
+      );
     }
     out.set(key.toLowerCase(), value === undefined ? '' : Buffer.from(value, 'base64').toString('utf8'));
   }
@@ -168,8 +91,13 @@ export const tusRoutes: Route[] = [
     const metadata = parseMetadata(rawMetadata);
     const id = randomUUID().replace(/-/g, '');
     const u: TusUpload = {
-      id, length, offset: 0, rawMetadata, metadata,
-      hash: createHash('sha256'), chunks: ctx.limits.keepBytes ? [] : null,
+      id,
+      length,
+      offset: 0,
+      rawMetadata,
+      metadata,
+      hash: createHash('sha256'),
+      chunks: ctx.limits.keepBytes ? [] : null,
       expiresAt: Date.now() + ctx.tus.switches.expiryMs,
     };
     ctx.tus.uploads.set(id, u);
@@ -179,7 +107,11 @@ export const tusRoutes: Route[] = [
   route('HEAD', FILE, `HEAD ${BASE}/{fileId}`, async (ctx, { req, res, params }) => {
     requireVersion(req);
     const u = uploadOf(ctx, params[0]);
-    const extra: Record<string, string> = { 'Upload-Offset': String(u.offset), 'Upload-Length': String(u.length), 'Cache-Control': 'no-store' };
+    const extra: Record<string, string> = {
+      'Upload-Offset': String(u.offset),
+      'Upload-Length': String(u.length),
+      'Cache-Control': 'no-store',
+    };
     if (u.rawMetadata) extra['Upload-Metadata'] = u.rawMetadata;
     sendEmpty(res, 200, tusHeaders(extra));
   }),
@@ -198,7 +130,8 @@ async function patch(ctx: ApiContext, { req, res, params }: RouteCall): Promise<
   if (type !== 'application/offset+octet-stream') throw tusError(415, 'Content-Type application/offset+octet-stream is required.');
   const u = uploadOf(ctx, params[0]);
   const offsetHeader = header(req, 'upload-offset');
-  if (offsetHeader === undefined || !/^\d+$/.test(offsetHeader)) throw tusError(400, 'Header Upload-Offset must be a non-negative integer.');
+  if (offsetHeader === undefined || !/^\d+$/.test(offsetHeader))
+    throw tusError(400, 'Header Upload-Offset must be a non-negative integer.');
   if (Number(offsetHeader) !== u.offset) {
     throw tusError(409, `Offset does not match file. File offset: ${u.offset}. Request offset: ${offsetHeader}.`);
   }
@@ -219,8 +152,14 @@ async function patch(ctx: ApiContext, { req, res, params }: RouteCall): Promise<
         req.socket.destroy();
       }
       received += chunk.length;
-      if (received > max) return stop(tooLargeRequest(max));
-      if (u.offset + chunk.length > u.length) return stop(tusError(400, "Request contains more data than the file's upload length."));
+      if (received > max) {
+        stop(tooLargeRequest(max));
+        return;
+      }
+      if (u.offset + chunk.length > u.length) {
+        stop(tusError(400, "Request contains more data than the file's upload length."));
+        return;
+      }
       u.hash.update(chunk);
       u.chunks?.push(Buffer.from(chunk));
       u.offset += chunk.length;
@@ -291,7 +230,13 @@ function complete(ctx: ApiContext, u: TusUpload, res: ServerResponse): void {
 }
 
 /** AssetDomainObject's UpsertAsset, with tus's nullable ParentId: no parent given, no move. */
-function upsert(store: Store, id: string, parentId: string | undefined, up: Upload, duplicate: boolean): { rec: AssetRec; duplicate: boolean } {
+function upsert(
+  store: Store,
+  id: string,
+  parentId: string | undefined,
+  up: Upload,
+  duplicate: boolean,
+): { rec: AssetRec; duplicate: boolean } {
   if (!duplicate) {
     const dup = store.findDuplicate(fileHashOf(up.digest, up.fileName, up.size), up.fileName, up.size);
     if (dup) return { rec: dup, duplicate: true };

@@ -1,7 +1,34 @@
 /** Public shapes of the test server (docs/ARCHITECTURE.md, "testserver"). */
-import type { InspectedTusUpload, TusSwitches } from './tus.js';
+/** tusdotnet's default expiration in Squidex's AssetTusRunner. */
+export const DEFAULT_TUS_EXPIRY_MS = 2 * 24 * 3600_000;
 
-export type { InspectedTusUpload, TusSwitches };
+/** Switches for tests; `enabled: false` stands for a Squidex without the endpoint. */
+export interface TusSwitches {
+  enabled: boolean;
+  /** How long an upload lives after its last PATCH (sliding, as tusdotnet's expiration). */
+  expiryMs: number;
+  /** Completing PATCHes whose answer is lost: the asset is written, then the connection is dropped. */
+  loseFinalAnswers: number;
+  /** Completing PATCHes answered 500 after the asset was written (the upsert "failed" as far as the client can tell). */
+  failFinalAnswers: number;
+  /** PATCHes whose connection drops once half their body is stored (a link lost mid-chunk; the half stays). */
+  cutPatches: number;
+}
+
+export const DEFAULT_TUS: TusSwitches = {
+  enabled: true,
+  expiryMs: DEFAULT_TUS_EXPIRY_MS,
+  loseFinalAnswers: 0,
+  failFinalAnswers: 0,
+  cutPatches: 0,
+};
+
+export interface InspectedTusUpload {
+  id: string;
+  offset: number;
+  length: number;
+  metadata: Record<string, string>;
+}
 
 export interface FaultSettings {
   /** Share of requests answered with 500/502/503. */

@@ -58,7 +58,13 @@ export async function readUpload(req: IncomingMessage, limits: UploadLimits): Pr
         return;
       }
       const fileName = (star !== undefined ? decodeExtValue(star) : undefined) ?? plain ?? '';
-      current = { fileName, contentType: headers.get('content-type') ?? '', size: 0, hash: createHash('sha256'), chunks: limits.keepBytes ? [] : null };
+      current = {
+        fileName,
+        contentType: headers.get('content-type') ?? '',
+        size: 0,
+        hash: createHash('sha256'),
+        chunks: limits.keepBytes ? [] : null,
+      };
       files.push(current);
     },
     data(chunk) {

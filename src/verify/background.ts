@@ -83,10 +83,13 @@ export class BackgroundVerify {
     } catch (e) {
       this.#log.debug({ err: e }, 'cannot record when the next verify is due: %s', describeError(e));
     }
-    this.#timer = setTimeout(() => {
-      if (this.#clock.now() < dueAt) return this.#schedule(dueAt);
-      void this.runOnce().finally(() => this.#schedule(this.#clock.now() + this.opts.intervalMs));
-    }, Math.min(wait, MAX_TIMER_MS));
+    this.#timer = setTimeout(
+      () => {
+        if (this.#clock.now() < dueAt) return this.#schedule(dueAt);
+        void this.runOnce().finally(() => this.#schedule(this.#clock.now() + this.opts.intervalMs));
+      },
+      Math.min(wait, MAX_TIMER_MS),
+    );
     this.#timer.unref();
   }
 
@@ -95,17 +98,40 @@ export class BackgroundVerify {
     const signal = this.#abort.signal;
     try {
       await this.#quiet();
-      const result = await verifyMappings(this.opts.mappings, { state: ctx.state, client: ctx.client, pace: () => this.#quiet(), signal, learn: true });
+      const result = await verifyMappings(this.opts.mappings, {
+        state: ctx.state,
+        client: ctx.client,
+        pace: () => this.#quiet(),
+        signal,
+        learn: true,
+      });
       const store = verifyStore(ctx.state.db);
       for (const v of result.mappings) {
         signal.throwIfAborted();
-        const before = new Map(store.listDrift(100_000).filter((d) => d.mapping === v.mapping).map((d) => [`${d.assetId}\0${d.kind}`, d.detail]));
+        const before = new Map(
+          store
+            .listDrift(100_000)
+            .filter((d) => d.mapping === v.mapping)
+            .map((d) => [`${d.assetId}\0${d.kind}`, d.detail]),
+        );
         let left = v.differences;
         if (this.opts.mode === 'restore' && !this.opts.paused().includes(v.mapping)) {
           const repaired = await repairDifferences(v.differences, result, ctx);
           this.opts.wake();
-          for (const d of [...repaired.fixed, ...repaired.queued]) this.#log.warn({ mapping: d.mapping, path: d.path, assetId: d.assetId, kind: d.kind }, 'restoring %s: %s (sync.serverChanges: restore)', d.path, d.detail);
-          for (const f of repaired.failed) this.#log.warn({ mapping: f.difference.mapping, path: f.difference.path, kind: f.difference.kind }, 'cannot restore %s: %s', f.difference.path, f.error);
+          for (const d of [...repaired.fixed, ...repaired.queued])
+            this.#log.warn(
+              { mapping: d.mapping, path: d.path, assetId: d.assetId, kind: d.kind },
+              'restoring %s: %s (sync.serverChanges: restore)',
+              d.path,
+              d.detail,
+            );
+          for (const f of repaired.failed)
+            this.#log.warn(
+              { mapping: f.difference.mapping, path: f.difference.path, kind: f.difference.kind },
+              'cannot restore %s: %s',
+              f.difference.path,
+              f.error,
+            );
           left = [...repaired.left, ...repaired.failed.map((f) => f.difference)];
         }
         // A held replace says more than the verify can (the newer file waiting on the share): keep its words.
@@ -117,12 +143,21 @@ export class BackgroundVerify {
         // Named once: what is new since the last verify (under restore, the repairs were named above).
         const fresh = v.differences.filter((d) => !before.has(`${d.assetId}\0${d.kind}`));
         this.#logNew(this.opts.mode === 'report' ? fresh : fresh.filter((d) => d.kind === 'unknown'));
-        this.#log.info({ mapping: v.mapping, compared: v.compared, differences: v.differences.length }, 'verify: %d files compared with Squidex, %d differences', v.compared, v.differences.length);
+        this.#log.info(
+          { mapping: v.mapping, compared: v.compared, differences: v.differences.length },
+          'verify: %d files compared with Squidex, %d differences',
+          v.compared,
+          v.differences.length,
+        );
       }
       ctx.state.meta.set(VERIFIED_AT, String(this.#clock.now()));
     } catch (e) {
       if (signal.aborted) return;
-      this.#log.warn({ code: e instanceof SyncError ? e.code : undefined }, 'verify did not finish; it runs again at the next interval: %s', describeError(e));
+      this.#log.warn(
+        { code: e instanceof SyncError ? e.code : undefined },
+        'verify did not finish; it runs again at the next interval: %s',
+        describeError(e),
+      );
     }
   }
 
@@ -151,6 +186,12 @@ function isDrift(d: Difference): d is Difference & { kind: DriftKind; assetId: s
   return d.kind !== 'unsynced' && d.kind !== 'unreadable' && d.assetId !== null;
 }
 
-function toRow(d: Difference & { kind: DriftKind; assetId: string }): { mapping: string; path: string; assetId: string; kind: DriftKind; detail: string } {
+function toRow(d: Difference & { kind: DriftKind; assetId: string }): {
+  mapping: string;
+  path: string;
+  assetId: string;
+  kind: DriftKind;
+  detail: string;
+} {
   return { mapping: d.mapping, path: d.path, assetId: d.assetId, kind: d.kind, detail: d.detail };
 }

@@ -50,7 +50,8 @@ export function compareServer(
 ): Difference[] {
   const { known, store } = ours;
   const out: Difference[] = [];
-  const add = (kind: Difference['kind'], path: string, assetId: string, detail: string): void => void out.push({ kind, mapping: mapping.name, path, assetId, detail });
+  const add = (kind: Difference['kind'], path: string, assetId: string, detail: string): void =>
+    void out.push({ kind, mapping: mapping.name, path, assetId, detail });
   const { tree } = server;
   for (const r of rows) {
     if (r.sha256 === null || r.missingSince !== null) continue;
@@ -64,7 +65,8 @@ export function compareServer(
     if (asset.parentId !== expected) {
       const where = tree.pathOf(asset.parentId);
       const inside = server.rootId !== undefined && tree.within(asset.parentId, server.rootId);
-      const place = where === undefined ? `a folder squidex-sync cannot see (${asset.parentId})` : where === '' ? 'the app root' : `folder "${where}"`;
+      const place =
+        where === undefined ? `a folder squidex-sync cannot see (${asset.parentId})` : where === '' ? 'the app root' : `folder "${where}"`;
       const gone = expected === undefined ? ` (folder "${dir}" no longer exists in Squidex)` : '';
       add('moved', r.path, r.assetId, `moved to ${place}${inside ? '' : ', outside the mapping'}${gone}`);
     }
@@ -88,7 +90,12 @@ export function compareDisk(mapping: MappingRuntime, rows: readonly FileRow[], w
   const add = (path: string, assetId: string | null, detail: string, kind: Difference['kind'] = 'unsynced'): void =>
     void out.push({ kind, mapping: mapping.name, path, assetId, detail });
   if (walk.rootMissing) {
-    add('', null, `the folder ${mapping.local} is missing or unreadable (an unmounted share?); only the server side was compared`, 'unreadable');
+    add(
+      '',
+      null,
+      `the folder ${mapping.local} is missing or unreadable (an unmounted share?); only the server side was compared`,
+      'unreadable',
+    );
     return out;
   }
   for (const e of walk.errors) add(e.path, null, `cannot read: ${e.message}`, 'unreadable');
@@ -96,7 +103,8 @@ export function compareDisk(mapping: MappingRuntime, rows: readonly FileRow[], w
   for (const r of rows) {
     seen.add(r.path);
     const f = walk.entries.get(r.path);
-    if (r.missingSince !== null) add(r.path, r.assetId, f ? 'back on the share, not synced yet' : 'gone from the share; its deletion is held');
+    if (r.missingSince !== null)
+      add(r.path, r.assetId, f ? 'back on the share, not synced yet' : 'gone from the share; its deletion is held');
     else if (!f) add(r.path, r.assetId, 'gone from the share, not synced yet');
     else if (r.sha256 === null) add(r.path, r.assetId, 'its upload has not finished');
     else if (f.size !== r.size || f.mtimeMs !== r.mtimeMs) add(r.path, r.assetId, 'changed on the share since its upload');

@@ -21,7 +21,8 @@ export function contentChange(asset: AssetDto, sha256: string, store: Pick<Verif
   const known = store.fileVersion(asset.id);
   const version: 'same' | 'other' | 'unknown' =
     known === undefined || typeof asset.fileVersion !== 'number' ? 'unknown' : asset.fileVersion === known ? 'same' : 'other';
-  if (version === 'other') return `its content was replaced in Squidex: content version ${asset.fileVersion}, squidex-sync last wrote version ${known}`;
+  if (version === 'other')
+    return `its content was replaced in Squidex: content version ${asset.fileVersion}, squidex-sync last wrote version ${known}`;
   if (stamp === 'other') return 'its content was replaced in Squidex: it carries the stamp of other content';
   if (stamp === 'none' && version === 'unknown') return 'its content was replaced in Squidex: our stamp is gone from it';
   return null;

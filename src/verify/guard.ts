@@ -41,7 +41,7 @@ export class ServerChangeGuard {
     if (!why) return undefined;
     const fields = { mapping, path: row.path, assetId: row.assetId };
     if (mode === 'restore') {
-      logger.warn(fields, 'overwriting %s in Squidex: %s (sync.serverChanges: restore puts the share\'s version back)', row.path, why);
+      logger.warn(fields, "overwriting %s in Squidex: %s (sync.serverChanges: restore puts the share's version back)", row.path, why);
       return undefined;
     }
     // Warned once; a rescan that finds the same held file again only notes it.
@@ -52,7 +52,7 @@ export class ServerChangeGuard {
       action: 'hold',
       detail:
         `not uploading ${row.path}: ${why}. Left as it is (sync.serverChanges: report). ` +
-        'To upload the share\'s version, run `squidex-sync verify --repair` (with the daemon stopped) or set sync.serverChanges: restore.',
+        "To upload the share's version, run `squidex-sync verify --repair` (with the daemon stopped) or set sync.serverChanges: restore.",
       warn: !seen,
     };
   }

@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { describeError, SyncError } from '../lib/errors.js';
 import type { AssetDto } from '../squidex/index.js';
-import type { ReconcileContext } from '../worker/context.js';
+import { immediate, type ReconcileContext } from '../worker/context.js';
 import { remoteDirOf, type MappingRuntime } from '../worker/mapping.js';
 import { stamp } from '../worker/annotate.js';
 import type { Difference } from './compare.js';
@@ -93,7 +93,7 @@ async function putBack(
   if (!asset) throw new SyncError('GONE', `${path}: its asset ${row.assetId} was deleted meanwhile; the next verify re-uploads it.`);
   if (kinds.has('moved')) asset = await ctx.client.moveAsset(asset.id, await ctx.resolver.resolve(remoteDirOf(mapping, path)));
   // stamp() renames (with a detour for a case-only rename) and keeps the asset's other metadata.
-  if (asset.fileName !== posix.basename(path)) asset = await stamp(asset, mapping, path, sha256, ctx);
+  if (asset.fileName !== posix.basename(path)) asset = await stamp(asset, { mapping, relPath: path, sha256 }, immediate(ctx));
   ctx.state.files.recordSynced({ ...row, parentId: asset.parentId, version: asset.version, syncedAt: ctx.clock.now() });
 }
 

@@ -58,7 +58,9 @@ export class VerifyStore {
     this.sStamp = db.prepare(`SELECT body FROM stamps WHERE asset_id = ? ORDER BY seq DESC LIMIT 1`).pluck();
     // Every id we stand for: synced or reserved paths, kept assets, and uploads under way (a job's id hint).
     this.sKnown = db
-      .prepare(`SELECT asset_id FROM files UNION ALL SELECT asset_id FROM kept UNION ALL SELECT asset_hint FROM jobs WHERE asset_hint IS NOT NULL`)
+      .prepare(
+        `SELECT asset_id FROM files UNION ALL SELECT asset_id FROM kept UNION ALL SELECT asset_hint FROM jobs WHERE asset_hint IS NOT NULL`,
+      )
       .pluck();
   }
 

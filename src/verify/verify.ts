@@ -90,7 +90,11 @@ async function confirmed(
   const suspects = found.filter((d) => d.kind !== 'unknown');
   if (suspects.length === 0) return found;
   const rows = [...new Set(suspects.map((d) => d.path))].map((p) => deps.state.files.get(m.name, p)).filter((r) => r !== undefined);
-  const fresh = await assetsById(deps.client, rows.map((r) => r.assetId), deps);
+  const fresh = await assetsById(
+    deps.client,
+    rows.map((r) => r.assetId),
+    deps,
+  );
   for (const [id, a] of fresh) all.set(id, a);
   const again = compareServer(m, rows, { ...server, assets: fresh, listed: [] }, { known: new Set(), store: verifyStore(deps.state.db) });
   return [...again, ...found.filter((d) => d.kind === 'unknown')];

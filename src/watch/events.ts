@@ -116,7 +116,11 @@ export class EventsWatcher {
       // Unlisted folders must be skipped whatever their number: the native crawl gives up on the first one.
       const skip = [...scan.ignored.slice(0, attempt === 0 ? MAX_SKIPPED_FOLDERS : undefined), ...scan.unreadable];
       try {
-        const sub = await this.backend.subscribe(this.root, this.onEvents, skip.map((rel) => this.base + rel));
+        const sub = await this.backend.subscribe(
+          this.root,
+          this.onEvents,
+          skip.map((rel) => this.base + rel),
+        );
         if (this.closed) {
           await sub.unsubscribe();
           return 'failed';

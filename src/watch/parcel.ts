@@ -25,7 +25,11 @@ export interface WatchBackend {
 }
 
 interface ParcelModule {
-  subscribe(dir: string, fn: (err: Error | null, events: WatchEvent[]) => void, opts: { ignore?: string[]; backend?: string }): Promise<Subscription>;
+  subscribe(
+    dir: string,
+    fn: (err: Error | null, events: WatchEvent[]) => void,
+    opts: { ignore?: string[]; backend?: string },
+  ): Promise<Subscription>;
 }
 
 let parcel: ParcelModule | undefined;
@@ -78,7 +82,10 @@ function probeInotify(dir: string): Promise<Error | null> {
     worker.once('error', (e) => (answer = { code: (e as NodeJS.ErrnoException).code, message: e.message }));
     worker.once('exit', () => {
       if (answer === null) resolve(null);
-      else resolve(Object.assign(new Error(answer?.message ?? 'the inotify check ended without an answer'), { code: answer?.code ?? 'EMFILE' }));
+      else
+        resolve(
+          Object.assign(new Error(answer?.message ?? 'the inotify check ended without an answer'), { code: answer?.code ?? 'EMFILE' }),
+        );
     });
   });
 }

@@ -27,6 +27,15 @@ export interface AdoptionIndexOptions {
 
 type Listing = { at: number; assets: Promise<AdoptionCandidate[]>; count: number };
 
+/** A file looked for among the assets of its folder. */
+export interface AdoptionQuery {
+  parentId: string;
+  /** Its path as our stamp names it (remoteFileOf). */
+  remoteFile: string;
+  fileName: string;
+  digest: FileDigest;
+}
+
 /**
  * Finds an asset already on the server for a path the files table does not
  * know (first run against a filled app, a lost or new state database), so it
@@ -51,7 +60,7 @@ export class AdoptionIndex {
   readonly #maxAssets: number;
 
   constructor(
-    private readonly client: SquidexClient,
+    private readonly client: Pick<SquidexClient, 'findAssets'>,
     private readonly clock: Clock,
     opts: AdoptionIndexOptions = {},
   ) {
@@ -70,22 +79,15 @@ export class AdoptionIndex {
    * wins; Squidex's fileHash with the same name is the fallback for assets
    * uploaded by other tools. `taken` rejects ids another path already owns.
    */
-  async find(
-    parentId: string,
-    remoteFile: string,
-    fileName: string,
-    digest: FileDigest,
-    taken: (assetId: string) => boolean,
-  ): Promise<{ asset: AdoptionCandidate; sameContent: boolean } | null> {
+  async find(q: AdoptionQuery, taken: (assetId: string) => boolean): Promise<{ asset: AdoptionCandidate; sameContent: boolean } | null> {
+    const { parentId, remoteFile, fileName, digest } = q;
     const assets = (await this.#listing(parentId)).filter((a) => !taken(a.id));
     const byPath = assets.filter((a) => a.stampedPath === remoteFile);
     const samePath = byPath.find((a) => a.stampedSha === digest.sha256) ?? byPath[0];
     if (samePath) return { asset: samePath, sameContent: samePath.stampedSha === digest.sha256 };
 
     const fileHash = squidexFileHash(hexToBase64(digest.sha256), fileName, digest.size);
-    const byHash = assets.find(
-      (a) => a.fileName === fileName && (a.fileHash === fileHash || a.stampedSha === digest.sha256),
-    );
+    const byHash = assets.find((a) => a.fileName === fileName && (a.fileHash === fileHash || a.stampedSha === digest.sha256));
     return byHash ? { asset: byHash, sameContent: true } : null;
   }
 

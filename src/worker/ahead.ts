@@ -1,6 +1,25 @@
-import type { Job } from '../queue/index.js';
-import type { ReconcileContext } from './context.js';
-import { remoteDirOf } from './mapping.js';
+import type { Clock } from '../lib/clock.js';
+import type { FolderResolver } from '../squidex/index.js';
+import type { Job, JobQueue } from '../state/jobs.js';
+import { remoteDirOf, type MappingRuntime } from './mapping.js';
+
+/** What claiming ahead reads and starts: the queue, the clock, and the folders of claimed jobs to warm. */
+export interface AheadDeps {
+  jobs: Pick<JobQueue, 'claim' | 'pausedUntil'>;
+  clock: Clock;
+  mappings?: ReadonlyMap<string, MappingRuntime>;
+  resolver?: Pick<FolderResolver, 'resolve'>;
+}
+
+export interface AheadOptions {
+  /** Names this worker's claims. */
+  token: string;
+  /** Worker slots; read at every use, so they can change at run time. */
+  concurrency: number | (() => number);
+  /** Most jobs claimed ahead of the worker slots. */
+  maxAhead: number;
+  pausedMappings?: () => string[];
+}
 
 /**
  * How the pool claims jobs ahead of its worker slots. Every look at the queue
@@ -8,8 +27,7 @@ import { remoteDirOf } from './mapping.js';
  * a rewrite of every index page the batch touched (random keys: one page per
  * file per index). Claiming ahead what the workers finish in about a quarter
  * of a second, and looking again only when it runs low, makes one commit per
- * hundreds of small files (a simulation of 5,000 jobs wrote 43 MB of WAL in
- * batches of 64, 25 MB in batches of 256), and stays at a few for big files.
+ * hundreds of small files, and stays at a few for big files (docs/benchmarks.md).
  */
 export class ClaimAhead {
   #finished = 0;
@@ -24,16 +42,13 @@ export class ClaimAhead {
   #pausedSet = new Set<string>();
 
   constructor(
-    private readonly ctx: ReconcileContext,
-    private readonly token: string,
-    /** Worker slots; a function is read at each look (`sync.concurrency: auto` moves it). */
-    private readonly concurrency: number | (() => number),
-    private readonly maxAhead: number,
-    private readonly pausedMappings?: () => string[],
+    private readonly deps: AheadDeps,
+    private readonly opts: AheadOptions,
   ) {}
 
-  #slots(): number {
-    return typeof this.concurrency === 'number' ? this.concurrency : this.concurrency();
+  get concurrency(): number {
+    const c = this.opts.concurrency;
+    return typeof c === 'function' ? c() : c;
   }
 
   /** A job ended (any outcome): feeds the rate. */
@@ -56,16 +71,15 @@ export class ClaimAhead {
       this.#rateAt = now;
       this.#rateFinished = this.#finished;
     }
-    const c = this.#slots();
+    const c = this.concurrency;
     if (this.#careful) return c;
-    return c + Math.min(Math.max(c, this.maxAhead), Math.max(c, Math.round(this.#rate / 4)));
+    return c + Math.min(Math.max(c, this.opts.maxAhead), Math.max(c, Math.round(this.#rate / 4)));
   }
 
   /**
-   * Is a look at the queue worth its commit? Topping up one job at a time as
-   * each finishes made a first sync start with ~80 claims of one job (one
-   * fsync each) while the rate was still unknown. A quarter of the depth is
-   * claimed at once, or whatever is due when no claimed job is left waiting.
+   * Is a look at the queue worth its commit? Not to top up one job as each
+   * finishes (one fsync each while the rate is still unknown): a quarter of the
+   * depth at once, or whatever is due when no claimed job is left waiting.
    */
   worthClaiming(free: number, depth: number, waiting: number): boolean {
     return free > 0 && (waiting === 0 || free >= Math.max(1, Math.floor(depth / 4)));
@@ -80,14 +94,15 @@ export class ClaimAhead {
    * crash-loop guard (failed after maxAttempts), not the hundreds claimed ahead.
    */
   claim(free: number, excludeMappings: string[]): Job[] {
-    const jobs = this.ctx.state.jobs;
-    const slots = Math.min(free, this.#slots());
-    const first = jobs.claim(this.token, slots, { excludeMappings });
+    const { jobs } = this.deps;
+    const { token } = this.opts;
+    const slots = Math.min(free, this.concurrency);
+    const first = jobs.claim(token, slots, { excludeMappings });
     if (first.length > 0) this.#careful = first.some((j) => j.attempts > 1);
     const claimed =
       free <= slots || first.length < slots || this.#careful
         ? first
-        : first.concat(jobs.claim(this.token, free - first.length, { excludeMappings }));
+        : first.concat(jobs.claim(token, free - first.length, { excludeMappings }));
     if (claimed.length > 0) this.#warmFolders(claimed);
     return claimed;
   }
@@ -98,11 +113,11 @@ export class ClaimAhead {
    * per job showed in profiles), and at once after a server refusal here.
    */
   pausedSinceClaim(job: Job): boolean {
-    const now = this.ctx.clock.now();
+    const now = this.deps.clock.now();
     if (now - this.#pauseCheckedAt >= 200 || now < this.#pauseCheckedAt) {
       this.#pauseCheckedAt = now;
-      this.#pausedUntil = this.ctx.state.jobs.pausedUntil();
-      this.#pausedSet = new Set(this.pausedMappings?.() ?? []);
+      this.#pausedUntil = this.deps.jobs.pausedUntil();
+      this.#pausedSet = new Set(this.opts.pausedMappings?.() ?? []);
     }
     return this.#pausedUntil > now || this.#pausedSet.has(job.mapping);
   }
@@ -116,17 +131,19 @@ export class ClaimAhead {
    * Starts resolving (listing or creating) the asset folders of claimed jobs,
    * one chain per folder at once: otherwise the workers all wait on the folder
    * of the file in front, and a first sync pays one round trip per new folder
-   * in a row (with 20 ms to the server, 156 folders cost 3.5 s of 10). Only for
+   * in a row. Only for
    * files that are there (a deleted folder is never re-created here); a failure
    * is the job's to report when it asks for the same folder.
    */
   #warmFolders(claimed: readonly Job[]): void {
+    const { mappings, resolver } = this.deps;
+    if (!mappings || !resolver) return;
     const dirs = new Set<string>();
     for (const job of claimed) {
-      const mapping = this.ctx.mappings.get(job.mapping);
+      const mapping = mappings.get(job.mapping);
       if (!mapping || job.reason === 'gone' || job.reason === 'unlink') continue;
       dirs.add(remoteDirOf(mapping, job.path));
     }
-    for (const dir of dirs) this.ctx.resolver.resolve(dir).catch(() => undefined);
+    for (const dir of dirs) resolver.resolve(dir).catch(() => undefined);
   }
 }

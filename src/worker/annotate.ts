@@ -1,11 +1,10 @@
 import { posix } from 'node:path';
-import { SyncError } from '../lib/errors.js';
 import { slugify } from '../lib/slug.js';
 import type { FileMetadata, MetadataSniffer } from '../metadata/index.js';
-import { SquidexError, type AnnotateInput, type AssetDto, type UploadFile } from '../squidex/index.js';
+import { isGoneOnServer, isVersionConflict, type AnnotateInput, type AssetDto, type UploadFile } from '../squidex/index.js';
 import type { Annotation, FileRow } from '../state/index.js';
 import { annotates, desired, isEmpty, mergeAnnotation, readsEmbedded, sameAnnotation, type AnnotationPlan } from './annotation.js';
-import type { ReconcileContext } from './context.js';
+import type { JobContext } from './context.js';
 import { META_PATH, META_SHA, remoteFileOf, type MappingRuntime } from './mapping.js';
 import type { OpenFile } from './openfile.js';
 import { readSidecar, storedSource } from './sidecar.js';
@@ -16,27 +15,37 @@ import { readSidecar, storedSource } from './sidecar.js';
  * pass did not cover them), and the plan for its asset's tags and metadata.
  */
 export async function annotation(
-  mapping: MappingRuntime,
-  relPath: string,
-  assetId: string,
+  at: AssetAt,
   opened: { file: OpenFile; sniff?: MetadataSniffer },
-  ctx: ReconcileContext,
+  ctx: JobContext,
   /** Right after an upload: metadata wiped. `brandNew`: an id no write ever went to, so nothing is owned on it. */
-  opts: { fresh: boolean; brandNew?: boolean },
-  signal?: AbortSignal,
+  opts: { fresh: boolean; brandNew?: boolean; signal?: AbortSignal },
 ): Promise<{ plan?: AnnotationPlan; source?: FileMetadata }> {
-  if (!annotates(mapping)) return {};
+  if (!annotates(at.mapping)) return {};
   // Only files of a kind that carries metadata were read for it; the rest say nothing and store nothing.
-  const source = opened.sniff?.wanted ? await opened.sniff.result(opened.file, signal) : undefined;
-  return { plan: await planFor(mapping, relPath, assetId, ctx, { file: source ?? null, ...opts }), source };
+  const source = opened.sniff?.wanted ? await opened.sniff.result(opened.file, opts.signal) : undefined;
+  return { plan: await planFor(at, ctx, { file: source ?? null, fresh: opts.fresh, brandNew: opts.brandNew }), source };
+}
+
+/** The asset of a path in a mapping. */
+export interface AssetAt {
+  mapping: MappingRuntime;
+  relPath: string;
+  assetId: string;
+}
+
+/** What a stamp says: this path, with these bytes. */
+export interface StampOf {
+  mapping: MappingRuntime;
+  relPath: string;
+  sha256: string;
 }
 
 /** What the file said, kept so a sidecar or config change later needs no new read of it. */
-export function keepSource(assetId: string, source: FileMetadata | undefined, ctx: ReconcileContext): void {
+export function keepSource(assetId: string, source: FileMetadata | undefined, ctx: JobContext): void {
   if (!source) return;
   const write = (): void => ctx.state.annotations.setSource(assetId, source, ctx.clock.now());
-  if (ctx.defer) ctx.defer(write);
-  else write();
+  ctx.defer(write);
 }
 
 /**
@@ -76,12 +85,11 @@ const MERGE_ATTEMPTS = 3;
  * mapping wants nothing and owns nothing.
  */
 export async function planFor(
-  mapping: MappingRuntime,
-  relPath: string,
-  assetId: string,
-  ctx: ReconcileContext,
+  at: AssetAt,
+  ctx: JobContext,
   opts: { file?: FileMetadata | null; fresh: boolean; brandNew?: boolean },
 ): Promise<AnnotationPlan | undefined> {
+  const { mapping, relPath, assetId } = at;
   const row = opts.brandNew ? undefined : ctx.state.annotations.get(assetId);
   const had = row?.applied ?? { tags: [], metadata: {} };
   if (!annotates(mapping) && isEmpty(had)) return undefined;
@@ -91,8 +99,7 @@ export async function planFor(
   if (sidecar) {
     // Applied with this file's tags: a rescan sees the sidecar as it was read here, not as new.
     const write = (): void => ctx.state.sidecars.put(mapping.name, sidecar.path, sidecar.size, sidecar.mtimeMs);
-    if (ctx.defer) ctx.defer(write);
-    else write();
+    ctx.defer(write);
   }
   const want = desired(mapping, relPath, file, sidecar?.meta);
   if (isEmpty(want) && isEmpty(had)) return undefined;
@@ -106,15 +113,9 @@ export async function planFor(
  * wait for the next bulk request: after a move, an adoption, or an upload
  * outside the pool.
  */
-export async function stamp(
-  asset: AssetDto,
-  mapping: MappingRuntime,
-  relPath: string,
-  sha256: string,
-  ctx: ReconcileContext,
-  plan?: AnnotationPlan,
-): Promise<AssetDto> {
-  await ctx.stamper?.before(asset.id);
+export async function stamp(asset: AssetDto, of: StampOf, ctx: JobContext, plan?: AnnotationPlan): Promise<AssetDto> {
+  const { mapping, relPath, sha256 } = of;
+  await ctx.stamper.before(asset.id);
   const fileName = posix.basename(relPath);
   const stampKeys = { [META_SHA]: sha256, [META_PATH]: remoteFileOf(mapping, relPath) };
   return writeMerged(asset, ctx, plan, async (current, merged) => {
@@ -137,19 +138,19 @@ export async function stamp(
  * file moved under folderTags), without an upload. Nothing is sent when
  * nothing of ours changes. False when nothing was written.
  */
-export async function reannotate(mapping: MappingRuntime, relPath: string, row: FileRow, ctx: ReconcileContext, file?: FileMetadata | null): Promise<boolean> {
-  const plan = await planFor(mapping, relPath, row.assetId, ctx, { file, fresh: false });
+export async function reannotate(mapping: MappingRuntime, row: FileRow, ctx: JobContext, file?: FileMetadata | null): Promise<boolean> {
+  const plan = await planFor({ mapping, relPath: row.path, assetId: row.assetId }, ctx, { file, fresh: false });
   // What squidex-sync owns is what it wants: nothing to ask the server.
   if (!plan || sameAnnotation(plan.want, plan.had)) return false;
   let asset: AssetDto | null;
   try {
     asset = await ctx.client.getAsset(row.assetId);
   } catch (e) {
-    if (e instanceof SyncError && e.code === 'GONE') return false;
+    if (isGoneOnServer(e)) return false;
     throw e;
   }
   if (!asset) return false; // deleted on the server: the next upload brings it back
-  await ctx.stamper?.before(row.assetId);
+  await ctx.stamper.before(row.assetId);
   let wrote = false;
   await writeMerged(asset, ctx, plan, async (current, merged) => {
     if (!merged?.tags && !merged?.metadata) return current;
@@ -165,7 +166,7 @@ export async function reannotate(mapping: MappingRuntime, relPath: string, row: 
 /** One merge-and-write; a 412 reads the asset again and merges again. What squidex-sync then owns is recorded. */
 async function writeMerged(
   first: AssetDto,
-  ctx: ReconcileContext,
+  ctx: JobContext,
   plan: AnnotationPlan | undefined,
   write: (asset: AssetDto, merged: ReturnType<typeof mergeAnnotation> | undefined) => Promise<AssetDto>,
 ): Promise<AssetDto> {
@@ -177,7 +178,7 @@ async function writeMerged(
       if (plan && merged) recordOwned(current.id, merged.owned, ctx);
       return written;
     } catch (e) {
-      if (!(e instanceof SquidexError && e.status === 412) || attempt >= MERGE_ATTEMPTS) throw e;
+      if (!isVersionConflict(e) || attempt >= MERGE_ATTEMPTS) throw e;
       const again = await ctx.client.getAsset(current.id);
       if (!again) throw e;
       current = again;
@@ -185,8 +186,7 @@ async function writeMerged(
   }
 }
 
-function recordOwned(assetId: string, owned: Annotation, ctx: ReconcileContext): void {
+function recordOwned(assetId: string, owned: Annotation, ctx: JobContext): void {
   const write = (): void => ctx.state.annotations.setApplied(assetId, owned, ctx.clock.now());
-  if (ctx.defer) ctx.defer(write);
-  else write();
+  ctx.defer(write);
 }

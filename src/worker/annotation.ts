@@ -27,7 +27,12 @@ export function annotates(mapping: MappingRuntime): boolean {
  * folder names (folderTags), and what the file says, its sidecar winning
  * field by field. `file` null: the file's own bytes were not read.
  */
-export function desired(mapping: MappingRuntime, relPath: string, file: FileMetadata | null, sidecar: FileMetadata | undefined): Annotation {
+export function desired(
+  mapping: MappingRuntime,
+  relPath: string,
+  file: FileMetadata | null,
+  sidecar: FileMetadata | undefined,
+): Annotation {
   const tags: string[] = [...(mapping.tags ?? [])];
   if (mapping.folderTags) {
     const dir = posix.dirname(relPath);
@@ -132,7 +137,9 @@ export function describeChange(plan: AnnotationPlan): string | undefined {
   const minus = had.tags.filter((t) => !want.tags.includes(t)).map((t) => `−${t}`);
   if (plus.length + minus.length > 0) parts.push(`tags ${[...plus, ...minus].join(' ')}`);
   const keys = Object.keys(want.metadata).filter((k) => plan.fresh || had.metadata[k] !== want.metadata[k]);
-  const gone = Object.keys(had.metadata).filter((k) => !(k in want.metadata)).map((k) => `−${k}`);
+  const gone = Object.keys(had.metadata)
+    .filter((k) => !(k in want.metadata))
+    .map((k) => `−${k}`);
   if (keys.length + gone.length > 0) parts.push(`metadata ${[...keys, ...gone].join(', ')}`);
   return parts.length > 0 ? parts.join('; ') : undefined;
 }

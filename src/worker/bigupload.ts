@@ -1,41 +1,21 @@
 import type { Clock } from '../lib/clock.js';
 import { SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { contentTypeFor, type SquidexClient, type UploadResult } from '../squidex/index.js';
+import type { SquidexClient, UploadResult } from '../squidex/index.js';
 import { formatBytes } from '../lib/units.js';
 import { pieceTooLarge, SquidexError, withoutTus } from '../squidex/errors.js';
 import { TusProtocol } from '../squidex/tus.js';
-import type { UploadFile } from '../squidex/types.js';
 import type { MetaStore, State, UploadRow, UploadsRepo } from '../state/index.js';
-import type { ReconcileContext, SyncEvents } from './context.js';
-import type { OpenFile } from './openfile.js';
+import type { SyncEvents } from './events.js';
 import { TusRun } from './tusrun.js';
+import type { SendArgs, TusOwner } from './sendargs.js';
+
+export type { SendArgs } from './sendargs.js';
 
 /** Pieces smaller than this are mostly request overhead; a proxy that refuses them needs fixing. */
 export const MIN_CHUNK = 256 * 1024;
 /** Squidex drops unfinished uploads after 2 days; rows this much older point at nothing. */
 const STALE_MS = 3 * 24 * 3600_000;
-
-/** One file to send, read only from the descriptor the worker opened and checked. */
-export interface SendArgs {
-  mapping: string;
-  path: string;
-  assetId: string;
-  parentId: string;
-  fileName: string;
-  mimeType: string;
-  /** The worker's open file: chunks are read into reused buffers (readLarge), other ranges streamed. */
-  file: UploadFile & Pick<OpenFile, 'readLarge'>;
-  /** Size and mtime of the descriptor as opened. */
-  st: { size: number; mtimeMs: number };
-  /** The hash of the whole file, when the worker took one before the upload. */
-  sha256?: string;
-  signal?: AbortSignal;
-  /** Aborted when the daemon stops: the chunk in flight finishes, no new one starts. */
-  stopping?: AbortSignal;
-  /** Where the removal of a finished upload's row waits, to be written with the file's synced row. */
-  defer?: (write: () => void) => void;
-}
 
 export interface BigUploadsOptions {
   client: SquidexClient;
@@ -70,7 +50,7 @@ export function rememberedChunk(meta: Pick<MetaStore, 'get'>, server: string, co
  * request. A multipart upload refused as too large goes through tus at once;
  * a server without tus gets multipart for every file (said once).
  */
-export class BigUploads {
+export class BigUploads implements TusOwner {
   readonly client: SquidexClient;
   readonly uploads: UploadsRepo;
   readonly logger: Logger;
@@ -133,7 +113,8 @@ export class BigUploads {
       try {
         return await this.viaTus(a);
       } catch (e2) {
-        if (e2 instanceof SyncError && e2.code === 'TUS_UNSUPPORTED') throw e instanceof SquidexError && code === 'TOO_LARGE' ? withoutTus(e) : e;
+        if (e2 instanceof SyncError && e2.code === 'TUS_UNSUPPORTED')
+          throw e instanceof SquidexError && code === 'TOO_LARGE' ? withoutTus(e) : e;
         throw e2;
       }
     }
@@ -142,7 +123,11 @@ export class BigUploads {
   /** Creation, for TusRun: a server without the endpoint is noted (and said) once. */
   async create(a: SendArgs): Promise<string> {
     try {
-      const url = await this.#tus.create(a.st.size, { fileName: a.fileName, mimeType: a.mimeType, id: a.assetId, parentId: a.parentId }, a.signal);
+      const url = await this.#tus.create(
+        a.st.size,
+        { fileName: a.fileName, mimeType: a.mimeType, id: a.assetId, parentId: a.parentId },
+        a.signal,
+      );
       this.#speaks = 'yes';
       return url;
     } catch (e) {
@@ -167,7 +152,12 @@ export class BigUploads {
     const next = Math.max(MIN_CHUNK, Math.floor(tried / 2));
     if (next >= this.#chunk) return;
     this.#chunk = next;
-    this.logger.warn({ chunkBytes: next }, 'a piece of %s was refused as too large (HTTP 413): pieces of %s from now on, remembered for this server', formatBytes(tried), formatBytes(next));
+    this.logger.warn(
+      { chunkBytes: next },
+      'a piece of %s was refused as too large (HTTP 413): pieces of %s from now on, remembered for this server',
+      formatBytes(tried),
+      formatBytes(next),
+    );
     try {
       this.#meta.set(chunkKey(this.server), JSON.stringify({ from: this.#opts.chunkBytes, bytes: next }));
     } catch (e) {
@@ -183,7 +173,14 @@ export class BigUploads {
       await this.drop(row);
       row = undefined;
     }
-    if (!row) this.logger.info({ path: a.path, size: a.st.size, chunkBytes: this.#chunk }, 'uploading %s (%s) through tus in pieces of %s', a.path, formatBytes(a.st.size), formatBytes(this.#chunk));
+    if (!row)
+      this.logger.info(
+        { path: a.path, size: a.st.size, chunkBytes: this.#chunk },
+        'uploading %s (%s) through tus in pieces of %s',
+        a.path,
+        formatBytes(a.st.size),
+        formatBytes(this.#chunk),
+      );
     return new TusRun(this, this.#tus, a, row).run();
   }
 
@@ -205,14 +202,4 @@ export class BigUploads {
       throw e;
     }
   }
-}
-
-/** reconcile's upload: through BigUploads when the runtime has one, else the multipart request as it was. */
-export function sendContent(
-  ctx: Pick<ReconcileContext, 'big' | 'stopping' | 'defer'>,
-  a: Omit<SendArgs, 'mimeType' | 'stopping' | 'defer'>,
-  multipart: () => Promise<UploadResult>,
-): Promise<UploadResult> {
-  if (!ctx.big) return multipart();
-  return ctx.big.send({ ...a, mimeType: contentTypeFor(a.fileName), stopping: ctx.stopping, defer: ctx.defer }, multipart);
 }

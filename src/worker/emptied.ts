@@ -68,7 +68,12 @@ export async function removeEmptyFolders(
     deps.state.folders.delete(remotePath);
   }
   if (removed > 0) {
-    deps.logger.info({ mapping: mapping.name, removed }, 'removed %d empty asset folders (%s)', removed, keep ? 'created by squidex-sync and emptied by moves' : 'deletes: delete');
+    deps.logger.info(
+      { mapping: mapping.name, removed },
+      'removed %d empty asset folders (%s)',
+      removed,
+      keep ? 'created by squidex-sync and emptied by moves' : 'deletes: delete',
+    );
   }
   return removed;
 }

@@ -22,7 +22,10 @@ const verdicts = new WeakMap<object, Map<string, { at: number; moved: Promise<bo
 export async function movedWithFolder(mapping: MappingRuntime, fromPath: string, toPath: string, ctx: ReconcileContext): Promise<boolean> {
   for (const [from, to] of folderPairs(fromPath, toPath)) {
     let byPair = verdicts.get(ctx.state);
-    if (!byPair) verdicts.set(ctx.state, (byPair = new Map()));
+    if (!byPair) {
+      byPair = new Map();
+      verdicts.set(ctx.state, byPair);
+    }
     const key = `${mapping.name}\0${from}\0${to}`;
     const now = ctx.clock.now();
     let v = byPair.get(key);

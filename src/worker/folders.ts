@@ -138,7 +138,10 @@ export function applyFolderRename(
   deps: { state: State; client: SquidexClient; resolver: FolderResolver; logger: Logger },
 ): Promise<boolean> {
   let running = inflight.get(deps.state);
-  if (!running) inflight.set(deps.state, (running = new Map()));
+  if (!running) {
+    running = new Map();
+    inflight.set(deps.state, running);
+  }
   const key = `${mapping.name}\0${rename.from}`;
   const pending = running.get(key);
   if (pending) return pending;

@@ -16,7 +16,11 @@ export interface FileDigest {
  * read buffer of its own size. A file that grows meanwhile is caught by the
  * callers (size and mtime compared before and after).
  */
-export async function hashFile(file: OpenFile, signal?: AbortSignal, observe?: (chunk: Buffer, position: number) => void): Promise<FileDigest> {
+export async function hashFile(
+  file: OpenFile,
+  signal?: AbortSignal,
+  observe?: (chunk: Buffer, position: number) => void,
+): Promise<FileDigest> {
   signal?.throwIfAborted();
   const hash = createHash('sha256');
   const { size: expected } = await file.fstat();

@@ -1,14 +1,9 @@
 import { lstat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { Stats } from 'node:fs';
-import { SyncError } from '../lib/errors.js';
-import type { AssetDto } from '../squidex/index.js';
 import type { FileRow } from '../state/index.js';
-import type { Outcome, ReconcileContext } from './context.js';
+import type { ReconcileContext } from './context.js';
 import type { FileDigest } from './hash.js';
 import type { MappingRuntime } from './mapping.js';
-import { record } from './reconcile.js';
-import { planFor, stamp } from './annotate.js';
 import { existsExactly } from './exact.js';
 
 /**
@@ -20,7 +15,7 @@ export async function findMoveSource(
   mapping: MappingRuntime,
   relPath: string,
   digest: FileDigest,
-  ctx: ReconcileContext,
+  ctx: Pick<ReconcileContext, 'state'>,
 ): Promise<FileRow | null> {
   for (const row of byLikeness(relPath, ctx.state.files.findBySha(mapping.name, digest.sha256, digest.size))) {
     if (row.path === relPath) continue;
@@ -28,38 +23,6 @@ export async function findMoveSource(
     return row;
   }
   return null;
-}
-
-export async function applyMove(
-  mapping: MappingRuntime,
-  from: FileRow,
-  toPath: string,
-  parentId: string,
-  st: Stats,
-  ctx: ReconcileContext,
-): Promise<Outcome> {
-  // Claim the source row first, in one statement: when two new copies race
-  // for one vanished file, one moves it and the other uploads a new asset.
-  // The claimed row loses its hash, so a crash before the server calls end
-  // re-runs this path as an upsert of the same id (moved, content re-sent).
-  if (!ctx.state.files.claimForMove(mapping.name, from.path, toPath)) return { action: 'none', requeueAfterMs: 0 };
-  const sha256 = from.sha256!;
-  let asset: AssetDto | null;
-  try {
-    asset = from.parentId !== parentId ? await ctx.client.moveAsset(from.assetId, parentId) : await ctx.client.getAsset(from.assetId);
-  } catch (e) {
-    // Deleted on the server meanwhile: the claimed row (hash cleared) uploads afresh under the same id.
-    if (e instanceof SyncError && (e.code === 'NOT_FOUND' || e.code === 'GONE')) asset = null;
-    else throw e;
-  }
-  if (!asset) {
-    // Deleted on the server meanwhile: upload afresh under the same id.
-    return { action: 'none', requeueAfterMs: 0, detail: 'moved asset no longer on the server' };
-  }
-  // Same content: what the file said is what was stored; its folder (folderTags) and sidecar may differ.
-  asset = await stamp(asset, mapping, toPath, sha256, ctx, await planFor(mapping, toPath, asset.id, ctx, { fresh: false }));
-  record(mapping, toPath, asset, sha256, st, ctx);
-  return { action: 'move', detail: `from ${from.path}` };
 }
 
 /**
@@ -71,7 +34,10 @@ export function byLikeness<T extends { path: string }>(relPath: string, rows: T[
   const name = posix.basename(relPath);
   const dir = posix.dirname(relPath);
   const rank = (p: string): number => (posix.basename(p) === name ? 0 : posix.dirname(p) === dir ? 1 : 2);
-  return rows.map((r, i) => ({ r, i, k: rank(r.path) })).sort((a, b) => a.k - b.k || a.i - b.i).map((x) => x.r);
+  return rows
+    .map((r, i) => ({ r, i, k: rank(r.path) }))
+    .sort((a, b) => a.k - b.k || a.i - b.i)
+    .map((x) => x.r);
 }
 
 async function isFile(abs: string): Promise<boolean> {
@@ -80,8 +46,4 @@ async function isFile(abs: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-export function baseName(p: string): string {
-  return posix.basename(p);
 }

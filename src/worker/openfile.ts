@@ -205,7 +205,12 @@ function readAsync(fd: number, buf: Buffer, offset: number, length: number, posi
  * upload resumes, a multipart refused with 413 goes through tus), and a
  * second close would close whatever file reused its number.
  */
-async function* ranges(read: (buf: Buffer, length: number, position: number) => Promise<number>, start: number, end: number, chunk: number): AsyncGenerator<Buffer> {
+async function* ranges(
+  read: (buf: Buffer, length: number, position: number) => Promise<number>,
+  start: number,
+  end: number,
+  chunk: number,
+): AsyncGenerator<Buffer> {
   for (let pos = start; pos <= end; ) {
     const length = Math.min(chunk, end - pos + 1);
     const buf = Buffer.allocUnsafe(length);

@@ -51,7 +51,13 @@ export function reviveLegacyFailures(state: State, logger: Logger): number {
     return 0;
   }
   if (n > 0) {
-    logger.info({ files: n }, '%d file%s that had failed only because Squidex could not be reached %s queued again', n, n === 1 ? '' : 's', n === 1 ? 'is' : 'are');
+    logger.info(
+      { files: n },
+      '%d file%s that had failed only because Squidex could not be reached %s queued again',
+      n,
+      n === 1 ? '' : 's',
+      n === 1 ? 'is' : 'are',
+    );
   }
   return n;
 }
@@ -109,7 +115,10 @@ export function outageDeadline(availability: Availability, boundMs: number, cloc
     timer = undefined;
     if (cancelled || !o) return;
     const left = o.since + boundMs - clock.now();
-    if (o.kind === 'refused' || left <= 0) return fail(unreachable(o, boundMs));
+    if (o.kind === 'refused' || left <= 0) {
+      fail(unreachable(o, boundMs));
+      return;
+    }
     timer = later(() => look(availability.outage), left);
   };
   availability.subscribe((now) => look(now));

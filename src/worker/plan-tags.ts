@@ -25,7 +25,7 @@ export async function tagChange(
   const had = row?.applied ?? { tags: [], metadata: {} };
   if (!annotates(mapping) && had.tags.length === 0 && Object.keys(had.metadata).length === 0) return undefined;
   const embedded = readsEmbedded(mapping);
-  const file = opts.file !== undefined ? opts.file : embedded ? storedSource(row?.source) ?? (await readNow(mapping, relPath)) : null;
+  const file = opts.file !== undefined ? opts.file : embedded ? (storedSource(row?.source) ?? (await readNow(mapping, relPath))) : null;
   const sidecar = embedded ? (await readSidecar(mapping, relPath, silentLogger))?.meta : undefined;
   return describeChange({ want: desired(mapping, relPath, file, sidecar), had, fresh: opts.fresh });
 }
@@ -62,11 +62,17 @@ export async function retagItems(
   const candidates = new Set<string>();
   if (sidecars) {
     const known = state.sidecars.list(mapping.name);
-    const touched = [...sidecars].filter(([p, st]) => known.get(p)?.size !== st.size || Math.abs((known.get(p)?.mtimeMs ?? -2) - st.mtimeMs) >= 1).map(([p]) => p);
+    const touched = [...sidecars]
+      .filter(([p, st]) => known.get(p)?.size !== st.size || Math.abs((known.get(p)?.mtimeMs ?? -2) - st.mtimeMs) >= 1)
+      .map(([p]) => p);
     touched.push(...[...known.keys()].filter((p) => !sidecars.has(p)));
     for (const s of touched) for (const r of state.files.stemmed(mapping.name, s.slice(0, -'.xmp'.length))) candidates.add(r.path);
   }
-  const settings = JSON.stringify({ tags: mapping.tags ?? [], folderTags: mapping.folderTags ?? false, embeddedMetadata: readsEmbedded(mapping) });
+  const settings = JSON.stringify({
+    tags: mapping.tags ?? [],
+    folderTags: mapping.folderTags ?? false,
+    embeddedMetadata: readsEmbedded(mapping),
+  });
   if (state.meta.get(annotateKey(mapping.name)) !== settings) for (const r of state.files.list(mapping.name)) candidates.add(r.path);
   const out: Array<{ path: string; detail: string }> = [];
   for (const path of candidates) {

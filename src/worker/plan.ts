@@ -5,7 +5,8 @@ import type { State } from '../state/index.js';
 import { diffLean, walkMapping, type IgnoreMatcher } from '../watch/index.js';
 import { AdoptionIndex } from './adopt.js';
 import { detectFolderRenames } from './folders.js';
-import { confirmedUntil } from './gone.js';
+import { confirmedUntil, deleteGuardVerdict, keptUntil, type GuardSettings } from './deleteguard.js';
+import { decide, undecided, type FileObservation } from './decide.js';
 import { hashFile, type FileDigest } from './hash.js';
 import { byLikeness } from './move.js';
 import { openInside } from './openfile.js';
@@ -17,9 +18,18 @@ import { isSidecarPath } from './sidecar.js';
 import { remoteDirOf, remoteFileOf, type MappingRuntime } from './mapping.js';
 import { systemClock } from '../lib/clock.js';
 import { formatBytes } from '../lib/units.js';
-import type { GuardSettings } from './rescan.js';
 
-export type PlanAction = 'create-folder' | 'rename-folder' | 'upload' | 'replace' | 'adopt' | 'move' | 'delete' | 'forget' | 'held' | 'annotate';
+export type PlanAction =
+  | 'create-folder'
+  | 'rename-folder'
+  | 'upload'
+  | 'replace'
+  | 'adopt'
+  | 'move'
+  | 'delete'
+  | 'forget'
+  | 'held'
+  | 'annotate';
 
 export interface PlanItem {
   action: PlanAction;
@@ -58,7 +68,8 @@ export async function planMapping(
   const known = new Set(rows.map((r) => r.path));
   const inRenamed = (p: string): boolean =>
     renames.some((r) => p.startsWith(`${r.from}/`) || (p.startsWith(`${r.to}/`) && known.has(`${r.from}/${p.slice(r.to.length + 1)}`)));
-  for (const r of renames) items.push({ action: 'rename-folder', mapping: mapping.name, path: r.from, detail: `to ${r.to}, ${r.files} files, nothing uploaded` });
+  for (const r of renames)
+    items.push({ action: 'rename-folder', mapping: mapping.name, path: r.from, detail: `to ${r.to}, ${r.files} files, nothing uploaded` });
   // The rescan's own comparison, so the plan cannot drift from what `once` does.
   const diff = diffLean(walk.entries, deps.state.files.listLean(mapping.name));
   const changed = diff.changed.filter((p) => !inRenamed(p));
@@ -72,60 +83,133 @@ export async function planMapping(
     const row = deps.state.files.get(mapping.name, path);
     const read = await hashInside(mapping.local, abs, readsEmbedded(mapping));
     if (!read) continue;
-    const { digest, meta } = read;
-    if (row?.sha256 === digest.sha256) continue; // touched only
+    const { digest, meta, st } = read;
+    // Read-only answers to what decide() asks: every file is hashed, nothing is created.
+    const seen: FileObservation = {
+      kind: 'file',
+      row,
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      reportedGone: false,
+      annotateOnly: false,
+      digest,
+    };
+    const dir = remoteDirOf(mapping, path);
+    let parentId: string | null | undefined;
+    let d = decide(seen);
+    while ('need' in d) {
+      if (d.need === 'move') {
+        const source = byLikeness(path, deps.state.files.findBySha(mapping.name, digest.sha256, digest.size)).find(
+          (r) => r.path !== path && !walk.entries.has(r.path) && !movedFrom.has(r.path),
+        );
+        seen.move = { from: source?.path ?? null, withFolder: false };
+      } else if (d.need === 'adoption') {
+        parentId ??= await folders.find(dir);
+        const found =
+          parentId === null
+            ? null
+            : await adoption.find(
+                { parentId, remoteFile: remoteFileOf(mapping, path), fileName: posix.basename(path), digest },
+                (id) => deps.state.files.getByAssetId(id) !== undefined,
+              );
+        seen.adoption = found && { assetId: found.asset.id, sameContent: found.sameContent };
+      } else {
+        throw undecided(d);
+      }
+      d = decide(seen);
+    }
+    if (d.action === 'none' || d.action === 'touch' || d.action === 'outran' || d.action === 'annotate') continue;
     const tags = async (assetId: string | undefined, fresh: boolean): Promise<string> => {
       const change = await tagChange(mapping, path, deps.state, { assetId, file: meta, fresh });
       return change ? `; ${change}` : '';
     };
-    const dir = remoteDirOf(mapping, path);
-    const parentId = await folders.find(dir);
-    if (parentId === null) for (const f of folders.missingPrefixes(dir)) items.push({ action: 'create-folder', mapping: mapping.name, path: f });
+    parentId ??= await folders.find(dir);
+    if (parentId === null)
+      for (const f of folders.missingPrefixes(dir)) items.push({ action: 'create-folder', mapping: mapping.name, path: f });
     const viaTus = deps.tus !== undefined && digest.size > deps.tus.aboveBytes && (await deps.tus.available());
     const how = viaTus ? tusDetail(deps.state, deps.tus!, mapping.name, path, digest.size) : '';
-    if (row?.sha256) {
-      items.push({ action: 'replace', mapping: mapping.name, path, detail: `asset ${row.assetId}${how}${await tags(row.assetId, true)}`, tus: viaTus || undefined });
-      continue;
-    }
-    if (row) {
+    const tus = viaTus || undefined;
+    if (d.action === 'replace') {
+      items.push({
+        action: 'replace',
+        mapping: mapping.name,
+        path,
+        detail: `asset ${row!.assetId}${how}${await tags(row!.assetId, true)}`,
+        tus,
+      });
+    } else if (d.action === 'upload' && row) {
       // A row with no hash is an upload that never finished (refused, or cut off): it is uploaded, not replaced.
-      items.push({ action: 'upload', mapping: mapping.name, path, detail: `${formatBytes(digest.size)}; its last upload did not finish${how}`, tus: viaTus || undefined });
-      continue;
+      items.push({
+        action: 'upload',
+        mapping: mapping.name,
+        path,
+        detail: `${formatBytes(digest.size)}; its last upload did not finish${how}`,
+        tus,
+      });
+    } else if (d.action === 'move') {
+      movedFrom.add(d.from);
+      const source = deps.state.files.get(mapping.name, d.from);
+      items.push({ action: 'move', mapping: mapping.name, path, detail: `from ${d.from} (asset ${source?.assetId})` });
+    } else if (d.action === 'adopt') {
+      items.push({ action: 'adopt', mapping: mapping.name, path, detail: `asset ${d.assetId}${await tags(d.assetId, false)}` });
+    } else if (d.action === 'upload') {
+      items.push({
+        action: 'upload',
+        mapping: mapping.name,
+        path,
+        detail: `${formatBytes(digest.size)}${how}${await tags(undefined, true)}`,
+        tus,
+      });
+    } else {
+      throw undecided(d);
     }
-    const source = byLikeness(path, deps.state.files.findBySha(mapping.name, digest.sha256, digest.size)).find(
-      (r) => r.path !== path && !walk.entries.has(r.path) && !movedFrom.has(r.path),
-    );
-    if (source) {
-      movedFrom.add(source.path);
-      items.push({ action: 'move', mapping: mapping.name, path, detail: `from ${source.path} (asset ${source.assetId})` });
-      continue;
-    }
-    const found = parentId === null ? null : await adoption.find(parentId, remoteFileOf(mapping, path), posix.basename(path), digest, (id) => deps.state.files.getByAssetId(id) !== undefined);
-    if (found?.sameContent) items.push({ action: 'adopt', mapping: mapping.name, path, detail: `asset ${found.asset.id}${await tags(found.asset.id, false)}` });
-    else items.push({ action: 'upload', mapping: mapping.name, path, detail: `${formatBytes(digest.size)}${how}${await tags(undefined, true)}`, tus: viaTus || undefined });
   }
 
   const rootMissing = walk.rootMissing;
   // Deletions confirmed with `confirm-deletes` (seen missing before it ran) are not held again.
   const confirmedAt = confirmedUntil(deps.state.meta, mapping.name);
+  const keptAt = keptUntil(deps.state.meta, mapping.name);
   const isConfirmed = (r: { missingSince: number | null }): boolean => r.missingSince !== null && r.missingSince <= confirmedAt;
   const byPath = new Map(rows.map((r) => [r.path, r]));
-  const unconfirmed = gone.filter((p) => !isConfirmed(byPath.get(p)!)).length;
-  const massGone = unconfirmed >= deps.guard.minFiles && rows.length > 0 && unconfirmed / rows.length > deps.guard.maxShare;
-  const emptied = present === 0 && rows.length > gone.length - unconfirmed;
-  const held = rootMissing || (deps.guard.enabled && !deps.allowMassDelete && (massGone || emptied));
+  const confirmed = gone.filter((p) => isConfirmed(byPath.get(p)!)).length;
+  // The rescan's verdict on the same counts.
+  const heldBecause = deleteGuardVerdict(
+    mapping.local,
+    { rootMissing, present, known: rows.length - confirmed, gone: gone.length - confirmed },
+    deps.guard,
+    deps.allowMassDelete,
+  );
+  const held = heldBecause !== null;
   for (const path of gone) {
     if (movedFrom.has(path)) continue;
     const row = byPath.get(path)!;
-    if (held && (rootMissing || !isConfirmed(row))) items.push({ action: 'held', mapping: mapping.name, path, detail: 'delete guard' });
-    else if (mapping.deletes === 'delete') items.push({ action: 'delete', mapping: mapping.name, path, detail: `asset ${row.assetId}` });
-    else items.push({ action: 'forget', mapping: mapping.name, path, detail: 'kept on the server (deletes: keep)' });
+    // What happens once the move window is over: a row not yet seen missing counts as missing now.
+    const d = decide({
+      kind: 'gone',
+      row: { ...row, missingSince: row.missingSince ?? Number.MAX_SAFE_INTEGER },
+      waitedMs: Infinity,
+      moveWindowMs: 0,
+      held: rootMissing || !isConfirmed(row) ? heldBecause : null,
+      deletes: mapping.deletes,
+      keptByUser: row.missingSince !== null && row.missingSince <= keptAt,
+    });
+    if (!('action' in d)) throw undecided(d);
+    if (d.action === 'hold') items.push({ action: 'held', mapping: mapping.name, path, detail: 'delete guard' });
+    else if (d.action === 'delete') items.push({ action: 'delete', mapping: mapping.name, path, detail: `asset ${row.assetId}` });
+    else if (d.action === 'forget')
+      items.push({ action: 'forget', mapping: mapping.name, path, detail: 'kept on the server (deletes: keep)' });
+    else throw undecided(d);
   }
   if (!rootMissing && mapping.deletes === 'delete') {
     for (const path of deps.state.kept.paths(mapping.name, 'referenced')) {
       if (walk.entries.has(path)) continue;
       const assetId = deps.state.kept.get(mapping.name, path)?.assetId;
-      items.push({ action: held ? 'held' : 'delete', mapping: mapping.name, path, detail: `asset ${assetId}, kept while content used it: deleted unless content still uses it` });
+      items.push({
+        action: held ? 'held' : 'delete',
+        mapping: mapping.name,
+        path,
+        detail: `asset ${assetId}, kept while content used it: deleted unless content still uses it`,
+      });
     }
   }
   const listed = new Set([...items.map((i) => i.path), ...changed]);
@@ -171,19 +255,16 @@ class FolderLookup {
   }
 }
 
-export async function fileExists(abs: string): Promise<boolean> {
-  return lstat(abs).then(
-    (s) => s.isFile(),
-    () => false,
-  );
-}
-
 /**
  * The hash `once` would take, read as it would read it: never through a
  * symlink, nothing outside the mapping; with what the file says, from the
  * same pass (`embedded`), null when it was not read for that.
  */
-async function hashInside(root: string, abs: string, embedded: boolean): Promise<{ digest: FileDigest; meta: FileMetadata | null } | null> {
+async function hashInside(
+  root: string,
+  abs: string,
+  embedded: boolean,
+): Promise<{ digest: FileDigest; meta: FileMetadata | null; st: { size: number; mtimeMs: number } } | null> {
   try {
     const st = await lstat(abs);
     if (!st.isFile()) return null;
@@ -191,7 +272,7 @@ async function hashInside(root: string, abs: string, embedded: boolean): Promise
     try {
       const sniff = embedded ? new MetadataSniffer(abs, file.stat.size) : undefined;
       const digest = await hashFile(file, undefined, sniff?.wanted ? (c, at) => sniff.feed(c, at) : undefined);
-      return { digest, meta: sniff?.wanted ? await sniff.result(file) : null };
+      return { digest, meta: sniff?.wanted ? await sniff.result(file) : null, st: file.stat };
     } finally {
       await file.close();
     }

@@ -2,17 +2,20 @@ import { randomUUID } from 'node:crypto';
 import PQueue from 'p-queue';
 import { SyncError, describeError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import type { Job } from '../queue/index.js';
-import type { ReconcileContext } from './context.js';
-import { reconcile } from './reconcile.js';
-import { Stamper } from './stamps.js';
+import { isSqliteTrouble, type Job } from '../state/index.js';
+import type { FailOutcome } from '../state/jobs.js';
+import type { FolderResolver } from '../squidex/index.js';
+import type { JobContext, Outcome, SyncEvents } from './context.js';
+import type { MappingRuntime } from './mapping.js';
+import { Stamper, type StamperDeps } from './stamps.js';
 import { ClaimAhead } from './ahead.js';
+import { Settlements } from './settle.js';
 import { noteStateTrouble } from '../state/clean.js';
 import type { Availability } from '../squidex/availability.js';
 import { timerDelay } from '../lib/timers.js';
 
 export interface PoolOptions {
-  /** Jobs at once; a function is read at each look at the queue (`sync.concurrency: auto` moves it). */
+  /** Jobs run at once; a function is read at every look at the queue, so the number can change at run time. */
   concurrency: number | (() => number);
   /** Most jobs claimed ahead of the worker slots (default 256; see ahead.ts). */
   maxAhead?: number;
@@ -24,8 +27,18 @@ export interface PoolOptions {
   availability?: Pick<Availability, 'blocked' | 'judge' | 'answered' | 'outage'>;
 }
 
-/** A finished job is recorded at most about this long after it ended. */
-const SETTLE_WITHIN_MS = 1000;
+/** What the pool gives each job beyond the runtime's context. */
+export type JobRun = Pick<JobContext, 'defer' | 'stamper' | 'stopping'>;
+
+/** What the pool uses: the state, the client for stamps, and the one thing it runs per job. */
+export interface PoolDeps extends StamperDeps {
+  events?: SyncEvents;
+  /** To start resolving the asset folders of claimed jobs (ahead.ts). */
+  mappings?: ReadonlyMap<string, MappingRuntime>;
+  resolver?: Pick<FolderResolver, 'resolve'>;
+  /** Runs one job: reconcile() in the daemon. */
+  run(job: Job, run: JobRun, signal: AbortSignal): Promise<Outcome>;
+}
 
 /**
  * Claims due jobs from the SQLite queue and runs up to `concurrency` of them
@@ -46,20 +59,29 @@ export class WorkerPool {
   #wakeUp: (() => void) | undefined;
   #idleWaiters: Array<() => void> = [];
   /** Outcomes not recorded yet: they go with the next claim (see #run), or wait out a database that refuses writes. */
-  readonly #unsettled: Array<() => void> = [];
-  #settledAt = 0;
+  readonly #outcomes: Settlements;
   #troubleCode: string | undefined;
   readonly #ahead: ClaimAhead;
   readonly #stamper: Stamper;
 
   constructor(
-    private readonly ctx: ReconcileContext,
+    private readonly deps: PoolDeps,
     private readonly opts: PoolOptions,
   ) {
-    this.#queue = new PQueue({ concurrency: this.#slots() });
-    this.#ahead = new ClaimAhead(ctx, this.#token, () => this.#slots(), opts.maxAhead ?? 256, opts.pausedMappings);
-    this.#log = ctx.logger.child({ component: 'worker' });
-    this.#stamper = new Stamper(ctx);
+    this.#ahead = new ClaimAhead(
+      { jobs: deps.state.jobs, clock: deps.clock, mappings: deps.mappings, resolver: deps.resolver },
+      { token: this.#token, concurrency: opts.concurrency, maxAhead: opts.maxAhead ?? 256, pausedMappings: opts.pausedMappings },
+    );
+    this.#queue = new PQueue({ concurrency: this.#ahead.concurrency });
+    this.#log = deps.logger.child({ component: 'worker' });
+    this.#stamper = new Stamper(deps);
+    this.#outcomes = new Settlements({
+      db: deps.state.db,
+      jobs: deps.state.jobs,
+      clock: deps.clock,
+      logger: this.#log,
+      committed: () => this.#stamper.notify(), // stamps written with these outcomes
+    });
   }
 
   start(): void {
@@ -103,9 +125,13 @@ export class WorkerPool {
       await this.#queue.onIdle();
     }
     try {
-      this.#settleAnd(() => undefined); // what finished during the drain
+      this.#outcomes.writeWith(() => undefined); // what finished during the drain
     } catch (e) {
-      this.#log.error({ code: (e as SyncError).code }, 'cannot record finished jobs at shutdown; they run again next time: %s', describeError(e));
+      this.#log.error(
+        { code: (e as SyncError).code },
+        'cannot record finished jobs at shutdown; they run again next time: %s',
+        describeError(e),
+      );
     }
     // Stamps not out by the deadline stay in the database for the next start.
     const sent = this.#stamper.drain().catch(() => false);
@@ -114,11 +140,11 @@ export class WorkerPool {
   }
 
   async #run(): Promise<void> {
-    const jobs = this.ctx.state.jobs;
+    const jobs = this.deps.state.jobs;
     const pollMs = this.opts.pollMs ?? 1000;
     let lastSweep = 0;
     while (!this.#stopping) {
-      const now = this.ctx.clock.now();
+      const now = this.deps.clock.now();
       if (now - lastSweep > 30_000) {
         try {
           // Our own jobs still in flight keep their lease: only a job nobody runs any more is swept.
@@ -130,7 +156,7 @@ export class WorkerPool {
           continue;
         }
       }
-      const slots = this.#slots();
+      const slots = this.#ahead.concurrency;
       if (this.#queue.concurrency !== slots) this.#queue.concurrency = slots;
       const depth = this.#ahead.depth(now);
       const free = depth - this.#queue.pending - this.#queue.size;
@@ -139,8 +165,7 @@ export class WorkerPool {
       // uploads in every slot can keep the next claim minutes away, and a crash meanwhile
       // would send their files again): not one commit per finished job.
       const worth = this.#ahead.worthClaiming(free, depth, this.#queue.size);
-      // A wall clock stepped back (NTP after a VM resume) must not hold outcomes for the jump.
-      const stale = this.#unsettled.length > 0 && (now - this.#settledAt >= SETTLE_WITHIN_MS || now < this.#settledAt);
+      const stale = this.#outcomes.overdue(now);
       let next: number | null;
       // Squidex away: nothing starts; the jobs keep their place and their attempts (woken when it answers).
       const away = this.opts.availability?.blocked() ?? false;
@@ -148,7 +173,10 @@ export class WorkerPool {
         const excludeMappings = this.opts.pausedMappings?.() ?? [];
         next = jobs.nextRunAt({ excludeMappings });
         const due = worth && next !== null && next <= now && !away;
-        const claimed = worth || stale || this.#queue.size === 0 ? this.#settleAnd(() => (due ? this.#ahead.claim(free, excludeMappings) : [])) : [];
+        const claimed =
+          worth || stale || this.#queue.size === 0
+            ? this.#outcomes.writeWith(() => (due ? this.#ahead.claim(free, excludeMappings) : []))
+            : [];
         for (const job of claimed) {
           this.#waiting.set(job.id, job);
           void this.#queue.add(() => this.#runJob(job));
@@ -162,24 +190,19 @@ export class WorkerPool {
         await this.#stateTrouble(e);
         continue;
       }
-      const idle = this.#unsettled.length > 0 ? Math.min(pollMs, Math.max(0, this.#settledAt + SETTLE_WITHIN_MS - now)) : pollMs;
+      const idle = this.#outcomes.sleepAtMost(now, pollMs);
       const wait = !worth || next === null || away ? idle : Math.min(pollMs, Math.max(0, next - now));
       await this.#sleep(Math.max(wait, 5));
     }
   }
 
-  #slots(): number {
-    const c = this.opts.concurrency;
-    return typeof c === 'number' ? c : c();
-  }
-
   #nothingLeft(): boolean {
-    const c = this.ctx.state.jobs.counts();
+    const c = this.deps.state.jobs.counts();
     if (c.running > 0) return false;
     if (c.queued === 0) return true;
     // Queued jobs of paused mappings do not keep `once` waiting.
     const paused = this.opts.pausedMappings?.() ?? [];
-    return paused.length > 0 && this.ctx.state.jobs.countQueued({ excludeMappings: paused }) === 0;
+    return paused.length > 0 && this.deps.state.jobs.countQueued({ excludeMappings: paused }) === 0;
   }
 
   #sleep(ms: number): Promise<void> {
@@ -191,59 +214,6 @@ export class WorkerPool {
       }
       this.#wakeUp = done;
     });
-  }
-
-  /** Record a job's end now, or, if the database refuses (full disk), as soon as it accepts writes again. */
-  #settle(write: () => void): void {
-    try {
-      write();
-    } catch (e) {
-      this.#unsettled.push(write);
-      this.#log.error({ code: (e as SyncError).code }, 'cannot record a finished job, will retry: %s', describeError(e));
-    }
-  }
-
-  /**
-   * Every outcome since the last look, in one transaction: at synchronous=FULL
-   * each commit is an fsync that stalls the event loop, and a first sync of
-   * small files finishes jobs faster than one fsync each allows. An outcome not
-   * yet written when the process dies only makes its job run again, which finds
-   * the file in sync.
-   */
-  #settleAnd<T>(then: () => T): T {
-    const batch = this.#unsettled.slice();
-    this.#settledAt = this.ctx.clock.now();
-    if (batch.length === 0) return then();
-    // The next claim joins the same transaction: one fsync for both.
-    const result = this.ctx.state.db
-      .transaction(() => {
-        for (const write of batch) write();
-        return then();
-      })
-      .immediate();
-    this.#unsettled.splice(0, batch.length);
-    this.#stamper.notify(); // stamps written with these outcomes
-    return result;
-  }
-
-  /**
-   * One job's deferred writes and its completion, in a savepoint of the batch:
-   * a write refused for this job alone (a constraint) fails the job, as it did
-   * when written inside reconcile(), instead of holding up every other outcome.
-   */
-  #unit(job: Job, writes: ReadonlyArray<() => void>, finish: () => void): () => void {
-    const db = this.ctx.state.db;
-    return () => {
-      try {
-        db.transaction(() => {
-          for (const write of writes) write();
-          finish();
-        })();
-      } catch (e) {
-        if (!String((e as { code?: unknown }).code ?? '').startsWith('SQLITE_CONSTRAINT')) throw e; // disk full, busy: the batch waits
-        this.ctx.state.jobs.fail(job, { message: describeError(e), code: 'STATE_CONFLICT', retry: 'retry' });
-      }
-    };
   }
 
   /** The state database refused a read or write: say so once per cause, wait, try again. */
@@ -260,82 +230,93 @@ export class WorkerPool {
   /** Claimed jobs that never started go back to the queue untouched (attempt refunded). */
   #giveBackWaiting(): void {
     this.#queue.clear();
-    const jobs = this.ctx.state.jobs;
-    for (const job of this.#waiting.values()) this.#unsettled.push(() => void jobs.release(job));
+    const jobs = this.deps.state.jobs;
+    for (const job of this.#waiting.values()) this.#outcomes.later(() => void jobs.release(job));
     this.#waiting.clear();
   }
 
   async #runJob(job: Job): Promise<void> {
     if (!this.#waiting.delete(job.id)) return; // given back by stop()
+    const jobs = this.deps.state.jobs;
     // Claimed ahead before Squidex went away: back untouched (a probe still deciding is no reason).
     if (this.#ahead.pausedSinceClaim(job) || this.opts.availability?.outage) {
-      this.#unsettled.push(() => void this.ctx.state.jobs.release(job));
+      this.#outcomes.later(() => void jobs.release(job));
       this.#wakeIfLow();
       return;
     }
     const ac = new AbortController();
     this.#inFlight.set(job.id, ac);
-    // A child logger per job costs a redaction setup each: only made when something is logged.
-    const log = (): Logger => this.#log.child({ mapping: job.mapping, path: job.path });
-    const jobs = this.ctx.state.jobs;
     const writes: Array<() => void> = [];
+    const run: JobRun = { defer: (write) => writes.push(write), stamper: this.#stamper, stopping: this.#windDown.signal };
     try {
       // The job's synced row and its completion are written with the next look
-      // at the queue (#settleAnd), together with whatever else finished meanwhile.
-      const outcome = await reconcile(
-        job,
-        { ...this.ctx, defer: (write) => writes.push(write), stamper: this.#stamper, stopping: this.#windDown.signal },
-        ac.signal,
-      );
+      // at the queue, together with whatever else finished meanwhile.
+      const outcome = await this.deps.run(job, run, ac.signal);
       const rerun = outcome.requeueAfterMs === undefined ? undefined : { rerunAfterMs: outcome.requeueAfterMs };
-      this.#unsettled.push(this.#unit(job, writes, () => jobs.complete(job, rerun)));
+      this.#outcomes.later(this.#outcomes.unit(job, writes, () => jobs.complete(job, rerun)));
       this.opts.availability?.answered();
-      this.ctx.events?.action?.(outcome.action, job.mapping, job.path);
-      const quiet = !outcome.warn && (outcome.action === 'none' || outcome.action === 'touch' || outcome.action === 'skip');
-      const level = outcome.warn ? 'warn' : quiet ? 'debug' : 'info';
-      if (this.#log.isLevelEnabled(level)) {
-        if (outcome.warn) log().warn({ action: outcome.action }, '%s', outcome.detail);
-        else if (quiet) log().debug({ action: outcome.action, detail: outcome.detail }, outcome.action);
-        else log().info({ action: outcome.action, detail: outcome.detail }, '%s %s', outcome.action, job.path);
-      }
+      this.deps.events?.action?.(outcome.action, job.mapping, job.path);
+      this.#logOutcome(job, outcome);
     } catch (e) {
       // Server changes recorded before the failure still happened: keep them.
-      if (writes.length > 0) this.#unsettled.push(this.#unit(job, writes, () => undefined));
-      const files = this.ctx.state.files;
-      const keepHint = (): void => {
-        if (job.hintSent) files.reserveIfFree(job.mapping, job.path, job.assetHint);
-      };
-      if (ac.signal.aborted || (e instanceof SyncError && e.code === 'STOPPING')) {
-        this.#settle(() => {
-          keepHint();
-          jobs.release(job);
-        });
-        return;
-      }
-      // A raw SQLite error from a read inside the job (damage, I/O): the next open checks the file.
-      const sqlite = String((e as { code?: unknown }).code ?? '');
-      if (sqlite.startsWith('SQLITE_') && !/^SQLITE_(BUSY|LOCKED|FULL|CONSTRAINT)/.test(sqlite)) noteStateTrouble(this.ctx.state.file);
-      const err =
-        e instanceof SyncError ? e : new SyncError('UNEXPECTED', `Unexpected error: ${describeError(e)}`, { cause: e, retry: 'retry' });
-      if (await this.#squidexAway(err, job, keepHint)) return;
-      let verdict = 'retry' as 'retry' | 'failed' | 'stale';
-      this.#settle(() => {
-        keepHint();
-        verdict = jobs.fail(job, { message: describeError(err), code: err.code, retry: err.retry, retryAfterMs: err.retryAfterMs });
-      });
-      const fields = { code: err.code, attempts: job.attempts, verdict };
-      if (verdict === 'failed') log().error(fields, 'failed: %s', describeError(err));
-      else if (err.retry === 'pause') {
-        this.#ahead.serverPaused(); // the jobs claimed ahead go back instead of asking again
-        log().warn(fields, 'server asked us to wait: %s', describeError(err));
-      }
-      else log().warn(fields, 'will retry: %s', describeError(err));
-      this.ctx.events?.failed?.(err.code, verdict);
+      if (writes.length > 0) this.#outcomes.later(this.#outcomes.unit(job, writes, () => undefined));
+      await this.#failed(job, e, ac.signal.aborted);
     } finally {
       this.#inFlight.delete(job.id);
       this.#ahead.finished();
       this.#wakeIfLow();
     }
+  }
+
+  #logOutcome(job: Job, outcome: Outcome): void {
+    const quiet = !outcome.warn && (outcome.action === 'none' || outcome.action === 'touch' || outcome.action === 'skip');
+    const level = outcome.warn ? 'warn' : quiet ? 'debug' : 'info';
+    if (!this.#log.isLevelEnabled(level)) return;
+    // A child logger per job costs a redaction setup each: only made when something is logged.
+    const log = this.#log.child({ mapping: job.mapping, path: job.path });
+    if (outcome.warn) log.warn({ action: outcome.action }, '%s', outcome.detail);
+    else if (quiet) log.debug({ action: outcome.action, detail: outcome.detail }, outcome.action);
+    else log.info({ action: outcome.action, detail: outcome.detail }, '%s %s', outcome.action, job.path);
+  }
+
+  /** A job that threw: back untouched (stopping, Squidex away), or failed with the queue's verdict, told once it is recorded. */
+  async #failed(job: Job, e: unknown, aborted: boolean): Promise<void> {
+    const jobs = this.deps.state.jobs;
+    const files = this.deps.state.files;
+    const keepHint = (): void => {
+      if (job.hintSent) files.reserveIfFree(job.mapping, job.path, job.assetHint);
+    };
+    if (aborted || (e instanceof SyncError && e.code === 'STOPPING')) {
+      this.#outcomes.now(() => {
+        keepHint();
+        jobs.release(job);
+      });
+      return;
+    }
+    // A raw SQLite error from a read inside the job (damage, I/O): the next open checks the file.
+    if (isSqliteTrouble(e)) noteStateTrouble(this.deps.state.file);
+    const err =
+      e instanceof SyncError ? e : new SyncError('UNEXPECTED', `Unexpected error: ${describeError(e)}`, { cause: e, retry: 'retry' });
+    if (await this.#squidexAway(err, job, keepHint)) return;
+    let verdict: FailOutcome = 'retry';
+    this.#outcomes.now(
+      () => {
+        keepHint();
+        verdict = jobs.fail(job, { message: describeError(err), code: err.code, retry: err.retry, retryAfterMs: err.retryAfterMs });
+      },
+      () => this.#tellFailure(job, err, verdict),
+    );
+  }
+
+  #tellFailure(job: Job, err: SyncError, verdict: FailOutcome): void {
+    const log = this.#log.child({ mapping: job.mapping, path: job.path });
+    const fields = { code: err.code, attempts: job.attempts, verdict };
+    if (verdict === 'failed') log.error(fields, 'failed: %s', describeError(err));
+    else if (err.retry === 'pause') {
+      this.#ahead.serverPaused(); // the jobs claimed ahead go back instead of asking again
+      log.warn(fields, 'server asked us to wait: %s', describeError(err));
+    } else log.warn(fields, 'will retry: %s', describeError(err));
+    this.deps.events?.failed?.(err.code, verdict);
   }
 
   /**
@@ -345,12 +326,12 @@ export class WorkerPool {
   async #squidexAway(err: SyncError, job: Job, keepHint: () => void): Promise<boolean> {
     const availability = this.opts.availability;
     if (!availability || !(await availability.judge(err))) return false;
-    this.#settle(() => {
+    this.#outcomes.now(() => {
       keepHint();
-      this.ctx.state.jobs.release(job);
+      this.deps.state.jobs.release(job);
     });
     this.#log.debug({ mapping: job.mapping, path: job.path, code: err.code }, 'waits for Squidex: %s', describeError(err));
-    this.ctx.events?.failed?.(err.code, 'waiting');
+    this.deps.events?.failed?.(err.code, 'waiting');
     return true;
   }
 
@@ -359,6 +340,6 @@ export class WorkerPool {
    * the last one ended (`once` waits for that): each look is a commit.
    */
   #wakeIfLow(): void {
-    if (this.#queue.size < this.#slots() || this.#inFlight.size === 0) this.wake();
+    if (this.#queue.size < this.#ahead.concurrency || this.#inFlight.size === 0) this.wake();
   }
 }

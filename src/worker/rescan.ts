@@ -7,18 +7,10 @@ import { diffStream, type OrderedRows, type StreamDiff, type WalkFeed } from '..
 import type { FileStat } from '../watch/walk.js';
 import { SKIP_TEXT } from './skips.js';
 import { applyFolderRename, detectFolderRenames, type WalkedFiles } from './folders.js';
-import { confirmedUntil, confirmKey, guardHint, guardKey, keepKey, missingRootReason } from './gone.js';
+import { confirmedUntil, confirmKey, deleteGuardVerdict, guardHint, guardKey, keepKey, type GuardSettings } from './deleteguard.js';
 import { followUps, sidecarsApart } from './followups.js';
 import { noteSidecars } from './sidecar.js';
 import type { MappingRuntime } from './mapping.js';
-
-export interface GuardSettings {
-  enabled: boolean;
-  /** Share of a mapping's files that may vanish in one rescan before deletions are held. */
-  maxShare: number;
-  /** …and the least number of files that counts as "mass". */
-  minFiles: number;
-}
 
 /** Takes a file the rescan found changed and still being written (true), to queue it once it is quiet. */
 export type Settle = (path: string, stat: FileStat, reason: 'rescan' | 'change') => boolean;
@@ -110,7 +102,12 @@ export async function rescanMapping(
     deps.state.meta.delete(confirmKey(mapping.name));
     deps.state.meta.delete(keepKey(mapping.name));
   }
-  const held = guardVerdict(mapping, walk.rootMissing, present, known - confirmed, gone.length - confirmed, deps);
+  const held = deleteGuardVerdict(
+    mapping.local,
+    { rootMissing: walk.rootMissing, present, known: known - confirmed, gone: gone.length - confirmed },
+    deps.guard,
+    deps.allowMassDelete,
+  );
   const key = guardKey(mapping.name);
   if (held) {
     if (deps.state.meta.get(key) !== held) {
@@ -167,6 +164,12 @@ export async function rescanMapping(
   };
 }
 
+/** A result as log fields, without the mapping its logger already names. */
+export function rescanFields(r: RescanResult): Omit<RescanResult, 'mapping'> {
+  const { mapping: _, ...fields } = r;
+  return fields;
+}
+
 /** Gone rows first seen missing at or before `at` (their missingSince as text, '' for none). */
 function countConfirmed(goneSince: readonly string[], at: number): number {
   let n = 0;
@@ -194,23 +197,4 @@ function presentFiles(d: StreamDiff, hasRow: (p: string) => boolean): { has(p: s
       return !gone.has(p) && !d.apart?.has(p) && hasRow(p);
     },
   };
-}
-
-function guardVerdict(
-  mapping: MappingRuntime,
-  rootMissing: boolean,
-  present: number,
-  known: number,
-  gone: number,
-  deps: { guard: GuardSettings; allowMassDelete?: boolean },
-): string | null {
-  // A missing root is held even when confirmed: it is an unmounted share far more often than an intent.
-  if (rootMissing) return missingRootReason(mapping.local);
-  if (deps.allowMassDelete || !deps.guard.enabled) return null;
-  if (present === 0 && known > 0) return `the folder ${mapping.local} is empty but ${known} files were synced from it`;
-  const { maxShare, minFiles } = deps.guard;
-  if (gone >= minFiles && known > 0 && gone / known > maxShare) {
-    return `${gone} of ${known} files (${Math.round((100 * gone) / known)}%) vanished at once, more than the deleteGuard limit of ${Math.round(maxShare * 100)}%`;
-  }
-  return null;
 }

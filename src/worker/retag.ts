@@ -1,11 +1,11 @@
 import { join, posix } from 'node:path';
 import type { Stats } from 'node:fs';
 import { MetadataSniffer, readsMetadata, type FileMetadata } from '../metadata/index.js';
-import type { Job } from '../queue/index.js';
+import type { Job } from '../state/jobs.js';
 import type { FileRow } from '../state/index.js';
 import { readsEmbedded } from './annotation.js';
 import { reannotate } from './annotate.js';
-import type { Outcome, ReconcileContext } from './context.js';
+import type { JobContext, Outcome } from './context.js';
 import { fileError, isGone } from './fserrors.js';
 import { fileAccessFor } from './localfs.js';
 import type { MappingRuntime } from './mapping.js';
@@ -19,9 +19,14 @@ import { isSidecarPath, noteSidecar, storedSource } from './sidecar.js';
  * read; a file never read for it (embeddedMetadata just turned on) is read
  * now, within the bounds of a first read (README, "Tags and metadata").
  */
-export async function reconcileAnnotate(mapping: MappingRuntime, relPath: string, row: FileRow, st: Stats, ctx: ReconcileContext): Promise<Outcome> {
+export async function reconcileAnnotate(mapping: MappingRuntime, row: FileRow, st: Stats, ctx: JobContext): Promise<Outcome> {
+  const relPath = row.path;
   let file: FileMetadata | null | undefined;
-  if (readsEmbedded(mapping) && readsMetadata(posix.basename(relPath)) && storedSource(ctx.state.annotations.get(row.assetId)?.source) === null) {
+  if (
+    readsEmbedded(mapping) &&
+    readsMetadata(posix.basename(relPath)) &&
+    storedSource(ctx.state.annotations.get(row.assetId)?.source) === null
+  ) {
     const abs = join(mapping.local, relPath);
     const io = fileAccessFor(mapping.local);
     try {
@@ -33,15 +38,15 @@ export async function reconcileAnnotate(mapping: MappingRuntime, relPath: string
       }
     } catch (e) {
       // Changed or gone since the look: its own job (already queued by the change) deals with it.
-      if (isGone(e) || isRefusal(e) || (e as { code?: string }).code === 'FILE_REPLACED') return { action: 'none', detail: 'file changed meanwhile' };
+      if (isGone(e) || isRefusal(e) || (e as { code?: string }).code === 'FILE_REPLACED')
+        return { action: 'none', detail: 'file changed meanwhile' };
       throw fileError(e, abs);
     }
     const source = file;
     const write = (): void => ctx.state.annotations.setSource(row.assetId, source, ctx.clock.now());
-    if (ctx.defer) ctx.defer(write);
-    else write();
+    ctx.defer(write);
   }
-  return (await reannotate(mapping, relPath, row, ctx, file)) ? { action: 'annotate', detail: 'tags and metadata' } : { action: 'none' };
+  return (await reannotate(mapping, row, ctx, file)) ? { action: 'annotate', detail: 'tags and metadata' } : { action: 'none' };
 }
 
 /**
@@ -50,13 +55,18 @@ export async function reconcileAnnotate(mapping: MappingRuntime, relPath: string
  * an older version uploaded as an asset of its own stops being synced (its
  * asset stays on the server).
  */
-export async function reconcileSidecar(job: Job, mapping: MappingRuntime, ctx: ReconcileContext): Promise<Outcome> {
+export async function reconcileSidecar(job: Job, mapping: MappingRuntime, ctx: JobContext): Promise<Outcome> {
   noteSidecar(mapping.local, job.path);
   const files = ctx.state.files;
   const legacy = files.get(mapping.name, job.path);
   if (legacy) {
     files.remove(mapping.name, job.path);
-    ctx.logger.info({ mapping: mapping.name, path: job.path, assetId: legacy.assetId }, 'sidecar %s is now read as metadata (embeddedMetadata); its asset %s stays on the server and is no longer synced', job.path, legacy.assetId);
+    ctx.logger.info(
+      { mapping: mapping.name, path: job.path, assetId: legacy.assetId },
+      'sidecar %s is now read as metadata (embeddedMetadata); its asset %s stays on the server and is no longer synced',
+      job.path,
+      legacy.assetId,
+    );
   }
   let st: Stats | undefined;
   try {
@@ -68,18 +78,23 @@ export async function reconcileSidecar(job: Job, mapping: MappingRuntime, ctx: R
   const partners = files.stemmed(mapping.name, stem).filter((r) => !isSidecarPath(r.path));
   const settled = partners.filter((r) => r.sha256 !== null && r.missingSince === null);
   let changed = 0;
-  for (const row of settled) if (await reannotate(mapping, row.path, row, ctx)) changed += 1;
+  for (const row of settled) if (await reannotate(mapping, row, ctx)) changed += 1;
 
   // A file not synced yet reads the sidecar itself when its job runs, and records it then.
   // Not recorded here meanwhile, so should that job have read it just before this
   // change, the next full rescan still finds the sidecar new and applies it.
-  if (partners.length > settled.length) return changed > 0 ? { action: 'annotate', detail: 'sidecar applied to the synced files' } : { action: 'none', detail: 'sidecar: its file is not synced yet' };
+  if (partners.length > settled.length)
+    return changed > 0
+      ? { action: 'annotate', detail: 'sidecar applied to the synced files' }
+      : { action: 'none', detail: 'sidecar: its file is not synced yet' };
   const record = (): void => {
     if (st?.isFile()) ctx.state.sidecars.put(mapping.name, job.path, st.size, st.mtimeMs);
     else ctx.state.sidecars.remove(mapping.name, job.path);
   };
-  if (ctx.defer) ctx.defer(record);
-  else record();
+  ctx.defer(record);
   if (changed === 0) return { action: 'none', detail: 'sidecar: nothing to change' };
-  return { action: 'annotate', detail: `tags and metadata of ${changed} file${changed === 1 ? '' : 's'} from sidecar ${posix.basename(job.path)}` };
+  return {
+    action: 'annotate',
+    detail: `tags and metadata of ${changed} file${changed === 1 ? '' : 's'} from sidecar ${posix.basename(job.path)}`,
+  };
 }

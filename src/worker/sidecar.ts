@@ -77,7 +77,8 @@ export async function readSidecar(mapping: MappingRuntime, relPath: string, logg
       // Most files have no sidecar: on a local disk, asked without an exception per miss (measured on a first sync).
       st = io.mode === 'direct' ? lstatSync(abs, { throwIfNoEntry: false }) : await io.lstat(abs);
     } catch (e) {
-      if (!isGone(e)) logger.warn({ path: rel, code: (e as NodeJS.ErrnoException).code }, 'cannot look at sidecar %s; read without it', rel);
+      if (!isGone(e))
+        logger.warn({ path: rel, code: (e as NodeJS.ErrnoException).code }, 'cannot look at sidecar %s; read without it', rel);
       continue;
     }
     if (!st?.isFile() || st.size > MAX_SIDECAR_BYTES) continue;
@@ -90,7 +91,13 @@ export async function readSidecar(mapping: MappingRuntime, relPath: string, logg
         await file.close();
       }
     } catch (e) {
-      if (!isGone(e)) logger.warn({ path: rel, code: (e as NodeJS.ErrnoException).code }, 'cannot read sidecar %s; read without it: %s', rel, (e as Error).message);
+      if (!isGone(e))
+        logger.warn(
+          { path: rel, code: (e as NodeJS.ErrnoException).code },
+          'cannot read sidecar %s; read without it: %s',
+          rel,
+          (e as Error).message,
+        );
     }
   }
   return undefined;

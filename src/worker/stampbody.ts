@@ -26,8 +26,12 @@ export interface StampBody extends AnnotateInput {
  * can do it (a case-only rename needs a detour through another name).
  */
 export function stampBody(
-  asset: AssetDto, mapping: MappingRuntime, relPath: string, sha256: string, plan?: AnnotationPlan, source?: FileMetadata,
+  asset: AssetDto,
+  of: { mapping: MappingRuntime; relPath: string; sha256: string },
+  plan?: AnnotationPlan,
+  source?: FileMetadata,
 ): StampBody | null {
+  const { mapping, relPath, sha256 } = of;
   const fileName = posix.basename(relPath);
   if (asset.fileName !== fileName && asset.fileName.toLowerCase() === fileName.toLowerCase()) return null;
   const body: StampBody = { ...merged(asset, sha256, remoteFileOf(mapping, relPath), plan), expectedVersion: asset.version };
@@ -49,4 +53,3 @@ export function wire(body: StampBody): AnnotateInput & { expectedVersion?: numbe
   const { plan: _plan, owned: _owned, source: _source, ...rest } = body;
   return rest;
 }
-

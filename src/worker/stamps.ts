@@ -1,7 +1,20 @@
 import type { Clock } from '../lib/clock.js';
 import { describeError, SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { SquidexError, type AnnotateInput, type AssetDto, type BulkJob, type BulkResult, type SquidexClient } from '../squidex/index.js';
+import {
+  isGoneOnServer,
+  isGoneStatus,
+  isMissingRoute,
+  isUnreadableRequest,
+  isVersionConflict,
+  squidexVerdict,
+  SquidexError,
+  type AnnotateInput,
+  type AssetDto,
+  type BulkJob,
+  type BulkResult,
+  type SquidexClient,
+} from '../squidex/index.js';
 import type { FileMetadata } from '../metadata/index.js';
 import type { Annotation, PendingStamp, State } from '../state/index.js';
 import { META_PATH, META_SHA } from './mapping.js';
@@ -32,7 +45,7 @@ const STALE_MS = 30_000;
 
 export interface StamperDeps {
   state: State;
-  client: SquidexClient;
+  client: Pick<SquidexClient, 'bulk' | 'annotate' | 'getAsset'>;
   clock: Clock;
   logger: Logger;
 }
@@ -105,7 +118,11 @@ export class Stamper {
   async before(assetId: string): Promise<void> {
     if (this.#sending.has(assetId)) await this.#flushing;
     // What the file said rides with its stamp: kept, as the direct write merges from it.
-    const source = this.deps.state.stamps.drop(assetId).map((b) => (b as StampBody).source).filter(Boolean).at(-1);
+    const source = this.deps.state.stamps
+      .drop(assetId)
+      .map((b) => (b as StampBody).source)
+      .filter(Boolean)
+      .at(-1);
     if (source) this.deps.state.annotations.setSource(assetId, source, this.deps.clock.now());
   }
 
@@ -158,24 +175,34 @@ export class Stamper {
       const applied: Array<[string, Annotation]> = [];
       const sources: Array<[string, FileMetadata]> = [];
       const failed: Array<[string, string]> = [];
-      batch.forEach((s, i) => {
+      for (const [i, s] of batch.entries()) {
         const error = (results[i]?.jobIndex === i ? results[i] : results.find((r) => r.jobIndex === i))?.error;
         const status = error?.statusCode ?? 0;
         const { owned, source } = s.body as StampBody;
         if (!error && owned) applied.push([s.assetId, owned]);
         if (source && (!error || s.attempts + 1 >= MAX_ATTEMPTS)) sources.push([s.assetId, source]);
         // Deleted on the server meanwhile: nothing left to stamp.
-        if (!error || status === 404 || status === 410) return void done.push(s.seq);
+        if (!error || isGoneStatus(status)) {
+          done.push(s.seq);
+          continue;
+        }
         const said = error.message ?? `HTTP ${status}`;
         if (s.attempts + 1 >= MAX_ATTEMPTS) {
-          this.#log.warn({ assetId: s.assetId, status }, 'Squidex refused the metadata stamp of asset %s %d times (%s); giving up on it. The file is in sync; only a lost state database could not recognise it by its stamp.', s.assetId, MAX_ATTEMPTS, said);
+          this.#log.warn(
+            { assetId: s.assetId, status },
+            'Squidex refused the metadata stamp of asset %s %d times (%s); giving up on it. The file is in sync; only a lost state database could not recognise it by its stamp.',
+            s.assetId,
+            MAX_ATTEMPTS,
+            said,
+          );
           if (owned) failed.push([s.assetId, `Squidex refused its tags and metadata ${MAX_ATTEMPTS} times: ${said}`]);
-          return void done.push(s.seq);
+          done.push(s.seq);
+          continue;
         }
         // The asset changed since this stamp was computed: read it again and merge again, next round.
-        if (status === 412) stale.push(s.seq);
+        if (isVersionConflict(status)) stale.push(s.seq);
         else refused.push(s.seq);
-      });
+      }
       const now = this.deps.clock.now();
       this.deps.state.stamps.settle(done, refused, () => {
         this.deps.state.stamps.restale(stale);
@@ -195,7 +222,9 @@ export class Stamper {
         this.#failures = 0;
         return true;
       }
-      this.#backOff(new SyncError('STAMP_REFUSED', `Squidex refused ${refused.length} metadata stamps; they are tried again.`, { retry: 'retry' }));
+      this.#backOff(
+        new SyncError('STAMP_REFUSED', `Squidex refused ${refused.length} metadata stamps; they are tried again.`, { retry: 'retry' }),
+      );
       return false;
     } catch (e) {
       this.#backOff(e);
@@ -216,8 +245,8 @@ export class Stamper {
       try {
         return await this.deps.client.bulk(jobs);
       } catch (e) {
-        if (!(e instanceof SquidexError && (e.status === 400 || e.status === 404 || e.status === 405))) throw e;
-        if (e.status !== 400) {
+        if (!isMissingRoute(e) && !isUnreadableRequest(e)) throw e;
+        if (isMissingRoute(e)) {
           this.#noBulk = true;
           this.#log.warn('Squidex has no bulk endpoint for assets (%s); metadata stamps go out one request each.', describeError(e));
         }
@@ -231,8 +260,8 @@ export class Stamper {
         results[jobIndex] = { jobIndex, id };
       } catch (e) {
         // Refused for this asset (deleted, forbidden): its result, like bulk's. Anything else waits.
-        if (!(e instanceof SquidexError && e.status !== undefined && e.status >= 400 && e.status < 500 && e.status !== 429)) throw e;
-        results[jobIndex] = { jobIndex, id, error: { statusCode: e.status, message: describeError(e) } };
+        if (!(e instanceof SquidexError) || squidexVerdict(e) === 'transient') throw e;
+        results[jobIndex] = { jobIndex, id, error: { statusCode: e.status!, message: describeError(e) } };
       }
     });
     return results;
@@ -253,7 +282,7 @@ export class Stamper {
       try {
         asset = await this.deps.client.getAsset(s.assetId);
       } catch (e) {
-        if (!(e instanceof SquidexError && e.status === 410)) throw e;
+        if (!isGoneOnServer(e)) throw e;
         asset = null;
       }
       if (!asset) return void gone.add(s.seq);
@@ -261,7 +290,9 @@ export class Stamper {
       const ours = body.metadata ?? {};
       const { fileName, slug, source } = body;
       s.body = {
-        ...(fileName ? { fileName, slug } : {}), ...merged(asset, ours[META_SHA], ours[META_PATH], body.plan), expectedVersion: asset.version,
+        ...(fileName ? { fileName, slug } : {}),
+        ...merged(asset, ours[META_SHA], ours[META_PATH], body.plan),
+        expectedVersion: asset.version,
         ...(source ? { source } : {}),
       };
       if (ours[META_SHA] === undefined) delete (s.body.metadata as Record<string, unknown>)[META_SHA];

@@ -5,7 +5,7 @@ import { SquidexError, squidexFileHash, type UploadResult } from '../squidex/ind
 import { formatBytes } from '../lib/units.js';
 import type { TusProtocol } from '../squidex/tus.js';
 import type { UploadRow } from '../state/index.js';
-import type { BigUploads, SendArgs } from './bigupload.js';
+import type { SendArgs, TusOwner } from './sendargs.js';
 import { hexToBase64 } from './hash.js';
 import { META_SHA } from './mapping.js';
 
@@ -59,7 +59,7 @@ export class TusRun {
   readonly #bufs: Buffer[] = [];
 
   constructor(
-    private readonly owner: BigUploads,
+    private readonly owner: TusOwner,
     private readonly tus: TusProtocol,
     private readonly a: SendArgs,
     row: UploadRow | undefined,
@@ -97,8 +97,17 @@ export class TusRun {
     this.#offset = 0;
     // Durable before the first byte goes out: a crash from here on resumes this upload.
     owner.uploads.put({
-      mapping: a.mapping, path: a.path, assetId: a.assetId, server: owner.server, url, size: this.size, mtimeMs: a.st.mtimeMs,
-      confirmed: 0, sentTo: this.#sentTo, startedAt: now, updatedAt: now,
+      mapping: a.mapping,
+      path: a.path,
+      assetId: a.assetId,
+      server: owner.server,
+      url,
+      size: this.size,
+      mtimeMs: a.st.mtimeMs,
+      confirmed: 0,
+      sentTo: this.#sentTo,
+      startedAt: now,
+      updatedAt: now,
     });
   }
 
@@ -106,7 +115,13 @@ export class TusRun {
     this.#offset = at;
     if (at > 0) {
       this.owner.events?.tusBytes?.('resumed', at);
-      this.owner.logger.info({ path: this.a.path, offset: at, size: this.size }, 'resuming %s at %s of %s', this.a.path, formatBytes(at), formatBytes(this.size));
+      this.owner.logger.info(
+        { path: this.a.path, offset: at, size: this.size },
+        'resuming %s at %s of %s',
+        this.a.path,
+        formatBytes(at),
+        formatBytes(this.size),
+      );
     }
   }
 
@@ -115,7 +130,9 @@ export class TusRun {
     this.owner.uploads.remove(this.a.mapping, this.a.path);
     this.#url = undefined;
     if (++this.#restarts > MAX_RESTARTS) {
-      throw new SquidexError('TUS_GONE', `upload of "${this.a.fileName}": the server lost the upload ${this.#restarts} times in a row.`, { retry: 'retry' });
+      throw new SquidexError('TUS_GONE', `upload of "${this.a.fileName}": the server lost the upload ${this.#restarts} times in a row.`, {
+        retry: 'retry',
+      });
     }
   }
 
@@ -128,7 +145,11 @@ export class TusRun {
       for (;;) {
         a.signal?.throwIfAborted();
         if (a.stopping?.aborted) {
-          throw new SyncError('STOPPING', `upload of ${a.path} stopped at ${formatBytes(this.#offset)} of ${formatBytes(this.size)} for the shutdown; it resumes at the next start.`, { retry: 'retry' });
+          throw new SyncError(
+            'STOPPING',
+            `upload of ${a.path} stopped at ${formatBytes(this.#offset)} of ${formatBytes(this.size)} for the shutdown; it resumes at the next start.`,
+            { retry: 'retry' },
+          );
         }
         // A server that holds every byte yet never answered with the asset: look for it.
         if (this.#offset >= this.size) return null;
@@ -144,7 +165,10 @@ export class TusRun {
           : { length, open: () => this.body(start, length, (h) => (attempt = h)) };
         const patching = tus.patch(url, start, chunk, { fileName: a.fileName, signal: a.signal });
         const end = start + length;
-        const next = ready && end < this.size ? this.read(end, Math.min(this.owner.chunkBytes(), this.size - end), ready.hash, 1 - ready.buf).catch(() => undefined) : undefined;
+        const next =
+          ready && end < this.size
+            ? this.read(end, Math.min(this.owner.chunkBytes(), this.size - end), ready.hash, 1 - ready.buf).catch(() => undefined)
+            : undefined;
         try {
           const r = await patching;
           const ahead = await next;
@@ -244,7 +268,11 @@ export class TusRun {
   private finish(asset: UploadResult['asset']): UploadResult {
     if (asset.id !== this.a.assetId) {
       // With our id as metadata and duplicate=true Squidex acts on our id; another id is someone else's asset.
-      throw new SquidexError('UNEXPECTED_RESPONSE', `Upload of "${this.a.fileName}": Squidex answered with asset "${asset.id}" instead of "${this.a.assetId}".`, { retry: 'never' });
+      throw new SquidexError(
+        'UNEXPECTED_RESPONSE',
+        `Upload of "${this.a.fileName}": Squidex answered with asset "${asset.id}" instead of "${this.a.assetId}".`,
+        { retry: 'never' },
+      );
     }
     this.done();
     return { asset, sha256: this.#hash.digest('hex'), bytes: this.#sent };
@@ -261,7 +289,11 @@ export class TusRun {
     if (!asset || asset.fileSize !== this.size || asset.parentId !== a.parentId) return null;
     const sha = a.sha256 ?? (await this.wholeHash());
     if (asset.metadata?.[META_SHA] !== sha && asset.fileHash !== squidexFileHash(hexToBase64(sha), a.fileName, this.size)) return null;
-    this.owner.logger.info({ path: a.path, asset: asset.id }, '%s is on the server already (the answer to its last piece was lost): not sent again', a.path);
+    this.owner.logger.info(
+      { path: a.path, asset: asset.id },
+      '%s is on the server already (the answer to its last piece was lost): not sent again',
+      a.path,
+    );
     this.done();
     return { asset, sha256: sha, bytes: this.#sent };
   }

@@ -122,7 +122,12 @@ log: { level: debug }
   });
 
   it('normalises remote paths; "" and "/" are the app root', () => {
-    for (const [raw, want] of [['""', ''], ['/', ''], ['./A/./B/', 'A/B'], ['A//B', 'A/B']]) {
+    for (const [raw, want] of [
+      ['""', ''],
+      ['/', ''],
+      ['./A/./B/', 'A/B'],
+      ['A//B', 'A/B'],
+    ]) {
       expect(parse(yaml(`  - local: ./share/Marketing\n    remote: ${raw}\n`)).mappings[0].remote).toBe(want);
     }
   });
@@ -174,7 +179,9 @@ describe('one message per problem, naming the key and the expected value', () =>
   });
 
   it('an unknown key far from any known one lists the known keys', () => {
-    expect(onlyProblem(yaml(undefined, 'sync: { parallel: 3 }\n')).message).toMatch(/sync\.parallel: unknown key \(known keys here: concurrency, /);
+    expect(onlyProblem(yaml(undefined, 'sync: { parallel: 3 }\n')).message).toMatch(
+      /sync\.parallel: unknown key \(known keys here: concurrency, /,
+    );
   });
 
   it('a missing required key', () => {
@@ -197,12 +204,16 @@ describe('one message per problem, naming the key and the expected value', () =>
     expect(parse(yaml()).sync.concurrency).toBe('auto');
     expect(parse(yaml(undefined, 'sync: { concurrency: auto }\n')).sync.concurrency).toBe('auto');
     expect(parse(yaml(undefined, 'sync: { concurrency: 12 }\n')).sync.concurrency).toBe(12);
-    expect(onlyProblem(yaml(undefined, 'sync: { concurrency: 65 }\n')).message).toBe('sync.concurrency: expected a whole number from 1 to 64, got 65');
+    expect(onlyProblem(yaml(undefined, 'sync: { concurrency: 65 }\n')).message).toBe(
+      'sync.concurrency: expected a whole number from 1 to 64, got 65',
+    );
     expect(onlyProblem(yaml(undefined, 'sync: { concurrency: Auto }\n')).message).toMatch(/^sync\.concurrency: expected auto/);
   });
 
   it('a number out of range', () => {
-    expect(onlyProblem(yaml(undefined, 'deleteGuard: { maxShare: 1.5 }\n')).message).toMatch(/deleteGuard\.maxShare: expected a number from 0 to 1, got 1.5/);
+    expect(onlyProblem(yaml(undefined, 'deleteGuard: { maxShare: 1.5 }\n')).message).toMatch(
+      /deleteGuard\.maxShare: expected a number from 0 to 1, got 1.5/,
+    );
   });
 
   it('a bad enum names the key inside the list', () => {
@@ -212,7 +223,9 @@ describe('one message per problem, naming the key and the expected value', () =>
   });
 
   it('a bad URL', () => {
-    expect(onlyProblem(yaml().replace('https://cloud.squidex.io/', 'cloud.squidex.io')).message).toMatch(/squidex\.url: expected an http\(s\) URL/);
+    expect(onlyProblem(yaml().replace('https://cloud.squidex.io/', 'cloud.squidex.io')).message).toMatch(
+      /squidex\.url: expected an http\(s\) URL/,
+    );
     expect(onlyProblem(yaml().replace('https://cloud.squidex.io/', 'ftp://cloud.squidex.io')).message).toMatch(/got a ftp URL/);
   });
 
@@ -220,7 +233,9 @@ describe('one message per problem, naming the key and the expected value', () =>
     const text = yaml().replace('https://cloud.squidex.io/', 'http://squidex.office.lan');
     expect(onlyProblem(text).message).toMatch(/plain http is allowed only for this machine.*secret.*in clear/);
     expect(parse(text.replace('  app:', '  allowInsecureHttp: true\n  app:')).squidex.url).toBe('http://squidex.office.lan');
-    expect(parse(yaml().replace('https://cloud.squidex.io/', 'http://127.0.0.1:5000/squidex/')).squidex.url).toBe('http://127.0.0.1:5000/squidex');
+    expect(parse(yaml().replace('https://cloud.squidex.io/', 'http://127.0.0.1:5000/squidex/')).squidex.url).toBe(
+      'http://127.0.0.1:5000/squidex',
+    );
   });
 
   it('a bad app name', () => {
@@ -234,8 +249,12 @@ describe('one message per problem, naming the key and the expected value', () =>
   });
 
   it('a bad remote', () => {
-    expect(onlyProblem(yaml('  - { local: ./share/Marketing, remote: A/../B }\n')).message).toMatch(/mappings\[0\]\.remote: must not contain "\.\."/);
-    expect(onlyProblem(yaml('  - { local: ./share/Marketing }\n')).message).toMatch(/mappings\[0\]\.remote: missing; .*"" or \/ for the app root/);
+    expect(onlyProblem(yaml('  - { local: ./share/Marketing, remote: A/../B }\n')).message).toMatch(
+      /mappings\[0\]\.remote: must not contain "\.\."/,
+    );
+    expect(onlyProblem(yaml('  - { local: ./share/Marketing }\n')).message).toMatch(
+      /mappings\[0\]\.remote: missing; .*"" or \/ for the app root/,
+    );
   });
 
   it('a bad ignore glob', () => {
@@ -243,15 +262,23 @@ describe('one message per problem, naming the key and the expected value', () =>
   });
 
   it('bad tags, folderTags and embeddedMetadata', () => {
-    expect(onlyProblem(yaml('  - { local: ./share/Marketing, remote: M, tags: { a: 1 } }\n')).message).toMatch(/mappings\[0\]\.tags: expected a list of tags/);
+    expect(onlyProblem(yaml('  - { local: ./share/Marketing, remote: M, tags: { a: 1 } }\n')).message).toMatch(
+      /mappings\[0\]\.tags: expected a list of tags/,
+    );
     expect(onlyProblem(yaml('  - { local: ./share/Marketing, remote: M, tags: [ok, ""] }\n')).key).toBe('mappings[0].tags[1]');
     expect(onlyProblem(yaml(`  - { local: ./share/Marketing, remote: M, tags: [${'x'.repeat(201)}] }\n`)).message).toMatch(/at most 200/);
-    expect(onlyProblem(yaml('  - { local: ./share/Marketing, remote: M, folderTags: maybe }\n')).message).toMatch(/mappings\[0\]\.folderTags: expected true or false/);
-    expect(onlyProblem(yaml('  - { local: ./share/Marketing, remote: M, embeddedMetadata: 1 }\n')).key).toBe('mappings[0].embeddedMetadata');
+    expect(onlyProblem(yaml('  - { local: ./share/Marketing, remote: M, folderTags: maybe }\n')).message).toMatch(
+      /mappings\[0\]\.folderTags: expected true or false/,
+    );
+    expect(onlyProblem(yaml('  - { local: ./share/Marketing, remote: M, embeddedMetadata: 1 }\n')).key).toBe(
+      'mappings[0].embeddedMetadata',
+    );
   });
 
   it('token together with a client', () => {
-    expect(onlyProblem(yaml().replace('  app:', '  token: t\n  app:')).message).toBe('squidex.token: set either token or clientId + clientSecret, not both');
+    expect(onlyProblem(yaml().replace('  app:', '  token: t\n  app:')).message).toBe(
+      'squidex.token: set either token or clientId + clientSecret, not both',
+    );
   });
 
   it('duplicate mapping names', () => {
@@ -261,7 +288,9 @@ describe('one message per problem, naming the key and the expected value', () =>
   });
 
   it('an http host that is not loopback', () => {
-    expect(onlyProblem(yaml(undefined, 'http: { port: 9464, host: 0.0.0.0 }\n')).message).toMatch(/http\.host: expected a loopback address/);
+    expect(onlyProblem(yaml(undefined, 'http: { port: 9464, host: 0.0.0.0 }\n')).message).toMatch(
+      /http\.host: expected a loopback address/,
+    );
   });
 
   it('maxWaitMs below debounceMs', () => {
@@ -278,7 +307,15 @@ describe('one message per problem, naming the key and the expected value', () =>
       expect(err).toBeInstanceOf(SyncError);
       expect(err.code).toBe('CONFIG_INVALID');
       expect(err.problems.map((p) => p.key).sort()).toEqual(
-        ['log.level', 'mappings[0].local', 'mappings[0].watch', 'squidex.app', 'squidex.clientId', 'squidex.clientSecret', 'squidex.url'].sort(),
+        [
+          'log.level',
+          'mappings[0].local',
+          'mappings[0].watch',
+          'squidex.app',
+          'squidex.clientId',
+          'squidex.clientSecret',
+          'squidex.url',
+        ].sort(),
       );
       const lines = err.message.split('\n');
       expect(lines[0]).toBe(`${file}: 7 problems in the config`);
@@ -339,10 +376,15 @@ describe('loadConfig', () => {
 
 describe('helpful extras', () => {
   it('a duration where milliseconds belong says the number to write', () => {
-    expect(onlyProblem(yaml(undefined, 'sync: { stabilityMs: 2s }\n')).message).toBe('sync.stabilityMs: expected a whole number of milliseconds, got "2s"; write 2000 for that');
+    expect(onlyProblem(yaml(undefined, 'sync: { stabilityMs: 2s }\n')).message).toBe(
+      'sync.stabilityMs: expected a whole number of milliseconds, got "2s"; write 2000 for that',
+    );
   });
 
   it('a mapping with a bad remote still gets its local folder checked', () => {
-    expect(problems(yaml('  - { local: ./missing, remote: "../x" }\n')).map((p) => p.key)).toEqual(['mappings[0].remote', 'mappings[0].local']);
+    expect(problems(yaml('  - { local: ./missing, remote: "../x" }\n')).map((p) => p.key)).toEqual([
+      'mappings[0].remote',
+      'mappings[0].local',
+    ]);
   });
 });

@@ -39,13 +39,18 @@ describe('mapping roots', () => {
   it('a local folder that does not exist says to mount or create it', () => {
     const ps = problems(yaml('  - { local: ./share/Missing, remote: M }\n'));
     expect(ps).toEqual([
-      { key: 'mappings[0].local', message: expect.stringMatching(/^mappings\[0\]\.local: .*Missing does not exist; mount the share or create the folder/) },
+      {
+        key: 'mappings[0].local',
+        message: expect.stringMatching(/^mappings\[0\]\.local: .*Missing does not exist; mount the share or create the folder/),
+      },
     ]);
   });
 
   it('with missingLocal: allow (the running daemon) it is a warning, not an error', () => {
     const c = parse(yaml('  - { local: ./share/Missing, remote: M }\n'), { missingLocal: 'allow' });
-    expect(c.warnings).toEqual([{ key: 'mappings[0].local', message: expect.stringMatching(/does not exist \(share not mounted\?\).*delete guard/) }]);
+    expect(c.warnings).toEqual([
+      { key: 'mappings[0].local', message: expect.stringMatching(/does not exist \(share not mounted\?\).*delete guard/) },
+    ]);
   });
 
   it('a local path that is a file is an error even when missing roots are allowed', () => {
@@ -69,7 +74,9 @@ describe('overlapping mappings', () => {
   });
 
   it('the outer one listed second', () => {
-    const ps = problems(yaml('  - { local: ./share/Marketing/Campaigns, remote: B }\n  - { local: ./share/Marketing, remote: A, name: m }\n'));
+    const ps = problems(
+      yaml('  - { local: ./share/Marketing/Campaigns, remote: B }\n  - { local: ./share/Marketing, remote: A, name: m }\n'),
+    );
     expect(ps.map((p) => p.message)).toEqual([expect.stringMatching(/^mappings\[1\]\.local: contains mappings\[0\]\.local/)]);
   });
 
@@ -85,7 +92,11 @@ describe('overlapping mappings', () => {
 
   it('siblings and prefixes that are not parents do not overlap', () => {
     mkdirSync(path.join(dir, 'share', 'Marketing2'), { recursive: true });
-    const c = parse(yaml('  - { local: ./share/Marketing, remote: A }\n  - { local: ./share/Marketing2, remote: B }\n  - { local: ./share/Sales, remote: C }\n'));
+    const c = parse(
+      yaml(
+        '  - { local: ./share/Marketing, remote: A }\n  - { local: ./share/Marketing2, remote: B }\n  - { local: ./share/Sales, remote: C }\n',
+      ),
+    );
     expect(c.mappings.map((m) => m.name)).toEqual(['marketing', 'marketing2', 'sales']);
   });
 
@@ -97,7 +108,11 @@ describe('overlapping mappings', () => {
   it('default names that collide ask for explicit names', () => {
     mkdirSync(path.join(dir, 'other', 'sales'), { recursive: true });
     const ps = problems(yaml('  - { local: ./share/Sales, remote: A }\n  - { local: ./other/sales, remote: B }\n'));
-    expect(ps.map((p) => p.message)).toEqual([expect.stringMatching(/mappings\[1\]\.name: "sales" is already the name of mappings\[0\] \(a default name is the local folder's name\)/)]);
+    expect(ps.map((p) => p.message)).toEqual([
+      expect.stringMatching(
+        /mappings\[1\]\.name: "sales" is already the name of mappings\[0\] \(a default name is the local folder's name\)/,
+      ),
+    ]);
   });
 });
 
@@ -105,12 +120,18 @@ describe('other paths', () => {
   it('a CA file must exist and be PEM', () => {
     const ok = parse(yaml('  - { local: ./share/Sales, remote: S }\n', '  ca: ./ca.pem\n'));
     expect(ok.squidex.ca).toBe(path.join(dir, 'ca.pem'));
-    expect(problems(yaml('  - { local: ./share/Sales, remote: S }\n', '  ca: ./nope.pem\n'))[0].message).toMatch(/^squidex\.ca: .*nope\.pem does not exist; expected a PEM file/);
-    expect(problems(yaml('  - { local: ./share/Sales, remote: S }\n', '  ca: ./not-a-cert.pem\n'))[0].message).toMatch(/is not a PEM certificate file/);
+    expect(problems(yaml('  - { local: ./share/Sales, remote: S }\n', '  ca: ./nope.pem\n'))[0].message).toMatch(
+      /^squidex\.ca: .*nope\.pem does not exist; expected a PEM file/,
+    );
+    expect(problems(yaml('  - { local: ./share/Sales, remote: S }\n', '  ca: ./not-a-cert.pem\n'))[0].message).toMatch(
+      /is not a PEM certificate file/,
+    );
   });
 
   it('state must be a file path, not a directory', () => {
-    expect(problems(yaml('  - { local: ./share/Sales, remote: S }\n', '', 'state: ./state-dir\n'))[0].message).toMatch(/^state: .*state-dir is a directory; expected the path of the SQLite file/);
+    expect(problems(yaml('  - { local: ./share/Sales, remote: S }\n', '', 'state: ./state-dir\n'))[0].message).toMatch(
+      /^state: .*state-dir is a directory; expected the path of the SQLite file/,
+    );
   });
 
   it('a state file inside a mapping is allowed (the watcher ignores it) and exposed as an absolute path', () => {

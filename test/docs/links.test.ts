@@ -30,13 +30,15 @@ function references(file: string, text: string): Array<{ target: string; from: '
   const refs: Array<{ target: string; from: 'file' | 'root' }> = [];
   if (file.endsWith('.md')) {
     const prose = text.replace(/^```[\s\S]*?^```/gm, ''); // commands in code blocks are not links
-    for (const m of prose.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)|^\s*\[[^\]]+\]:\s*(\S+)/gm)) refs.push({ target: m[1] ?? m[2], from: 'file' });
+    for (const m of prose.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)|^\s*\[[^\]]+\]:\s*(\S+)/gm))
+      refs.push({ target: m[1] ?? m[2], from: 'file' });
     for (const m of prose.matchAll(/`([^`\s]+)`/g)) {
       if (!REPO_PATH.test(m[1])) continue;
       refs.push({ target: m[1], from: m[1].startsWith('../') ? 'file' : 'root' });
     }
   } else {
-    for (const m of text.matchAll(/(?<![\w/.-])((?:\.\.\/)*(?:docs|src|config|scripts|test)\/[\w./-]*\.\w+)/g)) refs.push({ target: m[1], from: 'root' });
+    for (const m of text.matchAll(/(?<![\w/.-])((?:\.\.\/)*(?:docs|src|config|scripts|test)\/[\w./-]*\.\w+)/g))
+      refs.push({ target: m[1], from: 'root' });
   }
   return refs.filter((r) => !/^[a-z][a-z0-9+.-]*:/i.test(r.target) && !r.target.startsWith('#'));
 }
@@ -53,11 +55,19 @@ function brokenReason(root: string, file: string, ref: { target: string; from: '
 
 describe('links in the repository', () => {
   it('finds the kinds of reference it checks', () => {
-    const md = 'See [the docs](docs/a.md "title"), `src/b.ts`, `../../shared/c.md`,\n[x]: ./d.md\n```sh\n[not](e.md)\n```\nbut not `./sync.yaml`, [web](https://x.io) or [top](#top).';
-    expect(references('/r/README.md', md).map((r) => `${r.from}:${r.target}`)).toEqual(['file:docs/a.md', 'file:./d.md', 'root:src/b.ts', 'file:../../shared/c.md']);
+    const md =
+      'See [the docs](docs/a.md "title"), `src/b.ts`, `../../shared/c.md`,\n[x]: ./d.md\n```sh\n[not](e.md)\n```\nbut not `./sync.yaml`, [web](https://x.io) or [top](#top).';
+    expect(references('/r/README.md', md).map((r) => `${r.from}:${r.target}`)).toEqual([
+      'file:docs/a.md',
+      'file:./d.md',
+      'root:src/b.ts',
+      'file:../../shared/c.md',
+    ]);
     expect(references('/r/config/x.service', '# Install (see docs/service.md):').map((r) => r.target)).toEqual(['docs/service.md']);
     expect(brokenReason(ROOT, join(ROOT, 'src/testserver/README.md'), { target: '../../../shared/x.md', from: 'file' })).toMatch(/outside/);
-    expect(brokenReason(ROOT, join(ROOT, 'config/squidex-sync.service'), { target: 'docs/no-such-page.md', from: 'root' })).toBe('does not exist');
+    expect(brokenReason(ROOT, join(ROOT, 'config/squidex-sync.service'), { target: 'docs/no-such-page.md', from: 'root' })).toBe(
+      'does not exist',
+    );
   });
 
   it('every relative link in *.md and in config/ resolves to a file inside the repository', () => {

@@ -108,7 +108,11 @@ describe('README: running as a systemd service', () => {
       doc.setIn(['http', 'port'], await freePort());
       writeFileSync(file, doc.toString());
     }
-    await waitFor(() => liveAssetsByPath(server.inspect()).has('Marketing/Shared/poster.txt'), 30_000, () => ran.at(-1) ?? '');
+    await waitFor(
+      () => liveAssetsByPath(server.inspect()).has('Marketing/Shared/poster.txt'),
+      30_000,
+      () => ran.at(-1) ?? '',
+    );
 
     for (const line of daily) {
       const r = await step(line, server.clientSecret);
@@ -119,7 +123,11 @@ describe('README: running as a systemd service', () => {
     }
     // After the restart the service still works: a new file arrives.
     writeFileSync(join(share, 'flyer.txt'), 'the flyer');
-    await waitFor(() => liveAssetsByPath(server.inspect()).has('Marketing/Shared/flyer.txt'), 30_000, () => ran.at(-1) ?? '');
+    await waitFor(
+      () => liveAssetsByPath(server.inspect()).has('Marketing/Shared/flyer.txt'),
+      30_000,
+      () => ran.at(-1) ?? '',
+    );
     expect((await step('sudo systemctl stop squidex-sync', '')).code).toBe(0);
     expect(userInfo().username).not.toBe('squidex-sync');
   });

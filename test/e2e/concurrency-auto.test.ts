@@ -65,7 +65,10 @@ describe('sync.concurrency: auto against a server with room, a rate limit, and 5
   });
 
   it('backs off at 429 without Retry-After: fewer at once, nothing failed, everything mirrored', { timeout: 120_000 }, async () => {
-    world = await World.create({ server: { faults: { serviceMs: 20, maxRequestsPerSecond: 100 } }, sync: { backoffBaseMs: 200, backoffMaxMs: 1000 } });
+    world = await World.create({
+      server: { faults: { serviceMs: 20, maxRequestsPerSecond: 100 } },
+      sync: { backoffBaseMs: 200, backoffMaxMs: 1000 },
+    });
     const w = world;
     files(w, 400);
     const res = await w.run(['once'], 100_000);
@@ -101,7 +104,15 @@ describe('sync.concurrency: auto against a server with room, a rate limit, and 5
     mirror(w);
     expect(w.inspect().counters.faults).toBeGreaterThan(0);
     const seen = limits(res.stdout + res.stderr);
-    const peakBefore = Math.max(...seen.slice(0, Math.max(1, seen.findIndex((l, i) => i > 0 && l < seen[i - 1]))));
+    const peakBefore = Math.max(
+      ...seen.slice(
+        0,
+        Math.max(
+          1,
+          seen.findIndex((l, i) => i > 0 && l < seen[i - 1]),
+        ),
+      ),
+    );
     expect(seen.some((l, i) => i > 0 && l < seen[i - 1])).toBe(true);
     expect(peakBefore).toBeGreaterThan(INITIAL_LIMIT);
     expect(w.inspect().counters.maxInFlight).toBeLessThanOrEqual(MAX_LIMIT);
@@ -115,7 +126,11 @@ describe('sync.concurrency: auto against a server with room, a rate limit, and 5
     files(w, 300);
     const d = w.startDaemon();
     await d.waitForLog((l) => l.msg === 'squidex-sync is running');
-    await waitFor(() => liveAssetsByPath(w.inspect()).size >= 300, 100_000, () => d.stdout.slice(-2000));
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).size >= 300,
+      100_000,
+      () => d.stdout.slice(-2000),
+    );
     const gauge = await waitForAsync(async () => {
       const v = (await ep.metrics()).value('squidex_sync_concurrency_limit', { mode: 'auto' });
       return v !== undefined && v > INITIAL_LIMIT ? v : undefined;

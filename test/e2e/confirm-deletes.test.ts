@@ -23,7 +23,11 @@ describe('confirm-deletes beside the running daemon', () => {
     for (let i = 0; i < 30; i++) w.write(`many/f${i}.txt`, `file ${i}`);
     const d = w.startDaemon();
     await d.waitForLog((l) => l.msg === 'squidex-sync is running');
-    await waitFor(() => liveAssetsByPath(w.inspect()).size === 30, 20_000, () => d.stdout.slice(-2000));
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).size === 30,
+      20_000,
+      () => d.stdout.slice(-2000),
+    );
     for (let i = 0; i < 25; i++) w.rm(`many/f${i}.txt`);
     const held = await d.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('deletions held: 25 of 30 files'), 20_000);
     expect(held.msg).toContain('run `squidex-sync confirm-deletes share`');
@@ -39,7 +43,11 @@ describe('confirm-deletes beside the running daemon', () => {
     expect(confirmed.code, confirmed.stderr).toBe(0);
     expect(confirmed.stdout).toContain('share: confirmed 25 held deletions');
     expect(confirmed.stdout).toContain('The running daemon applies them now.');
-    await waitFor(() => deletes(w) === 25, 20_000, () => d.stdout.slice(-3000));
+    await waitFor(
+      () => deletes(w) === 25,
+      20_000,
+      () => d.stdout.slice(-3000),
+    );
     await waitForAsync(async () => {
       const s = await status();
       return s.mappings[0].heldDeletes === 0 && s.mappings[0].guard === null;
@@ -89,7 +97,11 @@ describe('confirm-deletes beside the running daemon', () => {
     for (let i = 5; i < 8; i++) w.rm(`a/f${i}.txt`);
     await held(3);
     expect((await act('confirm')).status).toBe(200);
-    await waitFor(() => deletes(w) === 3, 20_000, () => d.stdout.slice(-3000));
+    await waitFor(
+      () => deletes(w) === 3,
+      20_000,
+      () => d.stdout.slice(-3000),
+    );
     expect(await d.stop()).toBe(0);
   });
 

@@ -18,11 +18,19 @@ describe('squidex-sync start', () => {
     const w = world;
     w.write('existing.txt', 'was here before');
     const d = w.startDaemon();
-    await waitFor(() => liveAssetsByPath(w.inspect()).get('Design/Shared/existing.txt'), 20_000, () => d.stderr + d.stdout.slice(-2000));
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).get('Design/Shared/existing.txt'),
+      20_000,
+      () => d.stderr + d.stdout.slice(-2000),
+    );
     await d.waitForLog((l) => l.msg === 'squidex-sync is running');
 
     w.write('new/fresh.txt', 'added while running');
-    await waitFor(() => liveAssetsByPath(w.inspect()).get('Design/Shared/new/fresh.txt'), 20_000, () => d.stdout.slice(-2000));
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).get('Design/Shared/new/fresh.txt'),
+      20_000,
+      () => d.stdout.slice(-2000),
+    );
     const id = liveAssetsByPath(w.inspect()).get('Design/Shared/new/fresh.txt')!.id;
 
     w.write('new/fresh.txt', 'edited while running');

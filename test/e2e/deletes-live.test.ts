@@ -18,7 +18,11 @@ describe('deletes seen by the watcher, and files that come back', () => {
     const w = world;
     for (let i = 0; i < 30; i++) w.write(`many/f${i}.txt`, `file ${i}`);
     const d = w.startDaemon();
-    await waitFor(() => liveAssetsByPath(w.inspect()).size === 30, 20_000, () => d.stdout.slice(-2000));
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).size === 30,
+      20_000,
+      () => d.stdout.slice(-2000),
+    );
     await d.waitForLog((l) => l.msg === 'squidex-sync is running');
     for (let i = 0; i < 25; i++) w.rm(`many/f${i}.txt`);
     await d.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('deletions held: 25 of 30 files'), 20_000);
@@ -44,9 +48,17 @@ describe('deletes seen by the watcher, and files that come back', () => {
     w.write('d/y.txt', 'the y file');
     await waitFor(() => liveAssetsByPath(w.inspect()).has(`${P}/d/y.txt`), 20_000);
     w.rm('d/x.txt');
-    await waitFor(() => deletes(w) === 1, 20_000, () => d.stdout.slice(-2000));
+    await waitFor(
+      () => deletes(w) === 1,
+      20_000,
+      () => d.stdout.slice(-2000),
+    );
     w.write('d/x.txt', 'the x file');
-    await waitFor(() => liveAssetsByPath(w.inspect()).has(`${P}/d/x.txt`), 20_000, () => d.stdout.slice(-3000));
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).has(`${P}/d/x.txt`),
+      20_000,
+      () => d.stdout.slice(-3000),
+    );
     expect(await d.stop()).toBe(0);
   });
 

@@ -49,14 +49,22 @@ describe('folder moves', () => {
     w.write('docs/copy.txt', 'png 0'); // the same bytes as a-images/2027/p0.png
     const d = w.startDaemon();
     await d.waitForLog((l) => l.msg === 'squidex-sync is running');
-    await waitFor(() => liveAssetsByPath(w.inspect()).size === 8, 20_000, () => d.stdout.slice(-2000));
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).size === 8,
+      20_000,
+      () => d.stdout.slice(-2000),
+    );
     const before = ids(w);
     const y2027 = folder(w, '2027')[0];
     w.server.resetCounters();
 
     mv(w, 'a-images/2027', 'a-images/2028');
     mv(w, 'docs/copy.txt', 'docs/copy2.txt');
-    await waitFor(() => liveAssetsByPath(w.inspect()).has(`${P}/a-images/2028/p5.png`) && liveAssetsByPath(w.inspect()).has(`${P}/docs/copy2.txt`), 20_000, () => d.stdout.slice(-3000));
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).has(`${P}/a-images/2028/p5.png`) && liveAssetsByPath(w.inspect()).has(`${P}/docs/copy2.txt`),
+      20_000,
+      () => d.stdout.slice(-3000),
+    );
     await new Promise((r) => setTimeout(r, 2500)); // the follow-up rescan and its clean-up
     expect(folder(w, '2028').map((f) => f.id)).toEqual([y2027.id]);
     expect(route(w, 'POST /assets/folders')).toBe(0);

@@ -134,7 +134,11 @@ describe('files that are not regular files inside the mapping', () => {
     rmSync(file);
     execFileSync('mkfifo', [file]);
     w.write('b.txt', 'written after the FIFO');
-    await waitFor(() => liveAssetsByPath(w.inspect()).get('Design/Shared/b.txt'), 20_000, () => d.stdout.slice(-2000));
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).get('Design/Shared/b.txt'),
+      20_000,
+      () => d.stdout.slice(-2000),
+    );
     expect(await d.stop('SIGTERM')).toBe(0);
     // Whether the watcher reported the FIFO or not, the next full look lists it, and reads nothing from it.
     const once = await w.run(['once'], 30_000);

@@ -15,7 +15,13 @@ let bin: string;
 let world: World | undefined;
 
 function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs: number }) {
-  const r = spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, encoding: 'utf8', timeout: opts.timeoutMs, killSignal: 'SIGKILL' });
+  const r = spawnSync(cmd, args, {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    encoding: 'utf8',
+    timeout: opts.timeoutMs,
+    killSignal: 'SIGKILL',
+  });
   return { code: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
 }
 
@@ -48,7 +54,10 @@ beforeAll(() => {
   expect(tarball, pack.out).toBe(`${pkg.name}-${pkg.version}.tgz`);
   const prefix = join(dir, 'prefix');
   const env = { ...process.env, ...localPrebuilds() };
-  const install = run('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', join(dir, tarball!)], { env, timeoutMs: 420_000 });
+  const install = run('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', join(dir, tarball!)], {
+    env,
+    timeoutMs: 420_000,
+  });
   expect(install.code, install.out).toBe(0);
   bin = join(prefix, 'bin', 'squidex-sync');
 }, 600_000);
@@ -77,7 +86,11 @@ describe('installed from `npm pack` with `npm install -g`', () => {
     await d.waitForLog((l) => l.msg === 'squidex-sync is running', 30_000);
     expect(d.lines.some((l) => l.mode === 'events')).toBe(true);
     w.write('after.txt', 'seen by the watcher');
-    await waitFor(() => liveAssetsByPath(w.inspect()).has('Design/Shared/after.txt'), 20_000, () => d.stdout.slice(-2000));
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).has('Design/Shared/after.txt'),
+      20_000,
+      () => d.stdout.slice(-2000),
+    );
     expect(liveAssetsByPath(w.inspect()).has('Design/Shared/before.txt')).toBe(true);
     expect(await d.stop()).toBe(0);
   });

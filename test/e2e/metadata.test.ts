@@ -54,10 +54,18 @@ describe('keywords and credits become tags and metadata', () => {
 
     expect(asset(w, 'iptc.jpg').tags).toEqual(['type/jpg', 'summer', 'beach', 'Café terrace']);
     expect(asset(w, 'iptc.jpg').metadata).toMatchObject({
-      title: 'Summer hero', caption: 'Hero image of the summer campaign', creator: 'Jane Doe', copyright: '© 2026 Atlas Design',
+      title: 'Summer hero',
+      caption: 'Hero image of the summer campaign',
+      creator: 'Jane Doe',
+      copyright: '© 2026 Atlas Design',
     });
     expect(asset(w, 'xmp.png').tags).toEqual(['type/png', 'logo', 'dark']);
-    expect(asset(w, 'xmp.png').metadata).toMatchObject({ title: 'Logo, dark', caption: 'The logo on a dark background', creator: 'Ann Smith, Bob Jones', copyright: 'CC BY 4.0' });
+    expect(asset(w, 'xmp.png').metadata).toMatchObject({
+      title: 'Logo, dark',
+      caption: 'The logo on a dark background',
+      creator: 'Ann Smith, Bob Jones',
+      copyright: 'CC BY 4.0',
+    });
     expect(asset(w, 'xmp.tif').tags).toEqual(['type/tif', 'logo', 'print']);
     expect(asset(w, 'layers.psd').tags).toEqual(['type/psd', 'poster', 'draft']);
     expect(asset(w, 'raw/shoot.cr2').tags).toEqual(['type/cr2', 'studio', 'portrait']);
@@ -89,7 +97,11 @@ describe('keywords and credits become tags and metadata', () => {
     await d.waitForLog((l) => l.msg === 'squidex-sync is running');
     w.server.resetCounters();
     editSidecar(w, 'raw/shoot.xmp', ['portrait', 'Studio portrait'], ['headshot', 'Studio headshot']);
-    await waitFor(() => asset(w, 'raw/shoot.cr2').tags.includes('headshot'), 20_000, () => d.stdout.slice(-3000));
+    await waitFor(
+      () => asset(w, 'raw/shoot.cr2').tags.includes('headshot'),
+      20_000,
+      () => d.stdout.slice(-3000),
+    );
     const a = asset(w, 'raw/shoot.cr2');
     expect(a.tags).toEqual(['type/cr2', 'studio', 'editor-pick', 'headshot']);
     expect(a.metadata.title).toBe('Studio headshot');
@@ -142,8 +154,16 @@ describe('big files: read once, metadata from the same pass', () => {
     world = await World.create({ server: { maxUploadBytes: 32 * 1024 * 1024 } });
     const w = world;
     const xmp = readFileSync(join(FX, 'shoot.xmp'), 'utf8');
-    const pdfPacket = xmp.replace("xmlns:dc='http://purl.org/dc/elements/1.1/'>", "xmlns:dc='http://purl.org/dc/elements/1.1/' xmlns:pdf='http://ns.adobe.com/pdf/1.3/' pdf:Producer='InDesign'>").replace('portrait', 'brochure');
-    w.write('brochure.pdf', Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(3 * 1024 * 1024, 0x20), Buffer.from(pdfPacket), Buffer.from('\n%%EOF\n')]));
+    const pdfPacket = xmp
+      .replace(
+        "xmlns:dc='http://purl.org/dc/elements/1.1/'>",
+        "xmlns:dc='http://purl.org/dc/elements/1.1/' xmlns:pdf='http://ns.adobe.com/pdf/1.3/' pdf:Producer='InDesign'>",
+      )
+      .replace('portrait', 'brochure');
+    w.write(
+      'brochure.pdf',
+      Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(3 * 1024 * 1024, 0x20), Buffer.from(pdfPacket), Buffer.from('\n%%EOF\n')]),
+    );
     const psd = readFileSync(join(FX, 'layers.psd'));
     w.write('poster-big.psd', Buffer.concat([psd, Buffer.alloc(9 * 1024 * 1024, 7)]));
     const run = await w.run(['once']);

@@ -56,13 +56,21 @@ describe('moves and renames', () => {
     const w = world;
     for (let i = 0; i < 6; i++) w.write(`photos/2026/p${i}.png`, `png ${i}`);
     const d = w.startDaemon();
-    await waitFor(() => liveAssetsByPath(w.inspect()).size === 6, 20_000, () => d.stdout.slice(-2000));
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).size === 6,
+      20_000,
+      () => d.stdout.slice(-2000),
+    );
     const photos = w.inspect().folders.find((f) => f.folderName === 'photos')!;
     const before = ids(w);
     w.server.resetCounters();
 
     mv(w, 'photos', 'pictures');
-    await waitFor(() => liveAssetsByPath(w.inspect()).has(`${P}/pictures/2026/p0.png`), 20_000, () => d.stdout.slice(-3000));
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).has(`${P}/pictures/2026/p0.png`),
+      20_000,
+      () => d.stdout.slice(-3000),
+    );
     await new Promise((r) => setTimeout(r, 1500));
     const folder = w.inspect().folders.find((f) => f.id === photos.id)!;
     expect(folder.folderName).toBe('pictures');
@@ -82,7 +90,11 @@ describe('moves and renames', () => {
     for (let i = 0; i < 6; i++) w.write(`shots/day/s${i}.png`, `shot ${i}`);
     const d = w.startDaemon();
     await d.waitForLog((l) => l.msg === 'squidex-sync is running');
-    await waitFor(() => liveAssetsByPath(w.inspect()).size === 6, 20_000, () => d.stdout.slice(-2000));
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).size === 6,
+      20_000,
+      () => d.stdout.slice(-2000),
+    );
     await new Promise((r) => setTimeout(r, 500));
     const shots = w.inspect().folders.find((f) => f.folderName === 'shots')!;
     const before = ids(w);
@@ -90,7 +102,11 @@ describe('moves and renames', () => {
     w.server.setFaults({ latencyMs: 1200 });
 
     mv(w, 'shots', 'takes');
-    await waitFor(() => liveAssetsByPath(w.inspect()).has(`${P}/takes/day/s0.png`), 30_000, () => d.stdout.slice(-3000));
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).has(`${P}/takes/day/s0.png`),
+      30_000,
+      () => d.stdout.slice(-3000),
+    );
     await new Promise((r) => setTimeout(r, 3000)); // the file events and the follow-up rescan
     w.server.setFaults({ latencyMs: 0 });
     const folders = w.inspect().folders.filter((f) => !f.deleted && f.folderName === 'takes');
@@ -190,7 +206,12 @@ describe('deletes and the delete guard', () => {
     const res = await w.run(['once']);
     expect(res.code, res.stdout + res.stderr).toBe(0);
     const ins = w.inspect();
-    expect(ins.assets.filter((a) => a.deleted).map((a) => a.fileName).sort()).toEqual(['a.txt', 'b.txt']);
+    expect(
+      ins.assets
+        .filter((a) => a.deleted)
+        .map((a) => a.fileName)
+        .sort(),
+    ).toEqual(['a.txt', 'b.txt']);
     expect(liveAssetsByPath(ins).has(`${P}/stay.txt`)).toBe(true);
     expect(ins.folders.find((f) => f.id === oldFolder.id)!.deleted).toBe(true);
   });

@@ -19,7 +19,11 @@ afterEach(async () => {
 /** Runs `cmd` on a pseudo-terminal; resolves with everything it wrote (stdout and stderr, as on a screen). */
 function onTerminal(cmd: string, env: NodeJS.ProcessEnv, cwd: string, timeoutMs = 60_000): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(SCRIPT, ['-qec', cmd, '/dev/null'], { env: { ...env, COLUMNS: '200', LINES: '50' }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(SCRIPT, ['-qec', cmd, '/dev/null'], {
+      env: { ...env, COLUMNS: '200', LINES: '50' },
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const timer = setTimeout(() => {

@@ -50,7 +50,9 @@ describe('once and a Squidex that does not answer properly', () => {
     expect(w.inspect().counters.byRoute).toEqual({ 'POST /token': 1 });
   });
 
-  it('Squidex gone mid-run past connectTimeoutSeconds: exit 3 naming the last error, the queue kept, the next run goes on', { timeout: 90_000 }, async () => {
+  it('Squidex gone mid-run past connectTimeoutSeconds: exit 3 naming the last error, the queue kept, the next run goes on', {
+    timeout: 90_000,
+  }, async () => {
     world = await World.create({ sync: { ...FAST, concurrency: 2, maxAttempts: 2 }, server: { faults: { latencyMs: 40 } } });
     const w = world;
     withSquidex(w, { connectTimeoutSeconds: 2 });
@@ -60,7 +62,9 @@ describe('once and a Squidex that does not answer properly', () => {
     await w.server.stopListening();
     const res = await running;
     expect(res.code, res.stdout + res.stderr).toBe(3);
-    expect(res.stderr).toMatch(/cannot reach Squidex: it has not answered for 2 s \(squidex\.connectTimeoutSeconds\)\. Last error: .*ECONNREFUSED/);
+    expect(res.stderr).toMatch(
+      /cannot reach Squidex: it has not answered for 2 s \(squidex\.connectTimeoutSeconds\)\. Last error: .*ECONNREFUSED/,
+    );
     expect(res.stderr).toMatch(/stay queued/);
     const st = JSON.parse((await w.run(['status', '--json'])).stdout) as { totals: { pending: number; failed: number } };
     expect(st.totals.failed).toBe(0);

@@ -5,7 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { liveAssetsByPath, waitFor, World, uploadRequests } from '../support/world.js';
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
-const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8ffff3f0005fe02fea7d6a4c40000000049454e44ae426082', 'hex');
+const png = Buffer.from(
+  '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8ffff3f0005fe02fea7d6a4c40000000049454e44ae426082',
+  'hex',
+);
 
 let world: World | undefined;
 afterEach(async () => {

@@ -8,7 +8,16 @@ import { liveAssetsByPath, waitFor, World, type Daemon, ROOT } from '../support/
 
 /** Debian's chromium; .ci/run installs it when it is missing, so this test never skips. */
 const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let world: World | undefined;
 let daemon: Daemon | undefined;
@@ -28,13 +37,19 @@ async function launch(): Promise<BrowserContext> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
   const profile = mkdtempSync(join(tmpdir(), 'sqsync-chromium-'));
   dirs.push(profile);
-  return chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1100, height: 800 } });
+  return chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 1100, height: 800 },
+  });
 }
 
 /** Screenshots of every step go to a temp folder; UPDATE_DOCS=1 puts the first into docs/dashboard.png for the README. */
 async function shot(page: Page, dir: string, step: string): Promise<void> {
   await page.screenshot({ path: join(dir, `${step}.png`), fullPage: true });
-  if (step === '1-in-sync' && process.env.UPDATE_DOCS === '1') await page.screenshot({ path: join(ROOT, 'docs/dashboard.png'), fullPage: true });
+  if (step === '1-in-sync' && process.env.UPDATE_DOCS === '1')
+    await page.screenshot({ path: join(ROOT, 'docs/dashboard.png'), fullPage: true });
 }
 
 describe('the local page in a real browser', () => {
@@ -115,7 +130,11 @@ describe('the local page in a real browser', () => {
     await shot(page, shots, '6-held');
     page.once('dialog', (d) => void d.accept());
     await heldRow.getByRole('button', { name: 'Delete them' }).click();
-    await waitFor(() => doomed.every((p) => !liveAssetsByPath(w.inspect()).has(`Design/Shared/${p}`)), 20_000, () => daemon!.stdout.slice(-2000));
+    await waitFor(
+      () => doomed.every((p) => !liveAssetsByPath(w.inspect()).has(`Design/Shared/${p}`)),
+      20_000,
+      () => daemon!.stdout.slice(-2000),
+    );
     expect(liveAssetsByPath(w.inspect()).get('Design/Shared/video/teaser.mov')).toBeDefined();
     await page.locator('#held-section').waitFor({ state: 'hidden', timeout: 10_000 });
     await shot(page, shots, '6-deleted');

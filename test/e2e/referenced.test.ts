@@ -33,7 +33,13 @@ describe('deletes ask Squidex whether content still uses the asset', () => {
   it('keeps and lists a referenced asset while an unreferenced one in the same run is deleted', async () => {
     world = await World.create({ mapping: { deletes: 'delete' } });
     const w = world;
-    const ids = await synced(w, { 'hero.jpg': 'used on the home page', 'old.jpg': 'used nowhere', 'a.txt': '1', 'b.txt': '2', 'c.txt': '3' });
+    const ids = await synced(w, {
+      'hero.jpg': 'used on the home page',
+      'old.jpg': 'used nowhere',
+      'a.txt': '1',
+      'b.txt': '2',
+      'c.txt': '3',
+    });
     w.server.setReferenced([ids.get('hero.jpg')!]);
     w.rm('hero.jpg');
     w.rm('old.jpg');
@@ -46,7 +52,11 @@ describe('deletes ask Squidex whether content still uses the asset', () => {
     expect(live.has(`${P}/old.jpg`)).toBe(false);
     expect(w.inspect().assets.find((a) => a.id === ids.get('old.jpg'))?.deleted).toBe(true);
 
-    const json = JSON.parse((await w.run(['status', '--json'])).stdout) as { stillUsed: Kept[]; kept: Kept[]; mappings: Array<{ stillUsed: number }> };
+    const json = JSON.parse((await w.run(['status', '--json'])).stdout) as {
+      stillUsed: Kept[];
+      kept: Kept[];
+      mappings: Array<{ stillUsed: number }>;
+    };
     expect(json.stillUsed).toEqual([expect.objectContaining({ mapping: 'share', path: 'hero.jpg', assetId: ids.get('hero.jpg') })]);
     expect(json.kept).toEqual([]);
     expect(json.mappings[0].stillUsed).toBe(1);
@@ -104,7 +114,9 @@ describe('deletes ask Squidex whether content still uses the asset', () => {
     expect(report.stillUsed[0]).toMatchObject({ path: 'used.jpg', assetId: id });
     // The local page lists it too.
     const token = readFileSync(join(dirname(w.statePath), 'web-token'), 'utf8').trim();
-    const overview = await (await fetch(`${ep.base}/api/overview`, { headers: { authorization: `Bearer ${token}` } })).json() as { stillUsed: Kept[] };
+    const overview = (await (await fetch(`${ep.base}/api/overview`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+      stillUsed: Kept[];
+    };
     expect(overview.stillUsed).toEqual([expect.objectContaining({ path: 'used.jpg', assetId: id })]);
 
     // Two more full rescans: two more questions, never more than one per rescan.
@@ -129,13 +141,23 @@ describe('the client and the test server', () => {
     server = await startTestServer();
     const client = new SquidexClient({ url: server.url, app: server.app, clientId: server.clientId, clientSecret: server.clientSecret });
     try {
-      const up = async (name: string) => (await client.upsertAsset(crypto.randomUUID(), '00000000-0000-0000-0000-000000000000', { path: name, fileName: name, bytes: { data: Buffer.from(name), sha256: '' } })).asset.id;
+      const up = async (name: string) =>
+        (
+          await client.upsertAsset(crypto.randomUUID(), '00000000-0000-0000-0000-000000000000', {
+            path: name,
+            fileName: name,
+            bytes: { data: Buffer.from(name), sha256: '' },
+          })
+        ).asset.id;
       const used = await up('used.txt');
       const free = await up('free.txt');
       server.setReferenced([used]);
       const err = await client.deleteAsset(used, { permanent: true }).catch((e: unknown) => e);
       expect(isReferencedError(err)).toBe(true);
-      const results = await client.bulk([{ id: used, type: 'Delete' }, { id: free, type: 'Delete' }]);
+      const results = await client.bulk([
+        { id: used, type: 'Delete' },
+        { id: free, type: 'Delete' },
+      ]);
       expect(results[0].error).toMatchObject({ statusCode: 400, errorCode: 'OBJECT_REFERENCED' });
       expect(results[1].error).toBeUndefined();
       const byId = new Map(server.inspect().assets.map((a) => [a.id, a]));

@@ -31,7 +31,11 @@ function uploadRequests(w: World): number {
  * visible with their full size] in ms. 10 ms of polling error is < 0.5 % of the
  * ~2.5 s a 20 MiB upload takes at 8 MiB/s.
  */
-async function timeUploads(w: World, names: Map<string, number>, timeoutMs = 60_000): Promise<{ started: number; done: number; overlapped: boolean }> {
+async function timeUploads(
+  w: World,
+  names: Map<string, number>,
+  timeoutMs = 60_000,
+): Promise<{ started: number; done: number; overlapped: boolean }> {
   const before = uploadRequests(w);
   const deadline = Date.now() + timeoutMs;
   let started: number | undefined;
@@ -80,7 +84,12 @@ describe('upload.maxBytesPerSecond through the daemon', () => {
   });
 
   it('the cap holds for all workers together: two 10 MiB uploads at once share 8 MiB/s', async () => {
-    const { rate, overlapped } = await capped(new Map([['left.tif', 10 * MIB], ['right.psd', 10 * MIB]]));
+    const { rate, overlapped } = await capped(
+      new Map([
+        ['left.tif', 10 * MIB],
+        ['right.psd', 10 * MIB],
+      ]),
+    );
     expect(overlapped).toBe(true);
     expect(rate / CAP, `measured ${(rate / MIB).toFixed(2)} MiB/s`).toBeLessThanOrEqual(1.1);
     expect(rate / CAP, `measured ${(rate / MIB).toFixed(2)} MiB/s`).toBeGreaterThanOrEqual(0.5);

@@ -36,7 +36,11 @@ describe('pause and resume', () => {
     w.write('before.txt', 'synced before the pause');
     let d = w.startDaemon();
     await d.waitForLog((l) => l.msg === 'squidex-sync is running');
-    await waitFor(() => live('before.txt'), 20_000, () => d.stdout.slice(-2000));
+    await waitFor(
+      () => live('before.txt'),
+      20_000,
+      () => d.stdout.slice(-2000),
+    );
     expect(await pausedGauge()).toBe(0);
 
     const paused = await w.run(['pause', 'share']);
@@ -44,17 +48,21 @@ describe('pause and resume', () => {
     expect(paused.stdout).toContain('paused share');
     // The gauge follows the flag while the daemon runs, not only at its start.
     await waitForAsync(async () => (await pausedGauge()) === 1);
-    expect((await ep.status() as unknown as Report).mappings[0].paused).toBe(true);
+    expect(((await ep.status()) as unknown as Report).mappings[0].paused).toBe(true);
     expect((await w.run(['status'])).stdout).toMatch(/^share\s.*\bpaused$/m);
 
     w.write('while-paused.txt', 'written while paused');
     w.write('before.txt', 'changed while paused');
     // Recorded: both show as pending …
-    await waitForAsync(async () => {
-      const r = await status();
-      const paths = r.pending.map((p) => p.path).sort();
-      return paths.join(',') === 'before.txt,while-paused.txt';
-    }, 20_000, () => d.stdout.slice(-2000));
+    await waitForAsync(
+      async () => {
+        const r = await status();
+        const paths = r.pending.map((p) => p.path).sort();
+        return paths.join(',') === 'before.txt,while-paused.txt';
+      },
+      20_000,
+      () => d.stdout.slice(-2000),
+    );
     // … and not uploaded, however long we wait.
     await sleep(QUIET_MS);
     expect(live('while-paused.txt')).toBeUndefined();
@@ -74,7 +82,11 @@ describe('pause and resume', () => {
     const resumed = await w.run(['resume']);
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toContain('resumed all mappings');
-    await waitFor(() => live('while-paused.txt'), 20_000, () => d.stdout.slice(-2000));
+    await waitFor(
+      () => live('while-paused.txt'),
+      20_000,
+      () => d.stdout.slice(-2000),
+    );
     await waitFor(() => live('before.txt')?.fileSize === 'changed while paused'.length, 20_000);
     await waitForAsync(async () => (await pausedGauge()) === 0);
     await waitForAsync(async () => {

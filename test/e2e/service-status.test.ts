@@ -16,7 +16,15 @@ afterEach(async () => {
 
 interface Report {
   daemon: { running: boolean; pid?: number };
-  mappings: Array<{ name: string; inSync: number; pending: number; uploading: number; failed: number; heldDeletes: number; guard: string | null }>;
+  mappings: Array<{
+    name: string;
+    inSync: number;
+    pending: number;
+    uploading: number;
+    failed: number;
+    heldDeletes: number;
+    guard: string | null;
+  }>;
   uploadingNow: Array<{ mapping: string; path: string }>;
   failed: Array<{ path: string; error: string | null; attempts: number }>;
   stampsPending: number;
@@ -31,18 +39,26 @@ describe('squidex-sync status while the daemon runs', () => {
     const d = w.startDaemon();
     await d.waitForLog((l) => l.msg === 'squidex-sync is running');
     const json = async (): Promise<Report> => JSON.parse((await w.run(['status', '--json'])).stdout) as Report;
-    await waitForAsync(async () => {
-      const r = await json();
-      return r.mappings[0].inSync === 1 && r.failed.length === 1;
-    }, 20_000, () => d.stdout.slice(-2000));
+    await waitForAsync(
+      async () => {
+        const r = await json();
+        return r.mappings[0].inSync === 1 && r.failed.length === 1;
+      },
+      20_000,
+      () => d.stdout.slice(-2000),
+    );
 
     // Every request now takes 2.5 s: long enough for a few `status` runs to see the upload in flight.
     w.server.setFaults({ latencyMs: 2500 });
     w.write('slow.txt', 'takes its time');
-    const during = await waitForAsync(async () => {
-      const r = await json();
-      return r.uploadingNow.some((u) => u.path === 'slow.txt') ? r : undefined;
-    }, 20_000, () => d.stdout.slice(-2000));
+    const during = await waitForAsync(
+      async () => {
+        const r = await json();
+        return r.uploadingNow.some((u) => u.path === 'slow.txt') ? r : undefined;
+      },
+      20_000,
+      () => d.stdout.slice(-2000),
+    );
     expect(during.uploadingNow).toEqual([{ mapping: 'share', path: 'slow.txt' }]);
     expect(during.mappings[0]).toMatchObject({ uploading: 1 });
     expect(during.daemon).toEqual({ running: true, pid: d.child.pid });
@@ -80,10 +96,14 @@ describe('squidex-sync status while the daemon runs', () => {
     const d = w.startDaemon();
     await d.waitForLog((l) => l.msg === 'squidex-sync is running');
 
-    const r = await waitForAsync(async () => {
-      const rep = JSON.parse((await w.run(['status', '--json'])).stdout) as Report;
-      return rep.mappings[0].guard && rep.mappings[0].heldDeletes === 3 ? rep : undefined;
-    }, 20_000, () => d.stdout.slice(-2000));
+    const r = await waitForAsync(
+      async () => {
+        const rep = JSON.parse((await w.run(['status', '--json'])).stdout) as Report;
+        return rep.mappings[0].guard && rep.mappings[0].heldDeletes === 3 ? rep : undefined;
+      },
+      20_000,
+      () => d.stdout.slice(-2000),
+    );
     expect(r.mappings[0].guard).toMatch(/3 of 4 files .* vanished at once/);
     const human = (await w.run(['status'])).stdout;
     expect(human).toMatch(/share: deletions held because 3 of 4 files/);

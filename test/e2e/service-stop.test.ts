@@ -86,7 +86,9 @@ describe('the state database deleted under a running daemon', () => {
     expect(msg(lost!)).toMatch(/state database .*state\.db was deleted while squidex-sync ran.*Stopping \(exit 1\)/);
   });
 
-  it('replaced by another file (a restore moved over it) is noticed too, and the new file is not marked clean', { timeout: 60_000 }, async () => {
+  it('replaced by another file (a restore moved over it) is noticed too, and the new file is not marked clean', {
+    timeout: 60_000,
+  }, async () => {
     world = await World.create();
     const w = world;
     w.write('a.txt', 'hello');

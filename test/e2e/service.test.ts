@@ -39,7 +39,11 @@ describe('the daemon endpoint (http.port)', () => {
 
     const up = await ep.waitHealth((s) => s === 200);
     expect(up.body).toEqual({ ok: true });
-    await waitFor(() => liveAssetsByPath(w.inspect()).get('Design/Shared/a.txt'), 20_000, () => d.stdout.slice(-2000));
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).get('Design/Shared/a.txt'),
+      20_000,
+      () => d.stdout.slice(-2000),
+    );
     const report = await waitForAsync(async () => {
       const r = (await ep.status()) as unknown as Report;
       return r.failed.length === 1 && r.mappings[0].inSync === 1 ? r : undefined;
@@ -54,11 +58,17 @@ describe('the daemon endpoint (http.port)', () => {
     const down = await ep.waitHealth((s) => s === 503);
     expect(down.body.ok).toBe(false);
     // The wording the README's Troubleshooting quotes.
-    expect(down.body.reasons?.join(' ')).toMatch(/^Squidex unreachable since \d\d:\d\d \(connection (reset|failed)[^)]*\); \d+ files? waiting$/);
-    const away = await waitForAsync(async () => {
-      const r = (await ep.status()) as unknown as { squidex: { state: string; summary: string } | null; totals: { pending: number } };
-      return r.squidex?.state === 'unreachable' && r.totals.pending === 1 ? r : undefined;
-    }, 20_000, () => d.stdout.slice(-2000));
+    expect(down.body.reasons?.join(' ')).toMatch(
+      /^Squidex unreachable since \d\d:\d\d \(connection (reset|failed)[^)]*\); \d+ files? waiting$/,
+    );
+    const away = await waitForAsync(
+      async () => {
+        const r = (await ep.status()) as unknown as { squidex: { state: string; summary: string } | null; totals: { pending: number } };
+        return r.squidex?.state === 'unreachable' && r.totals.pending === 1 ? r : undefined;
+      },
+      20_000,
+      () => d.stdout.slice(-2000),
+    );
     expect(away.squidex!.summary).toMatch(/; 1 file waiting$/);
     const during = await ep.metrics();
     expect(during.value('squidex_sync_squidex_state', { state: 'unreachable' })).toBe(1);
@@ -67,7 +77,11 @@ describe('the daemon endpoint (http.port)', () => {
 
     w.server.setFaults({ down: false });
     expect((await ep.waitHealth((s) => s === 200)).body).toEqual({ ok: true });
-    await waitFor(() => liveAssetsByPath(w.inspect()).get('Design/Shared/offline.txt'), 20_000, () => d.stdout.slice(-2000));
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).get('Design/Shared/offline.txt'),
+      20_000,
+      () => d.stdout.slice(-2000),
+    );
 
     const m = await ep.metrics();
     expect(m.value('squidex_sync_uploads_total', { kind: 'new' })).toBe(2);
@@ -81,7 +95,9 @@ describe('the daemon endpoint (http.port)', () => {
     expect(lastSuccess * 1000).toBeGreaterThanOrEqual(startedAt - 1000);
     expect(lastSuccess * 1000).toBeLessThanOrEqual(Date.now() + 1000);
     expect(m.value('squidex_sync_rescan_duration_seconds', { mapping: 'share' })).toBeGreaterThanOrEqual(0);
-    expect(m.series('squidex_sync_watcher_mode')).toEqual([expect.objectContaining({ labels: { mapping: 'share', mode: 'events' }, value: '1' })]);
+    expect(m.series('squidex_sync_watcher_mode')).toEqual([
+      expect.objectContaining({ labels: { mapping: 'share', mode: 'events' }, value: '1' }),
+    ]);
     expect(m.value('squidex_sync_paused', { mapping: 'share' })).toBe(0);
     expect(m.value('squidex_sync_held_deletes', { mapping: 'share' })).toBe(0);
     expect(m.value('squidex_sync_queue_jobs', { state: 'failed' })).toBe(1);
@@ -103,10 +119,14 @@ describe('the daemon endpoint (http.port)', () => {
     await d.waitForLog((l) => l.msg === 'squidex-sync is running');
     const ep = endpoint(port, world!.statePath);
     // Quiet first (all synced, huge.bin failed), so both reads see the same state.
-    await waitForAsync(async () => {
-      const r = (await ep.status()) as unknown as Report;
-      return r.mappings[0].inSync === 2 && r.failed.length === 1 && r.uploadingNow.length === 0;
-    }, 20_000, () => d.stdout.slice(-2000));
+    await waitForAsync(
+      async () => {
+        const r = (await ep.status()) as unknown as Report;
+        return r.mappings[0].inSync === 2 && r.failed.length === 1 && r.uploadingNow.length === 0;
+      },
+      20_000,
+      () => d.stdout.slice(-2000),
+    );
 
     const cli = await w.run(['status', '--json']);
     expect(cli.code).toBe(1); // some paths failed

@@ -44,7 +44,11 @@ async function grow(abs: string, onStarted?: () => Promise<void> | void): Promis
 
 /** The file is on the server complete, and it took exactly one upload to get there. */
 async function expectOneCompleteUpload(w: World, d: Daemon, remote: string, sha: string): Promise<void> {
-  await waitFor(() => liveAssetsByPath(w.inspect()).get(remote)?.sha256 === sha, 30_000, () => d.stdout.slice(-3000));
+  await waitFor(
+    () => liveAssetsByPath(w.inspect()).get(remote)?.sha256 === sha,
+    30_000,
+    () => d.stdout.slice(-3000),
+  );
   // Give a late (wrong) second upload the time to happen before counting.
   await sleep(STABILITY_MS + 1500);
   const asset = liveAssetsByPath(w.inspect()).get(remote)!;

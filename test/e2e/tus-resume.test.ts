@@ -27,10 +27,14 @@ async function slowWorld(extra: Record<string, unknown> = {}, server: Record<str
 
 /** Waits until the server holds at least `bytes` of the one upload in progress. */
 async function serverHolds(w: World, bytes: number): Promise<number> {
-  return waitFor(() => {
-    const u = w.inspect().tus[0];
-    return u && u.offset >= bytes ? u.offset : undefined;
-  }, 30_000, () => `server holds ${JSON.stringify(w.inspect().tus)}`);
+  return waitFor(
+    () => {
+      const u = w.inspect().tus[0];
+      return u && u.offset >= bytes ? u.offset : undefined;
+    },
+    30_000,
+    () => `server holds ${JSON.stringify(w.inspect().tus)}`,
+  );
 }
 
 describe('resumable uploads', () => {
@@ -50,7 +54,11 @@ describe('resumable uploads', () => {
     expect(status.stdout).toMatch(/share: Video\/launch\.mov: \d+\.\d MiB of 48\.0 MiB, resumable/);
 
     const second = w.startDaemon();
-    await waitFor(() => liveAssetsByPath(w.inspect()).get('Design/Shared/Video/launch.mov'), 30_000, () => second.stdout.slice(-3000));
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).get('Design/Shared/Video/launch.mov'),
+      30_000,
+      () => second.stdout.slice(-3000),
+    );
     const asset = liveAssetsByPath(w.inspect()).get('Design/Shared/Video/launch.mov')!;
     expect(asset.sha256).toBe(hash);
     // Bytes sent in all: the file, plus at most the chunk cut off by the kill (the server keeps what arrived of it).
@@ -127,22 +135,26 @@ describe('resumable uploads', () => {
   it.each([
     ['lost', { loseFinalAnswers: 1 }],
     ['answered 500 after the chunks were assembled', { failFinalAnswers: 1 }],
-  ])('the final answer %s: the asset is found by its id and nothing is sent again', async (_name, tus) => {
-    world = await World.create({ server: { maxUploadBytes: 5 * MiB, tus } });
-    const w = world;
-    const hash = bigFile(w, 'big.bin', 17 * MiB, 9);
-    const r = await w.run(['once']);
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    const ins = w.inspect();
-    expect(liveAssetsByPath(ins).get('Design/Shared/big.bin')?.sha256).toBe(hash);
-    expect(ins.counters.tusBytes).toBe(17 * MiB);
-    expect(ins.counters.byRoute['POST /assets/tus']).toBe(1);
-    expect(Object.values(ins.createdIds)).toEqual([1]);
-    expect(r.stdout + r.stderr).toContain('is on the server already');
-    w.server.resetCounters();
-    expect((await w.run(['once'])).code).toBe(0);
-    expect(w.inspect().counters.tusBytes).toBe(0);
-  }, 60_000);
+  ])(
+    'the final answer %s: the asset is found by its id and nothing is sent again',
+    async (_name, tus) => {
+      world = await World.create({ server: { maxUploadBytes: 5 * MiB, tus } });
+      const w = world;
+      const hash = bigFile(w, 'big.bin', 17 * MiB, 9);
+      const r = await w.run(['once']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const ins = w.inspect();
+      expect(liveAssetsByPath(ins).get('Design/Shared/big.bin')?.sha256).toBe(hash);
+      expect(ins.counters.tusBytes).toBe(17 * MiB);
+      expect(ins.counters.byRoute['POST /assets/tus']).toBe(1);
+      expect(Object.values(ins.createdIds)).toEqual([1]);
+      expect(r.stdout + r.stderr).toContain('is on the server already');
+      w.server.resetCounters();
+      expect((await w.run(['once'])).code).toBe(0);
+      expect(w.inspect().counters.tusBytes).toBe(0);
+    },
+    60_000,
+  );
 });
 
 describe('what the user sees', () => {

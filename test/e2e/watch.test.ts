@@ -32,18 +32,29 @@ describe('watching with the daemon', () => {
     writeFileSync(join(src, 'job/brief.txt'), 'brief');
     writeFileSync(join(src, 'job/layouts/final/cover.txt'), 'cover');
     renameSync(join(src, 'job'), join(w.local, 'job'));
-    await waitFor(() => liveAssetsByPath(w.inspect()).has(`${P}/job/layouts/final/cover.txt`), 20_000, () => d.stdout.slice(-3000));
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).has(`${P}/job/layouts/final/cover.txt`),
+      20_000,
+      () => d.stdout.slice(-3000),
+    );
     expect(liveAssetsByPath(w.inspect()).has(`${P}/job/brief.txt`)).toBe(true);
 
     await new Promise((r) => setTimeout(r, 1500)); // past the folder's own rescan
     w.write('job/layouts/final/back.txt', 'back');
-    await waitFor(() => liveAssetsByPath(w.inspect()).has(`${P}/job/layouts/final/back.txt`), 20_000, () => d.stdout.slice(-3000));
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).has(`${P}/job/layouts/final/back.txt`),
+      20_000,
+      () => d.stdout.slice(-3000),
+    );
     expect(await d.stop()).toBe(0);
   });
 
   const canLowerInotifyLimits = (() => {
     try {
-      return process.platform === 'linux' && execFileSync('unshare', ['-Ur', 'sh', '-c', 'echo 4 > /proc/sys/user/max_inotify_watches && echo ok']).toString().trim() === 'ok';
+      return (
+        process.platform === 'linux' &&
+        execFileSync('unshare', ['-Ur', 'sh', '-c', 'echo 4 > /proc/sys/user/max_inotify_watches && echo ok']).toString().trim() === 'ok'
+      );
     } catch {
       return false;
     }
@@ -51,24 +62,35 @@ describe('watching with the daemon', () => {
 
   // The limit is lowered in a user namespace of the test's own (Linux keeps inotify limits per user
   // namespace): the kernel really refuses, and nothing outside the test is touched.
-  it.skipIf(!canLowerInotifyLimits)('past the inotify watch limit, the hint is logged once and the timer rescans sync new files', async () => {
-    world = await World.create({ mapping: { watch: 'events', rescanInterval: '1s' } });
-    const w = world;
-    for (let i = 0; i < 8; i++) w.write(`d${i}/a.txt`, `a${i}`);
-    const script = 'echo 4 > /proc/sys/user/max_inotify_watches && exec "$0" "$1" start --config "$2"';
-    const child = spawn('unshare', ['-Ur', 'sh', '-c', script, process.execPath, CLI, w.configPath], { env: w.env(), cwd: w.dir });
-    w.procs.add(child);
-    const d = new Daemon(child);
-    await d.waitForLog((l) => l.msg === 'squidex-sync is running');
-    await waitFor(() => liveAssetsByPath(w.inspect()).size === 8, 20_000, () => d.stdout.slice(-3000));
-    w.write('late.txt', 'found by a rescan');
-    await waitFor(() => liveAssetsByPath(w.inspect()).has(`${P}/late.txt`), 20_000, () => d.stdout.slice(-3000));
+  it.skipIf(!canLowerInotifyLimits)(
+    'past the inotify watch limit, the hint is logged once and the timer rescans sync new files',
+    async () => {
+      world = await World.create({ mapping: { watch: 'events', rescanInterval: '1s' } });
+      const w = world;
+      for (let i = 0; i < 8; i++) w.write(`d${i}/a.txt`, `a${i}`);
+      const script = 'echo 4 > /proc/sys/user/max_inotify_watches && exec "$0" "$1" start --config "$2"';
+      const child = spawn('unshare', ['-Ur', 'sh', '-c', script, process.execPath, CLI, w.configPath], { env: w.env(), cwd: w.dir });
+      w.procs.add(child);
+      const d = new Daemon(child);
+      await d.waitForLog((l) => l.msg === 'squidex-sync is running');
+      await waitFor(
+        () => liveAssetsByPath(w.inspect()).size === 8,
+        20_000,
+        () => d.stdout.slice(-3000),
+      );
+      w.write('late.txt', 'found by a rescan');
+      await waitFor(
+        () => liveAssetsByPath(w.inspect()).has(`${P}/late.txt`),
+        20_000,
+        () => d.stdout.slice(-3000),
+      );
 
-    const limits = d.lines.filter((l) => l.code === 'WATCH_LIMIT');
-    expect(limits).toHaveLength(1);
-    expect(String(limits[0].msg)).toContain('fs.inotify.max_user_watches=524288');
-    const status = JSON.parse((await w.run(['status', '--json'])).stdout);
-    expect(status.mappings[0].watcher).toBe('rescan');
-    expect(await d.stop()).toBe(0);
-  });
+      const limits = d.lines.filter((l) => l.code === 'WATCH_LIMIT');
+      expect(limits).toHaveLength(1);
+      expect(String(limits[0].msg)).toContain('fs.inotify.max_user_watches=524288');
+      const status = JSON.parse((await w.run(['status', '--json'])).stdout);
+      expect(status.mappings[0].watcher).toBe('rescan');
+      expect(await d.stop()).toBe(0);
+    },
+  );
 });

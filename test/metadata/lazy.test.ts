@@ -30,7 +30,11 @@ describe('what reading metadata loads', () => {
       `<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'><rdf:Description xmlns:dc='http://purl.org/dc/elements/1.1/'>` +
       `<dc:subject><rdf:Bag><rdf:li>from-xmp</rdf:li></rdf:Bag></dc:subject></rdf:Description></rdf:RDF></x:xmpmeta>`;
     const app1 = Buffer.concat([Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1'), Buffer.from(packet)]);
-    const both = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe1, (app1.length + 2) >> 8, (app1.length + 2) & 0xff]), app1, jpg.subarray(2)]);
+    const both = Buffer.concat([
+      Buffer.from([0xff, 0xd8, 0xff, 0xe1, (app1.length + 2) >> 8, (app1.length + 2) & 0xff]),
+      app1,
+      jpg.subarray(2),
+    ]);
     expect(await sniff('both.jpg', both)).toMatchObject({ keywords: ['from-xmp'], title: 'Summer hero' });
     expect(await sniff('iptc.jpg', jpg)).toMatchObject({ keywords: ['summer', 'beach', 'Café terrace'] });
     expect([...loaded]).toEqual([]);
@@ -40,7 +44,11 @@ describe('what reading metadata loads', () => {
     expect(loaded.has('exifr')).toBe(true);
     const commented = packet.replace('<dc:subject>', '<!-- tags --><dc:subject>');
     const app1b = Buffer.concat([Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1'), Buffer.from(commented)]);
-    const odd = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe1, (app1b.length + 2) >> 8, (app1b.length + 2) & 0xff]), app1b, jpg.subarray(2)]);
+    const odd = Buffer.concat([
+      Buffer.from([0xff, 0xd8, 0xff, 0xe1, (app1b.length + 2) >> 8, (app1b.length + 2) & 0xff]),
+      app1b,
+      jpg.subarray(2),
+    ]);
     expect((await sniff('odd.jpg', odd)).keywords).toEqual(['from-xmp']);
     expect(loaded.has('fast-xml-parser')).toBe(true);
   });

@@ -44,14 +44,22 @@ describe('keywords and credits from each kind of file', () => {
   });
 
   it('PNG and TIFF with XMP dc:subject, title (x-default), creators joined, rights', async () => {
-    const expected = { title: 'Logo, dark', description: 'The logo on a dark background', creator: 'Ann Smith, Bob Jones', copyright: 'CC BY 4.0' };
+    const expected = {
+      title: 'Logo, dark',
+      description: 'The logo on a dark background',
+      creator: 'Ann Smith, Bob Jones',
+      copyright: 'CC BY 4.0',
+    };
     expect(await sniff('xmp.png', fixture('xmp.png'), 7)).toEqual({ keywords: ['logo', 'dark'], ...expected });
     expect(await sniff('Scan.TIF', fixture('xmp.tif'), 13)).toEqual({ keywords: ['logo', 'print'], ...expected });
   });
 
   it('PSD: the XMP packet among the image resources', async () => {
     expect(await sniff('layers.psd', fixture('layers.psd'), 5)).toEqual({
-      keywords: ['poster', 'draft'], title: 'Poster draft', creator: 'Jane Doe', copyright: '© 2026 Atlas Design',
+      keywords: ['poster', 'draft'],
+      title: 'Poster draft',
+      creator: 'Jane Doe',
+      copyright: '© 2026 Atlas Design',
     });
   });
 
@@ -64,20 +72,28 @@ describe('keywords and credits from each kind of file', () => {
     expect((await sniff('odd.jpg', jpg, 64)).keywords).toEqual(['a & b', 'c']);
     // The usual prefix: exifr's own XMP reading.
     const usual = Buffer.concat([Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1'), Buffer.from(packet(['a &amp; b', 'c']))]);
-    const plain = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe1, (usual.length + 2) >> 8, (usual.length + 2) & 0xff]), usual, fixture('iptc.jpg').subarray(2)]);
+    const plain = Buffer.concat([
+      Buffer.from([0xff, 0xd8, 0xff, 0xe1, (usual.length + 2) >> 8, (usual.length + 2) & 0xff]),
+      usual,
+      fixture('iptc.jpg').subarray(2),
+    ]);
     expect((await sniff('plain.jpg', plain)).keywords).toEqual(['a & b', 'c']);
   });
 
   it('a sidecar is XMP text; a raw format is not read', async () => {
     expect(await readXmp(fixture('shoot.xmp').toString('utf8'))).toEqual({
-      keywords: ['studio', 'portrait'], title: 'Studio portrait', creator: 'Sam Lee', copyright: '© 2026 Sam Lee',
+      keywords: ['studio', 'portrait'],
+      title: 'Studio portrait',
+      creator: 'Sam Lee',
+      copyright: '© 2026 Sam Lee',
     });
     expect(new MetadataSniffer('shoot.cr2', 10).wanted).toBe(false);
     expect(await sniff('shoot.cr2', fixture('shoot.cr2'))).toEqual({});
   });
 
   it('SVG with plain RDF in <metadata> (no XMP wrapper), as Inkscape writes it', async () => {
-    const svg = `<svg xmlns="http://www.w3.org/2000/svg" xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:cc="http://creativecommons.org/ns#" xmlns:dc="http://purl.org/dc/elements/1.1/"><metadata>` +
+    const svg =
+      `<svg xmlns="http://www.w3.org/2000/svg" xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:cc="http://creativecommons.org/ns#" xmlns:dc="http://purl.org/dc/elements/1.1/"><metadata>` +
       `<rdf:RDF><cc:Work rdf:about=""><dc:title>Icon set</dc:title><dc:subject><rdf:Bag><rdf:li>icons</rdf:li><rdf:li>ui</rdf:li></rdf:Bag></dc:subject></cc:Work></rdf:RDF></metadata><rect/></svg>`;
     expect(await sniff('icons.svg', Buffer.from(svg), 3)).toEqual({ keywords: ['icons', 'ui'], title: 'Icon set' });
   });
@@ -111,7 +127,13 @@ describe('bounded reads, in the pass that reads the file anyway', () => {
     const small = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.from(image), filler(5000), Buffer.from(doc), Buffer.from('%%EOF')]);
     expect((await sniff('report.pdf', small, 4096)).keywords).toEqual(['annual-report']);
     // An incremental save appends a newer document packet at the end of a big file.
-    const big = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.from(doc), filler(SCAN_HEAD_BYTES + 1024), Buffer.from(doc.replace('annual-report', 'revised')), Buffer.from('%%EOF')]);
+    const big = Buffer.concat([
+      Buffer.from('%PDF-1.7\n'),
+      Buffer.from(doc),
+      filler(SCAN_HEAD_BYTES + 1024),
+      Buffer.from(doc.replace('annual-report', 'revised')),
+      Buffer.from('%%EOF'),
+    ]);
     expect((await sniff('report.pdf', big, 1024 * 1024)).keywords).toEqual(['revised']);
   });
 

@@ -16,8 +16,10 @@ import { parseXmp } from '../../src/metadata/xmp.js';
 const FX = join(import.meta.dirname, '../fixtures/metadata');
 const fixture = (name: string): Buffer => readFileSync(join(FX, name));
 
-const seg = (marker: number, body: Buffer): Buffer => Buffer.concat([Buffer.from([0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 0xff]), body]);
-const app1 = (packet: string): Buffer => seg(0xe1, Buffer.concat([Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1'), Buffer.from(packet)]));
+const seg = (marker: number, body: Buffer): Buffer =>
+  Buffer.concat([Buffer.from([0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 0xff]), body]);
+const app1 = (packet: string): Buffer =>
+  seg(0xe1, Buffer.concat([Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1'), Buffer.from(packet)]));
 /** The IPTC fixture's APP13 segment and the image after it. */
 const iptcJpeg = fixture('iptc.jpg');
 const withSegments = (...segments: Buffer[]): Buffer => Buffer.concat([Buffer.from([0xff, 0xd8]), ...segments, iptcJpeg.subarray(2)]);
@@ -62,7 +64,15 @@ describe('reading a JPEG without exifr', () => {
     const pascal = Buffer.concat([Buffer.from([name.length]), Buffer.from(name, 'latin1')]);
     const size = Buffer.alloc(4);
     size.writeUInt32BE(data.length);
-    return Buffer.concat([Buffer.from('8BIM'), Buffer.from([id >> 8, id & 0xff]), pascal, Buffer.alloc(pascal.length % 2), size, data, Buffer.alloc(data.length % 2)]);
+    return Buffer.concat([
+      Buffer.from('8BIM'),
+      Buffer.from([id >> 8, id & 0xff]),
+      pascal,
+      Buffer.alloc(pascal.length % 2),
+      size,
+      data,
+      Buffer.alloc(data.length % 2),
+    ]);
   };
   const dataset = (record: number, id: number, value: Buffer | string): Buffer => {
     const bytes = Buffer.from(value);
@@ -74,19 +84,37 @@ describe('reading a JPEG without exifr', () => {
     ['the IPTC fixture', iptcJpeg],
     ['an XMP packet as Lightroom writes it', withSegments(app1(lightroom(1)))],
     ['XMP and IPTC both (XMP wins field by field)', withSegments(app1(lightroom(2)))],
-    ['XMP declaring Dublin Core under another prefix', withSegments(app1(lightroom(3).replaceAll('dc:', 'e:').replace('xmlns:dc=', 'xmlns:e=')))],
-    ['XMP with no Dublin Core', withSegments(app1(`<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'><rdf:Description xmp:Rating='3' xmlns:xmp='http://ns.adobe.com/xap/1.0/'/></rdf:RDF></x:xmpmeta>`))],
+    [
+      'XMP declaring Dublin Core under another prefix',
+      withSegments(app1(lightroom(3).replaceAll('dc:', 'e:').replace('xmlns:dc=', 'xmlns:e='))),
+    ],
+    [
+      'XMP with no Dublin Core',
+      withSegments(
+        app1(
+          `<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'><rdf:Description xmp:Rating='3' xmlns:xmp='http://ns.adobe.com/xap/1.0/'/></rdf:RDF></x:xmpmeta>`,
+        ),
+      ),
+    ],
     [
       'IPTC after other resources, repeated names and Latin-1 text',
       Buffer.concat([
         Buffer.from([0xff, 0xd8]),
         app13(
           resource(0x03ed, '', Buffer.alloc(16, 1)),
-          resource(0x0404, '', Buffer.concat([
-            dataset(1, 90, '\x1b%G'),
-            dataset(2, 25, 'one'), dataset(2, 25, 'two'), dataset(2, 80, 'Ann'), dataset(2, 80, 'Bob'),
-            dataset(2, 105, 'A headline'), dataset(2, 116, Buffer.from([0xc9, 0x74, 0xe9])),
-          ])),
+          resource(
+            0x0404,
+            '',
+            Buffer.concat([
+              dataset(1, 90, '\x1b%G'),
+              dataset(2, 25, 'one'),
+              dataset(2, 25, 'two'),
+              dataset(2, 80, 'Ann'),
+              dataset(2, 80, 'Bob'),
+              dataset(2, 105, 'A headline'),
+              dataset(2, 116, Buffer.from([0xc9, 0x74, 0xe9])),
+            ]),
+          ),
         ),
         imageOf(iptcJpeg),
       ]),
@@ -111,8 +139,11 @@ describe('reading a JPEG without exifr', () => {
 
   it('the Lightroom packet and the IPTC fixture say what they say', async () => {
     expect(await byReader(withSegments(app1(lightroom(7))))).toEqual({
-      keywords: ['shot-7', 'summer & sun', 'Café'], title: 'Shot 7', description: 'Hero image of the summer campaign',
-      creator: 'Jane Doe, Sam Lee', copyright: '© 2026 Atlas Design',
+      keywords: ['shot-7', 'summer & sun', 'Café'],
+      title: 'Shot 7',
+      description: 'Hero image of the summer campaign',
+      creator: 'Jane Doe, Sam Lee',
+      copyright: '© 2026 Atlas Design',
     });
   });
 
@@ -130,15 +161,27 @@ describe('reading XMP without fast-xml-parser', () => {
   const packets: Array<[string, string]> = [
     ...fixturePackets(),
     ['Lightroom', lightroom(1)],
-    ['attribute form, nested history, other prefixes', `<x:xmpmeta xmlns:x="adobe:ns:meta/"><r:RDF xmlns:r="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+    [
+      'attribute form, nested history, other prefixes',
+      `<x:xmpmeta xmlns:x="adobe:ns:meta/"><r:RDF xmlns:r="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
       <r:Description xmlns:e="http://purl.org/dc/elements/1.1/" xmlns:h="http://ns.example/h/" e:description=" Said as an attribute ">
         <e:title><r:Alt><r:li xml:lang="de">Titel</r:li><r:li xml:lang="x-default">Title</r:li></r:Alt></e:title>
         <e:subject><r:Bag><r:li>a &amp; b</r:li><r:li> spaced </r:li><r:li>&#x263A;</r:li></r:Bag></e:subject>
         <h:History><r:Seq><r:li r:parseType="Resource"><e:title>Not the file's</e:title></r:li></r:Seq></h:History>
-      </r:Description></r:RDF></x:xmpmeta>`],
-    ['pdf:Keywords', `<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:pdf="http://ns.adobe.com/pdf/1.3/" pdf:Keywords="annual; report, 2026"/></rdf:RDF></x:xmpmeta>`],
-    ['bare RDF as an SVG holds it', `<rdf:RDF><cc:Work rdf:about=""><dc:title>Icon set</dc:title><dc:subject><rdf:Bag><rdf:li>icons</rdf:li><rdf:li>ui</rdf:li></rdf:Bag></dc:subject></cc:Work></rdf:RDF>`],
-    ['text in pieces around elements', `<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title> Left <b/> right </dc:title></rdf:Description></rdf:RDF></x:xmpmeta>`],
+      </r:Description></r:RDF></x:xmpmeta>`,
+    ],
+    [
+      'pdf:Keywords',
+      `<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:pdf="http://ns.adobe.com/pdf/1.3/" pdf:Keywords="annual; report, 2026"/></rdf:RDF></x:xmpmeta>`,
+    ],
+    [
+      'bare RDF as an SVG holds it',
+      `<rdf:RDF><cc:Work rdf:about=""><dc:title>Icon set</dc:title><dc:subject><rdf:Bag><rdf:li>icons</rdf:li><rdf:li>ui</rdf:li></rdf:Bag></dc:subject></cc:Work></rdf:RDF>`,
+    ],
+    [
+      'text in pieces around elements',
+      `<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title> Left <b/> right </dc:title></rdf:Description></rdf:RDF></x:xmpmeta>`,
+    ],
   ];
 
   it.each(packets)('%s: the same answer as fast-xml-parser', (_name, packet) => {

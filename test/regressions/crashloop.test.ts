@@ -1,6 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
 import { ClaimAhead } from '../../src/worker/ahead.js';
-import type { ReconcileContext } from '../../src/worker/context.js';
 import { tempStates } from '../support/state.js';
 
 const t = tempStates();
@@ -10,9 +9,8 @@ it('a job that kills the process takes at most concurrency-1 others to the crash
   const c = 4;
   const { state, clock } = t.fresh();
   state.jobs.enqueueMany(Array.from({ length: 100 }, (_, i) => ({ mapping: 'm', path: `f${String(i).padStart(3, '0')}`, delayMs: 0 })));
-  const ctx = { state, clock, mappings: new Map() } as unknown as ReconcileContext;
   for (let crash = 0; crash < 12; crash++) {
-    const ahead = new ClaimAhead(ctx, `w${crash}`, c, 256);
+    const ahead = new ClaimAhead({ jobs: state.jobs, clock }, { token: `w${crash}`, concurrency: c, maxAhead: 256 });
     // What WorkerPool.#run does after a start: free = depth - pending - size, claim, `continue`, again.
     const first = ahead.claim(ahead.depth(clock.now()), []);
     const more = ahead.claim(ahead.depth(clock.now()) - first.length, []);

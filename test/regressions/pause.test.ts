@@ -2,21 +2,23 @@ import { afterEach, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClaimAhead } from '../../src/worker/ahead.js';
-import type { ReconcileContext } from '../../src/worker/context.js';
 import { tempStates } from '../support/state.js';
 import { rig, type Rig } from '../support/regressions.js';
 import { waitFor } from '../support/world.js';
 
 const t = tempStates();
 let r: Rig | undefined;
-afterEach(async () => { t.cleanup(); await r?.cleanup(); r = undefined; });
+afterEach(async () => {
+  t.cleanup();
+  await r?.cleanup();
+  r = undefined;
+});
 
 /** One job of mapping "video" claimed ahead; `pause()` is `squidex-sync pause video`. */
 function claimedVideo() {
   const { state, clock } = t.fresh();
   let paused: string[] = [];
-  const ctx = { state, clock, mappings: new Map() } as unknown as ReconcileContext;
-  const ahead = new ClaimAhead(ctx, 'w', 4, 256, () => paused);
+  const ahead = new ClaimAhead({ jobs: state.jobs, clock }, { token: 'w', concurrency: 4, maxAhead: 256, pausedMappings: () => paused });
   state.jobs.enqueueMany([{ mapping: 'video', path: 'big.mov', delayMs: 0 }]);
   const [job] = ahead.claim(8, []);
   return { state, clock, ahead, job, pause: () => (paused = ['video']), paused: () => paused };
@@ -43,7 +45,12 @@ it('a pause is seen within 200 ms even after the wall clock stepped back', () =>
 
 it('one 429 without Retry-After during a fast first sync does not pause everything for the 15-minute maximum', async () => {
   const files = 400;
-  r = await rig({ sync: { backoffBaseMs: 2000, backoffMaxMs: 600000, concurrency: 8 }, setup: (l) => { for (let i = 0; i < files; i++) writeFileSync(join(l, `f${i}.txt`), `content ${i}`); } });
+  r = await rig({
+    sync: { backoffBaseMs: 2000, backoffMaxMs: 600000, concurrency: 8 },
+    setup: (l) => {
+      for (let i = 0; i < files; i++) writeFileSync(join(l, `f${i}.txt`), `content ${i}`);
+    },
+  });
   const rg = r;
   const client = rg.rt.client as unknown as { upsertAsset: (...a: unknown[]) => Promise<unknown> };
   const real = client.upsertAsset.bind(client);

@@ -1,6 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
 import { ClaimAhead } from '../../src/worker/ahead.js';
-import type { ReconcileContext } from '../../src/worker/context.js';
 import { tempStates } from '../support/state.js';
 
 const t = tempStates();
@@ -12,8 +11,7 @@ afterEach(() => t.cleanup());
 // eight equal uploads that end together read as 4x their real rate.
 it('a rate once known is not measured over 50 ms windows again after a quiet window', () => {
   const { state, clock } = t.fresh();
-  const ctx = { state, clock, mappings: new Map() } as unknown as ReconcileContext;
-  const ahead = new ClaimAhead(ctx, 'w', 8, 256);
+  const ahead = new ClaimAhead({ jobs: state.jobs, clock }, { token: 'w', concurrency: 8, maxAhead: 256 });
   ahead.depth(clock.now());
   clock.advance(50);
   for (let i = 0; i < 2; i++) ahead.finished();

@@ -32,10 +32,13 @@ async function heldSlots(opts: { clock?: { now(): number }; beforeSmall?: () => 
   let smallStarted = false;
   let letSmallGo: () => void = () => undefined;
   const small = new Promise<void>((res) => (letSmallGo = res));
-  const client = rg.rt.client as unknown as { upsertAsset: (id: string, parentId: string, src: { fileName: string }, ...rest: unknown[]) => Promise<unknown> };
+  const client = rg.rt.client as unknown as {
+    upsertAsset: (id: string, parentId: string, src: { fileName: string }, ...rest: unknown[]) => Promise<unknown>;
+  };
   const real = client.upsertAsset.bind(client);
   client.upsertAsset = async (id, parentId, src, ...rest) => {
-    if (src.fileName.startsWith('b')) await gate; // a 1 GB video on a slow line
+    if (src.fileName.startsWith('b'))
+      await gate; // a 1 GB video on a slow line
     else {
       smallStarted = true;
       await small;
@@ -44,7 +47,11 @@ async function heldSlots(opts: { clock?: { now(): number }; beforeSmall?: () => 
   };
   await rg.rt.rescan(rg.rt.config.mappings[0]);
   rg.rt.pool.start();
-  await waitFor(() => smallStarted, 10_000, () => 'the small upload never started');
+  await waitFor(
+    () => smallStarted,
+    10_000,
+    () => 'the small upload never started',
+  );
   await new Promise((res) => setTimeout(res, 300)); // the claims are made, every slot is busy
   opts.beforeSmall?.();
   letSmallGo();
@@ -57,7 +64,11 @@ async function heldSlots(opts: { clock?: { now(): number }; beforeSmall?: () => 
 // away; a crash meanwhile would upload the finished files again.
 it('a finished job is recorded within seconds while long uploads hold every slot', async () => {
   const rg = await heldSlots();
-  await waitFor(() => rg.rt.state.files.get('m', 'a-small.txt')?.sha256, 10_000, () => 'a-small.txt is on the server but not recorded');
+  await waitFor(
+    () => rg.rt.state.files.get('m', 'a-small.txt')?.sha256,
+    10_000,
+    () => 'a-small.txt is on the server but not recorded',
+  );
   expect(rg.server.inspect().assets).toHaveLength(1); // every slot is still held
   release();
   await rg.rt.pool.idle();
@@ -71,6 +82,10 @@ it('a finished job is recorded within seconds while long uploads hold every slot
 it('a finished job is recorded within seconds even after the wall clock stepped back', async () => {
   let offset = 0;
   const rg = await heldSlots({ clock: { now: () => Date.now() + offset }, beforeSmall: () => (offset = -60 * 60_000) });
-  await waitFor(() => rg.rt.state.files.get('m', 'a-small.txt')?.sha256, 10_000, () => 'a-small.txt is on the server but its outcome is not recorded (clock stepped back)');
+  await waitFor(
+    () => rg.rt.state.files.get('m', 'a-small.txt')?.sha256,
+    10_000,
+    () => 'a-small.txt is on the server but its outcome is not recorded (clock stepped back)',
+  );
   expect(rg.server.inspect().assets).toHaveLength(1);
 });

@@ -5,7 +5,10 @@ import { SyncError } from '../../src/lib/errors.js';
 import { rig, type Rig } from '../support/regressions.js';
 
 let r: Rig | undefined;
-afterEach(async () => { await r?.cleanup(); r = undefined; });
+afterEach(async () => {
+  await r?.cleanup();
+  r = undefined;
+});
 
 /** The upsert reaches the server, then the answer is lost (reset/timeout); meanwhile the user acts on the file. */
 function loseFirstAnswer(rg: Rig, userAction: () => void): void {
@@ -16,7 +19,7 @@ function loseFirstAnswer(rg: Rig, userAction: () => void): void {
     const res = await real(...a);
     if (n++ === 0) {
       userAction();
-      throw new SyncError('NETWORK_ERROR', 'socket hang up (answer lost)', { retry: 'retry' });
+      throw new SyncError('NETWORK', 'socket hang up (answer lost)', { retry: 'retry' });
     }
     return res;
   };
@@ -30,7 +33,10 @@ async function untrackedAfterRun(rg: Rig): Promise<string[]> {
   await rg.rt.pool.stop(1000);
   const st = rg.rt.state;
   const tracked = new Set([...st.files.list('m').map((f) => f.assetId), ...st.files.kept().map((k) => k.assetId)]);
-  return rg.server.inspect().assets.filter((a) => !a.deleted && !tracked.has(a.id)).map((a) => `${a.fileName} (${a.id})`);
+  return rg.server
+    .inspect()
+    .assets.filter((a) => !a.deleted && !tracked.has(a.id))
+    .map((a) => `${a.fileName} (${a.id})`);
 }
 
 for (const deletes of ['keep', 'delete'] as const) {
@@ -44,6 +50,9 @@ for (const deletes of ['keep', 'delete'] as const) {
 
 it('answer lost, file renamed meanwhile: every live asset is tracked', async () => {
   r = await rig({ sync: { moveWindowMs: 0 }, setup: (l) => writeFileSync(join(l, 'a.txt'), 'hello') });
-  loseFirstAnswer(r, () => { renameSync(join(r!.local, 'a.txt'), join(r!.local, 'b.txt')); r!.rt.state.jobs.enqueue('m', 'b.txt'); });
+  loseFirstAnswer(r, () => {
+    renameSync(join(r!.local, 'a.txt'), join(r!.local, 'b.txt'));
+    r!.rt.state.jobs.enqueue('m', 'b.txt');
+  });
   expect(await untrackedAfterRun(r)).toEqual([]);
 });

@@ -44,7 +44,11 @@ const cases: Array<[string, (c: Cfg) => void, RegExp]> = [
   ['sync.concurrency 65', (c) => (c.sync.concurrency = 65), /sync\.concurrency/],
   ['sync.stabilityMs negative', (c) => (c.sync.stabilityMs = -1), /sync\.stabilityMs/],
   ['sync.maxWaitMs below debounceMs', (c) => Object.assign(c.sync, { debounceMs: 5000, maxWaitMs: 1000 }), /sync\.maxWaitMs/],
-  ['sync.backoffMaxMs below backoffBaseMs', (c) => Object.assign(c.sync, { backoffBaseMs: 5000, backoffMaxMs: 1000 }), /sync\.backoffMaxMs/],
+  [
+    'sync.backoffMaxMs below backoffBaseMs',
+    (c) => Object.assign(c.sync, { backoffBaseMs: 5000, backoffMaxMs: 1000 }),
+    /sync\.backoffMaxMs/,
+  ],
   ['an unknown sync key', (c) => (c.sync.concurency = 4), /sync\.concurency|concurency/],
   ['deleteGuard.maxShare above 1', (c) => (c.deleteGuard = { maxShare: 1.5 }), /deleteGuard\.maxShare/],
   ['deleteGuard.enabled not a boolean', (c) => (c.deleteGuard = { enabled: 'yes' }), /deleteGuard\.enabled/],
@@ -92,7 +96,14 @@ describe('bad configuration: its own message and exit 2', () => {
 
   it('a "billion laughs" file (aliases past the YAML limit) is a config error, for check and start', async () => {
     const levels = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'];
-    const body = `${levels.map((l, i) => `${l}: &${l} [${Array(9).fill(i === 0 ? '"lol"' : `*${levels[i - 1]}`).join(', ')}]`).join('\n')}\n`;
+    const body = `${levels
+      .map(
+        (l, i) =>
+          `${l}: &${l} [${Array(9)
+            .fill(i === 0 ? '"lol"' : `*${levels[i - 1]}`)
+            .join(', ')}]`,
+      )
+      .join('\n')}\n`;
     writeFileSync(world.configPath, body);
     for (const cmd of ['check', 'start']) {
       const res = await world.run([cmd]);

@@ -20,7 +20,9 @@ function fillTree(w: World, files: number, folders: number, tag: string): void {
 describe('crash loop', () => {
   const files = FULL ? 3000 : 600;
   const kills = FULL ? 25 : 15;
-  it(`survives ${kills} SIGKILLs at seeded random moments while syncing ${files} files`, { timeout: FULL ? 600_000 : 120_000 }, async () => {
+  it(`survives ${kills} SIGKILLs at seeded random moments while syncing ${files} files`, {
+    timeout: FULL ? 600_000 : 120_000,
+  }, async () => {
     // A little latency per request keeps the sync running long enough for every kill to land mid-work.
     // (One request per file now, so 20 ms: at 3 ms the 600 files were all up before the fourth kill.)
     world = await World.create({ server: { faults: { latencyMs: 20 } }, sync: { ...FAST_RETRY, concurrency: 4 } });
@@ -68,7 +70,9 @@ describe('crash loop', () => {
 
 describe('kill during an event burst', () => {
   const burst = FULL ? 800 : 200;
-  it(`loses nothing of ${burst} files added and edited while the daemon runs, when it is killed mid-burst`, { timeout: 120_000 }, async () => {
+  it(`loses nothing of ${burst} files added and edited while the daemon runs, when it is killed mid-burst`, {
+    timeout: 120_000,
+  }, async () => {
     world = await World.create({ sync: { ...FAST_RETRY } });
     const w = world;
     w.write('seed.txt', 'present at start');

@@ -74,8 +74,12 @@ describe('state database disk full', () => {
     const ballast = fill(stateDir);
     const files = FULL ? 2000 : 300;
     // Long paths make every row and WAL frame bigger, so the full disk is hit at once.
-    for (let i = 0; i < files; i++) w.write(`during/${'long-folder-name-'.repeat(4)}${i % 10}/file-with-a-long-name-${i}.txt`, `during ${i}`);
-    const full = await d.waitForLog((l) => String(l.code ?? '').includes('STATE_FULL') || /disk full|SQLITE_FULL|ENOSPC/i.test(String(l.msg)), 30_000);
+    for (let i = 0; i < files; i++)
+      w.write(`during/${'long-folder-name-'.repeat(4)}${i % 10}/file-with-a-long-name-${i}.txt`, `during ${i}`);
+    const full = await d.waitForLog(
+      (l) => String(l.code ?? '').includes('STATE_FULL') || /disk full|SQLITE_FULL|ENOSPC/i.test(String(l.msg)),
+      30_000,
+    );
     expect(String(full.msg)).toMatch(/disk full|no space/i);
     // A while on a full disk: it must neither spin nor die.
     await sleep(2000);

@@ -25,7 +25,9 @@ function fillTree(w: World, files: number): void {
 
 describe('fault storm', () => {
   const files = FULL ? 300 : 30;
-  it(`syncs ${files} files through 20% 5xx, 10% 429, 5% resets mid-body, latency spikes and expiring tokens, with bounded retries`, { timeout: FULL ? 600_000 : 120_000 }, async () => {
+  it(`syncs ${files} files through 20% 5xx, 10% 429, 5% resets mid-body, latency spikes and expiring tokens, with bounded retries`, {
+    timeout: FULL ? 600_000 : 120_000,
+  }, async () => {
     // The minimal number of requests: the same tree against a server without faults.
     const calm = await world({ sync: { ...FAST_RETRY } });
     fillTree(calm, files);
@@ -57,7 +59,9 @@ describe('fault storm', () => {
     expect(await d.stop()).toBe(0);
     const c = w.inspect().counters;
     const ratio = c.requests / minimal;
-    console.log(`fault storm: ${files} files, ${c.requests} requests (${c.faults} faulted, ${c.tokens} tokens) vs ${minimal} without faults: ratio ${ratio.toFixed(2)}`);
+    console.log(
+      `fault storm: ${files} files, ${c.requests} requests (${c.faults} faulted, ${c.tokens} tokens) vs ${minimal} without faults: ratio ${ratio.toFixed(2)}`,
+    );
     expect(c.faults).toBeGreaterThan(0);
     expect(c.tokens).toBeGreaterThan(1);
     // ~35% of requests fail; each failure costs one retry (plus a token now and then). 4x would be hammering.

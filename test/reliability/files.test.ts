@@ -21,7 +21,9 @@ afterEach(async () => {
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 describe('files that misbehave', () => {
-  it('changed, truncated and deleted while being uploaded: the server ends with what is on disk, never a stale or partial copy', { timeout: 120_000 }, async () => {
+  it('changed, truncated and deleted while being uploaded: the server ends with what is on disk, never a stale or partial copy', {
+    timeout: 120_000,
+  }, async () => {
     // 1 MB/s makes each 3 MB upload take seconds, so the changes below land mid-body.
     world = await World.create({ sync: { ...FAST_RETRY }, extra: { upload: { maxBytesPerSecond: '1MB' } } });
     const w = world;
@@ -43,7 +45,9 @@ describe('files that misbehave', () => {
     for (const a of del) expect(a.sha256).toBe(sha(original));
     const extra = w.inspect().assets.filter((a) => !a.deleted && a.fileName !== 'deleted.bin');
     expect(extra).toHaveLength(2);
-    console.log(`mid-upload changes: ${w.inspect().counters.uploads} uploads for 3 files (a re-upload per file that changed under its upload)`);
+    console.log(
+      `mid-upload changes: ${w.inspect().counters.uploads} uploads for 3 files (a re-upload per file that changed under its upload)`,
+    );
   });
 
   it('a file replaced by a folder of the same name', { timeout: 60_000 }, async () => {
@@ -59,7 +63,9 @@ describe('files that misbehave', () => {
     mirror(w, { allowExtra: true });
   });
 
-  it('symlinks (a loop, one out of the mapping, one to a folder), a FIFO and a socket are skipped, never followed', { timeout: 60_000 }, async () => {
+  it('symlinks (a loop, one out of the mapping, one to a folder), a FIFO and a socket are skipped, never followed', {
+    timeout: 60_000,
+  }, async () => {
     world = await World.create({ sync: { ...FAST_RETRY } });
     const w = world;
     w.write('real.txt', 'a real file');
@@ -98,7 +104,11 @@ describe('a file the daemon may not read', () => {
 
   function runAs(w: World, args: string[]): Promise<RunResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args, '--config', w.configPath], { env: w.env(), cwd: w.dir });
+      const child = spawn(
+        'setpriv',
+        ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args, '--config', w.configPath],
+        { env: w.env(), cwd: w.dir },
+      );
       w.procs.add(child);
       let stdout = '';
       let stderr = '';
@@ -116,38 +126,42 @@ describe('a file the daemon may not read', () => {
     });
   }
 
-  it.skipIf(!canDrop)('fails that one file with "permission denied", syncs the rest, and takes it once readable and retried', { timeout: 90_000 }, async () => {
-    world = await World.create({ sync: { ...FAST_RETRY } });
-    const w = world;
-    w.write('readable.txt', 'anyone may read this');
-    w.write('locked.txt', 'root only');
-    w.write('locked-dir/inner.txt', 'in a folder nobody may list');
-    mkdirSync(join(w.dir, 'state'), { recursive: true });
-    chmodSync(w.dir, 0o755);
-    for (const p of [join(w.dir, 'state'), w.local, join(w.local, 'readable.txt')]) chownSync(p, 65534, 65534);
-    chmodSync(join(w.local, 'locked.txt'), 0o600);
-    chmodSync(join(w.local, 'locked-dir'), 0o700);
-    const res = await runAs(w, ['once']);
-    expect(res.code, res.stdout + res.stderr).toBe(1);
-    expect(res.stdout + res.stderr).toMatch(/locked\.txt/);
-    const status = JSON.parse((await runAs(w, ['status', '--json'])).stdout);
-    expect(status.failed.map((f: { path: string }) => f.path)).toContain('locked.txt');
-    expect(status.failed.find((f: { path: string }) => f.path === 'locked.txt').error).toMatch(/permission denied/i);
-    mirror(w, { expectMissing: ['locked.txt', 'locked-dir/inner.txt'] });
+  it.skipIf(!canDrop)(
+    'fails that one file with "permission denied", syncs the rest, and takes it once readable and retried',
+    { timeout: 90_000 },
+    async () => {
+      world = await World.create({ sync: { ...FAST_RETRY } });
+      const w = world;
+      w.write('readable.txt', 'anyone may read this');
+      w.write('locked.txt', 'root only');
+      w.write('locked-dir/inner.txt', 'in a folder nobody may list');
+      mkdirSync(join(w.dir, 'state'), { recursive: true });
+      chmodSync(w.dir, 0o755);
+      for (const p of [join(w.dir, 'state'), w.local, join(w.local, 'readable.txt')]) chownSync(p, 65534, 65534);
+      chmodSync(join(w.local, 'locked.txt'), 0o600);
+      chmodSync(join(w.local, 'locked-dir'), 0o700);
+      const res = await runAs(w, ['once']);
+      expect(res.code, res.stdout + res.stderr).toBe(1);
+      expect(res.stdout + res.stderr).toMatch(/locked\.txt/);
+      const status = JSON.parse((await runAs(w, ['status', '--json'])).stdout);
+      expect(status.failed.map((f: { path: string }) => f.path)).toContain('locked.txt');
+      expect(status.failed.find((f: { path: string }) => f.path === 'locked.txt').error).toMatch(/permission denied/i);
+      mirror(w, { expectMissing: ['locked.txt', 'locked-dir/inner.txt'] });
 
-    chmodSync(join(w.local, 'locked.txt'), 0o644);
-    await runAs(w, ['retry']);
-    // The folder nobody may list still makes the run "not all in sync", and says so.
-    const partly = await runAs(w, ['once']);
-    expect(partly.code, partly.stdout.slice(-1500)).toBe(1);
-    expect(partly.stdout).toMatch(/1 folder or file could not be read/);
-    mirror(w, { expectMissing: ['locked-dir/inner.txt'] });
-    chmodSync(join(w.local, 'locked-dir'), 0o755);
-    const again = await runAs(w, ['once']);
-    expect(again.code, again.stdout + again.stderr).toBe(0);
-    mirror(w);
-    rmSync(join(w.local, 'locked-dir'), { recursive: true });
-  });
+      chmodSync(join(w.local, 'locked.txt'), 0o644);
+      await runAs(w, ['retry']);
+      // The folder nobody may list still makes the run "not all in sync", and says so.
+      const partly = await runAs(w, ['once']);
+      expect(partly.code, partly.stdout.slice(-1500)).toBe(1);
+      expect(partly.stdout).toMatch(/1 folder or file could not be read/);
+      mirror(w, { expectMissing: ['locked-dir/inner.txt'] });
+      chmodSync(join(w.local, 'locked-dir'), 0o755);
+      const again = await runAs(w, ['once']);
+      expect(again.code, again.stdout + again.stderr).toBe(0);
+      mirror(w);
+      rmSync(join(w.local, 'locked-dir'), { recursive: true });
+    },
+  );
 
   it.skipIf(!canDrop)('with deletes: delete, a folder that became unreadable is not taken for deleted', { timeout: 90_000 }, async () => {
     world = await World.create({ sync: { ...FAST_RETRY }, mapping: { deletes: 'delete' } });
@@ -161,7 +175,10 @@ describe('a file the daemon may not read', () => {
     chownSync(join(w.local, 'closing'), 0, 0);
     chmodSync(join(w.local, 'closing'), 0o700);
     const res = await runAs(w, ['once']);
-    const live = w.inspect().assets.filter((a) => !a.deleted).map((a) => a.fileName);
+    const live = w
+      .inspect()
+      .assets.filter((a) => !a.deleted)
+      .map((a) => a.fileName);
     expect(live, res.stdout.slice(-1500)).toContain('kept.txt');
     // Not "all in sync": something could not be read.
     expect(res.code, res.stdout.slice(-1500)).toBe(1);

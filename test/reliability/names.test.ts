@@ -19,7 +19,9 @@ const NFC = 'caf\u00e9.txt';
 const NFD = 'cafe\u0301.txt';
 
 describe('names and shapes', () => {
-  it('odd names: zero bytes, 255-byte name, spaces, emoji, NFC and NFD side by side, % # ? + " \\ and control characters', { timeout: 120_000 }, async () => {
+  it('odd names: zero bytes, 255-byte name, spaces, emoji, NFC and NFD side by side, % # ? + " \\ and control characters', {
+    timeout: 120_000,
+  }, async () => {
     world = await World.create({ sync: { ...FAST_RETRY } });
     const w = world;
     const names = [
@@ -59,7 +61,9 @@ describe('names and shapes', () => {
     expect(byName.has(NFC) && byName.has(NFD)).toBe(true);
   });
 
-  it(`shapes: ${FULL ? '10,000' : '1,000'} files in one folder and a tree 40 levels deep`, { timeout: FULL ? 600_000 : 120_000 }, async () => {
+  it(`shapes: ${FULL ? '10,000' : '1,000'} files in one folder and a tree 40 levels deep`, {
+    timeout: FULL ? 600_000 : 120_000,
+  }, async () => {
     world = await World.create({ sync: { ...FAST_RETRY, concurrency: 8 } });
     const w = world;
     const many = FULL ? 10_000 : 1000;
@@ -94,7 +98,9 @@ describe('names and shapes', () => {
   });
 
   const bigBytes = FULL ? 2 * 1024 ** 3 : 256 * 1024 ** 2;
-  it(`a ${FULL ? '2 GiB' : '256 MiB'} file uploads with flat memory (peak RSS reported)`, { timeout: FULL ? 600_000 : 120_000 }, async () => {
+  it(`a ${FULL ? '2 GiB' : '256 MiB'} file uploads with flat memory (peak RSS reported)`, {
+    timeout: FULL ? 600_000 : 120_000,
+  }, async () => {
     world = await World.create({ server: { maxUploadBytes: 4 * 1024 ** 3, keepBytes: false }, sync: { ...FAST_RETRY } });
     const w = world;
     // Sparse: no disk cost, but every byte is still read, hashed and sent.
@@ -129,7 +135,7 @@ describe('names and shapes', () => {
     const zero = Buffer.alloc(1024 * 1024);
     h.update('start');
     let left = bigBytes - 5;
-    h.update(zero.subarray(0, (1024 * 1024) - 5)); // rest of the first MiB
+    h.update(zero.subarray(0, 1024 * 1024 - 5)); // rest of the first MiB
     left -= 1024 * 1024 - 5;
     for (let i = 0; i < 4096 && left > 0; i++, left -= zero.length) h.update(zero.subarray(0, Math.min(zero.length, left)));
     expect(asset.sha256).toBe(h.digest('hex'));
@@ -177,7 +183,12 @@ describe('names that are not UTF-8', () => {
     expect(res.stdout).toMatch(/2 entries are not synced .*squidex-sync status/);
     expect(res.stdout + res.stderr).not.toMatch(/cannot read|could not be read/);
     expect(mirror(w).files).toBe(2);
-    expect(w.inspect().assets.map((a) => a.fileName).sort()).toEqual(['good.txt', 'top.txt']);
+    expect(
+      w
+        .inspect()
+        .assets.map((a) => a.fileName)
+        .sort(),
+    ).toEqual(['good.txt', 'top.txt']);
 
     const status = JSON.parse((await w.run(['status', '--json'])).stdout);
     expect(status.skipped).toEqual([

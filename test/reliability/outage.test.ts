@@ -62,7 +62,9 @@ async function outageSeen(w: World, d: Daemon, state: string, waiting: number): 
 }
 
 describe('Squidex away longer than the whole retry budget', () => {
-  it('stopped (connection refused): files written meanwhile wait, spend no attempt, and go up when it is back', { timeout: 120_000 }, async () => {
+  it('stopped (connection refused): files written meanwhile wait, spend no attempt, and go up when it is back', {
+    timeout: 120_000,
+  }, async () => {
     const w = await world({ sync: SMALL_BUDGET });
     writeBatch(w, 'before', 5);
     const d = w.startDaemon();
@@ -133,14 +135,20 @@ describe('Squidex away longer than the whole retry budget', () => {
 });
 
 describe('a file that alone makes the server fail', () => {
-  it('is failed after maxAttempts counted only while Squidex answers; an outage meanwhile fails nothing; the others are not held up', { timeout: 120_000 }, async () => {
+  it('is failed after maxAttempts counted only while Squidex answers; an outage meanwhile fails nothing; the others are not held up', {
+    timeout: 120_000,
+  }, async () => {
     // Back-off long enough that the outage below begins between two of bad.bin's attempts.
     const sync = { ...SMALL_BUDGET, backoffBaseMs: 400, backoffMaxMs: 1600, maxAttempts: 4 };
     const w = await world({ sync, server: { faults: { failUploadsNamed: 'bad.bin' } } });
     w.write('bad.bin', Buffer.alloc(1000, 7));
     writeBatch(w, 'first', 4);
     const d = w.startDaemon();
-    await waitFor(() => w.inspect().counters.faults >= 1, 30_000, () => d.stdout.slice(-3000));
+    await waitFor(
+      () => w.inspect().counters.faults >= 1,
+      30_000,
+      () => d.stdout.slice(-3000),
+    );
 
     await w.server.stopListening();
     writeBatch(w, 'during', 4);
@@ -163,7 +171,9 @@ describe('a file that alone makes the server fail', () => {
 });
 
 describe('a state database from the previous schema', () => {
-  it('holding files failed for Squidex being away: revived at start, one log line; a file Squidex refused stays failed', { timeout: 120_000 }, async () => {
+  it('holding files failed for Squidex being away: revived at start, one log line; a file Squidex refused stays failed', {
+    timeout: 120_000,
+  }, async () => {
     const w = await world({ sync: SMALL_BUDGET, server: { maxUploadBytes: 1024 } });
     w.write('net.txt', 'failed by a dropped connection');
     w.write('auth.txt', 'failed while the secret was wrong');
@@ -175,18 +185,33 @@ describe('a state database from the previous schema', () => {
     const columns = (s.db.prepare('PRAGMA table_info(jobs)').all() as Array<{ name: string }>).map((c) => c.name);
     if (columns.includes('fail_kind')) {
       // Schema 4 (before the failure kind): what the later migrations added goes too.
-      s.db.exec('ALTER TABLE jobs DROP COLUMN fail_kind; DROP TABLE drift; DROP TABLE file_versions; DROP TABLE uploads; DROP TABLE annotations; DROP TABLE sidecars; ALTER TABLE kept DROP COLUMN reason');
+      s.db.exec(
+        'ALTER TABLE jobs DROP COLUMN fail_kind; DROP TABLE drift; DROP TABLE file_versions; DROP TABLE uploads; DROP TABLE annotations; DROP TABLE sidecars; ALTER TABLE kept DROP COLUMN reason',
+      );
       s.db.pragma('user_version = 4');
     }
-    const row = s.db.prepare(`INSERT INTO jobs (mapping, path, state, generation, run_at, attempts, claims, last_error, last_code, failed_at, created_at, updated_at)
+    const row =
+      s.db.prepare(`INSERT INTO jobs (mapping, path, state, generation, run_at, attempts, claims, last_error, last_code, failed_at, created_at, updated_at)
       VALUES ('share', ?, 'failed', 1, ?, 10, 10, ?, ?, ?, ?, ?)`);
     row.run('net.txt', now, 'upload of "net.txt": connection to Squidex failed (ECONNREFUSED).', 'NETWORK', now, now, now);
     row.run('auth.txt', now, 'Squidex refused the client id "demo:sync" and its secret (invalid_client).', 'AUTH_FAILED', now, now, now);
-    row.run('huge.bin', now, 'upload of "huge.bin": the file is larger than the Squidex server accepts (HTTP 413).', 'TOO_LARGE', now, now, now);
+    row.run(
+      'huge.bin',
+      now,
+      'upload of "huge.bin": the file is larger than the Squidex server accepts (HTTP 413).',
+      'TOO_LARGE',
+      now,
+      now,
+      now,
+    );
     s.close();
 
     const d = w.startDaemon();
-    await waitFor(() => w.inspect().assets.filter((a) => !a.deleted).length === 2, 30_000, () => d.stdout.slice(-3000));
+    await waitFor(
+      () => w.inspect().assets.filter((a) => !a.deleted).length === 2,
+      30_000,
+      () => d.stdout.slice(-3000),
+    );
     expect(d.lines.filter((l) => /queued again/.test(String(l.msg))).map((l) => l.files)).toEqual([2]);
     const st = await status(w);
     expect(st.failed.map((f) => f.path)).toEqual(['huge.bin']);
@@ -196,7 +221,9 @@ describe('a state database from the previous schema', () => {
 });
 
 describe('a server-asked pause', () => {
-  it('Retry-After: 86400 is held to sync.maxServerPauseSeconds, and status and /health say so meanwhile', { timeout: 120_000 }, async () => {
+  it('Retry-After: 86400 is held to sync.maxServerPauseSeconds, and status and /health say so meanwhile', {
+    timeout: 120_000,
+  }, async () => {
     const { freePort, endpoint } = await import('../support/service.js');
     const port = await freePort();
     const w = await world({ sync: { ...SMALL_BUDGET, maxServerPauseSeconds: 8 }, extra: { http: { port, healthProbeSeconds: 1 } } });
@@ -205,10 +232,14 @@ describe('a server-asked pause', () => {
     await waitMirror(w, 30_000, {}, d);
     w.server.setFaults({ forceStatus: 429, retryAfterSec: 86_400 });
     w.write('b.txt', 'b');
-    const st = await waitForAsync(async () => {
-      const s = await status(w);
-      return s.squidex?.state === 'paused' ? s : undefined;
-    }, 30_000, () => d.stdout.slice(-3000));
+    const st = await waitForAsync(
+      async () => {
+        const s = await status(w);
+        return s.squidex?.state === 'paused' ? s : undefined;
+      },
+      30_000,
+      () => d.stdout.slice(-3000),
+    );
     expect(st.squidex!.summary).toMatch(/^Squidex asked us to pause until \d\d:\d\d; 1 file waiting$/);
     const health = await endpoint(port).waitHealth((s) => s === 503);
     expect(health.body.reasons?.join(' ')).toMatch(/Squidex asked us to pause until \d\d:\d\d/);

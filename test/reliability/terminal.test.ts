@@ -72,7 +72,8 @@ describe('text output escapes what others named', () => {
     const jsonText = (await w.run(['status', '--json'], 30_000)).stdout;
     expectSafe(jsonText, 'status --json');
     const json = JSON.parse(jsonText) as {
-      failed: Array<{ path: string; error: string }>; kept: Array<{ path: string }>;
+      failed: Array<{ path: string; error: string }>;
+      kept: Array<{ path: string }>;
     };
     expect(json.failed.map((f) => f.path)).toEqual([CLEAR]);
     expect(json.failed[0].error).toContain(CLEAR);

@@ -5,7 +5,11 @@ import { HealthTracker } from '../../src/service/health.js';
 import { startHttpServer, type HttpServer } from '../../src/service/http.js';
 import { createMetrics } from '../../src/service/metrics.js';
 
-interface Family { name: string; type: string; metrics: { value?: string; labels?: Record<string, string> }[] }
+interface Family {
+  name: string;
+  type: string;
+  metrics: { value?: string; labels?: Record<string, string> }[];
+}
 
 const servers: HttpServer[] = [];
 afterEach(async () => {

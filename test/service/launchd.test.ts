@@ -22,7 +22,10 @@ const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"'
  * true or false. Anything else, or a tag left open, throws.
  */
 function parsePlist(xml: string): Plist {
-  const body = /^<\?xml version="1\.0" encoding="UTF-8"\?>\s*<!DOCTYPE plist PUBLIC "-\/\/Apple\/\/DTD PLIST 1\.0\/\/EN" "http:\/\/www\.apple\.com\/DTDs\/PropertyList-1\.0\.dtd">\s*([\s\S]*)$/.exec(xml)?.[1];
+  const body =
+    /^<\?xml version="1\.0" encoding="UTF-8"\?>\s*<!DOCTYPE plist PUBLIC "-\/\/Apple\/\/DTD PLIST 1\.0\/\/EN" "http:\/\/www\.apple\.com\/DTDs\/PropertyList-1\.0\.dtd">\s*([\s\S]*)$/.exec(
+      xml,
+    )?.[1];
   if (body === undefined) throw new Error('no XML declaration and plist DOCTYPE at the top');
   const tokens = [...body.replace(/<!--[\s\S]*?-->/g, '').matchAll(/<(\/?)([A-Za-z]+)(?:\s+version="1\.0")?\s*(\/?)>|([^<]+)/g)];
   if (tokens.map((t) => t[0]).join('') !== body.replace(/<!--[\s\S]*?-->/g, '')) throw new Error('characters outside any tag');
@@ -104,7 +107,15 @@ describe('launchd agent', () => {
     expect(agent.ExitTimeOut).toBeGreaterThan(DEFAULTS.sync.shutdownTimeoutMs / 1000);
     const env = agent.EnvironmentVariables as Record<string, string>;
     for (const binDir of ['/opt/homebrew/bin', '/usr/local/bin', '/usr/bin']) expect(env.PATH.split(':')).toContain(binDir);
-    expect(Object.keys(agent).sort()).toEqual(['EnvironmentVariables', 'ExitTimeOut', 'KeepAlive', 'Label', 'ProgramArguments', 'RunAtLoad', 'ThrottleInterval']);
+    expect(Object.keys(agent).sort()).toEqual([
+      'EnvironmentVariables',
+      'ExitTimeOut',
+      'KeepAlive',
+      'Label',
+      'ProgramArguments',
+      'RunAtLoad',
+      'ThrottleInterval',
+    ]);
   });
 
   it('runs `squidex-sync start` with the config, the secret from the env file, and the log, as sh runs it', () => {
@@ -123,7 +134,11 @@ describe('launchd agent', () => {
     writeFileSync(join(bin, 'squidex-sync'), '#!/bin/sh\necho "cwd=$PWD secret=$SQUIDEX_CLIENT_SECRET args=$*"\n');
     chmodSync(join(bin, 'squidex-sync'), 0o755);
     const env = agent.EnvironmentVariables as Record<string, string>;
-    const r = spawnSync('/bin/sh', args.slice(1), { env: { HOME: home, NODE_ENV: env.NODE_ENV, PATH: `${bin}:${env.PATH}` }, encoding: 'utf8', timeout: 10_000 });
+    const r = spawnSync('/bin/sh', args.slice(1), {
+      env: { HOME: home, NODE_ENV: env.NODE_ENV, PATH: `${bin}:${env.PATH}` },
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     const log = readFileSync(join(home, 'Library', 'Logs', 'squidex-sync.log'), 'utf8');
     expect(log).toBe(`cwd=${support} secret=s3cret args=start --config ${support}/sync.yaml\n`);

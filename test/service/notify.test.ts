@@ -6,7 +6,9 @@ import type { ServerState } from '../../src/service/overview.js';
 import { waitFor, World, type Daemon } from '../support/world.js';
 
 /** A local incoming-webhook receiver: records every JSON body; `failFirst` answers 500 that many times. */
-async function receiver(failFirst = 0): Promise<{ url: string; texts: string[]; headers: Array<Record<string, unknown>>; close(): Promise<void> }> {
+async function receiver(
+  failFirst = 0,
+): Promise<{ url: string; texts: string[]; headers: Array<Record<string, unknown>>; close(): Promise<void> }> {
   const texts: string[] = [];
   const headers: Array<Record<string, unknown>> = [];
   let failures = failFirst;
@@ -31,7 +33,11 @@ async function receiver(failFirst = 0): Promise<{ url: string; texts: string[]; 
     url: `http://127.0.0.1:${port}/hooks/T000/B000/secret-part`,
     texts,
     headers,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -40,7 +46,10 @@ afterEach(async () => {
   for (const c of closers.splice(0)) await c();
 });
 
-function notifier(url: string, o: { snap: () => NotifySnapshot; server?: () => ServerState; now: () => number; everyMinutes?: number; afterMinutes?: number }) {
+function notifier(
+  url: string,
+  o: { snap: () => NotifySnapshot; server?: () => ServerState; now: () => number; everyMinutes?: number; afterMinutes?: number },
+) {
   return new WebhookNotifier({
     settings: { webhook: url, headers: { 'X-Team': 'design' }, everyMinutes: o.everyMinutes ?? 15, afterMinutes: o.afterMinutes ?? 10 },
     snapshot: o.snap,
@@ -87,7 +96,11 @@ describe('notify.webhook', () => {
     const r = await receiver();
     closers.push(r.close);
     let now = 5_000_000;
-    let snap: NotifySnapshot = { failed: [], held: [{ mapping: 'photos', reason: '164 of 207 files (79%) vanished at once' }], waiting: 21 };
+    let snap: NotifySnapshot = {
+      failed: [],
+      held: [{ mapping: 'photos', reason: '164 of 207 files (79%) vanished at once' }],
+      waiting: 21,
+    };
     let server: ServerState = { state: 'unreachable', since: now, reason: 'connection refused' };
     const n = notifier(r.url, { snap: () => snap, server: () => server, now: () => now });
     n.tick();
@@ -127,10 +140,15 @@ describe('notify.webhook', () => {
     let gaveUp = false;
     const m = new WebhookNotifier({
       settings: { webhook: dead.url, headers: {}, everyMinutes: 0, afterMinutes: 0 },
-      snapshot: () => snap, server: () => ({ state: 'ok', since: null, reason: null }), now: () => 1,
-      logger: { ...silentLogger, warn: () => {
+      snapshot: () => snap,
+      server: () => ({ state: 'ok', since: null, reason: null }),
+      now: () => 1,
+      logger: {
+        ...silentLogger,
+        warn: () => {
           gaveUp = true;
-        } } as unknown as typeof silentLogger,
+        },
+      } as unknown as typeof silentLogger,
       retryDelaysMs: [5, 5],
     });
     snap = { ...empty, failed: [{ mapping: 'm', path: 'b', error: 'e', code: 'X', at: 3 }] };
@@ -156,7 +174,11 @@ describe('notify.webhook in the daemon', () => {
     daemon = world.startDaemon();
     await daemon.waitForLog((l) => l.msg === 'squidex-sync is running');
     world.write('   ', 'Squidex refuses a name of blanks'); // 400 "File name is not defined.": failed at once
-    await waitFor(() => r.texts.find((t) => t.includes('failed')), 30_000, () => daemon!.stdout.slice(-2000));
+    await waitFor(
+      () => r.texts.find((t) => t.includes('failed')),
+      30_000,
+      () => daemon!.stdout.slice(-2000),
+    );
     expect(r.texts.find((t) => t.includes('failed'))).toMatch(/File name is not defined/);
     expect(daemon.stdout).not.toContain('secret-part');
   });

@@ -39,7 +39,11 @@ function hasStartCommand(): boolean {
   return /\bstart\b/.test(`${r.stdout}${r.stderr}`);
 }
 
-interface Pm2Proc { name: string; pid: number; pm2_env: { status: string; restart_time: number; exit_code?: number; NODE_ENV?: string } }
+interface Pm2Proc {
+  name: string;
+  pid: number;
+  pm2_env: { status: string; restart_time: number; exit_code?: number; NODE_ENV?: string };
+}
 
 describe('pm2 ecosystem', () => {
   let dir: string;
@@ -146,7 +150,9 @@ describe('pm2 ecosystem', () => {
     }
 
     // Every line carries the ecosystem's log_date_format stamp (pm2's `time: true` would replace it).
-    const out = readFileSync(join(dir, 'pm2', 'logs', 'squidex-sync-out.log'), 'utf8').split('\n').filter(Boolean);
+    const out = readFileSync(join(dir, 'pm2', 'logs', 'squidex-sync-out.log'), 'utf8')
+      .split('\n')
+      .filter(Boolean);
     expect(out.length).toBeGreaterThan(0);
     for (const line of out) expect(line).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [+-]\d\d:\d\d: \{/);
 
@@ -155,7 +161,9 @@ describe('pm2 ecosystem', () => {
     expect(list()).toEqual([]);
     if (!useReal) expect(readFileSync(join(dir, 'stand-in.stopped'), 'utf8')).toBe('SIGINT');
     // pm2 stops with SIGINT; a clean drain exits 0 well before kill_timeout's SIGKILL.
-    expect(readFileSync(join(dir, 'pm2', 'pm2.log'), 'utf8')).toMatch(/App \[squidex-sync:0\] exited with code \[0\] via signal \[SIGINT\]/);
+    expect(readFileSync(join(dir, 'pm2', 'pm2.log'), 'utf8')).toMatch(
+      /App \[squidex-sync:0\] exited with code \[0\] via signal \[SIGINT\]/,
+    );
 
     const daemonPid = Number(readFileSync(join(dir, 'pm2', 'pm2.pid'), 'utf8'));
     pm2('kill');
@@ -165,7 +173,10 @@ describe('pm2 ecosystem', () => {
   it('shows a daemon stopped by a bad config (exit 2) as stopped, and does not restart it', async () => {
     const bad = join(dir, 'bad');
     mkdirSync(join(bad, 'files'), { recursive: true });
-    writeFileSync(join(bad, 'sync.yaml'), readFileSync(join(dir, 'sync.yaml'), 'utf8').replace('remote: Smoke', 'remote: Smoke\n    deletes: remove'));
+    writeFileSync(
+      join(bad, 'sync.yaml'),
+      readFileSync(join(dir, 'sync.yaml'), 'utf8').replace('remote: Smoke', 'remote: Smoke\n    deletes: remove'),
+    );
     writeFileSync(
       join(bad, 'ecosystem.config.cjs'),
       `const real = require(${JSON.stringify(ECOSYSTEM)});\n` +
@@ -177,7 +188,9 @@ describe('pm2 ecosystem', () => {
     await new Promise((r) => setTimeout(r, 3_000));
     const [proc] = list();
     expect(proc.pm2_env).toMatchObject({ status: 'stopped', restart_time: 0, exit_code: 2 });
-    expect(readFileSync(join(dir, 'pm2', 'logs', 'squidex-sync-error.log'), 'utf8')).toContain('mappings[0].deletes: expected one of keep | delete, got "remove"');
+    expect(readFileSync(join(dir, 'pm2', 'logs', 'squidex-sync-error.log'), 'utf8')).toContain(
+      'mappings[0].deletes: expected one of keep | delete, got "remove"',
+    );
     pm2('delete', 'squidex-sync');
   });
 });

@@ -81,8 +81,9 @@ describe('sd_notify', () => {
           buf += d.toString();
           const parts = buf.split('\n');
           buf = parts.pop()!;
-          for (const p of parts) if (p === 'listening') resolve();
-          else lines.push(p);
+          for (const p of parts)
+            if (p === 'listening') resolve();
+            else lines.push(p);
         });
       });
       await listening;

@@ -67,10 +67,12 @@ describe('Bandwidth', () => {
       t.on('data', (c: Buffer) => (seen[i] += c.length));
       return t;
     };
-    await Promise.all([0, 1].map(async (i) => {
-      await pump(2 * MB, counted(i));
-      atFirstFinish ??= [...seen];
-    }));
+    await Promise.all(
+      [0, 1].map(async (i) => {
+        await pump(2 * MB, counted(i));
+        atFirstFinish ??= [...seen];
+      }),
+    );
     expect(Math.min(...atFirstFinish!)).toBeGreaterThanOrEqual(0.75 * 2 * MB);
   });
 });

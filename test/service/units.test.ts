@@ -63,7 +63,9 @@ describe('systemd unit', () => {
   it('keeps its hardening: systemd-analyze security rates it OK (exposure below 3)', (ctx) => {
     if (!tool.ok) return ctx.skip();
     verify(UNIT); // writes the runnable copy
-    const r = spawnSync('systemd-analyze', ['security', '--offline=yes', '--no-pager', join(dir, 'squidex-sync.service')], { encoding: 'utf8' });
+    const r = spawnSync('systemd-analyze', ['security', '--offline=yes', '--no-pager', join(dir, 'squidex-sync.service')], {
+      encoding: 'utf8',
+    });
     const m = /Overall exposure level for \S+: (\d+(?:\.\d+)?)/.exec(`${r.stdout}${r.stderr}`);
     if (!m) {
       console.log(`skipped: this systemd-analyze cannot rate a unit offline (${r.stderr.trim().slice(0, 200)})`);

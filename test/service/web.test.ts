@@ -23,12 +23,15 @@ interface Answer {
 /** A raw request: fetch() will not let a test set Host, which is the point of one of these tests. */
 function call(port: number, path: string, o: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: o.method ?? 'GET', headers: { host: `127.0.0.1:${port}`, ...o.headers }, timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path, method: o.method ?? 'GET', headers: { host: `127.0.0.1:${port}`, ...o.headers }, timeout: 5000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
     req.on('error', reject);
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.end(o.body);
@@ -59,7 +62,9 @@ describe('the local page is safe from the websites the user visits', () => {
     const { port, token } = await running();
     for (const path of ['/', '/api/overview', '/status']) expect((await call(port, path)).status, path).toBe(401);
     for (const path of ['/', '/api/overview']) {
-      expect((await call(port, path, { headers: { cookie: 'squidex_sync_token=wrong-token-of-the-right-length' } })).status, path).toBe(401);
+      expect((await call(port, path, { headers: { cookie: 'squidex_sync_token=wrong-token-of-the-right-length' } })).status, path).toBe(
+        401,
+      );
     }
     expect([200, 503]).toContain((await call(port, '/health')).status);
     expect((await call(port, '/metrics')).status).toBe(200);
@@ -90,14 +95,22 @@ describe('the local page is safe from the websites the user visits', () => {
     expect(foreign.status).toBe(403);
     const none = await call(port, '/api/pause', { method: 'POST', headers: auth, body: '{}' });
     expect(none.status).toBe(403);
-    const form = await call(port, '/api/pause', { method: 'POST', headers: { ...auth, origin: `http://127.0.0.1:${port}`, 'content-type': 'text/plain' }, body: '{}' });
+    const form = await call(port, '/api/pause', {
+      method: 'POST',
+      headers: { ...auth, origin: `http://127.0.0.1:${port}`, 'content-type': 'text/plain' },
+      body: '{}',
+    });
     expect(form.status).toBe(403);
     const get = await call(port, '/api/pause', { headers: auth });
     expect(get.status).toBe(405);
     expect(get.headers.allow).toBe('POST');
     expect(JSON.parse((await w.run(['status', '--json'])).stdout).mappings[0].paused).toBe(false);
 
-    const ok = await call(port, '/api/pause', { method: 'POST', headers: { ...auth, origin: `http://127.0.0.1:${port}` }, body: '{"mapping":"share"}' });
+    const ok = await call(port, '/api/pause', {
+      method: 'POST',
+      headers: { ...auth, origin: `http://127.0.0.1:${port}` },
+      body: '{"mapping":"share"}',
+    });
     expect(ok.status, ok.body).toBe(200);
     expect(JSON.parse((await w.run(['status', '--json'])).stdout).mappings[0].paused).toBe(true);
     for (const r of [foreign, none, get, ok]) {

@@ -12,13 +12,21 @@ const ctx = (over: Partial<FailureContext> = {}): FailureContext => ({ operation
 const http = (status: number, body: unknown = {}, headers: Record<string, string> = {}) =>
   ({ kind: 'http', status, headers, body: typeof body === 'string' ? body : JSON.stringify(body) }) as const;
 const net = (code: string) => ({ kind: 'network', error: Object.assign(new Error(code), { code }) }) as const;
-const NGINX_502 = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n';
+const NGINX_502 =
+  '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n';
 
 describe('one classification: transient, permanent for the file, global', () => {
   it.each([
-    ['ECONNREFUSED', net('ECONNREFUSED')], ['ECONNRESET', net('ECONNRESET')], ['ETIMEDOUT', net('ETIMEDOUT')],
-    ['ENOTFOUND', net('ENOTFOUND')], ['EAI_AGAIN', net('EAI_AGAIN')], ['408', http(408)], ['500', http(500)],
-    ['502', http(502)], ['503', http(503)], ['504', http(504)],
+    ['ECONNREFUSED', net('ECONNREFUSED')],
+    ['ECONNRESET', net('ECONNRESET')],
+    ['ETIMEDOUT', net('ETIMEDOUT')],
+    ['ENOTFOUND', net('ENOTFOUND')],
+    ['EAI_AGAIN', net('EAI_AGAIN')],
+    ['408', http(408)],
+    ['500', http(500)],
+    ['502', http(502)],
+    ['503', http(503)],
+    ['504', http(504)],
   ])('%s is transient', (_name, f) => {
     expect(failureScope(classifyFailure(f, ctx()))).toBe('transient');
   });
@@ -47,12 +55,22 @@ describe('one classification: transient, permanent for the file, global', () => 
     expect(bad.message).toContain('502 Bad Gateway');
     expect(bad.message).not.toContain('<html>');
     // A load balancer without a backend answers 404, a VPN login page 403: not this file's fault.
-    expect(classifyFailure(http(404, '<!DOCTYPE html><title>Not Found</title>', page), ctx())).toMatchObject({ code: 'PROXY_ERROR', scope: 'transient' });
-    expect(classifyFailure(http(403, '<html><title>Sign in</title></html>'), ctx())).toMatchObject({ code: 'PROXY_ERROR', scope: 'transient' });
+    expect(classifyFailure(http(404, '<!DOCTYPE html><title>Not Found</title>', page), ctx())).toMatchObject({
+      code: 'PROXY_ERROR',
+      scope: 'transient',
+    });
+    expect(classifyFailure(http(403, '<html><title>Sign in</title></html>'), ctx())).toMatchObject({
+      code: 'PROXY_ERROR',
+      scope: 'transient',
+    });
     expect(classifyFailure(http(503, NGINX_502, page), ctx({ operation: 'token' }))).toMatchObject({ scope: 'transient' });
-    expect(classifyFailure(http(401, '<html><title>Proxy login</title></html>', page), ctx({ operation: 'token' }))).toMatchObject({ scope: 'transient' });
+    expect(classifyFailure(http(401, '<html><title>Proxy login</title></html>', page), ctx({ operation: 'token' }))).toMatchObject({
+      scope: 'transient',
+    });
     // nginx's own 413 page still means this file is too large.
-    expect(classifyFailure(http(413, '<html><title>413 Request Entity Too Large</title></html>', page), ctx({ fileName: 'big.mov' }))).toMatchObject({ code: 'TOO_LARGE', scope: 'file' });
+    expect(
+      classifyFailure(http(413, '<html><title>413 Request Entity Too Large</title></html>', page), ctx({ fileName: 'big.mov' })),
+    ).toMatchObject({ code: 'TOO_LARGE', scope: 'file' });
   });
 });
 
@@ -83,7 +101,13 @@ describe('a server-asked pause is capped', () => {
         res.writeHead(200, { 'content-type': 'text/html' });
         res.end('<html><title>Wi-Fi login</title></html>');
       });
-      const client = new SquidexClient({ url: raw.url, app: 'demo', clientId: 'demo:sync', clientSecret: 'secret-value', maxServerPauseMs: 90_000 });
+      const client = new SquidexClient({
+        url: raw.url,
+        app: 'demo',
+        clientId: 'demo:sync',
+        clientSecret: 'secret-value',
+        maxServerPauseMs: 90_000,
+      });
       try {
         await expect(client.listFolders()).rejects.toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 90_000 });
         await expect(client.getAsset('x')).rejects.toMatchObject({ code: 'PROXY_ERROR', scope: 'transient' });

@@ -22,22 +22,38 @@ describe('squidexFileHash (reference §4 vectors)', () => {
 
 describe('contentTypeFor', () => {
   it.each([
-    ['logo.png', 'image/png'], ['Photo.JPG', 'image/jpeg'], ['doc.pdf', 'application/pdf'], ['icon.svg', 'image/svg+xml'],
-    ['notes.txt', 'text/plain'], ['clip.mp4', 'video/mp4'], ['no-extension', 'application/octet-stream'],
-    ['weird.zzzunknown', 'application/octet-stream'], ['Grüße.webp', 'image/webp'],
+    ['logo.png', 'image/png'],
+    ['Photo.JPG', 'image/jpeg'],
+    ['doc.pdf', 'application/pdf'],
+    ['icon.svg', 'image/svg+xml'],
+    ['notes.txt', 'text/plain'],
+    ['clip.mp4', 'video/mp4'],
+    ['no-extension', 'application/octet-stream'],
+    ['weird.zzzunknown', 'application/octet-stream'],
+    ['Grüße.webp', 'image/webp'],
   ])('%s → %s', (name, type) => expect(contentTypeFor(name)).toBe(type));
 });
 
 describe('classifyFailure', () => {
   it('is a SyncError with status and Squidex fields', () => {
-    const e = classifyFailure(http(409, { message: 'Entity (a--b) already exists.', errorCode: 'OBJECT_CONFLICT', traceId: '00-x' }), ctx());
+    const e = classifyFailure(
+      http(409, { message: 'Entity (a--b) already exists.', errorCode: 'OBJECT_CONFLICT', traceId: '00-x' }),
+      ctx(),
+    );
     expect(e).toBeInstanceOf(SquidexError);
     expect(e).toMatchObject({ code: 'CONFLICT', status: 409, errorCode: 'OBJECT_CONFLICT', traceId: '00-x', retry: 'never' });
   });
 
   it.each([
-    [400, 'HTTP_400'], [401, 'AUTH_FAILED'], [403, 'FORBIDDEN'], [404, 'NOT_FOUND'], [409, 'CONFLICT'], [410, 'GONE'],
-    [412, 'VERSION_CONFLICT'], [413, 'TOO_LARGE'], [415, 'HTTP_415'],
+    [400, 'HTTP_400'],
+    [401, 'AUTH_FAILED'],
+    [403, 'FORBIDDEN'],
+    [404, 'NOT_FOUND'],
+    [409, 'CONFLICT'],
+    [410, 'GONE'],
+    [412, 'VERSION_CONFLICT'],
+    [413, 'TOO_LARGE'],
+    [415, 'HTTP_415'],
   ])('%i → %s, never retried', (status, code) => {
     const e = classifyFailure(http(status), ctx({ fileName: 'a.png', size: 10 }));
     expect(e.code).toBe(code);
@@ -92,7 +108,11 @@ describe('classifyFailure', () => {
   it('408 → TIMEOUT retry', () => expect(classifyFailure(http(408), ctx())).toMatchObject({ code: 'TIMEOUT', retry: 'retry' }));
 
   it('429 with Retry-After seconds → every worker pauses that long', () => {
-    expect(classifyFailure(http(429, '', { 'retry-after': '120' }), ctx())).toMatchObject({ code: 'RATE_LIMITED', retry: 'pause', retryAfterMs: 120_000 });
+    expect(classifyFailure(http(429, '', { 'retry-after': '120' }), ctx())).toMatchObject({
+      code: 'RATE_LIMITED',
+      retry: 'pause',
+      retryAfterMs: 120_000,
+    });
   });
 
   it('429 with an HTTP-date Retry-After', () => {

@@ -102,8 +102,12 @@ describe('exchange against undici request', () => {
   });
 
   it('an answer over the agent’s maxResponseSize fails as it does through request', async () => {
-    const ours = await exchange(small, `${server.url}/big`, { method: 'GET', headers: {} }).catch((e: unknown) => e as Error & { code?: string });
-    const theirs = await request(`${server.url}/big`, { dispatcher: small }).then((r) => r.body.text()).catch((e: unknown) => e as Error & { code?: string });
+    const ours = await exchange(small, `${server.url}/big`, { method: 'GET', headers: {} }).catch(
+      (e: unknown) => e as Error & { code?: string },
+    );
+    const theirs = await request(`${server.url}/big`, { dispatcher: small })
+      .then((r) => r.body.text())
+      .catch((e: unknown) => e as Error & { code?: string });
     expect((ours as { code?: string }).code).toBe('UND_ERR_RES_EXCEEDED_MAX_SIZE');
     expect((ours as { code?: string }).code).toBe((theirs as { code?: string }).code);
   });

@@ -1,12 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { FolderResolver, normalizeRemotePath, ROOT_FOLDER_ID, SquidexError, type FolderCache, type FolderDto } from '../../src/squidex/index.js';
+import {
+  FolderResolver,
+  normalizeRemotePath,
+  ROOT_FOLDER_ID,
+  SquidexError,
+  type FolderCache,
+  type FolderDto,
+} from '../../src/squidex/index.js';
 import type { FolderApi } from '../../src/squidex/folders.js';
 
 class MapCache implements FolderCache {
   readonly map = new Map<string, string>();
-  get(p: string) { return this.map.get(p); }
-  set(p: string, id: string) { this.map.set(p, id); }
-  delete(p: string) { this.map.delete(p); }
+  get(p: string) {
+    return this.map.get(p);
+  }
+  set(p: string, id: string) {
+    this.map.set(p, id);
+  }
+  delete(p: string) {
+    this.map.delete(p);
+  }
 }
 
 /** An in-memory folder API with a little latency, so concurrent callers really overlap. */

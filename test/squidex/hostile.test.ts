@@ -27,7 +27,17 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const asset = (id: string) => ({ id, parentId: 'p', fileName: 'x', slug: 'x', mimeType: 'x', fileSize: 1, fileVersion: 0, version: 0, metadata: {} });
+const asset = (id: string) => ({
+  id,
+  parentId: 'p',
+  fileName: 'x',
+  slug: 'x',
+  mimeType: 'x',
+  fileSize: 1,
+  fileVersion: 0,
+  version: 0,
+  metadata: {},
+});
 const TOKEN_PATH = '/identity-server/connect/token';
 
 /** 16 MiB past the client's limit, then silence (bounded, so the unfixed client does not eat the machine's memory). */

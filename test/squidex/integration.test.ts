@@ -7,7 +7,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/lib/clock.js';
 import { createLogger } from '../../src/lib/log.js';
 import {
-  FolderResolver, ROOT_FOLDER_ID, SquidexClient, type SquidexError, squidexFileHash, type FolderCache, type SquidexClientOptions,
+  FolderResolver,
+  ROOT_FOLDER_ID,
+  SquidexClient,
+  type SquidexError,
+  squidexFileHash,
+  type FolderCache,
+  type SquidexClientOptions,
 } from '../../src/squidex/index.js';
 import { startTestServer, type TestServer, type TestServerOptions } from '../../src/testserver/index.js';
 
@@ -17,7 +23,13 @@ const clients: SquidexClient[] = [];
 
 async function setup(opts: TestServerOptions = {}, clientOpts: Partial<SquidexClientOptions> = {}): Promise<SquidexClient> {
   server = await startTestServer(opts);
-  const c = new SquidexClient({ url: server.url, app: server.app, clientId: server.clientId, clientSecret: server.clientSecret, ...clientOpts });
+  const c = new SquidexClient({
+    url: server.url,
+    app: server.app,
+    clientId: server.clientId,
+    clientSecret: server.clientSecret,
+    ...clientOpts,
+  });
   clients.push(c);
   return c;
 }
@@ -32,9 +44,15 @@ const sha = (b: string | Buffer) => createHash('sha256').update(b).digest();
 
 class MapCache implements FolderCache {
   readonly map = new Map<string, string>();
-  get(p: string) { return this.map.get(p); }
-  set(p: string, id: string) { this.map.set(p, id); }
-  delete(p: string) { this.map.delete(p); }
+  get(p: string) {
+    return this.map.get(p);
+  }
+  set(p: string, id: string) {
+    this.map.set(p, id);
+  }
+  delete(p: string) {
+    this.map.delete(p);
+  }
 }
 
 beforeEach(() => {
@@ -73,10 +91,15 @@ describe('against the test server', () => {
 
   it('wrong secret: AUTH_FAILED naming the client id, secret never in message or logs', async () => {
     const lines: string[] = [];
-    const logger = createLogger({ level: 'trace', destination: new Writable({ write: (c, _e, cb) => {
-        lines.push(String(c));
-        cb();
-      } }) });
+    const logger = createLogger({
+      level: 'trace',
+      destination: new Writable({
+        write: (c, _e, cb) => {
+          lines.push(String(c));
+          cb();
+        },
+      }),
+    });
     server = await startTestServer();
     const secret = 'wrong-but-still-secret-42';
     const c = new SquidexClient({ url: server.url, app: server.app, clientId: server.clientId, clientSecret: secret, logger });
@@ -157,8 +180,12 @@ describe('against the test server', () => {
   it('content type per extension and non-ASCII names round-trip', async () => {
     const c = await setup();
     const cases: Array<[string, string]> = [
-      ['logo.png', 'image/png'], ['Foto Übersicht.JPG', 'image/jpeg'], ['brochure.pdf', 'application/pdf'],
-      ['日本語のファイル.svg', 'image/svg+xml'], ['Ελληνικά "quoted".txt', 'text/plain'], ['no-ext', 'application/octet-stream'],
+      ['logo.png', 'image/png'],
+      ['Foto Übersicht.JPG', 'image/jpeg'],
+      ['brochure.pdf', 'application/pdf'],
+      ['日本語のファイル.svg', 'image/svg+xml'],
+      ['Ελληνικά "quoted".txt', 'text/plain'],
+      ['no-ext', 'application/octet-stream'],
     ];
     for (const [name, type] of cases) {
       const body = name === '日本語のファイル.svg' ? '<svg xmlns="http://www.w3.org/2000/svg"/>' : `content of ${name}`;
@@ -205,7 +232,9 @@ describe('against the test server', () => {
     server.setFaults({ hangRate: 1 });
     expect(await c.listFolders().catch((x: unknown) => x)).toMatchObject({ code: 'TIMEOUT', retry: 'retry' });
     server.setFaults({ hangRate: 0, resetRate: 1 });
-    const e = await c.upsertAsset('r1', ROOT_FOLDER_ID, { path: file('r', Buffer.alloc(256 * 1024)), fileName: 'r.bin' }).catch((x: unknown) => x);
+    const e = await c
+      .upsertAsset('r1', ROOT_FOLDER_ID, { path: file('r', Buffer.alloc(256 * 1024)), fileName: 'r.bin' })
+      .catch((x: unknown) => x);
     expect(e).toMatchObject({ code: 'NETWORK', retry: 'retry' });
     server.setFaults({ resetRate: 0, down: true });
     expect(await c.listFolders().catch((x: unknown) => x)).toMatchObject({ code: 'NETWORK', retry: 'retry' });

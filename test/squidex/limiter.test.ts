@@ -28,7 +28,7 @@ describe('AdaptiveLimiter', () => {
     expect(Math.max(...r.seen)).toBe(MAX_LIMIT);
   });
 
-  it('settles a little above the server\'s K when more only queue (K = 16, S = 30 ms)', async () => {
+  it("settles a little above the server's K when more only queue (K = 16, S = 30 ms)", async () => {
     const r = rig();
     for (let i = 0; i < 300; i++) await r.round(server(16, 30));
     // Above 16 the server only queues; Vegas keeps a few requests waiting there, never twice K.
@@ -103,9 +103,18 @@ describe('AdaptiveLimiter', () => {
     const first = await r.limiter.enter();
     const order: string[] = [];
     const ac = new AbortController();
-    const second = r.limiter.enter().then((t) => (order.push('second'), t));
-    const gaveUp = r.limiter.enter(ac.signal).then(() => order.push('abandoned'), () => order.push('gave up'));
-    const third = r.limiter.enter().then((t) => (order.push('third'), t));
+    const second = r.limiter.enter().then((t) => {
+      order.push('second');
+      return t;
+    });
+    const gaveUp = r.limiter.enter(ac.signal).then(
+      () => order.push('abandoned'),
+      () => order.push('gave up'),
+    );
+    const third = r.limiter.enter().then((t) => {
+      order.push('third');
+      return t;
+    });
     expect(r.limiter.inFlight).toBe(1);
     ac.abort();
     await gaveUp;

@@ -25,7 +25,17 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const asset = (id: string) => ({ id, parentId: 'p', fileName: 'x', slug: 'x', mimeType: 'x', fileSize: 1, fileVersion: 0, version: 0, metadata: {} });
+const asset = (id: string) => ({
+  id,
+  parentId: 'p',
+  fileName: 'x',
+  slug: 'x',
+  mimeType: 'x',
+  fileSize: 1,
+  fileVersion: 0,
+  version: 0,
+  metadata: {},
+});
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('multipart upload bytes', () => {
@@ -51,7 +61,7 @@ describe('multipart upload bytes', () => {
     const expected = Buffer.concat([Buffer.from(preamble), content, Buffer.from(`\r\n--${boundary}--\r\n`)]);
     expect(req.body.equals(expected)).toBe(true);
     // filename* decodes back to the exact name
-    expect(decodeURIComponent("Gr%C3%BC%C3%9Fe%20%E2%80%93%20%E6%97%A5%E6%9C%AC%20%22q%22.png")).toBe(name);
+    expect(decodeURIComponent('Gr%C3%BC%C3%9Fe%20%E2%80%93%20%E6%97%A5%E6%9C%AC%20%22q%22.png')).toBe(name);
   });
 
   it('streams a large file with a mime override and an empty file, via PUT /content', async () => {
@@ -76,7 +86,12 @@ describe('tokens', () => {
     server = await startRawServer((req, res, body) => {
       if (req.url === '/identity-server/connect/token') {
         const form = new URLSearchParams(body.toString());
-        expect(Object.fromEntries(form)).toEqual({ grant_type: 'client_credentials', client_id: 'demo:sync', client_secret: SECRET, scope: 'squidex-api' });
+        expect(Object.fromEntries(form)).toEqual({
+          grant_type: 'client_credentials',
+          client_id: 'demo:sync',
+          client_secret: SECRET,
+          scope: 'squidex-api',
+        });
         issued++;
         valid.add(`tok-${issued}`);
         return json(res, 200, tokenJson(issued, 100));
@@ -116,10 +131,12 @@ describe('tokens', () => {
       json(res, 401, { error: 'invalid_client', error_description: `The specified client credentials are invalid: ${SECRET}` }),
     );
     const lines: string[] = [];
-    const sink = new Writable({ write: (c, _e, cb) => {
+    const sink = new Writable({
+      write: (c, _e, cb) => {
         lines.push(String(c));
         cb();
-      } });
+      },
+    });
     const logger = createLogger({ level: 'trace', destination: sink });
     client = new SquidexClient({ url: server.url, app: 'demo', clientId: 'demo:sync', clientSecret: SECRET, logger });
     const e = (await client.listFolders().catch((x: unknown) => x)) as SquidexError;
@@ -203,7 +220,9 @@ describe('timeouts, aborts and resets', () => {
     );
     writeFileSync(join(dir, 'poster.tif'), Buffer.alloc(32 * 1024 * 1024));
     client = new SquidexClient({ url: server.url, app: 'demo', token: 't' });
-    const e = (await client.upsertAsset('a', 'p', { path: join(dir, 'poster.tif'), fileName: 'poster.tif' }).catch((x: unknown) => x)) as SquidexError;
+    const e = (await client
+      .upsertAsset('a', 'p', { path: join(dir, 'poster.tif'), fileName: 'poster.tif' })
+      .catch((x: unknown) => x)) as SquidexError;
     expect(e).toMatchObject({ code: 'TOO_LARGE', retry: 'never', status: 413 });
     expect(e.message).toContain('"poster.tif" (32.0 MiB)');
     expect(e.message).toContain('assets:maxSize is 5 MiB');
@@ -242,7 +261,8 @@ describe('upsert safety', () => {
     writeFileSync(join(dir, 'a.txt'), 'a');
     client = new SquidexClient({ url: server.url, app: 'demo', token: 't' });
     await expect(client.upsertAsset('mine', 'p', { path: join(dir, 'a.txt'), fileName: 'a.txt' })).rejects.toMatchObject({
-      code: 'UNEXPECTED_RESPONSE', retry: 'never',
+      code: 'UNEXPECTED_RESPONSE',
+      retry: 'never',
     });
   });
 });
@@ -259,7 +279,8 @@ describe('early success', () => {
     writeFileSync(join(dir, 'e.bin'), Buffer.alloc(32 * 1024 * 1024));
     client = new SquidexClient({ url: server.url, app: 'demo', token: 't' });
     await expect(client.upsertAsset('e', 'p', { path: join(dir, 'e.bin'), fileName: 'e.bin' })).rejects.toMatchObject({
-      code: 'UNEXPECTED_RESPONSE', retry: 'retry',
+      code: 'UNEXPECTED_RESPONSE',
+      retry: 'retry',
     });
   });
 });
@@ -273,7 +294,12 @@ describe('queries', () => {
       json(res, 200, { total: 203, items: Array.from({ length: n }, (_, i) => asset(`id-${calls}-${i}`)) });
     });
     client = new SquidexClient({ url: server.url, app: 'my app', token: 't' });
-    const found = await client.findAssets({ parentId: 'p1', fileName: "O'Brien & Co.png", fileHash: 'a+b/c=', metadata: { 'sync-path': 'a/b c.png' } });
+    const found = await client.findAssets({
+      parentId: 'p1',
+      fileName: "O'Brien & Co.png",
+      fileHash: 'a+b/c=',
+      metadata: { 'sync-path': 'a/b c.png' },
+    });
     expect(found).toHaveLength(203);
     const u = server.requests[0].url;
     expect(u.startsWith('/api/apps/my%20app/assets?parentId=p1&$filter=')).toBe(true);

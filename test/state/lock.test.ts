@@ -84,9 +84,15 @@ describe('acquireLock', () => {
     const file = join(t.dir(), 'state.db');
     const stamp = psStart(process.pid);
     expect(stamp).toMatch(/^ps:\w{3} /);
-    writeFileSync(`${file}.lock`, JSON.stringify({ pid: process.pid, hostname: hostname(), procStart: stamp, startedAt: 0, nonce: 'live' }));
+    writeFileSync(
+      `${file}.lock`,
+      JSON.stringify({ pid: process.pid, hostname: hostname(), procStart: stamp, startedAt: 0, nonce: 'live' }),
+    );
     expect(() => take(file)).toThrowError(/state is in use by squidex-sync pid/);
-    writeFileSync(`${file}.lock`, JSON.stringify({ pid: process.pid, hostname: hostname(), procStart: 'ps:Thu Jan  1 00:00:00 1970', startedAt: 0, nonce: 'old' }));
+    writeFileSync(
+      `${file}.lock`,
+      JSON.stringify({ pid: process.pid, hostname: hostname(), procStart: 'ps:Thu Jan  1 00:00:00 1970', startedAt: 0, nonce: 'old' }),
+    );
     expect(take(file).holder.nonce).not.toBe('old');
   });
 
@@ -110,7 +116,7 @@ describe('acquireLock', () => {
     expect(() => acquireLock(file)).toThrow(/pid 1 on host elsewhere/);
   });
 
-  it('release never deletes a successor\'s lock', () => {
+  it("release never deletes a successor's lock", () => {
     const file = join(t.dir(), 'state.db');
     const l = take(file);
     writeFileSync(`${file}.lock`, JSON.stringify({ pid: 1, hostname: 'h', procStart: null, startedAt: 0, nonce: 'successor' }));

@@ -46,7 +46,9 @@ describe('openState', () => {
 
   it('uses STRICT tables: a wrong type is refused at write time', () => {
     const s = t.open(join(t.dir(), 'state.db'));
-    expect(() => s.db.prepare(`INSERT INTO files (mapping, path, asset_id, size) VALUES ('m', 'p', 'x', 'big')`).run()).toThrow(/cannot store TEXT/);
+    expect(() => s.db.prepare(`INSERT INTO files (mapping, path, asset_id, size) VALUES ('m', 'p', 'x', 'big')`).run()).toThrow(
+      /cannot store TEXT/,
+    );
   });
 
   it('refuses a database from a newer version with STATE_TOO_NEW', () => {
@@ -102,8 +104,17 @@ describe('openState', () => {
 
 describe('files', () => {
   const row = (path: string, over: Partial<FileRow> = {}): FileRow => ({
-    mapping: 'm', path, size: 10, mtimeMs: 1_700_000_000_123.456, sha256: 'h'.repeat(64), assetId: `id-${path}`,
-    parentId: 'folder', version: 1, syncedAt: 5, missingSince: null, ...over,
+    mapping: 'm',
+    path,
+    size: 10,
+    mtimeMs: 1_700_000_000_123.456,
+    sha256: 'h'.repeat(64),
+    assetId: `id-${path}`,
+    parentId: 'folder',
+    version: 1,
+    syncedAt: 5,
+    missingSince: null,
+    ...over,
   });
 
   it('reserve writes the asset id before the first upload and never replaces it', () => {
@@ -157,11 +168,15 @@ describe('files', () => {
 describe('folder cache and meta', () => {
   it('delete removes the folder and its descendants only', () => {
     const s = t.open(join(t.dir(), 'state.db'));
-    for (const p of ['Marketing', 'Marketing/Shared', 'Marketing/Shared/2026', 'Marketing/Shared2', 'Marketing/Shared-x', 'Other']) s.folders.set(p, `id:${p}`);
+    for (const p of ['Marketing', 'Marketing/Shared', 'Marketing/Shared/2026', 'Marketing/Shared2', 'Marketing/Shared-x', 'Other'])
+      s.folders.set(p, `id:${p}`);
     expect(s.folders.get('Marketing/Shared/2026')).toBe('id:Marketing/Shared/2026');
     s.folders.delete('Marketing/Shared');
-    expect(['Marketing', 'Marketing/Shared', 'Marketing/Shared/2026', 'Marketing/Shared2', 'Marketing/Shared-x', 'Other'].map((p) => s.folders.get(p) !== undefined))
-      .toEqual([true, false, false, true, true, true]);
+    expect(
+      ['Marketing', 'Marketing/Shared', 'Marketing/Shared/2026', 'Marketing/Shared2', 'Marketing/Shared-x', 'Other'].map(
+        (p) => s.folders.get(p) !== undefined,
+      ),
+    ).toEqual([true, false, false, true, true, true]);
     s.folders.set('Other', 'new-id');
     expect(s.folders.get('Other')).toBe('new-id');
     s.folders.clear();
@@ -192,11 +207,36 @@ describe('check', () => {
 describe('kept assets (deletes: keep)', () => {
   it('forget moves a gone row to kept; stats count per mapping; the path coming back clears it', () => {
     const s = t.open(join(t.dir(), 'state.db'));
-    s.files.recordSynced({ mapping: 'm', path: 'a', size: 1, mtimeMs: 1, sha256: 'x', assetId: 'A', parentId: null, version: 1, syncedAt: 1, missingSince: null });
-    s.files.recordSynced({ mapping: 'm', path: 'b', size: 1, mtimeMs: 1, sha256: 'y', assetId: 'B', parentId: null, version: 1, syncedAt: 1, missingSince: null });
+    s.files.recordSynced({
+      mapping: 'm',
+      path: 'a',
+      size: 1,
+      mtimeMs: 1,
+      sha256: 'x',
+      assetId: 'A',
+      parentId: null,
+      version: 1,
+      syncedAt: 1,
+      missingSince: null,
+    });
+    s.files.recordSynced({
+      mapping: 'm',
+      path: 'b',
+      size: 1,
+      mtimeMs: 1,
+      sha256: 'y',
+      assetId: 'B',
+      parentId: null,
+      version: 1,
+      syncedAt: 1,
+      missingSince: null,
+    });
     s.files.reserve('n', 'c', 'C');
     s.files.markMissing('m', 'b', 50);
-    expect(Object.fromEntries(s.files.stats())).toEqual({ m: { inSync: 1, missing: 1, kept: 0, referenced: 0 }, n: { inSync: 0, missing: 0, kept: 0, referenced: 0 } });
+    expect(Object.fromEntries(s.files.stats())).toEqual({
+      m: { inSync: 1, missing: 1, kept: 0, referenced: 0 },
+      n: { inSync: 0, missing: 0, kept: 0, referenced: 0 },
+    });
     expect(s.files.forget('m', 'b', 99)).toBe(true);
     expect(s.files.forget('m', 'nope', 99)).toBe(false);
     expect(s.files.get('m', 'b')).toBeUndefined();
@@ -213,7 +253,9 @@ describe('kept assets (deletes: keep)', () => {
     a.files.reserve('m', 'a', 'id');
     a.jobs.enqueueMany([{ mapping: 'm', path: 'a', delayMs: 0 }]);
     // What migrations 2 to 8 add, taken away again: the file as version 1 wrote it.
-    a.db.exec('DROP TABLE kept; DROP TABLE stamps; DROP TABLE skipped; DROP TABLE drift; DROP TABLE file_versions; DROP TABLE uploads; DROP TABLE annotations; DROP TABLE sidecars; ALTER TABLE jobs DROP COLUMN asset_hint; ALTER TABLE jobs DROP COLUMN fail_kind');
+    a.db.exec(
+      'DROP TABLE kept; DROP TABLE stamps; DROP TABLE skipped; DROP TABLE drift; DROP TABLE file_versions; DROP TABLE uploads; DROP TABLE annotations; DROP TABLE sidecars; ALTER TABLE jobs DROP COLUMN asset_hint; ALTER TABLE jobs DROP COLUMN fail_kind',
+    );
     a.db.pragma('user_version = 1');
     a.close();
     const b = t.open(file);

@@ -130,7 +130,14 @@ export function makeFakeSystem(dir: string, repo: string): FakeSystem {
   const bin = join(dir, 'fakebin');
   for (const d of ['etc/systemd/system', 'usr/local/bin', 'var/lib', 'run']) mkdirSync(join(root, d), { recursive: true });
   mkdirSync(bin, { recursive: true });
-  const scripts: Record<string, string> = { sudo: SUDO, npm: NPM, npx: NPX, useradd: USERADD, journalctl: JOURNALCTL, 'systemctl.mjs': SYSTEMCTL };
+  const scripts: Record<string, string> = {
+    sudo: SUDO,
+    npm: NPM,
+    npx: NPX,
+    useradd: USERADD,
+    journalctl: JOURNALCTL,
+    'systemctl.mjs': SYSTEMCTL,
+  };
   for (const [name, text] of Object.entries(scripts)) {
     writeFileSync(join(bin, name), text);
     chmodSync(join(bin, name), 0o755);

@@ -9,9 +9,23 @@ import { silentLogger } from '../../src/lib/log.js';
 import { openRuntime, type Runtime } from '../../src/cli/runtime.js';
 import { startTestServer, type TestServer, type TestServerOptions } from '../../src/testserver/index.js';
 
-export interface Rig { server: TestServer; dir: string; local: string; rt: Runtime; cleanup(): Promise<void> }
+export interface Rig {
+  server: TestServer;
+  dir: string;
+  local: string;
+  rt: Runtime;
+  cleanup(): Promise<void>;
+}
 
-export async function rig(opts: { server?: TestServerOptions; sync?: Record<string, unknown>; mapping?: Record<string, unknown>; setup?: (local: string) => void; clock?: Clock } = {}): Promise<Rig> {
+export async function rig(
+  opts: {
+    server?: TestServerOptions;
+    sync?: Record<string, unknown>;
+    mapping?: Record<string, unknown>;
+    setup?: (local: string) => void;
+    clock?: Clock;
+  } = {},
+): Promise<Rig> {
   const server = await startTestServer(opts.server);
   const dir = mkdtempSync(join(tmpdir(), 'sqsync-regress-'));
   const local = join(dir, 'share');
@@ -28,7 +42,10 @@ export async function rig(opts: { server?: TestServerOptions; sync?: Record<stri
   const config = loadConfig(file, process.env, { missingLocal: 'allow' });
   const rt = openRuntime(config, { logger: silentLogger, clock: opts.clock });
   return {
-    server, dir, local, rt,
+    server,
+    dir,
+    local,
+    rt,
     async cleanup() {
       await rt.close().catch(() => undefined);
       await server.close();

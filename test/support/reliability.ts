@@ -62,6 +62,12 @@ export async function waitMirror(w: World, timeoutMs: number, extra: Partial<Mir
   }
   if (d && process.env.SQSYNC_DEBUG_LOG) writeFileSync(process.env.SQSYNC_DEBUG_LOG, d.stdout);
   // The daemon's last warnings say why, far better than the list of missing files alone.
-  const log = d ? `${d.lines.filter((l) => Number(l.level) >= 40).slice(-15).map((l) => JSON.stringify(l)).join('\n')}\nstderr: ${d.stderr.slice(-2000)}` : '';
+  const log = d
+    ? `${d.lines
+        .filter((l) => Number(l.level) >= 40)
+        .slice(-15)
+        .map((l) => JSON.stringify(l))
+        .join('\n')}\nstderr: ${d.stderr.slice(-2000)}`
+    : '';
   throw new Error(`not mirrored after ${timeoutMs} ms (${last.length} problems):\n  ${last.slice(0, 20).join('\n  ')}\n${log}`);
 }

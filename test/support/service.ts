@@ -55,7 +55,10 @@ export interface Endpoint {
   /** Parsed Prometheus text: metric name → family. Throws if the text does not parse. */
   metrics(): Promise<Metrics>;
   /** Polls /health until `pred` holds (bounded). */
-  waitHealth(pred: (status: number | null) => boolean, timeoutMs?: number): Promise<{ status: number | null; body: { ok?: boolean; reasons?: string[] } }>;
+  waitHealth(
+    pred: (status: number | null) => boolean,
+    timeoutMs?: number,
+  ): Promise<{ status: number | null; body: { ok?: boolean; reasons?: string[] } }>;
 }
 
 export class Metrics {
@@ -118,7 +121,11 @@ export function endpoint(port: number, stateFile?: string): Endpoint {
 }
 
 /** Polls an async probe (every 100 ms, bounded) until it returns something truthy. */
-export async function waitForAsync<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, why: () => string = () => 'condition not met'): Promise<T> {
+export async function waitForAsync<T>(
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs = 20_000,
+  why: () => string = () => 'condition not met',
+): Promise<T> {
   let value: T | undefined | null | false;
   const deadline = Date.now() + timeoutMs;
   for (;;) {

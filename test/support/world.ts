@@ -40,7 +40,10 @@ export class World {
   readonly statePath: string;
   readonly procs = new Set<ChildProcess>();
 
-  private constructor(readonly server: TestServer, private readonly opts: WorldOptions) {
+  private constructor(
+    readonly server: TestServer,
+    private readonly opts: WorldOptions,
+  ) {
     this.dir = mkdtempSync(join(tmpdir(), 'sqsync-e2e-'));
     this.local = join(this.dir, 'share');
     this.statePath = join(this.dir, 'state', 'state.db');
@@ -59,7 +62,15 @@ export class World {
       squidex: { url: this.server.url, app: this.server.app, clientId: this.server.clientId, clientSecret: '${TEST_SQUIDEX_SECRET}' },
       state: './state/state.db',
       mappings: [{ local: './share', remote: this.opts.remote ?? 'Design/Shared', name: 'share', ...this.opts.mapping }],
-      sync: { stabilityMs: 300, debounceMs: 100, maxWaitMs: 2000, moveWindowMs: 800, maxAttempts: 4, shutdownTimeoutMs: 5000, ...this.opts.sync },
+      sync: {
+        stabilityMs: 300,
+        debounceMs: 100,
+        maxWaitMs: 2000,
+        moveWindowMs: 800,
+        maxAttempts: 4,
+        shutdownTimeoutMs: 5000,
+        ...this.opts.sync,
+      },
       log: { level: 'debug' },
       // The local page is on by default at a fixed port; tests that run side by side turn it off unless they ask for one.
       http: { port: 0 },
@@ -157,7 +168,11 @@ export class Daemon {
 
   /** Waits until a log line matches, or fails after timeoutMs. */
   async waitForLog(pred: (l: Record<string, unknown>) => boolean, timeoutMs = 20_000): Promise<Record<string, unknown>> {
-    return waitFor(() => this.lines.find(pred), timeoutMs, () => `no matching log line; stderr:\n${this.stderr}\nstdout tail:\n${this.stdout.slice(-3000)}`);
+    return waitFor(
+      () => this.lines.find(pred),
+      timeoutMs,
+      () => `no matching log line; stderr:\n${this.stderr}\nstdout tail:\n${this.stdout.slice(-3000)}`,
+    );
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000): Promise<number | null> {
@@ -170,7 +185,11 @@ export class Daemon {
 }
 
 /** Polls `probe` every 50 ms until it returns something truthy; bounded by timeoutMs. */
-export async function waitFor<T>(probe: () => T | undefined | null | false, timeoutMs = 20_000, why: () => string = () => 'condition not met'): Promise<T> {
+export async function waitFor<T>(
+  probe: () => T | undefined | null | false,
+  timeoutMs = 20_000,
+  why: () => string = () => 'condition not met',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = probe();

@@ -79,7 +79,11 @@ describe('test server: uploads', () => {
     expect(created.id).toBe('my-id');
     const conflict = await h.upload('/assets?id=my-id&duplicate=true', [file('d.txt', 'd')]);
     expect(conflict.status).toBe(409);
-    expect(await body(conflict)).toMatchObject({ message: 'Entity (demo-app-id--my-id) already exists.', errorCode: 'OBJECT_CONFLICT', statusCode: 409 });
+    expect(await body(conflict)).toMatchObject({
+      message: 'Entity (demo-app-id--my-id) already exists.',
+      errorCode: 'OBJECT_CONFLICT',
+      statusCode: 409,
+    });
     expect((await h.api('/assets/my-id', { method: 'DELETE' })).status).toBe(204);
     const recreated = await body(await h.upload('/assets?id=my-id&duplicate=true', [file('e.txt', 'e')]));
     expect(recreated).toMatchObject({ id: 'my-id', fileName: 'e.txt', version: 2 });
@@ -87,7 +91,9 @@ describe('test server: uploads', () => {
   });
 
   it('decodes RFC 5987 filename* for non-ASCII names', async () => {
-    const res = await h.upload('/assets', [{ filename: 'fallback.txt', filenameStar: 'Grüße 日本.txt', contentType: 'text/plain', data: 'x' }]);
+    const res = await h.upload('/assets', [
+      { filename: 'fallback.txt', filenameStar: 'Grüße 日本.txt', contentType: 'text/plain', data: 'x' },
+    ]);
     const a = await body(res);
     expect(a.fileName).toBe('Grüße 日本.txt');
     expect(a.slug).toBe('gruesse-日本.txt');
@@ -101,17 +107,27 @@ describe('test server: uploads', () => {
     const res = await h.upload('/assets', [file('big.bin', Buffer.alloc(5000), 'application/octet-stream')]);
     expect(res.status).toBe(413);
     const b = await body(res);
-    expect(b).toMatchObject({ message: 'Failed to read the request form. Request body too large. The max request body size is 1000 bytes.', statusCode: 413 });
+    expect(b).toMatchObject({
+      message: 'Failed to read the request form. Request body too large. The max request body size is 1000 bytes.',
+      statusCode: 413,
+    });
     expect(b.type).toBeUndefined();
     // Streamed without Content-Length, the limit is found while reading.
     const stream = new ReadableStream({
       start(c) {
-        c.enqueue(new TextEncoder().encode(`--b\r\nContent-Disposition: form-data; name="file"; filename="s.bin"\r\nContent-Type: x/y\r\n\r\n`));
+        c.enqueue(
+          new TextEncoder().encode(`--b\r\nContent-Disposition: form-data; name="file"; filename="s.bin"\r\nContent-Type: x/y\r\n\r\n`),
+        );
         for (let i = 0; i < 10; i++) c.enqueue(new Uint8Array(500));
         c.close();
       },
     });
-    const chunked = await h.api('/assets', { method: 'POST', headers: { 'Content-Type': 'multipart/form-data; boundary=b' }, body: stream, duplex: 'half' } as RequestInit);
+    const chunked = await h.api('/assets', {
+      method: 'POST',
+      headers: { 'Content-Type': 'multipart/form-data; boundary=b' },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
     expect(chunked.status).toBe(413);
     expect(h.server.inspect().assets).toEqual([]);
     expect((await h.upload('/assets', [file('ok.txt', 'fine')])).status).toBe(201);
@@ -151,14 +167,27 @@ describe('test server: bulk (reference §9)', () => {
     });
     expect(res.status).toBe(200);
     const results = (await res.json()) as Array<{ jobIndex: number; id: string; error?: { message: string; statusCode: number } }>;
-    expect(results.map((r) => [r.jobIndex, r.id, r.error?.statusCode ?? null])).toEqual([[0, a.id, null], [1, a.id, null], [2, missing, 404], [3, b.id, null]]);
+    expect(results.map((r) => [r.jobIndex, r.id, r.error?.statusCode ?? null])).toEqual([
+      [0, a.id, null],
+      [1, a.id, null],
+      [2, missing, 404],
+      [3, b.id, null],
+    ]);
     expect(results[2]!.error!.message).toBe('OBJECT_NOTFOUND');
     const after = await body(await h.api(`/assets/${a.id}`));
     expect(after).toMatchObject({ fileName: 'renamed.txt', metadata: { k: 'v' }, parentId: target, version: 2 });
     expect((await h.api(`/assets/${b.id}`)).status).toBe(404);
     expect(h.server.inspect().counters.byRoute['POST /assets/bulk']).toBe(1);
 
-    const bad = await h.api('/assets/bulk', { method: 'POST', ...json({ jobs: [{ id: a.id, type: 'Annotate' }, { id: a.id, type: 'Upload' }] }) });
+    const bad = await h.api('/assets/bulk', {
+      method: 'POST',
+      ...json({
+        jobs: [
+          { id: a.id, type: 'Annotate' },
+          { id: a.id, type: 'Upload' },
+        ],
+      }),
+    });
     expect(bad.status).toBe(400);
     expect((await body(await h.api(`/assets/${a.id}`))).version).toBe(2); // nothing ran
   });

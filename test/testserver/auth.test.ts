@@ -21,7 +21,12 @@ describe('test server: token endpoint and bearer auth', () => {
     server = await startTestServer();
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(server.clientId).toBe('demo:sync');
-    const res = await tokenRequest(server, { grant_type: 'client_credentials', client_id: 'demo:sync', client_secret: 'demo-secret', scope: 'squidex-api' });
+    const res = await tokenRequest(server, {
+      grant_type: 'client_credentials',
+      client_id: 'demo:sync',
+      client_secret: 'demo-secret',
+      scope: 'squidex-api',
+    });
     expect(res.status).toBe(200);
     const b = (await res.json()) as Record<string, unknown>;
     expect(b).toMatchObject({ token_type: 'Bearer', expires_in: 2592000, scope: 'squidex-api' });
@@ -44,7 +49,10 @@ describe('test server: token endpoint and bearer auth', () => {
     expect(((await unknown.json()) as Record<string, string>).error_description).toBe("The specified 'client_id' is invalid.");
     const noGrant = await tokenRequest(server, { client_id: 'demo:sync', client_secret: 'demo-secret' });
     expect(noGrant.status).toBe(400);
-    expect(await noGrant.json()).toMatchObject({ error: 'invalid_request', error_description: "The mandatory 'grant_type' parameter is missing." });
+    expect(await noGrant.json()).toMatchObject({
+      error: 'invalid_request',
+      error_description: "The mandatory 'grant_type' parameter is missing.",
+    });
     const badGrant = await tokenRequest(server, { grant_type: 'password', client_id: 'demo:sync', client_secret: 'demo-secret' });
     expect(badGrant.status).toBe(400);
     expect(((await badGrant.json()) as Record<string, string>).error).toBe('unsupported_grant_type');
@@ -54,7 +62,10 @@ describe('test server: token endpoint and bearer auth', () => {
     server = await startTestServer();
     const res = await fetch(`${server.url}/identity-server/connect/token`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Basic ${Buffer.from('demo%3Async:demo-secret').toString('base64')}` },
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        Authorization: `Basic ${Buffer.from('demo%3Async:demo-secret').toString('base64')}`,
+      },
       body: 'grant_type=client_credentials&scope=squidex-api',
     });
     expect(res.status).toBe(200);

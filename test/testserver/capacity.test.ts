@@ -8,7 +8,8 @@ afterEach(async () => {
   h = undefined;
 });
 
-const post = (url: string, payload: unknown) => fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(payload) });
+const post = (url: string, payload: unknown) =>
+  fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(payload) });
 
 /** `n` GETs at once; their statuses. */
 async function burst(hh: Harness, n: number): Promise<number[]> {

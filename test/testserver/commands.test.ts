@@ -41,7 +41,11 @@ describe('test server: upsert, replace, annotate, move, delete', () => {
   it('replaces content: keeps name and slug, hashes with the uploaded name, same hash is no change, 404/410', async () => {
     const a = await body(await h.upload('/assets', [file('Logo Squared.png', 'png-1', 'image/png')]));
     await put(`/assets/${a.id}`, { metadata: { stamp: 'x' } });
-    const res = await h.api(`/assets/${a.id}/content`, { method: 'PUT', headers: { 'Content-Type': 'multipart/form-data; boundary=b' }, body: `--b\r\nContent-Disposition: form-data; name="file"; filename="hello.txt"\r\nContent-Type: text/plain\r\n\r\nhello world\r\n--b--\r\n` });
+    const res = await h.api(`/assets/${a.id}/content`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'multipart/form-data; boundary=b' },
+      body: `--b\r\nContent-Disposition: form-data; name="file"; filename="hello.txt"\r\nContent-Type: text/plain\r\n\r\nhello world\r\n--b--\r\n`,
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('etag')).toBe('"2"');
     expect(await body(res)).toMatchObject({

@@ -8,7 +8,8 @@ afterEach(async () => {
   h = undefined;
 });
 
-const post = (url: string, payload: unknown) => fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(payload) });
+const post = (url: string, payload: unknown) =>
+  fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(payload) });
 
 describe('test server: faults', () => {
   it('answers 5xx and 429 as switched, with Retry-After only when asked, never on /_test', async () => {
@@ -33,7 +34,20 @@ describe('test server: faults', () => {
     expect(i.counters.faults).toBe(3);
     expect(i.counters.byRoute['GET /assets']).toBe(3);
     h.server.resetCounters();
-    expect(h.server.inspect().counters).toEqual({ requests: 0, byRoute: {}, uploads: 0, uploadBytes: 0, tusBytes: 0, faults: 0, tokens: 0, maxInFlight: 0, maxWorking: 0, rateLimited: 0, firstUploadAt: 0, lastUploadAt: 0 });
+    expect(h.server.inspect().counters).toEqual({
+      requests: 0,
+      byRoute: {},
+      uploads: 0,
+      uploadBytes: 0,
+      tusBytes: 0,
+      faults: 0,
+      tokens: 0,
+      maxInFlight: 0,
+      maxWorking: 0,
+      rateLimited: 0,
+      firstUploadAt: 0,
+      lastUploadAt: 0,
+    });
   });
 
   it('honours the ?error=<status> test hook of RequestExceptionMiddleware', async () => {

@@ -28,7 +28,11 @@ describe('test server: asset folders', () => {
   it('validates folderName and parentId like the domain guards', async () => {
     const blank = await h.api('/assets/folders', { method: 'POST', ...json({ folderName: '  ' }) });
     expect(blank.status).toBe(400);
-    expect(await body(blank)).toMatchObject({ message: 'Validation error', details: ['FolderName: Folder name is required.'], statusCode: 400 });
+    expect(await body(blank)).toMatchObject({
+      message: 'Validation error',
+      details: ['FolderName: Folder name is required.'],
+      statusCode: 400,
+    });
     const orphan = await h.api('/assets/folders', { method: 'POST', ...json({ folderName: 'x', parentId: 'nope' }) });
     expect(orphan.status).toBe(400);
     expect((await body(orphan)).details).toEqual(['ParentId: Asset folder does not exist.']);
@@ -72,7 +76,11 @@ describe('test server: asset folders', () => {
     expect((await body(loop)).details).toEqual(['ParentId: Cannot add folder to its own child.']);
     const toRoot = await h.api(`/assets/folders/${b.id}/parent`, { method: 'PUT', ...json({ parentId: ROOT }) });
     expect(await body(toRoot)).toMatchObject({ parentId: ROOT, version: 1 });
-    const stale = await h.api(`/assets/folders/${a.id}`, { method: 'PUT', headers: { 'Content-Type': 'application/json', 'If-Match': '"0"' }, body: JSON.stringify({ folderName: 'c' }) });
+    const stale = await h.api(`/assets/folders/${a.id}`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json', 'If-Match': '"0"' },
+      body: JSON.stringify({ folderName: 'c' }),
+    });
     expect(stale.status).toBe(412);
     expect(await body(stale)).toMatchObject({ errorCode: 'OBJECT_VERSION_CONFLICT', statusCode: 412 });
   });

@@ -19,7 +19,11 @@ const fields = (parentId: string): Part[] => [
 
 describe('test server: the forum thread', () => {
   it('(1) Content-Type: application/json on a multipart body → 415 ProblemDetails', async () => {
-    const res = await h.api('/assets', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: multipart([{ filename: 'photo.jpg', contentType: 'image/jpeg', data: jpeg }]) });
+    const res = await h.api('/assets', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: multipart([{ filename: 'photo.jpg', contentType: 'image/jpeg', data: jpeg }]),
+    });
     expect(res.status).toBe(415);
     const b = await body(res);
     expect(Object.keys(b)).toEqual(['type', 'title', 'status', 'traceId']);
@@ -31,14 +35,25 @@ describe('test server: the forum thread', () => {
     const res = await h.upload('/assets', [{ filename: 'photo.jpg', data: jpeg }]);
     expect(res.status).toBe(400);
     const b = await body(res);
-    expect(b).toMatchObject({ message: 'Validation error', details: ['File content-type is not defined.'], statusCode: 400, type: 'https://www.rfc-editor.org/rfc/rfc7231#section-6.5.1' });
+    expect(b).toMatchObject({
+      message: 'Validation error',
+      details: ['File content-type is not defined.'],
+      statusCode: 400,
+      type: 'https://www.rfc-editor.org/rfc/rfc7231#section-6.5.1',
+    });
     expect(b.traceId).toBeTruthy();
   });
 
   it('(3) multipart/form-data without a boundary → 400 "Request body has an invalid format."', async () => {
-    const res = await h.upload('/assets', [{ filename: 'photo.jpg', contentType: 'image/jpeg', data: jpeg }], { contentType: 'multipart/form-data' });
+    const res = await h.upload('/assets', [{ filename: 'photo.jpg', contentType: 'image/jpeg', data: jpeg }], {
+      contentType: 'multipart/form-data',
+    });
     expect(res.status).toBe(400);
-    expect(await body(res)).toMatchObject({ message: 'Validation error', details: ['Request body has an invalid format.'], statusCode: 400 });
+    expect(await body(res)).toMatchObject({
+      message: 'Validation error',
+      details: ['Request body has an invalid format.'],
+      statusCode: 400,
+    });
   });
 
   it('(4) folderName/parentId as body fields are ignored: 201, asset in the root', async () => {

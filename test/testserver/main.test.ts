@@ -33,10 +33,12 @@ afterAll(() => {
 function run(args: string[]): { child: ChildProcess; firstLine: Promise<string>; exit: Promise<number | null> } {
   const child = spawn(process.execPath, [join(dir, 'main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => {
+  const exit = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
       children.delete(child);
       resolve(code);
-    }));
+    }),
+  );
   const firstLine = new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', () => reject(new Error('exited before printing')));
@@ -85,9 +87,26 @@ describe('test server: fake-squidex process', () => {
       p.child.once('close', () => resolve(out));
     });
     expect(await p.exit).toBe(0);
-    for (const o of ['--port N', 'default 5055', '--app', '--client-id', '--client-secret', '--max-upload', '--token-lifetime', '--no-bulk',
-      '--rate-5xx', '--rate-429', '--retry-after', '--latency', '--reset-rate', '--hang-rate', '--down',
-      '--capacity', '--service-ms', '--max-rps']) {
+    for (const o of [
+      '--port N',
+      'default 5055',
+      '--app',
+      '--client-id',
+      '--client-secret',
+      '--max-upload',
+      '--token-lifetime',
+      '--no-bulk',
+      '--rate-5xx',
+      '--rate-429',
+      '--retry-after',
+      '--latency',
+      '--reset-rate',
+      '--hang-rate',
+      '--down',
+      '--capacity',
+      '--service-ms',
+      '--max-rps',
+    ]) {
       expect(text).toContain(o);
     }
   });
@@ -101,7 +120,22 @@ describe('test server: fake-squidex process', () => {
   });
 
   it('takes the fault switches as options', async () => {
-    const p = run(['--port', '0', '--rate-5xx', '1', '--latency', '5', '--seed', '9', '--capacity', '16', '--service-ms', '30', '--max-rps', '50']);
+    const p = run([
+      '--port',
+      '0',
+      '--rate-5xx',
+      '1',
+      '--latency',
+      '5',
+      '--seed',
+      '9',
+      '--capacity',
+      '16',
+      '--service-ms',
+      '30',
+      '--max-rps',
+      '50',
+    ]);
     const info = JSON.parse(await p.firstLine) as { url: string; app: string; clientId: string; clientSecret: string };
     const faults = (await (await fetch(`${info.url}/_test/faults`)).json()) as Record<string, unknown>;
     expect(faults).toMatchObject({ rate5xx: 1, latencyMs: 5, rate429: 0, capacity: 16, serviceMs: 30, maxRequestsPerSecond: 50 });

@@ -24,15 +24,27 @@ function keysOf(name: string): { required: Set<string>; allowed: Set<string> } {
 
 function expectShape(value: Record<string, unknown>, name: string): void {
   const { required, allowed } = keysOf(name);
-  expect([...required].filter((k) => !(k in value)), `${name} missing`).toEqual([]);
-  expect(Object.keys(value).filter((k) => !allowed.has(k)), `${name} extra`).toEqual([]);
+  expect(
+    [...required].filter((k) => !(k in value)),
+    `${name} missing`,
+  ).toEqual([]);
+  expect(
+    Object.keys(value).filter((k) => !allowed.has(k)),
+    `${name} extra`,
+  ).toEqual([]);
 }
 
 let server: TestServer;
 let sdk: SquidexClient;
 beforeEach(async () => {
   server = await startTestServer();
-  sdk = new SquidexClient({ appName: server.app, clientId: server.clientId, clientSecret: server.clientSecret, url: server.url, timeout: 5000 });
+  sdk = new SquidexClient({
+    appName: server.app,
+    clientId: server.clientId,
+    clientSecret: server.clientSecret,
+    url: server.url,
+    timeout: 5000,
+  });
 });
 afterEach(async () => {
   await server.close();
@@ -48,7 +60,13 @@ describe('test server: official SDK conformance', () => {
     expect(folders.items.map((f) => f.id)).toEqual([folder.id]);
 
     const asset = await sdk.assets.postAsset({ parentId: folder.id, file: new File(['hello world'], 'hello.txt', { type: 'text/plain' }) });
-    expect(asset).toMatchObject({ parentId: folder.id, fileName: 'hello.txt', fileHash: 'bvM8MvcTgEVk5T9nZO5U2Aj9Bww2UHlCSYi9LwFDNX0=', fileSize: 11, version: 0 });
+    expect(asset).toMatchObject({
+      parentId: folder.id,
+      fileName: 'hello.txt',
+      fileHash: 'bvM8MvcTgEVk5T9nZO5U2Aj9Bww2UHlCSYi9LwFDNX0=',
+      fileSize: 11,
+      version: 0,
+    });
     expect(server.inspect().counters.byRoute['POST /assets']).toBe(1);
 
     const read = await sdk.assets.getAsset(asset.id);
@@ -62,7 +80,11 @@ describe('test server: official SDK conformance', () => {
     expect(replaced).toMatchObject({ id: asset.id, fileName: 'hello.txt', fileVersion: 1, version: 1, fileSize: 11 });
     expect(await (await sdk.assets.getAssetContentBySlug(asset.id)).text()).toBe('hello again');
 
-    const upserted = await sdk.assets.postUpsertAsset('custom-id', { parentId: folder.id, duplicate: true, file: new File(['x'], 'x.txt', { type: 'text/plain' }) });
+    const upserted = await sdk.assets.postUpsertAsset('custom-id', {
+      parentId: folder.id,
+      duplicate: true,
+      file: new File(['x'], 'x.txt', { type: 'text/plain' }),
+    });
     expect(upserted).toMatchObject({ id: 'custom-id', parentId: folder.id });
     expect(server.inspect().counters.tokens).toBe(1);
   });

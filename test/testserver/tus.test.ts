@@ -15,11 +15,16 @@ afterEach(async () => {
 });
 
 function metadata(m: Record<string, string>): string {
-  return Object.entries(m).map(([k, v]) => `${k} ${b64(v)}`).join(',');
+  return Object.entries(m)
+    .map(([k, v]) => `${k} ${b64(v)}`)
+    .join(',');
 }
 
 async function create(hh: Harness, length: number, meta: Record<string, string>, headers: Record<string, string> = V): Promise<Response> {
-  return hh.api('/assets/tus', { method: 'POST', headers: { ...headers, 'Upload-Length': String(length), 'Upload-Metadata': metadata(meta) } });
+  return hh.api('/assets/tus', {
+    method: 'POST',
+    headers: { ...headers, 'Upload-Length': String(length), 'Upload-Metadata': metadata(meta) },
+  });
 }
 
 /** Absolute URL of an upload from its (relative) Location. */
@@ -53,7 +58,13 @@ describe('test server: tus', () => {
     expect(options.headers.get('tus-version')).toBe('1.0.0');
     expect(options.headers.get('tus-extension')).toContain('creation');
 
-    const created = await create(h, data.length, { fileName: 'clip.mov', mimeType: 'video/quicktime', id, parentId: ROOT, duplicate: 'true' });
+    const created = await create(h, data.length, {
+      fileName: 'clip.mov',
+      mimeType: 'video/quicktime',
+      id,
+      parentId: ROOT,
+      duplicate: 'true',
+    });
     expect(created.status).toBe(201);
     expect(created.headers.get('tus-resumable')).toBe('1.0.0');
     expect(created.headers.get('upload-expires')).toBeTruthy();
@@ -142,8 +153,17 @@ describe('test server: tus', () => {
     const u = new URL(url);
     await new Promise<void>((resolve) => {
       const req = request({
-        host: u.hostname, port: u.port, path: u.pathname, method: 'PATCH',
-        headers: { ...V, Authorization: `Bearer ${h!.token}`, 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': '0', 'Content-Length': '1000000' },
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        method: 'PATCH',
+        headers: {
+          ...V,
+          Authorization: `Bearer ${h!.token}`,
+          'Content-Type': 'application/offset+octet-stream',
+          'Upload-Offset': '0',
+          'Content-Length': '1000000',
+        },
       });
       req.on('error', () => resolve());
       req.write(Buffer.alloc(300_000), () => setTimeout(() => req.destroy(), 100));

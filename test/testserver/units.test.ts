@@ -23,7 +23,14 @@ function parse(body: Buffer, boundary: string, chunkSize: number): { headers: Ma
 describe('test server units', () => {
   it('parses multipart bodies identically whatever the chunking', () => {
     const tricky = Buffer.from('line\r\n--not-the-boundary\r\n--b\r\nx--');
-    const body = multipart([{ name: 'a', data: 'field' }, { filename: 'x.bin', contentType: 'application/octet-stream', data: tricky }, { filename: 'e.txt', contentType: 'text/plain', data: '' }], 'bnd');
+    const body = multipart(
+      [
+        { name: 'a', data: 'field' },
+        { filename: 'x.bin', contentType: 'application/octet-stream', data: tricky },
+        { filename: 'e.txt', contentType: 'text/plain', data: '' },
+      ],
+      'bnd',
+    );
     for (const size of [1, 2, 3, 7, 64, body.length]) {
       const parts = parse(body, 'bnd', size);
       expect(parts.map((p) => p.data.toString())).toEqual(['field', tricky.toString(), '']);

@@ -41,7 +41,9 @@ describe('sync.verifyInterval and sync.serverChanges', () => {
       'sync.verifyInterval: expected a duration such as 24h, 6h or 30m (a bare number is seconds; 0 turns the background verify off), got "daily"',
     ]);
     expect(problems('  verifyInterval: 500ms\n')[0]).toMatch(/^sync\.verifyInterval: expected a duration/);
-    expect(problems('  serverChanges: restor\n')).toEqual(['sync.serverChanges: expected one of report | restore, got "restor" — did you mean "restore"?']);
+    expect(problems('  serverChanges: restor\n')).toEqual([
+      'sync.serverChanges: expected one of report | restore, got "restor" — did you mean "restore"?',
+    ]);
     expect(problems('  verifyIntervalMs: 5\n')[0]).toMatch(/^sync\.verifyIntervalMs: unknown key — did you mean "verifyInterval"\?/);
   });
 });

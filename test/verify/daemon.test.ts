@@ -59,7 +59,7 @@ async function drifted(opts: WorldOptions): Promise<{ w: World; ids: Map<string,
   await editor.deleteAsset(ids.get('a.txt')!);
   await editor.moveAsset(ids.get('b.txt')!, ROOT_FOLDER_ID);
   await editor.annotate(ids.get('sub/c.txt')!, { fileName: 'c-final.txt' });
-  await editor.replaceContent(ids.get('sub/d.txt')!, file('d.txt', 'the editor\'s version'));
+  await editor.replaceContent(ids.get('sub/d.txt')!, file('d.txt', "the editor's version"));
   const unknownId = randomUUID();
   await editor.upsertAsset(unknownId, shared, file('from-the-ui.txt', 'uploaded in Squidex'));
   return { w, ids, unknownId, shared };
@@ -72,10 +72,14 @@ describe('the daemon and changes made in Squidex', () => {
     const before = w.inspect();
     const d = w.startDaemon();
     const ep = endpoint(port, w.statePath);
-    const drift = await waitForAsync(async () => {
-      const r = (await ep.status().catch(() => undefined)) as { drift?: { items: DriftItem[]; verifiedAt: number | null } } | undefined;
-      return r?.drift && r.drift.items.length >= 5 ? r.drift : undefined;
-    }, 30_000, () => d.stdout.slice(-3000));
+    const drift = await waitForAsync(
+      async () => {
+        const r = (await ep.status().catch(() => undefined)) as { drift?: { items: DriftItem[]; verifiedAt: number | null } } | undefined;
+        return r?.drift && r.drift.items.length >= 5 ? r.drift : undefined;
+      },
+      30_000,
+      () => d.stdout.slice(-3000),
+    );
     expect(drift.verifiedAt).not.toBeNull();
     expect(drift.items.map((i) => [i.kind, i.path, i.assetId]).sort()).toEqual(
       [
@@ -99,7 +103,9 @@ describe('the daemon and changes made in Squidex', () => {
     // The local page lists them too (Debian's chromium, as in e2e-page.test.ts).
     const profile = mkdtempSync(join(tmpdir(), 'sqsync-chromium-'));
     const context = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium', headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
     });
     browser = { context, profile };
     const page = await context.newPage();
@@ -121,7 +127,7 @@ describe('the daemon and changes made in Squidex', () => {
     expect(String(held.msg)).toContain('not uploading sub/d.txt: its content was replaced in Squidex');
     expect(String(held.msg)).toContain('sync.serverChanges: restore');
     expect(held.level).toBe(40);
-    expect(w.inspect().assets.find((a) => a.id === ids.get('sub/d.txt'))!.sha256).toBe(sha('the editor\'s version'));
+    expect(w.inspect().assets.find((a) => a.id === ids.get('sub/d.txt'))!.sha256).toBe(sha("the editor's version"));
     expect(await d.stop()).toBe(0);
   });
 
@@ -130,7 +136,9 @@ describe('the daemon and changes made in Squidex', () => {
     const d = w.startDaemon();
     const restored = (): boolean => {
       const live = liveAssetsByPath(w.inspect());
-      return ['a.txt', 'b.txt', 'sub/c.txt', 'sub/d.txt', 'e.txt'].every((n) => live.get(`${P}/${n}`)?.id === ids.get(n) && live.get(`${P}/${n}`)?.sha256 === sha(`content of ${n}`));
+      return ['a.txt', 'b.txt', 'sub/c.txt', 'sub/d.txt', 'e.txt'].every(
+        (n) => live.get(`${P}/${n}`)?.id === ids.get(n) && live.get(`${P}/${n}`)?.sha256 === sha(`content of ${n}`),
+      );
     };
     await waitFor(restored, 30_000, () => d.stdout.slice(-3000));
     const ins = w.inspect();
@@ -162,7 +170,7 @@ describe('a replace over content someone uploaded in Squidex', () => {
     const id = liveAssetsByPath(w.inspect()).get(`${P}/poster.txt`)!.id;
     editor = new SquidexClient({ url: w.server.url, app: w.server.app, clientId: w.server.clientId, clientSecret: w.server.clientSecret });
     const path = join(w.dir, 'editor-poster');
-    writeFileSync(path, 'the editor\'s poster');
+    writeFileSync(path, "the editor's poster");
     await editor.replaceContent(id, { path, fileName: 'poster.txt' });
     w.write('poster.txt', 'second, from the share');
     return { w, id };
@@ -172,8 +180,10 @@ describe('a replace over content someone uploaded in Squidex', () => {
     const { w, id } = await replacedInSquidex('report');
     const res = await w.run(['once']);
     expect(res.code, res.stdout + res.stderr).toBe(0);
-    expect(res.stdout + res.stderr).toMatch(/"path":"poster\.txt".*"action":"hold".*not uploading poster\.txt: its content was replaced in Squidex/);
-    expect(w.inspect().assets.find((a) => a.id === id)!.sha256).toBe(sha('the editor\'s poster'));
+    expect(res.stdout + res.stderr).toMatch(
+      /"path":"poster\.txt".*"action":"hold".*not uploading poster\.txt: its content was replaced in Squidex/,
+    );
+    expect(w.inspect().assets.find((a) => a.id === id)!.sha256).toBe(sha("the editor's poster"));
     const status = JSON.parse((await w.run(['status', '--json'])).stdout) as { drift: { items: DriftItem[] } };
     expect(status.drift.items).toEqual([expect.objectContaining({ kind: 'content', path: 'poster.txt', assetId: id })]);
     // Told to: verify --repair uploads the share's version, and the listing is settled.
@@ -186,7 +196,9 @@ describe('a replace over content someone uploaded in Squidex', () => {
     const { w, id } = await replacedInSquidex('restore');
     const res = await w.run(['once']);
     expect(res.code, res.stdout + res.stderr).toBe(0);
-    expect(res.stdout + res.stderr).toMatch(/"path":"poster\.txt".*overwriting poster\.txt in Squidex: its content was replaced in Squidex/);
+    expect(res.stdout + res.stderr).toMatch(
+      /"path":"poster\.txt".*overwriting poster\.txt in Squidex: its content was replaced in Squidex/,
+    );
     expect(w.inspect().assets.find((a) => a.id === id)!.sha256).toBe(sha('second, from the share'));
   });
 

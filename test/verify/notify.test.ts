@@ -30,7 +30,12 @@ describe('notify.webhook and drift', () => {
 
     drift = {
       mode: 'report',
-      items: [...drift.items, item('a.txt', 'missing', 'deleted in Squidex'), item('b.txt', 'moved', 'moved to the app root, outside the mapping'), item('Design/Shared/ui.png', 'unknown', 'in a mapped folder, not from the share; never deleted')],
+      items: [
+        ...drift.items,
+        item('a.txt', 'missing', 'deleted in Squidex'),
+        item('b.txt', 'moved', 'moved to the app root, outside the mapping'),
+        item('Design/Shared/ui.png', 'unknown', 'in a mapped folder, not from the share; never deleted'),
+      ],
     };
     n.tick();
     n.tick();

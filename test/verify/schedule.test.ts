@@ -15,7 +15,14 @@ afterEach(() => t.cleanup());
 const HOUR = 3600_000;
 
 function verifier(ctx: Pick<ReconcileContext, 'state' | 'clock' | 'logger'>, intervalMs: number): BackgroundVerify {
-  return new BackgroundVerify({ intervalMs, mode: 'report', mappings: [], ctx: ctx as ReconcileContext, wake: () => undefined, paused: () => [] });
+  return new BackgroundVerify({
+    intervalMs,
+    mode: 'report',
+    mappings: [],
+    ctx: ctx as ReconcileContext,
+    wake: () => undefined,
+    paused: () => [],
+  });
 }
 
 describe('the background verify schedule', () => {

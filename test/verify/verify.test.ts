@@ -65,7 +65,7 @@ describe('squidex-sync verify', () => {
     await ed.deleteAsset(id('a.txt'));
     await ed.moveAsset(id('b.txt'), ROOT_FOLDER_ID);
     await ed.annotate(id('sub/c.txt'), { fileName: 'c-final.txt' });
-    await ed.replaceContent(id('sub/d.txt'), outside(w, 'd.txt', 'the editor\'s version'));
+    await ed.replaceContent(id('sub/d.txt'), outside(w, 'd.txt', "the editor's version"));
     const unknownId = randomUUID();
     await ed.upsertAsset(unknownId, shared, outside(w, 'from-the-ui.txt', 'uploaded in Squidex'));
 
@@ -183,7 +183,9 @@ describe('squidex-sync verify', () => {
     expect((await w.run(['pause'])).code).toBe(0);
     const res = await w.run(['verify', '--repair']);
     expect(res.code).toBe(1);
-    expect(res.stdout).toMatch(/could not repair:\n\s+missing\s+share: a\.txt: deleted in Squidex .*\n\s+waiting: uploads of "share" are paused/);
+    expect(res.stdout).toMatch(
+      /could not repair:\n\s+missing\s+share: a\.txt: deleted in Squidex .*\n\s+waiting: uploads of "share" are paused/,
+    );
     expect((await w.run(['resume'])).code).toBe(0);
     expect((await w.run(['once'])).code).toBe(0);
     expect(liveAssetsByPath(w.inspect()).get(`${P}/a.txt`)).toBeDefined();

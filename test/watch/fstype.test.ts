@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { detectFsType, detectWindows, findMount, isNetworkFsType, parseDarwinMount, parseMountinfo, parseNetUse, parseProcMounts, uncShare } from '../../src/watch/index.js';
+import {
+  detectFsType,
+  detectWindows,
+  findMount,
+  isNetworkFsType,
+  parseDarwinMount,
+  parseMountinfo,
+  parseNetUse,
+  parseProcMounts,
+  uncShare,
+} from '../../src/watch/index.js';
 
 const MOUNTINFO = `22 1 252:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw
 30 22 0:26 / /mnt/design rw,relatime shared:7 - cifs //nas/design rw,vers=3.1.1
@@ -39,7 +49,22 @@ describe('mount table parsing', () => {
   });
 
   it('classifies network types', () => {
-    for (const t of ['cifs', 'smb3', 'smbfs', 'nfs', 'nfs4', 'sshfs', 'fuse.sshfs', '9p', 'afs', 'ceph', 'glusterfs', 'davfs', 'fuse', 'fuse.rclone']) {
+    for (const t of [
+      'cifs',
+      'smb3',
+      'smbfs',
+      'nfs',
+      'nfs4',
+      'sshfs',
+      'fuse.sshfs',
+      '9p',
+      'afs',
+      'ceph',
+      'glusterfs',
+      'davfs',
+      'fuse',
+      'fuse.rclone',
+    ]) {
       expect(isNetworkFsType(t), t).toBe(true);
     }
     for (const t of ['ext4', 'xfs', 'btrfs', 'tmpfs', 'overlay', 'fuseblk', 'zfs']) expect(isNetworkFsType(t), t).toBe(false);
@@ -135,7 +160,10 @@ describe('macOS: `mount` output', () => {
 
 describe('Windows: UNC paths and `net use`', () => {
   it('parses mapped drives, whatever the language', () => {
-    expect([...parseNetUse(NET_USE_EN)]).toEqual([['Z', '\\\\nas\\design'], ['Y', '\\\\archive-server\\old']]);
+    expect([...parseNetUse(NET_USE_EN)]).toEqual([
+      ['Z', '\\\\nas\\design'],
+      ['Y', '\\\\archive-server\\old'],
+    ]);
     expect([...parseNetUse(NET_USE_DE)]).toEqual([['W', '\\\\fileserver\\Marketing']]);
     expect(parseNetUse(NET_USE_NONE).size).toBe(0);
   });
@@ -153,7 +181,11 @@ describe('Windows: UNC paths and `net use`', () => {
   it('a mapped drive or a UNC path is network, another drive is local, and without `net use` only UNC can be told', () => {
     expect(detectWindows('Z:\\Campaign', 'Z:\\Campaign', NET_USE_EN)).toEqual({ fsType: 'smb', mountPoint: 'Z:\\', network: true });
     expect(detectWindows('y:\\old', 'y:\\old', NET_USE_EN)).toMatchObject({ network: true });
-    expect(detectWindows('\\\\nas\\design\\a', '\\\\nas\\design\\a', null)).toEqual({ fsType: 'smb', mountPoint: '\\\\nas\\design', network: true });
+    expect(detectWindows('\\\\nas\\design\\a', '\\\\nas\\design\\a', null)).toEqual({
+      fsType: 'smb',
+      mountPoint: '\\\\nas\\design',
+      network: true,
+    });
     // Node's realpath turns a mapped drive into its UNC path: that alone is enough.
     expect(detectWindows('Q:\\x', '\\\\nas\\design\\x', null)).toMatchObject({ network: true });
     expect(detectWindows('D:\\Design', 'D:\\Design', NET_USE_EN)).toEqual({ fsType: 'local', mountPoint: 'D:\\', network: false });
@@ -163,6 +195,10 @@ describe('Windows: UNC paths and `net use`', () => {
 
 describe('elsewhere', () => {
   it('is unknown: events, with rescans every 5 minutes', () => {
-    expect(detectFsType(process.cwd(), 'freebsd', () => 'x on / (ufs, local)')).toEqual({ fsType: 'unknown', mountPoint: '/', network: false });
+    expect(detectFsType(process.cwd(), 'freebsd', () => 'x on / (ufs, local)')).toEqual({
+      fsType: 'unknown',
+      mountPoint: '/',
+      network: false,
+    });
   });
 });

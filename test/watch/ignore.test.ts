@@ -7,10 +7,22 @@ const defaults = compileIgnore({ ignore: [], ignoreDefaults: true }, root);
 
 describe('compileIgnore defaults', () => {
   it.each([
-    ['.DS_Store', false], ['a/b/Thumbs.db', false], ['a/thumbs.db', false], ['Desktop.ini', false],
-    ['x/~$report.docx', false], ['x/file.tmp', false], ['x/.~lock.doc.odt#', false], ['dl/movie.mp4.part', false],
-    ['dl/setup.crdownload', false], ['x/._photo.jpg', false], ['.git', true], ['sub/.git', true],
-    ['$RECYCLE.BIN', true], ['.Trash-1000', true], ['photos/@eaDir', true], ['a/.git/config', false],
+    ['.DS_Store', false],
+    ['a/b/Thumbs.db', false],
+    ['a/thumbs.db', false],
+    ['Desktop.ini', false],
+    ['x/~$report.docx', false],
+    ['x/file.tmp', false],
+    ['x/.~lock.doc.odt#', false],
+    ['dl/movie.mp4.part', false],
+    ['dl/setup.crdownload', false],
+    ['x/._photo.jpg', false],
+    ['.git', true],
+    ['sub/.git', true],
+    ['$RECYCLE.BIN', true],
+    ['.Trash-1000', true],
+    ['photos/@eaDir', true],
+    ['a/.git/config', false],
   ])('ignores %s', (rel, isDir) => {
     expect(defaults(rel, isDir)).toBe(true);
   });

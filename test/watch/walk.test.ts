@@ -88,7 +88,10 @@ describe('walkMapping', () => {
     });
     const r = await walkMapping(dir, racing);
     expect([...r.entries.keys()]).toEqual(['keep.png']);
-    expect(r.errors.map((e) => [e.path, e.code]).sort()).toEqual([['vanish.png', 'ENOENT'], ['vdir', 'ENOENT']]);
+    expect(r.errors.map((e) => [e.path, e.code]).sort()).toEqual([
+      ['vanish.png', 'ENOENT'],
+      ['vdir', 'ENOENT'],
+    ]);
     expect(r.rootMissing).toBe(false);
   });
 
@@ -148,12 +151,30 @@ describe('diffLean', () => {
     ]);
   // FilesRepo.listLean's layout: path, size, mtimeMs, missingSince; '' is NULL.
   const flat = [
-    'same', '1', '1000', '',
-    'grown', '1', '1000', '',
-    'touched', '1', '1000', '',
-    'reserved', '', '', '',
-    'deleted', '1', '1', '',
-    'returned', '5', '7.25', '1700000000000',
+    'same',
+    '1',
+    '1000',
+    '',
+    'grown',
+    '1',
+    '1000',
+    '',
+    'touched',
+    '1',
+    '1000',
+    '',
+    'reserved',
+    '',
+    '',
+    '',
+    'deleted',
+    '1',
+    '1',
+    '',
+    'returned',
+    '5',
+    '7.25',
+    '1700000000000',
   ];
 
   it('finds new, changed and gone paths, tolerating mtimes stored as whole ms, and names missing rows that are back', () => {

@@ -4,13 +4,25 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { classifyWatchError, compileIgnore, startWatcher, type WatchBackend, type WatchEvent, type Watcher, type WatchKind } from '../../src/watch/index.js';
+import {
+  classifyWatchError,
+  compileIgnore,
+  startWatcher,
+  type WatchBackend,
+  type WatchEvent,
+  type Watcher,
+  type WatchKind,
+} from '../../src/watch/index.js';
 import type { SyncError } from '../../src/lib/errors.js';
 import { requireBuild } from '../support/world.js';
 
 const execFileP = promisify(execFile);
 
-interface Seen { rel: string; kind: WatchKind; size?: number }
+interface Seen {
+  rel: string;
+  kind: WatchKind;
+  size?: number;
+}
 
 let dir: string;
 let watchers: Watcher[] = [];
@@ -24,18 +36,27 @@ async function waitFor(pred: () => boolean, maxMs = 10_000): Promise<void> {
 
 const canLowerInotifyLimits = (() => {
   try {
-    return process.platform === 'linux' && execFileSync('unshare', ['-Ur', 'sh', '-c', 'echo 4 > /proc/sys/user/max_inotify_watches && echo ok']).toString().trim() === 'ok';
+    return (
+      process.platform === 'linux' &&
+      execFileSync('unshare', ['-Ur', 'sh', '-c', 'echo 4 > /proc/sys/user/max_inotify_watches && echo ok']).toString().trim() === 'ok'
+    );
   } catch {
     return false;
   }
 })();
 
 /** Runs test/fixtures/watch-limited.mjs on `dir` with one inotify limit lowered; what it saw. */
-async function watchLimited(limit: string, value: number): Promise<{ seen: Seen[]; errors: Array<{ code: string; retry: string; message: string; hint?: string }> }> {
+async function watchLimited(
+  limit: string,
+  value: number,
+): Promise<{ seen: Seen[]; errors: Array<{ code: string; retry: string; message: string; hint?: string }> }> {
   requireBuild();
   const fixture = path.join(import.meta.dirname, '../fixtures', 'watch-limited.mjs');
   const script = `echo ${value} > /proc/sys/user/${limit} && exec "$0" "$1" "$2"`;
-  const { stdout } = await execFileP('unshare', ['-Ur', 'sh', '-c', script, process.execPath, fixture, dir], { timeout: 30_000, killSignal: 'SIGKILL' });
+  const { stdout } = await execFileP('unshare', ['-Ur', 'sh', '-c', script, process.execPath, fixture, dir], {
+    timeout: 30_000,
+    killSignal: 'SIGKILL',
+  });
   return JSON.parse(stdout.trim().split('\n').pop()!);
 }
 
@@ -55,7 +76,9 @@ async function watch(mode: 'events' | 'poll', stabilityMs = 200, ignore: string[
   watchers.push(w);
   await w.ready;
   return {
-    w, seen, errors,
+    w,
+    seen,
+    errors,
     has: (rel: string, kind: WatchKind) => seen.some((s) => s.rel === rel && s.kind === kind),
     count: (rel: string, kind: WatchKind) => seen.filter((s) => s.rel === rel && s.kind === kind).length,
   };
@@ -242,8 +265,12 @@ describe('startWatcher (events mode) folders', () => {
   it('close() is safe while the first scan is still running and twice', async () => {
     for (let i = 0; i < 50; i++) write(`d${i}/f.png`);
     const w = startWatcher({
-      root: dir, ignore: compileIgnore({ ignore: [], ignoreDefaults: true }, dir), mode: 'events', stabilityMs: 100,
-      onPath: () => {}, onError: () => {},
+      root: dir,
+      ignore: compileIgnore({ ignore: [], ignoreDefaults: true }, dir),
+      mode: 'events',
+      stabilityMs: 100,
+      onPath: () => {},
+      onError: () => {},
     });
     await w.close();
     await w.close();
@@ -278,9 +305,11 @@ describe('startWatcher failures', () => {
       name: 'fake',
       async subscribe(_dir, fn) {
         deliver = fn;
-        return { unsubscribe: async () => {
-          unsubscribed += 1;
-        } };
+        return {
+          unsubscribe: async () => {
+            unsubscribed += 1;
+          },
+        };
       },
     };
     const t = await watch('events', 200, [], backend);

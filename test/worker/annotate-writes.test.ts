@@ -8,6 +8,7 @@ import { silentLogger } from '../../src/lib/log.js';
 import { SquidexClient } from '../../src/squidex/index.js';
 import { startTestServer, type TestServer } from '../../src/testserver/index.js';
 import { reannotate } from '../../src/worker/annotate.js';
+import { immediate } from '../../src/worker/context.js';
 import { Stamper } from '../../src/worker/stamps.js';
 import { rig, type Rig } from '../support/regressions.js';
 import { tempStates } from '../support/state.js';
@@ -68,7 +69,7 @@ describe('writes carry the asset version; a 412 reads the asset again and merges
     writeFileSync(join(r.local, 'shoot.xmp'), readFileSync(join(FX, 'shoot.xmp'), 'utf8').replace('portrait', 'headshot'));
     r.server.resetCounters();
     race.armed.add(row.assetId);
-    expect(await reannotate(mapping, 'shoot.cr2', row, r.rt.ctx)).toBe(true);
+    expect(await reannotate(mapping, row, immediate(r.rt.ctx))).toBe(true);
     const a = r.server.inspect().assets.find((x) => x.id === row.assetId)!;
     expect(a.tags).toEqual(['type/cr2', 'studio', 'editor-pick', 'headshot']);
     expect(a.metadata).toMatchObject({ alt: 'from an editor', title: 'Studio portrait' });
@@ -79,7 +80,10 @@ describe('writes carry the asset version; a 412 reads the asset again and merges
 
   it('a stamp refused with 412 is merged again with the asset as it is, then sent (one annotate per stamp)', async () => {
     const race = editorRace();
-    r = await rig({ server: { bulk: false, onRequest: race.hook }, setup: (l) => copyFileSync(join(FX, 'layers.psd'), join(l, 'layers.psd')) });
+    r = await rig({
+      server: { bulk: false, onRequest: race.hook },
+      setup: (l) => copyFileSync(join(FX, 'layers.psd'), join(l, 'layers.psd')),
+    });
     race.serverOf.s = r.server;
     const mapping = r.rt.config.mappings[0];
     // The editor strikes between the upload and its stamp: arm on the upload's own id once it is known.
@@ -126,11 +130,29 @@ describe('a write given up', () => {
       const { state } = t.fresh();
       const clock = new FakeClock(0);
       const stamper = new Stamper({ state, client, clock, logger: silentLogger });
-      const id = (await client.upsertAsset(crypto.randomUUID(), '00000000-0000-0000-0000-000000000000', { path: 'hero.jpg', fileName: 'hero.jpg', bytes: { data: Buffer.from('x'), sha256: '' } })).asset.id;
-      state.files.recordSynced({ mapping: 'm', path: 'a/hero.jpg', size: 1, mtimeMs: 1, sha256: 'x', assetId: id, parentId: null, version: 0, syncedAt: 0, missingSince: null });
+      const id = (
+        await client.upsertAsset(crypto.randomUUID(), '00000000-0000-0000-0000-000000000000', {
+          path: 'hero.jpg',
+          fileName: 'hero.jpg',
+          bytes: { data: Buffer.from('x'), sha256: '' },
+        })
+      ).asset.id;
+      state.files.recordSynced({
+        mapping: 'm',
+        path: 'a/hero.jpg',
+        size: 1,
+        mtimeMs: 1,
+        sha256: 'x',
+        assetId: id,
+        parentId: null,
+        version: 0,
+        syncedAt: 0,
+        missingSince: null,
+      });
       const plan = { want: { tags: ['summer'], metadata: {} }, had: { tags: [], metadata: {} }, fresh: true };
       state.stamps.put(id, { metadata: {}, tags: ['summer'], plan, owned: plan.want }, 0);
-      client.bulk = async (jobs) => jobs.map((j, jobIndex) => ({ jobIndex, id: j.id, error: { statusCode: 400, message: 'Tag is too long.' } }));
+      client.bulk = async (jobs) =>
+        jobs.map((j, jobIndex) => ({ jobIndex, id: j.id, error: { statusCode: 400, message: 'Tag is too long.' } }));
       for (let i = 0; i < 5; i++) {
         await stamper.drain();
         clock.advance(120_000);

@@ -45,7 +45,10 @@ describe('merging, never clobbering', () => {
 
   it('a tag an editor removed stays removed until the file changes it', () => {
     const had = { tags: ['summer'], metadata: {} };
-    expect(mergeAnnotation(asset(['type/jpg']), { want: { tags: ['summer', 'new'], metadata: {} }, had, fresh: false }).tags).toEqual(['type/jpg', 'new']);
+    expect(mergeAnnotation(asset(['type/jpg']), { want: { tags: ['summer', 'new'], metadata: {} }, had, fresh: false }).tags).toEqual([
+      'type/jpg',
+      'new',
+    ]);
   });
 
   it('metadata: our keys follow the file; an editor’s value of one of them stands while the file is unchanged; others stay', () => {
@@ -58,7 +61,11 @@ describe('merging, never clobbering', () => {
     expect(changed.metadata).toEqual({ title: 'New', caption: 'Edited by an editor', alt: 'editor key', squidexSyncSha256: 'x' });
     expect(changed.owned.metadata).toEqual({ title: 'New' });
     // A key someone else set first is not ours to overwrite.
-    const taken = mergeAnnotation(asset([], { copyright: 'Editor' }), { want: { tags: [], metadata: { copyright: 'File' } }, had: none, fresh: false });
+    const taken = mergeAnnotation(asset([], { copyright: 'Editor' }), {
+      want: { tags: [], metadata: { copyright: 'File' } },
+      had: none,
+      fresh: false,
+    });
     expect(taken.metadata).toBeUndefined();
     expect(taken.owned.metadata).toEqual({});
   });
@@ -70,8 +77,13 @@ describe('merging, never clobbering', () => {
   });
 
   it('the dry run names the change', () => {
-    expect(describeChange({ want: { tags: ['a', 'b'], metadata: { title: 'T' } }, had: { tags: ['b', 'c'], metadata: { caption: 'x' } }, fresh: false }))
-      .toBe('tags +a −c; metadata title, −caption');
+    expect(
+      describeChange({
+        want: { tags: ['a', 'b'], metadata: { title: 'T' } },
+        had: { tags: ['b', 'c'], metadata: { caption: 'x' } },
+        fresh: false,
+      }),
+    ).toBe('tags +a −c; metadata title, −caption');
     expect(describeChange({ want: { tags: ['a'], metadata: {} }, had: { tags: ['a'], metadata: {} }, fresh: false })).toBeUndefined();
   });
 });

@@ -35,7 +35,13 @@ async function setup(opts: TestServerOptions, chunkBytes = MiB) {
   const { state } = t.fresh();
   const sent = { sent: 0, resumed: 0, again: 0 };
   const big = new BigUploads({
-    client, state, clock: systemClock, logger: silentLogger, server: `${server.url}|${server.app}`, chunkBytes, tusAboveBytes: MiB,
+    client,
+    state,
+    clock: systemClock,
+    logger: silentLogger,
+    server: `${server.url}|${server.app}`,
+    chunkBytes,
+    tusAboveBytes: MiB,
     events: { tusBytes: (kind, n) => (sent[kind] += n) },
   });
   return { client, state, big, sent };
@@ -51,8 +57,14 @@ async function fileOf(size: number): Promise<{ file: OpenFile; sha: string; args
   const file = await openInside(root, abs, lstatSync(abs), 'pooled');
   closers.push(() => file.close());
   const args: SendArgs = {
-    mapping: 'm', path: 'clip.mov', assetId: randomUUID(), parentId: ROOT_FOLDER_ID, fileName: 'clip.mov', mimeType: 'video/quicktime',
-    file, st: file.stat,
+    mapping: 'm',
+    path: 'clip.mov',
+    assetId: randomUUID(),
+    parentId: ROOT_FOLDER_ID,
+    fileName: 'clip.mov',
+    mimeType: 'video/quicktime',
+    file,
+    st: file.stat,
   };
   return { file, sha: createHash('sha256').update(data).digest('hex'), args };
 }
@@ -99,7 +111,13 @@ describe('BigUploads', () => {
     });
     const { args } = await fileOf(2 * MiB);
     await big.send(args, noMultipart);
-    expect(seen).toMatchObject({ assetId: args.assetId, size: 2 * MiB, mtimeMs: args.st.mtimeMs, confirmed: 0, url: expect.stringMatching(/\/assets\/tus\//) });
+    expect(seen).toMatchObject({
+      assetId: args.assetId,
+      size: 2 * MiB,
+      mtimeMs: args.st.mtimeMs,
+      confirmed: 0,
+      url: expect.stringMatching(/\/assets\/tus\//),
+    });
   });
 
   it('the chunk size remembered for a server holds only while upload.chunkBytes is the one it came from', async () => {
@@ -124,7 +142,10 @@ describe('TusProtocol', () => {
     closers.push(() => other.close());
     raw = await startRawServer((req, res) => {
       if (req.method === 'POST') {
-        res.writeHead(201, { 'Tus-Resumable': '1.0.0', Location: `${other.url.replace('127.0.0.1', 'localhost')}/api/apps/demo/assets/tus/x` });
+        res.writeHead(201, {
+          'Tus-Resumable': '1.0.0',
+          Location: `${other.url.replace('127.0.0.1', 'localhost')}/api/apps/demo/assets/tus/x`,
+        });
         res.end();
       } else json(res, 404, {});
     });
@@ -140,7 +161,9 @@ describe('TusProtocol', () => {
     raw = await startRawServer((_req, res) => json(res, status, {}));
     const client = new SquidexClient({ url: raw.url, app: 'demo', token: 't' });
     closers.push(() => client.close());
-    await expect(new TusProtocol(client).create(1, { fileName: 'a', mimeType: 'b', id: 'c', parentId: 'd' })).rejects.toMatchObject({ code: 'TUS_UNSUPPORTED' });
+    await expect(new TusProtocol(client).create(1, { fileName: 'a', mimeType: 'b', id: 'c', parentId: 'd' })).rejects.toMatchObject({
+      code: 'TUS_UNSUPPORTED',
+    });
   });
 
   it('metadata: our id, parentId, duplicate=true, the file name in UTF-8 and the MIME type', async () => {
@@ -150,12 +173,22 @@ describe('TusProtocol', () => {
     });
     const client = new SquidexClient({ url: raw.url, app: 'demo', token: 't' });
     closers.push(() => client.close());
-    const url = await new TusProtocol(client).create(42, { fileName: 'Plakat Ü €.tif', mimeType: 'image/tiff', id: 'ID-1', parentId: 'P-1' });
+    const url = await new TusProtocol(client).create(42, {
+      fileName: 'Plakat Ü €.tif',
+      mimeType: 'image/tiff',
+      id: 'ID-1',
+      parentId: 'P-1',
+    });
     expect(url).toBe(`${raw.url}/api/apps/demo/assets/tus/abc`);
     const h = raw.requests[0].headers;
     expect(h['tus-resumable']).toBe('1.0.0');
     expect(h['upload-length']).toBe('42');
-    const meta = Object.fromEntries(String(h['upload-metadata']).split(',').map((p) => p.split(' ')).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+    const meta = Object.fromEntries(
+      String(h['upload-metadata'])
+        .split(',')
+        .map((p) => p.split(' '))
+        .map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+    );
     expect(meta).toEqual({ fileName: 'Plakat Ü €.tif', mimeType: 'image/tiff', id: 'ID-1', parentId: 'P-1', duplicate: 'true' });
   });
 });

@@ -29,14 +29,14 @@ function asset(parentId: string, i: number, extra: Partial<AssetDto> = {}): Asse
 }
 
 /** A client whose folders hold `perFolder` assets each; counts the listings it was asked for. */
-function lister(perFolder: number): { client: SquidexClient; listed: string[] } {
+function lister(perFolder: number): { client: Pick<SquidexClient, 'findAssets'>; listed: string[] } {
   const listed: string[] = [];
-  const client = {
-    async findAssets(q: { parentId?: string }) {
+  const client: Pick<SquidexClient, 'findAssets'> = {
+    async findAssets(q) {
       listed.push(q.parentId!);
       return Array.from({ length: perFolder }, (_, i) => asset(q.parentId!, i));
     },
-  } as unknown as SquidexClient;
+  };
   return { client, listed };
 }
 
@@ -47,7 +47,7 @@ describe('AdoptionIndex stays bounded', () => {
   it('keeps only what matching needs of each asset', async () => {
     const { client } = lister(3);
     const index = new AdoptionIndex(client, new FakeClock());
-    const found = await index.find('p', 'M/f1.png', 'f1.png', digest(1), none);
+    const found = await index.find({ parentId: 'p', remoteFile: 'M/f1.png', fileName: 'f1.png', digest: digest(1) }, none);
     expect(found).toEqual({
       sameContent: true,
       asset: { id: 'p-1', parentId: 'p', fileName: 'f1.png', fileHash: 'hash1', version: 3, stampedPath: 'M/f1.png', stampedSha: 'sha1' },

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClaimAhead } from '../../src/worker/ahead.js';
-import type { ReconcileContext } from '../../src/worker/context.js';
 import { tempStates } from '../support/state.js';
 
 const t = tempStates();
@@ -9,9 +8,7 @@ afterEach(() => t.cleanup());
 function setup(n: number) {
   const { clock, state } = t.fresh();
   state.jobs.enqueueMany(Array.from({ length: n }, (_, i) => ({ mapping: 'm', path: `f${i}`, delayMs: 0 })));
-  // No mapping named "m": folder warm-up has nothing to resolve.
-  const ctx = { state, clock, mappings: new Map() } as unknown as ReconcileContext;
-  return { clock, state, ahead: new ClaimAhead(ctx, 'w', 4, 256) };
+  return { clock, state, ahead: new ClaimAhead({ jobs: state.jobs, clock }, { token: 'w', concurrency: 4, maxAhead: 256 }) };
 }
 
 describe('claiming ahead of the worker slots', () => {

@@ -37,7 +37,9 @@ describe('a folder renamed, seen file by file by the workers', () => {
     const rt = openRuntime(config, { logger: silentLogger });
     try {
       // Only the new files, as add events: no rescan, no folder event.
-      rt.state.jobs.enqueueMany(Array.from({ length: 6 }, (_, i) => ({ mapping: 'share', path: `takes/day/s${i}.png`, reason: 'add', delayMs: 0 })));
+      rt.state.jobs.enqueueMany(
+        Array.from({ length: 6 }, (_, i) => ({ mapping: 'share', path: `takes/day/s${i}.png`, reason: 'add', delayMs: 0 })),
+      );
       rt.pool.start();
       await rt.pool.idle();
       await rt.pool.stop(5000);

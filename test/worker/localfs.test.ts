@@ -23,7 +23,10 @@ async function opened(io: FileAccess, p: string): Promise<OpenFile> {
   return openInside(dirname(p), p, await io.lstat(p), io.mode);
 }
 
-describe.each([['direct (local disk)', direct], ['pooled (shares)', pooled]] as const)('readSmall, %s', (_name, io) => {
+describe.each([
+  ['direct (local disk)', direct],
+  ['pooled (shares)', pooled],
+] as const)('readSmall, %s', (_name, io) => {
   it('reads the whole file once and hashes exactly those bytes', async () => {
     const content = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 251));
     const p = file(content);

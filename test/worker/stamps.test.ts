@@ -34,7 +34,9 @@ async function asset(s: TestServer, name: string): Promise<string> {
     Buffer.from('\r\n--b--\r\n'),
   ]);
   const res = await fetch(`${s.url}/api/apps/${s.app}/assets?parentId=${ROOT}&duplicate=true`, {
-    method: 'POST', body, headers: { authorization: `Bearer ${token}`, 'content-type': 'multipart/form-data; boundary=b' },
+    method: 'POST',
+    body,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'multipart/form-data; boundary=b' },
   });
   return ((await res.json()) as { id: string }).id;
 }
@@ -44,7 +46,8 @@ describe('metadata stamps sent in bulk', () => {
     const { server, state, stamper } = await setup();
     const ids: string[] = [];
     for (let i = 0; i < 250; i++) ids.push(await asset(server, `f${i}.txt`));
-    for (const [i, id] of ids.entries()) state.stamps.put(id, { metadata: { squidexSyncSha256: `sha${i}`, squidexSyncPath: `f${i}.txt` } }, 0);
+    for (const [i, id] of ids.entries())
+      state.stamps.put(id, { metadata: { squidexSyncSha256: `sha${i}`, squidexSyncPath: `f${i}.txt` } }, 0);
     server.resetCounters();
     expect(await stamper.drain()).toBe(true);
     expect(server.inspect().counters.byRoute).toEqual({ 'POST /token': 1, 'POST /assets/bulk': 3 });
@@ -105,7 +108,12 @@ describe('metadata stamps sent in bulk', () => {
     expect(await stamper.drain()).toBe(true);
     expect(state.stamps.count()).toBe(0);
     const meta = (id: string) => server.inspect().assets.find((a) => a.id === id)?.metadata;
-    expect(meta(edited)).toEqual({ pixelWidth: 1, caption: 'written by an editor', squidexSyncSha256: 'sha-edited.txt', squidexSyncPath: 'edited.txt' });
+    expect(meta(edited)).toEqual({
+      pixelWidth: 1,
+      caption: 'written by an editor',
+      squidexSyncSha256: 'sha-edited.txt',
+      squidexSyncPath: 'edited.txt',
+    });
     // A stamp that leaves right after its upload is sent as written (the upload's answer is that recent).
     expect(meta(fresh)).toEqual(ours('fresh.txt').metadata);
     expect(server.inspect().assets.some((a) => a.id === deleted)).toBe(false);

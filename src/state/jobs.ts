@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Clock } from '../lib/clock.js';
-import type { Retry } from '../lib/errors.js';
-import { backoffDelay, resolveQueueOptions, type QueueOptions } from './options.js';
-import * as SQL from './sql.js';
-import { stateError } from '../state/errors.js';
-import { QueueReports, type FailedJob, type JobCounts, type PendingJob, type PathRef } from './reports.js';
+import type { Retry, SyncErrorCode } from '../lib/errors.js';
+import { backoffDelay, resolveQueueOptions, type QueueOptions } from './jobs-options.js';
+import * as SQL from './jobs-sql.js';
+import { stateError } from './errors.js';
+import type { EnqueueItem } from './enqueue-buffer.js';
+import { QueueReports, type FailedJob, type JobCounts, type PendingJob, type PathRef } from './jobs-reports.js';
 
-export { DEFAULT_QUEUE_OPTIONS, backoffDelay, type QueueOptions } from './options.js';
-export type { FailedJob, JobCounts, PendingJob, PathRef } from './reports.js';
-export { createEnqueueBuffer, type EnqueueBuffer, type EnqueueBufferOptions } from './buffer.js';
+export { DEFAULT_QUEUE_OPTIONS, backoffDelay, type QueueOptions } from './jobs-options.js';
+export type { FailedJob, JobCounts, PendingJob, PathRef } from './jobs-reports.js';
+export { createEnqueueBuffer, type EnqueueBuffer, type EnqueueBufferOptions, type EnqueueItem } from './enqueue-buffer.js';
 
 /** A claimed job: "reconcile this path". `token` names this claim and no other. */
 export interface Job {
@@ -31,20 +32,9 @@ export interface Job {
   hintSent?: boolean;
 }
 
-export interface EnqueueItem {
-  mapping: string;
-  path: string;
-  reason?: string | null;
-  /**
-   * Delay before the job is due, instead of the debounce. 0 for hints about a
-   * path that is already quiet (a rescan's stat, a watcher event that waited
-   * out the stability window): debouncing those again only adds latency.
-   */
-  delayMs?: number;
-}
-
 export interface FailInfo {
   message: string;
+  /** Stored as given (a SyncErrorCode from the worker; older rows hold whatever their version wrote). */
   code?: string;
   retry: Retry;
   retryAfterMs?: number;
@@ -92,6 +82,7 @@ export class JobQueue {
   private readonly sRenew;
   private readonly sNextRun;
   private readonly sClampRunAt;
+  private readonly sRunningHints;
   private readonly sMetaGet;
   private readonly sMetaSet;
   private readonly sMetaDel;
@@ -128,7 +119,9 @@ export class JobQueue {
       UPDATE jobs SET state = 'queued', token = NULL, lease_until = NULL, claimed_gen = NULL,
         attempts = max(attempts - 1, 0), run_at = @now, updated_at = @now
       WHERE id = @id AND token = @token AND state = 'running'`);
-    this.sRunning = db.prepare(`SELECT attempts, generation, claimed_gen AS claimedGen FROM jobs WHERE id = ? AND token = ? AND state = 'running'`);
+    this.sRunning = db.prepare(
+      `SELECT attempts, generation, claimed_gen AS claimedGen FROM jobs WHERE id = ? AND token = ? AND state = 'running'`,
+    );
     this.sRetry = db.prepare(`
       UPDATE jobs SET state = 'queued', token = NULL, lease_until = NULL, claimed_gen = NULL,
         attempts = @attempts, run_at = @runAt, last_error = @message, last_code = @code, updated_at = @now
@@ -140,7 +133,12 @@ export class JobQueue {
     this.sRevive = db.prepare(SQL.reviveLegacy);
     this.sRelease = db.prepare(SQL.releaseRunning);
     this.sRenew = db.prepare(`UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running'`);
-    this.sNextRun = db.prepare(`SELECT min(run_at) FROM jobs WHERE state = 'queued' AND mapping NOT IN (SELECT value FROM json_each(?))`).pluck();
+    this.sNextRun = db
+      .prepare(`SELECT min(run_at) FROM jobs WHERE state = 'queued' AND mapping NOT IN (SELECT value FROM json_each(?))`)
+      .pluck();
+    this.sRunningHints = db.prepare(
+      `SELECT mapping, path, asset_hint AS assetId FROM jobs WHERE state = 'running' AND asset_hint IS NOT NULL`,
+    );
     // After the clock jumped back, times stored from the "future" would strand jobs.
     this.sClampRunAt = db.prepare(`UPDATE jobs SET run_at = @limit WHERE state = 'queued' AND run_at > @limit`);
     this.sMetaGet = db.prepare(`SELECT value FROM meta WHERE key = ?`).pluck();
@@ -151,9 +149,13 @@ export class JobQueue {
       for (const it of items) this.enqueueRow(it, now);
     });
     this.txClaim = db.transaction((token: string, limit: number, now: number, exclude: string) => {
-      const claimed = this.sClaim.all({ token, limit, now, exclude, lease: this.options.leaseMs }) as Array<Job & { assetHint: string | null }>;
+      const claimed = this.sClaim.all({ token, limit, now, exclude, lease: this.options.leaseMs }) as Array<
+        Job & { assetHint: string | null }
+      >;
       for (const job of claimed) {
-        if (job.assetHint === null) this.sHint.run((job.assetHint = randomUUID()), job.id);
+        if (job.assetHint !== null) continue;
+        job.assetHint = randomUUID();
+        this.sHint.run(job.assetHint, job.id);
       }
       return claimed as Job[];
     });
@@ -234,16 +236,18 @@ export class JobQueue {
     return t === null ? null : Math.max(t, this.pausedUntil());
   }
 
-  /** Frees jobs whose lease expired (a hung worker). Returns how many. */
   /** Extends the leases of jobs this process is still running, so a long upload is never swept and started twice. */
   renewLeases(ids: readonly number[]): void {
     if (ids.length === 0) return;
     const until = this.clock.now() + this.options.leaseMs;
-    this.db.transaction(() => {
-      for (const id of ids) this.sRenew.run(until, id);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const id of ids) this.sRenew.run(until, id);
+      })
+      .immediate();
   }
 
+  /** Frees jobs whose lease expired (a hung worker). Returns how many. */
   sweepLeases(): number {
     return this.releaseRunning(false, 'LEASE_EXPIRED', 'lease expired while running (worker hung?)');
   }
@@ -257,13 +261,12 @@ export class JobQueue {
     const limit = now + Math.max(this.options.backoffMaxMs, this.options.maxWaitMs, this.options.debounceMs);
     this.sClampRunAt.run({ limit });
     if (this.pausedUntil() > now + this.options.backoffMaxMs) this.sMetaSet.run(PAUSE_KEY, String(now + this.options.backoffMaxMs));
-    // A job that died mid-run may have uploaded under its asset hint: the id gets a
-    // files row (no hash), so a file deleted or renamed before the retry still
-    // leads to that asset (forgotten into `kept`, or replaced), never to nothing.
-    this.db.prepare(
-      `INSERT OR IGNORE INTO files (mapping, path, asset_id) SELECT mapping, path, asset_hint FROM jobs WHERE state = 'running' AND asset_hint IS NOT NULL`,
-    ).run();
     return this.releaseRunning(true, 'CRASHED', 'the daemon stopped while running this job');
+  }
+
+  /** The asset ids running jobs were given: a job that died mid-run may have uploaded under its hint. */
+  runningHints(): { mapping: string; path: string; assetId: string }[] {
+    return this.sRunningHints.all() as { mapping: string; path: string; assetId: string }[];
   }
 
   counts(): JobCounts {
@@ -308,8 +311,12 @@ export class JobQueue {
   private enqueueRow(it: EnqueueItem, now: number): void {
     const reason = it.reason ?? null;
     this.sEnqueue.run({
-      mapping: it.mapping, path: it.path, reason, now,
-      due: now + (it.delayMs ?? this.options.debounceMs), maxWait: this.options.maxWaitMs,
+      mapping: it.mapping,
+      path: it.path,
+      reason,
+      now,
+      due: now + (it.delayMs ?? this.options.debounceMs),
+      maxWait: this.options.maxWaitMs,
       revive: reason !== null && NON_REVIVING_REASONS.has(reason) ? 0 : 1,
     });
   }
@@ -372,12 +379,21 @@ export class JobQueue {
     }
   }
 
-  private releaseRunning(all: boolean, code: string, message: string): number {
-    return this.guard('freeing jobs', () => this.db.transaction(() =>
-      this.sRelease.run({
-        all: all ? 1 : 0, now: this.clock.now(), max: this.options.maxAttempts, code, message,
-        spent: `${message}; attempts spent, giving up`,
-      }).changes,
-    ).immediate());
+  private releaseRunning(all: boolean, code: SyncErrorCode, message: string): number {
+    return this.guard('freeing jobs', () =>
+      this.db
+        .transaction(
+          () =>
+            this.sRelease.run({
+              all: all ? 1 : 0,
+              now: this.clock.now(),
+              max: this.options.maxAttempts,
+              code,
+              message,
+              spent: `${message}; attempts spent, giving up`,
+            }).changes,
+        )
+        .immediate(),
+    );
   }
 }

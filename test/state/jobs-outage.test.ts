@@ -33,7 +33,12 @@ describe('queue: outages and server pauses', () => {
     state.db.prepare(`UPDATE jobs SET fail_kind = NULL WHERE path IN ('net', 'auth', 'big')`).run();
     clock.advance(1000);
     expect(q.reviveLegacyFailures()).toBe(2);
-    expect(q.failed().map((f) => f.path).sort()).toEqual(['big', 'new-net']);
+    expect(
+      q
+        .failed()
+        .map((f) => f.path)
+        .sort(),
+    ).toEqual(['big', 'new-net']);
     const revived = q.claim('w', 10);
     expect(revived.map((j) => j.path).sort()).toEqual(['auth', 'net']);
     expect(revived.every((j) => j.attempts === 1)).toBe(true); // fresh attempts

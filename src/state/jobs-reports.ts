@@ -58,7 +58,9 @@ export class QueueReports {
     this.sByMapping = db.prepare(`
       SELECT mapping, sum(state = 'queued') AS queued, sum(state = 'running') AS running, sum(state = 'failed') AS failed
       FROM jobs GROUP BY mapping`);
-    this.sQueuedExcept = db.prepare(`SELECT count(*) FROM jobs WHERE state = 'queued' AND mapping NOT IN (SELECT value FROM json_each(?))`).pluck();
+    this.sQueuedExcept = db
+      .prepare(`SELECT count(*) FROM jobs WHERE state = 'queued' AND mapping NOT IN (SELECT value FROM json_each(?))`)
+      .pluck();
     const set = `SET state = 'queued', attempts = 0, run_at = @now, first_event_at = @now, failed_at = NULL,
       generation = generation + 1, updated_at = @now`;
     this.sRequeueAll = db.prepare(`UPDATE jobs ${set} WHERE state = 'failed'`);
@@ -87,12 +89,14 @@ export class QueueReports {
   }
 
   requeueFailed(now: number, paths?: readonly PathRef[]): number {
-    return this.db.transaction(() => {
-      if (!paths) return this.sRequeueAll.run({ now }).changes;
-      let n = 0;
-      for (const p of paths) n += this.sRequeueOne.run({ now, mapping: p.mapping, path: p.path }).changes;
-      return n;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        if (!paths) return this.sRequeueAll.run({ now }).changes;
+        let n = 0;
+        for (const p of paths) n += this.sRequeueOne.run({ now, mapping: p.mapping, path: p.path }).changes;
+        return n;
+      })
+      .immediate();
   }
 
   /**
@@ -108,10 +112,18 @@ export class QueueReports {
       if (rows.length > 20) problems.push(`jobs: ${what}: … and ${rows.length - 20} more`);
     };
     add('more than one row for a path', q(`SELECT mapping, path, count(*) AS n FROM jobs NOT INDEXED GROUP BY mapping, path HAVING n > 1`));
-    add('running without token, lease or claimed generation',
-      q(`SELECT mapping, path FROM jobs WHERE state = 'running' AND (token IS NULL OR lease_until IS NULL OR claimed_gen IS NULL)`));
-    add('not running but holds a token or lease', q(`SELECT mapping, path FROM jobs WHERE state <> 'running' AND (token IS NULL) + (lease_until IS NULL) < 2`));
-    add('failed without an error or time', q(`SELECT mapping, path FROM jobs WHERE state = 'failed' AND (last_error IS NULL OR failed_at IS NULL)`));
+    add(
+      'running without token, lease or claimed generation',
+      q(`SELECT mapping, path FROM jobs WHERE state = 'running' AND (token IS NULL OR lease_until IS NULL OR claimed_gen IS NULL)`),
+    );
+    add(
+      'not running but holds a token or lease',
+      q(`SELECT mapping, path FROM jobs WHERE state <> 'running' AND (token IS NULL) + (lease_until IS NULL) < 2`),
+    );
+    add(
+      'failed without an error or time',
+      q(`SELECT mapping, path FROM jobs WHERE state = 'failed' AND (last_error IS NULL OR failed_at IS NULL)`),
+    );
     add('claimed generation ahead of the row', q(`SELECT mapping, path FROM jobs WHERE claimed_gen > generation`));
     add('attempts above claims', q(`SELECT mapping, path FROM jobs WHERE attempts > claims`));
     return problems;

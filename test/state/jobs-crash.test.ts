@@ -12,7 +12,8 @@ const KILLS = 24;
 
 function mulberry32(a: number) {
   return () => {
-    a |= 0; a = (a + 0x6d2b79f5) | 0;
+    a |= 0;
+    a = (a + 0x6d2b79f5) | 0;
     let t = Math.imul(a ^ (a >>> 15), 1 | a);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
@@ -30,7 +31,10 @@ function waitReady(child: ChildProcess): Promise<void> {
         resolve();
       }
     });
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`child exited early (${code}): ${err}`)); });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`child exited early (${code}): ${err}`));
+    });
   });
 }
 
@@ -93,9 +97,11 @@ describe('queue under SIGKILL', () => {
       for (let round = 0; round < 1000; round++) {
         const jobs = s.jobs.claim('drain', 500);
         if (jobs.length === 0) break;
-        s.db.transaction(() => {
-          for (const j of jobs) if (s.jobs.complete(j)) s.db.prepare(`INSERT INTO done VALUES (?, ?, ?)`).run(j.mapping, j.path, j.id);
-        }).immediate();
+        s.db
+          .transaction(() => {
+            for (const j of jobs) if (s.jobs.complete(j)) s.db.prepare(`INSERT INTO done VALUES (?, ?, ?)`).run(j.mapping, j.path, j.id);
+          })
+          .immediate();
       }
       const logged = new Set(readFileSync(log, 'utf8').split('\n').filter(Boolean));
       const done = s.db.prepare(`SELECT path, count(*) AS n FROM done GROUP BY path`).all() as { path: string; n: number }[];

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { tempStates } from '../support/state.js';
-import { backoffDelay, createEnqueueBuffer, DEFAULT_QUEUE_OPTIONS } from '../../src/queue/index.js';
+import { backoffDelay, createEnqueueBuffer, DEFAULT_QUEUE_OPTIONS } from '../../src/state/jobs.js';
 
 const t = tempStates();
 afterEach(() => t.cleanup());
@@ -235,8 +235,18 @@ describe('failed jobs, re-queue, reports', () => {
   it('requeueFailed revives all or only the named paths, with fresh attempts', () => {
     const { q } = t.fresh({ debounceMs: 0 });
     for (const p of ['a', 'b', 'c']) failOne(q, p);
-    expect(q.requeueFailed([{ mapping: 'm', path: 'b' }, { mapping: 'm', path: 'zzz' }])).toBe(1);
-    expect(q.failed().map((f) => f.path).sort()).toEqual(['a', 'c']);
+    expect(
+      q.requeueFailed([
+        { mapping: 'm', path: 'b' },
+        { mapping: 'm', path: 'zzz' },
+      ]),
+    ).toBe(1);
+    expect(
+      q
+        .failed()
+        .map((f) => f.path)
+        .sort(),
+    ).toEqual(['a', 'c']);
     expect(q.claim('w')[0]).toMatchObject({ path: 'b', attempts: 1 });
     expect(q.requeueFailed()).toBe(2);
     expect(q.counts()).toMatchObject({ failed: 0, queued: 2, running: 1 });
@@ -260,7 +270,13 @@ describe('failed jobs, re-queue, reports', () => {
     q.fail(a, { message: 'timeout', code: 'ETIMEDOUT', retry: 'retry' });
     const pend = q.pending();
     expect(pend).toHaveLength(2);
-    expect(pend.find((p) => p.path === 'a')).toMatchObject({ state: 'queued', attempts: 1, lastError: 'timeout', lastCode: 'ETIMEDOUT', reason: 'add' });
+    expect(pend.find((p) => p.path === 'a')).toMatchObject({
+      state: 'queued',
+      attempts: 1,
+      lastError: 'timeout',
+      lastCode: 'ETIMEDOUT',
+      reason: 'add',
+    });
     expect(pend.find((p) => p.path === 'b')).toMatchObject({ state: 'queued', attempts: 0, runAt: clock.now() });
     expect(q.counts()).toEqual({ queued: 2, running: 0, failed: 0, due: 1 });
   });
@@ -286,7 +302,7 @@ describe('recovery and leases', () => {
     expect(s3.check()).toEqual([]);
   });
 
-  it('recover: false leaves a live daemon\'s running jobs alone (status beside the daemon)', () => {
+  it("recover: false leaves a live daemon's running jobs alone (status beside the daemon)", () => {
     const { clock, file, q } = t.fresh({ debounceMs: 0 });
     q.enqueue('m', 'a');
     q.claim('w');
@@ -303,7 +319,10 @@ describe('recovery and leases', () => {
     q.claim('w');
     clock.advance(600);
     expect(q.sweepLeases()).toBe(1);
-    expect(q.pending().map((p) => [p.path, p.state])).toEqual([['b', 'running'], ['a', 'queued']]);
+    expect(q.pending().map((p) => [p.path, p.state])).toEqual([
+      ['b', 'running'],
+      ['a', 'queued'],
+    ]);
   });
 
   it('a clock that jumped back does not strand jobs scheduled in the "future"', () => {
@@ -345,7 +364,10 @@ describe('worker helpers', () => {
     expect(q.nextRunAt(ex)).toBeNull();
     expect(q.countQueued(ex)).toBe(0);
     expect(q.countQueued()).toBe(1);
-    expect(Object.fromEntries(q.countsByMapping())).toEqual({ paused: { queued: 1, running: 0, failed: 0 }, live: { queued: 0, running: 1, failed: 0 } });
+    expect(Object.fromEntries(q.countsByMapping())).toEqual({
+      paused: { queued: 1, running: 0, failed: 0 },
+      live: { queued: 0, running: 1, failed: 0 },
+    });
   });
 
   it('complete with rerunAfterMs keeps the path queued for a later look, with fresh attempts', () => {
@@ -402,7 +424,12 @@ describe('enqueue buffer', () => {
     const written: string[] = [];
     const errors: unknown[] = [];
     const buf = createEnqueueBuffer(
-      { enqueueMany: (items) => { if (fail) throw new Error('disk full'); written.push(...items.map((i) => i.path)); } },
+      {
+        enqueueMany: (items) => {
+          if (fail) throw new Error('disk full');
+          written.push(...items.map((i) => i.path));
+        },
+      },
       { onError: (e) => errors.push(e) },
     );
     buf.add('m', 'a');
@@ -462,7 +489,11 @@ describe('enqueue buffer', () => {
     let fail = true;
     const recovered: Array<[number, boolean]> = [];
     const buf = createEnqueueBuffer(
-      { enqueueMany: () => { if (fail) throw new Error('disk full'); } },
+      {
+        enqueueMany: () => {
+          if (fail) throw new Error('disk full');
+        },
+      },
       { maxItems: 10, maxPending: 100, onRecovered: (n, dropped) => recovered.push([n, dropped]) },
     );
     try {

@@ -1,5 +1,17 @@
-import type { EnqueueItem } from './index.js';
 import { timerDelay } from '../lib/timers.js';
+
+/** One event for the queue: "look at this path". */
+export interface EnqueueItem {
+  mapping: string;
+  path: string;
+  reason?: string | null;
+  /**
+   * Delay before the job is due, instead of the debounce. 0 for hints about a
+   * path that is already quiet (a rescan's stat, a watcher event that waited
+   * out the stability window): debouncing those again only adds latency.
+   */
+  delayMs?: number;
+}
 
 export interface EnqueueBufferOptions {
   /** Longest an event waits in memory before it is written (default 25 ms). */
@@ -61,7 +73,10 @@ export function createEnqueueBuffer(
   let dropped = false;
 
   function flush(): void {
-    if (timer) clearTimeout(timer), (timer = null);
+    if (timer) {
+      clearTimeout(timer);
+      timer = null;
+    }
     if (pending.size === 0) return;
     const items = [...pending.values()];
     pending.clear();
@@ -118,7 +133,10 @@ export function createEnqueueBuffer(
     close() {
       closed = true;
       flush();
-      if (timer) clearTimeout(timer), (timer = null);
+      if (timer) {
+        clearTimeout(timer);
+        timer = null;
+      }
     },
     get size() {
       return pending.size;

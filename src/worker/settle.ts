@@ -1,0 +1,113 @@
+import type Database from 'better-sqlite3';
+import type { Clock } from '../lib/clock.js';
+import { describeError, type SyncError } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
+import { isSqliteConstraint, type Job } from '../state/index.js';
+import type { JobQueue } from '../state/jobs.js';
+
+/** A finished job is recorded at most about this long after it ended. */
+export const SETTLE_WITHIN_MS = 1000;
+
+/**
+ * One job's end as the database gets it: the write, and what to tell (log,
+ * events) once it is committed, so nothing is told before it is known.
+ */
+export interface Settlement {
+  write: () => void;
+  tell?: () => void;
+}
+
+export interface SettleDeps {
+  db: Database.Database;
+  jobs: Pick<JobQueue, 'fail'>;
+  clock: Clock;
+  logger: Logger;
+  /** After a batch committed (the stamps written with it can go out). */
+  committed?: () => void;
+}
+
+/**
+ * Outcomes of finished jobs waiting for the pool's next commit. Every outcome
+ * since the last look goes in one transaction with the next claim: at
+ * synchronous=FULL each commit is an fsync that stalls the event loop, and a
+ * first sync of small files finishes jobs faster than one fsync each allows.
+ * An outcome lost in a crash only makes its job run again, which finds the
+ * file in sync.
+ */
+export class Settlements {
+  readonly #pending: Settlement[] = [];
+  #at = 0;
+
+  constructor(private readonly deps: SettleDeps) {}
+
+  get waiting(): number {
+    return this.#pending.length;
+  }
+
+  /** Waited long enough (or the wall clock stepped back, which must not hold outcomes for the jump). */
+  overdue(now: number): boolean {
+    return this.#pending.length > 0 && (now - this.#at >= SETTLE_WITHIN_MS || now < this.#at);
+  }
+
+  /** How long the pool may sleep before the waiting outcomes are overdue. */
+  sleepAtMost(now: number, pollMs: number): number {
+    return this.#pending.length > 0 ? Math.min(pollMs, Math.max(0, this.#at + SETTLE_WITHIN_MS - now)) : pollMs;
+  }
+
+  later(write: () => void, tell?: () => void): void {
+    this.#pending.push({ write, tell });
+  }
+
+  /** Record now, or, if the database refuses (full disk), with the next batch it takes. */
+  now(write: () => void, tell?: () => void): void {
+    try {
+      write();
+    } catch (e) {
+      this.#pending.push({ write, tell });
+      this.deps.logger.error(
+        { code: (e as SyncError).code },
+        'cannot record a finished job yet; it is written once the state database takes writes: %s',
+        describeError(e),
+      );
+      return;
+    }
+    tell?.();
+  }
+
+  /** Every waiting outcome, then `then` (the next claim), in one transaction: one fsync for all. */
+  writeWith<T>(then: () => T): T {
+    const batch = this.#pending.slice();
+    this.#at = this.deps.clock.now();
+    if (batch.length === 0) return then();
+    const result = this.deps.db
+      .transaction(() => {
+        for (const settlement of batch) settlement.write();
+        return then();
+      })
+      .immediate();
+    this.#pending.splice(0, batch.length);
+    this.deps.committed?.();
+    for (const settlement of batch) settlement.tell?.();
+    return result;
+  }
+
+  /**
+   * One job's deferred writes and its completion, in a savepoint of the batch:
+   * a write refused for this job alone (a constraint) fails the job instead of
+   * holding up every other outcome.
+   */
+  unit(job: Job, writes: ReadonlyArray<() => void>, finish: () => void): () => void {
+    const { db, jobs } = this.deps;
+    return () => {
+      try {
+        db.transaction(() => {
+          for (const write of writes) write();
+          finish();
+        })();
+      } catch (e) {
+        if (!isSqliteConstraint(e)) throw e; // disk full, busy: the batch waits
+        jobs.fail(job, { message: describeError(e), code: 'STATE_CONFLICT', retry: 'retry' });
+      }
+    };
+  }
+}
