@@ -21,7 +21,9 @@ export async function run() {
   try {
     const fs = statfsSync(dir);
     if (fs.ffree < n * 1.1 || fs.bavail * fs.bsize < 2 * 1024 ** 3) {
-      throw new Error(`not enough room in ${dir} for ${n} files: ${fs.ffree} inodes and ${Math.round((fs.bavail * fs.bsize) / 1024 ** 3)} GB free`);
+      throw new Error(
+        `not enough room in ${dir} for ${n} files: ${fs.ffree} inodes and ${Math.round((fs.bavail * fs.bsize) / 1024 ** 3)} GB free`,
+      );
     }
     const local = join(dir, 'tree');
     let t = performance.now();
@@ -29,7 +31,9 @@ export async function run() {
     const made = (performance.now() - t) / 1000;
     t = performance.now();
     await fill(join(dir, 'state', 'state.db'), local, paths);
-    console.error(`million: tree of ${n} files in ${made.toFixed(0)} s, database filled in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+    console.error(
+      `million: tree of ${n} files in ${made.toFixed(0)} s, database filled in ${((performance.now() - t) / 1000).toFixed(0)} s`,
+    );
     paths.length = 0;
     const find = await findWalk(local);
     const server = await startServer();
@@ -49,8 +53,21 @@ export async function run() {
       const tag = `6 rescan ${n} unchanged`;
       rows.push(
         { bench: tag, figure: "find -printf '%s %T@' (best of 3)", value: find, unit: 's' },
-        { bench: tag, figure: 'once after an unclean close (quick_check): s, peak RSS', value: `${runs[0].seconds.toFixed(2)} s, ${runs[0].peakMB.toFixed(0)}`, unit: 'MB' },
-        { bench: tag, figure: `once, filled db (best of ${later.length} after a clean close)`, value: best, unit: 's', ratio: `${(best / find).toFixed(1)}× find`, target: '≤ 3× find', ok: best / find <= 3 },
+        {
+          bench: tag,
+          figure: 'once after an unclean close (quick_check): s, peak RSS',
+          value: `${runs[0].seconds.toFixed(2)} s, ${runs[0].peakMB.toFixed(0)}`,
+          unit: 'MB',
+        },
+        {
+          bench: tag,
+          figure: `once, filled db (best of ${later.length} after a clean close)`,
+          value: best,
+          unit: 's',
+          ratio: `${(best / find).toFixed(1)}× find`,
+          target: '≤ 3× find',
+          ok: best / find <= 3,
+        },
         { bench: tag, figure: `peak RSS (once, worst of ${later.length})`, value: peak, unit: 'MB', target: '≤ 300 MB', ok: peak <= 300 },
       );
     } finally {
@@ -72,7 +89,10 @@ export function emptyTree(root, n) {
     const f = Math.floor(i / 100);
     const rel = `d${f % fanout}/e${Math.floor(f / fanout)}/f${i % 100}`;
     const d = dirname(rel);
-    if (d !== folder) mkdirSync(join(root, d), { recursive: true }), (folder = d);
+    if (d !== folder) {
+      mkdirSync(join(root, d), { recursive: true });
+      folder = d;
+    }
     closeSync(openSync(join(root, rel), 'w'));
     paths.push(rel);
   }
@@ -91,8 +111,16 @@ export async function fill(stateFile, local, paths) {
         for (const rel of paths.slice(i, i + 50_000)) {
           const st = lstatSync(join(local, rel));
           state.files.recordSynced({
-            mapping: 'bench', path: rel, size: st.size, mtimeMs: st.mtimeMs, sha256: EMPTY_SHA256, assetId: randomUUID(),
-            parentId: '00000000-0000-0000-0000-000000000000', version: 0, syncedAt: now, missingSince: null,
+            mapping: 'bench',
+            path: rel,
+            size: st.size,
+            mtimeMs: st.mtimeMs,
+            sha256: EMPTY_SHA256,
+            assetId: randomUUID(),
+            parentId: '00000000-0000-0000-0000-000000000000',
+            version: 0,
+            syncedAt: now,
+            missingSince: null,
           });
         }
       })();

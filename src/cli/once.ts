@@ -35,7 +35,13 @@ export async function once(configFile: string, opts: OnceOptions): Promise<numbe
 }
 
 async function syncOnce(config: Config, opts: OnceOptions, walks: ThreadWalks | null): Promise<number> {
-  const [{ createLogger }, { preflight }, { openRuntime, probeBackoff, serverKey, SERVER_META_KEY }, { outageDeadline, reviveLegacyFailures }, { guardHint, guardKey }] = await Promise.all([
+  const [
+    { createLogger },
+    { preflight },
+    { openRuntime, probeBackoff, serverKey, SERVER_META_KEY },
+    { outageDeadline, reviveLegacyFailures },
+    { guardHint, guardKey },
+  ] = await Promise.all([
     import('../lib/log.js'),
     import('./preflight.js'),
     import('./runtime.js'),
@@ -47,7 +53,9 @@ async function syncOnce(config: Config, opts: OnceOptions, walks: ThreadWalks | 
   // (cron mail, pipes, 2>file).
   const tty = Boolean(process.stdout.isTTY && process.stderr.isTTY);
   const progress = tty ? await openProgress() : undefined;
-  const logger = progress ? createLogger({ level: 'warn', destination: progress.logStream }) : createLogger({ level: config.log.level, fd: 2 });
+  const logger = progress
+    ? createLogger({ level: 'warn', destination: progress.logStream })
+    : createLogger({ level: config.log.level, fd: 2 });
   for (const w of config.warnings) logger.warn({ key: w.key }, w.message);
   const counts = new Map<Action | 'failed', number>();
   let bytes = 0;
@@ -125,8 +133,14 @@ async function syncOnce(config: Config, opts: OnceOptions, walks: ThreadWalks | 
       held = true;
       console.log(`\n${printable(m.name)}: deletions held because ${printable(reason)}.\n  ${printable(guardHint(m, reason))}`);
     }
-    if (skipped > 0) console.log(`\n${skipped} entr${skipped === 1 ? 'y is' : 'ies are'} not synced (symlinks, names that are not UTF-8, …): \`squidex-sync status\` lists them with why.`);
-    if (unreadable > 0) console.log(`\n${unreadable} folder${unreadable === 1 ? '' : 's'} or file${unreadable === 1 ? '' : 's'} could not be read (see "cannot read" in the log); their files are not synced.`);
+    if (skipped > 0)
+      console.log(
+        `\n${skipped} entr${skipped === 1 ? 'y is' : 'ies are'} not synced (symlinks, names that are not UTF-8, …): \`squidex-sync status\` lists them with why.`,
+      );
+    if (unreadable > 0)
+      console.log(
+        `\n${unreadable} folder${unreadable === 1 ? '' : 's'} or file${unreadable === 1 ? '' : 's'} could not be read (see "cannot read" in the log); their files are not synced.`,
+      );
     if (total > 0) {
       console.log(`\n${total} path${total === 1 ? '' : 's'} failed:`);
       for (const f of printableDeep(failed)) console.log(`  ${f.mapping}: ${f.path}\n      ${f.lastError ?? f.code}`);
@@ -153,7 +167,12 @@ interface Progress {
 async function openProgress(): Promise<Progress> {
   const [{ default: cliProgress }, { default: pretty }] = await Promise.all([import('cli-progress'), import('pino-pretty')]);
   const bars = new cliProgress.MultiBar(
-    { format: '{bar} {value}/{total} files | {size} | {rate} files/s | ETA {eta_formatted}', hideCursor: true, etaBuffer: 50, stream: process.stderr },
+    {
+      format: '{bar} {value}/{total} files | {size} | {rate} files/s | ETA {eta_formatted}',
+      hideCursor: true,
+      etaBuffer: 50,
+      stream: process.stderr,
+    },
     cliProgress.Presets.shades_classic,
   );
   let bar: ReturnType<typeof bars.create> | undefined;
@@ -233,7 +252,15 @@ async function dryRun(config: Config, opts: OnceOptions): Promise<number> {
       const tus = await planTus(config, state, client);
       const items: PlanItem[] = [];
       for (const m of config.mappings) {
-        items.push(...(await planMapping(m, ignoreFor(config, m), { state, client, guard: config.deleteGuard, allowMassDelete: opts.allowMassDelete, tus })));
+        items.push(
+          ...(await planMapping(m, ignoreFor(config, m), {
+            state,
+            client,
+            guard: config.deleteGuard,
+            allowMassDelete: opts.allowMassDelete,
+            tus,
+          })),
+        );
       }
       console.log(formatPlan(printableDeep(items)));
       return EXIT.OK;
@@ -266,6 +293,13 @@ async function planTus(config: Config, state: State, client: SquidexClient): Pro
   let asked: Promise<boolean> | undefined;
   const available = (): Promise<boolean> =>
     // Unknown (an error) counts as yes: the daemon tries tus first and falls back.
-    (asked ??= new TusProtocol(client).probe().then((p) => p.tus, () => true));
-  return { aboveBytes: config.upload.tusAboveBytes, chunkBytes: rememberedChunk(state.meta, serverKey(config), config.upload.chunkBytes), available };
+    (asked ??= new TusProtocol(client).probe().then(
+      (p) => p.tus,
+      () => true,
+    ));
+  return {
+    aboveBytes: config.upload.tusAboveBytes,
+    chunkBytes: rememberedChunk(state.meta, serverKey(config), config.upload.chunkBytes),
+    available,
+  };
 }

@@ -40,7 +40,10 @@ export interface Runtime {
   limiter: AdaptiveLimiter | undefined;
   ignores: Map<string, IgnoreMatcher>;
   /** `signal`: ends the walk early (a stop); the rescan then rejects with its reason. `settle`: the daemon's stability gate. */
-  rescan(mapping: Mapping, opts?: { allowMassDelete?: boolean; walk?: WalkFeed; signal?: AbortSignal; settle?: Settle }): Promise<RescanResult>;
+  rescan(
+    mapping: Mapping,
+    opts?: { allowMassDelete?: boolean; walk?: WalkFeed; signal?: AbortSignal; settle?: Settle },
+  ): Promise<RescanResult>;
   /**
    * Removes asset folders left empty by moves and deletes (never while the guard holds):
    * under deletes: delete every one, under keep those squidex-sync created.
@@ -220,17 +223,26 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     events: opts.events,
     serverChanges: new ServerChangeGuard({ client, state, logger, clock, mode: config.sync.serverChanges }),
     big: new BigUploads({
-      client, state, clock, logger: logger.child({ component: 'worker' }), server: serverKey(config),
-      chunkBytes: config.upload.chunkBytes, tusAboveBytes: config.upload.tusAboveBytes, events: opts.events,
+      client,
+      state,
+      clock,
+      logger: logger.child({ component: 'worker' }),
+      server: serverKey(config),
+      chunkBytes: config.upload.chunkBytes,
+      tusAboveBytes: config.upload.tusAboveBytes,
+      events: opts.events,
     }),
   };
   const availability = availabilityFor(config, client, clock, logger);
-  const pool = new WorkerPool({ ...ctx, run: (job, run, signal) => reconcile(job, { ...ctx, ...run }, signal) }, {
-    // The pool's jobs follow the limit (workersFor: a few more, to keep it full); the rest wait with their files closed.
-    concurrency: limiter ? () => workersFor(limiter.limit) : (config.sync.concurrency as number),
-    pausedMappings: () => pausedMappings(state, config),
-    availability,
-  });
+  const pool = new WorkerPool(
+    { ...ctx, run: (job, run, signal) => reconcile(job, { ...ctx, ...run }, signal) },
+    {
+      // The pool's jobs follow the limit (workersFor: a few more, to keep it full); the rest wait with their files closed.
+      concurrency: limiter ? () => workersFor(limiter.limit) : (config.sync.concurrency as number),
+      pausedMappings: () => pausedMappings(state, config),
+      availability,
+    },
+  );
   forgetOutage(state); // one left by a process that died says nothing about now
   const stopRecording = recordLimit(limiter, state, logger);
   followOutage(availability, { state, logger, resumed: () => pool.wake() });

@@ -32,14 +32,33 @@ export interface FileStats {
 }
 
 const COLS = 'mapping, path, size, mtime_ms, sha256, asset_id, parent_id, version, synced_at, missing_since';
-type Raw = [string, string, number | null, number | null, string | null, string, string | null, number | null, number | null, number | null];
+type Raw = [
+  string,
+  string,
+  number | null,
+  number | null,
+  string | null,
+  string,
+  string | null,
+  number | null,
+  number | null,
+  number | null,
+];
 
 // Positional rows (`.raw()`) skip building a keyed object per row in the driver,
 // which is most of the cost of listing 100k rows.
 function toRow(r: Raw): FileRow {
   return {
-    mapping: r[0], path: r[1], size: r[2], mtimeMs: r[3], sha256: r[4],
-    assetId: r[5], parentId: r[6], version: r[7], syncedAt: r[8], missingSince: r[9],
+    mapping: r[0],
+    path: r[1],
+    size: r[2],
+    mtimeMs: r[3],
+    sha256: r[4],
+    assetId: r[5],
+    parentId: r[6],
+    version: r[7],
+    syncedAt: r[8],
+    missingSince: r[9],
   };
 }
 
@@ -98,9 +117,7 @@ export class FilesRepo {
     // A reservation never overwrites a row that already has an asset id: the id
     // may have reached the server, and a second id for the path would make a duplicate.
     this.sReserveIfFree = db.prepare(`INSERT OR IGNORE INTO files (mapping, path, asset_id) VALUES (?, ?, ?)`);
-    this.sReserve = db.prepare(
-      `INSERT INTO files (mapping, path, asset_id) VALUES (?, ?, ?) ON CONFLICT (mapping, path) DO NOTHING`,
-    );
+    this.sReserve = db.prepare(`INSERT INTO files (mapping, path, asset_id) VALUES (?, ?, ?) ON CONFLICT (mapping, path) DO NOTHING`);
     this.sSynced = db.prepare(
       `INSERT INTO files (${COLS}) VALUES (@mapping, @path, @size, @mtimeMs, @sha256, @assetId, @parentId, @version, @syncedAt, @missingSince)
        ON CONFLICT (mapping, path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
@@ -139,7 +156,9 @@ export class FilesRepo {
     this.sRenamePrefix = db.prepare(`
       UPDATE files SET path = @to || substr(path, @n + 1), missing_since = NULL
       WHERE mapping = @mapping AND substr(path, 1, @n) = @from`);
-    this.sKept = db.prepare(`SELECT mapping, path, asset_id AS assetId, gone_since AS goneSince, reason FROM kept WHERE reason IS NULL ORDER BY gone_since DESC, mapping, path LIMIT ?`);
+    this.sKept = db.prepare(
+      `SELECT mapping, path, asset_id AS assetId, gone_since AS goneSince, reason FROM kept WHERE reason IS NULL ORDER BY gone_since DESC, mapping, path LIMIT ?`,
+    );
   }
 
   get(mapping: string, path: string): FileRow | undefined {

@@ -125,7 +125,7 @@ export function compileIgnore(opts: IgnoreOptions, root: string): IgnoreMatcher 
     const base = slash < 0 ? relPath : relPath.slice(slash + 1);
     if (defFile(base) || userBase(base) || userPath(relPath)) return true;
     if (isDir && (defDir(base) || userBaseDir(base) || userPathDir(relPath))) return true;
-    for (const e of extra) if (relPath === e || relPath.startsWith(e + '/')) return true;
+    for (const e of extra) if (relPath === e || relPath.startsWith(`${e}/`)) return true;
     return false;
   };
 

@@ -55,7 +55,12 @@ const yieldNow = (): Promise<void> => new Promise((r) => setImmediate(r));
  * integers while lstat gives sub-ms floats. A row reserved but never synced
  * (no size or mtime) always counts as changed.
  */
-export async function diffStream(root: string, ignore: IgnoreMatcher, rows: OrderedRows, opts: StreamDiffOptions = {}): Promise<StreamDiff> {
+export async function diffStream(
+  root: string,
+  ignore: IgnoreMatcher,
+  rows: OrderedRows,
+  opts: StreamDiffOptions = {},
+): Promise<StreamDiff> {
   const merge = new Merge(rows, opts.page ?? 1024, opts.apart);
   const walker = new Walker(root, ignore, (rel, size, mtimeMs) => merge.file(rel, size, mtimeMs), opts.signal, true);
   const every = opts.yieldEvery ?? 2000;

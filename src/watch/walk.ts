@@ -98,7 +98,7 @@ export class Walker {
     private readonly signal?: AbortSignal,
     private readonly ordered = false,
   ) {
-    this.base = root.endsWith('/') ? root : root + '/';
+    this.base = root.endsWith('/') ? root : `${root}/`;
     try {
       if (!fs.statSync(root).isDirectory()) {
         this.rootMissing = true;
@@ -123,7 +123,13 @@ export class Walker {
   }
 
   finish<E>(entries: E): { entries: E; errors: WalkError[]; skipped: WalkResult['skipped']; rootMissing: boolean; rootEmpty: boolean } {
-    return { entries, errors: this.errors, skipped: this.skipped, rootMissing: this.rootMissing, rootEmpty: !this.rootMissing && this.files === 0 };
+    return {
+      entries,
+      errors: this.errors,
+      skipped: this.skipped,
+      rootMissing: this.rootMissing,
+      rootEmpty: !this.rootMissing && this.files === 0,
+    };
   }
 
   private open(): boolean {
@@ -148,7 +154,7 @@ export class Walker {
   }
 
   private read(dirRel: string): void {
-    this.prefix = dirRel === '' ? '' : dirRel + '/';
+    this.prefix = dirRel === '' ? '' : `${dirRel}/`;
     this.next = 0;
     try {
       const dir = this.base + dirRel;
@@ -156,7 +162,8 @@ export class Walker {
       // A name that is not UTF-8 comes back as a string with U+FFFD in it, a path that
       // does not exist: read such a folder again as bytes. Bytes for every folder cost
       // a sixth more per walk.
-      if (this.dirents.some((d) => d.name.includes('\uFFFD'))) this.dirents = fs.readdirSync(dir, { withFileTypes: true, encoding: 'buffer' });
+      if (this.dirents.some((d) => d.name.includes('\uFFFD')))
+        this.dirents = fs.readdirSync(dir, { withFileTypes: true, encoding: 'buffer' });
       if (this.ordered) this.dirents = this.sorted(this.dirents);
     } catch (e) {
       this.dirents = [];
@@ -171,7 +178,7 @@ export class Walker {
   private sorted(dirents: Dirents): Dirents {
     const keys = dirents.map((d) => {
       const name = typeof d.name === 'string' ? d.name : d.name.toString('utf8');
-      return this.isDir(d) ? name + '/' : name;
+      return this.isDir(d) ? `${name}/` : name;
     });
     const at = keys.map((_, i) => i).sort((i, j) => comparePaths(keys[i], keys[j]));
     return at.map((i) => dirents[i]);
@@ -276,7 +283,9 @@ export function escapeName(raw: Buffer): string {
 type Dirents = Array<fs.Dirent | fs.Dirent<Buffer>>;
 
 function untyped(d: Dirents[number]): boolean {
-  return !d.isDirectory() && !d.isFile() && !d.isSymbolicLink() && !d.isFIFO() && !d.isSocket() && !d.isBlockDevice() && !d.isCharacterDevice();
+  return (
+    !d.isDirectory() && !d.isFile() && !d.isSymbolicLink() && !d.isFIFO() && !d.isSocket() && !d.isBlockDevice() && !d.isCharacterDevice()
+  );
 }
 
 function skipReason(s: fs.Stats): SkipReason {

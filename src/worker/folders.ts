@@ -96,7 +96,14 @@ function fileKey(name: string, size: number, mtimeMs: number): string {
  * the ones that moved.
  */
 function goneFolders(root: string, rows: FileRow[], gone: (p: string) => boolean): string[] {
-  const all = [...dirVerdicts(rows.map((r) => r.path), gone)].filter(([, ok]) => ok).map(([d]) => d);
+  const all = [
+    ...dirVerdicts(
+      rows.map((r) => r.path),
+      gone,
+    ),
+  ]
+    .filter(([, ok]) => ok)
+    .map(([d]) => d);
   all.sort((a, b) => a.split('/').length - b.split('/').length);
   const picked = new Set<string>();
   for (const d of all) {
@@ -172,7 +179,13 @@ async function renameFolder(
     if (parentPath(fromRemote) !== parentPath(toRemote)) await deps.client.moveFolder(id, toParentId);
     if (posix.basename(fromRemote) !== newName) await deps.client.renameFolder(id, newName);
   } catch (e) {
-    log.warn({ code: (e as SyncError).code }, 'renaming asset folder %s to %s failed, moving its files one by one: %s', fromRemote, toRemote, describeError(e));
+    log.warn(
+      { code: (e as SyncError).code },
+      'renaming asset folder %s to %s failed, moving its files one by one: %s',
+      fromRemote,
+      toRemote,
+      describeError(e),
+    );
     return false;
   }
   const moved = deps.state.files.renamePrefix(mapping.name, rename.from, rename.to);
@@ -183,7 +196,13 @@ async function renameFolder(
     const rows = deps.state.files.listUnder(mapping.name, rename.to);
     deps.state.jobs.enqueueMany(rows.map((r) => ({ mapping: mapping.name, path: r.path, reason: 'annotate', delayMs: 0 })));
   }
-  log.info({ from: rename.from, to: rename.to, files: moved }, 'folder renamed: %s → %s (%d files, nothing uploaded)', rename.from, rename.to, moved);
+  log.info(
+    { from: rename.from, to: rename.to, files: moved },
+    'folder renamed: %s → %s (%d files, nothing uploaded)',
+    rename.from,
+    rename.to,
+    moved,
+  );
   return true;
 }
 

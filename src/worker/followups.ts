@@ -21,7 +21,13 @@ export function annotateKey(mapping: string): string {
 function endsWithXmp(p: string): boolean {
   const n = p.length;
   // Cheaper than a regex over every path of a big share.
-  return n > 4 && p.charCodeAt(n - 4) === 46 && (p.charCodeAt(n - 3) | 32) === 120 && (p.charCodeAt(n - 2) | 32) === 109 && (p.charCodeAt(n - 1) | 32) === 112;
+  return (
+    n > 4 &&
+    p.charCodeAt(n - 4) === 46 &&
+    (p.charCodeAt(n - 3) | 32) === 120 &&
+    (p.charCodeAt(n - 2) | 32) === 109 &&
+    (p.charCodeAt(n - 1) | 32) === 112
+  );
 }
 
 /**
@@ -76,7 +82,11 @@ export function followUps(
     for (const p of state.kept.paths(mapping.name, 'referenced')) if (!walk.entries.has(p)) jobs.push({ path: p, reason: 'referenced' });
   }
 
-  const settings = JSON.stringify({ tags: mapping.tags ?? [], folderTags: mapping.folderTags ?? false, embeddedMetadata: readsEmbedded(mapping) });
+  const settings = JSON.stringify({
+    tags: mapping.tags ?? [],
+    folderTags: mapping.folderTags ?? false,
+    embeddedMetadata: readsEmbedded(mapping),
+  });
   const before = state.meta.get(annotateKey(mapping.name));
   const paths: string[] = [];
   if (before !== settings) {
@@ -85,7 +95,9 @@ export function followUps(
   }
   if (before !== settings && paths.length > 0) {
     // A state from before tags existed read no metadata and set no tags.
-    const was = before ? (JSON.parse(before) as { tags: string[]; folderTags: boolean; embeddedMetadata: boolean }) : { tags: [], folderTags: false, embeddedMetadata: false };
+    const was = before
+      ? (JSON.parse(before) as { tags: string[]; folderTags: boolean; embeddedMetadata: boolean })
+      : { tags: [], folderTags: false, embeddedMetadata: false };
     const all = JSON.stringify(was.tags) !== JSON.stringify(mapping.tags ?? []) || was.folderTags !== (mapping.folderTags ?? false);
     const hasSidecar = (p: string): boolean => sidecarCandidates(p).some((c) => sidecars?.has(c));
     for (const p of paths) if (all || readsMetadata(posix.basename(p)) || hasSidecar(p)) jobs.push({ path: p, reason: 'annotate' });

@@ -88,11 +88,22 @@ export async function rescanMapping(
   if (sidecars) noteSidecars(mapping.local, sidecars.keys());
   const { changed, back, rows: known } = walk;
   const entries = presentFiles(walk, (p) => deps.state.files.get(mapping.name, p) !== undefined);
-  const extra = followUps(mapping, { entries, sidecars, rootMissing: walk.rootMissing }, walk.gone, () => deps.state.files.listLean(mapping.name), deps.state);
+  const extra = followUps(
+    mapping,
+    { entries, sidecars, rootMissing: walk.rootMissing },
+    walk.gone,
+    () => deps.state.files.listLean(mapping.name),
+    deps.state,
+  );
   const gone = extra.gone;
   // Files seen gone that are back unchanged (a share that returned): no longer held.
   if (back.length > 0) deps.state.files.clearMissing(mapping.name, back);
-  if (!walk.rootMissing) deps.state.skipped.replace(mapping.name, walk.skipped.map((k) => ({ path: k.path, reason: SKIP_TEXT[k.reason] })), deps.clock.now());
+  if (!walk.rootMissing)
+    deps.state.skipped.replace(
+      mapping.name,
+      walk.skipped.map((k) => ({ path: k.path, reason: SKIP_TEXT[k.reason] })),
+      deps.clock.now(),
+    );
   for (const err of walk.errors.slice(0, 20)) log.warn({ path: err.path, code: err.code }, 'cannot read %s: %s', err.path, err.message);
 
   // Files `confirm-deletes` confirmed are not counted against the guard; once none is left, the confirmation ends.
@@ -138,7 +149,10 @@ export async function rescanMapping(
   };
   // First: a path also changed or gone below takes that reason, which does all these would.
   const now: Array<{ mapping: string; path: string; reason: string; delayMs?: number }> = extra.jobs.map((j) => ({
-    mapping: mapping.name, path: j.path, reason: j.reason, delayMs: 0,
+    mapping: mapping.name,
+    path: j.path,
+    reason: j.reason,
+    delayMs: 0,
   }));
   let settling = 0;
   for (const [path, st] of changed) {

@@ -10,7 +10,29 @@ import { tempStates } from '../support/state.js';
 // Names that sort differently by byte, by UTF-16 unit, by case, and around '/'
 // ('-' 0x2D < '.' 0x2E < '/' 0x2F < '0' 0x30): a folder 'a' holds 'a/…', which
 // sorts between the files 'a.b' and 'a0'.
-const TRICKY = ['a', 'A', 'a-b', 'a.b', 'a0', 'a b', 'a~', 'B', 'b', 'Z', 'é', 'e\u0301', 'ß', '\uE000', '\uFF01', '😀', '𝔸', '中', 'x.y.z', '_', '0'];
+const TRICKY = [
+  'a',
+  'A',
+  'a-b',
+  'a.b',
+  'a0',
+  'a b',
+  'a~',
+  'B',
+  'b',
+  'Z',
+  'é',
+  'e\u0301',
+  'ß',
+  '\uE000',
+  '\uFF01',
+  '😀',
+  '𝔸',
+  '中',
+  'x.y.z',
+  '_',
+  '0',
+];
 
 let dir: string;
 const states = tempStates();
@@ -48,7 +70,19 @@ let assetNo = 0;
 function row(s: State, p: string, size: number | null, mtimeMs: number | null, missingSince: number | null = null): void {
   assetNo += 1;
   if (size === null) s.files.reserve('m', p, `asset-${assetNo}`);
-  else s.files.recordSynced({ mapping: 'm', path: p, size, mtimeMs: mtimeMs!, sha256: 'h', assetId: `asset-${assetNo}`, parentId: 'p', version: 1, syncedAt: 1, missingSince });
+  else
+    s.files.recordSynced({
+      mapping: 'm',
+      path: p,
+      size,
+      mtimeMs: mtimeMs!,
+      sha256: 'h',
+      assetId: `asset-${assetNo}`,
+      parentId: 'p',
+      version: 1,
+      syncedAt: 1,
+      missingSince,
+    });
 }
 
 const orderedRows = (s: State) => (after: string, limit: number) => s.files.listAfter('m', after, limit);
@@ -112,7 +146,7 @@ describe('diffStream', () => {
       const parts = p.split('/');
       const ancestors = parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/'));
       if (files.some((f) => ancestors.includes(f)) || dirs.has(p)) continue;
-      ancestors.forEach((d) => dirs.add(d));
+      for (const d of ancestors) dirs.add(d);
       files.push(p);
     }
     for (const f of files) {
@@ -121,8 +155,10 @@ describe('diffStream', () => {
       if (roll < 0.55) {
         const st = fs.statSync(path.join(dir, f));
         row(s, f, st.size, Math.floor(st.mtimeMs), r() < 0.1 ? 1700000000000 : null); // unchanged (mtime stored truncated)
-      } else if (roll < 0.65) row(s, f, 99, 1); // changed
-      else if (roll < 0.7) row(s, f, null, null); // reserved, never synced
+      } else if (roll < 0.65)
+        row(s, f, 99, 1); // changed
+      else if (roll < 0.7)
+        row(s, f, null, null); // reserved, never synced
       else if (roll >= 0.85) row(s, f, 1, 1, r() < 0.5 ? 1700000000000 : null); // gone
     }
     fs.mkdirSync(path.join(dir, 'empty folder', 'empty'), { recursive: true });

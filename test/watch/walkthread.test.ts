@@ -59,7 +59,10 @@ describe('startThreadWalks', () => {
       for (let i = 0; i < rows.length && out.length < 4 * limit; i += 4) if (rows[i] > after) out.push(...rows.slice(i, i + 4));
       return out;
     };
-    const walks = startThreadWalks([{ root: dir, spec }, { root: path.join(dir, 'a'), spec }]);
+    const walks = startThreadWalks([
+      { root: dir, spec },
+      { root: path.join(dir, 'a'), spec },
+    ]);
     expect(walks).not.toBeNull();
     try {
       const whole = await walks!.diff(0, table, {});
@@ -83,7 +86,12 @@ describe('startThreadWalks', () => {
       // Nothing reads for a while, as while `once` loads its modules and opens the state.
       await new Promise((r) => setTimeout(r, 2000));
       let seen = 0;
-      const counting = { apart: () => ((seen += 1), false) };
+      const counting = {
+        apart: () => {
+          seen += 1;
+          return false;
+        },
+      };
       const pending = walks!.diff(0, () => [], counting);
       // What had arrived is merged at once, before anything else can arrive: the thread's lead.
       const lead = seen;
