@@ -23,7 +23,11 @@ export function stopAll() {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 }
 process.once('exit', stopAll);
-for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => (stopAll(), process.exit(130)));
+for (const sig of ['SIGINT', 'SIGTERM'])
+  process.once(sig, () => {
+    stopAll();
+    process.exit(130);
+  });
 
 export const envInt = (name, dflt) => {
   const v = process.env[name];
@@ -115,7 +119,10 @@ export function makeTree(dir, { n, minSize, maxSize, levels = 3, fanout = 5, see
     const rel = `${parts.join('/')}/f${i}.bin`;
     const abs = join(dir, rel);
     const d = dirname(abs);
-    if (!made.has(d)) mkdirSync(d, { recursive: true }), made.add(d);
+    if (!made.has(d)) {
+      mkdirSync(d, { recursive: true });
+      made.add(d);
+    }
     const size = minSize + Math.floor(rand() * (maxSize - minSize + 1));
     const buf = Buffer.from(noise.subarray(0, size));
     buf.writeUInt32LE(i, 0); // unique content per file

@@ -59,8 +59,10 @@ async function probe(kind, root, sample, idleS, extra) {
   const ready = new Promise((res, rej) => {
     rl.on('line', (l) => {
       const m = JSON.parse(l);
-      if (m.ready) (readyAt = performance.now()), res();
-      else seen.push(m);
+      if (m.ready) {
+        readyAt = performance.now();
+        res();
+      } else seen.push(m);
     });
     child.once('exit', (c) => rej(new Error(`${kind} probe exited with ${c}`)));
   });

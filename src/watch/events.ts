@@ -175,7 +175,10 @@ export class EventsWatcher {
     }
     // File rules, and every ignored ancestor folder, before any stat.
     if (this.ignore(rel, false)) return;
-    if (e.type === 'delete') return this.removed(rel);
+    if (e.type === 'delete') {
+      this.removed(rel);
+      return;
+    }
     // A folder's own change (its mtime, its mode) says nothing a hint needs.
     if (this.dirs.has(rel)) return;
     if (e.type === 'update') {
@@ -203,7 +206,7 @@ export class EventsWatcher {
       if (!this.ignore(rel, true)) this.sink.report(rel, 'unlink');
       return;
     }
-    const prefix = rel + '/';
+    const prefix = `${rel}/`;
     for (const d of this.dirs) if (d === rel || d.startsWith(prefix)) this.dirs.delete(d);
     this.sink.gate.cancelUnder(rel);
     this.sink.report(rel, 'unlinkDir');

@@ -26,7 +26,7 @@ export async function scanFolders(
   ignore: IgnoreMatcher,
   opts: { onFile?: (rel: string) => void; stopped?: () => boolean } = {},
 ): Promise<FolderScan> {
-  const base = root.endsWith('/') ? root : root + '/';
+  const base = root.endsWith('/') ? root : `${root}/`;
   const abs = (rel: string): string => (rel === '' ? root : base + rel);
   const out: FolderScan = { dirs: [], ignored: [], unreadable: [] };
   const queue = [start];
@@ -42,7 +42,7 @@ export async function scanFolders(
       if (code === 'EACCES' || code === 'EPERM') out.unreadable.push(dir);
       continue; // gone meanwhile: the event for it says so
     }
-    const prefix = dir === '' ? '' : dir + '/';
+    const prefix = dir === '' ? '' : `${dir}/`;
     for (const d of dirents) {
       const rel = prefix + d.name;
       let isDir = d.isDirectory();

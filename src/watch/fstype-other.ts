@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { FsTypeInfo, MountEntry } from './fstype.js';
+import type { FsTypeInfo, MountEntry } from './fstype-types.js';
 
 // File-system detection off Linux: the output of `mount` on macOS, and UNC
 // paths plus `net use` on Windows. Pure parsers, tested on recorded output.
@@ -21,7 +21,7 @@ export function parseDarwinMount(text: string): MountEntry[] {
 /** Windows path without the `\\?\` long-path prefix, with `\\?\UNC\server\share` as `\\server\share`. */
 function plainWin(p: string): string {
   const s = p.replace(/\//g, '\\');
-  if (/^\\\\\?\\UNC\\/i.test(s)) return '\\\\' + s.slice(8);
+  if (/^\\\\\?\\UNC\\/i.test(s)) return `\\\\${s.slice(8)}`;
   if (s.startsWith('\\\\?\\')) return s.slice(4);
   return s;
 }

@@ -2,19 +2,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { detectWindows, parseDarwinMount } from './fstype-other.js';
+import type { FsTypeInfo, MountEntry } from './fstype-types.js';
 
-export interface FsTypeInfo {
-  /** As the mount table spells it (`ext4`, `cifs`, `fuse.sshfs`, `apfs`, `smbfs`); on Windows `smb` or `local`; or `unknown`. */
-  fsType: string;
-  mountPoint: string;
-  /** true: do not rely on change events; rescan on a short timer instead. */
-  network: boolean;
-}
-
-export interface MountEntry {
-  mountPoint: string;
-  fsType: string;
-}
+export type { FsTypeInfo, MountEntry };
 
 /**
  * File systems whose change events cannot be trusted, because another machine (or
@@ -103,7 +93,7 @@ export function findMount(mounts: MountEntry[], absPath: string): FsTypeInfo {
   let best: MountEntry | undefined;
   for (const m of mounts) {
     const mp = m.mountPoint;
-    const inside = mp === '/' || absPath === mp || absPath.startsWith(mp.endsWith('/') ? mp : mp + '/');
+    const inside = mp === '/' || absPath === mp || absPath.startsWith(mp.endsWith('/') ? mp : `${mp}/`);
     if (inside && (!best || mp.length >= best.mountPoint.length)) best = m;
   }
   if (!best) return { fsType: 'unknown', mountPoint: '/', network: false };

@@ -83,7 +83,7 @@ export class PollWatcher {
     // Root unreadable: keep the old snapshot so a share that blinks does not look like "everything deleted".
     if (res.rootMissing) return;
     const prev = this.snapshot;
-    const unreadable = res.errors.filter((e) => e.code !== 'ENOENT').map((e) => e.path + '/');
+    const unreadable = res.errors.filter((e) => e.code !== 'ENOENT').map((e) => `${e.path}/`);
     for (const [rel, st] of res.entries) {
       const old = prev.get(rel);
       if (!old) this.sink.gate.touch(rel, 'add');

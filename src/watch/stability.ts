@@ -83,8 +83,11 @@ export class StabilityGate<R extends string = 'add' | 'change'> {
 
   /** Forget everything under a folder that went away ('' for the whole root). */
   cancelUnder(dirRel: string): void {
-    if (dirRel === '') return this.pending.clear();
-    const prefix = dirRel + '/';
+    if (dirRel === '') {
+      this.pending.clear();
+      return;
+    }
+    const prefix = `${dirRel}/`;
     for (const k of this.pending.keys()) if (k.startsWith(prefix)) this.pending.delete(k);
   }
 
@@ -136,7 +139,7 @@ export class StabilityGate<R extends string = 'add' | 'change'> {
   }
 
   private async check(rel: string, p: Pending<R>): Promise<void> {
-    let st;
+    let st: Awaited<ReturnType<typeof fs.lstat>>;
     try {
       st = await fs.lstat(this.base + rel);
     } catch {

@@ -87,7 +87,7 @@ export function classifyWatchError(e: unknown, root: string, rel = '', fatal = f
 export function startWatcher(opts: WatcherOptions): Watcher {
   const log = opts.logger ?? silentLogger;
   const root = path.resolve(opts.root);
-  const base = root.endsWith('/') ? root : root + '/';
+  const base = root.endsWith('/') ? root : `${root}/`;
   let closed = false;
   let overReported = false;
 
