@@ -161,9 +161,12 @@ export class Daemon {
         this.#events.add(mapping.name, rel, reason, 0);
         this.#wakeSoon();
       },
-      (e) => this.rt.logger.warn({ mapping: mapping.name, err: e }, 'checking files still being written failed: %s', describeError(e)),
-      // `change` (it changed since it failed) revives a failed job; a plain `rescan` hit does not.
-      (held, next) => (held === 'change' ? held : next),
+      {
+        onTickError: (e) =>
+          this.rt.logger.warn({ mapping: mapping.name, err: e }, 'checking files still being written failed: %s', describeError(e)),
+        // `change` (it changed since it failed) revives a failed job; a plain `rescan` hit does not.
+        merge: (held, next) => (held === 'change' ? held : next),
+      },
     );
   }
 

@@ -46,6 +46,8 @@ interface Num {
   min?: number;
   max?: number;
   integer?: boolean;
+  /** The value as written, for the message (a number read from a string). */
+  original?: unknown;
 }
 
 export class Section {
@@ -123,11 +125,11 @@ export class Section {
       this.error(name, `expected a whole number of milliseconds, got ${show(v, '')}; write ${ms} for that`);
       return fallback;
     }
-    return this.checkNumber(name, n, fallback, opts, v);
+    return this.checkNumber(name, n, fallback, { ...opts, original: v });
   }
 
-  checkNumber(name: string, n: unknown, fallback: number, opts: Num, original: unknown = n): number {
-    const { min, max, integer = true } = opts;
+  checkNumber(name: string, n: unknown, fallback: number, opts: Num): number {
+    const { min, max, integer = true, original = n } = opts;
     const what = integer ? 'a whole number' : 'a number';
     const range =
       min !== undefined && max !== undefined

@@ -423,7 +423,7 @@ function readConcurrency(s: Section): number | 'auto' {
   const v = s.raw('concurrency');
   if (v === undefined || v === 'auto') return v ?? DEFAULTS.sync.concurrency;
   if (typeof v === 'number' || (typeof v === 'string' && /^\s*\d+\s*$/.test(v)))
-    return s.checkNumber('concurrency', Number(v), 1, { min: 1, max: 64 }, v);
+    return s.checkNumber('concurrency', Number(v), 1, { min: 1, max: 64, original: v });
   s.error('concurrency', `expected auto (find the server's pace) or a whole number from 1 to 64, got ${show(v, '')}`);
   return DEFAULTS.sync.concurrency;
 }

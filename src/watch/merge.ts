@@ -62,7 +62,7 @@ export async function diffStream(
   opts: StreamDiffOptions = {},
 ): Promise<StreamDiff> {
   const merge = new Merge(rows, opts.page ?? 1024, opts.apart);
-  const walker = new Walker(root, ignore, (rel, size, mtimeMs) => merge.file(rel, size, mtimeMs), opts.signal, true);
+  const walker = new Walker(root, ignore, (rel, size, mtimeMs) => merge.file(rel, size, mtimeMs), { signal: opts.signal, ordered: true });
   const every = opts.yieldEvery ?? 2000;
   while (!walker.step(every)) {
     await yieldNow();

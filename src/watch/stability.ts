@@ -35,16 +35,22 @@ export class StabilityGate<R extends string = 'add' | 'change'> {
   private lastTick = 0;
   private ticking = false;
   private closed = false;
+  private readonly onTickError: (e: unknown) => void;
+  private readonly merge: (held: R, next: R) => R;
   private readonly tickMs: number;
 
   constructor(
     private readonly base: string,
     private readonly stabilityMs: number,
     private readonly emit: (rel: string, reason: R, stat: FileStat) => void,
-    private readonly onTickError: (e: unknown) => void,
-    /** Which reason a path keeps when it is handed in again with another: by default `add` outranks the rest. */
-    private readonly merge: (held: R, next: R) => R = (held, next) => (held === 'add' ? held : next),
+    hooks: {
+      onTickError: (e: unknown) => void;
+      /** Which reason a path keeps when it is handed in again with another: by default `add` outranks the rest. */
+      merge?: (held: R, next: R) => R;
+    },
   ) {
+    this.onTickError = hooks.onTickError;
+    this.merge = hooks.merge ?? ((held, next) => (held === 'add' ? held : next));
     // How much younger than stabilityMs an mtime may be and still count as quiet: the event
     // that led to the look arrived a little after the write that set the mtime.
     this.tickMs = Math.max(20, Math.min(250, Math.floor(stabilityMs / 4)));

@@ -57,7 +57,7 @@ function errOf(e: unknown, rel: string): WalkError {
 export async function walkMapping(root: string, ignore: IgnoreMatcher, opts: WalkOptions = {}): Promise<WalkResult> {
   const yieldEvery = opts.yieldEvery ?? 2000;
   const entries = new Map<string, FileStat>();
-  const walker = new Walker(root, ignore, (rel, size, mtimeMs) => void entries.set(rel, { size, mtimeMs }), opts.signal);
+  const walker = new Walker(root, ignore, (rel, size, mtimeMs) => void entries.set(rel, { size, mtimeMs }), { signal: opts.signal });
   while (!walker.step(yieldEvery)) await yieldNow();
   return walker.finish(entries);
 }
@@ -85,6 +85,8 @@ export class Walker {
   private readonly frames: Array<{ dirents: Dirents; next: number; prefix: string }> = [];
   private held = 0;
   /** Ordered walk: entries of no type in readdir, stat'ed to sort them. */
+  private readonly signal: AbortSignal | undefined;
+  private readonly ordered: boolean;
   private readonly statted = new WeakMap<object, fs.Stats>();
 
   /**
@@ -95,9 +97,10 @@ export class Walker {
     root: string,
     private readonly ignore: IgnoreMatcher,
     private readonly onFile: FileSink,
-    private readonly signal?: AbortSignal,
-    private readonly ordered = false,
+    opts: { signal?: AbortSignal; ordered?: boolean } = {},
   ) {
+    this.signal = opts.signal;
+    this.ordered = opts.ordered ?? false;
     this.base = root.endsWith('/') ? root : `${root}/`;
     try {
       if (!fs.statSync(root).isDirectory()) {

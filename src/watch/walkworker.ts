@@ -31,7 +31,7 @@ for (let i = 0; i < jobs.length; i++) {
     if (paths.push(rel) === CHUNK) flush();
   };
   try {
-    const walker = new Walker(root, compileIgnore(spec, root), sink, undefined, true);
+    const walker = new Walker(root, compileIgnore(spec, root), sink, { ordered: true });
     walker.step(Number.POSITIVE_INFINITY);
     if (paths.length > 0) flush();
     const { entries: _none, ...outcome } = walker.finish(null);

@@ -113,12 +113,7 @@ export function startWatcher(opts: WatcherOptions): Watcher {
     }
   };
 
-  const gate = new StabilityGate(
-    base,
-    opts.stabilityMs,
-    (rel, kind, stat) => report(rel, kind, stat),
-    (e) => fail(e, ''),
-  );
+  const gate = new StabilityGate(base, opts.stabilityMs, (rel, kind, stat) => report(rel, kind, stat), { onTickError: (e) => fail(e, '') });
   let closeInner: () => Promise<void>;
   let ready: Promise<void>;
 

@@ -63,10 +63,13 @@ export function followUps(
   mapping: MappingRuntime,
   walk: { entries: Pick<ReadonlyMap<string, unknown>, 'has'>; sidecars: Map<string, FileStat> | null; rootMissing: boolean },
   gone: string[],
-  /** The flat rows of FilesRepo.listLean, read only when the tag settings changed. */
-  rows: () => readonly string[],
-  state: State,
+  deps: {
+    /** The flat rows of FilesRepo.listLean, read only when the tag settings changed. */
+    rows: () => readonly string[];
+    state: State;
+  },
 ): { gone: string[]; jobs: FollowUp[]; commit: () => void } {
+  const { rows, state } = deps;
   const jobs: FollowUp[] = [];
   const { sidecars } = walk;
   if (sidecars) {

@@ -88,13 +88,10 @@ export async function rescanMapping(
   if (sidecars) noteSidecars(mapping.local, sidecars.keys());
   const { changed, back, rows: known } = walk;
   const entries = presentFiles(walk, (p) => deps.state.files.get(mapping.name, p) !== undefined);
-  const extra = followUps(
-    mapping,
-    { entries, sidecars, rootMissing: walk.rootMissing },
-    walk.gone,
-    () => deps.state.files.listLean(mapping.name),
-    deps.state,
-  );
+  const extra = followUps(mapping, { entries, sidecars, rootMissing: walk.rootMissing }, walk.gone, {
+    rows: () => deps.state.files.listLean(mapping.name),
+    state: deps.state,
+  });
   const gone = extra.gone;
   // Files seen gone that are back unchanged (a share that returned): no longer held.
   if (back.length > 0) deps.state.files.clearMissing(mapping.name, back);

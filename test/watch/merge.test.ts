@@ -90,7 +90,7 @@ const orderedRows = (s: State) => (after: string, limit: number) => s.files.list
 /** The order the walk yields, with files handed in order to the sink. */
 function orderedWalk(root: string): string[] {
   const seen: string[] = [];
-  const w = new Walker(root, ig(), (rel) => void seen.push(rel), undefined, true);
+  const w = new Walker(root, ig(), (rel) => void seen.push(rel), { ordered: true });
   w.step(Infinity);
   return seen;
 }
