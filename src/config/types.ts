@@ -164,9 +164,8 @@ export const DEFAULTS = Object.freeze({
    */
   rescanAuto: Object.freeze({ networkMs: 60_000, localMs: 3_600_000, unknownMs: 300_000 }),
   sync: Object.freeze({
-    // 8, not 4: small files are bound by round trips, and against a Squidex 20 ms
-    // away 8 at once made a first sync of 1,000 files 2x faster (docs/benchmarks.md);
-    // big files share the bandwidth either way, each streamed in 1 MiB pieces.
+    // auto: small files are bound by round trips, and the right number of them at once
+    // depends on the server (src/squidex/limiter.ts); a number pins it.
     concurrency: 'auto',
     stabilityMs: 2000,
     debounceMs: 1000,

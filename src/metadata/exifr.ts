@@ -7,8 +7,8 @@ const IRB_ID = Buffer.from('Photoshop 3.0');
 
 /**
  * A JPEG's metadata lives in the APPn segments before the image data: exifr
- * is given only those (a few KB instead of the whole head costs a fifth of the
- * time, measured), and nothing at all when none is an XMP (APP1) or IPTC
+ * is given only those (a few KB instead of the whole head), and nothing at all
+ * when none is an XMP (APP1) or IPTC
  * (APP13) block, as in most JPEGs straight from a camera. Anything else goes
  * whole.
  */

@@ -58,7 +58,7 @@ const SQUIDEX_STATES: readonly SquidexState[] = ['answering', 'unreachable', 're
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   // Event-loop lag sampled once a second, not every 10 ms (prom-client's default):
-  // that timer alone woke an idle daemon 100 times a second (~1 % of a core, issue 7).
+  // that timer alone would wake an idle daemon a hundred times a second.
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: PREFIX, eventLoopMonitoringPrecision: 1000 });
   const registers = [registry];
 

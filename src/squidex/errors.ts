@@ -354,7 +354,7 @@ function classifyHttp(
         },
       );
     }
-    // A rate limit is the server's, not this file's: every worker waits (issue 3: 429/503 with Retry-After pause all jobs).
+    // A rate limit is the server's, not this file's: every worker waits (429/503 with Retry-After pause all jobs).
     return new SquidexError('RATE_LIMITED', `${what}: Squidex asked us to slow down (HTTP 429).`, {
       ...base,
       retry: 'pause',

@@ -16,8 +16,8 @@
  * step per SLOW_WINDOWS windows, so a rate limit is probed rarely rather than
  * hit every few round trips; refused again at the same level, half as often.
  *
- * No external library: none on npm implements this family and is kept (checked
- * for issue 21); the algorithm is this page.
+ * No external library: none on npm implements this family and is kept; the
+ * algorithm is this page.
  */
 import { performance } from 'node:perf_hooks';
 

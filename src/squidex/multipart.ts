@@ -7,7 +7,7 @@ import type { UploadFile, UploadSource } from './types.js';
 
 /**
  * A multipart/form-data body built by hand as a stream: preamble, the file read
- * in 1 MiB chunks, epilogue. undici's FormData was ~2× slower and used more
+ * in 1 MiB chunks, epilogue. undici's FormData is slower and holds more in
  * memory (reference/measurements.md); this keeps memory flat with file size and
  * hashes the bytes as they go out, so the file is read once.
  */

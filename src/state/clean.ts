@@ -4,8 +4,8 @@ import type Database from 'better-sqlite3';
 
 /**
  * "Closed cleanly" marker beside the state file, so the lock holder can skip
- * PRAGMA quick_check at open: the check reads every page, ~60 ms at 100k files
- * and growing with the table, on every restart. The marker records the file's
+ * PRAGMA quick_check at open: the check reads every page, a cost that grows with
+ * the table, on every restart. The marker records the file's
  * identity and change time as it was when we closed it; any write since (by
  * anyone: another process, a restore, a damaged page written over it) changes
  * ctime and size or inode, so the check runs again. A crash leaves no marker,

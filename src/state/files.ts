@@ -126,8 +126,8 @@ export class FilesRepo {
     );
     this.sRemove = db.prepare(`DELETE FROM files WHERE mapping = ? AND path = ?`);
     this.sRename = db.prepare(`UPDATE files SET path = ?, missing_since = NULL WHERE mapping = ? AND path = ?`);
-    // INDEXED BY: the planner chose the primary key (a scan of the whole mapping, 0.3 ms a
-    // new file at 3k rows, growing with the table) over the partial index made for this query.
+    // INDEXED BY: the planner chose the primary key (a scan of the whole mapping, growing
+    // with the table) over the partial index made for this query.
     this.sBySha = db
       .prepare(`SELECT ${COLS} FROM files INDEXED BY files_sha WHERE mapping = ? AND sha256 = ? AND size = ? AND sha256 IS NOT NULL`)
       .raw();

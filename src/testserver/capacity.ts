@@ -3,7 +3,7 @@ import type { Counters, FaultSettings } from './types.js';
 type Settings = Pick<FaultSettings, 'capacity' | 'serviceMs' | 'maxRequestsPerSecond'>;
 
 /**
- * A server with a real optimum (issue 21): it works on at most `capacity`
+ * A server with a real optimum: it works on at most `capacity`
  * requests at once, each for `serviceMs`, and queues the rest in arrival
  * order, so more requests in flight than it has workers only add waiting.
  * In front of it a rate limit of `maxRequestsPerSecond` (a token bucket

@@ -13,9 +13,8 @@ export interface PollSink {
 /**
  * Poll mode: a stat-only walk every `intervalMs`, compared with the previous one.
  * Used where events cannot be trusted. Not chokidar's usePolling, which keeps an
- * fs.watchFile timer per file (worse memory than its events mode). Measured at 100k
- * files: ~0.5 s per walk (~2× `find`), ~106 MB RSS for the whole process (snapshot
- * Map included) against ~60 MB in events mode and ~950 MB for chokidar's events mode.
+ * fs.watchFile timer per file (worse memory than its events mode); the cost of a walk
+ * and of the snapshot is in docs/benchmarks.md.
  * Folders are not tracked, so unlinkDir/addDir are never reported in this mode:
  * every file under a removed folder is reported as unlink instead.
  */

@@ -46,7 +46,7 @@ function errOf(e: unknown, rel: string): WalkError {
 
 /**
  * Stat-only walk of one mapping. Sync `readdirSync` + `lstatSync` in slices: one
- * awaited call per file is ~20× slower (measurements.md), and the slices keep the
+ * awaited call per file is far slower (measurements.md), and the slices keep the
  * event loop responsive. Ignored folders are not descended into.
  *
  * Symlinks inside the tree are never followed (a link to `/` or to another mapping

@@ -28,8 +28,7 @@ const BATCH = 100;
 /**
  * A stamp waits at most this long for others to share its request. Each bulk
  * request is one more round trip for the server to take beside the uploads
- * (under a rate limit, one fewer upload): at 40 uploads/s a 200 ms gather sent
- * a bulk request per 7 files, a second's gather one per 40.
+ * (under a rate limit, one fewer upload), so a longer gather sends fewer.
  */
 const GATHER_MS = 1000;
 /** A stamp refused this often (not a missing asset) is given up: the file is in sync, only its stamp is missing. */
