@@ -1,8 +1,8 @@
 import { lstat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { ROOT_FOLDER_ID, type SquidexClient } from '../squidex/index.js';
-import type { State } from '../state/index.js';
-import { diffLean, walkMapping, type IgnoreMatcher } from '../watch/index.js';
+import type { FileRow, State } from '../state/index.js';
+import { diffLean, walkMapping, type IgnoreMatcher, type WalkResult } from '../watch/index.js';
 import { AdoptionIndex } from './adopt.js';
 import { detectFolderRenames } from './folders.js';
 import { confirmedUntil, deleteGuardVerdict, keptUntil, type GuardSettings } from './deleteguard.js';
@@ -53,118 +53,155 @@ export interface PlanTus {
  * which folders and assets exist, nothing is written anywhere. The state
  * passed in is a throw-away copy.
  */
+/** What one mapping's plan shares while it looks at each path. */
+interface PlanRun {
+  mapping: MappingRuntime;
+  deps: { state: State; client: SquidexClient; guard: GuardSettings; allowMassDelete: boolean; tus?: PlanTus };
+  walk: WalkResult;
+  folders: FolderLookup;
+  adoption: AdoptionIndex;
+  /** Rows a planned move takes: not also planned as gone. */
+  movedFrom: Set<string>;
+  items: PlanItem[];
+}
+
 export async function planMapping(
   mapping: MappingRuntime,
   ignore: IgnoreMatcher,
   deps: { state: State; client: SquidexClient; guard: GuardSettings; allowMassDelete: boolean; tus?: PlanTus },
 ): Promise<PlanItem[]> {
-  const items: PlanItem[] = [];
   const walk = await walkMapping(mapping.local, ignore);
   const present = walk.entries.size;
   const sidecars = splitSidecars(mapping, walk.entries);
   const rows = deps.state.files.list(mapping.name).filter((r) => !sidecars || !isSidecarPath(r.path));
+  const run: PlanRun = {
+    mapping,
+    deps,
+    walk,
+    folders: new FolderLookup(deps.client),
+    adoption: new AdoptionIndex(deps.client, systemClock),
+    movedFrom: new Set<string>(),
+    items: [],
+  };
   const renames = walk.rootMissing ? [] : detectFolderRenames(mapping.local, walk.entries, rows);
   // A renamed folder's files go with it; files added to it meanwhile are still uploads.
   const known = new Set(rows.map((r) => r.path));
   const inRenamed = (p: string): boolean =>
     renames.some((r) => p.startsWith(`${r.from}/`) || (p.startsWith(`${r.to}/`) && known.has(`${r.from}/${p.slice(r.to.length + 1)}`)));
   for (const r of renames)
-    items.push({ action: 'rename-folder', mapping: mapping.name, path: r.from, detail: `to ${r.to}, ${r.files} files, nothing uploaded` });
+    run.items.push({
+      action: 'rename-folder',
+      mapping: mapping.name,
+      path: r.from,
+      detail: `to ${r.to}, ${r.files} files, nothing uploaded`,
+    });
   // The rescan's own comparison, so the plan cannot drift from what `once` does.
   const diff = diffLean(walk.entries, deps.state.files.listLean(mapping.name));
   const changed = diff.changed.filter((p) => !inRenamed(p));
   const gone = diff.gone.filter((p) => !inRenamed(p) && !(sidecars && isSidecarPath(p)));
-  const folders = new FolderLookup(deps.client);
-  const adoption = new AdoptionIndex(deps.client, systemClock);
-  const movedFrom = new Set<string>();
 
-  for (const path of changed) {
-    const abs = join(mapping.local, path);
-    const row = deps.state.files.get(mapping.name, path);
-    const read = await hashInside(mapping.local, abs, readsEmbedded(mapping));
-    if (!read) continue;
-    const { digest, meta, st } = read;
-    // Read-only answers to what decide() asks: every file is hashed, nothing is created.
-    const seen: FileObservation = {
-      kind: 'file',
-      row,
-      size: st.size,
-      mtimeMs: st.mtimeMs,
-      reportedGone: false,
-      annotateOnly: false,
-      digest,
-    };
-    const dir = remoteDirOf(mapping, path);
-    let parentId: string | null | undefined;
-    let d = decide(seen);
-    while ('need' in d) {
-      if (d.need === 'move') {
-        const source = byLikeness(path, deps.state.files.findBySha(mapping.name, digest.sha256, digest.size)).find(
-          (r) => r.path !== path && !walk.entries.has(r.path) && !movedFrom.has(r.path),
-        );
-        seen.move = { from: source?.path ?? null, withFolder: false };
-      } else if (d.need === 'adoption') {
-        parentId ??= await folders.find(dir);
-        const found =
-          parentId === null
-            ? null
-            : await adoption.find(
-                { parentId, remoteFile: remoteFileOf(mapping, path), fileName: posix.basename(path), digest },
-                (id) => deps.state.files.getByAssetId(id) !== undefined,
-              );
-        seen.adoption = found && { assetId: found.asset.id, sameContent: found.sameContent };
-      } else {
-        throw undecided(d);
-      }
-      d = decide(seen);
-    }
-    if (d.action === 'none' || d.action === 'touch' || d.action === 'outran' || d.action === 'annotate') continue;
-    const tags = async (assetId: string | undefined, fresh: boolean): Promise<string> => {
-      const change = await tagChange(mapping, path, deps.state, { assetId, file: meta, fresh });
-      return change ? `; ${change}` : '';
-    };
-    parentId ??= await folders.find(dir);
-    if (parentId === null)
-      for (const f of folders.missingPrefixes(dir)) items.push({ action: 'create-folder', mapping: mapping.name, path: f });
-    const viaTus = deps.tus !== undefined && digest.size > deps.tus.aboveBytes && (await deps.tus.available());
-    const how = viaTus ? tusDetail(deps.state, deps.tus!, mapping.name, path, digest.size) : '';
-    const tus = viaTus || undefined;
-    if (d.action === 'replace') {
-      items.push({
-        action: 'replace',
-        mapping: mapping.name,
-        path,
-        detail: `asset ${row!.assetId}${how}${await tags(row!.assetId, true)}`,
-        tus,
-      });
-    } else if (d.action === 'upload' && row) {
-      // A row with no hash is an upload that never finished (refused, or cut off): it is uploaded, not replaced.
-      items.push({
-        action: 'upload',
-        mapping: mapping.name,
-        path,
-        detail: `${formatBytes(digest.size)}; its last upload did not finish${how}`,
-        tus,
-      });
-    } else if (d.action === 'move') {
-      movedFrom.add(d.from);
-      const source = deps.state.files.get(mapping.name, d.from);
-      items.push({ action: 'move', mapping: mapping.name, path, detail: `from ${d.from} (asset ${source?.assetId})` });
-    } else if (d.action === 'adopt') {
-      items.push({ action: 'adopt', mapping: mapping.name, path, detail: `asset ${d.assetId}${await tags(d.assetId, false)}` });
-    } else if (d.action === 'upload') {
-      items.push({
-        action: 'upload',
-        mapping: mapping.name,
-        path,
-        detail: `${formatBytes(digest.size)}${how}${await tags(undefined, true)}`,
-        tus,
-      });
+  for (const path of changed) await planFile(run, path);
+  const held = planGone(run, gone, rows, present);
+  planKeptReferenced(run, held);
+  const listed = new Set([...run.items.map((i) => i.path), ...changed]);
+  for (const r of await retagItems(mapping, sidecars, deps.state, (p) => listed.has(p))) {
+    run.items.push({ action: 'annotate', mapping: mapping.name, path: r.path, detail: r.detail });
+  }
+  return dedupeFolders(run.items);
+}
+
+/** A changed or new file: hashed, then what decide() would do, answered with reads only. */
+async function planFile(run: PlanRun, path: string): Promise<void> {
+  const { mapping, deps, walk, folders, adoption, movedFrom, items } = run;
+  const abs = join(mapping.local, path);
+  const row = deps.state.files.get(mapping.name, path);
+  const read = await hashInside(mapping.local, abs, readsEmbedded(mapping));
+  if (!read) return;
+  const { digest, meta, st } = read;
+  // Read-only answers to what decide() asks: every file is hashed, nothing is created.
+  const seen: FileObservation = {
+    kind: 'file',
+    row,
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+    reportedGone: false,
+    annotateOnly: false,
+    digest,
+  };
+  const dir = remoteDirOf(mapping, path);
+  let parentId: string | null | undefined;
+  let d = decide(seen);
+  while ('need' in d) {
+    if (d.need === 'move') {
+      const source = byLikeness(path, deps.state.files.findBySha(mapping.name, digest.sha256, digest.size)).find(
+        (r) => r.path !== path && !walk.entries.has(r.path) && !movedFrom.has(r.path),
+      );
+      seen.move = { from: source?.path ?? null, withFolder: false };
+    } else if (d.need === 'adoption') {
+      parentId ??= await folders.find(dir);
+      const found =
+        parentId === null
+          ? null
+          : await adoption.find(
+              { parentId, remoteFile: remoteFileOf(mapping, path), fileName: posix.basename(path), digest },
+              (id) => deps.state.files.getByAssetId(id) !== undefined,
+            );
+      seen.adoption = found && { assetId: found.asset.id, sameContent: found.sameContent };
     } else {
       throw undecided(d);
     }
+    d = decide(seen);
   }
+  if (d.action === 'none' || d.action === 'touch' || d.action === 'outran' || d.action === 'annotate') return;
+  const tags = async (assetId: string | undefined, fresh: boolean): Promise<string> => {
+    const change = await tagChange(mapping, path, deps.state, { assetId, file: meta, fresh });
+    return change ? `; ${change}` : '';
+  };
+  parentId ??= await folders.find(dir);
+  if (parentId === null)
+    for (const f of folders.missingPrefixes(dir)) items.push({ action: 'create-folder', mapping: mapping.name, path: f });
+  const viaTus = deps.tus !== undefined && digest.size > deps.tus.aboveBytes && (await deps.tus.available());
+  const how = viaTus ? tusDetail(deps.state, deps.tus!, mapping.name, path, digest.size) : '';
+  const tus = viaTus || undefined;
+  if (d.action === 'replace') {
+    items.push({
+      action: 'replace',
+      mapping: mapping.name,
+      path,
+      detail: `asset ${row!.assetId}${how}${await tags(row!.assetId, true)}`,
+      tus,
+    });
+  } else if (d.action === 'upload' && row) {
+    // A row with no hash is an upload that never finished (refused, or cut off): it is uploaded, not replaced.
+    items.push({
+      action: 'upload',
+      mapping: mapping.name,
+      path,
+      detail: `${formatBytes(digest.size)}; its last upload did not finish${how}`,
+      tus,
+    });
+  } else if (d.action === 'move') {
+    movedFrom.add(d.from);
+    const source = deps.state.files.get(mapping.name, d.from);
+    items.push({ action: 'move', mapping: mapping.name, path, detail: `from ${d.from} (asset ${source?.assetId})` });
+  } else if (d.action === 'adopt') {
+    items.push({ action: 'adopt', mapping: mapping.name, path, detail: `asset ${d.assetId}${await tags(d.assetId, false)}` });
+  } else if (d.action === 'upload') {
+    items.push({
+      action: 'upload',
+      mapping: mapping.name,
+      path,
+      detail: `${formatBytes(digest.size)}${how}${await tags(undefined, true)}`,
+      tus,
+    });
+  } else {
+    throw undecided(d);
+  }
+}
 
+/** Gone files, as they will be once the move window is over; returns whether the delete guard holds the mapping. */
+function planGone(run: PlanRun, gone: string[], rows: readonly FileRow[], present: number): boolean {
+  const { mapping, deps, walk, movedFrom, items } = run;
   const rootMissing = walk.rootMissing;
   // Deletions confirmed with `confirm-deletes` (seen missing before it ran) are not held again.
   const confirmedAt = confirmedUntil(deps.state.meta, mapping.name);
@@ -179,7 +216,6 @@ export async function planMapping(
     deps.guard,
     deps.allowMassDelete,
   );
-  const held = heldBecause !== null;
   for (const path of gone) {
     if (movedFrom.has(path)) continue;
     const row = byPath.get(path)!;
@@ -200,23 +236,23 @@ export async function planMapping(
       items.push({ action: 'forget', mapping: mapping.name, path, detail: 'kept on the server (deletes: keep)' });
     else throw undecided(d);
   }
-  if (!rootMissing && mapping.deletes === 'delete') {
-    for (const path of deps.state.kept.paths(mapping.name, 'referenced')) {
-      if (walk.entries.has(path)) continue;
-      const assetId = deps.state.kept.get(mapping.name, path)?.assetId;
-      items.push({
-        action: held ? 'held' : 'delete',
-        mapping: mapping.name,
-        path,
-        detail: `asset ${assetId}, kept while content used it: deleted unless content still uses it`,
-      });
-    }
+  return heldBecause !== null;
+}
+
+/** Assets kept because content used them, whose file is still gone: asked again, as a run would. */
+function planKeptReferenced(run: PlanRun, held: boolean): void {
+  const { mapping, deps, walk, items } = run;
+  if (walk.rootMissing || mapping.deletes !== 'delete') return;
+  for (const path of deps.state.kept.paths(mapping.name, 'referenced')) {
+    if (walk.entries.has(path)) continue;
+    const assetId = deps.state.kept.get(mapping.name, path)?.assetId;
+    items.push({
+      action: held ? 'held' : 'delete',
+      mapping: mapping.name,
+      path,
+      detail: `asset ${assetId}, kept while content used it: deleted unless content still uses it`,
+    });
   }
-  const listed = new Set([...items.map((i) => i.path), ...changed]);
-  for (const r of await retagItems(mapping, sidecars, deps.state, (p) => listed.has(p))) {
-    items.push({ action: 'annotate', mapping: mapping.name, path: r.path, detail: r.detail });
-  }
-  return dedupeFolders(items);
 }
 
 function tusDetail(state: State, tus: PlanTus, mapping: string, path: string, size: number): string {
