@@ -1,5 +1,5 @@
 import { describeError } from '../lib/errors.js';
-import { createLogger } from '../lib/log.js';
+import { createLogger, type Logger } from '../lib/log.js';
 import { HealthTracker } from '../service/health.js';
 import { startHttpServer, type HttpServer } from '../service/http.js';
 import { Activity } from '../service/activity.js';
@@ -197,6 +197,17 @@ export async function start(configFile: string): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   let exitCode: number = EXIT.OK;
+  // What the stop still waits for, named if it overruns (see hardStopAfter).
+  const pending = new Set<string>();
+  const step = async <T>(name: string, work: Promise<T> | T): Promise<T> => {
+    pending.add(name);
+    try {
+      return await work;
+    } finally {
+      pending.delete(name);
+    }
+  };
+  let hardStop: NodeJS.Timeout | undefined;
   const stateWatch = watchStateFile(config.state, (e) => {
     logger.error({ code: e.code }, '%s', describeError(e));
     // The file now at that path is not the one checked at close: never mark it clean.
@@ -220,20 +231,48 @@ export async function start(configFile: string): Promise<number> {
       verify.start();
     }
     await stopped;
-    await verify.stop();
-    await notifier.stopping('draining');
+    hardStop = hardStopAfter(config.sync.shutdownTimeoutMs + HARD_STOP_GRACE_MS, pending, logger);
+    await step('verify', verify.stop());
+    await step('systemd', notifier.stopping('draining'));
     // Side by side: the rescan ends at its next folder, uploads drain meanwhile.
-    await Promise.all([daemon.stop(), rt.pool.stop(config.sync.shutdownTimeoutMs)]);
-    await starting.catch(() => undefined);
+    await Promise.all([step('watchers', daemon.stop()), step('uploads', rt.pool.stop(config.sync.shutdownTimeoutMs))]);
+    await step(
+      'start',
+      starting.catch(() => undefined),
+    );
   } finally {
     stateWatch.close();
-    await verify.stop();
+    await step('verify', verify.stop());
     clearInterval(probe);
     clearInterval(notifyTimer);
     notifier.close();
-    await http?.close().catch(() => undefined);
-    await rt.close();
+    await step(
+      'page',
+      http?.close().catch(() => undefined),
+    );
+    await step('state', rt.close());
+    clearTimeout(hardStop);
   }
   logger.info('stopped');
   return exitCode;
+}
+
+/** Beyond the drain's own limit: pm2 and systemd would SIGKILL us a little later anyway. */
+const HARD_STOP_GRACE_MS = 10_000;
+
+/**
+ * A stop must end even if one of its steps never does: the queue is crash-safe (running jobs
+ * go back to it at the next start, as after a second signal), so exiting loses nothing, and
+ * the log names the step that hung instead of a supervisor's bare SIGKILL.
+ */
+function hardStopAfter(ms: number, pending: ReadonlySet<string>, logger: Logger): NodeJS.Timeout {
+  return setTimeout(() => {
+    logger.error(
+      { pending: [...pending] },
+      'stopping took more than %d s (still waiting for: %s); exiting now, jobs not finished go back to the queue at the next start',
+      Math.round(ms / 1000),
+      [...pending].join(', ') || 'nothing named',
+    );
+    process.exit(EXIT.OK);
+  }, ms);
 }
