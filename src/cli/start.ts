@@ -1,5 +1,5 @@
 import { describeError } from '../lib/errors.js';
-import { createLogger, type Logger } from '../lib/log.js';
+import { createLogger } from '../lib/log.js';
 import { HealthTracker } from '../service/health.js';
 import { startHttpServer, type HttpServer } from '../service/http.js';
 import { Activity } from '../service/activity.js';
@@ -11,6 +11,7 @@ import { noteStateTrouble } from '../state/clean.js';
 import { watchStateFile } from '../state/identity.js';
 import { Daemon } from './daemon.js';
 import { EXIT } from './exit.js';
+import { HARD_STOP_GRACE_MS, hardStopAfter } from './hardstop.js';
 import { preflight } from './preflight.js';
 import { acquireLockPatiently, openRuntime, pausedMappings, readConfig } from './runtime.js';
 import { collectStatus, watcherKey } from './status.js';
@@ -231,7 +232,7 @@ export async function start(configFile: string): Promise<number> {
       verify.start();
     }
     await stopped;
-    hardStop = hardStopAfter(config.sync.shutdownTimeoutMs + HARD_STOP_GRACE_MS, pending, logger);
+    hardStop = hardStopAfter(config.sync.shutdownTimeoutMs + HARD_STOP_GRACE_MS, pending, { logger });
     await step('verify', verify.stop());
     await step('systemd', notifier.stopping('draining'));
     // Side by side: the rescan ends at its next folder, uploads drain meanwhile.
@@ -255,24 +256,4 @@ export async function start(configFile: string): Promise<number> {
   }
   logger.info('stopped');
   return exitCode;
-}
-
-/** Beyond the drain's own limit: pm2 and systemd would SIGKILL us a little later anyway. */
-const HARD_STOP_GRACE_MS = 10_000;
-
-/**
- * A stop must end even if one of its steps never does: the queue is crash-safe (running jobs
- * go back to it at the next start, as after a second signal), so exiting loses nothing, and
- * the log names the step that hung instead of a supervisor's bare SIGKILL.
- */
-function hardStopAfter(ms: number, pending: ReadonlySet<string>, logger: Logger): NodeJS.Timeout {
-  return setTimeout(() => {
-    logger.error(
-      { pending: [...pending] },
-      'stopping took more than %d s (still waiting for: %s); exiting now, jobs not finished go back to the queue at the next start',
-      Math.round(ms / 1000),
-      [...pending].join(', ') || 'nothing named',
-    );
-    process.exit(EXIT.OK);
-  }, ms);
 }

@@ -12,27 +12,14 @@ interface Family {
 }
 
 /**
- * A port that was free a moment ago. `http.port: 0` means "off" in the config,
- * so the daemon cannot pick one itself; the race with another process taking
- * it in between is accepted (the daemon then fails with HTTP_LISTEN, loudly).
+ * A port where nothing listens, for a daemon's `http.port` (`0` means "off" in the
+ * config, so the daemon cannot pick one itself) or for "the server is down" tests.
+ * It is chosen below Linux's ephemeral range (32768 and up), which is where every
+ * `listen(0)` of the other test files lands, so no test server can take it between
+ * this check and its use; two tests picking the same one of 12,000 ports at once
+ * is the race that remains.
  */
 export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
-
-/**
- * A port where nothing listens, for "the server is down" tests. It is chosen
- * below Linux's ephemeral range (32768 and up), which is where every `listen(0)`
- * of the other test files lands, so no test server can take it meanwhile.
- */
-export async function closedPort(): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
     const srv = createServer();
@@ -46,6 +33,9 @@ export async function closedPort(): Promise<number> {
   }
   throw new Error('no free port found below the ephemeral range in 50 tries');
 }
+
+/** A port where nothing listens (see freePort). */
+export const closedPort = freePort;
 
 export interface Endpoint {
   readonly base: string;
