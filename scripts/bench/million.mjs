@@ -6,12 +6,9 @@
 // test server) at each size of BENCH_MILLION_FIRST (default 10000,100000;
 // empty to skip), side by side. The tree needs about a million inodes and
 // 0.5 GB of folders; it is checked for and removed at the end.
-import { randomUUID } from 'node:crypto';
-import { closeSync, lstatSync, mkdirSync, openSync, statfsSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statfsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DIST, envInt, findWalk, mainIf, rmDir, runCli, startServer, workDir, writeConfig } from './lib.mjs';
-
-const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+import { envInt, fillState, findWalk, mainIf, rmDir, runCli, startServer, workDir, writeConfig } from './lib.mjs';
 
 export async function run() {
   const n = envInt('BENCH_MILLION_FILES', 1_000_000);
@@ -30,7 +27,7 @@ export async function run() {
     const paths = emptyTree(local, n);
     const made = (performance.now() - t) / 1000;
     t = performance.now();
-    await fill(join(dir, 'state', 'state.db'), local, paths);
+    await fillState(join(dir, 'state', 'state.db'), local, paths);
     console.error(
       `million: tree of ${n} files in ${made.toFixed(0)} s, database filled in ${((performance.now() - t) / 1000).toFixed(0)} s`,
     );
@@ -97,37 +94,6 @@ export function emptyTree(root, n) {
     paths.push(rel);
   }
   return paths;
-}
-
-/** One synced row per file, as restart.mjs's fillState, without reading the files (all empty). */
-export async function fill(stateFile, local, paths) {
-  const { openState } = await import(join(DIST, 'state', 'index.js'));
-  mkdirSync(dirname(stateFile), { recursive: true });
-  const state = openState(stateFile);
-  try {
-    const now = Date.now();
-    for (let i = 0; i < paths.length; i += 50_000) {
-      state.db.transaction(() => {
-        for (const rel of paths.slice(i, i + 50_000)) {
-          const st = lstatSync(join(local, rel));
-          state.files.recordSynced({
-            mapping: 'bench',
-            path: rel,
-            size: st.size,
-            mtimeMs: st.mtimeMs,
-            sha256: EMPTY_SHA256,
-            assetId: randomUUID(),
-            parentId: '00000000-0000-0000-0000-000000000000',
-            version: 0,
-            syncedAt: now,
-            missingSince: null,
-          });
-        }
-      })();
-    }
-  } finally {
-    state.close();
-  }
 }
 
 /** Peak RSS of `once` uploading `n` small files (64 bytes each, unique) to the test server. */
