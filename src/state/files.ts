@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { atomic } from './atomic.js';
 
 /** What we know is on the server for one local file. */
 export interface FileRow {
@@ -229,18 +230,18 @@ export class FilesRepo {
    * the path already had an id, that id wins and the caller must use it.
    */
   reserve(mapping: string, path: string, assetId: string): FileRow {
-    return this.db.transaction(() => {
+    return atomic(this.db, () => {
       this.sReserve.run(mapping, path, assetId);
       this.sUnkeep.run(mapping, path); // the path is back: no longer "gone locally"
       return this.get(mapping, path)!;
-    })();
+    });
   }
 
   recordSynced(row: FileRow): void {
-    this.db.transaction(() => {
+    atomic(this.db, () => {
       this.sSynced.run(row);
       this.sUnkeep.run(row.mapping, row.path);
-    })();
+    });
   }
 
   /**
@@ -248,11 +249,11 @@ export class FilesRepo {
    * leaves the files table (so rescans stop reporting it) and is listed as kept.
    */
   forget(mapping: string, path: string, now: number): boolean {
-    return this.db.transaction(() => {
+    return atomic(this.db, () => {
       if (this.sKeep.run({ mapping, path, now }).changes === 0) return false;
       this.sRemove.run(mapping, path);
       return true;
-    })();
+    });
   }
 
   /** Assets kept on the server whose local file is gone (deletes: keep), newest first; see KeptRepo for the others. */

@@ -148,17 +148,9 @@ export class JobQueue {
     this.txEnqueueMany = db.transaction((items: readonly EnqueueItem[], now: number) => {
       for (const it of items) this.enqueueRow(it, now);
     });
-    this.txClaim = db.transaction((token: string, limit: number, now: number, exclude: string) => {
-      const claimed = this.sClaim.all({ token, limit, now, exclude, lease: this.options.leaseMs }) as Array<
-        Job & { assetHint: string | null }
-      >;
-      for (const job of claimed) {
-        if (job.assetHint !== null) continue;
-        job.assetHint = randomUUID();
-        this.sHint.run(job.assetHint, job.id);
-      }
-      return claimed as Job[];
-    });
+    this.txClaim = db.transaction((token: string, limit: number, now: number, exclude: string) =>
+      this.claimRows(token, limit, now, exclude),
+    );
     this.txComplete = db.transaction((job: Job, now: number, rerunAfterMs?: number) => this.completeRow(job, now, rerunAfterMs));
     this.txCompleteMany = db.transaction((jobs: readonly Job[], now: number) => jobs.map((j) => this.completeRow(j, now)));
     this.txFail = db.transaction((job: Job, info: FailInfo, now: number) => this.failRow(job, info, now));
@@ -181,7 +173,10 @@ export class JobQueue {
   claim(token: string, limit = 1, opts: MappingFilter = {}): Job[] {
     const now = this.clock.now();
     if (now < this.pausedUntil() || limit < 1) return [];
-    return this.guard('claiming', () => this.txClaim.immediate(token, limit, now, JSON.stringify(opts.excludeMappings ?? [])));
+    const exclude = JSON.stringify(opts.excludeMappings ?? []);
+    // Inside the pool's batch the batch's transaction is the claim's: no savepoint of its own.
+    if (this.db.inTransaction) return this.guard('claiming', () => this.claimRows(token, limit, now, exclude));
+    return this.guard('claiming', () => this.txClaim.immediate(token, limit, now, exclude));
   }
 
   /**
@@ -191,7 +186,11 @@ export class JobQueue {
    */
   complete(job: Job, opts: { rerunAfterMs?: number } = {}): boolean {
     this.pauseStreak = 0;
-    return this.guard('completing', () => this.txComplete.immediate(job, this.clock.now(), opts.rerunAfterMs));
+    const now = this.clock.now();
+    // Each way of completing is one statement that changes the row or nothing: inside
+    // a batch's transaction it needs no savepoint of its own.
+    if (this.db.inTransaction) return this.guard('completing', () => this.completeRow(job, now, opts.rerunAfterMs));
+    return this.guard('completing', () => this.txComplete.immediate(job, now, opts.rerunAfterMs));
   }
 
   /** Gives a claimed job back untouched (shutdown aborted it): queued now, attempt refunded. False if stale. */
@@ -306,6 +305,18 @@ export class JobQueue {
   /** Queue invariants; [] when all hold. */
   check(): string[] {
     return this.reports.check();
+  }
+
+  private claimRows(token: string, limit: number, now: number, exclude: string): Job[] {
+    const claimed = this.sClaim.all({ token, limit, now, exclude, lease: this.options.leaseMs }) as Array<
+      Job & { assetHint: string | null }
+    >;
+    for (const job of claimed) {
+      if (job.assetHint !== null) continue;
+      job.assetHint = randomUUID();
+      this.sHint.run(job.assetHint, job.id);
+    }
+    return claimed as Job[];
   }
 
   private enqueueRow(it: EnqueueItem, now: number): void {

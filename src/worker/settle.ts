@@ -37,8 +37,20 @@ export interface SettleDeps {
 export class Settlements {
   readonly #pending: Settlement[] = [];
   #at = 0;
+  // Made once: building a transaction function costs several closures, and a first sync settles thousands.
+  readonly #batch: Database.Transaction<(batch: readonly Settlement[], then: () => unknown) => unknown>;
+  readonly #unit: Database.Transaction<(writes: ReadonlyArray<() => void>, finish: () => void) => void>;
 
-  constructor(private readonly deps: SettleDeps) {}
+  constructor(private readonly deps: SettleDeps) {
+    this.#batch = deps.db.transaction((batch: readonly Settlement[], then: () => unknown) => {
+      for (const settlement of batch) settlement.write();
+      return then();
+    });
+    this.#unit = deps.db.transaction((writes: ReadonlyArray<() => void>, finish: () => void) => {
+      for (const write of writes) write();
+      finish();
+    });
+  }
 
   get waiting(): number {
     return this.#pending.length;
@@ -79,12 +91,7 @@ export class Settlements {
     const batch = this.#pending.slice();
     this.#at = this.deps.clock.now();
     if (batch.length === 0) return then();
-    const result = this.deps.db
-      .transaction(() => {
-        for (const settlement of batch) settlement.write();
-        return then();
-      })
-      .immediate();
+    const result = this.#batch.immediate(batch, then) as T;
     this.#pending.splice(0, batch.length);
     this.deps.committed?.();
     for (const settlement of batch) settlement.tell?.();
@@ -97,13 +104,10 @@ export class Settlements {
    * holding up every other outcome.
    */
   unit(job: Job, writes: ReadonlyArray<() => void>, finish: () => void): () => void {
-    const { db, jobs } = this.deps;
+    const { jobs } = this.deps;
     return () => {
       try {
-        db.transaction(() => {
-          for (const write of writes) write();
-          finish();
-        })();
+        this.#unit(writes, finish);
       } catch (e) {
         if (!isSqliteConstraint(e)) throw e; // disk full, busy: the batch waits
         jobs.fail(job, { message: describeError(e), code: 'STATE_CONFLICT', retry: 'retry' });

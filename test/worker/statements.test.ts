@@ -1,0 +1,48 @@
+import { loadConfig } from '../../src/config/index.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openRuntime } from '../../src/cli/runtime.js';
+import { silentLogger } from '../../src/lib/log.js';
+import { counted, countStatements } from '../support/statements.js';
+import { liveAssetsByPath, World } from '../support/world.js';
+
+/**
+ * A first sync on loopback is bound by the client's CPU, and every SQLite
+ * statement costs it some (outside a transaction also a WAL read lock). These
+ * hold the statements a new file costs to the ones it needs.
+ */
+let world: World | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+const FILES = 40;
+
+async function firstSync(w: World): Promise<Map<string, number>> {
+  for (let i = 0; i < FILES; i++) w.write(`d${i % 4}/f${i}.txt`, `file ${i}`);
+  const config = loadConfig(w.configPath, w.env(), { missingLocal: 'allow' });
+  const rt = openRuntime(config, { logger: silentLogger });
+  try {
+    return await countStatements(async () => {
+      rt.state.jobs.enqueueMany(
+        Array.from({ length: FILES }, (_, i) => ({ mapping: 'share', path: `d${i % 4}/f${i}.txt`, reason: 'add', delayMs: 0 })),
+      );
+      rt.pool.start();
+      await rt.pool.idle();
+      await rt.pool.stop(5000);
+    });
+  } finally {
+    await rt.close();
+  }
+}
+
+describe('SQLite statements of a first sync', () => {
+  it('records each new file without a savepoint per write inside its job’s own', async () => {
+    world = await World.create();
+    const counts = await firstSync(world);
+    expect(liveAssetsByPath(world.inspect()).size).toBe(FILES);
+    // One savepoint per job (its writes fail alone on a constraint), not one per write.
+    expect(counted(counts, 'SAVEPOINT')).toBeLessThanOrEqual(FILES);
+    expect(counted(counts, 'RELEASE')).toBeLessThanOrEqual(FILES);
+  });
+});
