@@ -69,7 +69,6 @@ export class JobQueue {
   private readonly reports: QueueReports;
   private readonly sEnqueue;
   private readonly sClaim;
-  private readonly sHint;
   private readonly sDone;
   private readonly sRequeueAfterRun;
   private readonly sRunning;
@@ -101,8 +100,9 @@ export class JobQueue {
     this.options = resolveQueueOptions(opts);
     this.reports = new QueueReports(db);
     this.sEnqueue = db.prepare(SQL.enqueue);
+    // What the claim calls for a job's first asset id (jobs-sql.ts).
+    db.function('new_asset_id', { deterministic: false }, () => randomUUID());
     this.sClaim = db.prepare(SQL.claim);
-    this.sHint = db.prepare(`UPDATE jobs SET asset_hint = ? WHERE id = ?`);
     this.sDone = db.prepare(`DELETE FROM jobs WHERE id = ? AND token = ? AND state = 'running' AND generation = claimed_gen`);
     // An event arrived during the run: run exactly once more, at the time those events asked for.
     this.sRequeueAfterRun = db.prepare(`
@@ -308,15 +308,7 @@ export class JobQueue {
   }
 
   private claimRows(token: string, limit: number, now: number, exclude: string): Job[] {
-    const claimed = this.sClaim.all({ token, limit, now, exclude, lease: this.options.leaseMs }) as Array<
-      Job & { assetHint: string | null }
-    >;
-    for (const job of claimed) {
-      if (job.assetHint !== null) continue;
-      job.assetHint = randomUUID();
-      this.sHint.run(job.assetHint, job.id);
-    }
-    return claimed as Job[];
+    return this.sClaim.all({ token, limit, now, exclude, lease: this.options.leaseMs }) as Job[];
   }
 
   private enqueueRow(it: EnqueueItem, now: number): void {

@@ -45,4 +45,12 @@ describe('SQLite statements of a first sync', () => {
     expect(counted(counts, 'SAVEPOINT')).toBeLessThanOrEqual(FILES);
     expect(counted(counts, 'RELEASE')).toBeLessThanOrEqual(FILES);
   });
+
+  it('gives each new file its asset id in the claim’s own statement', async () => {
+    world = await World.create();
+    const counts = await firstSync(world);
+    const ids = [...liveAssetsByPath(world.inspect()).values()].map((a) => a.id);
+    expect(new Set(ids).size).toBe(FILES);
+    expect(counted(counts, 'UPDATE jobs SET asset_hint')).toBe(0);
+  });
 });
