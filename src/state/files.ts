@@ -66,6 +66,13 @@ function toRow(r: Raw): FileRow {
 const text = (n: number | null): string => (n === null ? '' : String(n));
 
 export class FilesRepo {
+  /**
+   * Rows moved to another path or removed through this repo so far. A job that
+   * read its path's row sees the same row later unless this changed meanwhile
+   * (only a path's own job writes its row otherwise; one process writes the
+   * table, under the state lock), so it need not read the row again.
+   */
+  moves = 0;
   private readonly sGet;
   private readonly sList;
   private readonly sReserve;
@@ -251,6 +258,7 @@ export class FilesRepo {
   forget(mapping: string, path: string, now: number): boolean {
     return atomic(this.db, () => {
       if (this.sKeep.run({ mapping, path, now }).changes === 0) return false;
+      this.moves++;
       this.sRemove.run(mapping, path);
       return true;
     });
@@ -268,11 +276,13 @@ export class FilesRepo {
   }
 
   remove(mapping: string, path: string): boolean {
+    this.moves++;
     return this.sRemove.run(mapping, path).changes > 0;
   }
 
   /** Moves the row (and so the asset id) to a new path; false when `from` is unknown. Throws if `to` is taken. */
   rename(mapping: string, from: string, to: string): boolean {
+    this.moves++;
     return this.sRename.run(to, mapping, from).changes > 0;
   }
 
@@ -297,17 +307,20 @@ export class FilesRepo {
 
   /** Removes a gone file's row before its asset is deleted; false when a move took the row first. */
   takeForDelete(mapping: string, path: string, assetId: string): boolean {
+    this.moves++;
     return this.sTakeForDelete.run(mapping, path, assetId).changes > 0;
   }
 
   /** rename() for a move in progress: atomically takes the row (false if another job took it first). */
   claimForMove(mapping: string, from: string, to: string): boolean {
+    this.moves++;
     return this.sClaimMove.run(to, mapping, from).changes > 0;
   }
 
   /** A whole folder renamed: every row under `fromDir/` moves under `toDir/`. Returns how many. */
   renamePrefix(mapping: string, fromDir: string, toDir: string): number {
     const from = `${fromDir}/`;
+    this.moves++;
     return this.db.transaction(() => this.sRenamePrefix.run({ mapping, from, to: `${toDir}/`, n: from.length }).changes).immediate();
   }
 

@@ -53,4 +53,16 @@ describe('SQLite statements of a first sync', () => {
     expect(new Set(ids).size).toBe(FILES);
     expect(counted(counts, 'UPDATE jobs SET asset_hint')).toBe(0);
   });
+
+  it('reads each path’s row once when no row moved while its job ran', async () => {
+    world = await World.create();
+    const counts = await firstSync(world);
+    expect(liveAssetsByPath(world.inspect()).size).toBe(FILES);
+    expect(
+      counted(
+        counts,
+        'SELECT mapping, path, size, mtime_ms, sha256, asset_id, parent_id, version, synced_at, missing_since FROM files WHERE mapping = ? AND path = ?',
+      ),
+    ).toBe(FILES);
+  });
 });
