@@ -65,4 +65,12 @@ describe('SQLite statements of a first sync', () => {
       ),
     ).toBe(FILES);
   });
+
+  it('deletes the stamps of one bulk request with one statement', async () => {
+    world = await World.create();
+    const counts = await firstSync(world);
+    const assets = [...liveAssetsByPath(world.inspect()).values()];
+    expect(assets.filter((a) => a.metadata?.squidexSyncSha256).length).toBe(FILES);
+    expect(counted(counts, 'DELETE FROM stamps')).toBeLessThan(FILES / 4);
+  });
 });
