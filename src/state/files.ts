@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { atomic } from './atomic.js';
+import { emptyTables, type EmptyTables } from './empty.js';
 
 /** What we know is on the server for one local file. */
 export interface FileRow {
@@ -100,7 +101,10 @@ export class FilesRepo {
   private readonly sListUnder;
   private readonly sListAfter;
 
+  private readonly empty: EmptyTables;
+
   constructor(private readonly db: Database.Database) {
+    this.empty = emptyTables(db);
     this.sGet = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND path = ?`).raw();
     this.sList = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ?`).raw();
     // Rows under 'A/B' are exactly the paths in ['A/B/', 'A/B0'): a range of the primary key.
@@ -239,7 +243,7 @@ export class FilesRepo {
   reserve(mapping: string, path: string, assetId: string): FileRow {
     return atomic(this.db, () => {
       this.sReserve.run(mapping, path, assetId);
-      this.sUnkeep.run(mapping, path); // the path is back: no longer "gone locally"
+      this.unkeep(mapping, path); // the path is back: no longer "gone locally"
       return this.get(mapping, path)!;
     });
   }
@@ -247,7 +251,7 @@ export class FilesRepo {
   recordSynced(row: FileRow): void {
     atomic(this.db, () => {
       this.sSynced.run(row);
-      this.sUnkeep.run(row.mapping, row.path);
+      this.unkeep(row.mapping, row.path);
     });
   }
 
@@ -256,6 +260,7 @@ export class FilesRepo {
    * leaves the files table (so rescans stop reporting it) and is listed as kept.
    */
   forget(mapping: string, path: string, now: number): boolean {
+    this.empty.wrote('kept');
     return atomic(this.db, () => {
       if (this.sKeep.run({ mapping, path, now }).changes === 0) return false;
       this.moves++;
@@ -344,6 +349,10 @@ export class FilesRepo {
 
   count(mapping: string): number {
     return this.sCount.get(mapping) as number;
+  }
+
+  private unkeep(mapping: string, path: string): void {
+    if (!this.empty.isEmpty('kept')) this.sUnkeep.run(mapping, path);
   }
 
   /** Runs fn in one transaction (bulk rescan updates). */

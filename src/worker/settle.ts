@@ -3,6 +3,7 @@ import type { Clock } from '../lib/clock.js';
 import { describeError, type SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { isSqliteConstraint, type Job } from '../state/index.js';
+import { emptyTables } from '../state/empty.js';
 import type { JobQueue } from '../state/jobs.js';
 
 /** A finished job is recorded at most about this long after it ended. */
@@ -42,10 +43,15 @@ export class Settlements {
   readonly #unit: Database.Transaction<(writes: ReadonlyArray<() => void>, finish: () => void) => void>;
 
   constructor(private readonly deps: SettleDeps) {
-    this.#batch = deps.db.transaction((batch: readonly Settlement[], then: () => unknown) => {
-      for (const settlement of batch) settlement.write();
-      return then();
-    });
+    // Most writes of a synced file clear rows of tables that are empty on a first sync: known
+    // once per batch, each such DELETE is left out (state/empty.ts).
+    const empty = emptyTables(deps.db);
+    this.#batch = deps.db.transaction((batch: readonly Settlement[], then: () => unknown) =>
+      empty.within(() => {
+        for (const settlement of batch) settlement.write();
+        return then();
+      }),
+    );
     this.#unit = deps.db.transaction((writes: ReadonlyArray<() => void>, finish: () => void) => {
       for (const write of writes) write();
       finish();
