@@ -80,4 +80,11 @@ describe('SQLite statements of a first sync', () => {
     expect(liveAssetsByPath(world.inspect()).size).toBe(FILES);
     for (const table of ['skipped', 'kept', 'drift', 'file_versions']) expect(counted(counts, `DELETE FROM ${table} `)).toBe(0);
   });
+
+  it('looks for no unfinished big upload of a small file while there is none', async () => {
+    world = await World.create();
+    const counts = await firstSync(world);
+    expect(liveAssetsByPath(world.inspect()).size).toBe(FILES);
+    expect(counted(counts, 'SELECT mapping, path, asset_id AS assetId, server, url')).toBe(0);
+  });
 });
