@@ -123,7 +123,11 @@ describe('BigUploads', () => {
   it('an unfinished upload of a file that has since become small is dropped before the multipart goes out', async () => {
     const stop = new AbortController();
     // Stopped at its first chunk: the row stays, as after a crash.
-    const { big, state } = await setup({ onRequest: (method) => method === 'PATCH' && stop.abort() });
+    const { big, state } = await setup({
+      onRequest: (method) => {
+        if (method === 'PATCH') stop.abort();
+      },
+    });
     const { args: bigger } = await fileOf(2 * MiB);
     await big.send({ ...bigger, signal: stop.signal }, noMultipart).catch(() => undefined);
     const left = state.uploads.get('m', 'clip.mov');
