@@ -68,14 +68,16 @@ const text = (n: number | null): string => (n === null ? '' : String(n));
 
 export class FilesRepo {
   /**
-   * Rows moved to another path or removed through this repo so far. A job that
-   * read its path's row sees the same row later unless this changed meanwhile
-   * (only a path's own job writes its row otherwise; one process writes the
-   * table, under the state lock), so it need not read the row again.
+   * Writes through this repo that can change a path's row other than its own
+   * job's: rows moved to another path, removed, or marked or cleared missing (a
+   * rescan). A job that read its path's row, or had it read with its claim
+   * (rowsOf), sees the same row later unless this changed meanwhile (one process
+   * writes the table, under the state lock), so it need not read it again.
    */
   moves = 0;
   private readonly sGet;
   private readonly sList;
+  private readonly sRowsOf;
   private readonly sReserve;
   private readonly sReserveIfFree;
   private readonly sSynced;
@@ -107,6 +109,7 @@ export class FilesRepo {
     this.empty = emptyTables(db);
     this.sGet = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND path = ?`).raw();
     this.sList = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ?`).raw();
+    this.sRowsOf = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND path IN (SELECT value FROM json_each(?))`).raw();
     // Rows under 'A/B' are exactly the paths in ['A/B/', 'A/B0'): a range of the primary key.
     this.sListUnder = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND path >= ? AND path < ? LIMIT ?`).raw();
     // NUL cannot occur in a path, and SQLite prints a REAL so that it reads back exactly.
@@ -171,6 +174,13 @@ export class FilesRepo {
     this.sKept = db.prepare(
       `SELECT mapping, path, asset_id AS assetId, gone_since AS goneSince, reason FROM kept WHERE reason IS NULL ORDER BY gone_since DESC, mapping, path LIMIT ?`,
     );
+  }
+
+  /** The rows of these paths of one mapping, in one statement (the pool reads those of a claim with it). */
+  rowsOf(mapping: string, paths: readonly string[]): Map<string, FileRow> {
+    const rows = new Map<string, FileRow>();
+    for (const r of this.sRowsOf.all(mapping, JSON.stringify(paths)) as Raw[]) rows.set(r[1], toRow(r));
+    return rows;
   }
 
   get(mapping: string, path: string): FileRow | undefined {
@@ -307,6 +317,7 @@ export class FilesRepo {
   /** Files back where they were (a share that returned): no longer missing. Returns how many. */
   clearMissing(mapping: string, paths: readonly string[]): number {
     if (paths.length === 0) return 0;
+    this.moves++;
     return this.db.transaction(() => paths.reduce((n, p) => n + this.sClearMissing.run(mapping, p).changes, 0)).immediate();
   }
 
@@ -344,6 +355,7 @@ export class FilesRepo {
 
   /** Keeps the first time a file was seen gone, so a delete guard can wait or count. */
   markMissing(mapping: string, path: string, at: number): void {
+    this.moves++;
     this.sMissing.run(at, mapping, path);
   }
 

@@ -5,6 +5,7 @@ import type { Retry, SyncErrorCode } from '../lib/errors.js';
 import { backoffDelay, resolveQueueOptions, type QueueOptions } from './jobs-options.js';
 import * as SQL from './jobs-sql.js';
 import { stateError } from './errors.js';
+import type { FileRow } from './files.js';
 import type { EnqueueItem } from './enqueue-buffer.js';
 import { QueueReports, type FailedJob, type JobCounts, type PendingJob, type PathRef } from './jobs-reports.js';
 
@@ -30,6 +31,12 @@ export interface Job {
   assetHint: string;
   /** Set by the worker once an upload under assetHint went out (in memory only). */
   hintSent?: boolean;
+  /**
+   * The path's files row as read with the claim (null: none), and FilesRepo.moves
+   * then (in memory only): while that count is unchanged the row is too.
+   */
+  row?: FileRow | null;
+  rowAt?: number;
 }
 
 export interface FailInfo {

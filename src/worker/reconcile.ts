@@ -31,8 +31,10 @@ export async function reconcile(job: Job, ctx: JobContext, signal?: AbortSignal)
   if (!mapping) return { action: 'skip', detail: 'mapping no longer configured' };
   if (isSidecar(mapping, job.path)) return reconcileSidecar(job, mapping, ctx);
   const abs = join(mapping.local, job.path);
-  const rowAt = ctx.state.files.moves;
-  const row = ctx.state.files.get(mapping.name, job.path);
+  const files = ctx.state.files;
+  const rowAt = files.moves;
+  // Read with the claim, unless a row moved since (then read again).
+  const row = job.rowAt === rowAt && job.row !== undefined ? (job.row ?? undefined) : files.get(mapping.name, job.path);
   const io = fileAccessFor(mapping.local);
 
   let st: Stats;
