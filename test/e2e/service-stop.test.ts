@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openState } from '../../src/state/index.js';
 import { CLI, Daemon, World, waitFor } from '../support/world.js';
 
 /**
@@ -131,5 +132,42 @@ describe('a stop while a request nobody waits for is on the wire', () => {
     // The stamp request cut at the stop is no warning: its stamp waits in the state database.
     expect(said.filter((m) => m.startsWith('metadata stamps wait'))).toEqual([]);
     expect(said).toContain('stopped');
+  });
+});
+
+describe('a stop while a folder is being created', () => {
+  it('does not wait for the folder request either: the job goes back to the queue', { timeout: 60_000 }, async () => {
+    let asked = 0;
+    world = await World.create({
+      sync: { shutdownTimeoutMs: 1000 },
+      server: {
+        // Folder creations are read and never answered (until the server closes).
+        onRequest: (method, path) => {
+          if (method !== 'POST' || !path.endsWith('/assets/folders')) return;
+          asked += 1;
+          return new Promise<void>(() => undefined);
+        },
+      },
+    });
+    const w = world;
+    w.write('new/a.txt', 'hello');
+    const daemon = startDaemon(w);
+    await waitFor(
+      () => asked > 0,
+      20_000,
+      () => `no folder request; stdout:\n${daemon.stdout.slice(-3000)}`,
+    );
+    const code = await daemon.stop('SIGINT', 30_000);
+    expect(code, daemon.stdout.slice(-3000) + daemon.stderr).toBe(0);
+    const said = daemon.lines.map(msg);
+    expect(said.filter((m) => m.startsWith('stopping took more than'))).toEqual([]);
+    expect(said).toContain('stopped');
+    // Given back untouched: still to do, not failed.
+    const state = openState(w.statePath);
+    try {
+      expect(state.jobs.counts()).toMatchObject({ queued: 1, running: 0, failed: 0 });
+    } finally {
+      state.close();
+    }
   });
 });
