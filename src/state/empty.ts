@@ -24,7 +24,7 @@ export class EmptyTables {
   /** Runs fn (inside a write transaction) knowing which tables are empty. */
   within<T>(fn: () => T): T {
     const empty = this.#look.get() as number[];
-    TABLES.forEach((t, i) => empty[i] && this.#empty.add(t));
+    for (let i = 0; i < TABLES.length; i++) if (empty[i]) this.#empty.add(TABLES[i]!);
     try {
       return fn();
     } finally {
