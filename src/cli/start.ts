@@ -8,6 +8,7 @@ import { ensureToken } from '../service/webauth.js';
 import { createMetrics } from '../service/metrics.js';
 import { createNotifier } from '../service/sdnotify.js';
 import { noteStateTrouble } from '../state/clean.js';
+import { scanned } from '../state/index.js';
 import { watchStateFile } from '../state/identity.js';
 import { Daemon } from './daemon.js';
 import { EXIT } from './exit.js';
@@ -79,7 +80,7 @@ export async function start(configFile: string): Promise<number> {
   const refreshGauges = (): void => {
     try {
       const paused = new Set(pausedMappings(rt.state, config));
-      const stats = rt.state.files.stats();
+      const stats = scanned(rt.state.db, () => rt.state.files.stats());
       for (const m of config.mappings) {
         metrics.setPaused(m.name, paused.has(m.name));
         metrics.setHeldDeletes(m.name, stats.get(m.name)?.missing ?? 0);
