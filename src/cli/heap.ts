@@ -1,5 +1,5 @@
 // Imported first by main.ts, so it runs before any other module allocates.
-import { setFlagsFromString } from 'node:v8';
+import { setV8Flag } from '../lib/v8flags.js';
 
 /** The command in argv ahead of parseCli: the first argument that is neither an option nor --config's value. */
 export function commandOf(argv: readonly string[]): string | undefined {
@@ -18,12 +18,13 @@ export function commandOf(argv: readonly string[]): string | undefined {
  * rarely to give that back. The size can only be set at launch
  * (--max-semi-space-size), which the npm shims and service managers do not
  * pass on alike; the growth factor is read each time V8 would grow the space,
- * so it still applies when set here. V8 versions that hold the factor at 2 or
- * more take it as a no-op.
+ * so it still applies when set here (and again after each worker thread
+ * starts, see setV8Flag). V8 versions that hold the factor at 2 or more take it
+ * as a no-op.
  */
 export function boundYoungGeneration(command: string | undefined): boolean {
   if (command !== 'start') return false;
-  setFlagsFromString('--semi-space-growth-factor=1');
+  setV8Flag('--semi-space-growth-factor=1');
   return true;
 }
 

@@ -76,7 +76,8 @@ export async function start(configFile: string): Promise<number> {
   metrics.setQueueDepthSource(() => rt.state.jobs.counts());
   metrics.setConcurrencySource(() => concurrencyNow(config, rt.limiter));
   // pause/resume and held deletions change in the state file behind the
-  // daemon's back (the CLI writes them), so they are read at scrape time.
+  // daemon's back (the CLI writes them), so they are read at scrape time
+  // (each scrape, never at start: the counts read the whole files table).
   const refreshGauges = (): void => {
     try {
       const paused = new Set(pausedMappings(rt.state, config));
@@ -89,7 +90,6 @@ export async function start(configFile: string): Promise<number> {
       logger.debug({ err: e }, 'cannot read pause flags for /metrics: %s', describeError(e));
     }
   };
-  refreshGauges();
 
   const daemon = new Daemon(rt, {
     watcherState: (mapping, mode, running) => {
