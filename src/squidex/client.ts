@@ -8,7 +8,8 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { looksLikeHtml } from './answers.js';
 import { deadlineMs, MAX_RESPONSE_BYTES, startDeadline } from './deadline.js';
-import { classifyFailure, paceOf, slowedDown, SquidexError, subject, type FailureContext } from './errors.js';
+import { classifyFailure, subject, type FailureContext } from './classify.js';
+import { paceOf, slowedDown, SquidexError } from './errors.js';
 import { exchange, type Exchanged } from './exchange.js';
 import type { RequestLimiter } from './limiter.js';
 import { openMultipart, type MultipartBody } from './multipart.js';
@@ -156,8 +157,16 @@ export class SquidexClient {
     return this.token();
   }
 
+  /**
+   * Ends the connections and cuts any request still on the wire. Callers have had
+   * what they wait for by now; what is left belongs to nobody who waits (a stamp past
+   * the stop's drain, a probe), and undici's graceful close would wait for it up to
+   * its own timeout, a minute or more, when the server reads and never answers (and a
+   * destroy after a close does not cut it). What such a request carried is still in
+   * the state database for the next start.
+   */
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.agent.destroy(new SquidexError('STOPPING', 'squidex-sync is stopping', { retry: 'retry' })).catch(() => undefined);
   }
 
   // ---- folders -------------------------------------------------------------------------------
