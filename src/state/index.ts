@@ -116,6 +116,8 @@ const scans = new WeakMap<Database.Database, number>();
  * the last overlapping scan ends.
  */
 export function scanCache(db: Database.Database): () => void {
+  // Closed: the read itself will say so, in the caller's way (a rejected rescan, not a throw here).
+  if (!db.open) return () => {};
   const n = scans.get(db) ?? 0;
   if (n === 0) db.pragma(`cache_size = -${SCAN_CACHE_KIB}`);
   scans.set(db, n + 1);

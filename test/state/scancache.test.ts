@@ -27,11 +27,12 @@ describe('scanCache', () => {
     expect(cacheKib(state.db)).toBe(full);
   });
 
-  it('an undo after the state closed does nothing', () => {
+  it('an undo after the state closed does nothing, nor does a scan begun on a closed state', () => {
     const { state } = t.fresh();
     const undo = scanCache(state.db);
     state.close();
     expect(() => undo()).not.toThrow();
+    expect(() => scanCache(state.db)()).not.toThrow();
   });
 });
 
