@@ -27,7 +27,7 @@ export type {
   SyncSettings,
   WatchMode,
 } from './types.js';
-export { normaliseRemote, defaultName } from './validate.js';
+export { normaliseRemote, defaultName } from './mappings.js';
 export { parseDuration, parseBytes } from './reader.js';
 
 export class ConfigError extends SyncError {

@@ -2,7 +2,7 @@
  * One error type for the whole daemon. Every error that crosses a module
  * boundary carries a stable `code`, the `cause` it wraps, and a retry verdict
  * decided where the error is made (the Squidex client classifies HTTP
- * failures in one place: src/squidex/errors.ts).
+ * failures in one place: src/squidex/classify.ts).
  */
 export type Retry = 'retry' | 'never' | 'pause';
 
@@ -13,7 +13,7 @@ export type SyncErrorCode =
   | 'USAGE'
   | 'INVALID_ARGUMENT'
   | 'IGNORE_INVALID'
-  // Squidex and the way to it (src/squidex/errors.ts classifies them)
+  // Squidex and the way to it (src/squidex/classify.ts classifies them)
   | 'NETWORK'
   | 'TIMEOUT'
   | 'TLS'

@@ -1,5 +1,5 @@
 /**
- * Reading what a server sent back, for the classification in errors.ts: the
+ * Reading what a server sent back, for the classification in classify.ts: the
  * JSON error body, headers, Retry-After, an HTML page from a proxy, and the
  * network error code under undici's wrappers.
  */

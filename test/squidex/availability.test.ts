@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/lib/clock.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { Availability } from '../../src/squidex/availability.js';
-import { classifyFailure, failureScope, parseRetryAfter, type FailureContext } from '../../src/squidex/errors.js';
+import { classifyFailure, type FailureContext } from '../../src/squidex/classify.js';
+import { failureScope, parseRetryAfter } from '../../src/squidex/errors.js';
 import { SquidexClient } from '../../src/squidex/index.js';
 import { json, startRawServer, tokenJson, type RawServer } from '../support/rawserver.js';
 

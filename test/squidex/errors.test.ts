@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classifyFailure, parseRetryAfter, QUOTA_PAUSE_MS, type FailureContext } from '../../src/squidex/errors.js';
+import { classifyFailure, type FailureContext } from '../../src/squidex/classify.js';
+import { parseRetryAfter, QUOTA_PAUSE_MS } from '../../src/squidex/errors.js';
 import { contentTypeFor, squidexFileHash, SquidexError } from '../../src/squidex/index.js';
 import { createHash } from 'node:crypto';
 
