@@ -135,6 +135,7 @@ export class Daemon {
     this.#stopped = true;
     this.#sleepWatch?.stop();
     this.#abort.abort(new SyncError('STOPPING', 'squidex-sync is stopping'));
+    this.rt.ahead.stop(); // no new folder during the drain: the uploads it would serve are not started
     for (const w of this.#watched) {
       clearTimeout(w.timer);
       clearTimeout(w.rescanSoon);

@@ -17,6 +17,7 @@ import type { WalkFeed } from '../watch/merge.js';
 import { AdoptionIndex } from '../worker/adopt.js';
 import type { ReconcileContext, SyncEvents } from '../worker/context.js';
 import { WorkerPool } from '../worker/pool.js';
+import { FoldersAhead } from '../worker/ahead.js';
 import { reconcile } from '../worker/reconcile.js';
 import { rescanMapping, type RescanResult, type Settle } from '../worker/rescan.js';
 import { markCreated, removeEmptyFolders } from '../worker/emptied.js';
@@ -36,6 +37,8 @@ export interface Runtime {
   availability: Availability;
   ctx: ReconcileContext;
   pool: WorkerPool;
+  /** Asset folders of the files a rescan queued, made ahead of the workers; stopped with the daemon. */
+  ahead: FoldersAhead;
   /** `sync.concurrency: auto`: the requests allowed at once now; undefined when the config pins a number. */
   limiter: AdaptiveLimiter | undefined;
   ignores: Map<string, IgnoreMatcher>;
@@ -243,6 +246,11 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
       availability,
     },
   );
+  // A quarter of the requests allowed at once: the uploads keep the rest of the limit.
+  const ahead = new FoldersAhead(ctx.resolver, {
+    inFlight: () => Math.floor((limiter ? limiter.limit : (config.sync.concurrency as number)) / 4),
+    blocked: () => availability.blocked() || state.jobs.pausedUntil() > clock.now(),
+  });
   forgetOutage(state); // one left by a process that died says nothing about now
   const stopRecording = recordLimit(limiter, state, logger);
   followOutage(availability, { state, logger, resumed: () => pool.wake() });
@@ -256,6 +264,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     availability,
     ctx,
     pool,
+    ahead,
     limiter,
     ignores,
     async rescan(mapping, o = {}) {
@@ -269,6 +278,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
         walk: o.walk,
         signal: o.signal,
         settle: o.settle,
+        ahead: pausedMappings(state, config).includes(mapping.name) ? undefined : ahead,
       });
       pool.wake();
       return result;
@@ -278,6 +288,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
       return removeEmptyFolders(mapping, { state, client, logger, cached: state.folders.entries() });
     },
     async close() {
+      ahead.stop();
       availability.close();
       stopRecording();
       forgetOutage(state);

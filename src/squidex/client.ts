@@ -157,8 +157,16 @@ export class SquidexClient {
     return this.token();
   }
 
+  /**
+   * Ends the connections and cuts any request still on the wire. Callers have had
+   * what they wait for by now; what is left belongs to nobody who waits (a stamp past
+   * the stop's drain, a probe), and undici's graceful close would wait for it up to
+   * its own timeout, a minute or more, when the server reads and never answers (and a
+   * destroy after a close does not cut it). What such a request carried is still in
+   * the state database for the next start.
+   */
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.agent.destroy(new SquidexError('STOPPING', 'squidex-sync is stopping', { retry: 'retry' })).catch(() => undefined);
   }
 
   // ---- folders -------------------------------------------------------------------------------

@@ -147,3 +147,76 @@ export class ClaimAhead {
     for (const dir of dirs) resolver.resolve(dir).catch(() => undefined);
   }
 }
+
+export interface FoldersAheadOptions {
+  /** Folder requests at once; read at every start, so it follows `concurrency: auto`. */
+  inFlight: () => number;
+  /** Squidex away, or asked everyone to wait: nothing is started (the files' jobs resolve their folders when they run). */
+  blocked?: () => boolean;
+}
+
+/**
+ * Finds or creates the asset folders a rescan's new files will need, in the
+ * background, before their jobs reach a worker: a first sync of many folders
+ * otherwise starts with a round trip per folder in front of its first file.
+ * Through the resolver, so a folder is created once however many of these and
+ * of the workers ask for it at once (single-flight per path, then cached); its
+ * requests pass the same limiter as the uploads, at most `inFlight()` at once,
+ * so the uploads keep the rest. A failure is the job's to report when it asks
+ * for the same folder.
+ */
+export class FoldersAhead {
+  /** Remote folder paths waiting, in the order the workers will reach them. */
+  readonly #waiting = new Set<string>();
+  #running = 0;
+  #stopped = false;
+  #idle: Array<() => void> = [];
+
+  constructor(
+    private readonly resolver: Pick<FolderResolver, 'resolve'>,
+    private readonly opts: FoldersAheadOptions,
+  ) {}
+
+  /** The folders of these files of a mapping (their jobs are queued, not deletions). */
+  add(mapping: MappingRuntime, paths: Iterable<string>): void {
+    if (this.#stopped) return;
+    for (const path of paths) this.#waiting.add(remoteDirOf(mapping, path));
+    this.#pump();
+  }
+
+  /** Resolves once nothing is waiting or running (tests, benchmarks). */
+  idle(): Promise<void> {
+    if (this.#running === 0 && this.#waiting.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** A stop: nothing more is started; what runs ends with the client. */
+  stop(): void {
+    this.#stopped = true;
+    this.#waiting.clear();
+    this.#settle();
+  }
+
+  #pump(): void {
+    if (this.#stopped || this.opts.blocked?.()) this.#waiting.clear();
+    const most = Math.max(1, this.opts.inFlight());
+    for (const dir of this.#waiting) {
+      if (this.#running >= most) break;
+      this.#waiting.delete(dir);
+      this.#running++;
+      this.resolver
+        .resolve(dir)
+        .catch(() => undefined)
+        .finally(() => {
+          this.#running--;
+          this.#pump();
+        });
+    }
+    this.#settle();
+  }
+
+  #settle(): void {
+    if (this.#running > 0 || this.#waiting.size > 0) return;
+    for (const resolve of this.#idle.splice(0)) resolve();
+  }
+}

@@ -178,7 +178,12 @@ class OpenRun {
   }
 
   #folder(): Promise<string> | string {
-    return this.#parentId ?? this.ctx.resolver.resolve(remoteDirOf(this.mapping, this.job.path)).then((id) => (this.#parentId = id));
+    if (this.#parentId !== undefined) return this.#parentId;
+    // The resolve is shared (single-flight with other jobs and the rescan's folders ahead) and takes
+    // no signal: a job aborted at a stop leaves it, or the stop waits for a server that never answers.
+    return untilAborted(this.ctx.resolver.resolve(remoteDirOf(this.mapping, this.job.path)), this.signal).then(
+      (id) => (this.#parentId = id),
+    );
   }
 
   /** The hash (and, for a small file, its bytes, sent from memory); null when the file went away meanwhile. */
@@ -273,4 +278,15 @@ async function mightBeKnown(
     return true;
   }
   return ctx.adoption.mayMatch(parentId, remoteFileOf(mapping, relPath), posix.basename(relPath));
+}
+
+/** `work`, or its signal's reason as soon as the signal aborts (`work` itself goes on). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

@@ -11,6 +11,7 @@ import { confirmedUntil, confirmKey, deleteGuardVerdict, guardHint, guardKey, ke
 import { followUps, sidecarsApart } from './followups.js';
 import { noteSidecars } from './sidecar.js';
 import type { MappingRuntime } from './mapping.js';
+import type { FoldersAhead } from './ahead.js';
 
 /** Takes a file the rescan found changed and still being written (true), to queue it once it is quiet. */
 export type Settle = (path: string, stat: FileStat, reason: 'rescan' | 'change') => boolean;
@@ -54,6 +55,8 @@ export async function rescanMapping(
     settle?: Settle;
     /** Ends the walk early (the daemon is stopping): the rescan then rejects with the signal's reason. */
     signal?: AbortSignal;
+    /** Takes the files queued now, to make their asset folders ahead of the workers (not for a paused mapping). */
+    ahead?: Pick<FoldersAhead, 'add'>;
   },
 ): Promise<RescanResult> {
   const started = deps.clock.now();
@@ -152,14 +155,20 @@ export async function rescanMapping(
     delayMs: 0,
   }));
   let settling = 0;
+  const due: string[] = [];
   for (const [path, st] of changed) {
     const reason = changedSinceFailure(path) ? 'change' : 'rescan';
     if (deps.settle?.(path, st, reason)) settling += 1;
     // A quiet file: due now, not after the debounce (`once` would idle a second).
-    else now.push({ mapping: mapping.name, path, reason, delayMs: 0 });
+    else {
+      now.push({ mapping: mapping.name, path, reason, delayMs: 0 });
+      due.push(path);
+    }
   }
   for (const path of gone) now.push({ mapping: mapping.name, path, reason: 'gone' });
   deps.state.jobs.enqueueMany(now);
+  // After the renames above: a renamed folder's files are no longer new here, so its new name is never made ahead.
+  deps.ahead?.add(mapping, due);
   extra.commit();
   return {
     mapping: mapping.name,

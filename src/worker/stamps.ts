@@ -66,6 +66,8 @@ export class Stamper {
   #blockedUntil = 0;
   #retryLater = false;
   #noBulk = false;
+  /** Stopped: no gather timer any more, and a request cut by the client's close is no news (its stamps wait for the next start). */
+  #stopped = false;
 
   constructor(private readonly deps: StamperDeps) {
     this.#log = deps.logger.child({ component: 'stamps' });
@@ -73,6 +75,7 @@ export class Stamper {
 
   /** New stamps were committed: send them soon, together with whatever else arrives meanwhile. */
   notify(): void {
+    if (this.#stopped) return;
     if (this.#flushing) this.#retryLater = true; // may have come after its last look
     if (this.#timer || this.#flushing) return;
     const wait = Math.max(GATHER_MS, this.#blockedUntil - this.deps.clock.now());
@@ -126,6 +129,7 @@ export class Stamper {
   }
 
   stop(): void {
+    this.#stopped = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
   }
@@ -306,7 +310,7 @@ export class Stamper {
     this.#failures++;
     this.#blockedUntil = this.deps.clock.now() + wait;
     // Once per streak: the uploads' own errors say the rest.
-    if (this.#failures === 1) {
+    if (this.#failures === 1 && !this.#stopped) {
       this.#log.warn({ code: err?.code, retryInMs: wait }, 'metadata stamps wait: %s', describeError(e));
     }
     this.#retryLater = true;

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLI, Daemon, World } from '../support/world.js';
+import { openState } from '../../src/state/index.js';
+import { CLI, Daemon, World, waitFor } from '../support/world.js';
 
 /**
  * Issue 18 §4, with the daemon as a child process: a stop must not wait for a
@@ -102,5 +103,71 @@ describe('the state database deleted under a running daemon', () => {
     expect(msg(daemon.lines.find((l) => l.code === 'STATE_LOST')!)).toMatch(/was replaced by another file/);
     // The integrity check at close ran on the file it had open, not on this one: the next open checks it.
     expect(existsSync(`${w.statePath}.clean`)).toBe(false);
+  });
+});
+
+describe('a stop while a request nobody waits for is on the wire', () => {
+  it('does not wait for Squidex to answer it: the daemon stops within its drain, not at the hard stop', {
+    timeout: 60_000,
+  }, async () => {
+    // The drain is short, so the hard stop (drain + 10 s) comes long before the request's own timeout (60 s).
+    world = await World.create({ sync: { shutdownTimeoutMs: 1000 } });
+    const w = world;
+    w.write('a.txt', 'hello');
+    const daemon = startDaemon(w);
+    await daemon.waitForLog((l) => l.action === 'upload' && l.path === 'a.txt');
+    // The upload's metadata stamp goes out a moment later, in a bulk request the
+    // server reads and never answers (a server that stopped answering, or the pm2
+    // test's, whose event loop is blocked by the `pm2 delete` it waits for).
+    w.server.setFaults({ hangRate: 1 });
+    await waitFor(
+      () => w.inspect().counters.faults > 0,
+      20_000,
+      () => 'the stamp request never reached the server',
+    );
+    const code = await daemon.stop('SIGINT', 30_000);
+    expect(code, daemon.stdout.slice(-3000) + daemon.stderr).toBe(0);
+    const said = daemon.lines.map(msg);
+    expect(said.filter((m) => m.startsWith('stopping took more than'))).toEqual([]);
+    // The stamp request cut at the stop is no warning: its stamp waits in the state database.
+    expect(said.filter((m) => m.startsWith('metadata stamps wait'))).toEqual([]);
+    expect(said).toContain('stopped');
+  });
+});
+
+describe('a stop while a folder is being created', () => {
+  it('does not wait for the folder request either: the job goes back to the queue', { timeout: 60_000 }, async () => {
+    let asked = 0;
+    world = await World.create({
+      sync: { shutdownTimeoutMs: 1000 },
+      server: {
+        // Folder creations are read and never answered (until the server closes).
+        onRequest: (method, path) => {
+          if (method !== 'POST' || !path.endsWith('/assets/folders')) return;
+          asked += 1;
+          return new Promise<void>(() => undefined);
+        },
+      },
+    });
+    const w = world;
+    w.write('new/a.txt', 'hello');
+    const daemon = startDaemon(w);
+    await waitFor(
+      () => asked > 0,
+      20_000,
+      () => `no folder request; stdout:\n${daemon.stdout.slice(-3000)}`,
+    );
+    const code = await daemon.stop('SIGINT', 30_000);
+    expect(code, daemon.stdout.slice(-3000) + daemon.stderr).toBe(0);
+    const said = daemon.lines.map(msg);
+    expect(said.filter((m) => m.startsWith('stopping took more than'))).toEqual([]);
+    expect(said).toContain('stopped');
+    // Given back untouched: still to do, not failed.
+    const state = openState(w.statePath);
+    try {
+      expect(state.jobs.counts()).toMatchObject({ queued: 1, running: 0, failed: 0 });
+    } finally {
+      state.close();
+    }
   });
 });

@@ -146,3 +146,17 @@ describe('a listing that pages forever', () => {
     expect(server.requests.map((r) => r.url.includes('$skip=200'))).toEqual([false, true]);
   });
 });
+
+describe('a server that reads a request and never answers', () => {
+  it('does not hold close(): the request on the wire is cut (the daemon stop waits for close)', { timeout: 20_000 }, async () => {
+    server = await startRawServer(() => undefined); // read, never answered
+    // An idle timeout far beyond the test's: only close() can end the request in time.
+    client = new SquidexClient({ url: server.url, app: 'demo', token: 't', timeoutMs: 60_000 });
+    const onTheWire = client.bulk([{ type: 'Annotate', id: 'a1' }]).catch((x: unknown) => x);
+    for (let i = 0; i < 200 && server.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(server.requests.map((r) => r.url)).toEqual(['/api/apps/demo/assets/bulk']);
+    await client.close();
+    expect(await onTheWire).toBeInstanceOf(Error);
+    client = undefined;
+  });
+});
