@@ -7,7 +7,7 @@ import { annotates, desired, isEmpty, mergeAnnotation, readsEmbedded, sameAnnota
 import type { JobContext } from './context.js';
 import { META_PATH, META_SHA, remoteFileOf, type MappingRuntime } from './mapping.js';
 import type { OpenFile } from './openfile.js';
-import { readSidecar, storedSource } from './sidecar.js';
+import { mayHaveSidecar, readSidecar, storedSource, type Sidecar } from './sidecar.js';
 
 /**
  * What the file just read says (from the same pass as its hash or upload;
@@ -23,8 +23,12 @@ export async function annotation(
 ): Promise<{ plan?: AnnotationPlan; source?: FileMetadata }> {
   if (!annotates(at.mapping)) return {};
   // Only files of a kind that carries metadata were read for it; the rest say nothing and store nothing.
-  const source = opened.sniff?.wanted ? await opened.sniff.result(opened.file, opts.signal) : undefined;
-  return { plan: await planFor(at, ctx, { file: source ?? null, fresh: opts.fresh, brandNew: opts.brandNew }), source };
+  const sniff = opened.sniff?.wanted ? opened.sniff : undefined;
+  const source = sniff ? (sniff.resultNow() ?? (await sniff.result(opened.file, opts.signal))) : undefined;
+  const planOpts = { file: source ?? null, fresh: opts.fresh, brandNew: opts.brandNew };
+  // No sidecar to look for (most folders): planned without a promise, as a first sync does once per file.
+  const plan = mayHaveSidecar(at.mapping, at.relPath) ? await planFor(at, ctx, planOpts) : planWith(at, ctx, planOpts, undefined);
+  return { plan, source };
 }
 
 /** The asset of a path in a mapping. */
@@ -89,13 +93,23 @@ export async function planFor(
   ctx: JobContext,
   opts: { file?: FileMetadata | null; fresh: boolean; brandNew?: boolean },
 ): Promise<AnnotationPlan | undefined> {
+  const sidecar = readsEmbedded(at.mapping) ? await readSidecar(at.mapping, at.relPath, ctx.logger) : undefined;
+  return planWith(at, ctx, opts, sidecar);
+}
+
+/** planFor with the sidecar already looked for. */
+function planWith(
+  at: AssetAt,
+  ctx: JobContext,
+  opts: { file?: FileMetadata | null; fresh: boolean; brandNew?: boolean },
+  sidecar: Sidecar | undefined,
+): AnnotationPlan | undefined {
   const { mapping, relPath, assetId } = at;
   const row = opts.brandNew ? undefined : ctx.state.annotations.get(assetId);
   const had = row?.applied ?? { tags: [], metadata: {} };
   if (!annotates(mapping) && isEmpty(had)) return undefined;
   const embedded = readsEmbedded(mapping);
   const file = opts.file !== undefined ? opts.file : embedded ? storedSource(row?.source) : null;
-  const sidecar = embedded ? await readSidecar(mapping, relPath, ctx.logger) : undefined;
   if (sidecar) {
     // Applied with this file's tags: a rescan sees the sidecar as it was read here, not as new.
     const write = (): void => ctx.state.sidecars.put(mapping.name, sidecar.path, sidecar.size, sidecar.mtimeMs);
