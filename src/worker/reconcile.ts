@@ -1,6 +1,7 @@
 import { lstat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Stats } from 'node:fs';
+import { untilAborted } from '../lib/abort.js';
 import { SyncError } from '../lib/errors.js';
 import { MetadataSniffer } from '../metadata/index.js';
 import type { FileRow, Job } from '../state/index.js';
@@ -278,15 +279,4 @@ async function mightBeKnown(
     return true;
   }
   return ctx.adoption.mayMatch(parentId, remoteFileOf(mapping, relPath), posix.basename(relPath));
-}
-
-/** `work`, or its signal's reason as soon as the signal aborts (`work` itself goes on). */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
