@@ -246,10 +246,11 @@ export class SquidexClient {
   }
 
   /** With `expectedVersion`, a change made on the server meanwhile makes this a 412 (VERSION_CONFLICT), not a lost edit. */
-  async annotate(id: string, input: AnnotateInput, opts: { expectedVersion?: number } = {}): Promise<AssetDto> {
+  async annotate(id: string, input: AnnotateInput, opts: { expectedVersion?: number; signal?: AbortSignal } = {}): Promise<AssetDto> {
     const r = await this.call('PUT', `/assets/${enc(id)}`, {
       json: input,
       ifMatch: opts.expectedVersion,
+      signal: opts.signal,
       ctx: { operation: 'annotate', fileName: input.fileName },
     });
     return r.body as AssetDto;

@@ -118,10 +118,8 @@ async function putBack(
     const parentId = await untilAborted(ctx.resolver.resolve(remoteDirOf(mapping, path)), signal);
     asset = await ctx.client.moveAsset(asset.id, parentId, { signal });
   }
-  // stamp() renames (with a detour for a case-only rename) and keeps the asset's other metadata. Its
-  // requests take no signal: a stop leaves them (the client's close cuts them), and nothing is recorded.
-  if (asset.fileName !== posix.basename(path))
-    asset = await untilAborted(stamp(asset, { mapping, relPath: path, sha256 }, immediate(ctx)), signal);
+  // stamp() renames (with a detour for a case-only rename) and keeps the asset's other metadata.
+  if (asset.fileName !== posix.basename(path)) asset = await stamp(asset, { mapping, relPath: path, sha256, signal }, immediate(ctx));
   ctx.state.files.recordSynced({ ...row, parentId: asset.parentId, version: asset.version, syncedAt: ctx.clock.now() });
 }
 

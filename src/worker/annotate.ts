@@ -39,6 +39,8 @@ export interface StampOf {
   mapping: MappingRuntime;
   relPath: string;
   sha256: string;
+  /** The job aborted at a stop: the request on the wire is cut (the stamp waits for the job's next run). */
+  signal?: AbortSignal;
 }
 
 /** What the file said, kept so a sidecar or config change later needs no new read of it. */
@@ -114,22 +116,29 @@ export async function planFor(
  * outside the pool.
  */
 export async function stamp(asset: AssetDto, of: StampOf, ctx: JobContext, plan?: AnnotationPlan): Promise<AssetDto> {
-  const { mapping, relPath, sha256 } = of;
+  const { mapping, relPath, sha256, signal } = of;
   await ctx.stamper.before(asset.id);
   const fileName = posix.basename(relPath);
   const stampKeys = { [META_SHA]: sha256, [META_PATH]: remoteFileOf(mapping, relPath) };
-  return writeMerged(asset, ctx, plan, async (current, merged) => {
-    const body: AnnotateInput = { metadata: { ...(merged?.metadata ?? current.metadata ?? {}), ...stampKeys } };
-    if (merged?.tags) body.tags = merged.tags;
-    if (current.fileName === fileName) return ctx.client.annotate(current.id, body, { expectedVersion: current.version });
-    let version = current.version;
-    if (current.fileName.toLowerCase() === fileName.toLowerCase()) {
-      // Squidex compares names case-insensitively and would ignore a
-      // case-only rename; a detour through another name makes it stick.
-      version = (await ctx.client.annotate(current.id, { fileName: `${fileName}.renaming` }, { expectedVersion: version })).version;
-    }
-    return ctx.client.annotate(current.id, { ...body, fileName, slug: slugify(fileName) }, { expectedVersion: version });
-  });
+  return writeMerged(
+    asset,
+    ctx,
+    plan,
+    async (current, merged) => {
+      const body: AnnotateInput = { metadata: { ...(merged?.metadata ?? current.metadata ?? {}), ...stampKeys } };
+      if (merged?.tags) body.tags = merged.tags;
+      if (current.fileName === fileName) return ctx.client.annotate(current.id, body, { expectedVersion: current.version, signal });
+      let version = current.version;
+      if (current.fileName.toLowerCase() === fileName.toLowerCase()) {
+        // Squidex compares names case-insensitively and would ignore a
+        // case-only rename; a detour through another name makes it stick.
+        version = (await ctx.client.annotate(current.id, { fileName: `${fileName}.renaming` }, { expectedVersion: version, signal }))
+          .version;
+      }
+      return ctx.client.annotate(current.id, { ...body, fileName, slug: slugify(fileName) }, { expectedVersion: version, signal });
+    },
+    signal,
+  );
 }
 
 /**
@@ -169,6 +178,7 @@ async function writeMerged(
   ctx: JobContext,
   plan: AnnotationPlan | undefined,
   write: (asset: AssetDto, merged: ReturnType<typeof mergeAnnotation> | undefined) => Promise<AssetDto>,
+  signal?: AbortSignal,
 ): Promise<AssetDto> {
   let current = first;
   for (let attempt = 1; ; attempt++) {
@@ -179,7 +189,7 @@ async function writeMerged(
       return written;
     } catch (e) {
       if (!isVersionConflict(e) || attempt >= MERGE_ATTEMPTS) throw e;
-      const again = await ctx.client.getAsset(current.id);
+      const again = await ctx.client.getAsset(current.id, { signal });
       if (!again) throw e;
       current = again;
     }

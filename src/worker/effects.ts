@@ -226,10 +226,12 @@ export interface MoveArgs {
   toPath: string;
   parentId: string;
   st: Stats;
+  /** The job aborted at a stop: the request on the wire is cut, and the claimed row re-runs as an upsert. */
+  signal?: AbortSignal;
 }
 
 export async function applyMove(m: MoveArgs, ctx: JobContext): Promise<Outcome> {
-  const { mapping, from, toPath, parentId, st } = m;
+  const { mapping, from, toPath, parentId, st, signal } = m;
   // Claim the source row first, in one statement: when two new copies race
   // for one vanished file, one moves it and the other uploads a new asset.
   // The claimed row loses its hash, so a crash before the server calls end
@@ -238,7 +240,10 @@ export async function applyMove(m: MoveArgs, ctx: JobContext): Promise<Outcome> 
   const sha256 = from.sha256!;
   let asset: AssetDto | null;
   try {
-    asset = from.parentId !== parentId ? await ctx.client.moveAsset(from.assetId, parentId) : await ctx.client.getAsset(from.assetId);
+    asset =
+      from.parentId !== parentId
+        ? await ctx.client.moveAsset(from.assetId, parentId, { signal })
+        : await ctx.client.getAsset(from.assetId, { signal });
   } catch (e) {
     if (isGoneOnServer(e)) asset = null;
     else throw e;
@@ -249,7 +254,7 @@ export async function applyMove(m: MoveArgs, ctx: JobContext): Promise<Outcome> 
   }
   // Same content: what the file said is what was stored; its folder (folderTags) and sidecar may differ.
   const plan = await planFor({ mapping, relPath: toPath, assetId: asset.id }, ctx, { fresh: false });
-  asset = await stamp(asset, { mapping, relPath: toPath, sha256 }, ctx, plan);
+  asset = await stamp(asset, { mapping, relPath: toPath, sha256, signal }, ctx, plan);
   record(mapping, toPath, { asset, sha256, st }, ctx);
   return { action: 'move', detail: `from ${from.path}` };
 }

@@ -151,7 +151,10 @@ class OpenRun {
         ctx.state.files.recordSynced({ ...row!, size: opened.st.size, mtimeMs: opened.st.mtimeMs, missingSince: null });
         return { action: 'touch' };
       case 'move':
-        return applyMove({ mapping, from: this.#moveSource!, toPath: job.path, parentId: await this.#folder(), st: opened.st }, ctx);
+        return applyMove(
+          { mapping, from: this.#moveSource!, toPath: job.path, parentId: await this.#folder(), st: opened.st, signal: this.signal },
+          ctx,
+        );
       case 'adopt': {
         const adopted = await adoptAsset(
           { mapping, relPath: job.path, parentId: await this.#folder(), asset: this.#adoptable!.asset, digest: digest!, opened },
