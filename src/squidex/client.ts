@@ -285,9 +285,10 @@ export class SquidexClient {
    * Always with `checkReferrers=true`: an asset that content still uses is refused with a 400
    * whose errorCode is OBJECT_REFERENCED (see isReferencedError), permanent deletes too.
    */
-  async deleteAsset(id: string, opts: { permanent?: boolean } = {}): Promise<void> {
+  async deleteAsset(id: string, opts: { permanent?: boolean; signal?: AbortSignal } = {}): Promise<void> {
     await this.call('DELETE', `/assets/${enc(id)}`, {
       query: { checkReferrers: true, permanent: opts.permanent ?? false },
+      signal: opts.signal,
       ctx: { operation: 'delete asset' },
     });
   }

@@ -308,12 +308,13 @@ export interface DeleteArgs {
   row: Pick<FileRow, 'assetId' | 'parentId' | 'missingSince'>;
   /** Puts the row back when the delete must be tried again. */
   undo: () => void;
+  signal?: AbortSignal;
 }
 
 export async function deleteOrKeep(d: DeleteArgs, ctx: Pick<JobContext, 'client' | 'state' | 'clock' | 'adoption'>): Promise<Outcome> {
-  const { mapping, relPath, row, undo } = d;
+  const { mapping, relPath, row, undo, signal } = d;
   try {
-    await ctx.client.deleteAsset(row.assetId, { permanent: mapping.permanentDeletes });
+    await ctx.client.deleteAsset(row.assetId, { permanent: mapping.permanentDeletes, signal });
   } catch (e) {
     if (isReferencedError(e)) {
       const first = ctx.state.kept.get(mapping.name, relPath)?.reason !== 'referenced';

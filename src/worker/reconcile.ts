@@ -39,7 +39,7 @@ export async function reconcile(job: Job, ctx: JobContext, signal?: AbortSignal)
   try {
     st = await io.lstat(abs);
   } catch (e) {
-    if (isGone(e)) return handleGone(mapping, job, row, ctx);
+    if (isGone(e)) return handleGone(mapping, job, row, ctx, signal);
     throw fileError(e, abs);
   }
   // A directory, symlink, FIFO or socket where a file was: the file is gone.
@@ -47,7 +47,7 @@ export async function reconcile(job: Job, ctx: JobContext, signal?: AbortSignal)
   // files nobody put in the share), so they count as "no file" too.
   if (!st.isFile()) {
     if (!st.isDirectory()) ctx.state.skipped.put(mapping.name, job.path, skipTextOf(st), ctx.clock.now());
-    return row ? handleGone(mapping, job.path, row, ctx) : { action: 'skip', detail: 'not a regular file' };
+    return row ? handleGone(mapping, job.path, row, ctx, signal) : { action: 'skip', detail: 'not a regular file' };
   }
   // Reported gone, yet lstat finds it: on a case-insensitive share that is the
   // new spelling of a renamed file answering for the old one; or a folder on
@@ -55,7 +55,7 @@ export async function reconcile(job: Job, ctx: JobContext, signal?: AbortSignal)
   // below refuses, so no shortcut is taken for it.
   const reportedGone = job.reason === 'gone' || job.reason === 'unlink';
   if (row && reportedGone && !(await existsExactly(mapping.local, job.path))) {
-    return handleGone(mapping, job.path, row, ctx);
+    return handleGone(mapping, job.path, row, ctx, signal);
   }
 
   const seen: FileObservation = {
@@ -77,7 +77,7 @@ export async function reconcile(job: Job, ctx: JobContext, signal?: AbortSignal)
     const file = await openInside(mapping.local, abs, st, io.mode);
     opened = { abs, file, st: file.stat };
   } catch (e) {
-    if (isGone(e)) return handleGone(mapping, job.path, row, ctx);
+    if (isGone(e)) return handleGone(mapping, job.path, row, ctx, signal);
     if (isRefusal(e)) return refused(mapping, job.path, row, e, ctx);
     if (e instanceof SyncError && e.code === 'FILE_REPLACED')
       return { action: 'none', requeueAfterMs: ctx.stabilityMs ?? 2000, detail: 'file replaced while opening' };
@@ -119,7 +119,7 @@ class OpenRun {
           break;
         case 'hash': {
           const digest = await this.#hash();
-          if (digest === null) return handleGone(this.mapping, this.job.path, seen.row as FileRow | undefined, this.ctx);
+          if (digest === null) return handleGone(this.mapping, this.job.path, seen.row as FileRow | undefined, this.ctx, this.signal);
           seen.digest = digest;
           break;
         }

@@ -221,3 +221,38 @@ describe('a stop while a job moves an asset', () => {
     expect(await again.stop('SIGINT', 30_000)).toBe(0);
   });
 });
+
+describe('a stop while a job deletes an asset', () => {
+  it('does not wait for the delete; the row is put back and the next start deletes it', { timeout: 90_000 }, async () => {
+    const h = hangs((method, path) => method === 'DELETE' && /\/assets\/[^/]+$/.test(path) && !path.includes('/assets/folders'));
+    world = await World.create({ sync: { shutdownTimeoutMs: 1000 }, mapping: { watch: 'events', deletes: 'delete' }, server: h.server });
+    const w = world;
+    const names = ['gone.txt', ...Array.from({ length: 9 }, (_, i) => `f${i}.txt`)];
+    for (const n of names) w.write(n, `content of ${n}`);
+    const daemon = w.startDaemon();
+    for (const p of names) await daemon.waitForLog((l) => l.action === 'upload' && l.path === p, 30_000);
+    const id = liveAssetsByPath(w.inspect()).get('Design/Shared/gone.txt')!.id;
+    h.on = true;
+    w.rm('gone.txt');
+    await waitFor(
+      () => h.asked > 0,
+      30_000,
+      () => `no delete; stdout:\n${daemon.stdout.slice(-3000)}`,
+    );
+    await stopsCleanly(daemon);
+    const state = openState(w.statePath);
+    try {
+      expect(state.files.get('share', 'gone.txt')?.assetId).toBe(id);
+    } finally {
+      state.close();
+    }
+    h.on = false;
+    const again = w.startDaemon();
+    await waitFor(
+      () => w.inspect().assets.find((a) => a.id === id)?.deleted,
+      30_000,
+      () => again.stdout.slice(-3000),
+    );
+    expect(await again.stop('SIGINT', 30_000)).toBe(0);
+  });
+});
