@@ -74,7 +74,7 @@ export async function upload(o: UploadOptions, ctx: JobContext): Promise<Outcome
   // leads to this asset.
   if (!known) job.hintSent = true;
   if (existing && ctx.serverChanges) {
-    const held = await ctx.serverChanges.beforeReplace(mapping.name, existing);
+    const held = await ctx.serverChanges.beforeReplace(mapping.name, existing, signal);
     if (held) return held;
   }
 
@@ -273,22 +273,24 @@ export interface AdoptArgs {
   asset: Pick<AssetDto, 'id' | 'parentId' | 'version'> & { stampedSha?: string; stampedPath?: string };
   digest: FileDigest;
   opened: Opened;
+  /** The job aborted at a stop: the request on the wire is cut, and nothing is recorded. */
+  signal?: AbortSignal;
 }
 
 export async function adoptAsset(a: AdoptArgs, ctx: JobContext): Promise<Adoption> {
-  const { mapping, relPath, digest, opened } = a;
+  const { mapping, relPath, digest, opened, signal } = a;
   const found = a;
   let asset: Pick<AssetDto, 'id' | 'parentId' | 'version'> = found.asset;
   // Adopted: the tags already on it are the editors' (squidex-sync owns none it did not add).
   const { plan, source } = await annotation({ mapping, relPath, assetId: asset.id }, opened, ctx, { fresh: false });
   if (found.asset.stampedSha !== digest.sha256 || found.asset.stampedPath !== remoteFileOf(mapping, relPath) || plan) {
     // The listing keeps no metadata but ours; the stamp is merged into the asset's as it is now.
-    const full = await ctx.client.getAsset(asset.id);
+    const full = await ctx.client.getAsset(asset.id, { signal });
     if (!full) {
       ctx.adoption.forget(a.parentId);
       return { kind: 'vanished' };
     }
-    asset = await stamp(full, { mapping, relPath, sha256: digest.sha256 }, ctx, plan);
+    asset = await stamp(full, { mapping, relPath, sha256: digest.sha256, signal }, ctx, plan);
   }
   ctx.state.files.reserve(mapping.name, relPath, asset.id);
   keepSource(asset.id, source, ctx);

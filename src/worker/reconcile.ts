@@ -157,7 +157,15 @@ class OpenRun {
         );
       case 'adopt': {
         const adopted = await adoptAsset(
-          { mapping, relPath: job.path, parentId: await this.#folder(), asset: this.#adoptable!.asset, digest: digest!, opened },
+          {
+            mapping,
+            relPath: job.path,
+            parentId: await this.#folder(),
+            asset: this.#adoptable!.asset,
+            digest: digest!,
+            opened,
+            signal: this.signal,
+          },
           ctx,
         );
         if (adopted.kind === 'adopted') return { action: 'adopt' };

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT_FOLDER_ID, SquidexClient } from '../../src/squidex/index.js';
 import { openState } from '../../src/state/index.js';
-import { type Daemon, liveAssetsByPath, waitFor, World, type WorldOptions } from '../support/world.js';
+import { hangs, msg, stopsCleanly } from '../support/stop.js';
+import { liveAssetsByPath, waitFor, World } from '../support/world.js';
 
 /**
  * A stop never waits for Squidex to answer, whichever step of the stop has a
@@ -12,6 +13,7 @@ import { type Daemon, liveAssetsByPath, waitFor, World, type WorldOptions } from
  * rename (the "watchers" step). The test server reads such a request and never
  * answers; the drain is short, so the hard stop (drain + 10 s) comes long
  * before the request's own deadline (twice squidex.timeoutSeconds).
+ * A job's requests: stop-jobs.test.ts.
  */
 
 let world: World | undefined;
@@ -22,37 +24,6 @@ afterEach(async () => {
   await world?.close();
   world = undefined;
 });
-
-const msg = (l: Record<string, unknown>): string => String(l.msg ?? '');
-
-/** Requests the test server reads and never answers while `on`, counted in `asked`. */
-function hangs(match: (method: string, path: string) => boolean): { on: boolean; asked: number; server: WorldOptions['server'] } {
-  const h = {
-    on: false,
-    asked: 0,
-    server: {
-      onRequest: (method: string, path: string): Promise<void> | undefined => {
-        if (!h.on || !match(method, path)) return undefined;
-        h.asked += 1;
-        return new Promise<void>(() => undefined);
-      },
-    },
-  };
-  return h;
-}
-
-/** SIGINT, and the stop ends by itself: exit 0, "stopped", no hard stop. */
-async function stopsCleanly(daemon: Daemon): Promise<string[]> {
-  const code = await daemon.stop('SIGINT', 30_000);
-  expect(code, daemon.stdout.slice(-3000) + daemon.stderr).toBe(0);
-  const said = daemon.lines.map(msg);
-  expect(
-    said.filter((m) => m.startsWith('stopping took more than')),
-    daemon.stdout.slice(-3000),
-  ).toEqual([]);
-  expect(said).toContain('stopped');
-  return said;
-}
 
 describe('a stop during the background verify', () => {
   it('does not wait for the folder listing', { timeout: 60_000 }, async () => {
@@ -182,77 +153,6 @@ describe('a stop during a rescan that renames an asset folder', () => {
     const live = liveAssetsByPath(w.inspect());
     expect(live.has('Design/Shared/new/a.txt')).toBe(true);
     expect(w.inspect().counters.uploads).toBe(uploads);
-    expect(await again.stop('SIGINT', 30_000)).toBe(0);
-  });
-});
-
-describe('a stop while a job moves an asset', () => {
-  // To another folder (the move request hangs), and within its folder (the rename, by its stamp, hangs).
-  it.each([
-    { to: 'y/a.txt', hang: /\/assets\/[^/]+\/parent$/ },
-    { to: 'x/b.txt', hang: /\/assets\/[^/]+$/ },
-  ])('does not wait for it ($to); the next start finishes it under the same asset id', { timeout: 90_000 }, async ({ to, hang }) => {
-    const h = hangs((method, path) => method === 'PUT' && hang.test(path) && !path.includes('/assets/folders'));
-    world = await World.create({ sync: { shutdownTimeoutMs: 1000 }, mapping: { watch: 'events' }, server: h.server });
-    const w = world;
-    // x keeps a file: a.txt moves alone, not with its folder.
-    w.write('x/a.txt', 'moving');
-    w.write('x/stays.txt', 'staying');
-    w.write('y/here.txt', 'here');
-    const daemon = w.startDaemon();
-    for (const p of ['x/a.txt', 'x/stays.txt', 'y/here.txt']) await daemon.waitForLog((l) => l.action === 'upload' && l.path === p, 30_000);
-    const id = liveAssetsByPath(w.inspect()).get('Design/Shared/x/a.txt')!.id;
-    h.on = true;
-    renameSync(join(w.local, 'x/a.txt'), join(w.local, to));
-    await waitFor(
-      () => h.asked > 0,
-      30_000,
-      () => `no move; stdout:\n${daemon.stdout.slice(-3000)}`,
-    );
-    await stopsCleanly(daemon);
-    h.on = false;
-    const again = w.startDaemon();
-    await waitFor(
-      () => liveAssetsByPath(w.inspect()).get(`Design/Shared/${to}`)?.id === id,
-      30_000,
-      () => again.stdout.slice(-3000),
-    );
-    expect(liveAssetsByPath(w.inspect()).has('Design/Shared/x/a.txt')).toBe(false);
-    expect(await again.stop('SIGINT', 30_000)).toBe(0);
-  });
-});
-
-describe('a stop while a job deletes an asset', () => {
-  it('does not wait for the delete; the row is put back and the next start deletes it', { timeout: 90_000 }, async () => {
-    const h = hangs((method, path) => method === 'DELETE' && /\/assets\/[^/]+$/.test(path) && !path.includes('/assets/folders'));
-    world = await World.create({ sync: { shutdownTimeoutMs: 1000 }, mapping: { watch: 'events', deletes: 'delete' }, server: h.server });
-    const w = world;
-    const names = ['gone.txt', ...Array.from({ length: 9 }, (_, i) => `f${i}.txt`)];
-    for (const n of names) w.write(n, `content of ${n}`);
-    const daemon = w.startDaemon();
-    for (const p of names) await daemon.waitForLog((l) => l.action === 'upload' && l.path === p, 30_000);
-    const id = liveAssetsByPath(w.inspect()).get('Design/Shared/gone.txt')!.id;
-    h.on = true;
-    w.rm('gone.txt');
-    await waitFor(
-      () => h.asked > 0,
-      30_000,
-      () => `no delete; stdout:\n${daemon.stdout.slice(-3000)}`,
-    );
-    await stopsCleanly(daemon);
-    const state = openState(w.statePath);
-    try {
-      expect(state.files.get('share', 'gone.txt')?.assetId).toBe(id);
-    } finally {
-      state.close();
-    }
-    h.on = false;
-    const again = w.startDaemon();
-    await waitFor(
-      () => w.inspect().assets.find((a) => a.id === id)?.deleted,
-      30_000,
-      () => again.stdout.slice(-3000),
-    );
     expect(await again.stop('SIGINT', 30_000)).toBe(0);
   });
 });
