@@ -147,13 +147,20 @@ export async function stamp(asset: AssetDto, of: StampOf, ctx: JobContext, plan?
  * file moved under folderTags), without an upload. Nothing is sent when
  * nothing of ours changes. False when nothing was written.
  */
-export async function reannotate(mapping: MappingRuntime, row: FileRow, ctx: JobContext, file?: FileMetadata | null): Promise<boolean> {
+export async function reannotate(
+  mapping: MappingRuntime,
+  row: FileRow,
+  ctx: JobContext,
+  file?: FileMetadata | null,
+  /** The job aborted at a stop: the request on the wire is cut, and nothing is recorded. */
+  signal?: AbortSignal,
+): Promise<boolean> {
   const plan = await planFor({ mapping, relPath: row.path, assetId: row.assetId }, ctx, { file, fresh: false });
   // What squidex-sync owns is what it wants: nothing to ask the server.
   if (!plan || sameAnnotation(plan.want, plan.had)) return false;
   let asset: AssetDto | null;
   try {
-    asset = await ctx.client.getAsset(row.assetId);
+    asset = await ctx.client.getAsset(row.assetId, { signal });
   } catch (e) {
     if (isGoneOnServer(e)) return false;
     throw e;
@@ -161,14 +168,20 @@ export async function reannotate(mapping: MappingRuntime, row: FileRow, ctx: Job
   if (!asset) return false; // deleted on the server: the next upload brings it back
   await ctx.stamper.before(row.assetId);
   let wrote = false;
-  await writeMerged(asset, ctx, plan, async (current, merged) => {
-    if (!merged?.tags && !merged?.metadata) return current;
-    wrote = true;
-    const body: AnnotateInput = {};
-    if (merged.tags) body.tags = merged.tags;
-    if (merged.metadata) body.metadata = merged.metadata;
-    return ctx.client.annotate(current.id, body, { expectedVersion: current.version });
-  });
+  await writeMerged(
+    asset,
+    ctx,
+    plan,
+    async (current, merged) => {
+      if (!merged?.tags && !merged?.metadata) return current;
+      wrote = true;
+      const body: AnnotateInput = {};
+      if (merged.tags) body.tags = merged.tags;
+      if (merged.metadata) body.metadata = merged.metadata;
+      return ctx.client.annotate(current.id, body, { expectedVersion: current.version, signal });
+    },
+    signal,
+  );
   return wrote;
 }
 

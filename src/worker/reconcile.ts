@@ -30,7 +30,7 @@ import { reconcileAnnotate, reconcileSidecar } from './retag.js';
 export async function reconcile(job: Job, ctx: JobContext, signal?: AbortSignal): Promise<Outcome> {
   const mapping = ctx.mappings.get(job.mapping);
   if (!mapping) return { action: 'skip', detail: 'mapping no longer configured' };
-  if (isSidecar(mapping, job.path)) return reconcileSidecar(job, mapping, ctx);
+  if (isSidecar(mapping, job.path)) return reconcileSidecar(job, mapping, ctx, signal);
   const abs = join(mapping.local, job.path);
   const row = ctx.state.files.get(mapping.name, job.path);
   const io = fileAccessFor(mapping.local);
@@ -68,7 +68,7 @@ export async function reconcile(job: Job, ctx: JobContext, signal?: AbortSignal)
   };
   const first = decide(seen);
   if ('action' in first && first.action === 'none') return { action: 'none' };
-  if ('action' in first && first.action === 'annotate') return reconcileAnnotate(mapping, row!, st, ctx);
+  if ('action' in first && first.action === 'annotate') return reconcileAnnotate(mapping, row!, st, ctx, signal);
 
   // From here on the file is read through one descriptor only, checked to be
   // the regular file lstat saw and to lie inside the mapping.
@@ -143,7 +143,7 @@ class OpenRun {
       case 'none':
         return { action: 'none', detail: d.detail };
       case 'annotate':
-        return reconcileAnnotate(mapping, row!, opened.st, ctx);
+        return reconcileAnnotate(mapping, row!, opened.st, ctx, this.signal);
       case 'outran':
         return { action: 'none', requeueAfterMs: outran(mapping, job.path, ctx), detail: 'file changed while hashing' };
       case 'touch':

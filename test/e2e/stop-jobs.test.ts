@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SquidexClient } from '../../src/squidex/index.js';
@@ -24,6 +24,7 @@ afterEach(async () => {
   world = undefined;
 });
 
+const FIXTURES = join(import.meta.dirname, '../fixtures/metadata');
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 describe('a stop while a job moves an asset', () => {
@@ -152,6 +153,36 @@ describe('a stop while a job looks at the asset it would write over', () => {
     const again = w.startDaemon();
     await again.waitForLog((l) => l.path === 'same.txt' && l.action === 'adopt', 30_000);
     expect(liveAssetsByPath(w.inspect()).get('Design/Shared/same.txt')?.id).toBe(id);
+    expect(await again.stop('SIGINT', 30_000)).toBe(0);
+  });
+});
+
+describe('a stop while a job re-annotates an asset', () => {
+  it('a sidecar edit: does not wait for the new tags; the next start writes them', { timeout: 90_000 }, async () => {
+    const h = hangs((method, path) => method === 'PUT' && /\/assets\/[^/]+$/.test(path) && !path.includes('/assets/folders'));
+    world = await World.create({ sync: { shutdownTimeoutMs: 1000 }, mapping: { watch: 'events' }, server: h.server });
+    const w = world;
+    const shoot = readFileSync(join(FIXTURES, 'shoot.xmp'), 'utf8');
+    w.write('raw/shoot.cr2', readFileSync(join(FIXTURES, 'shoot.cr2')));
+    w.write('raw/shoot.xmp', shoot);
+    expect((await w.run(['once'])).code).toBe(0);
+    const daemon = w.startDaemon();
+    await daemon.waitForLog((l) => l.msg === 'squidex-sync is running', 30_000);
+    h.on = true;
+    w.write('raw/shoot.xmp', shoot.replace('portrait', 'headshot'));
+    await waitFor(
+      () => h.asked > 0,
+      30_000,
+      () => `no annotate; stdout:\n${daemon.stdout.slice(-3000)}`,
+    );
+    await stopsCleanly(daemon);
+    h.on = false;
+    const again = w.startDaemon();
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).get('Design/Shared/raw/shoot.cr2')?.tags.includes('headshot'),
+      30_000,
+      () => again.stdout.slice(-3000),
+    );
     expect(await again.stop('SIGINT', 30_000)).toBe(0);
   });
 });
