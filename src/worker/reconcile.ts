@@ -230,9 +230,13 @@ class OpenRun {
   async #lookForAdoption(digest: FileDigest): Promise<FileObservation['adoption']> {
     const { mapping, job, ctx } = this;
     const files = ctx.state.files;
-    const found = await ctx.adoption.find(
-      { parentId: await this.#folder(), remoteFile: remoteFileOf(mapping, job.path), fileName: posix.basename(job.path), digest },
-      (id) => files.getByAssetId(id) !== undefined,
+    // The folder's listing is shared (cached for every job in it) and takes no signal: an aborted job leaves it.
+    const found = await untilAborted(
+      ctx.adoption.find(
+        { parentId: await this.#folder(), remoteFile: remoteFileOf(mapping, job.path), fileName: posix.basename(job.path), digest },
+        (id) => files.getByAssetId(id) !== undefined,
+      ),
+      this.signal,
     );
     this.#adoptable = found;
     return found && { assetId: found.asset.id, sameContent: found.sameContent };
@@ -240,7 +244,7 @@ class OpenRun {
 
   #mightBeKnown(): Promise<boolean> {
     return Promise.resolve(this.#folder()).then((parentId) =>
-      mightBeKnown(this.mapping, this.job.path, { parentId, size: this.opened.st.size }, this.ctx),
+      untilAborted(mightBeKnown(this.mapping, this.job.path, { parentId, size: this.opened.st.size }, this.ctx), this.signal),
     );
   }
 }

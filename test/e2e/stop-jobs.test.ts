@@ -186,3 +186,32 @@ describe('a stop while a job re-annotates an asset', () => {
     expect(await again.stop('SIGINT', 30_000)).toBe(0);
   });
 });
+
+describe('a stop while a job waits for its folder’s asset listing', () => {
+  it('does not wait for the listing (shared by the folder’s jobs); the next start uploads the file', { timeout: 90_000 }, async () => {
+    const h = hangs((method, path) => method === 'GET' && path.endsWith('/assets'));
+    world = await World.create({ sync: { shutdownTimeoutMs: 1000 }, mapping: { watch: 'events' }, server: h.server });
+    const w = world;
+    w.write('first.txt', 'first');
+    expect((await w.run(['once'])).code).toBe(0);
+    const daemon = w.startDaemon();
+    await daemon.waitForLog((l) => l.msg === 'squidex-sync is running', 30_000);
+    // A folder this process did not create: before uploading, a new file looks for an asset that may already be it.
+    h.on = true;
+    w.write('second.txt', 'second');
+    await waitFor(
+      () => h.asked > 0,
+      30_000,
+      () => `no listing; stdout:\n${daemon.stdout.slice(-3000)}`,
+    );
+    await stopsCleanly(daemon);
+    h.on = false;
+    const again = w.startDaemon();
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).get('Design/Shared/second.txt')?.sha256 === sha('second'),
+      30_000,
+      () => again.stdout.slice(-3000),
+    );
+    expect(await again.stop('SIGINT', 30_000)).toBe(0);
+  });
+});
