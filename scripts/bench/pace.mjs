@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { ceilingRun } from './ceiling.mjs';
 import { envInt, makeTree, rmDir, runCli, startServer, workDir, writeConfig } from './lib.mjs';
 
-const SWEEP = [1, 2, 4, 8, 16, 32, 64];
+// BENCH_PACE_SWEEP=32,64 runs only part of row b's sweep (a quick before/after of auto; the best is then of those).
+const SWEEP = (process.env.BENCH_PACE_SWEEP ?? '1,2,4,8,16,32,64').split(',').map(Number);
 
 /** BENCH_PACE_ONLY=a,b,c picks rows. */
 const only = new Set((process.env.BENCH_PACE_ONLY ?? 'a,b,c').split(','));

@@ -1,4 +1,6 @@
 import type Database from 'better-sqlite3';
+import { atomic } from './atomic.js';
+import { emptyTables, type EmptyTables } from './empty.js';
 
 /** What we know is on the server for one local file. */
 export interface FileRow {
@@ -65,8 +67,17 @@ function toRow(r: Raw): FileRow {
 const text = (n: number | null): string => (n === null ? '' : String(n));
 
 export class FilesRepo {
+  /**
+   * Writes through this repo that can change a path's row other than its own
+   * job's: rows moved to another path, removed, or marked or cleared missing (a
+   * rescan). A job that read its path's row, or had it read with its claim
+   * (rowsOf), sees the same row later unless this changed meanwhile (one process
+   * writes the table, under the state lock), so it need not read it again.
+   */
+  moves = 0;
   private readonly sGet;
   private readonly sList;
+  private readonly sRowsOf;
   private readonly sReserve;
   private readonly sReserveIfFree;
   private readonly sSynced;
@@ -92,9 +103,13 @@ export class FilesRepo {
   private readonly sListUnder;
   private readonly sListAfter;
 
+  private readonly empty: EmptyTables;
+
   constructor(private readonly db: Database.Database) {
+    this.empty = emptyTables(db);
     this.sGet = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND path = ?`).raw();
     this.sList = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ?`).raw();
+    this.sRowsOf = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND path IN (SELECT value FROM json_each(?))`).raw();
     // Rows under 'A/B' are exactly the paths in ['A/B/', 'A/B0'): a range of the primary key.
     this.sListUnder = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND path >= ? AND path < ? LIMIT ?`).raw();
     // NUL cannot occur in a path, and SQLite prints a REAL so that it reads back exactly.
@@ -159,6 +174,13 @@ export class FilesRepo {
     this.sKept = db.prepare(
       `SELECT mapping, path, asset_id AS assetId, gone_since AS goneSince, reason FROM kept WHERE reason IS NULL ORDER BY gone_since DESC, mapping, path LIMIT ?`,
     );
+  }
+
+  /** The rows of these paths of one mapping, in one statement (the pool reads those of a claim with it). */
+  rowsOf(mapping: string, paths: readonly string[]): Map<string, FileRow> {
+    const rows = new Map<string, FileRow>();
+    for (const r of this.sRowsOf.all(mapping, JSON.stringify(paths)) as Raw[]) rows.set(r[1], toRow(r));
+    return rows;
   }
 
   get(mapping: string, path: string): FileRow | undefined {
@@ -229,18 +251,18 @@ export class FilesRepo {
    * the path already had an id, that id wins and the caller must use it.
    */
   reserve(mapping: string, path: string, assetId: string): FileRow {
-    return this.db.transaction(() => {
+    return atomic(this.db, () => {
       this.sReserve.run(mapping, path, assetId);
-      this.sUnkeep.run(mapping, path); // the path is back: no longer "gone locally"
+      this.unkeep(mapping, path); // the path is back: no longer "gone locally"
       return this.get(mapping, path)!;
-    })();
+    });
   }
 
   recordSynced(row: FileRow): void {
-    this.db.transaction(() => {
+    atomic(this.db, () => {
       this.sSynced.run(row);
-      this.sUnkeep.run(row.mapping, row.path);
-    })();
+      this.unkeep(row.mapping, row.path);
+    });
   }
 
   /**
@@ -248,11 +270,13 @@ export class FilesRepo {
    * leaves the files table (so rescans stop reporting it) and is listed as kept.
    */
   forget(mapping: string, path: string, now: number): boolean {
-    return this.db.transaction(() => {
+    this.empty.wrote('kept');
+    return atomic(this.db, () => {
       if (this.sKeep.run({ mapping, path, now }).changes === 0) return false;
+      this.moves++;
       this.sRemove.run(mapping, path);
       return true;
-    })();
+    });
   }
 
   /** Assets kept on the server whose local file is gone (deletes: keep), newest first; see KeptRepo for the others. */
@@ -267,11 +291,13 @@ export class FilesRepo {
   }
 
   remove(mapping: string, path: string): boolean {
+    this.moves++;
     return this.sRemove.run(mapping, path).changes > 0;
   }
 
   /** Moves the row (and so the asset id) to a new path; false when `from` is unknown. Throws if `to` is taken. */
   rename(mapping: string, from: string, to: string): boolean {
+    this.moves++;
     return this.sRename.run(to, mapping, from).changes > 0;
   }
 
@@ -291,22 +317,26 @@ export class FilesRepo {
   /** Files back where they were (a share that returned): no longer missing. Returns how many. */
   clearMissing(mapping: string, paths: readonly string[]): number {
     if (paths.length === 0) return 0;
+    this.moves++;
     return this.db.transaction(() => paths.reduce((n, p) => n + this.sClearMissing.run(mapping, p).changes, 0)).immediate();
   }
 
   /** Removes a gone file's row before its asset is deleted; false when a move took the row first. */
   takeForDelete(mapping: string, path: string, assetId: string): boolean {
+    this.moves++;
     return this.sTakeForDelete.run(mapping, path, assetId).changes > 0;
   }
 
   /** rename() for a move in progress: atomically takes the row (false if another job took it first). */
   claimForMove(mapping: string, from: string, to: string): boolean {
+    this.moves++;
     return this.sClaimMove.run(to, mapping, from).changes > 0;
   }
 
   /** A whole folder renamed: every row under `fromDir/` moves under `toDir/`. Returns how many. */
   renamePrefix(mapping: string, fromDir: string, toDir: string): number {
     const from = `${fromDir}/`;
+    this.moves++;
     return this.db.transaction(() => this.sRenamePrefix.run({ mapping, from, to: `${toDir}/`, n: from.length }).changes).immediate();
   }
 
@@ -325,11 +355,16 @@ export class FilesRepo {
 
   /** Keeps the first time a file was seen gone, so a delete guard can wait or count. */
   markMissing(mapping: string, path: string, at: number): void {
+    this.moves++;
     this.sMissing.run(at, mapping, path);
   }
 
   count(mapping: string): number {
     return this.sCount.get(mapping) as number;
+  }
+
+  private unkeep(mapping: string, path: string): void {
+    if (!this.empty.isEmpty('kept')) this.sUnkeep.run(mapping, path);
   }
 
   /** Runs fn in one transaction (bulk rescan updates). */

@@ -20,8 +20,12 @@ export const enqueue = `
     state = CASE WHEN state = 'failed' THEN 'queued' ELSE state END
   WHERE state <> 'failed' OR @revive = 1`;
 
+// The asset id for a new asset is chosen by the claim itself (new_asset_id(), a
+// function JobQueue registers on its connection), so it is durable with the claim's
+// commit at no statement of its own; a job that has one keeps it.
 export const claim = `
   UPDATE jobs SET state = 'running', claims = claims + 1, token = @token || ':' || (claims + 1),
+    asset_hint = coalesce(asset_hint, new_asset_id()),
     lease_until = @now + @lease, attempts = attempts + 1, claimed_gen = generation,
     first_event_at = NULL, updated_at = @now
   WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= @now

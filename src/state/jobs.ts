@@ -5,6 +5,7 @@ import type { Retry, SyncErrorCode } from '../lib/errors.js';
 import { backoffDelay, resolveQueueOptions, type QueueOptions } from './jobs-options.js';
 import * as SQL from './jobs-sql.js';
 import { stateError } from './errors.js';
+import type { FileRow } from './files.js';
 import type { EnqueueItem } from './enqueue-buffer.js';
 import { QueueReports, type FailedJob, type JobCounts, type PendingJob, type PathRef } from './jobs-reports.js';
 
@@ -30,6 +31,12 @@ export interface Job {
   assetHint: string;
   /** Set by the worker once an upload under assetHint went out (in memory only). */
   hintSent?: boolean;
+  /**
+   * The path's files row as read with the claim (null: none), and FilesRepo.moves
+   * then (in memory only): while that count is unchanged the row is too.
+   */
+  row?: FileRow | null;
+  rowAt?: number;
 }
 
 export interface FailInfo {
@@ -69,7 +76,6 @@ export class JobQueue {
   private readonly reports: QueueReports;
   private readonly sEnqueue;
   private readonly sClaim;
-  private readonly sHint;
   private readonly sDone;
   private readonly sRequeueAfterRun;
   private readonly sRunning;
@@ -101,8 +107,9 @@ export class JobQueue {
     this.options = resolveQueueOptions(opts);
     this.reports = new QueueReports(db);
     this.sEnqueue = db.prepare(SQL.enqueue);
+    // What the claim calls for a job's first asset id (jobs-sql.ts).
+    db.function('new_asset_id', { deterministic: false }, () => randomUUID());
     this.sClaim = db.prepare(SQL.claim);
-    this.sHint = db.prepare(`UPDATE jobs SET asset_hint = ? WHERE id = ?`);
     this.sDone = db.prepare(`DELETE FROM jobs WHERE id = ? AND token = ? AND state = 'running' AND generation = claimed_gen`);
     // An event arrived during the run: run exactly once more, at the time those events asked for.
     this.sRequeueAfterRun = db.prepare(`
@@ -148,17 +155,9 @@ export class JobQueue {
     this.txEnqueueMany = db.transaction((items: readonly EnqueueItem[], now: number) => {
       for (const it of items) this.enqueueRow(it, now);
     });
-    this.txClaim = db.transaction((token: string, limit: number, now: number, exclude: string) => {
-      const claimed = this.sClaim.all({ token, limit, now, exclude, lease: this.options.leaseMs }) as Array<
-        Job & { assetHint: string | null }
-      >;
-      for (const job of claimed) {
-        if (job.assetHint !== null) continue;
-        job.assetHint = randomUUID();
-        this.sHint.run(job.assetHint, job.id);
-      }
-      return claimed as Job[];
-    });
+    this.txClaim = db.transaction((token: string, limit: number, now: number, exclude: string) =>
+      this.claimRows(token, limit, now, exclude),
+    );
     this.txComplete = db.transaction((job: Job, now: number, rerunAfterMs?: number) => this.completeRow(job, now, rerunAfterMs));
     this.txCompleteMany = db.transaction((jobs: readonly Job[], now: number) => jobs.map((j) => this.completeRow(j, now)));
     this.txFail = db.transaction((job: Job, info: FailInfo, now: number) => this.failRow(job, info, now));
@@ -181,7 +180,10 @@ export class JobQueue {
   claim(token: string, limit = 1, opts: MappingFilter = {}): Job[] {
     const now = this.clock.now();
     if (now < this.pausedUntil() || limit < 1) return [];
-    return this.guard('claiming', () => this.txClaim.immediate(token, limit, now, JSON.stringify(opts.excludeMappings ?? [])));
+    const exclude = JSON.stringify(opts.excludeMappings ?? []);
+    // Inside the pool's batch the batch's transaction is the claim's: no savepoint of its own.
+    if (this.db.inTransaction) return this.guard('claiming', () => this.claimRows(token, limit, now, exclude));
+    return this.guard('claiming', () => this.txClaim.immediate(token, limit, now, exclude));
   }
 
   /**
@@ -191,7 +193,11 @@ export class JobQueue {
    */
   complete(job: Job, opts: { rerunAfterMs?: number } = {}): boolean {
     this.pauseStreak = 0;
-    return this.guard('completing', () => this.txComplete.immediate(job, this.clock.now(), opts.rerunAfterMs));
+    const now = this.clock.now();
+    // Each way of completing is one statement that changes the row or nothing: inside
+    // a batch's transaction it needs no savepoint of its own.
+    if (this.db.inTransaction) return this.guard('completing', () => this.completeRow(job, now, opts.rerunAfterMs));
+    return this.guard('completing', () => this.txComplete.immediate(job, now, opts.rerunAfterMs));
   }
 
   /** Gives a claimed job back untouched (shutdown aborted it): queued now, attempt refunded. False if stale. */
@@ -306,6 +312,10 @@ export class JobQueue {
   /** Queue invariants; [] when all hold. */
   check(): string[] {
     return this.reports.check();
+  }
+
+  private claimRows(token: string, limit: number, now: number, exclude: string): Job[] {
+    return this.sClaim.all({ token, limit, now, exclude, lease: this.options.leaseMs }) as Job[];
   }
 
   private enqueueRow(it: EnqueueItem, now: number): void {

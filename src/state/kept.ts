@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { emptyTables, type EmptyTables } from './empty.js';
 import type { KeptRow } from './files.js';
 
 /** Why a path gone locally still has its asset on the server. */
@@ -17,8 +18,10 @@ export class KeptRepo {
   private readonly sReason;
   private readonly sByReason;
   private readonly sList;
+  private readonly empty: EmptyTables;
 
   constructor(db: Database.Database) {
+    this.empty = emptyTables(db);
     this.sGet = db.prepare(
       `SELECT mapping, path, asset_id AS assetId, gone_since AS goneSince, reason FROM kept WHERE mapping = ? AND path = ?`,
     );
@@ -36,6 +39,7 @@ export class KeptRepo {
   }
 
   put(row: Omit<KeptRow, 'reason'>, reason: KeptReason | null): void {
+    this.empty.wrote('kept');
     this.sPut.run(row.mapping, row.path, row.assetId, row.goneSince, reason);
   }
 

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { emptyTables, type EmptyTables } from './empty.js';
 
 /** A path in a mapping that is never read: a symlink, FIFO, socket or device, or a file outside the mapping. */
 export interface SkippedRow {
@@ -19,8 +20,10 @@ export class SkippedRepo {
   private readonly sClearMapping;
   private readonly sList;
   private readonly sCount;
+  private readonly empty: EmptyTables;
 
   constructor(private readonly db: Database.Database) {
+    this.empty = emptyTables(db);
     this.sPut = db.prepare(`INSERT OR REPLACE INTO skipped (mapping, path, reason, at) VALUES (?, ?, ?, ?)`);
     this.sClear = db.prepare(`DELETE FROM skipped WHERE mapping = ? AND path = ?`);
     this.sClearMapping = db.prepare(`DELETE FROM skipped WHERE mapping = ?`);
@@ -29,15 +32,18 @@ export class SkippedRepo {
   }
 
   put(mapping: string, path: string, reason: string, at: number): void {
+    this.empty.wrote('skipped');
     this.sPut.run(mapping, path, reason, at);
   }
 
   clear(mapping: string, path: string): void {
+    if (this.empty.isEmpty('skipped')) return;
     this.sClear.run(mapping, path);
   }
 
   /** What a full rescan found, in place of the mapping's list. */
   replace(mapping: string, rows: ReadonlyArray<{ path: string; reason: string }>, at: number): void {
+    this.empty.wrote('skipped');
     this.db.transaction(() => {
       this.sClearMapping.run(mapping);
       for (const r of rows) this.sPut.run(mapping, r.path, r.reason, at);

@@ -33,7 +33,8 @@ export class StampsRepo {
     // never mistaken for it when its answer comes back.
     this.sPut = db.prepare(`INSERT INTO stamps (asset_id, body, attempts, created_at) VALUES (?, ?, 0, ?)`);
     this.sPending = db.prepare(`SELECT seq, asset_id, body, attempts, created_at FROM stamps ORDER BY seq LIMIT ?`).raw();
-    this.sDone = db.prepare(`DELETE FROM stamps WHERE seq = ?`);
+    // One statement for a whole bulk request's stamps, not one per stamp.
+    this.sDone = db.prepare(`DELETE FROM stamps WHERE seq IN (SELECT value FROM json_each(?))`);
     this.sBump = db.prepare(`UPDATE stamps SET attempts = attempts + 1 WHERE seq = ?`);
     // Created at 0: the next round reads the asset again and merges before sending.
     this.sRestale = db.prepare(`UPDATE stamps SET attempts = attempts + 1, created_at = 0 WHERE seq = ?`);
@@ -64,7 +65,7 @@ export class StampsRepo {
     // Lost in a power cut, a stamp is only sent once more.
     withoutFsync(this.db, () =>
       this.db.transaction(() => {
-        for (const seq of done) this.sDone.run(seq);
+        if (done.length > 0) this.sDone.run(JSON.stringify(done));
         for (const seq of refused) this.sBump.run(seq);
         also?.();
       })(),

@@ -34,6 +34,9 @@ export class UploadsRepo {
   private readonly sRemove;
   private readonly sList;
   private readonly sStale;
+  private readonly sAny;
+  /** False once the table was seen empty, until this connection writes a row. */
+  #mayHold: boolean | undefined;
 
   constructor(db: Database.Database) {
     this.sGet = db.prepare(`SELECT ${COLS} FROM uploads WHERE mapping = ? AND path = ?`);
@@ -47,6 +50,17 @@ export class UploadsRepo {
     this.sRemove = db.prepare(`DELETE FROM uploads WHERE mapping = ? AND path = ?`);
     this.sList = db.prepare(`SELECT ${COLS} FROM uploads ORDER BY mapping, path LIMIT ?`);
     this.sStale = db.prepare(`DELETE FROM uploads WHERE updated_at < ?`);
+    this.sAny = db.prepare(`SELECT EXISTS (SELECT 1 FROM uploads)`).pluck();
+  }
+
+  /**
+   * Could the table hold a row? Looked up once, then known from this
+   * connection's own writes: exact for the lock holder, the one process that
+   * writes uploads, and what lets each small file skip a lookup.
+   */
+  mayHoldRows(): boolean {
+    this.#mayHold ??= this.sAny.get() === 1;
+    return this.#mayHold;
   }
 
   get(mapping: string, path: string): UploadRow | undefined {
@@ -54,6 +68,7 @@ export class UploadsRepo {
   }
 
   put(row: UploadRow): void {
+    this.#mayHold = true;
     this.sPut.run(row);
   }
 

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { emptyTables, type EmptyTables } from '../state/empty.js';
 import { META_SHA } from '../worker/mapping.js';
 
 /** meta key: when the last background verify finished (ms), so a restart keeps the rhythm. */
@@ -35,8 +36,10 @@ export class VerifyStore {
   private readonly sFvPrune;
   private readonly sStamp;
   private readonly sKnown;
+  private readonly empty: EmptyTables;
 
   constructor(private readonly db: Database.Database) {
+    this.empty = emptyTables(db);
     this.sDriftDel = db.prepare(`DELETE FROM drift WHERE mapping = ?`);
     this.sDriftPut = db.prepare(
       `INSERT INTO drift (asset_id, kind, mapping, path, detail, seen_at) VALUES (@assetId, @kind, @mapping, @path, @detail, @seenAt)
@@ -66,6 +69,7 @@ export class VerifyStore {
 
   /** What the last verify of a mapping found, in place of what it had. */
   replaceDrift(mapping: string, rows: ReadonlyArray<Omit<DriftRow, 'seenAt'>>, now: number): void {
+    this.empty.wrote('drift');
     this.db.transaction(() => {
       this.sDriftDel.run(mapping);
       for (const r of rows) this.sDriftPut.run({ ...r, seenAt: now });
@@ -73,6 +77,7 @@ export class VerifyStore {
   }
 
   putDrift(row: Omit<DriftRow, 'seenAt'>, now: number): void {
+    this.empty.wrote('drift');
     this.sDriftPut.run({ ...row, seenAt: now });
   }
 
@@ -105,16 +110,24 @@ export class VerifyStore {
    * settled.
    */
   wrote(assetId: string, fileVersion: number | undefined): void {
-    if (typeof fileVersion !== 'number') this.sFvPut.run(assetId, -1);
-    else if (fileVersion === 0) this.sFvDel.run(assetId);
-    else this.sFvPut.run(assetId, fileVersion);
-    this.sDriftClear.run(assetId);
+    if (fileVersion === 0) this.forgetFileVersion(assetId);
+    else this.putFileVersion(assetId, typeof fileVersion === 'number' ? fileVersion : -1);
+    if (!this.empty.isEmpty('drift')) this.sDriftClear.run(assetId);
   }
 
   /** Our stamp is on this asset as verify saw it: its content version is the one we wrote. */
   learnFileVersion(assetId: string, fileVersion: number): void {
-    if (fileVersion === 0) this.sFvDel.run(assetId);
-    else this.sFvPut.run(assetId, fileVersion);
+    if (fileVersion === 0) this.forgetFileVersion(assetId);
+    else this.putFileVersion(assetId, fileVersion);
+  }
+
+  private putFileVersion(assetId: string, fileVersion: number): void {
+    this.empty.wrote('file_versions');
+    this.sFvPut.run(assetId, fileVersion);
+  }
+
+  private forgetFileVersion(assetId: string): void {
+    if (!this.empty.isEmpty('file_versions')) this.sFvDel.run(assetId);
   }
 
   /** Forget versions of assets no longer in the files table. */

@@ -1,11 +1,14 @@
 import type { Clock } from '../lib/clock.js';
 import type { FolderResolver } from '../squidex/index.js';
 import type { Job, JobQueue } from '../state/jobs.js';
+import type { FilesRepo } from '../state/files.js';
 import { remoteDirOf, type MappingRuntime } from './mapping.js';
 
 /** What claiming ahead reads and starts: the queue, the clock, and the folders of claimed jobs to warm. */
 export interface AheadDeps {
   jobs: Pick<JobQueue, 'claim' | 'pausedUntil'>;
+  /** To read the claimed paths' rows with the claim: one statement, in its transaction, instead of one per job. */
+  files?: Pick<FilesRepo, 'rowsOf' | 'moves'>;
   clock: Clock;
   mappings?: ReadonlyMap<string, MappingRuntime>;
   resolver?: Pick<FolderResolver, 'resolve'>;
@@ -103,8 +106,33 @@ export class ClaimAhead {
       free <= slots || first.length < slots || this.#careful
         ? first
         : first.concat(jobs.claim(token, free - first.length, { excludeMappings }));
-    if (claimed.length > 0) this.#warmFolders(claimed);
+    if (claimed.length > 0) {
+      this.#readRows(claimed);
+      this.#warmFolders(claimed);
+    }
     return claimed;
+  }
+
+  #readRows(claimed: readonly Job[]): void {
+    const { files } = this.deps;
+    if (!files) return;
+    const byMapping = new Map<string, Job[]>();
+    for (const job of claimed) {
+      const list = byMapping.get(job.mapping);
+      if (list) list.push(job);
+      else byMapping.set(job.mapping, [job]);
+    }
+    const at = files.moves;
+    for (const [mapping, jobs] of byMapping) {
+      const rows = files.rowsOf(
+        mapping,
+        jobs.map((j) => j.path),
+      );
+      for (const job of jobs) {
+        job.row = rows.get(job.path) ?? null;
+        job.rowAt = at;
+      }
+    }
   }
 
   /**

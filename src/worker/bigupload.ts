@@ -102,7 +102,7 @@ export class BigUploads implements TusOwner {
       }
       return this.multipartOnly(multipart);
     }
-    const row = this.uploads.get(a.mapping, a.path);
+    const row = this.uploads.mayHoldRows() ? this.uploads.get(a.mapping, a.path) : undefined;
     if (row) await this.drop(row); // from a time the file was bigger
     if (this.#speaks === 'no') return this.multipartOnly(multipart);
     try {

@@ -34,6 +34,8 @@ export interface UploadOptions {
   job: Job;
   /** The path's row when the job began (a reserved one for an adoption of older content). */
   row: FileRow | undefined;
+  /** FilesRepo.moves when `row` was read: while it is unchanged, so is the row. */
+  rowAt?: number;
   parentId: string;
   /** The hash taken before the upload; undefined when there was no need (decide.ts, UNHASHED_MIN_BYTES). */
   digest: FileDigest | undefined;
@@ -49,7 +51,7 @@ export interface UploadOptions {
  * records the synced row and leaves the stamp for the next bulk request.
  */
 export async function upload(o: UploadOptions, ctx: JobContext): Promise<Outcome> {
-  const { mapping, job, row, parentId, digest, opened, data, signal } = o;
+  const { mapping, job, row, rowAt, parentId, digest, opened, data, signal } = o;
   const relPath = job.path;
   const files = ctx.state.files;
   const { abs, file, st, sniff } = opened;
@@ -65,8 +67,8 @@ export async function upload(o: UploadOptions, ctx: JobContext): Promise<Outcome
   // is safe either way. A new path takes the id its job was given when it was
   // claimed; that id is already durable, so a lost response or a crash never
   // makes a second asset.
-  // Read again: a rescan's folder rename may have given this path a row while the job ran.
-  const known = files.get(mapping.name, relPath) ?? row;
+  // Read again if rows moved since: a rescan's folder rename may have given this path a row while the job ran.
+  const known = rowAt !== undefined && files.moves === rowAt ? row : (files.get(mapping.name, relPath) ?? row);
   const existing = known?.sha256 ? known : undefined;
   const assetId = known?.assetId ?? job.assetHint;
   // Should this run fail now, its upload may still have reached the server: the pool then

@@ -12,9 +12,22 @@ export type MappingRuntime = Pick<Mapping, 'name' | 'local' | 'remote' | 'delete
 export const META_SHA = 'squidexSyncSha256';
 export const META_PATH = 'squidexSyncPath';
 
+/** An empty or `.` segment: a leading, trailing or double slash, or a `./`. */
+const UNTIDY = /(?:^|\/)\.?(?:\/|$)/;
+
 export function joinRemote(...parts: string[]): string {
-  return parts
-    .flatMap((p) => p.split('/'))
+  // Called several times per file: tidy parts (nearly all) are joined as they are.
+  let out = '';
+  for (const p of parts) {
+    const tidy = UNTIDY.test(p) ? tidyPath(p) : p;
+    if (tidy !== '') out = out === '' ? tidy : `${out}/${tidy}`;
+  }
+  return out;
+}
+
+function tidyPath(p: string): string {
+  return p
+    .split('/')
     .filter((s) => s !== '' && s !== '.')
     .join('/');
 }

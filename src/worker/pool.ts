@@ -69,7 +69,7 @@ export class WorkerPool {
     private readonly opts: PoolOptions,
   ) {
     this.#ahead = new ClaimAhead(
-      { jobs: deps.state.jobs, clock: deps.clock, mappings: deps.mappings, resolver: deps.resolver },
+      { jobs: deps.state.jobs, files: deps.state.files, clock: deps.clock, mappings: deps.mappings, resolver: deps.resolver },
       { token: this.#token, concurrency: opts.concurrency, maxAhead: opts.maxAhead ?? 256, pausedMappings: opts.pausedMappings },
     );
     this.#queue = new PQueue({ concurrency: this.#ahead.concurrency });

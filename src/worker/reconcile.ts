@@ -32,7 +32,10 @@ export async function reconcile(job: Job, ctx: JobContext, signal?: AbortSignal)
   if (!mapping) return { action: 'skip', detail: 'mapping no longer configured' };
   if (isSidecar(mapping, job.path)) return reconcileSidecar(job, mapping, ctx, signal);
   const abs = join(mapping.local, job.path);
-  const row = ctx.state.files.get(mapping.name, job.path);
+  const files = ctx.state.files;
+  const rowAt = files.moves;
+  // Read with the claim, unless a row moved since (then read again).
+  const row = job.rowAt === rowAt && job.row !== undefined ? (job.row ?? undefined) : files.get(mapping.name, job.path);
   const io = fileAccessFor(mapping.local);
 
   let st: Stats;
@@ -84,7 +87,7 @@ export async function reconcile(job: Job, ctx: JobContext, signal?: AbortSignal)
     throw fileError(e, abs);
   }
   try {
-    return await new OpenRun(job, mapping, opened, ctx, signal).run(seen);
+    return await new OpenRun(job, mapping, opened, ctx, signal, rowAt).run(seen);
   } finally {
     await opened.file.close();
   }
@@ -103,6 +106,8 @@ class OpenRun {
     private readonly opened: Opened,
     private readonly ctx: JobContext,
     private readonly signal: AbortSignal | undefined,
+    /** FilesRepo.moves when the path's row was read. */
+    private readonly rowAt: number | undefined,
   ) {
     if (readsEmbedded(mapping)) opened.sniff = new MetadataSniffer(posix.basename(job.path), opened.st.size);
   }
@@ -174,7 +179,8 @@ class OpenRun {
       case 'upload':
         if (d.reserve !== undefined) {
           // Our stamp says this asset is this path, with older content: keep the id, replace the bytes.
-          return this.#upload(ctx.state.files.reserve(mapping.name, job.path, d.reserve), digest);
+          const at = ctx.state.files.moves;
+          return this.#upload(ctx.state.files.reserve(mapping.name, job.path, d.reserve), digest, at);
         }
         return this.#upload(row, d.hashed ? digest : undefined);
       case 'replace':
@@ -184,9 +190,10 @@ class OpenRun {
     }
   }
 
-  async #upload(row: FileRow | undefined, digest: FileDigest | undefined): Promise<Outcome> {
+  async #upload(row: FileRow | undefined, digest: FileDigest | undefined, rowAt = this.rowAt): Promise<Outcome> {
     const { job, mapping, opened, signal } = this;
-    return upload({ mapping, job, row, parentId: await this.#folder(), digest, opened, data: digest && this.#data, signal }, this.ctx);
+    const parentId = await this.#folder();
+    return upload({ mapping, job, row, rowAt, parentId, digest, opened, data: digest && this.#data, signal }, this.ctx);
   }
 
   #folder(): Promise<string> | string {
@@ -220,7 +227,8 @@ class OpenRun {
     const { mapping, job, ctx } = this;
     await this.#folder();
     // A folder rename (the rescan's, or another worker's) may have given this path its row meanwhile.
-    if (ctx.state.files.get(mapping.name, job.path)?.sha256 === digest.sha256) return { from: null, withFolder: true };
+    const files = ctx.state.files;
+    if (files.moves !== this.rowAt && files.get(mapping.name, job.path)?.sha256 === digest.sha256) return { from: null, withFolder: true };
     const moved = await findMoveSource(mapping, job.path, digest, ctx);
     if (moved && (await movedWithFolder(mapping, moved.path, job.path, ctx))) return { from: moved.path, withFolder: true };
     this.#moveSource = moved;

@@ -3,6 +3,7 @@ import type { Clock } from '../lib/clock.js';
 import { describeError, type SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { isSqliteConstraint, type Job } from '../state/index.js';
+import { emptyTables } from '../state/empty.js';
 import type { JobQueue } from '../state/jobs.js';
 
 /** A finished job is recorded at most about this long after it ended. */
@@ -37,8 +38,25 @@ export interface SettleDeps {
 export class Settlements {
   readonly #pending: Settlement[] = [];
   #at = 0;
+  // Made once: building a transaction function costs several closures, and a first sync settles thousands.
+  readonly #batch: Database.Transaction<(batch: readonly Settlement[], then: () => unknown) => unknown>;
+  readonly #unit: Database.Transaction<(writes: ReadonlyArray<() => void>, finish: () => void) => void>;
 
-  constructor(private readonly deps: SettleDeps) {}
+  constructor(private readonly deps: SettleDeps) {
+    // Most writes of a synced file clear rows of tables that are empty on a first sync: known
+    // once per batch, each such DELETE is left out (state/empty.ts).
+    const empty = emptyTables(deps.db);
+    this.#batch = deps.db.transaction((batch: readonly Settlement[], then: () => unknown) =>
+      empty.within(() => {
+        for (const settlement of batch) settlement.write();
+        return then();
+      }),
+    );
+    this.#unit = deps.db.transaction((writes: ReadonlyArray<() => void>, finish: () => void) => {
+      for (const write of writes) write();
+      finish();
+    });
+  }
 
   get waiting(): number {
     return this.#pending.length;
@@ -79,12 +97,7 @@ export class Settlements {
     const batch = this.#pending.slice();
     this.#at = this.deps.clock.now();
     if (batch.length === 0) return then();
-    const result = this.deps.db
-      .transaction(() => {
-        for (const settlement of batch) settlement.write();
-        return then();
-      })
-      .immediate();
+    const result = this.#batch.immediate(batch, then) as T;
     this.#pending.splice(0, batch.length);
     this.deps.committed?.();
     for (const settlement of batch) settlement.tell?.();
@@ -97,13 +110,10 @@ export class Settlements {
    * holding up every other outcome.
    */
   unit(job: Job, writes: ReadonlyArray<() => void>, finish: () => void): () => void {
-    const { db, jobs } = this.deps;
+    const { jobs } = this.deps;
     return () => {
       try {
-        db.transaction(() => {
-          for (const write of writes) write();
-          finish();
-        })();
+        this.#unit(writes, finish);
       } catch (e) {
         if (!isSqliteConstraint(e)) throw e; // disk full, busy: the batch waits
         jobs.fail(job, { message: describeError(e), code: 'STATE_CONFLICT', retry: 'retry' });

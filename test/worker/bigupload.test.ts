@@ -120,6 +120,26 @@ describe('BigUploads', () => {
     });
   });
 
+  it('an unfinished upload of a file that has since become small is dropped before the multipart goes out', async () => {
+    const stop = new AbortController();
+    // Stopped at its first chunk: the row stays, as after a crash.
+    const { big, state } = await setup({
+      onRequest: (method) => {
+        if (method === 'PATCH') stop.abort();
+      },
+    });
+    const { args: bigger } = await fileOf(2 * MiB);
+    await big.send({ ...bigger, signal: stop.signal }, noMultipart).catch(() => undefined);
+    const left = state.uploads.get('m', 'clip.mov');
+    expect(left).toBeDefined();
+    const { args } = await fileOf(1000);
+    const r = await big.send({ ...args, assetId: left!.assetId }, () =>
+      Promise.resolve({ sha256: 'x', bytes: 1000, asset: { id: left!.assetId } } as UploadResult),
+    );
+    expect(r.bytes).toBe(1000);
+    expect(state.uploads.get('m', 'clip.mov')).toBeUndefined();
+  });
+
   it('the chunk size remembered for a server holds only while upload.chunkBytes is the one it came from', async () => {
     const { state } = await setup({});
     expect(rememberedChunk(state.meta, 's', 4 * MiB)).toBe(4 * MiB);

@@ -61,3 +61,33 @@ describe('claiming ahead of the worker slots', () => {
     expect(ahead.depth(clock.now())).toBe(8);
   });
 });
+
+describe('the rows read with a claim', () => {
+  it('come with each claimed job, stamped with the repo’s count of moves; any move, removal or missing mark since changes it', () => {
+    const { clock, state } = t.fresh();
+    state.files.recordSynced({
+      mapping: 'm',
+      path: 'f0',
+      size: 1,
+      mtimeMs: 1,
+      sha256: 'a'.repeat(64),
+      assetId: 'id0',
+      parentId: null,
+      version: 1,
+      syncedAt: 1,
+      missingSince: null,
+    });
+    state.jobs.enqueueMany(['f0', 'f1'].map((path) => ({ mapping: 'm', path, delayMs: 0 })));
+    const ahead = new ClaimAhead({ jobs: state.jobs, files: state.files, clock }, { token: 'w', concurrency: 4, maxAhead: 256 });
+    const jobs = new Map(ahead.claim(2, []).map((j) => [j.path, j]));
+    expect(jobs.get('f0')!.row).toMatchObject({ assetId: 'id0', sha256: 'a'.repeat(64) });
+    expect(jobs.get('f1')!.row).toBeNull();
+    const at = jobs.get('f0')!.rowAt;
+    expect(at).toBe(state.files.moves);
+    state.files.markMissing('m', 'f0', 5); // a rescan saw it gone: the job must read the row again
+    expect(state.files.moves).not.toBe(at);
+    const before = state.files.moves;
+    state.files.rename('m', 'f0', 'f1');
+    expect(state.files.moves).not.toBe(before);
+  });
+});
