@@ -43,6 +43,8 @@ export interface StampOf {
   mapping: MappingRuntime;
   relPath: string;
   sha256: string;
+  /** The job aborted at a stop: the request on the wire is cut (the stamp waits for the job's next run). */
+  signal?: AbortSignal;
 }
 
 /** What the file said, kept so a sidecar or config change later needs no new read of it. */
@@ -128,22 +130,29 @@ function planWith(
  * outside the pool.
  */
 export async function stamp(asset: AssetDto, of: StampOf, ctx: JobContext, plan?: AnnotationPlan): Promise<AssetDto> {
-  const { mapping, relPath, sha256 } = of;
+  const { mapping, relPath, sha256, signal } = of;
   await ctx.stamper.before(asset.id);
   const fileName = posix.basename(relPath);
   const stampKeys = { [META_SHA]: sha256, [META_PATH]: remoteFileOf(mapping, relPath) };
-  return writeMerged(asset, ctx, plan, async (current, merged) => {
-    const body: AnnotateInput = { metadata: { ...(merged?.metadata ?? current.metadata ?? {}), ...stampKeys } };
-    if (merged?.tags) body.tags = merged.tags;
-    if (current.fileName === fileName) return ctx.client.annotate(current.id, body, { expectedVersion: current.version });
-    let version = current.version;
-    if (current.fileName.toLowerCase() === fileName.toLowerCase()) {
-      // Squidex compares names case-insensitively and would ignore a
-      // case-only rename; a detour through another name makes it stick.
-      version = (await ctx.client.annotate(current.id, { fileName: `${fileName}.renaming` }, { expectedVersion: version })).version;
-    }
-    return ctx.client.annotate(current.id, { ...body, fileName, slug: slugify(fileName) }, { expectedVersion: version });
-  });
+  return writeMerged(
+    asset,
+    ctx,
+    plan,
+    async (current, merged) => {
+      const body: AnnotateInput = { metadata: { ...(merged?.metadata ?? current.metadata ?? {}), ...stampKeys } };
+      if (merged?.tags) body.tags = merged.tags;
+      if (current.fileName === fileName) return ctx.client.annotate(current.id, body, { expectedVersion: current.version, signal });
+      let version = current.version;
+      if (current.fileName.toLowerCase() === fileName.toLowerCase()) {
+        // Squidex compares names case-insensitively and would ignore a
+        // case-only rename; a detour through another name makes it stick.
+        version = (await ctx.client.annotate(current.id, { fileName: `${fileName}.renaming` }, { expectedVersion: version, signal }))
+          .version;
+      }
+      return ctx.client.annotate(current.id, { ...body, fileName, slug: slugify(fileName) }, { expectedVersion: version, signal });
+    },
+    signal,
+  );
 }
 
 /**
@@ -152,13 +161,20 @@ export async function stamp(asset: AssetDto, of: StampOf, ctx: JobContext, plan?
  * file moved under folderTags), without an upload. Nothing is sent when
  * nothing of ours changes. False when nothing was written.
  */
-export async function reannotate(mapping: MappingRuntime, row: FileRow, ctx: JobContext, file?: FileMetadata | null): Promise<boolean> {
+export async function reannotate(
+  mapping: MappingRuntime,
+  row: FileRow,
+  ctx: JobContext,
+  file?: FileMetadata | null,
+  /** The job aborted at a stop: the request on the wire is cut, and nothing is recorded. */
+  signal?: AbortSignal,
+): Promise<boolean> {
   const plan = await planFor({ mapping, relPath: row.path, assetId: row.assetId }, ctx, { file, fresh: false });
   // What squidex-sync owns is what it wants: nothing to ask the server.
   if (!plan || sameAnnotation(plan.want, plan.had)) return false;
   let asset: AssetDto | null;
   try {
-    asset = await ctx.client.getAsset(row.assetId);
+    asset = await ctx.client.getAsset(row.assetId, { signal });
   } catch (e) {
     if (isGoneOnServer(e)) return false;
     throw e;
@@ -166,14 +182,20 @@ export async function reannotate(mapping: MappingRuntime, row: FileRow, ctx: Job
   if (!asset) return false; // deleted on the server: the next upload brings it back
   await ctx.stamper.before(row.assetId);
   let wrote = false;
-  await writeMerged(asset, ctx, plan, async (current, merged) => {
-    if (!merged?.tags && !merged?.metadata) return current;
-    wrote = true;
-    const body: AnnotateInput = {};
-    if (merged.tags) body.tags = merged.tags;
-    if (merged.metadata) body.metadata = merged.metadata;
-    return ctx.client.annotate(current.id, body, { expectedVersion: current.version });
-  });
+  await writeMerged(
+    asset,
+    ctx,
+    plan,
+    async (current, merged) => {
+      if (!merged?.tags && !merged?.metadata) return current;
+      wrote = true;
+      const body: AnnotateInput = {};
+      if (merged.tags) body.tags = merged.tags;
+      if (merged.metadata) body.metadata = merged.metadata;
+      return ctx.client.annotate(current.id, body, { expectedVersion: current.version, signal });
+    },
+    signal,
+  );
   return wrote;
 }
 
@@ -183,6 +205,7 @@ async function writeMerged(
   ctx: JobContext,
   plan: AnnotationPlan | undefined,
   write: (asset: AssetDto, merged: ReturnType<typeof mergeAnnotation> | undefined) => Promise<AssetDto>,
+  signal?: AbortSignal,
 ): Promise<AssetDto> {
   let current = first;
   for (let attempt = 1; ; attempt++) {
@@ -193,7 +216,7 @@ async function writeMerged(
       return written;
     } catch (e) {
       if (!isVersionConflict(e) || attempt >= MERGE_ATTEMPTS) throw e;
-      const again = await ctx.client.getAsset(current.id);
+      const again = await ctx.client.getAsset(current.id, { signal });
       if (!again) throw e;
       current = again;
     }
