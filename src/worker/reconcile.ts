@@ -199,7 +199,7 @@ class OpenRun {
     const sniff = this.opened.sniff?.wanted ? this.opened.sniff : undefined;
     try {
       if (st.size <= SMALL_FILE_BYTES) {
-        const small = await readSmall(file, st.size, this.signal);
+        const small = await readSmall(file, st.size, this.signal, true);
         this.#data = small.data;
         sniff?.feed(small.data, 0);
         return { sha256: small.sha256, size: small.size };
