@@ -3,6 +3,7 @@ import { describeError, SyncError } from '../lib/errors.js';
 import { detectFsType, StabilityGate, startWatcher, type FileStat, type Watcher } from '../watch/index.js';
 import { DEFAULTS } from '../config/index.js';
 import { createEnqueueBuffer, type EnqueueBuffer } from '../state/jobs.js';
+import { scanCache } from '../state/index.js';
 import type { Runtime } from './runtime.js';
 import { SLEEP_GAP_MS, SLEEP_TICK_MS, watchForSleep } from './sleep.js';
 import { timerDelay } from '../lib/timers.js';
@@ -206,6 +207,8 @@ export class Daemon {
     // the folder, they made a second asset folder of the same name.
     const held = [...w.pendingDirs];
     log.debug('rescan started');
+    // Its ordered read goes through the whole files table once: pages kept would stay kept.
+    const uncache = scanCache(this.rt.state.db);
     w.rescanning = this.rt
       .rescan(w.mapping, { signal: this.#abort.signal, settle: (path, st, reason) => this.#settleYoung(w, path, st, reason) })
       .then((r) => {
@@ -237,6 +240,7 @@ export class Daemon {
         if (!this.#stopped) this.#rescanSoon(w, Math.min(60_000, 1000 * 2 ** Math.min(w.failedRescans, 6)));
       })
       .finally(() => {
+        uncache();
         w.rescanning = undefined;
         if (w.again && !this.#stopped) {
           w.again = false;

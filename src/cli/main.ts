@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './heap.js';
 import { resolve } from 'node:path';
 import { describeError } from '../lib/errors.js';
 import { didYouMean } from '../config/reader.js';

@@ -8,6 +8,7 @@ import { ensureToken } from '../service/webauth.js';
 import { createMetrics } from '../service/metrics.js';
 import { createNotifier } from '../service/sdnotify.js';
 import { noteStateTrouble } from '../state/clean.js';
+import { scanned } from '../state/index.js';
 import { watchStateFile } from '../state/identity.js';
 import { Daemon } from './daemon.js';
 import { EXIT } from './exit.js';
@@ -75,11 +76,12 @@ export async function start(configFile: string): Promise<number> {
   metrics.setQueueDepthSource(() => rt.state.jobs.counts());
   metrics.setConcurrencySource(() => concurrencyNow(config, rt.limiter));
   // pause/resume and held deletions change in the state file behind the
-  // daemon's back (the CLI writes them), so they are read at scrape time.
+  // daemon's back (the CLI writes them), so they are read at scrape time
+  // (each scrape, never at start: the counts read the whole files table).
   const refreshGauges = (): void => {
     try {
       const paused = new Set(pausedMappings(rt.state, config));
-      const stats = rt.state.files.stats();
+      const stats = scanned(rt.state.db, () => rt.state.files.stats());
       for (const m of config.mappings) {
         metrics.setPaused(m.name, paused.has(m.name));
         metrics.setHeldDeletes(m.name, stats.get(m.name)?.missing ?? 0);
@@ -88,7 +90,6 @@ export async function start(configFile: string): Promise<number> {
       logger.debug({ err: e }, 'cannot read pause flags for /metrics: %s', describeError(e));
     }
   };
-  refreshGauges();
 
   const daemon = new Daemon(rt, {
     watcherState: (mapping, mode, running) => {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Config, ServerChanges } from '../config/index.js';
 import { jsonForTerminal, printable, printableDeep } from '../lib/printable.js';
 import { formatBytes } from '../lib/units.js';
-import { openState, readLockHolder, type KeptRow, type State } from '../state/index.js';
+import { openState, readLockHolder, scanned, type KeptRow, type State } from '../state/index.js';
 import { guardHint, guardKey } from '../worker/deleteguard.js';
 import { VERIFIED_AT, verifyStore, type DriftRow } from '../verify/store.js';
 import { EXIT } from './exit.js';
@@ -81,7 +81,8 @@ export interface StatusReport {
 export function collectStatus(state: State, config: Config): StatusReport {
   const paused = new Set(pausedMappings(state, config));
   const holder = readLockHolder(config.state);
-  const byMapping = state.files.stats();
+  // The counts read the whole files table: in the daemon (/status, the webhook) its pages must not stay cached.
+  const byMapping = scanned(state.db, () => state.files.stats());
   const jobStats = state.jobs.countsByMapping();
   const mappings = config.mappings.map((m): MappingStatus => {
     const f = byMapping.get(m.name) ?? { inSync: 0, missing: 0, kept: 0, referenced: 0 };

@@ -87,7 +87,8 @@ function quickCheck(db: Database.Database): void {
  * - foreign_keys: on, so any future reference between tables is enforced.
  * - journal_size_limit: a WAL grown by a 100k-path rescan is truncated after checkpoint.
  * - cache_size 32 MiB (default 2 MiB): the files table and its indexes outgrow the default in a
- *   first sync of a few thousand files; used only as filled.
+ *   first sync of a few thousand files; used only as filled. A read through a whole table
+ *   (quick_check, a rescan) runs under scanCache instead.
  * - temp_store MEMORY: each job's outcome is a savepoint inside the batch's transaction, and a
  *   savepoint journals the pages it changes; those journals live only as long as a batch.
  */
@@ -97,8 +98,47 @@ function applyPragmas(db: Database.Database, busyTimeoutMs: number): void {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('journal_size_limit = 67108864');
-  db.pragma('cache_size = -32768');
+  db.pragma(`cache_size = -${CACHE_KIB}`);
   db.pragma('temp_store = MEMORY');
+}
+
+const CACHE_KIB = 32768;
+const SCAN_CACHE_KIB = 2048;
+/** Reads through a whole table under way on a connection (scans overlap: one rescan per mapping). */
+const scans = new WeakMap<Database.Database, number>();
+
+/**
+ * Bounds the page cache while a read goes through a whole table (quick_check, a
+ * rescan's ordered read, the per-mapping counts): it meets each page once, so a
+ * cache cannot speed it up, and the cache would keep every page it read (32 MiB
+ * at 100k files) for as long as the process runs. Lowering the size frees the
+ * pages over it at once. Returns the undo; the cache is back to its size when
+ * the last overlapping scan ends.
+ */
+export function scanCache(db: Database.Database): () => void {
+  // Closed: the read itself will say so, in the caller's way (a rejected rescan, not a throw here).
+  if (!db.open) return () => {};
+  const n = scans.get(db) ?? 0;
+  if (n === 0) db.pragma(`cache_size = -${SCAN_CACHE_KIB}`);
+  scans.set(db, n + 1);
+  let undone = false;
+  return () => {
+    if (undone) return;
+    undone = true;
+    const left = (scans.get(db) ?? 1) - 1;
+    scans.set(db, left);
+    if (left === 0 && db.open) db.pragma(`cache_size = -${CACHE_KIB}`);
+  };
+}
+
+/** `read` (synchronous) under scanCache. */
+export function scanned<T>(db: Database.Database, read: () => T): T {
+  const done = scanCache(db);
+  try {
+    return read();
+  } finally {
+    done();
+  }
 }
 
 /** Opens (creating if needed) the state database, migrates it and recovers the queue. */
@@ -119,7 +159,7 @@ export function openState(file: string, opts: StateOptions = {}): State {
   }
   try {
     applyPragmas(db, opts.busyTimeoutMs ?? 5000);
-    if (opts.verify ?? true) quickCheck(db);
+    if (opts.verify ?? true) scanned(db, () => quickCheck(db));
     migrate(db, path);
     const state = makeState(path, db, clock, new JobQueue(db, clock, opts.queue, path));
     if (opts.recover ?? true) recover(state);

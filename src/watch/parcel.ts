@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { reapplyV8Flags } from '../lib/v8flags.js';
 
 export interface WatchEvent {
   /** Absolute, in the platform's spelling. */
@@ -80,6 +81,7 @@ function probeInotify(dir: string): Promise<Error | null> {
     let answer: { code?: string; message: string } | null | undefined;
     worker.once('message', (m: typeof answer) => (answer = m));
     worker.once('error', (e) => (answer = { code: (e as NodeJS.ErrnoException).code, message: e.message }));
+    worker.once('online', reapplyV8Flags);
     worker.once('exit', () => {
       if (answer === null) resolve(null);
       else

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { reapplyV8Flags } from '../lib/v8flags.js';
 import type { IgnoreOptions } from './ignore.js';
 import { openMerge, type OrderedRows, type StreamDiff, type StreamDiffOptions, type WalkOutcome } from './merge.js';
 
@@ -65,6 +66,7 @@ export function startThreadWalks(jobs: WalkJob[]): ThreadWalks | null {
   };
   // Referenced: `once` awaits nothing else while the walk runs.
   port1.on('message', deliver);
+  worker.once('online', reapplyV8Flags);
   worker.on('error', giveUp);
   // What the thread posted before it ended may still wait in the port: read it before giving up.
   worker.on('exit', () => {

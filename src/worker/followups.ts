@@ -6,6 +6,9 @@ import { readsEmbedded } from './annotation.js';
 import type { MappingRuntime } from './mapping.js';
 import { noteSidecars, sidecarCandidates } from './sidecar.js';
 
+/** Rows read at a time when the tag settings changed. */
+const ROWS_PAGE = 1024;
+
 /** A job a full rescan queues besides changed and gone files. */
 export interface FollowUp {
   path: string;
@@ -64,8 +67,8 @@ export function followUps(
   walk: { entries: Pick<ReadonlyMap<string, unknown>, 'has'>; sidecars: Map<string, FileStat> | null; rootMissing: boolean },
   gone: string[],
   deps: {
-    /** The flat rows of FilesRepo.listLean, read only when the tag settings changed. */
-    rows: () => readonly string[];
+    /** Rows after a path in path order, flat as FilesRepo.listAfter; read only when the tag settings changed. */
+    rows: (after: string, limit: number) => readonly string[];
     state: State;
   },
 ): { gone: string[]; jobs: FollowUp[]; commit: () => void } {
@@ -91,19 +94,22 @@ export function followUps(
     embeddedMetadata: readsEmbedded(mapping),
   });
   const before = state.meta.get(annotateKey(mapping.name));
-  const paths: string[] = [];
   if (before !== settings) {
-    const flat = rows();
-    for (let i = 0; i + 3 < flat.length; i += 4) if (!endsWithXmp(flat[i])) paths.push(flat[i]);
-  }
-  if (before !== settings && paths.length > 0) {
     // A state from before tags existed read no metadata and set no tags.
     const was = before
       ? (JSON.parse(before) as { tags: string[]; folderTags: boolean; embeddedMetadata: boolean })
       : { tags: [], folderTags: false, embeddedMetadata: false };
     const all = JSON.stringify(was.tags) !== JSON.stringify(mapping.tags ?? []) || was.folderTags !== (mapping.folderTags ?? false);
     const hasSidecar = (p: string): boolean => sidecarCandidates(p).some((c) => sidecars?.has(c));
-    for (const p of paths) if (all || readsMetadata(posix.basename(p)) || hasSidecar(p)) jobs.push({ path: p, reason: 'annotate' });
+    // A page of rows at a time: a settings change on a share of a million files must not hold the table.
+    for (let after = '', page = rows(after, ROWS_PAGE); page.length > 0; page = rows(after, ROWS_PAGE)) {
+      for (let i = 0; i + 3 < page.length; i += 4) {
+        const p = page[i];
+        if (!endsWithXmp(p) && (all || readsMetadata(posix.basename(p)) || hasSidecar(p))) jobs.push({ path: p, reason: 'annotate' });
+      }
+      after = page[page.length - 4];
+      if (page.length < ROWS_PAGE * 4) break;
+    }
   }
   return {
     gone,

@@ -92,7 +92,7 @@ export async function rescanMapping(
   const { changed, back, rows: known } = walk;
   const entries = presentFiles(walk, (p) => deps.state.files.get(mapping.name, p) !== undefined);
   const extra = followUps(mapping, { entries, sidecars, rootMissing: walk.rootMissing }, walk.gone, {
-    rows: () => deps.state.files.listLean(mapping.name),
+    rows: (after, limit) => deps.state.files.listAfter(mapping.name, after, limit),
     state: deps.state,
   });
   const gone = extra.gone;
