@@ -4,87 +4,178 @@
 // `true`, side by side against one test-server process: rounds alternate the
 // order so neither always runs on a warmer machine. Target: on ≤ 1.10 × off
 // (median wall time). BENCH_META_FILES, BENCH_META_ROUNDS (default 4).
+// BENCH_BASELINE=/path/to/other/dist runs that build too, in the same rounds
+// (each round: both builds, both modes, the order alternating), and prints
+// its rows beside this build's. BENCH_NODE_ARGS (e.g. "--cpu-prof
+// --cpu-prof-dir=/tmp/prof") is passed to every `once`.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { envInt, mainIf, rmDir, rng, runCli, startServer, workDir, writeConfig } from './lib.mjs';
+import { dirname, join, resolve } from 'node:path';
+import { cpuOf, DIST, envInt, mainIf, nodeArgsFromEnv, rmDir, rng, startServer, track, workDir, writeConfig } from './lib.mjs';
 
 /**
  * The machine is shared and noisy: besides wall time, each run reports the CPU
- * seconds of the `once` process itself (all its threads), written at its exit
- * by a module preloaded through NODE_OPTIONS.
+ * seconds of the `once` process itself (all its threads) and of its main
+ * thread alone (which sets the pace: the rest is GC helpers, the walk and
+ * libuv's pool), written at its exit by a module preloaded through NODE_OPTIONS.
  */
 function cpuProbe(dir) {
   const probe = join(dir, 'cpu-probe.mjs');
   writeFileSync(
     probe,
-    `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => { const u = process.cpuUsage(); writeFileSync(process.env.BENCH_CPU_OUT, String((u.user + u.system) / 1e6)); });\n`,
+    `import { readFileSync, writeFileSync } from 'node:fs';
+process.on('exit', () => {
+  const u = process.cpuUsage();
+  let main = null;
+  try {
+    const s = readFileSync('/proc/self/task/' + process.pid + '/stat', 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    main = (Number(f[11]) + Number(f[12])) / 100;
+  } catch {}
+  writeFileSync(process.env.BENCH_CPU_OUT, JSON.stringify({ cpu: (u.user + u.system) / 1e6, main }));
+});
+`,
   );
   return probe;
 }
 
+const MODES = ['off', 'on'];
+
 export async function run() {
   const n = envInt('BENCH_META_FILES', 2000);
   const rounds = envInt('BENCH_META_ROUNDS', 4);
+  const baseline = process.env.BENCH_BASELINE;
+  const builds = baseline ? { baseline: resolve(baseline), this: DIST } : { this: DIST };
   const dir = workDir('meta');
   const local = join(dir, 'tree');
   const bytes = makeJpegs(local, n);
   const server = await startServer();
-  const seconds = { off: [], on: [] };
-  const cpu = { off: [], on: [] };
   const probe = cpuProbe(dir);
-  const requests = { off: 0, on: 0 };
+  /** Per build and mode: wall, CPU, main-thread CPU, the test server's CPU, requests per file. */
+  const stats = {};
+  for (const b of Object.keys(builds))
+    stats[b] = Object.fromEntries(MODES.map((m) => [m, { wall: [], cpu: [], main: [], server: [], requests: 0 }]));
   try {
     for (let round = 0; round < rounds; round++) {
-      for (const mode of round % 2 === 0 ? ['off', 'on'] : ['on', 'off']) {
-        const runDir = join(dir, `${mode}-${round}`);
-        mkdirSync(runDir, { recursive: true });
-        const config = writeConfig(runDir, server, local, {});
-        // Each run mirrors into a folder of its own, from a fresh state: every file is a first upload.
-        const text = readFileSync(config, 'utf8').replace(
-          '    remote: Bench',
-          `    remote: Bench-${mode}-${round}\n    embeddedMetadata: ${mode === 'on'}`,
-        );
-        writeFileSync(config, text);
-        await server.resetCounters();
-        const cpuOut = join(runDir, 'cpu');
-        const r = await runCli(['once', '--config', config], { env: { NODE_OPTIONS: `--import ${probe}`, BENCH_CPU_OUT: cpuOut } });
-        if (r.code !== 0) throw new Error(`once (${mode}) exited ${r.code}: ${r.out.slice(-2000)}`);
-        seconds[mode].push(r.seconds);
-        cpu[mode].push(Number(readFileSync(cpuOut, 'utf8')));
-        requests[mode] = (await server.counters()).requests / n;
+      const order = Object.keys(builds);
+      if (round % 2 === 1) order.reverse();
+      for (const [k, build] of order.entries()) {
+        for (const mode of (round + k) % 2 === 0 ? MODES : [...MODES].reverse()) {
+          const runDir = join(dir, `${build}-${mode}-${round}`);
+          mkdirSync(runDir, { recursive: true });
+          const config = writeConfig(runDir, server, local, {});
+          // Each run mirrors into a folder of its own, from a fresh state: every file is a first upload.
+          const text = readFileSync(config, 'utf8').replace(
+            '    remote: Bench',
+            `    remote: Bench-${build}-${mode}-${round}\n    embeddedMetadata: ${mode === 'on'}`,
+          );
+          writeFileSync(config, text);
+          await server.resetCounters();
+          const cpuOut = join(runDir, 'cpu');
+          const serverBefore = cpuOf(server.pid);
+          const started = performance.now();
+          const r = await once(join(builds[build], 'cli', 'main.js'), config, { NODE_OPTIONS: `--import ${probe}`, BENCH_CPU_OUT: cpuOut });
+          const s = stats[build][mode];
+          s.wall.push((performance.now() - started) / 1000);
+          if (r.code !== 0) throw new Error(`once (${build}, ${mode}) exited ${r.code}: ${r.out.slice(-2000)}`);
+          s.server.push(cpuOf(server.pid) - serverBefore);
+          const used = JSON.parse(readFileSync(cpuOut, 'utf8'));
+          s.cpu.push(used.cpu);
+          if (used.main !== null) s.main.push(used.main);
+          s.requests = (await server.counters()).requests / n;
+        }
       }
     }
-    const tagged = await taggedShare(server, `Bench-on-0`, n);
-    const off = median(seconds.off);
-    const on = median(seconds.on);
-    const ratio = on / off;
-    const cpuRatio = median(cpu.on) / median(cpu.off);
+    const tagged = await taggedShare(server, `Bench-this-on-0`, n);
     const list = (xs) => xs.map((x) => x.toFixed(1)).join(', ');
     const tag = `7 first sync ${n} JPEGs with XMP (${Math.round(bytes / n / 1024)} KB mean), loopback, ${rounds} rounds`;
-    return [
-      {
+    const rows = [];
+    for (const build of Object.keys(builds)) {
+      const st = stats[build];
+      const name = baseline ? (build === 'this' ? ' (this build)' : ` (${baseline})`) : '';
+      for (const mode of MODES) {
+        const s = st[mode];
+        rows.push({
+          bench: tag,
+          figure: `embeddedMetadata: ${mode === 'on'}${name}`,
+          value: n / median(s.wall),
+          unit: 'files/s',
+          ratio:
+            `wall ${list(s.wall)} s, CPU ${list(s.cpu)} s` +
+            (s.main.length ? `, main thread ${list(s.main)} s` : '') +
+            `, server ${list(s.server)} s; ${s.requests.toFixed(2)} req/file` +
+            (mode === 'on' && build === 'this' ? `; ${tagged} of ${n} assets tagged` : ''),
+        });
+      }
+      const ratio = median(st.on.wall) / median(st.off.wall);
+      rows.push({
         bench: tag,
-        figure: 'embeddedMetadata: false',
-        value: n / off,
-        unit: 'files/s',
-        ratio: `wall ${list(seconds.off)} s, CPU ${list(cpu.off)} s; ${requests.off.toFixed(2)} req/file`,
-      },
-      {
+        figure: `wall time on ÷ off (medians)${name}`,
+        value: ratio,
+        unit: '×',
+        target: '≤ 1.10',
+        ok: ratio <= 1.1 && (build !== 'this' || tagged === n),
+      });
+      // What the reading costs the daemon's own CPU: the time above also holds the server's work.
+      rows.push({
         bench: tag,
-        figure: 'embeddedMetadata: true',
-        value: n / on,
-        unit: 'files/s',
-        ratio: `wall ${list(seconds.on)} s, CPU ${list(cpu.on)} s; ${requests.on.toFixed(2)} req/file; ${tagged} of ${n} assets tagged`,
-      },
-      { bench: tag, figure: 'wall time on ÷ off (medians)', value: ratio, unit: '×', target: '≤ 1.10', ok: ratio <= 1.1 && tagged === n },
-      // What the reading costs the daemon's own CPU: the time above also holds the server's work, the same in both.
-      { bench: tag, figure: 'CPU of `once` on ÷ off (medians)', value: cpuRatio, unit: '×' },
-    ];
+        figure: `CPU of \`once\` on ÷ off (medians)${name}`,
+        value: median(st.on.cpu) / median(st.off.cpu),
+        unit: '×',
+      });
+      if (st.on.main.length && st.off.main.length)
+        rows.push({
+          bench: tag,
+          figure: `main-thread CPU of \`once\` on ÷ off (medians)${name}`,
+          value: median(st.on.main) / median(st.off.main),
+          unit: '×',
+        });
+      // The machine's two cores are shared by `once` and the test server: wall time follows the sum.
+      rows.push({
+        bench: tag,
+        figure: `CPU of \`once\` + server on ÷ off (medians)${name}`,
+        value: median(st.on.cpu.map((c, i) => c + st.on.server[i])) / median(st.off.cpu.map((c, i) => c + st.off.server[i])),
+        unit: '×',
+      });
+    }
+    if (baseline) {
+      // The builds side by side: what this build's reading costs against the baseline's, same rounds.
+      for (const mode of MODES) {
+        const [b, t] = [stats.baseline[mode], stats.this[mode]];
+        rows.push({
+          bench: tag,
+          figure: `${mode}: CPU of \`once\` this ÷ baseline (medians)`,
+          value: median(t.cpu) / median(b.cpu),
+          unit: '×',
+        });
+        if (t.main.length && b.main.length)
+          rows.push({
+            bench: tag,
+            figure: `${mode}: main-thread CPU this ÷ baseline (medians)`,
+            value: median(t.main) / median(b.main),
+            unit: '×',
+          });
+      }
+    }
+    return rows;
   } finally {
     await server.stop();
     rmDir(dir);
   }
+}
+
+function once(cli, config, env) {
+  const child = track(
+    spawn(process.execPath, [...nodeArgsFromEnv(), cli, 'once', '--config', config], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  return new Promise((r) => child.once('exit', (code) => r({ code, out })));
 }
 
 function median(xs) {
@@ -110,7 +201,7 @@ async function taggedShare(server, folderName, n) {
 }
 
 /** n JPEGs in 20 folders: an XMP APP1 segment (Lightroom-like), then scan data to 50–500 KB. */
-function makeJpegs(root, n) {
+export function makeJpegs(root, n) {
   const rand = rng(17);
   // Entropy-coded data stands in for the picture; no 0xFF in it, so no marker appears.
   const noise = randomBytes(500 * 1024);

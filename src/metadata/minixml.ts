@@ -7,14 +7,26 @@ import type { XmlNode } from './rdf.js';
  * Anything else — comments, CDATA, DTDs, names outside ASCII, a duplicate
  * attribute, a tag that does not close — returns null, and the caller hands
  * the packet to fast-xml-parser: this reader never guesses.
+ *
+ * Tags are matched by regular expressions rather than scanned character by
+ * character: a first sync reads each packet once, mostly before the JIT has
+ * compiled the scanner, and interpreted loops over every character were the
+ * larger part of the reading's cost.
  */
+const NAME = '[A-Za-z_][\\w.:-]*';
+const S = '[ \\t\\r\\n]';
+/** A start tag: its name, its attributes (each after whitespace, values without `<`), `/` when empty. */
+const START = new RegExp(`<(${NAME})((?:${S}+${NAME}${S}*=${S}*(?:"[^"<]*"|'[^'<]*'))*)${S}*(/?)>`, 'y');
+const ATTRIBUTE = new RegExp(`${S}+(${NAME})${S}*=${S}*(?:"([^"<]*)"|'([^'<]*)')`, 'g');
+const END = new RegExp(`</(${NAME})${S}*>`, 'y');
+
 export function parseMiniXml(text: string): XmlNode[] | null {
   const root: XmlNode[] = [];
   const open: XmlNode[] = [];
+  let current: XmlNode | undefined;
   let i = 0;
   while (i < text.length) {
     const lt = text.indexOf('<', i);
-    const current = open.length > 0 ? open[open.length - 1] : undefined;
     // Text outside any element says nothing to rdf.ts; inside one, each piece is trimmed as fast-xml-parser does.
     if (current && lt !== i) current.text += text.slice(i, lt < 0 ? text.length : lt).trim();
     if (lt < 0) break;
@@ -24,81 +36,37 @@ export function parseMiniXml(text: string): XmlNode[] | null {
       if (end < 0) return null;
       i = end + 2;
     } else if (next === 0x2f /* / */) {
-      const nameEnd = nameAt(text, lt + 2);
-      const gt = spaces(text, nameEnd);
-      const top = open.pop();
-      if (
-        nameEnd === lt + 2 ||
-        !top ||
-        text.charCodeAt(gt) !== 0x3e ||
-        !text.startsWith(top.name, lt + 2) ||
-        top.name.length !== nameEnd - lt - 2
-      )
-        return null;
-      i = gt + 1;
+      END.lastIndex = lt;
+      const m = END.exec(text);
+      if (!m || !current || m[1] !== current.name) return null;
+      open.pop();
+      current = open.length > 0 ? open[open.length - 1] : undefined;
+      i = END.lastIndex;
     } else {
-      const el: XmlNode = { name: '', attributes: null, children: [], text: '' };
-      const end = startTag(text, lt + 1, el);
-      if (end < 0) return null;
+      START.lastIndex = lt;
+      const m = START.exec(text);
+      if (!m) return null;
+      const el: XmlNode = { name: m[1], attributes: m[2] ? attributesOf(m[2]) : null, children: [], text: '' };
+      if (m[2] && !el.attributes) return null;
       (current ? current.children : root).push(el);
-      if (text.charCodeAt(end - 2) !== 0x2f /* / */) open.push(el);
-      i = end;
+      if (!m[3]) {
+        open.push(el);
+        current = el;
+      }
+      i = START.lastIndex;
     }
   }
   return open.length === 0 ? root : null;
 }
 
-/** Fills `el` from the tag at `from` (just past its `<`); returns the index past its `>`, or -1. */
-function startTag(text: string, from: number, el: XmlNode): number {
-  let at = nameAt(text, from);
-  if (at === from) return -1;
-  el.name = text.slice(from, at);
-  for (;;) {
-    const after = spaces(text, at);
-    const spaced = after > at;
-    at = after;
-    const c = text.charCodeAt(at);
-    if (c === 0x3e /* > */) return at + 1;
-    if (c === 0x2f /* / */) return text.charCodeAt(at + 1) === 0x3e ? at + 2 : -1;
-    if (!spaced) return -1;
-    const keyEnd = nameAt(text, at);
-    if (keyEnd === at) return -1;
-    const key = text.slice(at, keyEnd);
-    const eq = spaces(text, keyEnd);
-    if (text.charCodeAt(eq) !== 0x3d /* = */) return -1;
-    const open = spaces(text, eq + 1);
-    const quote = text[open];
-    if (quote !== '"' && quote !== "'") return -1;
-    const close = text.indexOf(quote, open + 1);
-    if (close < 0) return -1;
-    const value = text.slice(open + 1, close);
-    if (value.includes('<') || key === '__proto__') return -1;
-    el.attributes ??= {};
-    const attributes = el.attributes;
-    if (Object.hasOwn(attributes, key)) return -1;
-    attributes[key] = value.trim();
-    at = close + 1;
+/** The attributes of a start tag, values trimmed; null for a duplicate or a key that would reach the prototype. */
+function attributesOf(source: string): Record<string, string> | null {
+  const attributes: Record<string, string> = {};
+  ATTRIBUTE.lastIndex = 0;
+  for (let m = ATTRIBUTE.exec(source); m; m = ATTRIBUTE.exec(source)) {
+    const key = m[1];
+    if (key === '__proto__' || Object.hasOwn(attributes, key)) return null;
+    attributes[key] = (m[2] ?? m[3]).trim();
   }
-}
-
-/** The end of an ASCII XML name starting at `from` (`from` itself when there is none). */
-function nameAt(text: string, from: number): number {
-  let at = from;
-  for (; at < text.length; at++) {
-    const c = text.charCodeAt(at);
-    const letter = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
-    if (letter) continue;
-    const more = (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x3a || c === 0x2d;
-    if (!more || at === from) break;
-  }
-  return at;
-}
-
-function spaces(text: string, from: number): number {
-  let at = from;
-  for (; at < text.length; at++) {
-    const c = text.charCodeAt(at);
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
-  }
-  return at;
+  return attributes;
 }

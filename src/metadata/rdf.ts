@@ -51,7 +51,7 @@ export function xmpText(packet: string): string | null {
  */
 export function fromTree(root: XmlNode[]): FileMetadata {
   const found: FileMetadata = {};
-  for (const { el, ns } of descriptions(root, new Map(WELL_KNOWN))) readProperties(el, ns, found);
+  readDescriptions(root, new Map(WELL_KNOWN), found, 0);
   return found;
 }
 
@@ -77,19 +77,21 @@ function localOf(name: string): string {
   return name.slice(name.indexOf(':') + 1);
 }
 
-/** The children of every rdf:RDF, wherever it sits (x:xmpmeta, an SVG's metadata, bare). */
-function descriptions(els: XmlNode[], parentNs: Ns, depth = 0): Array<{ el: XmlNode; ns: Ns }> {
-  const out: Array<{ el: XmlNode; ns: Ns }> = [];
-  if (depth > 16) return out;
+/**
+ * Reads the children of every rdf:RDF, wherever it sits (x:xmpmeta, an SVG's
+ * metadata, bare), in document order as it meets them: each is read where
+ * it is found, with no list of them built first.
+ */
+function readDescriptions(els: XmlNode[], parentNs: Ns, found: FileMetadata, depth: number): void {
+  if (depth > 16) return;
   for (const el of els) {
     const ns = scope(el, parentNs);
     if (localOf(el.name) === 'RDF' && uriOf(el.name, ns) === RDF) {
-      for (const d of el.children) out.push({ el: d, ns: scope(d, ns) });
+      for (const d of el.children) readProperties(d, scope(d, ns), found);
     } else {
-      out.push(...descriptions(el.children, ns, depth + 1));
+      readDescriptions(el.children, ns, found, depth + 1);
     }
   }
-  return out;
 }
 
 function readProperties(desc: XmlNode, ns: Ns, found: FileMetadata): void {
@@ -113,13 +115,15 @@ function readProperties(desc: XmlNode, ns: Ns, found: FileMetadata): void {
 function readProperty(uri: string, local: string, value: XmlNode | string, ns: Ns, found: FileMetadata, pdf: { value?: string }): void {
   if (uri === PDF && local === 'Keywords') pdf.value ??= texts(value, ns)[0];
   if (uri !== DC) return;
-  const values = texts(value, ns);
+  // The rdf:li items are looked up once for both the values and an Alt's x-default.
+  const lis = typeof value === 'string' ? undefined : items(value, ns);
+  const values = texts(value, ns, lis);
   if (values.length === 0) return;
   if (local === 'subject') found.keywords ??= values;
-  else if (local === 'title') found.title ??= preferred(value, ns) ?? values[0];
-  else if (local === 'description') found.description ??= preferred(value, ns) ?? values[0];
+  else if (local === 'title') found.title ??= preferred(lis) ?? values[0];
+  else if (local === 'description') found.description ??= preferred(lis) ?? values[0];
   else if (local === 'creator') found.creator ??= values.join(', ');
-  else if (local === 'rights') found.copyright ??= preferred(value, ns) ?? values[0];
+  else if (local === 'rights') found.copyright ??= preferred(lis) ?? values[0];
 }
 
 function ownText(el: XmlNode): string {
@@ -136,17 +140,16 @@ function items(prop: XmlNode, ns: Ns): XmlNode[] {
   return lis;
 }
 
-function texts(value: XmlNode | string, ns: Ns): string[] {
+function texts(value: XmlNode | string, ns: Ns, lis?: XmlNode[]): string[] {
   if (typeof value === 'string') return value.trim() ? [value.trim()] : [];
-  const lis = items(value, ns).map(ownText).filter(Boolean);
-  if (lis.length > 0) return lis;
+  const said = (lis ?? items(value, ns)).map(ownText).filter(Boolean);
+  if (said.length > 0) return said;
   const own = ownText(value);
   return own ? [own] : [];
 }
 
 /** An Alt's x-default entry. */
-function preferred(value: XmlNode | string, ns: Ns): string | undefined {
-  if (typeof value === 'string') return undefined;
-  const li = items(value, ns).find((l) => l.attributes?.['xml:lang'] === 'x-default');
+function preferred(lis: XmlNode[] | undefined): string | undefined {
+  const li = lis?.find((l) => l.attributes?.['xml:lang'] === 'x-default');
   return li ? ownText(li) || undefined : undefined;
 }

@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { PacketScanner } from './packets.js';
 import { preferFirst, type FileMetadata } from './types.js';
-import { readXmp } from './load.js';
+import { readXmp, readXmpQuick } from './load.js';
 import { metadataBlocks, viaExifr } from './exifr.js';
 import { readJpeg } from './jpeg.js';
 
@@ -100,6 +100,35 @@ export class MetadataSniffer {
       this.#headBytes += part.length;
     }
     if (reader.scan) this.#scan(chunk, position);
+  }
+
+  /**
+   * What the file says, when the pass showed all of it and the readers in
+   * this module take it (a JPEG, an ordinary packet): answered without a
+   * promise, as a first sync asks once per file. Undefined: ask result().
+   */
+  resultNow(): FileMetadata | undefined {
+    const reader = this.#reader;
+    if (!reader) return {};
+    if (this.#next < Math.min(this.size, this.#needed(reader))) return undefined;
+    let xmp: FileMetadata | undefined;
+    let iptc: FileMetadata = {};
+    if (reader.exifr && this.#headBytes > 0) {
+      const jpeg = readJpeg(this.#head.length === 1 ? this.#head[0] : Buffer.concat(this.#head));
+      if (!jpeg) return undefined;
+      if (jpeg.xmp !== undefined) {
+        xmp = readXmpQuick(jpeg.xmp);
+        if (!xmp) return undefined;
+      }
+      iptc = jpeg.iptc;
+    }
+    const packet = xmp ? undefined : reader.scan ? this.#scanner.best() : undefined;
+    if (packet) {
+      xmp = readXmpQuick(packet);
+      if (!xmp) return undefined;
+    }
+    this.#head = [];
+    return normalise(preferFirst(xmp, iptc));
   }
 
   /** What the file says; `file` fills in what the pass did not show. Never throws for a file that does not parse. */

@@ -172,8 +172,8 @@ export class SquidexClient {
   // ---- folders -------------------------------------------------------------------------------
 
   /** Children of `parentId` in server order (by name); without it, every folder of the app. */
-  async listFolders(parentId?: string): Promise<FolderDto[]> {
-    const r = await this.call('GET', '/assets/folders', { query: { parentId }, ctx: { operation: 'list folders' } });
+  async listFolders(parentId?: string, opts: { signal?: AbortSignal } = {}): Promise<FolderDto[]> {
+    const r = await this.call('GET', '/assets/folders', { query: { parentId }, signal: opts.signal, ctx: { operation: 'list folders' } });
     return ((r.body as { items?: FolderDto[] }).items ?? []).map(toFolder);
   }
 
@@ -185,21 +185,26 @@ export class SquidexClient {
     return toFolder(r.body as FolderDto);
   }
 
-  async renameFolder(id: string, name: string): Promise<FolderDto> {
+  async renameFolder(id: string, name: string, opts: { signal?: AbortSignal } = {}): Promise<FolderDto> {
     const r = await this.call('PUT', `/assets/folders/${enc(id)}`, {
       json: { folderName: name },
+      signal: opts.signal,
       ctx: { operation: `rename folder to "${name}"` },
     });
     return toFolder(r.body as FolderDto);
   }
 
-  async moveFolder(id: string, parentId: string): Promise<FolderDto> {
-    const r = await this.call('PUT', `/assets/folders/${enc(id)}/parent`, { json: { parentId }, ctx: { operation: 'move folder' } });
+  async moveFolder(id: string, parentId: string, opts: { signal?: AbortSignal } = {}): Promise<FolderDto> {
+    const r = await this.call('PUT', `/assets/folders/${enc(id)}/parent`, {
+      json: { parentId },
+      signal: opts.signal,
+      ctx: { operation: 'move folder' },
+    });
     return toFolder(r.body as FolderDto);
   }
 
-  async deleteFolder(id: string): Promise<void> {
-    await this.call('DELETE', `/assets/folders/${enc(id)}`, { ctx: { operation: 'delete folder' } });
+  async deleteFolder(id: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.call('DELETE', `/assets/folders/${enc(id)}`, { signal: opts.signal, ctx: { operation: 'delete folder' } });
   }
 
   // ---- assets --------------------------------------------------------------------------------
@@ -241,10 +246,11 @@ export class SquidexClient {
   }
 
   /** With `expectedVersion`, a change made on the server meanwhile makes this a 412 (VERSION_CONFLICT), not a lost edit. */
-  async annotate(id: string, input: AnnotateInput, opts: { expectedVersion?: number } = {}): Promise<AssetDto> {
+  async annotate(id: string, input: AnnotateInput, opts: { expectedVersion?: number; signal?: AbortSignal } = {}): Promise<AssetDto> {
     const r = await this.call('PUT', `/assets/${enc(id)}`, {
       json: input,
       ifMatch: opts.expectedVersion,
+      signal: opts.signal,
       ctx: { operation: 'annotate', fileName: input.fileName },
     });
     return r.body as AssetDto;
@@ -266,8 +272,12 @@ export class SquidexClient {
     return r.body as BulkResult[];
   }
 
-  async moveAsset(id: string, parentId: string): Promise<AssetDto> {
-    const r = await this.call('PUT', `/assets/${enc(id)}/parent`, { json: { parentId }, ctx: { operation: 'move asset' } });
+  async moveAsset(id: string, parentId: string, opts: { signal?: AbortSignal } = {}): Promise<AssetDto> {
+    const r = await this.call('PUT', `/assets/${enc(id)}/parent`, {
+      json: { parentId },
+      signal: opts.signal,
+      ctx: { operation: 'move asset' },
+    });
     return r.body as AssetDto;
   }
 
@@ -275,16 +285,17 @@ export class SquidexClient {
    * Always with `checkReferrers=true`: an asset that content still uses is refused with a 400
    * whose errorCode is OBJECT_REFERENCED (see isReferencedError), permanent deletes too.
    */
-  async deleteAsset(id: string, opts: { permanent?: boolean } = {}): Promise<void> {
+  async deleteAsset(id: string, opts: { permanent?: boolean; signal?: AbortSignal } = {}): Promise<void> {
     await this.call('DELETE', `/assets/${enc(id)}`, {
       query: { checkReferrers: true, permanent: opts.permanent ?? false },
+      signal: opts.signal,
       ctx: { operation: 'delete asset' },
     });
   }
 
-  async getAsset(id: string): Promise<AssetDto | null> {
+  async getAsset(id: string, opts: { signal?: AbortSignal } = {}): Promise<AssetDto | null> {
     try {
-      return (await this.call('GET', `/assets/${enc(id)}`, { ctx: { operation: 'get asset' } })).body as AssetDto;
+      return (await this.call('GET', `/assets/${enc(id)}`, { signal: opts.signal, ctx: { operation: 'get asset' } })).body as AssetDto;
     } catch (e) {
       if (e instanceof SquidexError && e.status === 404) return null;
       throw e;
@@ -297,7 +308,7 @@ export class SquidexClient {
    * page again and again), or MAX_FIND_RESULTS (ids de-duplicated, since rows can
    * shift between pages).
    */
-  async findAssets(q: FindAssetsQuery): Promise<AssetDto[]> {
+  async findAssets(q: FindAssetsQuery, opts: { signal?: AbortSignal } = {}): Promise<AssetDto[]> {
     const clauses: string[] = [];
     if (q.fileHash !== undefined) clauses.push(`fileHash eq ${odataString(q.fileHash)}`);
     if (q.fileName !== undefined) clauses.push(`fileName eq ${odataString(q.fileName)}`);
@@ -309,6 +320,7 @@ export class SquidexClient {
     const fetchPage = async (top: number, skip: number): Promise<AssetDto[]> => {
       const r = await this.call('GET', '/assets', {
         query: { parentId: q.parentId, $filter: filter, $top: top, $skip: skip || undefined },
+        signal: opts.signal,
         ctx: { operation: 'find assets' },
       });
       return (r.body as { items?: AssetDto[] }).items ?? [];

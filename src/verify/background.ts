@@ -116,7 +116,7 @@ export class BackgroundVerify {
         );
         let left = v.differences;
         if (this.opts.mode === 'restore' && !this.opts.paused().includes(v.mapping)) {
-          const repaired = await repairDifferences(v.differences, result, ctx);
+          const repaired = await repairDifferences(v.differences, result, ctx, signal);
           this.opts.wake();
           for (const d of [...repaired.fixed, ...repaired.queued])
             this.#log.warn(

@@ -25,11 +25,11 @@ export interface GuardDeps {
 export class ServerChangeGuard {
   constructor(private readonly deps: GuardDeps) {}
 
-  async beforeReplace(mapping: string, row: FileRow): Promise<Outcome | undefined> {
+  async beforeReplace(mapping: string, row: FileRow, signal?: AbortSignal): Promise<Outcome | undefined> {
     const { client, state, logger, clock, mode } = this.deps;
     let asset: Awaited<ReturnType<typeof client.getAsset>>;
     try {
-      asset = await client.getAsset(row.assetId);
+      asset = await client.getAsset(row.assetId, { signal });
     } catch (e) {
       if (e instanceof SyncError && e.code === 'GONE') return undefined;
       throw e;

@@ -27,8 +27,8 @@ export class FolderTree {
     }
   }
 
-  static async read(api: ListingApi): Promise<FolderTree> {
-    return new FolderTree(await api.listFolders());
+  static async read(api: ListingApi, signal?: AbortSignal): Promise<FolderTree> {
+    return new FolderTree(await api.listFolders(undefined, { signal }));
   }
 
   /** 'A/B' of a folder id ('' for the root), or undefined when the folder does not exist. */

@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import { untilAborted } from '../lib/abort.js';
 import { describeError, SyncError } from '../lib/errors.js';
 import type { AssetDto } from '../squidex/index.js';
 import { immediate, type ReconcileContext } from '../worker/context.js';
@@ -30,14 +31,17 @@ const GLOBAL = new Set(['AUTH_FAILED', 'FORBIDDEN', 'TLS', 'APP_NOT_FOUND']);
  * under the same id into its folder (re-creating a deleted asset, replacing the
  * content, moving it back) and stamps its name: the file is read and sent only
  * by the worker's upload path. Unknown assets are left alone.
+ *
+ * `signal` (the daemon stopping) cuts the request on the wire: what was not put
+ * back is not recorded, and the next verify finds it again.
  */
 export async function repairDifferences(
   differences: readonly Difference[],
   server: { tree: FolderTree; assets: ReadonlyMap<string, AssetDto> },
   ctx: ReconcileContext,
+  signal?: AbortSignal,
 ): Promise<RepairResult> {
   const result: RepairResult = { fixed: [], queued: [], left: [], failed: [] };
-  const files = ctx.state.files;
   forgetStaleFolders(differences, server.tree, ctx);
   const byPath = new Map<string, Difference[]>();
   for (const d of differences) {
@@ -49,7 +53,26 @@ export async function repairDifferences(
     }
   }
   const jobs: Array<{ mapping: string; path: string; reason: string; delayMs: number }> = [];
-  for (const group of byPath.values()) {
+  try {
+    await repairGroups(byPath.values(), server, ctx, jobs, result, signal);
+  } finally {
+    // Queued even when a request below threw (the daemon stopping, Squidex refusing):
+    // a row whose hash was cleared for a re-upload must not be left without its job.
+    if (jobs.length > 0) ctx.state.jobs.enqueueMany(jobs);
+  }
+  return result;
+}
+
+async function repairGroups(
+  groups: Iterable<Difference[]>,
+  server: { assets: ReadonlyMap<string, AssetDto> },
+  ctx: ReconcileContext,
+  jobs: Array<{ mapping: string; path: string; reason: string; delayMs: number }>,
+  result: RepairResult,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const files = ctx.state.files;
+  for (const group of groups) {
     const { mapping: name, path } = group[0];
     const mapping = ctx.mappings.get(name);
     const kinds = new Set(group.map((d) => d.kind));
@@ -69,15 +92,13 @@ export async function repairDifferences(
     const misplaced = group.filter((d) => d.kind === 'moved' || d.kind === 'renamed');
     if (misplaced.length === 0 || !row?.sha256) continue;
     try {
-      await putBack(mapping, path, row.sha256, server.assets.get(row.assetId), kinds, ctx);
+      await putBack(mapping, path, row.sha256, server.assets.get(row.assetId), kinds, ctx, signal);
       result.fixed.push(...misplaced);
     } catch (e) {
-      if (e instanceof SyncError && (GLOBAL.has(e.code) || e.retry !== 'never')) throw e;
+      if (signal?.aborted || (e instanceof SyncError && (GLOBAL.has(e.code) || e.retry !== 'never'))) throw e;
       for (const d of misplaced) result.failed.push({ difference: d, error: describeError(e) });
     }
   }
-  if (jobs.length > 0) ctx.state.jobs.enqueueMany(jobs);
-  return result;
 }
 
 async function putBack(
@@ -87,13 +108,18 @@ async function putBack(
   seen: AssetDto | undefined,
   kinds: ReadonlySet<Difference['kind']>,
   ctx: ReconcileContext,
+  signal: AbortSignal | undefined,
 ): Promise<void> {
   const row = ctx.state.files.get(mapping.name, path)!;
-  let asset = seen ?? (await ctx.client.getAsset(row.assetId));
+  let asset = seen ?? (await ctx.client.getAsset(row.assetId, { signal }));
   if (!asset) throw new SyncError('GONE', `${path}: its asset ${row.assetId} was deleted meanwhile; the next verify re-uploads it.`);
-  if (kinds.has('moved')) asset = await ctx.client.moveAsset(asset.id, await ctx.resolver.resolve(remoteDirOf(mapping, path)));
+  if (kinds.has('moved')) {
+    // The resolve is shared (single-flight with the workers) and takes no signal: a stop leaves it.
+    const parentId = await untilAborted(ctx.resolver.resolve(remoteDirOf(mapping, path)), signal);
+    asset = await ctx.client.moveAsset(asset.id, parentId, { signal });
+  }
   // stamp() renames (with a detour for a case-only rename) and keeps the asset's other metadata.
-  if (asset.fileName !== posix.basename(path)) asset = await stamp(asset, { mapping, relPath: path, sha256 }, immediate(ctx));
+  if (asset.fileName !== posix.basename(path)) asset = await stamp(asset, { mapping, relPath: path, sha256, signal }, immediate(ctx));
   ctx.state.files.recordSynced({ ...row, parentId: asset.parentId, version: asset.version, syncedAt: ctx.clock.now() });
 }
 

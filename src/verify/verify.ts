@@ -45,7 +45,7 @@ export async function verifyMappings(
   const { state, client } = deps;
   const store = verifyStore(state.db);
   await deps.pace?.();
-  const tree = await FolderTree.read(client);
+  const tree = await FolderTree.read(client, deps.signal);
   const all = new Map<string, AssetDto>();
   const verdicts: MappingVerdict[] = [];
   for (const m of mappings) {

@@ -7,7 +7,7 @@ import { annotates, desired, isEmpty, mergeAnnotation, readsEmbedded, sameAnnota
 import type { JobContext } from './context.js';
 import { META_PATH, META_SHA, remoteFileOf, type MappingRuntime } from './mapping.js';
 import type { OpenFile } from './openfile.js';
-import { readSidecar, storedSource } from './sidecar.js';
+import { mayHaveSidecar, readSidecar, storedSource, type Sidecar } from './sidecar.js';
 
 /**
  * What the file just read says (from the same pass as its hash or upload;
@@ -23,8 +23,12 @@ export async function annotation(
 ): Promise<{ plan?: AnnotationPlan; source?: FileMetadata }> {
   if (!annotates(at.mapping)) return {};
   // Only files of a kind that carries metadata were read for it; the rest say nothing and store nothing.
-  const source = opened.sniff?.wanted ? await opened.sniff.result(opened.file, opts.signal) : undefined;
-  return { plan: await planFor(at, ctx, { file: source ?? null, fresh: opts.fresh, brandNew: opts.brandNew }), source };
+  const sniff = opened.sniff?.wanted ? opened.sniff : undefined;
+  const source = sniff ? (sniff.resultNow() ?? (await sniff.result(opened.file, opts.signal))) : undefined;
+  const planOpts = { file: source ?? null, fresh: opts.fresh, brandNew: opts.brandNew };
+  // No sidecar to look for (most folders): planned without a promise, as a first sync does once per file.
+  const plan = mayHaveSidecar(at.mapping, at.relPath) ? await planFor(at, ctx, planOpts) : planWith(at, ctx, planOpts, undefined);
+  return { plan, source };
 }
 
 /** The asset of a path in a mapping. */
@@ -39,6 +43,8 @@ export interface StampOf {
   mapping: MappingRuntime;
   relPath: string;
   sha256: string;
+  /** The job aborted at a stop: the request on the wire is cut (the stamp waits for the job's next run). */
+  signal?: AbortSignal;
 }
 
 /** What the file said, kept so a sidecar or config change later needs no new read of it. */
@@ -89,13 +95,23 @@ export async function planFor(
   ctx: JobContext,
   opts: { file?: FileMetadata | null; fresh: boolean; brandNew?: boolean },
 ): Promise<AnnotationPlan | undefined> {
+  const sidecar = readsEmbedded(at.mapping) ? await readSidecar(at.mapping, at.relPath, ctx.logger) : undefined;
+  return planWith(at, ctx, opts, sidecar);
+}
+
+/** planFor with the sidecar already looked for. */
+function planWith(
+  at: AssetAt,
+  ctx: JobContext,
+  opts: { file?: FileMetadata | null; fresh: boolean; brandNew?: boolean },
+  sidecar: Sidecar | undefined,
+): AnnotationPlan | undefined {
   const { mapping, relPath, assetId } = at;
   const row = opts.brandNew ? undefined : ctx.state.annotations.get(assetId);
   const had = row?.applied ?? { tags: [], metadata: {} };
   if (!annotates(mapping) && isEmpty(had)) return undefined;
   const embedded = readsEmbedded(mapping);
   const file = opts.file !== undefined ? opts.file : embedded ? storedSource(row?.source) : null;
-  const sidecar = embedded ? await readSidecar(mapping, relPath, ctx.logger) : undefined;
   if (sidecar) {
     // Applied with this file's tags: a rescan sees the sidecar as it was read here, not as new.
     const write = (): void => ctx.state.sidecars.put(mapping.name, sidecar.path, sidecar.size, sidecar.mtimeMs);
@@ -114,22 +130,29 @@ export async function planFor(
  * outside the pool.
  */
 export async function stamp(asset: AssetDto, of: StampOf, ctx: JobContext, plan?: AnnotationPlan): Promise<AssetDto> {
-  const { mapping, relPath, sha256 } = of;
+  const { mapping, relPath, sha256, signal } = of;
   await ctx.stamper.before(asset.id);
   const fileName = posix.basename(relPath);
   const stampKeys = { [META_SHA]: sha256, [META_PATH]: remoteFileOf(mapping, relPath) };
-  return writeMerged(asset, ctx, plan, async (current, merged) => {
-    const body: AnnotateInput = { metadata: { ...(merged?.metadata ?? current.metadata ?? {}), ...stampKeys } };
-    if (merged?.tags) body.tags = merged.tags;
-    if (current.fileName === fileName) return ctx.client.annotate(current.id, body, { expectedVersion: current.version });
-    let version = current.version;
-    if (current.fileName.toLowerCase() === fileName.toLowerCase()) {
-      // Squidex compares names case-insensitively and would ignore a
-      // case-only rename; a detour through another name makes it stick.
-      version = (await ctx.client.annotate(current.id, { fileName: `${fileName}.renaming` }, { expectedVersion: version })).version;
-    }
-    return ctx.client.annotate(current.id, { ...body, fileName, slug: slugify(fileName) }, { expectedVersion: version });
-  });
+  return writeMerged(
+    asset,
+    ctx,
+    plan,
+    async (current, merged) => {
+      const body: AnnotateInput = { metadata: { ...(merged?.metadata ?? current.metadata ?? {}), ...stampKeys } };
+      if (merged?.tags) body.tags = merged.tags;
+      if (current.fileName === fileName) return ctx.client.annotate(current.id, body, { expectedVersion: current.version, signal });
+      let version = current.version;
+      if (current.fileName.toLowerCase() === fileName.toLowerCase()) {
+        // Squidex compares names case-insensitively and would ignore a
+        // case-only rename; a detour through another name makes it stick.
+        version = (await ctx.client.annotate(current.id, { fileName: `${fileName}.renaming` }, { expectedVersion: version, signal }))
+          .version;
+      }
+      return ctx.client.annotate(current.id, { ...body, fileName, slug: slugify(fileName) }, { expectedVersion: version, signal });
+    },
+    signal,
+  );
 }
 
 /**
@@ -138,13 +161,20 @@ export async function stamp(asset: AssetDto, of: StampOf, ctx: JobContext, plan?
  * file moved under folderTags), without an upload. Nothing is sent when
  * nothing of ours changes. False when nothing was written.
  */
-export async function reannotate(mapping: MappingRuntime, row: FileRow, ctx: JobContext, file?: FileMetadata | null): Promise<boolean> {
+export async function reannotate(
+  mapping: MappingRuntime,
+  row: FileRow,
+  ctx: JobContext,
+  file?: FileMetadata | null,
+  /** The job aborted at a stop: the request on the wire is cut, and nothing is recorded. */
+  signal?: AbortSignal,
+): Promise<boolean> {
   const plan = await planFor({ mapping, relPath: row.path, assetId: row.assetId }, ctx, { file, fresh: false });
   // What squidex-sync owns is what it wants: nothing to ask the server.
   if (!plan || sameAnnotation(plan.want, plan.had)) return false;
   let asset: AssetDto | null;
   try {
-    asset = await ctx.client.getAsset(row.assetId);
+    asset = await ctx.client.getAsset(row.assetId, { signal });
   } catch (e) {
     if (isGoneOnServer(e)) return false;
     throw e;
@@ -152,14 +182,20 @@ export async function reannotate(mapping: MappingRuntime, row: FileRow, ctx: Job
   if (!asset) return false; // deleted on the server: the next upload brings it back
   await ctx.stamper.before(row.assetId);
   let wrote = false;
-  await writeMerged(asset, ctx, plan, async (current, merged) => {
-    if (!merged?.tags && !merged?.metadata) return current;
-    wrote = true;
-    const body: AnnotateInput = {};
-    if (merged.tags) body.tags = merged.tags;
-    if (merged.metadata) body.metadata = merged.metadata;
-    return ctx.client.annotate(current.id, body, { expectedVersion: current.version });
-  });
+  await writeMerged(
+    asset,
+    ctx,
+    plan,
+    async (current, merged) => {
+      if (!merged?.tags && !merged?.metadata) return current;
+      wrote = true;
+      const body: AnnotateInput = {};
+      if (merged.tags) body.tags = merged.tags;
+      if (merged.metadata) body.metadata = merged.metadata;
+      return ctx.client.annotate(current.id, body, { expectedVersion: current.version, signal });
+    },
+    signal,
+  );
   return wrote;
 }
 
@@ -169,6 +205,7 @@ async function writeMerged(
   ctx: JobContext,
   plan: AnnotationPlan | undefined,
   write: (asset: AssetDto, merged: ReturnType<typeof mergeAnnotation> | undefined) => Promise<AssetDto>,
+  signal?: AbortSignal,
 ): Promise<AssetDto> {
   let current = first;
   for (let attempt = 1; ; attempt++) {
@@ -179,7 +216,7 @@ async function writeMerged(
       return written;
     } catch (e) {
       if (!isVersionConflict(e) || attempt >= MERGE_ATTEMPTS) throw e;
-      const again = await ctx.client.getAsset(current.id);
+      const again = await ctx.client.getAsset(current.id, { signal });
       if (!again) throw e;
       current = again;
     }

@@ -35,7 +35,7 @@ export interface ReconcileContext {
    * Asked before new content replaces an asset's: an Outcome when the asset's
    * content was changed in Squidex and must be left alone (sync.serverChanges).
    */
-  serverChanges?: { beforeReplace(mapping: string, row: FileRow): Promise<Outcome | undefined> };
+  serverChanges?: { beforeReplace(mapping: string, row: FileRow, signal?: AbortSignal): Promise<Outcome | undefined> };
   /** Files above upload.tusAboveBytes go through tus, resumable (bigupload.ts). Absent: every file is one request. */
   big?: BigUploads;
 }

@@ -76,7 +76,7 @@ export async function upload(o: UploadOptions, ctx: JobContext): Promise<Outcome
   // leads to this asset.
   if (!known) job.hintSent = true;
   if (existing && ctx.serverChanges) {
-    const held = await ctx.serverChanges.beforeReplace(mapping.name, existing);
+    const held = await ctx.serverChanges.beforeReplace(mapping.name, existing, signal);
     if (held) return held;
   }
 
@@ -228,10 +228,12 @@ export interface MoveArgs {
   toPath: string;
   parentId: string;
   st: Stats;
+  /** The job aborted at a stop: the request on the wire is cut, and the claimed row re-runs as an upsert. */
+  signal?: AbortSignal;
 }
 
 export async function applyMove(m: MoveArgs, ctx: JobContext): Promise<Outcome> {
-  const { mapping, from, toPath, parentId, st } = m;
+  const { mapping, from, toPath, parentId, st, signal } = m;
   // Claim the source row first, in one statement: when two new copies race
   // for one vanished file, one moves it and the other uploads a new asset.
   // The claimed row loses its hash, so a crash before the server calls end
@@ -240,7 +242,10 @@ export async function applyMove(m: MoveArgs, ctx: JobContext): Promise<Outcome> 
   const sha256 = from.sha256!;
   let asset: AssetDto | null;
   try {
-    asset = from.parentId !== parentId ? await ctx.client.moveAsset(from.assetId, parentId) : await ctx.client.getAsset(from.assetId);
+    asset =
+      from.parentId !== parentId
+        ? await ctx.client.moveAsset(from.assetId, parentId, { signal })
+        : await ctx.client.getAsset(from.assetId, { signal });
   } catch (e) {
     if (isGoneOnServer(e)) asset = null;
     else throw e;
@@ -251,7 +256,7 @@ export async function applyMove(m: MoveArgs, ctx: JobContext): Promise<Outcome> 
   }
   // Same content: what the file said is what was stored; its folder (folderTags) and sidecar may differ.
   const plan = await planFor({ mapping, relPath: toPath, assetId: asset.id }, ctx, { fresh: false });
-  asset = await stamp(asset, { mapping, relPath: toPath, sha256 }, ctx, plan);
+  asset = await stamp(asset, { mapping, relPath: toPath, sha256, signal }, ctx, plan);
   record(mapping, toPath, { asset, sha256, st }, ctx);
   return { action: 'move', detail: `from ${from.path}` };
 }
@@ -270,22 +275,24 @@ export interface AdoptArgs {
   asset: Pick<AssetDto, 'id' | 'parentId' | 'version'> & { stampedSha?: string; stampedPath?: string };
   digest: FileDigest;
   opened: Opened;
+  /** The job aborted at a stop: the request on the wire is cut, and nothing is recorded. */
+  signal?: AbortSignal;
 }
 
 export async function adoptAsset(a: AdoptArgs, ctx: JobContext): Promise<Adoption> {
-  const { mapping, relPath, digest, opened } = a;
+  const { mapping, relPath, digest, opened, signal } = a;
   const found = a;
   let asset: Pick<AssetDto, 'id' | 'parentId' | 'version'> = found.asset;
   // Adopted: the tags already on it are the editors' (squidex-sync owns none it did not add).
   const { plan, source } = await annotation({ mapping, relPath, assetId: asset.id }, opened, ctx, { fresh: false });
   if (found.asset.stampedSha !== digest.sha256 || found.asset.stampedPath !== remoteFileOf(mapping, relPath) || plan) {
     // The listing keeps no metadata but ours; the stamp is merged into the asset's as it is now.
-    const full = await ctx.client.getAsset(asset.id);
+    const full = await ctx.client.getAsset(asset.id, { signal });
     if (!full) {
       ctx.adoption.forget(a.parentId);
       return { kind: 'vanished' };
     }
-    asset = await stamp(full, { mapping, relPath, sha256: digest.sha256 }, ctx, plan);
+    asset = await stamp(full, { mapping, relPath, sha256: digest.sha256, signal }, ctx, plan);
   }
   ctx.state.files.reserve(mapping.name, relPath, asset.id);
   keepSource(asset.id, source, ctx);
@@ -305,12 +312,13 @@ export interface DeleteArgs {
   row: Pick<FileRow, 'assetId' | 'parentId' | 'missingSince'>;
   /** Puts the row back when the delete must be tried again. */
   undo: () => void;
+  signal?: AbortSignal;
 }
 
 export async function deleteOrKeep(d: DeleteArgs, ctx: Pick<JobContext, 'client' | 'state' | 'clock' | 'adoption'>): Promise<Outcome> {
-  const { mapping, relPath, row, undo } = d;
+  const { mapping, relPath, row, undo, signal } = d;
   try {
-    await ctx.client.deleteAsset(row.assetId, { permanent: mapping.permanentDeletes });
+    await ctx.client.deleteAsset(row.assetId, { permanent: mapping.permanentDeletes, signal });
   } catch (e) {
     if (isReferencedError(e)) {
       const first = ctx.state.kept.get(mapping.name, relPath)?.reason !== 'referenced';

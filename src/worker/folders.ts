@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { untilAborted } from '../lib/abort.js';
 import { SyncError, describeError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { ROOT_FOLDER_ID, type FolderResolver, type SquidexClient } from '../squidex/index.js';
@@ -133,17 +134,24 @@ function allDirs(paths: string[], pred: (p: string) => boolean): string[] {
 /** Renames in flight, per state: the rescan and the workers may find the same one at once. */
 const inflight = new WeakMap<State, Map<string, Promise<boolean>>>();
 
+interface RenameDeps {
+  state: State;
+  client: SquidexClient;
+  resolver: FolderResolver;
+  logger: Logger;
+  /** The daemon stopping: the request on the wire is cut, and nothing of the rename is recorded. */
+  signal?: AbortSignal;
+}
+
 /**
  * Renames (and, if its parent changed, moves) the asset folder of `from` to
  * `to`, then moves every row under it in the files table. False when it
  * cannot be done safely (the folder is not known, or another folder of the
- * new name is there): the caller falls back to moving file by file.
+ * new name is there): the caller falls back to moving file by file. Rejects
+ * with the signal's reason when it aborts: the rows still name the old folder,
+ * so the next rescan finds the rename again and finishes it.
  */
-export function applyFolderRename(
-  mapping: MappingRuntime,
-  rename: FolderRename,
-  deps: { state: State; client: SquidexClient; resolver: FolderResolver; logger: Logger },
-): Promise<boolean> {
+export function applyFolderRename(mapping: MappingRuntime, rename: FolderRename, deps: RenameDeps): Promise<boolean> {
   let running = inflight.get(deps.state);
   if (!running) {
     running = new Map();
@@ -151,34 +159,37 @@ export function applyFolderRename(
   }
   const key = `${mapping.name}\0${rename.from}`;
   const pending = running.get(key);
-  if (pending) return pending;
+  // Another caller's rename, which may not stop when this caller does.
+  if (pending) return untilAborted(pending, deps.signal);
   const p = renameFolder(mapping, rename, deps).finally(() => running.delete(key));
   running.set(key, p);
   return p;
 }
 
-async function renameFolder(
-  mapping: MappingRuntime,
-  rename: FolderRename,
-  deps: { state: State; client: SquidexClient; resolver: FolderResolver; logger: Logger },
-): Promise<boolean> {
+async function renameFolder(mapping: MappingRuntime, rename: FolderRename, deps: RenameDeps): Promise<boolean> {
   const fromRemote = joinRemote(mapping.remote, rename.from);
   const toRemote = joinRemote(mapping.remote, rename.to);
   const id = deps.state.folders.get(fromRemote);
   if (!id) return false;
   const log = deps.logger.child({ mapping: mapping.name });
+  const { signal } = deps;
   try {
     const parentPath = (p: string): string => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '');
-    const toParentId = parentPath(toRemote) === '' ? ROOT_FOLDER_ID : await deps.resolver.resolve(parentPath(toRemote));
+    // The resolve is shared (single-flight with the workers) and takes no signal: a stop leaves it.
+    const toParentId =
+      parentPath(toRemote) === '' ? ROOT_FOLDER_ID : await untilAborted(deps.resolver.resolve(parentPath(toRemote)), signal);
     const newName = posix.basename(toRemote);
     // Another folder of the new name there: renaming would make two. Our own
     // folder already carrying the name is a rename done before a crash.
-    const other = (await deps.client.listFolders(toParentId)).find((f) => f.folderName === newName && f.id !== id);
+    const other = (await deps.client.listFolders(toParentId, { signal })).find((f) => f.folderName === newName && f.id !== id);
     if (other && !(await dropOurEmpty(other.id, deps))) return false;
     if (other) deps.resolver.invalidate(toRemote);
-    if (parentPath(fromRemote) !== parentPath(toRemote)) await deps.client.moveFolder(id, toParentId);
-    if (posix.basename(fromRemote) !== newName) await deps.client.renameFolder(id, newName);
+    if (parentPath(fromRemote) !== parentPath(toRemote)) await deps.client.moveFolder(id, toParentId, { signal });
+    if (posix.basename(fromRemote) !== newName) await deps.client.renameFolder(id, newName, { signal });
   } catch (e) {
+    // Stopping: not a failure, and no fallback to moving file by file. Whatever of the rename reached
+    // the server, the next rescan does again (our own folder already moved or named is taken as such).
+    if (signal?.aborted) throw signal.reason;
     log.warn(
       { code: (e as SyncError).code },
       'renaming asset folder %s to %s failed, moving its files one by one: %s',
@@ -212,10 +223,10 @@ async function renameFolder(
  * made it and it is still empty (but for empty folders we made too), it gives
  * way to the renamed one.
  */
-async function dropOurEmpty(id: string, deps: { state: State; client: SquidexClient }): Promise<boolean> {
+async function dropOurEmpty(id: string, deps: RenameDeps): Promise<boolean> {
   if (!(await emptyAndOurs(id, deps, 16))) return false;
   try {
-    await deps.client.deleteFolder(id);
+    await deps.client.deleteFolder(id, { signal: deps.signal });
   } catch (e) {
     if (!(e instanceof SyncError && (e.code === 'NOT_FOUND' || e.code === 'GONE'))) throw e;
   }
@@ -223,10 +234,10 @@ async function dropOurEmpty(id: string, deps: { state: State; client: SquidexCli
   return true;
 }
 
-async function emptyAndOurs(id: string, deps: { state: State; client: SquidexClient }, depth: number): Promise<boolean> {
+async function emptyAndOurs(id: string, deps: RenameDeps, depth: number): Promise<boolean> {
   if (depth === 0 || !isCreatedByUs(deps.state, id)) return false;
-  if ((await deps.client.findAssets({ parentId: id, top: 1 })).length > 0) return false;
-  for (const child of await deps.client.listFolders(id)) {
+  if ((await deps.client.findAssets({ parentId: id, top: 1 }, { signal: deps.signal })).length > 0) return false;
+  for (const child of await deps.client.listFolders(id, { signal: deps.signal })) {
     if (!(await emptyAndOurs(child.id, deps, depth - 1))) return false;
   }
   return true;

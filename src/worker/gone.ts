@@ -18,9 +18,11 @@ export async function handleGone(
   job: string | Pick<Job, 'path' | 'reason'>,
   row: FileRow | undefined,
   ctx: ReconcileContext,
+  /** The job aborted at a stop: the delete on the wire is cut, and the row is put back. */
+  signal?: AbortSignal,
 ): Promise<Outcome> {
   const relPath = typeof job === 'string' ? job : job.path;
-  if (!row) return typeof job !== 'string' && job.reason === 'referenced' ? askAgain(mapping, relPath, ctx) : { action: 'none' };
+  if (!row) return typeof job !== 'string' && job.reason === 'referenced' ? askAgain(mapping, relPath, ctx, signal) : { action: 'none' };
   const files = ctx.state.files;
   const now = ctx.clock.now();
   const seen: GoneObservation = {
@@ -48,7 +50,7 @@ export async function handleGone(
     case 'delete':
       // Take the row first: if a move claimed it meanwhile, its asset lives on elsewhere.
       if (!files.takeForDelete(mapping.name, relPath, row.assetId)) return { action: 'none', detail: 'moved meanwhile' };
-      return deleteOrKeep({ mapping, relPath, row, undo: () => files.recordSynced(row) }, ctx);
+      return deleteOrKeep({ mapping, relPath, row, undo: () => files.recordSynced(row), signal }, ctx);
     case 'forget':
       if (!files.forget(mapping.name, relPath, now)) return { action: 'none', detail: 'moved meanwhile' };
       return { action: 'forget' };
@@ -62,7 +64,7 @@ export async function handleGone(
  * rescan: still gone, so delete it now if nothing uses it any more (and the
  * mapping still deletes; otherwise it is an ordinary kept path).
  */
-async function askAgain(mapping: MappingRuntime, relPath: string, ctx: ReconcileContext): Promise<Outcome> {
+async function askAgain(mapping: MappingRuntime, relPath: string, ctx: ReconcileContext, signal?: AbortSignal): Promise<Outcome> {
   const kept = ctx.state.kept.get(mapping.name, relPath);
   if (kept?.reason !== 'referenced') return { action: 'none' };
   if (mapping.deletes !== 'delete') {
@@ -74,7 +76,7 @@ async function askAgain(mapping: MappingRuntime, relPath: string, ctx: Reconcile
   if (held) return { action: 'hold', detail: held };
   const parentId = ctx.state.folders.get(remoteDirOf(mapping, relPath)) ?? null;
   const outcome = await deleteOrKeep(
-    { mapping, relPath, row: { assetId: kept.assetId, parentId, missingSince: kept.goneSince }, undo: () => undefined },
+    { mapping, relPath, row: { assetId: kept.assetId, parentId, missingSince: kept.goneSince }, undo: () => undefined, signal },
     ctx,
   );
   if (outcome.action === 'delete') ctx.state.kept.remove(mapping.name, relPath);

@@ -1,6 +1,7 @@
 import { lstat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Stats } from 'node:fs';
+import { untilAborted } from '../lib/abort.js';
 import { SyncError } from '../lib/errors.js';
 import { MetadataSniffer } from '../metadata/index.js';
 import type { FileRow, Job } from '../state/index.js';
@@ -29,7 +30,7 @@ import { reconcileAnnotate, reconcileSidecar } from './retag.js';
 export async function reconcile(job: Job, ctx: JobContext, signal?: AbortSignal): Promise<Outcome> {
   const mapping = ctx.mappings.get(job.mapping);
   if (!mapping) return { action: 'skip', detail: 'mapping no longer configured' };
-  if (isSidecar(mapping, job.path)) return reconcileSidecar(job, mapping, ctx);
+  if (isSidecar(mapping, job.path)) return reconcileSidecar(job, mapping, ctx, signal);
   const abs = join(mapping.local, job.path);
   const files = ctx.state.files;
   const rowAt = files.moves;
@@ -41,7 +42,7 @@ export async function reconcile(job: Job, ctx: JobContext, signal?: AbortSignal)
   try {
     st = await io.lstat(abs);
   } catch (e) {
-    if (isGone(e)) return handleGone(mapping, job, row, ctx);
+    if (isGone(e)) return handleGone(mapping, job, row, ctx, signal);
     throw fileError(e, abs);
   }
   // A directory, symlink, FIFO or socket where a file was: the file is gone.
@@ -49,7 +50,7 @@ export async function reconcile(job: Job, ctx: JobContext, signal?: AbortSignal)
   // files nobody put in the share), so they count as "no file" too.
   if (!st.isFile()) {
     if (!st.isDirectory()) ctx.state.skipped.put(mapping.name, job.path, skipTextOf(st), ctx.clock.now());
-    return row ? handleGone(mapping, job.path, row, ctx) : { action: 'skip', detail: 'not a regular file' };
+    return row ? handleGone(mapping, job.path, row, ctx, signal) : { action: 'skip', detail: 'not a regular file' };
   }
   // Reported gone, yet lstat finds it: on a case-insensitive share that is the
   // new spelling of a renamed file answering for the old one; or a folder on
@@ -57,7 +58,7 @@ export async function reconcile(job: Job, ctx: JobContext, signal?: AbortSignal)
   // below refuses, so no shortcut is taken for it.
   const reportedGone = job.reason === 'gone' || job.reason === 'unlink';
   if (row && reportedGone && !(await existsExactly(mapping.local, job.path))) {
-    return handleGone(mapping, job.path, row, ctx);
+    return handleGone(mapping, job.path, row, ctx, signal);
   }
 
   const seen: FileObservation = {
@@ -70,7 +71,7 @@ export async function reconcile(job: Job, ctx: JobContext, signal?: AbortSignal)
   };
   const first = decide(seen);
   if ('action' in first && first.action === 'none') return { action: 'none' };
-  if ('action' in first && first.action === 'annotate') return reconcileAnnotate(mapping, row!, st, ctx);
+  if ('action' in first && first.action === 'annotate') return reconcileAnnotate(mapping, row!, st, ctx, signal);
 
   // From here on the file is read through one descriptor only, checked to be
   // the regular file lstat saw and to lie inside the mapping.
@@ -79,7 +80,7 @@ export async function reconcile(job: Job, ctx: JobContext, signal?: AbortSignal)
     const file = await openInside(mapping.local, abs, st, io.mode);
     opened = { abs, file, st: file.stat };
   } catch (e) {
-    if (isGone(e)) return handleGone(mapping, job.path, row, ctx);
+    if (isGone(e)) return handleGone(mapping, job.path, row, ctx, signal);
     if (isRefusal(e)) return refused(mapping, job.path, row, e, ctx);
     if (e instanceof SyncError && e.code === 'FILE_REPLACED')
       return { action: 'none', requeueAfterMs: ctx.stabilityMs ?? 2000, detail: 'file replaced while opening' };
@@ -123,7 +124,7 @@ class OpenRun {
           break;
         case 'hash': {
           const digest = await this.#hash();
-          if (digest === null) return handleGone(this.mapping, this.job.path, seen.row as FileRow | undefined, this.ctx);
+          if (digest === null) return handleGone(this.mapping, this.job.path, seen.row as FileRow | undefined, this.ctx, this.signal);
           seen.digest = digest;
           break;
         }
@@ -147,7 +148,7 @@ class OpenRun {
       case 'none':
         return { action: 'none', detail: d.detail };
       case 'annotate':
-        return reconcileAnnotate(mapping, row!, opened.st, ctx);
+        return reconcileAnnotate(mapping, row!, opened.st, ctx, this.signal);
       case 'outran':
         return { action: 'none', requeueAfterMs: outran(mapping, job.path, ctx), detail: 'file changed while hashing' };
       case 'touch':
@@ -155,10 +156,21 @@ class OpenRun {
         ctx.state.files.recordSynced({ ...row!, size: opened.st.size, mtimeMs: opened.st.mtimeMs, missingSince: null });
         return { action: 'touch' };
       case 'move':
-        return applyMove({ mapping, from: this.#moveSource!, toPath: job.path, parentId: await this.#folder(), st: opened.st }, ctx);
+        return applyMove(
+          { mapping, from: this.#moveSource!, toPath: job.path, parentId: await this.#folder(), st: opened.st, signal: this.signal },
+          ctx,
+        );
       case 'adopt': {
         const adopted = await adoptAsset(
-          { mapping, relPath: job.path, parentId: await this.#folder(), asset: this.#adoptable!.asset, digest: digest!, opened },
+          {
+            mapping,
+            relPath: job.path,
+            parentId: await this.#folder(),
+            asset: this.#adoptable!.asset,
+            digest: digest!,
+            opened,
+            signal: this.signal,
+          },
           ctx,
         );
         if (adopted.kind === 'adopted') return { action: 'adopt' };
@@ -231,9 +243,13 @@ class OpenRun {
   async #lookForAdoption(digest: FileDigest): Promise<FileObservation['adoption']> {
     const { mapping, job, ctx } = this;
     const files = ctx.state.files;
-    const found = await ctx.adoption.find(
-      { parentId: await this.#folder(), remoteFile: remoteFileOf(mapping, job.path), fileName: posix.basename(job.path), digest },
-      (id) => files.getByAssetId(id) !== undefined,
+    // The folder's listing is shared (cached for every job in it) and takes no signal: an aborted job leaves it.
+    const found = await untilAborted(
+      ctx.adoption.find(
+        { parentId: await this.#folder(), remoteFile: remoteFileOf(mapping, job.path), fileName: posix.basename(job.path), digest },
+        (id) => files.getByAssetId(id) !== undefined,
+      ),
+      this.signal,
     );
     this.#adoptable = found;
     return found && { assetId: found.asset.id, sameContent: found.sameContent };
@@ -241,7 +257,7 @@ class OpenRun {
 
   #mightBeKnown(): Promise<boolean> {
     return Promise.resolve(this.#folder()).then((parentId) =>
-      mightBeKnown(this.mapping, this.job.path, { parentId, size: this.opened.st.size }, this.ctx),
+      untilAborted(mightBeKnown(this.mapping, this.job.path, { parentId, size: this.opened.st.size }, this.ctx), this.signal),
     );
   }
 }
@@ -291,15 +307,4 @@ async function mightBeKnown(
     return true;
   }
   return ctx.adoption.mayMatch(parentId, remoteFileOf(mapping, relPath), posix.basename(relPath));
-}
-
-/** `work`, or its signal's reason as soon as the signal aborts (`work` itself goes on). */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

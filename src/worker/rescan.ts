@@ -79,7 +79,8 @@ export async function rescanMapping(
   if (deps.server && !walk.rootMissing && walk.gone.length > 0) {
     const found = detectFolderRenames(mapping.local, walkedFiles(walk), deps.state.files.list(mapping.name));
     for (const r of found) {
-      if (await applyFolderRename(mapping, r, { state: deps.state, ...deps.server, logger: deps.logger })) renamed += 1;
+      if (await applyFolderRename(mapping, r, { state: deps.state, ...deps.server, logger: deps.logger, signal: deps.signal }))
+        renamed += 1;
     }
     // Compared again even when none went through here: a worker may have renamed the same folder meanwhile.
     if (found.length > 0) {

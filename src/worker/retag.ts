@@ -19,7 +19,13 @@ import { isSidecarPath, noteSidecar, storedSource } from './sidecar.js';
  * read; a file never read for it (embeddedMetadata just turned on) is read
  * now, within the bounds of a first read (README, "Tags and metadata").
  */
-export async function reconcileAnnotate(mapping: MappingRuntime, row: FileRow, st: Stats, ctx: JobContext): Promise<Outcome> {
+export async function reconcileAnnotate(
+  mapping: MappingRuntime,
+  row: FileRow,
+  st: Stats,
+  ctx: JobContext,
+  signal?: AbortSignal,
+): Promise<Outcome> {
   const relPath = row.path;
   let file: FileMetadata | null | undefined;
   if (
@@ -46,7 +52,7 @@ export async function reconcileAnnotate(mapping: MappingRuntime, row: FileRow, s
     const write = (): void => ctx.state.annotations.setSource(row.assetId, source, ctx.clock.now());
     ctx.defer(write);
   }
-  return (await reannotate(mapping, row, ctx, file)) ? { action: 'annotate', detail: 'tags and metadata' } : { action: 'none' };
+  return (await reannotate(mapping, row, ctx, file, signal)) ? { action: 'annotate', detail: 'tags and metadata' } : { action: 'none' };
 }
 
 /**
@@ -55,7 +61,7 @@ export async function reconcileAnnotate(mapping: MappingRuntime, row: FileRow, s
  * an older version uploaded as an asset of its own stops being synced (its
  * asset stays on the server).
  */
-export async function reconcileSidecar(job: Job, mapping: MappingRuntime, ctx: JobContext): Promise<Outcome> {
+export async function reconcileSidecar(job: Job, mapping: MappingRuntime, ctx: JobContext, signal?: AbortSignal): Promise<Outcome> {
   noteSidecar(mapping.local, job.path);
   const files = ctx.state.files;
   const legacy = files.get(mapping.name, job.path);
@@ -78,7 +84,7 @@ export async function reconcileSidecar(job: Job, mapping: MappingRuntime, ctx: J
   const partners = files.stemmed(mapping.name, stem).filter((r) => !isSidecarPath(r.path));
   const settled = partners.filter((r) => r.sha256 !== null && r.missingSince === null);
   let changed = 0;
-  for (const row of settled) if (await reannotate(mapping, row, ctx)) changed += 1;
+  for (const row of settled) if (await reannotate(mapping, row, ctx, undefined, signal)) changed += 1;
 
   // A file not synced yet reads the sidecar itself when its job runs, and records it then.
   // Not recorded here meanwhile, so should that job have read it just before this

@@ -51,8 +51,13 @@ export function noteSidecar(root: string, path: string): void {
   sidecarDirs.get(root)?.add(posix.dirname(path));
 }
 
-function mayHaveSidecar(root: string, relPath: string): boolean {
+function mayHaveSidecarIn(root: string, relPath: string): boolean {
   return sidecarDirs.get(root)?.has(posix.dirname(relPath)) ?? true;
+}
+
+/** Whether readSidecar would look at all: the mapping reads sidecars, and its rescan saw some in this folder. */
+export function mayHaveSidecar(mapping: MappingRuntime, relPath: string): boolean {
+  return readsEmbedded(mapping) && mayHaveSidecarIn(mapping.local, relPath);
 }
 
 export interface Sidecar {
@@ -68,7 +73,7 @@ export interface Sidecar {
  * mapping. A sidecar that cannot be read counts as absent (logged).
  */
 export async function readSidecar(mapping: MappingRuntime, relPath: string, logger: Logger): Promise<Sidecar | undefined> {
-  if (!mayHaveSidecar(mapping.local, relPath)) return undefined;
+  if (!mayHaveSidecarIn(mapping.local, relPath)) return undefined;
   const io = fileAccessFor(mapping.local);
   for (const rel of sidecarCandidates(relPath)) {
     const abs = join(mapping.local, rel);

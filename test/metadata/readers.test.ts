@@ -6,7 +6,7 @@ import { readJpeg } from '../../src/metadata/jpeg.js';
 import { readXmp } from '../../src/metadata/load.js';
 import { parseMiniXml } from '../../src/metadata/minixml.js';
 import { fromTree, xmpText } from '../../src/metadata/rdf.js';
-import { normalise } from '../../src/metadata/sniff.js';
+import { MetadataSniffer, normalise } from '../../src/metadata/sniff.js';
 import { preferFirst, type FileMetadata } from '../../src/metadata/types.js';
 import { parseXmp } from '../../src/metadata/xmp.js';
 
@@ -207,5 +207,42 @@ describe('reading XMP without fast-xml-parser', () => {
       expect(await readXmp(packet)).toEqual(parseXmp(packet));
     }
     expect((await readXmp(declined[0])).keywords).toEqual(['shot-5', 'summer & sun', 'Café']);
+  });
+});
+
+describe('answering without a promise (resultNow)', () => {
+  const sniffed = (name: string, bytes: Buffer, upTo = bytes.length): MetadataSniffer => {
+    const s = new MetadataSniffer(name, bytes.length);
+    s.feed(bytes.subarray(0, upTo), 0);
+    return s;
+  };
+
+  it('answers as result() does wherever the readers of this module take the file', async () => {
+    const files: Array<[string, Buffer]> = [
+      ['iptc.jpg', iptcJpeg],
+      ['lr.jpg', withSegments(app1(lightroom(3)))],
+      ['layers.psd', fixture('layers.psd')],
+      ['plain.jpg', withSegments()],
+    ];
+    for (const [name, bytes] of files) {
+      const now = sniffed(name, bytes).resultNow();
+      expect(now, name).toBeDefined();
+      expect(now).toEqual(await sniffed(name, bytes).result());
+    }
+    expect(sniffed('lr.jpg', withSegments(app1(lightroom(3)))).resultNow()?.keywords).toEqual(['shot-3', 'summer & sun', 'Café']);
+  });
+
+  it('leaves to result() what needs exifr, fast-xml-parser or bytes the pass did not show', async () => {
+    const declined = withSegments(app1(lightroom(4).replace('<dc:subject>', '<!-- keywords --><dc:subject>')));
+    const psd = fixture('layers.psd');
+    for (const [name, s] of [
+      ['declined.jpg', sniffed('declined.jpg', declined)],
+      ['xmp.png', sniffed('xmp.png', fixture('xmp.png'))],
+      ['layers.psd', sniffed('layers.psd', psd, psd.length - 1)],
+    ] as const) {
+      expect(s.resultNow(), name).toBeUndefined();
+    }
+    expect((await sniffed('declined.jpg', declined).result()).keywords).toEqual(['shot-4', 'summer & sun', 'Café']);
+    expect(new MetadataSniffer('notes.txt', 10).resultNow()).toEqual({});
   });
 });

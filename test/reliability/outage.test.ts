@@ -212,6 +212,8 @@ describe('a state database from the previous schema', () => {
       30_000,
       () => d.stdout.slice(-3000),
     );
+    // The line is written before the uploads, but the test reads the daemon's output on its own time.
+    await waitFor(() => d.lines.some((l) => /queued again/.test(String(l.msg))), 10_000, () => d.stdout.slice(-3000));
     expect(d.lines.filter((l) => /queued again/.test(String(l.msg))).map((l) => l.files)).toEqual([2]);
     const st = await status(w);
     expect(st.failed.map((f) => f.path)).toEqual(['huge.bin']);

@@ -144,13 +144,19 @@ describe('the daemon and changes made in Squidex', () => {
     const ins = w.inspect();
     expect(ins.createdIds[ids.get('a.txt')!]).toBe(2);
     expect(ins.assets.find((a) => a.id === unknownId)).toMatchObject({ deleted: false, parentId: shared });
-    for (const p of ['a.txt', 'b.txt', 'sub/c.txt', 'sub/d.txt']) {
-      // Named in the log: by the background verify that found it, or (on a slow machine, when a
-      // rescan's replace got there first) by the worker's own check before writing over it.
-      const named = (l: Record<string, unknown>): boolean =>
+    // Each named in the log: by the background verify that found it, or (on a slow machine, when a
+    // rescan's replace got there first) by the worker's own check before writing over it. The
+    // verify logs its repairs after the last one, so the server can show them all before the lines come.
+    const named =
+      (p: string) =>
+      (l: Record<string, unknown>): boolean =>
         l.path === p && (String(l.msg).startsWith(`restoring ${p}:`) || String(l.msg).startsWith(`overwriting ${p} in Squidex`));
-      expect(d.lines.some(named), d.stdout.slice(-3000)).toBe(true);
-    }
+    const paths = ['a.txt', 'b.txt', 'sub/c.txt', 'sub/d.txt'];
+    await waitFor(
+      () => paths.every((p) => d.lines.some(named(p))),
+      20_000,
+      () => d.stdout.slice(-3000),
+    );
     // What status lists now: the unknown asset only.
     const report = await waitForAsync(async () => {
       const r = JSON.parse((await w.run(['status', '--json'])).stdout) as { drift: { items: DriftItem[] } };

@@ -1,0 +1,217 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SquidexClient } from '../../src/squidex/index.js';
+import { openState } from '../../src/state/index.js';
+import { hangs, stopsCleanly } from '../support/stop.js';
+import { liveAssetsByPath, waitFor, World } from '../support/world.js';
+
+/**
+ * A job aborted at the drain's deadline leaves the request it has on the wire
+ * (the pool waits for aborted jobs, so one that waited for a server that never
+ * answers held the stop until the hard stop, "uploads"), and whatever it did not
+ * finish is done at the next start. As in stop-requests.test.ts, the test server
+ * reads such a request and never answers.
+ */
+
+let world: World | undefined;
+let editor: SquidexClient | undefined;
+afterEach(async () => {
+  await editor?.close();
+  editor = undefined;
+  await world?.close();
+  world = undefined;
+});
+
+const FIXTURES = join(import.meta.dirname, '../fixtures/metadata');
+const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+describe('a stop while a job moves an asset', () => {
+  // To another folder (the move request hangs), and within its folder (the rename, by its stamp, hangs).
+  it.each([
+    { to: 'y/a.txt', hang: /\/assets\/[^/]+\/parent$/ },
+    { to: 'x/b.txt', hang: /\/assets\/[^/]+$/ },
+  ])('does not wait for it ($to); the next start finishes it under the same asset id', { timeout: 90_000 }, async ({ to, hang }) => {
+    const h = hangs((method, path) => method === 'PUT' && hang.test(path) && !path.includes('/assets/folders'));
+    world = await World.create({ sync: { shutdownTimeoutMs: 1000 }, mapping: { watch: 'events' }, server: h.server });
+    const w = world;
+    // x keeps a file: a.txt moves alone, not with its folder.
+    w.write('x/a.txt', 'moving');
+    w.write('x/stays.txt', 'staying');
+    w.write('y/here.txt', 'here');
+    const daemon = w.startDaemon();
+    for (const p of ['x/a.txt', 'x/stays.txt', 'y/here.txt']) await daemon.waitForLog((l) => l.action === 'upload' && l.path === p, 30_000);
+    const id = liveAssetsByPath(w.inspect()).get('Design/Shared/x/a.txt')!.id;
+    h.on = true;
+    renameSync(join(w.local, 'x/a.txt'), join(w.local, to));
+    await waitFor(
+      () => h.asked > 0,
+      30_000,
+      () => `no move; stdout:\n${daemon.stdout.slice(-3000)}`,
+    );
+    await stopsCleanly(daemon);
+    h.on = false;
+    const again = w.startDaemon();
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).get(`Design/Shared/${to}`)?.id === id,
+      30_000,
+      () => again.stdout.slice(-3000),
+    );
+    expect(liveAssetsByPath(w.inspect()).has('Design/Shared/x/a.txt')).toBe(false);
+    expect(await again.stop('SIGINT', 30_000)).toBe(0);
+  });
+});
+
+describe('a stop while a job deletes an asset', () => {
+  it('does not wait for the delete; the row is put back and the next start deletes it', { timeout: 90_000 }, async () => {
+    const h = hangs((method, path) => method === 'DELETE' && /\/assets\/[^/]+$/.test(path) && !path.includes('/assets/folders'));
+    world = await World.create({ sync: { shutdownTimeoutMs: 1000 }, mapping: { watch: 'events', deletes: 'delete' }, server: h.server });
+    const w = world;
+    const names = ['gone.txt', ...Array.from({ length: 9 }, (_, i) => `f${i}.txt`)];
+    for (const n of names) w.write(n, `content of ${n}`);
+    const daemon = w.startDaemon();
+    for (const p of names) await daemon.waitForLog((l) => l.action === 'upload' && l.path === p, 30_000);
+    const id = liveAssetsByPath(w.inspect()).get('Design/Shared/gone.txt')!.id;
+    h.on = true;
+    w.rm('gone.txt');
+    await waitFor(
+      () => h.asked > 0,
+      30_000,
+      () => `no delete; stdout:\n${daemon.stdout.slice(-3000)}`,
+    );
+    await stopsCleanly(daemon);
+    const state = openState(w.statePath);
+    try {
+      expect(state.files.get('share', 'gone.txt')?.assetId).toBe(id);
+    } finally {
+      state.close();
+    }
+    h.on = false;
+    const again = w.startDaemon();
+    await waitFor(
+      () => w.inspect().assets.find((a) => a.id === id)?.deleted,
+      30_000,
+      () => again.stdout.slice(-3000),
+    );
+    expect(await again.stop('SIGINT', 30_000)).toBe(0);
+  });
+});
+
+describe('a stop while a job looks at the asset it would write over', () => {
+  const getAsset = (method: string, path: string): boolean =>
+    method === 'GET' && /\/assets\/[^/]+$/.test(path) && !path.includes('/assets/folders');
+
+  it('a replace: does not wait for the check of what Squidex holds', { timeout: 90_000 }, async () => {
+    const h = hangs(getAsset);
+    world = await World.create({ sync: { shutdownTimeoutMs: 1000 }, mapping: { watch: 'events' }, server: h.server });
+    const w = world;
+    w.write('a.txt', 'first');
+    const daemon = w.startDaemon();
+    await daemon.waitForLog((l) => l.action === 'upload' && l.path === 'a.txt', 30_000);
+    h.on = true;
+    w.write('a.txt', 'second, longer');
+    await waitFor(
+      () => h.asked > 0,
+      30_000,
+      () => `no check; stdout:\n${daemon.stdout.slice(-3000)}`,
+    );
+    await stopsCleanly(daemon);
+    h.on = false;
+    const again = w.startDaemon();
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).get('Design/Shared/a.txt')?.sha256 === sha('second, longer'),
+      30_000,
+      () => again.stdout.slice(-3000),
+    );
+    expect(await again.stop('SIGINT', 30_000)).toBe(0);
+  });
+
+  it('an adoption: does not wait for the asset it takes as the file’s; the next start adopts it', { timeout: 90_000 }, async () => {
+    const h = hangs(getAsset);
+    world = await World.create({ sync: { shutdownTimeoutMs: 1000 }, mapping: { watch: 'events' }, server: h.server });
+    const w = world;
+    w.write('first.txt', 'first');
+    expect((await w.run(['once'])).code).toBe(0);
+    // Someone uploaded the same bytes under the same name in Squidex: the file takes that asset, unstamped, as its own.
+    const shared = liveAssetsByPath(w.inspect()).get('Design/Shared/first.txt')!.parentId;
+    editor = new SquidexClient({ url: w.server.url, app: w.server.app, clientId: w.server.clientId, clientSecret: w.server.clientSecret });
+    const theirs = join(w.dir, 'theirs.txt');
+    writeFileSync(theirs, 'same bytes');
+    const id = randomUUID();
+    await editor.upsertAsset(id, shared, { path: theirs, fileName: 'same.txt' });
+    w.write('same.txt', 'same bytes');
+    h.on = true;
+    const daemon = w.startDaemon();
+    await waitFor(
+      () => h.asked > 0,
+      30_000,
+      () => `no adoption; stdout:\n${daemon.stdout.slice(-3000)}`,
+    );
+    await stopsCleanly(daemon);
+    h.on = false;
+    const again = w.startDaemon();
+    await again.waitForLog((l) => l.path === 'same.txt' && l.action === 'adopt', 30_000);
+    expect(liveAssetsByPath(w.inspect()).get('Design/Shared/same.txt')?.id).toBe(id);
+    expect(await again.stop('SIGINT', 30_000)).toBe(0);
+  });
+});
+
+describe('a stop while a job re-annotates an asset', () => {
+  it('a sidecar edit: does not wait for the new tags; the next start writes them', { timeout: 90_000 }, async () => {
+    const h = hangs((method, path) => method === 'PUT' && /\/assets\/[^/]+$/.test(path) && !path.includes('/assets/folders'));
+    world = await World.create({ sync: { shutdownTimeoutMs: 1000 }, mapping: { watch: 'events' }, server: h.server });
+    const w = world;
+    const shoot = readFileSync(join(FIXTURES, 'shoot.xmp'), 'utf8');
+    w.write('raw/shoot.cr2', readFileSync(join(FIXTURES, 'shoot.cr2')));
+    w.write('raw/shoot.xmp', shoot);
+    expect((await w.run(['once'])).code).toBe(0);
+    const daemon = w.startDaemon();
+    await daemon.waitForLog((l) => l.msg === 'squidex-sync is running', 30_000);
+    h.on = true;
+    w.write('raw/shoot.xmp', shoot.replace('portrait', 'headshot'));
+    await waitFor(
+      () => h.asked > 0,
+      30_000,
+      () => `no annotate; stdout:\n${daemon.stdout.slice(-3000)}`,
+    );
+    await stopsCleanly(daemon);
+    h.on = false;
+    const again = w.startDaemon();
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).get('Design/Shared/raw/shoot.cr2')?.tags.includes('headshot'),
+      30_000,
+      () => again.stdout.slice(-3000),
+    );
+    expect(await again.stop('SIGINT', 30_000)).toBe(0);
+  });
+});
+
+describe('a stop while a job waits for its folder’s asset listing', () => {
+  it('does not wait for the listing (shared by the folder’s jobs); the next start uploads the file', { timeout: 90_000 }, async () => {
+    const h = hangs((method, path) => method === 'GET' && path.endsWith('/assets'));
+    world = await World.create({ sync: { shutdownTimeoutMs: 1000 }, mapping: { watch: 'events' }, server: h.server });
+    const w = world;
+    w.write('first.txt', 'first');
+    expect((await w.run(['once'])).code).toBe(0);
+    const daemon = w.startDaemon();
+    await daemon.waitForLog((l) => l.msg === 'squidex-sync is running', 30_000);
+    // A folder this process did not create: before uploading, a new file looks for an asset that may already be it.
+    h.on = true;
+    w.write('second.txt', 'second');
+    await waitFor(
+      () => h.asked > 0,
+      30_000,
+      () => `no listing; stdout:\n${daemon.stdout.slice(-3000)}`,
+    );
+    await stopsCleanly(daemon);
+    h.on = false;
+    const again = w.startDaemon();
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).get('Design/Shared/second.txt')?.sha256 === sha('second'),
+      30_000,
+      () => again.stdout.slice(-3000),
+    );
+    expect(await again.stop('SIGINT', 30_000)).toBe(0);
+  });
+});
