@@ -49,19 +49,24 @@ export class FolderResolver {
   ) {}
 
   async resolve(remotePath: string): Promise<string> {
+    const hit = this.cachedId(remotePath);
+    if (hit !== undefined) return hit;
     const path = normalizeRemotePath(remotePath);
-    if (path === '') return ROOT_FOLDER_ID;
-    const cached = this.cache.get(path);
-    if (cached !== undefined) {
-      this.known.add(path);
-      return cached;
-    }
     let p = this.inflight.get(path);
     if (!p) {
       p = this.lookupOrCreate(path).finally(() => this.inflight.delete(path));
       this.inflight.set(path, p);
     }
     return p;
+  }
+
+  /** resolve() when it needs no request: the id of a folder already known, else undefined (without a promise to wait for). */
+  cachedId(remotePath: string): string | undefined {
+    const path = normalizeRemotePath(remotePath);
+    if (path === '') return ROOT_FOLDER_ID;
+    const cached = this.cache.get(path);
+    if (cached !== undefined) this.known.add(path);
+    return cached;
   }
 
   /** Drops `remotePath` and its descendants, e.g. after the server said the folder no longer exists. */

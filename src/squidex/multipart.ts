@@ -140,7 +140,7 @@ export async function* throttled(chunk: Buffer, bandwidth: Bandwidth): AsyncGene
  */
 function fromMemory(src: UploadSource, bytes: { data: Buffer; sha256: string }, bandwidth?: Bandwidth): MultipartBody {
   const { boundary, preamble, epilogue } = envelope(src);
-  const whole = Buffer.concat([preamble, bytes.data, epilogue]);
+  const whole = inPlace(bytes.data, preamble, epilogue) ?? Buffer.concat([preamble, bytes.data, epilogue]);
   let done = false;
   async function* generate(): AsyncGenerator<Uint8Array> {
     yield* throttled(whole, bandwidth!);
@@ -157,6 +157,37 @@ function fromMemory(src: UploadSource, bytes: { data: Buffer; sha256: string }, 
     },
     close: async () => undefined,
   };
+}
+
+/** Room kept around a small file's bytes for the envelope (a file name of 255 bytes fits, %-encoded). */
+const ROOM_BEFORE = 2048;
+const ROOM_AFTER = 64;
+/** Memory that allocWithEnvelopeRoom made: its own, so the bytes around the caller's view are free. */
+const roomy = new WeakSet<ArrayBufferLike>();
+
+/**
+ * `size` bytes for a small file's content, with room before and after for the
+ * multipart envelope: sent from memory, the body is then the envelope written
+ * around the bytes in place, not a second copy of the file (an allocation and
+ * a copy per upload, and memory the GC has to reclaim).
+ */
+export function allocWithEnvelopeRoom(size: number): Buffer {
+  // allocUnsafeSlow: never a slice of the shared pool, whose neighbouring bytes belong to others.
+  const whole = Buffer.allocUnsafeSlow(ROOM_BEFORE + size + ROOM_AFTER);
+  roomy.add(whole.buffer);
+  return whole.subarray(ROOM_BEFORE, ROOM_BEFORE + size);
+}
+
+/** preamble + data + epilogue as one view of data's own memory; undefined when it has no room for them. */
+function inPlace(data: Buffer, preamble: Buffer, epilogue: Buffer): Buffer | undefined {
+  if (!roomy.has(data.buffer)) return undefined;
+  const start = data.byteOffset - preamble.length;
+  const end = data.byteOffset + data.length + epilogue.length;
+  if (start < 0 || end > data.buffer.byteLength) return undefined;
+  const whole = Buffer.from(data.buffer, start, end - start);
+  preamble.copy(whole, 0);
+  epilogue.copy(whole, preamble.length + data.length);
+  return whole;
 }
 
 async function openPath(path: string): Promise<UploadFile & { close(): Promise<void> }> {

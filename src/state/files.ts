@@ -1,68 +1,10 @@
 import type Database from 'better-sqlite3';
 import { atomic } from './atomic.js';
 import { emptyTables, type EmptyTables } from './empty.js';
+import * as SQL from './files-sql.js';
+import { COLS, type FileRow, type FileStats, type KeptRow, type Raw, toRow } from './files-sql.js';
 
-/** What we know is on the server for one local file. */
-export interface FileRow {
-  mapping: string;
-  path: string;
-  size: number | null;
-  mtimeMs: number | null;
-  sha256: string | null;
-  assetId: string;
-  parentId: string | null;
-  version: number | null;
-  syncedAt: number | null;
-  missingSince: number | null;
-}
-
-export interface KeptRow {
-  mapping: string;
-  path: string;
-  assetId: string;
-  goneSince: number;
-  /** null: deletes: keep. 'referenced': the delete was refused, content still uses the asset. */
-  reason: string | null;
-}
-
-export interface FileStats {
-  inSync: number;
-  missing: number;
-  kept: number;
-  /** Kept because Squidex refused the delete: content still uses the asset. */
-  referenced: number;
-}
-
-const COLS = 'mapping, path, size, mtime_ms, sha256, asset_id, parent_id, version, synced_at, missing_since';
-type Raw = [
-  string,
-  string,
-  number | null,
-  number | null,
-  string | null,
-  string,
-  string | null,
-  number | null,
-  number | null,
-  number | null,
-];
-
-// Positional rows (`.raw()`) skip building a keyed object per row in the driver,
-// which is most of the cost of listing 100k rows.
-function toRow(r: Raw): FileRow {
-  return {
-    mapping: r[0],
-    path: r[1],
-    size: r[2],
-    mtimeMs: r[3],
-    sha256: r[4],
-    assetId: r[5],
-    parentId: r[6],
-    version: r[7],
-    syncedAt: r[8],
-    missingSince: r[9],
-  };
-}
+export type { FileRow, FileStats, KeptRow } from './files-sql.js';
 
 const text = (n: number | null): string => (n === null ? '' : String(n));
 
@@ -110,70 +52,30 @@ export class FilesRepo {
     this.sGet = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND path = ?`).raw();
     this.sList = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ?`).raw();
     this.sRowsOf = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND path IN (SELECT value FROM json_each(?))`).raw();
-    // Rows under 'A/B' are exactly the paths in ['A/B/', 'A/B0'): a range of the primary key.
-    this.sListUnder = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND path >= ? AND path < ? LIMIT ?`).raw();
-    // NUL cannot occur in a path, and SQLite prints a REAL so that it reads back exactly.
-    this.sListLean = db
-      .prepare(
-        `SELECT group_concat(path || char(0) || ifnull(size, '') || char(0) || ifnull(mtime_ms, '') || char(0) || ifnull(missing_since, ''), char(0))
-         FROM files WHERE mapping = ?`,
-      )
-      .pluck();
-    // The primary key's order (BINARY: UTF-8 bytes), which the rescan's ordered walk follows (watch/order.ts).
-    this.sListAfter = db
-      .prepare(
-        `SELECT group_concat(path || char(0) || ifnull(size, '') || char(0) || ifnull(mtime_ms, '') || char(0) || ifnull(missing_since, ''), char(0) ORDER BY path)
-         FROM (SELECT path, size, mtime_ms, missing_since FROM files WHERE mapping = ? AND path > ? ORDER BY path LIMIT ?)`,
-      )
-      .pluck();
+    this.sListUnder = db.prepare(SQL.listUnder).raw();
+    this.sListLean = db.prepare(SQL.listLean).pluck();
+    this.sListAfter = db.prepare(SQL.listAfter).pluck();
     this.sByAsset = db.prepare(`SELECT ${COLS} FROM files WHERE asset_id = ?`).raw();
-    // '.' and '/' are neighbours in every collation SQLite uses here: (p., p/) is "starts with p.".
-    this.sStem = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND (path = ? OR (path > ? AND path < ?))`).raw();
-    // A reservation never overwrites a row that already has an asset id: the id
-    // may have reached the server, and a second id for the path would make a duplicate.
-    this.sReserveIfFree = db.prepare(`INSERT OR IGNORE INTO files (mapping, path, asset_id) VALUES (?, ?, ?)`);
-    this.sReserve = db.prepare(`INSERT INTO files (mapping, path, asset_id) VALUES (?, ?, ?) ON CONFLICT (mapping, path) DO NOTHING`);
-    this.sSynced = db.prepare(
-      `INSERT INTO files (${COLS}) VALUES (@mapping, @path, @size, @mtimeMs, @sha256, @assetId, @parentId, @version, @syncedAt, @missingSince)
-       ON CONFLICT (mapping, path) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms,
-         sha256 = excluded.sha256, asset_id = excluded.asset_id, parent_id = excluded.parent_id,
-         version = excluded.version, synced_at = excluded.synced_at, missing_since = excluded.missing_since`,
-    );
+    this.sStem = db.prepare(SQL.stem).raw();
+    this.sReserveIfFree = db.prepare(SQL.reserveIfFree);
+    this.sReserve = db.prepare(SQL.reserve);
+    this.sSynced = db.prepare(SQL.synced);
     this.sRemove = db.prepare(`DELETE FROM files WHERE mapping = ? AND path = ?`);
     this.sRename = db.prepare(`UPDATE files SET path = ?, missing_since = NULL WHERE mapping = ? AND path = ?`);
-    // INDEXED BY: the planner chose the primary key (a scan of the whole mapping, growing
-    // with the table) over the partial index made for this query.
-    this.sBySha = db
-      .prepare(`SELECT ${COLS} FROM files INDEXED BY files_sha WHERE mapping = ? AND sha256 = ? AND size = ? AND sha256 IS NOT NULL`)
-      .raw();
+    this.sBySha = db.prepare(SQL.bySha).raw();
     this.sBySize = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND size = ? AND sha256 IS NOT NULL LIMIT ?`).raw();
     this.sMissing = db.prepare(`UPDATE files SET missing_since = ? WHERE mapping = ? AND path = ? AND missing_since IS NULL`);
     this.sCount = db.prepare(`SELECT count(*) FROM files WHERE mapping = ?`).pluck();
-    this.sStats = db.prepare(`
-      SELECT mapping, sum(inSync) AS inSync, sum(missing) AS missing, sum(kept) AS kept, sum(referenced) AS referenced FROM (
-        SELECT mapping, sha256 IS NOT NULL AND missing_since IS NULL AS inSync, missing_since IS NOT NULL AS missing, 0 AS kept, 0 AS referenced FROM files
-        UNION ALL SELECT mapping, 0, 0, reason IS NULL, reason IS NOT NULL FROM kept) GROUP BY mapping`);
-    this.sKeep = db.prepare(`
-      INSERT INTO kept (mapping, path, asset_id, gone_since)
-      SELECT mapping, path, asset_id, coalesce(missing_since, @now) FROM files WHERE mapping = @mapping AND path = @path
-      ON CONFLICT (mapping, path) DO UPDATE SET asset_id = excluded.asset_id, gone_since = excluded.gone_since, reason = NULL`);
+    this.sStats = db.prepare(SQL.stats);
+    this.sKeep = db.prepare(SQL.keep);
     this.sUnkeep = db.prepare(`DELETE FROM kept WHERE mapping = ? AND path = ?`);
-    // The claimed row forgets its hash: if the process dies before the server
-    // calls finish, the next run sees "content unknown" and upserts the same id
-    // into the new folder instead of taking the file for already in sync.
     this.sCountMissing = db.prepare(`SELECT count(*) FROM files WHERE mapping = ? AND missing_since > ?`).pluck();
     this.sMissingPaths = db.prepare(`SELECT path FROM files WHERE mapping = ? AND missing_since IS NOT NULL`).pluck();
     this.sClearMissing = db.prepare(`UPDATE files SET missing_since = NULL WHERE mapping = ? AND path = ? AND missing_since IS NOT NULL`);
-    // Taking the row before the server delete: a move that claimed it meanwhile
-    // (same asset id, new path) makes this change nothing, and nothing is deleted.
-    this.sTakeForDelete = db.prepare(`DELETE FROM files WHERE mapping = ? AND path = ? AND asset_id = ? AND missing_since IS NOT NULL`);
-    this.sClaimMove = db.prepare(`UPDATE files SET path = ?, missing_since = NULL, sha256 = NULL WHERE mapping = ? AND path = ?`);
-    this.sRenamePrefix = db.prepare(`
-      UPDATE files SET path = @to || substr(path, @n + 1), missing_since = NULL
-      WHERE mapping = @mapping AND substr(path, 1, @n) = @from`);
-    this.sKept = db.prepare(
-      `SELECT mapping, path, asset_id AS assetId, gone_since AS goneSince, reason FROM kept WHERE reason IS NULL ORDER BY gone_since DESC, mapping, path LIMIT ?`,
-    );
+    this.sTakeForDelete = db.prepare(SQL.takeForDelete);
+    this.sClaimMove = db.prepare(SQL.claimMove);
+    this.sRenamePrefix = db.prepare(SQL.renamePrefix);
+    this.sKept = db.prepare(SQL.kept);
   }
 
   /** The rows of these paths of one mapping, in one statement (the pool reads those of a claim with it). */

@@ -55,3 +55,31 @@ export const reviveLegacy = `
     generation = generation + 1, updated_at = @now
   WHERE state = 'failed' AND fail_kind IS NULL
     AND last_code IN ('NETWORK', 'TIMEOUT', 'SERVER_ERROR', 'RATE_LIMITED', 'AUTH_FAILED', 'FORBIDDEN', 'TLS', 'PROXY_ERROR')`;
+
+// An event arrived during the run: run exactly once more, at the time those events asked for.
+export const requeueAfterRun = `
+  UPDATE jobs SET state = 'queued', token = NULL, lease_until = NULL, claimed_gen = NULL, attempts = 0, asset_hint = NULL,
+    last_error = NULL, last_code = NULL, updated_at = @now
+  WHERE id = @id AND token = @token AND state = 'running'`;
+
+// The worker asked to look again later (a delete held for the move window, a file that changed mid-upload).
+export const rerun = `
+  UPDATE jobs SET state = 'queued', token = NULL, lease_until = NULL, attempts = 0, last_error = NULL, last_code = NULL, asset_hint = NULL,
+    run_at = CASE WHEN generation <> claimed_gen THEN min(run_at, @due) ELSE @due END, claimed_gen = NULL, updated_at = @now
+  WHERE id = @id AND token = @token AND state = 'running'`;
+
+// Graceful shutdown aborted the run: not the file's fault, so the attempt is given back.
+export const giveBack = `
+  UPDATE jobs SET state = 'queued', token = NULL, lease_until = NULL, claimed_gen = NULL,
+    attempts = max(attempts - 1, 0), run_at = @now, updated_at = @now
+  WHERE id = @id AND token = @token AND state = 'running'`;
+
+export const retry = `
+  UPDATE jobs SET state = 'queued', token = NULL, lease_until = NULL, claimed_gen = NULL,
+    attempts = @attempts, run_at = @runAt, last_error = @message, last_code = @code, updated_at = @now
+  WHERE id = @id`;
+
+export const fail = `
+  UPDATE jobs SET state = 'failed', token = NULL, lease_until = NULL, claimed_gen = NULL,
+    last_error = @message, last_code = @code, failed_at = @now, updated_at = @now, fail_kind = 'file'
+  WHERE id = @id`;

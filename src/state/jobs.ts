@@ -1,60 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Clock } from '../lib/clock.js';
-import type { Retry, SyncErrorCode } from '../lib/errors.js';
+import type { SyncErrorCode } from '../lib/errors.js';
 import { backoffDelay, resolveQueueOptions, type QueueOptions } from './jobs-options.js';
 import * as SQL from './jobs-sql.js';
 import { stateError } from './errors.js';
-import type { FileRow } from './files.js';
+import type { FailInfo, FailOutcome, Job, MappingFilter } from './jobs-types.js';
 import type { EnqueueItem } from './enqueue-buffer.js';
+import { QueuePause } from './jobs-pause.js';
 import { QueueReports, type FailedJob, type JobCounts, type PendingJob, type PathRef } from './jobs-reports.js';
 
 export { DEFAULT_QUEUE_OPTIONS, backoffDelay, type QueueOptions } from './jobs-options.js';
 export type { FailedJob, JobCounts, PendingJob, PathRef } from './jobs-reports.js';
+export type { FailInfo, FailOutcome, Job, MappingFilter } from './jobs-types.js';
 export { createEnqueueBuffer, type EnqueueBuffer, type EnqueueBufferOptions, type EnqueueItem } from './enqueue-buffer.js';
-
-/** A claimed job: "reconcile this path". `token` names this claim and no other. */
-export interface Job {
-  id: number;
-  mapping: string;
-  path: string;
-  generation: number;
-  attempts: number;
-  token: string;
-  reason: string | null;
-  /**
-   * The id a new asset for this path is uploaded under. Chosen at the first
-   * claim and stored by the claim's own commit, so it costs no extra fsync and
-   * a run after a crash upserts the same id (never a second asset). Cleared
-   * once a run completes: its synced row holds the id from then on.
-   */
-  assetHint: string;
-  /** Set by the worker once an upload under assetHint went out (in memory only). */
-  hintSent?: boolean;
-  /**
-   * The path's files row as read with the claim (null: none), and FilesRepo.moves
-   * then (in memory only): while that count is unchanged the row is too.
-   */
-  row?: FileRow | null;
-  rowAt?: number;
-}
-
-export interface FailInfo {
-  message: string;
-  /** Stored as given (a SyncErrorCode from the worker; older rows hold whatever their version wrote). */
-  code?: string;
-  retry: Retry;
-  retryAfterMs?: number;
-}
-
-export type FailOutcome = 'retry' | 'failed' | 'stale';
-
-export interface MappingFilter {
-  /** Mappings the user paused: their jobs stay queued and are not handed out. */
-  excludeMappings?: readonly string[];
-}
-
-const PAUSE_KEY = 'queue.pausedUntil';
 
 /**
  * A rescan re-finds every path that never synced, so letting it revive a
@@ -71,8 +30,7 @@ const NON_REVIVING_REASONS = new Set(['rescan', 'sidecar', 'referenced', 'annota
  */
 export class JobQueue {
   readonly options: QueueOptions;
-  /** Unsized server pauses in a row (in memory: after a restart the first one is short again). */
-  private pauseStreak = 0;
+  private readonly pause: QueuePause;
   private readonly reports: QueueReports;
   private readonly sEnqueue;
   private readonly sClaim;
@@ -89,9 +47,6 @@ export class JobQueue {
   private readonly sNextRun;
   private readonly sClampRunAt;
   private readonly sRunningHints;
-  private readonly sMetaGet;
-  private readonly sMetaSet;
-  private readonly sMetaDel;
   private readonly txEnqueueMany;
   private readonly txClaim;
   private readonly txComplete;
@@ -106,37 +61,20 @@ export class JobQueue {
   ) {
     this.options = resolveQueueOptions(opts);
     this.reports = new QueueReports(db);
+    this.pause = new QueuePause(db, this.options);
     this.sEnqueue = db.prepare(SQL.enqueue);
     // What the claim calls for a job's first asset id (jobs-sql.ts).
     db.function('new_asset_id', { deterministic: false }, () => randomUUID());
     this.sClaim = db.prepare(SQL.claim);
     this.sDone = db.prepare(`DELETE FROM jobs WHERE id = ? AND token = ? AND state = 'running' AND generation = claimed_gen`);
-    // An event arrived during the run: run exactly once more, at the time those events asked for.
-    this.sRequeueAfterRun = db.prepare(`
-      UPDATE jobs SET state = 'queued', token = NULL, lease_until = NULL, claimed_gen = NULL, attempts = 0, asset_hint = NULL,
-        last_error = NULL, last_code = NULL, updated_at = @now
-      WHERE id = @id AND token = @token AND state = 'running'`);
-    // The worker asked to look again later (a delete held for the move window, a file that changed mid-upload).
-    this.sRerun = db.prepare(`
-      UPDATE jobs SET state = 'queued', token = NULL, lease_until = NULL, attempts = 0, last_error = NULL, last_code = NULL, asset_hint = NULL,
-        run_at = CASE WHEN generation <> claimed_gen THEN min(run_at, @due) ELSE @due END, claimed_gen = NULL, updated_at = @now
-      WHERE id = @id AND token = @token AND state = 'running'`);
-    // Graceful shutdown aborted the run: not the file's fault, so the attempt is given back.
-    this.sGiveBack = db.prepare(`
-      UPDATE jobs SET state = 'queued', token = NULL, lease_until = NULL, claimed_gen = NULL,
-        attempts = max(attempts - 1, 0), run_at = @now, updated_at = @now
-      WHERE id = @id AND token = @token AND state = 'running'`);
+    this.sRequeueAfterRun = db.prepare(SQL.requeueAfterRun);
+    this.sRerun = db.prepare(SQL.rerun);
+    this.sGiveBack = db.prepare(SQL.giveBack);
     this.sRunning = db.prepare(
       `SELECT attempts, generation, claimed_gen AS claimedGen FROM jobs WHERE id = ? AND token = ? AND state = 'running'`,
     );
-    this.sRetry = db.prepare(`
-      UPDATE jobs SET state = 'queued', token = NULL, lease_until = NULL, claimed_gen = NULL,
-        attempts = @attempts, run_at = @runAt, last_error = @message, last_code = @code, updated_at = @now
-      WHERE id = @id`);
-    this.sFail = db.prepare(`
-      UPDATE jobs SET state = 'failed', token = NULL, lease_until = NULL, claimed_gen = NULL,
-        last_error = @message, last_code = @code, failed_at = @now, updated_at = @now, fail_kind = 'file'
-      WHERE id = @id`);
+    this.sRetry = db.prepare(SQL.retry);
+    this.sFail = db.prepare(SQL.fail);
     this.sRevive = db.prepare(SQL.reviveLegacy);
     this.sRelease = db.prepare(SQL.releaseRunning);
     this.sRenew = db.prepare(`UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running'`);
@@ -148,9 +86,6 @@ export class JobQueue {
     );
     // After the clock jumped back, times stored from the "future" would strand jobs.
     this.sClampRunAt = db.prepare(`UPDATE jobs SET run_at = @limit WHERE state = 'queued' AND run_at > @limit`);
-    this.sMetaGet = db.prepare(`SELECT value FROM meta WHERE key = ?`).pluck();
-    this.sMetaSet = db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
-    this.sMetaDel = db.prepare(`DELETE FROM meta WHERE key = ?`);
 
     this.txEnqueueMany = db.transaction((items: readonly EnqueueItem[], now: number) => {
       for (const it of items) this.enqueueRow(it, now);
@@ -192,7 +127,7 @@ export class JobQueue {
    * when the lease was lost and someone else owns the job now.
    */
   complete(job: Job, opts: { rerunAfterMs?: number } = {}): boolean {
-    this.pauseStreak = 0;
+    this.pause.succeeded();
     const now = this.clock.now();
     // Each way of completing is one statement that changes the row or nothing: inside
     // a batch's transaction it needs no savepoint of its own.
@@ -208,7 +143,7 @@ export class JobQueue {
 
   /** complete() for a batch in one transaction; one result per job. */
   completeMany(jobs: readonly Job[]): boolean[] {
-    if (jobs.length > 0) this.pauseStreak = 0;
+    if (jobs.length > 0) this.pause.succeeded();
     return jobs.length === 0 ? [] : this.guard('completing', () => this.txCompleteMany.immediate(jobs, this.clock.now()));
   }
 
@@ -223,17 +158,16 @@ export class JobQueue {
    */
   pauseAll(untilMs: number): void {
     const until = Math.min(untilMs, this.clock.now() + this.options.maxPauseMs);
-    if (until > this.pausedUntil()) this.sMetaSet.run(PAUSE_KEY, String(Math.round(until)));
+    this.pause.extend(until);
   }
 
   resumeAll(): void {
-    this.sMetaDel.run(PAUSE_KEY);
+    this.pause.clear();
   }
 
   /** Epoch ms until which claims return nothing; 0 when not paused. */
   pausedUntil(): number {
-    const v = this.sMetaGet.get(PAUSE_KEY) as string | undefined;
-    return v === undefined ? 0 : Number(v);
+    return this.pause.until();
   }
 
   /** When the next job becomes claimable (the pool sleeps until then); null when nothing is queued. */
@@ -266,7 +200,7 @@ export class JobQueue {
     const now = this.clock.now();
     const limit = now + Math.max(this.options.backoffMaxMs, this.options.maxWaitMs, this.options.debounceMs);
     this.sClampRunAt.run({ limit });
-    if (this.pausedUntil() > now + this.options.backoffMaxMs) this.sMetaSet.run(PAUSE_KEY, String(now + this.options.backoffMaxMs));
+    if (this.pausedUntil() > now + this.options.backoffMaxMs) this.pause.set(now + this.options.backoffMaxMs);
     return this.releaseRunning(true, 'CRASHED', 'the daemon stopped while running this job');
   }
 
@@ -347,7 +281,7 @@ export class JobQueue {
       // of requests that were in flight together are one refusal: only one after the
       // pause has ended makes the next unsized pause longer.
       const current = this.pausedUntil();
-      const until = info.retryAfterMs !== undefined ? now + info.retryAfterMs : current > now ? current : now + this.unsizedPause();
+      const until = info.retryAfterMs !== undefined ? now + info.retryAfterMs : current > now ? current : now + this.pause.unsized();
       this.pauseAll(until);
       this.sRetry.run({ id: job.id, attempts: Math.max(row.attempts - 1, 0), runAt: until, message, code, now });
       return 'retry';
@@ -365,19 +299,6 @@ export class JobQueue {
     const delay = info.retry === 'never' ? 0 : Math.max(backoffDelay(row.attempts, this.options), info.retryAfterMs ?? 0);
     this.sRetry.run({ id: job.id, attempts: row.attempts, runAt: now + delay, message, code, now });
     return 'retry';
-  }
-
-  /**
-   * A pause the server did not size (429 without Retry-After). Squidex means its monthly
-   * quota, where asking often is pointless; a proxy in front may mean a few seconds. So
-   * start at backoffBaseMs and double while refusals follow each other, up to
-   * defaultPauseMs: a stray 429 costs seconds, not a quarter of an hour, and a used-up
-   * quota still reaches the long pause after a dozen probes. Any success resets it.
-   */
-  private unsizedPause(): number {
-    const ms = Math.min(this.options.defaultPauseMs, this.options.backoffBaseMs * 2 ** Math.min(this.pauseStreak, 40));
-    this.pauseStreak++;
-    return ms;
   }
 
   /** Store errors leave as SyncErrors with a verdict (disk full: retry later; damaged: stop). */

@@ -1,6 +1,7 @@
 import { existsSync, lstatSync, type Stats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
+import { allocWithEnvelopeRoom } from '../squidex/multipart.js';
 import { detectFsType } from '../watch/fstype.js';
 import type { FileDigest } from './hash.js';
 import type { OpenFile, OpenMode } from './openfile.js';
@@ -26,11 +27,12 @@ export interface FileAccess {
  * A file of at most SMALL_FILE_BYTES, whole, from its open descriptor. One
  * byte more than `expected` is asked for, so a file that grew since its stat
  * comes back with another size (the caller treats that as "changed while
- * reading").
+ * reading"). `forUpload`: the bytes may be sent, and get room for the
+ * multipart envelope around them (squidex/multipart.ts).
  */
-export async function readSmall(file: OpenFile, expected: number, signal?: AbortSignal): Promise<SmallFile> {
+export async function readSmall(file: OpenFile, expected: number, signal?: AbortSignal, forUpload = false): Promise<SmallFile> {
   signal?.throwIfAborted();
-  const buf = Buffer.allocUnsafe(expected + 1);
+  const buf = forUpload ? allocWithEnvelopeRoom(expected + 1) : Buffer.allocUnsafe(expected + 1);
   let size = 0;
   while (size < buf.length) {
     const n = await file.read(buf, size, buf.length - size, size);

@@ -198,11 +198,16 @@ class OpenRun {
 
   #folder(): Promise<string> | string {
     if (this.#parentId !== undefined) return this.#parentId;
+    const dir = remoteDirOf(this.mapping, this.job.path);
+    // Most jobs find their folder known (made ahead, or by an earlier file): no wait, so nothing to abort.
+    const known = this.ctx.resolver.cachedId(dir);
+    if (known !== undefined) {
+      this.#parentId = known;
+      return known;
+    }
     // The resolve is shared (single-flight with other jobs and the rescan's folders ahead) and takes
     // no signal: a job aborted at a stop leaves it, or the stop waits for a server that never answers.
-    return untilAborted(this.ctx.resolver.resolve(remoteDirOf(this.mapping, this.job.path)), this.signal).then(
-      (id) => (this.#parentId = id),
-    );
+    return untilAborted(this.ctx.resolver.resolve(dir), this.signal).then((id) => (this.#parentId = id));
   }
 
   /** The hash (and, for a small file, its bytes, sent from memory); null when the file went away meanwhile. */
@@ -211,7 +216,7 @@ class OpenRun {
     const sniff = this.opened.sniff?.wanted ? this.opened.sniff : undefined;
     try {
       if (st.size <= SMALL_FILE_BYTES) {
-        const small = await readSmall(file, st.size, this.signal);
+        const small = await readSmall(file, st.size, this.signal, true);
         this.#data = small.data;
         sniff?.feed(small.data, 0);
         return { sha256: small.sha256, size: small.size };
