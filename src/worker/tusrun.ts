@@ -285,7 +285,7 @@ export class TusRun {
    */
   private async alreadyThere(): Promise<UploadResult | null> {
     const { a } = this;
-    const asset = await this.owner.client.getAsset(a.assetId);
+    const asset = await this.owner.client.getAsset(a.assetId, { signal: a.signal });
     if (!asset || asset.fileSize !== this.size || asset.parentId !== a.parentId) return null;
     const sha = a.sha256 ?? (await this.wholeHash());
     if (asset.metadata?.[META_SHA] !== sha && asset.fileHash !== squidexFileHash(hexToBase64(sha), a.fileName, this.size)) return null;

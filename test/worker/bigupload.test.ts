@@ -102,6 +102,24 @@ describe('BigUploads', () => {
     expect(server!.inspect().counters.tokens).toBe(2);
   });
 
+  it('a stop while it asks whether a lost last piece made the asset: the question is left, not waited out', async () => {
+    const stop = new AbortController();
+    let asked = 0;
+    const { big } = await setup({
+      tus: { loseFinalAnswers: 1 },
+      // The asset lookup after the lost answer is read and never answered; the stop comes meanwhile.
+      onRequest: (method, path) => {
+        if (method !== 'GET' || !/\/assets\/[0-9a-f-]{36}$/.test(path)) return undefined;
+        asked += 1;
+        stop.abort(new Error('stopping'));
+        return new Promise<void>(() => undefined);
+      },
+    });
+    const { args } = await fileOf(2 * MiB);
+    await expect(big.send({ ...args, signal: stop.signal }, noMultipart)).rejects.toThrow();
+    expect(asked).toBe(1);
+  });
+
   it('the upload URL, size and mtime are in the state before the first byte goes out', async () => {
     let seen: unknown;
     const { big, state } = await setup({
