@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
+import { untilAborted } from '../lib/abort.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { looksLikeHtml } from './answers.js';
@@ -430,8 +431,17 @@ export class SquidexClient {
     }
   }
 
+  /**
+   * The bearer token for a request. A fetch of a new one is shared by every
+   * caller, so it takes no caller's signal; a caller that is stopping leaves
+   * the wait (the fetch goes on, and the client's close cuts it).
+   */
+  private bearer(signal: AbortSignal | undefined): string | Promise<string> {
+    return this.tokens.inHand() ?? untilAborted(this.tokens.get(), signal);
+  }
+
   private async callOnce(method: Dispatcher.HttpMethod, path: string, opts: CallOptions, mayRefresh: boolean): Promise<CallResult> {
-    const token = await this.tokens.get();
+    const token = await this.bearer(opts.signal);
     const url = `${this.base}/api/apps/${enc(this.opts.app)}${path}${queryString(opts.query)}`;
     const headers: Record<string, string> = { ...opts.headers, authorization: `Bearer ${token}`, accept: 'application/json' };
     if (opts.ifMatch !== undefined) headers['if-match'] = `"${opts.ifMatch}"`;
@@ -554,7 +564,7 @@ export class SquidexClient {
 
   private async sendOnce(req: SendRequest, mayRefresh: boolean): Promise<SendResponse> {
     const url = this.target(req.url);
-    const token = await this.tokens.get();
+    const token = await this.bearer(req.signal);
     const ctx = (): FailureContext => ({
       ...req.ctx,
       clientId: this.opts.clientId,

@@ -35,6 +35,12 @@ export class TokenSource {
     return this.opts.token === undefined;
   }
 
+  /** The token in hand while it is still good: the common case, without a promise. */
+  inHand(): string | undefined {
+    if (this.opts.token !== undefined) return this.opts.token;
+    return this.current && this.opts.clock.now() < this.current.refreshAt ? this.current.token : undefined;
+  }
+
   async get(): Promise<string> {
     if (this.opts.token !== undefined) return this.opts.token;
     const now = this.opts.clock.now();

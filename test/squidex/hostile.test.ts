@@ -159,4 +159,21 @@ describe('a server that reads a request and never answers', () => {
     expect(await onTheWire).toBeInstanceOf(Error);
     client = undefined;
   });
+
+  it('a caller that stops while the token is being fetched leaves that wait (the fetch is shared, so it goes on)', {
+    timeout: 20_000,
+  }, async () => {
+    server = await startRawServer(() => undefined); // the token endpoint reads the request and never answers
+    client = new SquidexClient({ url: server.url, app: 'demo', clientId: 'demo:sync', clientSecret: 'secret-xyz', timeoutMs: 60_000 });
+    const stop = new AbortController();
+    const asking = client.getAsset('a1', { signal: stop.signal }).catch((x: unknown) => x);
+    for (let i = 0; i < 200 && server.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(server.requests.map((r) => r.url)).toEqual(['/identity-server/connect/token']);
+    stop.abort(new Error('stopping'));
+    // Before close(): the caller is free while the shared fetch still waits for its answer.
+    const outcome = await Promise.race([asking, new Promise((r) => setTimeout(() => r('still waiting'), 5_000))]);
+    expect(outcome).toBeInstanceOf(Error);
+    await client.close();
+    client = undefined;
+  });
 });
