@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, Daemon, liveAssetsByPath, waitFor, World } from '../support/world.js';
+import { missing } from '../support/capability.js';
 
 // What the daemon promises about watching, on the real native watcher: a folder
 // moved in is watched down to its last subfolder, and a watch limit falls back
@@ -62,7 +63,7 @@ describe('watching with the daemon', () => {
 
   // The limit is lowered in a user namespace of the test's own (Linux keeps inotify limits per user
   // namespace): the kernel really refuses, and nothing outside the test is touched.
-  it.skipIf(!canLowerInotifyLimits)(
+  it.skipIf(missing(!canLowerInotifyLimits, 'unshare -Ur (util-linux, user namespaces), to lower the inotify limits'))(
     'past the inotify watch limit, the hint is logged once and the timer rescans sync new files',
     async () => {
       world = await World.create({ mapping: { watch: 'events', rescanInterval: '1s' } });

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, World, type RunResult } from '../support/world.js';
 import { FAST_RETRY, mirror, sleep, waitMirror } from '../support/reliability.js';
+import { missing } from '../support/capability.js';
 
 let world: World | undefined;
 afterEach(async () => {
@@ -126,7 +127,7 @@ describe('a file the daemon may not read', () => {
     });
   }
 
-  it.skipIf(!canDrop)(
+  it.skipIf(missing(!canDrop, 'setpriv (util-linux) as root, to make a folder unreadable to the daemon'))(
     'fails that one file with "permission denied", syncs the rest, and takes it once readable and retried',
     { timeout: 90_000 },
     async () => {
@@ -163,26 +164,30 @@ describe('a file the daemon may not read', () => {
     },
   );
 
-  it.skipIf(!canDrop)('with deletes: delete, a folder that became unreadable is not taken for deleted', { timeout: 90_000 }, async () => {
-    world = await World.create({ sync: { ...FAST_RETRY }, mapping: { deletes: 'delete' } });
-    const w = world;
-    for (let i = 0; i < 3; i++) w.write(`open/f${i}.txt`, `open ${i}`);
-    w.write('closing/kept.txt', 'must survive a chmod');
-    mkdirSync(join(w.dir, 'state'), { recursive: true });
-    chmodSync(w.dir, 0o755);
-    for (const p of [join(w.dir, 'state'), w.local, join(w.local, 'open'), join(w.local, 'closing')]) chownSync(p, 65534, 65534);
-    expect((await runAs(w, ['once'])).code).toBe(0);
-    chownSync(join(w.local, 'closing'), 0, 0);
-    chmodSync(join(w.local, 'closing'), 0o700);
-    const res = await runAs(w, ['once']);
-    const live = w
-      .inspect()
-      .assets.filter((a) => !a.deleted)
-      .map((a) => a.fileName);
-    expect(live, res.stdout.slice(-1500)).toContain('kept.txt');
-    // Not "all in sync": something could not be read.
-    expect(res.code, res.stdout.slice(-1500)).toBe(1);
-    chmodSync(join(w.local, 'closing'), 0o755);
-    mirror(w);
-  });
+  it.skipIf(missing(!canDrop, 'setpriv (util-linux) as root, to make a folder unreadable to the daemon'))(
+    'with deletes: delete, a folder that became unreadable is not taken for deleted',
+    { timeout: 90_000 },
+    async () => {
+      world = await World.create({ sync: { ...FAST_RETRY }, mapping: { deletes: 'delete' } });
+      const w = world;
+      for (let i = 0; i < 3; i++) w.write(`open/f${i}.txt`, `open ${i}`);
+      w.write('closing/kept.txt', 'must survive a chmod');
+      mkdirSync(join(w.dir, 'state'), { recursive: true });
+      chmodSync(w.dir, 0o755);
+      for (const p of [join(w.dir, 'state'), w.local, join(w.local, 'open'), join(w.local, 'closing')]) chownSync(p, 65534, 65534);
+      expect((await runAs(w, ['once'])).code).toBe(0);
+      chownSync(join(w.local, 'closing'), 0, 0);
+      chmodSync(join(w.local, 'closing'), 0o700);
+      const res = await runAs(w, ['once']);
+      const live = w
+        .inspect()
+        .assets.filter((a) => !a.deleted)
+        .map((a) => a.fileName);
+      expect(live, res.stdout.slice(-1500)).toContain('kept.txt');
+      // Not "all in sync": something could not be read.
+      expect(res.code, res.stdout.slice(-1500)).toBe(1);
+      chmodSync(join(w.local, 'closing'), 0o755);
+      mirror(w);
+    },
+  );
 });

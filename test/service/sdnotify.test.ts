@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNotifier, notifyArgs, watchdogIntervalMs } from '../../src/service/sdnotify.js';
+import { missing } from '../support/capability.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -65,9 +66,9 @@ describe('sd_notify', () => {
 
   it('the real systemd-notify delivers READY, STATUS, WATCHDOG and STOPPING to NOTIFY_SOCKET', async (ctx) => {
     // Node cannot open a unix datagram socket, so a few lines of Python stand in for systemd's end.
-    const missing = ['systemd-notify', 'python3'].filter((c) => spawnSync(c, ['--version']).error);
-    if (missing.length) {
-      console.log(`skipped: ${missing.join(', ')} not available`);
+    const absent = ['systemd-notify', 'python3'].filter((c) => spawnSync(c, ['--version']).error);
+    if (missing(absent.length > 0, absent.join(', '))) {
+      console.log(`skipped: ${absent.join(', ')} not available`);
       ctx.skip();
     }
     const dir = mkdtempSync(join(tmpdir(), 'sdnotify-'));

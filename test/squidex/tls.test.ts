@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SquidexClient } from '../../src/squidex/index.js';
+import { missing } from '../support/capability.js';
 
 /** A self-signed certificate for 127.0.0.1, made per run (no key material in the repository). */
 function makeCert(dir: string): { key: string; cert: string; certPath: string } | null {
@@ -46,7 +47,7 @@ const tls = makeCert(dir);
 let server: Server;
 let url: string;
 
-describe.skipIf(!tls)('TLS', () => {
+describe.skipIf(missing(!tls, 'openssl, to make a certificate'))('TLS', () => {
   beforeAll(async () => {
     server = createServer({ key: tls!.key, cert: tls!.cert }, (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });

@@ -15,6 +15,7 @@ import {
 } from '../../src/watch/index.js';
 import type { SyncError } from '../../src/lib/errors.js';
 import { requireBuild } from '../support/world.js';
+import { missing } from '../support/capability.js';
 
 const execFileP = promisify(execFile);
 
@@ -280,22 +281,28 @@ describe('startWatcher (events mode) folders', () => {
 describe('startWatcher failures', () => {
   // The limits are lowered in a user namespace of the test's own (Linux keeps inotify limits per
   // user namespace), so the real kernel refuses and nothing outside the test is touched.
-  it.skipIf(!canLowerInotifyLimits)('reports the inotify watch limit once as WATCH_LIMIT with the fix, and never throws', async () => {
-    for (let i = 0; i < 8; i++) write(`d${i}/a.png`);
-    const r = await watchLimited('max_inotify_watches', 4);
-    expect(r.errors.map((e) => [e.code, e.retry])).toEqual([['WATCH_LIMIT', 'never']]);
-    expect(r.errors[0].message).toContain('ENOSPC');
-    expect(r.errors[0].hint).toContain('fs.inotify.max_user_watches=524288');
-    // Nothing is watched then: the caller's periodic rescans take over.
-    expect(r.seen).toEqual([]);
-  });
+  it.skipIf(missing(!canLowerInotifyLimits, 'unshare -Ur (util-linux, user namespaces), to lower the inotify limits'))(
+    'reports the inotify watch limit once as WATCH_LIMIT with the fix, and never throws',
+    async () => {
+      for (let i = 0; i < 8; i++) write(`d${i}/a.png`);
+      const r = await watchLimited('max_inotify_watches', 4);
+      expect(r.errors.map((e) => [e.code, e.retry])).toEqual([['WATCH_LIMIT', 'never']]);
+      expect(r.errors[0].message).toContain('ENOSPC');
+      expect(r.errors[0].hint).toContain('fs.inotify.max_user_watches=524288');
+      // Nothing is watched then: the caller's periodic rescans take over.
+      expect(r.seen).toEqual([]);
+    },
+  );
 
-  it.skipIf(!canLowerInotifyLimits)('reports no inotify instance left as WATCH_LIMIT instead of hanging', async () => {
-    write('d/a.png');
-    const r = await watchLimited('max_inotify_instances', 0);
-    expect(r.errors.map((e) => e.code)).toEqual(['WATCH_LIMIT']);
-    expect(r.errors[0].hint).toContain('max_user_instances');
-  });
+  it.skipIf(missing(!canLowerInotifyLimits, 'unshare -Ur (util-linux, user namespaces), to lower the inotify limits'))(
+    'reports no inotify instance left as WATCH_LIMIT instead of hanging',
+    async () => {
+      write('d/a.png');
+      const r = await watchLimited('max_inotify_instances', 0);
+      expect(r.errors.map((e) => e.code)).toEqual(['WATCH_LIMIT']);
+      expect(r.errors[0].hint).toContain('max_user_instances');
+    },
+  );
 
   it('events: a watch that dies is reported once as WATCH_FAILED for good, and never thrown', async () => {
     // A stand-in for the native watcher: its callback's error ends the subscription (as @parcel/watcher's does).
