@@ -25,6 +25,8 @@ export interface ThreadWalks {
    * when the thread failed (the caller walks on its own thread instead).
    */
   diff(i: number, rows: OrderedRows, opts?: Pick<StreamDiffOptions, 'apart'>): Promise<StreamDiff | null>;
+  /** Chunks the thread has posted and the merge has not taken yet: its lead, at most MAX_CHUNKS. */
+  buffered(): number;
   /** Stops the thread if it is still walking (the run ended early). */
   close(): Promise<void>;
 }
@@ -94,6 +96,7 @@ export function startThreadWalks(jobs: WalkJob[]): ThreadWalks | null {
         if (dead && takers[i] === take) resolve(null);
       });
     },
+    buffered: () => Atomics.load(unread, 0),
     async close() {
       giveUp();
       port1.close();

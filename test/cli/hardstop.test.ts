@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { hardStopAfter } from '../../src/cli/hardstop.js';
 
 function recorder() {
@@ -8,15 +8,16 @@ function recorder() {
   return { lines, exits, deps: { logger: logger as never, exit: (c: number) => void exits.push(c) } };
 }
 
-const waitUntil = async (ok: () => boolean): Promise<void> => {
-  for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
-};
-
 describe('hardStopAfter', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
   it('exits 0 once the stop overruns, naming the steps still pending', async () => {
     const r = recorder();
     hardStopAfter(20, new Set(['uploads', 'watchers']), r.deps);
-    await waitUntil(() => r.exits.length > 0);
+    vi.advanceTimersByTime(19);
+    expect(r.exits).toEqual([]);
+    vi.advanceTimersByTime(1);
     expect(r.exits).toEqual([0]);
     expect(r.lines).toHaveLength(1);
     expect(r.lines[0].obj).toEqual({ pending: ['uploads', 'watchers'] });
@@ -28,7 +29,7 @@ describe('hardStopAfter', () => {
     const r = recorder();
     const t = hardStopAfter(20, new Set(['state']), r.deps);
     clearTimeout(t);
-    await new Promise((res) => setTimeout(res, 60));
+    vi.advanceTimersByTime(1000);
     expect(r.exits).toEqual([]);
     expect(r.lines).toEqual([]);
   });

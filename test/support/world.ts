@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { startTestServer, type Inspection, type TestServer, type TestServerOptions } from '../../src/testserver/index.js';
+import { waitFor } from './wait.js';
+
+export { waitFor };
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const CLI = join(ROOT, 'dist/cli/main.js');
@@ -181,21 +184,6 @@ export class Daemon {
     const code = await this.exited;
     clearTimeout(timer);
     return code;
-  }
-}
-
-/** Polls `probe` every 50 ms until it returns something truthy; bounded by timeoutMs. */
-export async function waitFor<T>(
-  probe: () => T | undefined | null | false,
-  timeoutMs = 20_000,
-  why: () => string = () => 'condition not met',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${why()}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compileIgnore, diffStream, type IgnoreOptions, type StreamDiff } from '../../src/watch/index.js';
 import type { ThreadWalks, WalkJob } from '../../src/watch/walkthread.js';
+import { waitFor } from '../support/wait.js';
 
 const dist = path.resolve(import.meta.dirname, '../..', 'dist', 'watch', 'walkthread.js');
 const { startThreadWalks, CHUNK, MAX_CHUNKS } = (await import(dist)) as {
@@ -83,8 +84,8 @@ describe('startThreadWalks', () => {
     }
     const walks = startThreadWalks([{ root: dir, spec }]);
     try {
-      // Nothing reads for a while, as while `once` loads its modules and opens the state.
-      await new Promise((r) => setTimeout(r, 2000));
+      // Nothing reads, as while `once` loads its modules and opens the state: the thread runs ahead until its bound.
+      await waitFor(() => walks!.buffered() >= MAX_CHUNKS, 30_000);
       let seen = 0;
       const counting = {
         apart: () => {
@@ -97,6 +98,7 @@ describe('startThreadWalks', () => {
       const lead = seen;
       const d = await pending;
       expect(d!.files).toBe(n);
+      expect(lead).toBeGreaterThanOrEqual(CHUNK);
       expect(lead).toBeLessThanOrEqual(MAX_CHUNKS * CHUNK);
     } finally {
       await walks!.close();

@@ -7,6 +7,7 @@ import type { Job, State } from '../../src/state/index.js';
 import type { Outcome } from '../../src/worker/context.js';
 import { WorkerPool, type JobRun, type PoolDeps } from '../../src/worker/pool.js';
 import { tempStates } from '../support/state.js';
+import { waitFor } from '../support/wait.js';
 
 const t = tempStates();
 afterEach(() => t.cleanup());
@@ -125,7 +126,7 @@ describe('WorkerPool against a fake job', () => {
       { failed: (_code, verdict) => told.push(verdict) },
     );
     p.start();
-    for (let i = 0; i < 400 && told.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    await waitFor(() => told.length > 0, 10_000);
     await p.stop(1000);
     expect(told).toEqual(['failed']);
     expect(state.jobs.failed().map((f) => f.path)).toEqual(['bad']);
