@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openState } from '../../src/state/index.js';
 import { CLI, Daemon, World, waitFor } from '../support/world.js';
+import { hangs, msg, stopsCleanly } from '../support/stop.js';
 
 /**
  * Issue 18 §4, with the daemon as a child process: a stop must not wait for a
@@ -37,8 +38,6 @@ function startDaemon(w: World, env: NodeJS.ProcessEnv = {}): Daemon {
   child.on('close', () => w.procs.delete(child));
   return new Daemon(child);
 }
-
-const msg = (l: Record<string, unknown>): string => String(l.msg ?? '');
 
 describe('stopping the daemon', () => {
   it('a stop during the start rescan ends the walk instead of waiting for it, and sends no READY=1', { timeout: 90_000 }, async () => {
@@ -125,43 +124,27 @@ describe('a stop while a request nobody waits for is on the wire', () => {
       20_000,
       () => 'the stamp request never reached the server',
     );
-    const code = await daemon.stop('SIGINT', 30_000);
-    expect(code, daemon.stdout.slice(-3000) + daemon.stderr).toBe(0);
-    const said = daemon.lines.map(msg);
-    expect(said.filter((m) => m.startsWith('stopping took more than'))).toEqual([]);
+    const said = await stopsCleanly(daemon);
     // The stamp request cut at the stop is no warning: its stamp waits in the state database.
     expect(said.filter((m) => m.startsWith('metadata stamps wait'))).toEqual([]);
-    expect(said).toContain('stopped');
   });
 });
 
 describe('a stop while a folder is being created', () => {
   it('does not wait for the folder request either: the job goes back to the queue', { timeout: 60_000 }, async () => {
-    let asked = 0;
-    world = await World.create({
-      sync: { shutdownTimeoutMs: 1000 },
-      server: {
-        // Folder creations are read and never answered (until the server closes).
-        onRequest: (method, path) => {
-          if (method !== 'POST' || !path.endsWith('/assets/folders')) return;
-          asked += 1;
-          return new Promise<void>(() => undefined);
-        },
-      },
-    });
+    // Folder creations are read and never answered (until the server closes).
+    const folders = hangs((method, path) => method === 'POST' && path.endsWith('/assets/folders'));
+    folders.on = true;
+    world = await World.create({ sync: { shutdownTimeoutMs: 1000 }, server: folders.server });
     const w = world;
     w.write('new/a.txt', 'hello');
     const daemon = startDaemon(w);
     await waitFor(
-      () => asked > 0,
+      () => folders.asked > 0,
       20_000,
       () => `no folder request; stdout:\n${daemon.stdout.slice(-3000)}`,
     );
-    const code = await daemon.stop('SIGINT', 30_000);
-    expect(code, daemon.stdout.slice(-3000) + daemon.stderr).toBe(0);
-    const said = daemon.lines.map(msg);
-    expect(said.filter((m) => m.startsWith('stopping took more than'))).toEqual([]);
-    expect(said).toContain('stopped');
+    await stopsCleanly(daemon);
     // Given back untouched: still to do, not failed.
     const state = openState(w.statePath);
     try {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SquidexClient } from '../../src/squidex/index.js';
 import { deadlineMs, MAX_RESPONSE_BYTES } from '../../src/squidex/deadline.js';
-import { json, startRawServer, tokenJson, type RawServer } from '../support/rawserver.js';
+import { asset, json, startRawServer, tokenJson, type RawServer } from '../support/rawserver.js';
 import { waitFor } from '../support/wait.js';
 
 let dir: string;
@@ -28,17 +28,6 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const asset = (id: string) => ({
-  id,
-  parentId: 'p',
-  fileName: 'x',
-  slug: 'x',
-  mimeType: 'x',
-  fileSize: 1,
-  fileVersion: 0,
-  version: 0,
-  metadata: {},
-});
 const TOKEN_PATH = '/identity-server/connect/token';
 
 /** 16 MiB past the client's limit, then silence (bounded, so the unfixed client does not eat the machine's memory). */

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/lib/clock.js';
 import { createLogger } from '../../src/lib/log.js';
 import { SquidexClient, SquidexError } from '../../src/squidex/index.js';
-import { json, startRawServer, tokenJson, type RawServer } from '../support/rawserver.js';
+import { asset, json, startRawServer, tokenJson, type RawServer } from '../support/rawserver.js';
 
 const SECRET = 'very-secret-value-123';
 let dir: string;
@@ -25,17 +25,6 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const asset = (id: string) => ({
-  id,
-  parentId: 'p',
-  fileName: 'x',
-  slug: 'x',
-  mimeType: 'x',
-  fileSize: 1,
-  fileVersion: 0,
-  version: 0,
-  metadata: {},
-});
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('multipart upload bytes', () => {

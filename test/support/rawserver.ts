@@ -52,6 +52,19 @@ export function json(res: ServerResponse, status: number, body: unknown, headers
   res.end(JSON.stringify(body));
 }
 
+/** The smallest asset answer the client reads. */
+export const asset = (id: string) => ({
+  id,
+  parentId: 'p',
+  fileName: 'x',
+  slug: 'x',
+  mimeType: 'x',
+  fileSize: 1,
+  fileVersion: 0,
+  version: 0,
+  metadata: {},
+});
+
 /** A token endpoint + API stub: tokens are "tok-1", "tok-2", … */
 export function tokenJson(n: number, expiresIn = 3600): unknown {
   return { access_token: `tok-${n}`, token_type: 'Bearer', expires_in: expiresIn, scope: 'squidex-api' };
