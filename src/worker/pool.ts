@@ -74,7 +74,8 @@ export class WorkerPool {
     );
     this.#queue = new PQueue({ concurrency: this.#ahead.concurrency });
     this.#log = deps.logger.child({ component: 'worker' });
-    this.#stamper = new Stamper(deps);
+    // A drain comes after the last upload: as many bulk requests at once as worker slots, up to 4.
+    this.#stamper = new Stamper(deps, { drainLanes: () => Math.min(4, this.#ahead.concurrency) });
     this.#outcomes = new Settlements({
       db: deps.state.db,
       jobs: deps.state.jobs,

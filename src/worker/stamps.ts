@@ -49,9 +49,19 @@ export interface StamperDeps {
   logger: Logger;
 }
 
+export interface StamperOptions {
+  /**
+   * Bulk requests at once when everything pending is sent (`drain`: once's end,
+   * a shutdown), read at every drain; 1 when absent. The gather timer always
+   * sends one at a time, beside the uploads.
+   */
+  drainLanes?: () => number;
+}
+
 /**
  * Sends the metadata stamps the workers leave in the state database, many per
- * `POST /assets/bulk`, one request at a time. A stamp only matters when the
+ * `POST /assets/bulk`, one request at a time beside the uploads (a drain, with
+ * no upload left, a few at once). A stamp only matters when the
  * state database is lost (adoption by stamp), so it may trail its upload by a
  * moment; it is never lost to a crash, since it is written with the job's
  * synced row and deleted only once the server took it.
@@ -69,7 +79,10 @@ export class Stamper {
   /** Stopped: no gather timer any more, and a request cut by the client's close is no news (its stamps wait for the next start). */
   #stopped = false;
 
-  constructor(private readonly deps: StamperDeps) {
+  constructor(
+    private readonly deps: StamperDeps,
+    private readonly opts: StamperOptions = {},
+  ) {
     this.#log = deps.logger.child({ component: 'stamps' });
   }
 
@@ -145,10 +158,15 @@ export class Stamper {
           this.#retryLater = true;
           return false;
         }
-        const batch = this.deps.state.stamps.pending(BATCH);
-        if (batch.length === 0) return true;
-        if (!(await this.#send(batch))) return false;
-        if (!all && batch.length < BATCH) {
+        // A drain sends up to `drainLanes` batches at once: what the last gather of a
+        // first sync holds (a few hundred stamps) then costs one round trip after the last upload, not one per 100.
+        const lanes = all ? Math.max(1, Math.floor(this.opts.drainLanes?.() ?? 1)) : 1;
+        const pending = this.deps.state.stamps.pending(BATCH * lanes);
+        if (pending.length === 0) return true;
+        const batches = byAsset(pending, BATCH);
+        const sent = await Promise.all(batches.map((b) => this.#send(b)));
+        if (sent.includes(false)) return false;
+        if (!all && pending.length < BATCH) {
           this.#retryLater = true;
           return true;
         }
@@ -315,6 +333,32 @@ export class Stamper {
     }
     this.#retryLater = true;
   }
+}
+
+/**
+ * Splits pending stamps (in order) into batches of at most `size` assets, every
+ * stamp of an asset in the same batch: batches sent at once must not race two
+ * stamps of one asset (the older could land last).
+ */
+function byAsset(pending: readonly PendingStamp[], size: number): PendingStamp[][] {
+  const batches: PendingStamp[][] = [];
+  const assets: Array<Set<string>> = [];
+  const home = new Map<string, number>();
+  for (const s of pending) {
+    let i = home.get(s.assetId);
+    if (i === undefined) {
+      i = batches.length - 1;
+      if (i < 0 || assets[i].size >= size) {
+        batches.push([]);
+        assets.push(new Set());
+        i = batches.length - 1;
+      }
+      assets[i].add(s.assetId);
+      home.set(s.assetId, i);
+    }
+    batches[i].push(s);
+  }
+  return batches;
 }
 
 /** Runs `fn` over the items, eight requests on the wire at most; the first error ends it. */

@@ -17,12 +17,13 @@ afterEach(async () => {
   t.cleanup();
 });
 
-async function setup(opts: { bulk?: boolean } = {}) {
-  server = await startTestServer(opts);
+async function setup(opts: { bulk?: boolean; drainLanes?: number } = {}) {
+  server = await startTestServer({ bulk: opts.bulk });
   client = new SquidexClient({ url: server.url, app: server.app, clientId: server.clientId, clientSecret: server.clientSecret });
   const { state } = t.fresh();
   const clock = new FakeClock(0); // the stamps below are put at 0: just uploaded
-  const stamper = new Stamper({ state, client, clock, logger: silentLogger });
+  const lanes = opts.drainLanes;
+  const stamper = new Stamper({ state, client, clock, logger: silentLogger }, lanes ? { drainLanes: () => lanes } : {});
   return { server, client, state, clock, stamper };
 }
 
@@ -54,6 +55,35 @@ describe('metadata stamps sent in bulk', () => {
     expect(state.stamps.count()).toBe(0);
     const byId = new Map(server.inspect().assets.map((a) => [a.id, a]));
     expect(ids.every((id, i) => byId.get(id)?.metadata.squidexSyncSha256 === `sha${i}`)).toBe(true);
+  });
+
+  it('a drain sends its batches at once, up to its lanes, with every stamp of an asset in the same batch', async () => {
+    const { server, state, stamper } = await setup({ drainLanes: 4 });
+    const ids: string[] = [];
+    for (let i = 0; i < 350; i++) ids.push(await asset(server, `f${i}.txt`));
+    // The first asset is stamped again after 150 others: its newer stamp must not race its older one.
+    state.stamps.put(ids[0], { metadata: { squidexSyncSha256: 'old', squidexSyncPath: 'f0.txt' } }, 0);
+    for (const [i, id] of ids.entries()) {
+      if (i === 150) state.stamps.put(ids[0], { metadata: { squidexSyncSha256: 'new', squidexSyncPath: 'f0.txt' } }, 0);
+      if (i > 0) state.stamps.put(id, { metadata: { squidexSyncSha256: `sha${i}`, squidexSyncPath: `f${i}.txt` } }, 0);
+    }
+    const jobs: number[] = [];
+    const real = client!.bulk.bind(client);
+    client!.bulk = async (j) => {
+      jobs.push(j.length);
+      return real(j);
+    };
+    server.setFaults({ latencyMs: 50 }); // long enough for the four to meet at the server
+    server.resetCounters();
+    expect(await stamper.drain()).toBe(true);
+    const c = server.inspect().counters;
+    expect(c.byRoute['POST /assets/bulk']).toBe(4);
+    expect(c.maxInFlight).toBe(4); // one round trip, not four in a row
+    expect(jobs.sort((a, b) => a - b)).toEqual([50, 100, 100, 100]);
+    expect(state.stamps.count()).toBe(0);
+    const byId = new Map(server.inspect().assets.map((a) => [a.id, a]));
+    expect(byId.get(ids[0])?.metadata.squidexSyncSha256).toBe('new');
+    expect(ids.slice(1).every((id, i) => byId.get(id)?.metadata.squidexSyncSha256 === `sha${i + 1}`)).toBe(true);
   });
 
   it('sends no further round once the server asked everyone to wait during the one before', async () => {
