@@ -83,13 +83,20 @@ export function clientFor(config: Config, logger: Logger, clock: Clock = systemC
     token: s.token,
     ca: s.ca,
     timeoutMs: s.timeoutSeconds * 1000,
-    connections: (config.sync.concurrency === 'auto' ? MAX_LIMIT : config.sync.concurrency) + 1,
+    // A pinned number is that many workers, each with its connection; the folders made ahead and the
+    // stamps (or the token) get their own beside them, so they never hold an upload back for a connection.
+    connections: config.sync.concurrency === 'auto' ? MAX_LIMIT + 1 : config.sync.concurrency + aheadShare(config.sync.concurrency) + 1,
     maxBytesPerSecond: config.upload.maxBytesPerSecond,
     maxServerPauseMs: config.sync.maxServerPauseSeconds * 1000,
     logger: logger.child({ component: 'squidex' }),
     clock,
     limiter,
   });
+}
+
+/** Folder requests at once made ahead of the workers: a quarter of the limit, at least one. */
+export function aheadShare(limit: number): number {
+  return Math.max(1, Math.floor(limit / 4));
 }
 
 /**
@@ -248,7 +255,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
   );
   // A quarter of the requests allowed at once: the uploads keep the rest of the limit.
   const ahead = new FoldersAhead(ctx.resolver, {
-    inFlight: () => Math.floor((limiter ? limiter.limit : (config.sync.concurrency as number)) / 4),
+    inFlight: () => aheadShare(limiter ? limiter.limit : (config.sync.concurrency as number)),
     blocked: () => availability.blocked() || state.jobs.pausedUntil() > clock.now(),
   });
   forgetOutage(state); // one left by a process that died says nothing about now
