@@ -86,21 +86,33 @@ async function syncOnce(config: Config, opts: OnceOptions, walks: ThreadWalks | 
     // Blips (a proxy's 503, a 429, a dropped connection) are ridden out for squidex.connectTimeoutSeconds.
     const boundMs = config.squidex.connectTimeoutSeconds * 1000;
     const retry = { forMs: boundMs, ...probeBackoff(config), now: () => rt.clock.now() };
-    await preflight(rt.client, config, logger, { unreachable: 'fail', checkApp: !knownServer, retry });
+    // The token and the app check go out while the rescan compares the tree with the state: in
+    // a row they were two round trips more before the first upload. The folders the rescan would
+    // make ahead wait for them, and a refusal ends the rescan with the refusal's message.
+    const checked = preflight(rt.client, config, logger, { unreachable: 'fail', checkApp: !knownServer, retry });
+    const refused = new AbortController();
+    checked.catch((e: unknown) => refused.abort(e));
+    rt.ahead.holdUntil(checked);
     reviveLegacyFailures(rt.state, logger);
-    // Written only when new: a restart that changes nothing commits nothing (no fsync, no checkpoint at close).
-    if (!knownServer) rt.state.meta.set(SERVER_META_KEY, server);
     if (opts.allowMassDelete) for (const m of config.mappings) rt.state.meta.delete(guardKey(m.name));
     // Folders or files the walk could not read are not "in sync": never synced, they would
     // otherwise only be a warning in the log while once exits 0.
     let unreadable = 0;
     let skipped = 0;
-    for (const [i, m] of config.mappings.entries()) {
-      const walk = walks ? (rows: OrderedRows, o: Pick<StreamDiffOptions, 'apart'>) => walks.diff(i, rows, o) : undefined;
-      const r = await rt.rescan(m, { allowMassDelete: opts.allowMassDelete, walk });
-      unreadable += r.errors;
-      skipped += r.skipped;
+    try {
+      for (const [i, m] of config.mappings.entries()) {
+        const walk = walks ? (rows: OrderedRows, o: Pick<StreamDiffOptions, 'apart'>) => walks.diff(i, rows, o) : undefined;
+        const r = await rt.rescan(m, { allowMassDelete: opts.allowMassDelete, walk, signal: refused.signal });
+        unreadable += r.errors;
+        skipped += r.skipped;
+      }
+    } catch (e) {
+      await checked; // a refused secret or a missing app is what to report, not the rescan it ended
+      throw e;
     }
+    await checked;
+    // Written only when new: a restart that changes nothing commits nothing (no fsync, no checkpoint at close).
+    if (!knownServer) rt.state.meta.set(SERVER_META_KEY, server);
     const queued = rt.state.jobs.counts().queued;
     if (queued > 0 && knownServer) await preflight(rt.client, config, logger, { unreachable: 'fail', retry });
     progress?.start(queued);

@@ -198,6 +198,8 @@ export class FoldersAhead {
   readonly #waiting = new Set<string>();
   #running = 0;
   #stopped = false;
+  /** Until the server is known to take us (`once` checks it while the rescan runs): folders are gathered, none is made. */
+  #held = false;
   #idle: Array<() => void> = [];
 
   constructor(
@@ -218,6 +220,18 @@ export class FoldersAhead {
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
+  /** Makes nothing until `check` passes (then what was gathered), nor after it failed (a stop). */
+  holdUntil(check: Promise<unknown>): void {
+    this.#held = true;
+    check.then(
+      () => {
+        this.#held = false;
+        this.#pump();
+      },
+      () => this.stop(),
+    );
+  }
+
   /** A stop: nothing more is started; what runs ends with the client. */
   stop(): void {
     this.#stopped = true;
@@ -226,6 +240,7 @@ export class FoldersAhead {
   }
 
   #pump(): void {
+    if (this.#held && !this.#stopped) return;
     if (this.#stopped || this.opts.blocked?.()) this.#waiting.clear();
     const most = Math.max(1, this.opts.inFlight());
     for (const dir of this.#waiting) {
