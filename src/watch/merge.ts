@@ -174,7 +174,10 @@ export class Merge {
   }
 
   private found(rel: string, size: number, mtimeMs: number, stream: boolean): void {
-    if (stream && this.sink) return this.emit(rel, { size, mtimeMs });
+    if (stream && this.sink) {
+      this.emit(rel, { size, mtimeMs });
+      return;
+    }
     this.changed.set(rel, { size, mtimeMs });
     if (this.changed.size > this.peakChanged) this.peakChanged = this.changed.size;
   }

@@ -146,7 +146,8 @@ export async function rescanMapping(
   }
 
   // Changed files queued already take no reason of these: tags and metadata are part of what their jobs do.
-  for (const j of extra.jobs) queue.push({ mapping: mapping.name, path: j.path, reason: j.reason, delayMs: 0, weak: j.reason === 'annotate' });
+  for (const j of extra.jobs)
+    queue.push({ mapping: mapping.name, path: j.path, reason: j.reason, delayMs: 0, weak: j.reason === 'annotate' });
   // After the renames above: a renamed folder's files are no longer new here, so its new name is never made ahead.
   for (const [path, st] of walk.changed) queue.changed(path, st);
   for (const path of gone) queue.push({ mapping: mapping.name, path, reason: 'gone' });
