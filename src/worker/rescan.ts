@@ -87,7 +87,11 @@ export async function rescanMapping(
   deps.signal?.throwIfAborted();
   let renamed = 0;
   if (deps.server && !walk.rootMissing && walk.gone.length > 0) {
-    const found = detectFolderRenames(mapping.local, walkedFiles(walk), deps.state.files.list(mapping.name));
+    const found = detectFolderRenames(mapping.local, walkedFiles(walk), walk.gone, {
+      // Held changed files are the new ones (the known went to the queue); the rest of the keys are known.
+      has: (p) => !walk.changed.has(p),
+      under: (dir, limit) => deps.state.files.listUnder(mapping.name, dir, limit),
+    });
     for (const r of found) {
       if (await applyFolderRename(mapping, r, { state: deps.state, ...deps.server, logger: deps.logger, signal: deps.signal }))
         renamed += 1;
@@ -182,9 +186,7 @@ function countConfirmed(goneSince: readonly string[], at: number): number {
 
 /** The folder-rename search's view of a merge: only what differs and one known file a folder are at hand. */
 function walkedFiles(d: StreamDiff): WalkedFiles {
-  const gone = new Set(d.gone);
   return {
-    has: (rowPath) => !gone.has(rowPath),
     get: (p) => d.changed.get(p),
     keys: () => [...d.changed.keys(), ...d.knownIn],
   };

@@ -133,4 +133,57 @@ describe('a rescan queues as it goes', () => {
     expect(reasons.get('rescan')).toBe(100);
     expect(reasons.get('gone')).toBe(40);
   });
+
+  it('looks for renamed folders by reading the rows under the gone ones, not the table', async () => {
+    const { state, clock } = states.fresh();
+    const synced = (p: string, i: number) => {
+      const st = fs.statSync(path.join(dir, p));
+      state.files.recordSynced({
+        mapping: 'm',
+        path: p,
+        size: st.size,
+        mtimeMs: st.mtimeMs,
+        sha256: `${i}`.padStart(64, '0'),
+        assetId: `00000000-0000-0000-0000-${`${i}`.padStart(12, '0')}`,
+        parentId: null,
+        version: 0,
+        syncedAt: 1,
+        missingSince: null,
+      });
+    };
+    // 20 folders of 50 synced files; then one folder renamed as a whole.
+    let i = 0;
+    for (let d = 0; d < 20; d++) for (let k = 0; k < 50; k++) write(`d${d}/f${k}`, `${d}-${k}`);
+    state.db.transaction(() => {
+      for (let d = 0; d < 20; d++) for (let k = 0; k < 50; k++) synced(`d${d}/f${k}`, i++);
+    })();
+    fs.renameSync(path.join(dir, 'd7'), path.join(dir, 'n7'));
+    let read = 0;
+    const list = state.files.list.bind(state.files);
+    state.files.list = (m: string) => {
+      const rows = list(m);
+      read += rows.length;
+      return rows;
+    };
+    const under = state.files.listUnder.bind(state.files);
+    state.files.listUnder = (m: string, d: string, limit?: number) => {
+      const rows = under(m, d, limit);
+      read += rows.length;
+      return rows;
+    };
+    // The rename found asks for the old folder's id; none is known, so nothing goes to the server.
+    const asked: string[] = [];
+    const folderOf = state.folders.get.bind(state.folders);
+    state.folders.get = (remote: string) => {
+      asked.push(remote);
+      return folderOf(remote);
+    };
+    const server = { client: {}, resolver: {} } as unknown as NonNullable<Parameters<typeof rescanMapping>[2]['server']>;
+    const r = await rescan(state, clock, mapping(), { server, allowMassDelete: true });
+    expect(r.gone).toBe(50);
+    expect(asked).toEqual(['R/d7']);
+    // The 50 gone rows, twice at most (is every row gone; the rows to compare), never the 1,000.
+    expect(read).toBeGreaterThan(0);
+    expect(read).toBeLessThanOrEqual(2 * 51);
+  });
 });
