@@ -109,6 +109,8 @@ export async function rescanMapping(
   const extra = followUps(mapping, { entries, sidecars, rootMissing: walk.rootMissing }, walk.gone, {
     rows: (after, limit) => deps.state.files.listAfter(mapping.name, after, limit),
     state: deps.state,
+    // Queued weak as their pages are read: changed files queued already keep their reason (their jobs tag them too).
+    annotate: (path) => queue.push({ mapping: mapping.name, path, reason: 'annotate', delayMs: 0, weak: true }),
   });
   const gone = extra.gone;
   // Files seen gone that are back unchanged (a share that returned): no longer held.
@@ -149,9 +151,7 @@ export async function rescanMapping(
     deps.state.meta.delete(key);
   }
 
-  // Changed files queued already take no reason of these: tags and metadata are part of what their jobs do.
-  for (const j of extra.jobs)
-    queue.push({ mapping: mapping.name, path: j.path, reason: j.reason, delayMs: 0, weak: j.reason === 'annotate' });
+  for (const j of extra.jobs) queue.push({ mapping: mapping.name, path: j.path, reason: j.reason, delayMs: 0 });
   // After the renames above: a renamed folder's files are no longer new here, so its new name is never made ahead.
   for (const [path, st] of walk.changed) queue.changed(path, st);
   for (const path of gone) queue.push({ mapping: mapping.name, path, reason: 'gone' });

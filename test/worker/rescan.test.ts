@@ -106,6 +106,35 @@ describe('a rescan queues as it goes', () => {
     expect(jobs.map((j) => [j.path, j.reason])).toEqual([['p.bin', 'rescan']]);
   });
 
+  it('queues a change of the tag settings as it reads the rows, a batch at a time', async () => {
+    const { state, clock } = states.fresh();
+    state.db.transaction(() => {
+      for (let i = 0; i < 300; i++) {
+        write(`t/f${i}`);
+        const st = fs.statSync(path.join(dir, `t/f${i}`));
+        state.files.recordSynced({
+          mapping: 'm',
+          path: `t/f${i}`,
+          size: st.size,
+          mtimeMs: st.mtimeMs,
+          sha256: `${i}`.padStart(64, '0'),
+          assetId: `00000000-0000-0000-0000-${`${i}`.padStart(12, '0')}`,
+          parentId: null,
+          version: 0,
+          syncedAt: 1,
+          missingSince: null,
+        });
+      }
+    })();
+    state.meta.set(annotateKey('m'), JSON.stringify({ tags: [], folderTags: false, embeddedMetadata: false }));
+    const sizes = countBatches(state);
+    const r = await rescan(state, clock, mapping({ tags: ['brand'] }), { batch: 32 });
+    expect(r.changed).toBe(0);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(32);
+    expect(state.jobs.counts().queued).toBe(300);
+    expect(new Set(state.jobs.pending(1000).map((j) => j.reason))).toEqual(new Set(['annotate']));
+  });
+
   it('still counts gone files for the delete guard before it deletes anything', async () => {
     const { state, clock } = states.fresh();
     state.db.transaction(() => {
