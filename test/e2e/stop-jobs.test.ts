@@ -215,3 +215,51 @@ describe('a stop while a job waits for its folder’s asset listing', () => {
     expect(await again.stop('SIGINT', 30_000)).toBe(0);
   });
 });
+
+describe('a stop while a job renames its whole folder', () => {
+  it('does not wait for the folder rename; the next start renames it, uploading nothing', { timeout: 90_000 }, async () => {
+    const h = hangs((method, path) => method === 'PUT' && /\/assets\/folders\/[^/]+$/.test(path));
+    // Poll mode reports no folder events: the renamed folder reaches the workers file by file, and the
+    // first of them renames the asset folder as a whole (foldermove.ts), not the rescan. The next start
+    // comes within the move window (the default's), so the old paths' held jobs still wait for it.
+    world = await World.create({
+      sync: { shutdownTimeoutMs: 1000, stabilityMs: 200, moveWindowMs: 10_000 },
+      mapping: { watch: 'poll' },
+      server: h.server,
+    });
+    const w = world;
+    w.write('old/a.txt', 'content of a');
+    w.write('old/b.txt', 'content of b');
+    const daemon = w.startDaemon();
+    for (const p of ['old/a.txt', 'old/b.txt']) await daemon.waitForLog((l) => l.action === 'upload' && l.path === p, 30_000);
+    await daemon.waitForLog((l) => l.msg === 'squidex-sync is running', 30_000);
+    h.on = true;
+    renameSync(join(w.local, 'old'), join(w.local, 'new'));
+    await waitFor(
+      () => h.asked > 0,
+      30_000,
+      () => `no folder rename; stdout:\n${daemon.stdout.slice(-3000)}`,
+    );
+    const said = await stopsCleanly(daemon);
+    // Neither a failure nor a fall-back to moving file by file.
+    expect(said.filter((m) => m.startsWith('renaming asset folder'))).toEqual([]);
+    // Nothing recorded: the rows still name the old folder, so the next start finds the rename again.
+    const state = openState(w.statePath);
+    try {
+      expect(state.files.get('share', 'old/a.txt')).toBeDefined();
+      expect(state.files.get('share', 'new/a.txt')).toBeUndefined();
+    } finally {
+      state.close();
+    }
+    h.on = false;
+    const uploads = w.inspect().counters.uploads;
+    const ids = [...liveAssetsByPath(w.inspect()).values()].map((a) => a.id).sort();
+    const again = w.startDaemon();
+    await again.waitForLog((l) => String(l.msg).startsWith('folder renamed: old → new'), 30_000);
+    const live = liveAssetsByPath(w.inspect());
+    expect([...live.keys()].sort()).toEqual(['Design/Shared/new/a.txt', 'Design/Shared/new/b.txt']);
+    expect([...live.values()].map((a) => a.id).sort()).toEqual(ids);
+    expect(w.inspect().counters.uploads).toBe(uploads);
+    expect(await again.stop('SIGINT', 30_000)).toBe(0);
+  });
+});
