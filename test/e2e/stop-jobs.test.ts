@@ -263,3 +263,43 @@ describe('a stop while a job renames its whole folder', () => {
     expect(await again.stop('SIGINT', 30_000)).toBe(0);
   });
 });
+
+describe('a stop while a job waits for its asset’s stamp on the wire', () => {
+  it('does not wait for the bulk request; the next start finishes the rename under the same asset id', { timeout: 90_000 }, async () => {
+    const h = hangs((method, path) => method === 'POST' && path.endsWith('/assets/bulk'));
+    world = await World.create({ sync: { shutdownTimeoutMs: 1000 }, mapping: { watch: 'events' }, server: h.server });
+    const w = world;
+    w.write('a.txt', 'renamed while its stamp is sent');
+    h.on = true;
+    const daemon = w.startDaemon();
+    await daemon.waitForLog((l) => l.action === 'upload' && l.path === 'a.txt', 30_000);
+    // The upload's stamp goes out in a bulk request that is never answered.
+    await waitFor(
+      () => h.asked > 0,
+      30_000,
+      () => `no bulk request; stdout:\n${daemon.stdout.slice(-3000)}`,
+    );
+    const id = liveAssetsByPath(w.inspect()).get('Design/Shared/a.txt')!.id;
+    // The rename writes the name and the stamp itself, after the stamp on the wire: the job waits for that request.
+    renameSync(join(w.local, 'a.txt'), join(w.local, 'b.txt'));
+    const running = (): boolean => {
+      const s = openState(w.statePath, { recover: false, verify: false });
+      try {
+        return s.jobs.pending().some((j) => j.path === 'b.txt' && j.state === 'running');
+      } finally {
+        s.close();
+      }
+    };
+    await waitFor(running, 30_000, () => `no job for b.txt; stdout:\n${daemon.stdout.slice(-3000)}`);
+    await stopsCleanly(daemon);
+    h.on = false;
+    const again = w.startDaemon();
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).get('Design/Shared/b.txt')?.id === id,
+      30_000,
+      () => again.stdout.slice(-3000),
+    );
+    expect(liveAssetsByPath(w.inspect()).has('Design/Shared/a.txt')).toBe(false);
+    expect(await again.stop('SIGINT', 30_000)).toBe(0);
+  });
+});
