@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SquidexClient } from '../../src/squidex/index.js';
 import { openState } from '../../src/state/index.js';
+import { bigFile, MiB } from '../support/bigfiles.js';
 import { hangs, stopsCleanly } from '../support/stop.js';
 import { liveAssetsByPath, waitFor, World } from '../support/world.js';
 
@@ -300,6 +301,47 @@ describe('a stop while a job waits for its asset’s stamp on the wire', () => {
       () => again.stdout.slice(-3000),
     );
     expect(liveAssetsByPath(w.inspect()).has('Design/Shared/a.txt')).toBe(false);
+    expect(await again.stop('SIGINT', 30_000)).toBe(0);
+  });
+});
+
+describe('a stop while a job drops a big upload its file outgrew', () => {
+  it('does not wait for the DELETE; the next start drops it and uploads the file as it is now', { timeout: 90_000 }, async () => {
+    const h = hangs((method, path) => method === 'DELETE' && /\/assets\/tus\/[^/]+$/.test(path));
+    // 1 MiB pieces at 16 MiB/s: the upload is caught half-way.
+    world = await World.create({
+      sync: { shutdownTimeoutMs: 1000 },
+      server: { maxUploadBytes: 5 * MiB, ...h.server },
+      extra: { upload: { chunkBytes: '1MiB', maxBytesPerSecond: '16MiB' } },
+    });
+    const w = world;
+    bigFile(w, 'big.bin', 24 * MiB, 3);
+    const first = w.startDaemon();
+    await waitFor(
+      () => (w.inspect().tus[0]?.offset ?? 0) >= 4 * MiB,
+      30_000,
+      () => `server holds ${JSON.stringify(w.inspect().tus)}; stdout:\n${first.stdout.slice(-3000)}`,
+    );
+    await stopsCleanly(first);
+    // Changed since its upload started: what the server holds is stale, and is dropped first.
+    appendFileSync(join(w.local, 'big.bin'), Buffer.from('one more line'));
+    h.on = true;
+    const daemon = w.startDaemon();
+    await waitFor(
+      () => h.asked > 0,
+      30_000,
+      () => `no DELETE; stdout:\n${daemon.stdout.slice(-3000)}`,
+    );
+    await stopsCleanly(daemon);
+    h.on = false;
+    const again = w.startDaemon();
+    const want = createHash('sha256').update(w.read('big.bin')).digest('hex');
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).get('Design/Shared/big.bin')?.sha256 === want,
+      60_000,
+      () => again.stdout.slice(-3000),
+    );
+    expect(w.inspect().tus).toEqual([]);
     expect(await again.stop('SIGINT', 30_000)).toBe(0);
   });
 });
