@@ -156,4 +156,41 @@ describe('WorkerPool against a fake job', () => {
     expect(left).toHaveLength(28);
     expect(left.every((j) => j.state === 'queued' && j.attempts === 0)).toBe(true);
   });
+
+  it('starts no claimed job before the batch that claimed it is on disk (its asset id must outlive a power cut)', async () => {
+    const state = stateWith(paths(12));
+    const syncs: Array<() => void> = [];
+    const ran: string[] = [];
+    const p = new WorkerPool(
+      {
+        state,
+        client: noServer,
+        clock: systemClock,
+        logger: silentLogger,
+        syncWrites: () => new Promise<void>((resolve) => syncs.push(resolve)),
+        run: async (job: Job) => {
+          ran.push(job.path);
+          return { action: 'upload' };
+        },
+      },
+      { concurrency: 4, pollMs: 20 },
+    );
+    p.start();
+    await waitFor(() => syncs.length > 0, 20_000);
+    // The claim committed, its fsync has not ended: a few turns of the event loop later, nothing runs.
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(ran).toEqual([]);
+    expect(state.jobs.counts().running).toBeGreaterThan(0);
+    // From here every sync ends at once.
+    const release = setInterval(() => {
+      for (const end of syncs.splice(0)) end();
+    }, 5);
+    try {
+      await within(p.idle());
+    } finally {
+      clearInterval(release);
+    }
+    await p.stop(1000);
+    expect(ran.sort()).toEqual(paths(12));
+  });
 });
