@@ -87,10 +87,15 @@ export class ApiCaller {
     const deadline = conn.deadline(opts.ctx, mp?.contentLength ?? 0, opts.signal);
     let res: Exchanged;
     let text: string;
+    let html = false;
+    /** Squidex read the whole body and took it: nothing of it waits in the socket (multipart.ts). */
+    let delivered = false;
     try {
       res = await exchange(conn.agent, url, { method, headers, body, abort: deadline });
       answered = res.statusCode;
       text = res.text;
+      html = text !== '' && looksLikeHtml(res.headers, text);
+      delivered = answered >= 200 && answered < 300 && !html && mp?.sent() !== undefined;
     } catch (e) {
       const err = classifyFailure({ kind: 'network', error: e }, ctx());
       if (mp && err.code === 'UPLOAD_TOO_LARGE_SUSPECTED') this.noteReset(mp.size);
@@ -98,7 +103,7 @@ export class ApiCaller {
     } finally {
       ticket?.done(paceOf(answered), mp?.contentLength);
       deadline.clear();
-      await mp?.close();
+      await mp?.close(delivered);
     }
     conn.logger.debug({ method, path, status: res.statusCode, ms: conn.clock.now() - started }, 'squidex request');
     if (res.statusCode === 401 && mayRefresh && conn.tokens.refreshable) {
@@ -109,7 +114,7 @@ export class ApiCaller {
     if (res.statusCode < 200 || res.statusCode >= 300) {
       throw classifyFailure({ kind: 'http', status: res.statusCode, headers: res.headers, body: text }, ctx());
     }
-    if (text && looksLikeHtml(res.headers, text)) {
+    if (html) {
       // A captive portal or a proxy's page with a 200: Squidex did not see this request.
       throw new SquidexError(
         'PROXY_ERROR',
