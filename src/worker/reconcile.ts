@@ -117,11 +117,11 @@ class OpenRun {
   }
 
   /**
-   * The job is over: its small file's memory may hold the next file read. Not
-   * when a metadata reader saw the bytes (what it keeps of them may be views).
+   * The job is over: its small file's memory may hold the next file read. What
+   * the metadata readers took from it is strings or copies by now.
    */
   giveBackBytes(): void {
-    if (this.#data && !this.opened.sniff?.wanted) giveBack(this.#data);
+    if (this.#data) giveBack(this.#data);
     this.#data = undefined;
   }
 
