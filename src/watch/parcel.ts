@@ -57,37 +57,58 @@ export function withErrno(e: unknown): Error {
 }
 
 /**
+ * The check's thread. A data: URL is an ES module whatever the process's
+ * flags: code passed with `eval` follows --input-type (NODE_OPTIONS reaches
+ * worker threads too), and under --input-type=module its `require` failed,
+ * which read as a full inotify table.
+ */
+const PROBE = new URL(
+  `data:text/javascript,${encodeURIComponent(`import { parentPort, workerData } from 'node:worker_threads';
+import { watch } from 'node:fs';
+try { watch(workerData).close(); parentPort.postMessage(null); }
+catch (e) { parentPort.postMessage({ code: e.code, message: e.message }); }`)}`,
+);
+
+/**
+ * The check could not run: that says nothing about the inotify limits, and
+ * the error must not claim one, unless the thread itself lacked file
+ * descriptors (a limit still).
+ */
+function probeFailed(why: string, cause?: unknown): Error {
+  const own = cause === undefined ? undefined : withErrno(cause);
+  const code = (own as NodeJS.ErrnoException | undefined)?.code;
+  if (own && (code === 'EMFILE' || code === 'ENFILE')) return own;
+  return Object.assign(new Error(`the check that inotify can watch it could not run (${why})`), { code: 'WATCH_PROBE_FAILED', cause });
+}
+
+/**
  * Can this process open one more inotify instance? Asked of a throwaway
  * thread: its own event loop opens one for fs.watch and closes it when the
  * thread ends. @parcel/watcher does not survive that failure: when
  * inotify_init fails it never signals that its thread started, and the
  * calling (JavaScript) thread waits forever, so the daemon would hang at
  * start with nothing in the log. An error here means: do not subscribe.
+ * Only fs.watch's own error carries its errno (ENOSPC, EMFILE: a limit);
+ * a thread that fails otherwise is WATCH_PROBE_FAILED. `script`: tests only.
  */
-function probeInotify(dir: string): Promise<Error | null> {
+export function probeInotify(dir: string, script: URL = PROBE): Promise<Error | null> {
   return new Promise((resolve) => {
     let worker: Worker;
     try {
-      worker = new Worker(
-        `const { parentPort, workerData } = require('node:worker_threads');
-         try { require('node:fs').watch(workerData).close(); parentPort.postMessage(null); }
-         catch (e) { parentPort.postMessage({ code: e.code, message: e.message }); }`,
-        { eval: true, workerData: dir },
-      );
+      worker = new Worker(script, { workerData: dir });
     } catch (e) {
-      resolve(withErrno(e));
+      resolve(probeFailed(e instanceof Error ? e.message : String(e), e));
       return;
     }
     let answer: { code?: string; message: string } | null | undefined;
+    let failed: Error | undefined;
     worker.once('message', (m: typeof answer) => (answer = m));
-    worker.once('error', (e) => (answer = { code: (e as NodeJS.ErrnoException).code, message: e.message }));
+    worker.once('error', (e) => (failed = e));
     worker.once('online', reapplyV8Flags);
     worker.once('exit', () => {
       if (answer === null) resolve(null);
-      else
-        resolve(
-          Object.assign(new Error(answer?.message ?? 'the inotify check ended without an answer'), { code: answer?.code ?? 'EMFILE' }),
-        );
+      else if (answer) resolve(Object.assign(new Error(answer.message), { code: answer.code }));
+      else resolve(probeFailed(failed?.message ?? 'its thread ended without an answer', failed));
     });
   });
 }

@@ -131,7 +131,7 @@ function planWith(
  */
 export async function stamp(asset: AssetDto, of: StampOf, ctx: JobContext, plan?: AnnotationPlan): Promise<AssetDto> {
   const { mapping, relPath, sha256, signal } = of;
-  await ctx.stamper.before(asset.id);
+  await ctx.stamper.before(asset.id, signal);
   const fileName = posix.basename(relPath);
   const stampKeys = { [META_SHA]: sha256, [META_PATH]: remoteFileOf(mapping, relPath) };
   return writeMerged(
@@ -180,7 +180,7 @@ export async function reannotate(
     throw e;
   }
   if (!asset) return false; // deleted on the server: the next upload brings it back
-  await ctx.stamper.before(row.assetId);
+  await ctx.stamper.before(row.assetId, signal);
   let wrote = false;
   await writeMerged(
     asset,

@@ -1,3 +1,4 @@
+import { untilAborted } from '../lib/abort.js';
 import type { Clock } from '../lib/clock.js';
 import { SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
@@ -103,7 +104,7 @@ export class BigUploads implements TusOwner {
       return this.multipartOnly(multipart);
     }
     const row = this.uploads.mayHoldRows() ? this.uploads.get(a.mapping, a.path) : undefined;
-    if (row) await this.drop(row); // from a time the file was bigger
+    if (row) await this.drop(row, a.signal); // from a time the file was bigger
     if (this.#speaks === 'no') return this.multipartOnly(multipart);
     try {
       return await multipart();
@@ -171,7 +172,7 @@ export class BigUploads implements TusOwner {
     if (row && (row.assetId !== a.assetId || row.server !== this.server || row.size !== a.st.size || row.mtimeMs !== a.st.mtimeMs)) {
       // The file changed since its upload started (or the upload is another asset's): what the server holds is stale.
       this.logger.info({ path: a.path }, '%s changed since its upload started: starting over', a.path);
-      await this.drop(row);
+      await this.drop(row, a.signal);
       row = undefined;
     }
     if (!row)
@@ -185,11 +186,16 @@ export class BigUploads implements TusOwner {
     return new TusRun(this, this.#tus, a, row).run();
   }
 
-  /** DELETE an upload we will not finish; the row goes whatever the server says (it expires the upload anyway). */
-  private async drop(row: UploadRow): Promise<void> {
+  /**
+   * DELETE an upload we will not finish; the row goes whatever the server says
+   * (it expires the upload anyway), except when the job aborts meanwhile (a
+   * stop): then the row stays, and the next start drops the upload.
+   */
+  private async drop(row: UploadRow, signal: AbortSignal | undefined): Promise<void> {
     try {
-      if (row.server === this.server) await this.#tus.terminate(row.url, row.path);
+      if (row.server === this.server) await untilAborted(this.#tus.terminate(row.url, row.path), signal);
     } catch (e) {
+      if (signal?.aborted) throw signal.reason;
       this.logger.debug({ err: e, path: row.path }, 'cannot drop an unfinished upload; the server expires it');
     }
     this.uploads.remove(row.mapping, row.path);

@@ -1,5 +1,6 @@
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { untilAborted } from '../lib/abort.js';
 import type { FileStat } from '../watch/index.js';
 import type { ReconcileContext } from './context.js';
 import { existsExactly } from './exact.js';
@@ -18,9 +19,17 @@ const verdicts = new WeakMap<object, Map<string, { at: number; moved: Promise<bo
  * folders around both paths are compared: when the old folder is gone and
  * the new one holds every file of it, the asset folder is renamed or moved as
  * one, and this file (with its siblings) is in place already. True then.
+ * Rejects with `signal`'s reason when it aborts (the daemon stopping): the
+ * rows still name the old folder, so the next rescan renames it.
  */
-export async function movedWithFolder(mapping: MappingRuntime, fromPath: string, toPath: string, ctx: ReconcileContext): Promise<boolean> {
-  for (const [from, to] of folderPairs(fromPath, toPath)) {
+export async function movedWithFolder(
+  mapping: MappingRuntime,
+  move: { from: string; to: string },
+  ctx: ReconcileContext,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const toPath = move.to;
+  for (const [from, to] of folderPairs(move.from, toPath)) {
     let byPair = verdicts.get(ctx.state);
     if (!byPair) {
       byPair = new Map();
@@ -29,12 +38,16 @@ export async function movedWithFolder(mapping: MappingRuntime, fromPath: string,
     const key = `${mapping.name}\0${from}\0${to}`;
     const now = ctx.clock.now();
     let v = byPair.get(key);
-    if (!v || (now - v.at > VERDICT_MS && !(await v.moved))) {
-      v = { at: now, moved: tryPair(mapping, from, to, ctx) };
+    if (!v || (now - v.at > VERDICT_MS && !(await untilAborted(v.moved, signal)))) {
+      const entry = { at: now, moved: tryPair(mapping, from, to, { ...ctx, signal }) };
+      // An aborted try is no verdict: whoever asks next tries again.
+      entry.moved.catch(() => byPair.get(key) === entry && byPair.delete(key));
+      v = entry;
       byPair.set(key, v);
       for (const [k, old] of byPair) if (now - old.at > VERDICT_MS) byPair.delete(k);
     }
-    if (await v.moved) return ctx.state.files.get(mapping.name, toPath) !== undefined;
+    // Another job's verdict may be what this one waits for: it leaves the wait when it is itself aborted.
+    if (await untilAborted(v.moved, signal)) return ctx.state.files.get(mapping.name, toPath) !== undefined;
   }
   return false;
 }
@@ -57,7 +70,12 @@ function folderPairs(fromPath: string, toPath: string): Array<[string, string]> 
   return pairs;
 }
 
-async function tryPair(mapping: MappingRuntime, from: string, to: string, ctx: ReconcileContext): Promise<boolean> {
+async function tryPair(
+  mapping: MappingRuntime,
+  from: string,
+  to: string,
+  ctx: ReconcileContext & { signal: AbortSignal | undefined },
+): Promise<boolean> {
   const files = ctx.state.files;
   // The old folder must be gone, and the new one must be new to us.
   if (await existsExactly(mapping.local, from)) return false;

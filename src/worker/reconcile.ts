@@ -248,7 +248,8 @@ class OpenRun {
     const files = ctx.state.files;
     if (files.moves !== this.rowAt && files.get(mapping.name, job.path)?.sha256 === digest.sha256) return { from: null, withFolder: true };
     const moved = await findMoveSource(mapping, job.path, digest, ctx);
-    if (moved && (await movedWithFolder(mapping, moved.path, job.path, ctx))) return { from: moved.path, withFolder: true };
+    if (moved && (await movedWithFolder(mapping, { from: moved.path, to: job.path }, ctx, this.signal)))
+      return { from: moved.path, withFolder: true };
     this.#moveSource = moved;
     return { from: moved?.path ?? null, withFolder: false };
   }

@@ -1,3 +1,4 @@
+import { untilAborted } from '../lib/abort.js';
 import type { Clock } from '../lib/clock.js';
 import { describeError, SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
@@ -115,10 +116,11 @@ export class Stamper {
   /**
    * A direct annotate of this asset is about to go out (a move, an adoption):
    * it carries the current stamp, so a pending one must neither be sent after
-   * it nor still be on the wire.
+   * it nor still be on the wire. Rejects with `signal`'s reason when the job
+   * aborts meanwhile (a stop): its stamp then stays pending, untouched.
    */
-  async before(assetId: string): Promise<void> {
-    if (this.#sending.has(assetId)) await this.#flushing;
+  async before(assetId: string, signal?: AbortSignal): Promise<void> {
+    if (this.#sending.has(assetId)) await untilAborted(Promise.resolve(this.#flushing), signal);
     // What the file said rides with its stamp: kept, as the direct write merges from it.
     const source = this.deps.state.stamps
       .drop(assetId)

@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SquidexClient } from '../../src/squidex/index.js';
 import { openState } from '../../src/state/index.js';
+import { bigFile, MiB } from '../support/bigfiles.js';
 import { hangs, stopsCleanly } from '../support/stop.js';
 import { liveAssetsByPath, waitFor, World } from '../support/world.js';
 
@@ -212,6 +213,135 @@ describe('a stop while a job waits for its folder’s asset listing', () => {
       30_000,
       () => again.stdout.slice(-3000),
     );
+    expect(await again.stop('SIGINT', 30_000)).toBe(0);
+  });
+});
+
+describe('a stop while a job renames its whole folder', () => {
+  it('does not wait for the folder rename; the next start renames it, uploading nothing', { timeout: 90_000 }, async () => {
+    const h = hangs((method, path) => method === 'PUT' && /\/assets\/folders\/[^/]+$/.test(path));
+    // Poll mode reports no folder events: the renamed folder reaches the workers file by file, and the
+    // first of them renames the asset folder as a whole (foldermove.ts), not the rescan. The next start
+    // comes within the move window (the default's), so the old paths' held jobs still wait for it.
+    world = await World.create({
+      sync: { shutdownTimeoutMs: 1000, stabilityMs: 200, moveWindowMs: 10_000 },
+      mapping: { watch: 'poll' },
+      server: h.server,
+    });
+    const w = world;
+    w.write('old/a.txt', 'content of a');
+    w.write('old/b.txt', 'content of b');
+    const daemon = w.startDaemon();
+    for (const p of ['old/a.txt', 'old/b.txt']) await daemon.waitForLog((l) => l.action === 'upload' && l.path === p, 30_000);
+    await daemon.waitForLog((l) => l.msg === 'squidex-sync is running', 30_000);
+    h.on = true;
+    renameSync(join(w.local, 'old'), join(w.local, 'new'));
+    await waitFor(
+      () => h.asked > 0,
+      30_000,
+      () => `no folder rename; stdout:\n${daemon.stdout.slice(-3000)}`,
+    );
+    const said = await stopsCleanly(daemon);
+    // Neither a failure nor a fall-back to moving file by file.
+    expect(said.filter((m) => m.startsWith('renaming asset folder'))).toEqual([]);
+    // Nothing recorded: the rows still name the old folder, so the next start finds the rename again.
+    const state = openState(w.statePath);
+    try {
+      expect(state.files.get('share', 'old/a.txt')).toBeDefined();
+      expect(state.files.get('share', 'new/a.txt')).toBeUndefined();
+    } finally {
+      state.close();
+    }
+    h.on = false;
+    const uploads = w.inspect().counters.uploads;
+    const ids = [...liveAssetsByPath(w.inspect()).values()].map((a) => a.id).sort();
+    const again = w.startDaemon();
+    await again.waitForLog((l) => String(l.msg).startsWith('folder renamed: old → new'), 30_000);
+    const live = liveAssetsByPath(w.inspect());
+    expect([...live.keys()].sort()).toEqual(['Design/Shared/new/a.txt', 'Design/Shared/new/b.txt']);
+    expect([...live.values()].map((a) => a.id).sort()).toEqual(ids);
+    expect(w.inspect().counters.uploads).toBe(uploads);
+    expect(await again.stop('SIGINT', 30_000)).toBe(0);
+  });
+});
+
+describe('a stop while a job waits for its asset’s stamp on the wire', () => {
+  it('does not wait for the bulk request; the next start finishes the rename under the same asset id', { timeout: 90_000 }, async () => {
+    const h = hangs((method, path) => method === 'POST' && path.endsWith('/assets/bulk'));
+    world = await World.create({ sync: { shutdownTimeoutMs: 1000 }, mapping: { watch: 'events' }, server: h.server });
+    const w = world;
+    w.write('a.txt', 'renamed while its stamp is sent');
+    h.on = true;
+    const daemon = w.startDaemon();
+    await daemon.waitForLog((l) => l.action === 'upload' && l.path === 'a.txt', 30_000);
+    // The upload's stamp goes out in a bulk request that is never answered.
+    await waitFor(
+      () => h.asked > 0,
+      30_000,
+      () => `no bulk request; stdout:\n${daemon.stdout.slice(-3000)}`,
+    );
+    const id = liveAssetsByPath(w.inspect()).get('Design/Shared/a.txt')!.id;
+    // The rename writes the name and the stamp itself, after the stamp on the wire: the job waits for that request.
+    renameSync(join(w.local, 'a.txt'), join(w.local, 'b.txt'));
+    const running = (): boolean => {
+      const s = openState(w.statePath, { recover: false, verify: false });
+      try {
+        return s.jobs.pending().some((j) => j.path === 'b.txt' && j.state === 'running');
+      } finally {
+        s.close();
+      }
+    };
+    await waitFor(running, 30_000, () => `no job for b.txt; stdout:\n${daemon.stdout.slice(-3000)}`);
+    await stopsCleanly(daemon);
+    h.on = false;
+    const again = w.startDaemon();
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).get('Design/Shared/b.txt')?.id === id,
+      30_000,
+      () => again.stdout.slice(-3000),
+    );
+    expect(liveAssetsByPath(w.inspect()).has('Design/Shared/a.txt')).toBe(false);
+    expect(await again.stop('SIGINT', 30_000)).toBe(0);
+  });
+});
+
+describe('a stop while a job drops a big upload its file outgrew', () => {
+  it('does not wait for the DELETE; the next start drops it and uploads the file as it is now', { timeout: 90_000 }, async () => {
+    const h = hangs((method, path) => method === 'DELETE' && /\/assets\/tus\/[^/]+$/.test(path));
+    // 1 MiB pieces at 16 MiB/s: the upload is caught half-way.
+    world = await World.create({
+      sync: { shutdownTimeoutMs: 1000 },
+      server: { maxUploadBytes: 5 * MiB, ...h.server },
+      extra: { upload: { chunkBytes: '1MiB', maxBytesPerSecond: '16MiB' } },
+    });
+    const w = world;
+    bigFile(w, 'big.bin', 24 * MiB, 3);
+    const first = w.startDaemon();
+    await waitFor(
+      () => (w.inspect().tus[0]?.offset ?? 0) >= 4 * MiB,
+      30_000,
+      () => `server holds ${JSON.stringify(w.inspect().tus)}; stdout:\n${first.stdout.slice(-3000)}`,
+    );
+    await stopsCleanly(first);
+    // Changed since its upload started: what the server holds is stale, and is dropped first.
+    appendFileSync(join(w.local, 'big.bin'), Buffer.from('one more line'));
+    h.on = true;
+    const daemon = w.startDaemon();
+    await waitFor(
+      () => h.asked > 0,
+      30_000,
+      () => `no DELETE; stdout:\n${daemon.stdout.slice(-3000)}`,
+    );
+    await stopsCleanly(daemon);
+    h.on = false;
+    const again = w.startDaemon();
+    const want = createHash('sha256').update(w.read('big.bin')).digest('hex');
+    await waitFor(
+      () => liveAssetsByPath(w.inspect()).get('Design/Shared/big.bin')?.sha256 === want,
+      60_000,
+      () => again.stdout.slice(-3000),
+    );
+    expect(w.inspect().tus).toEqual([]);
     expect(await again.stop('SIGINT', 30_000)).toBe(0);
   });
 });

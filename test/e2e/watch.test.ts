@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, Daemon, liveAssetsByPath, waitFor, World } from '../support/world.js';
 import { missing } from '../support/capability.js';
@@ -21,6 +22,32 @@ afterEach(async () => {
 const P = 'Design/Shared';
 
 describe('watching with the daemon', () => {
+  it('under NODE_OPTIONS=--input-type=module, the inotify check still runs: no false WATCH_LIMIT, events are watched', async () => {
+    // The flag is allowed only for code that is not a file, so the daemon is started the way a
+    // wrapper would do it: imported from an --eval script (argv[1] stands in for the script's path).
+    world = await World.create({ mapping: { watch: 'events' } });
+    const w = world;
+    const boot = `process.argv.splice(1, 0, 'squidex-sync'); await import(${JSON.stringify(pathToFileURL(CLI).href)});`;
+    const child = spawn(process.execPath, ['-e', boot, 'start', '--config', w.configPath], {
+      env: { ...w.env(), NODE_OPTIONS: '--input-type=module' },
+      cwd: w.dir,
+    });
+    w.procs.add(child);
+    const d = new Daemon(child);
+    await d.waitForLog((l) => l.msg === 'squidex-sync is running');
+    // The timer rescan is an hour away: only watcher events bring the late file in.
+    w.write('late.txt', 'seen by the watcher');
+    const watchProblem = (l: Record<string, unknown>): boolean => l.code === 'WATCH_LIMIT' || l.code === 'WATCH_FAILED';
+    await waitFor(
+      () => d.lines.some(watchProblem) || liveAssetsByPath(w.inspect()).has(`${P}/late.txt`),
+      20_000,
+      () => d.stdout.slice(-3000),
+    );
+    expect(d.lines.filter(watchProblem).map((l) => l.msg)).toEqual([]);
+    expect(liveAssetsByPath(w.inspect()).has(`${P}/late.txt`)).toBe(true);
+    expect(await d.stop()).toBe(0);
+  });
+
   it('a folder tree moved in is synced, and a file added deep inside it later is seen by the watcher', async () => {
     // The timer rescan is an hour away: only watcher events can bring the late file in.
     world = await World.create({ mapping: { watch: 'events' } });
