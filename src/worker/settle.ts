@@ -103,8 +103,10 @@ export class Settlements {
   writeWith<T>(then: () => T): T {
     const batch = this.#pending.slice();
     this.#at = this.deps.clock.now();
+    // Nothing to record: the claim commits on its own, at FULL, and a look that claims nothing
+    // (an idle daemon's, every poll) writes nothing and makes no fsync.
+    if (batch.length === 0) return then();
     const sync = this.#sync;
-    if (batch.length === 0) return sync ? sync.commit(then) : then();
     const result = (sync ? sync.commit(() => this.#batch.immediate(batch, then)) : this.#batch.immediate(batch, then)) as T;
     this.#pending.splice(0, batch.length);
     this.deps.committed?.();
