@@ -198,10 +198,10 @@ export function nodeArgsFromEnv() {
 }
 
 /** Runs the CLI to its end, sampling the peak RSS; returns wall seconds, peak MB, exit code, output. */
-export async function runCli(args, { env = {}, nodeArgs = nodeArgsFromEnv() } = {}) {
+export async function runCli(args, { env = {}, nodeArgs = nodeArgsFromEnv(), cli = CLI } = {}) {
   const started = performance.now();
   const child = track(
-    spawn(process.execPath, [...nodeArgs, CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }),
+    spawn(process.execPath, [...nodeArgs, cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }),
   );
   let out = '';
   child.stdout.on('data', (d) => (out += d));

@@ -6,13 +6,24 @@
 // test server) at each size of BENCH_MILLION_FIRST (default 10000,100000;
 // empty to skip), side by side. The tree needs about a million inodes and
 // 0.5 GB of folders; it is checked for and removed at the end.
+// BENCH_MILLION_FILES=0 runs the first syncs only. BENCH_BASELINE=/path/to/other/dist
+// runs each first sync with that build too, over the same tree, the builds
+// taking turns at going first.
 import { closeSync, mkdirSync, openSync, statfsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { envInt, fillState, findWalk, mainIf, rmDir, runCli, startServer, workDir, writeConfig } from './lib.mjs';
+import { dirname, join, resolve } from 'node:path';
+import { DIST, envInt, fillState, findWalk, mainIf, rmDir, runCli, startServer, workDir, writeConfig } from './lib.mjs';
 
 export async function run() {
   const n = envInt('BENCH_MILLION_FILES', 1_000_000);
   const firsts = (process.env.BENCH_MILLION_FIRST ?? '10000,100000').split(',').filter(Boolean).map(Number);
+  const rows = [];
+  if (n > 0) rows.push(...(await million(n)));
+  const builds = process.env.BENCH_BASELINE ? { this: DIST, baseline: resolve(process.env.BENCH_BASELINE) } : { this: DIST };
+  for (const [i, k] of firsts.entries()) rows.push(...(await firstSync(k, builds, i % 2 === 1)));
+  return rows;
+}
+
+async function million(n) {
   const rows = [];
   const dir = workDir('million');
   try {
@@ -73,7 +84,6 @@ export async function run() {
   } finally {
     rmDir(dir);
   }
-  for (const k of firsts) rows.push(await firstSync(k));
   return rows;
 }
 
@@ -96,21 +106,39 @@ export function emptyTree(root, n) {
   return paths;
 }
 
-/** Peak RSS of `once` uploading `n` small files (64 bytes each, unique) to the test server. */
-async function firstSync(n) {
+/** Peak RSS of `once` uploading `n` small files (64 bytes each, unique) to the test server, for each build. */
+async function firstSync(n, builds, reverse) {
   const { makeTree } = await import('./lib.mjs');
   const dir = workDir('million-first');
-  const server = await startServer();
+  const rows = [];
   try {
     const local = join(dir, 'tree');
     makeTree(local, { n, minSize: 64, maxSize: 64, levels: 2, fanout: Math.max(1, Math.ceil(Math.sqrt(n / 100))) });
-    const r = await runCli(['once', '--config', writeConfig(dir, server, local)]);
-    if (r.code !== 0) throw new Error(`once exited ${r.code}: ${r.out.slice(-2000)}`);
-    return { bench: `6 first sync ${n} files`, figure: 'peak RSS (once)', value: r.peakMB, unit: 'MB', ratio: `${r.seconds.toFixed(1)} s` };
+    const order = Object.entries(builds);
+    if (reverse) order.reverse();
+    for (const [build, dist] of order) {
+      // A first sync each: its own server and state.
+      const server = await startServer();
+      try {
+        const own = join(dir, build);
+        mkdirSync(own);
+        const r = await runCli(['once', '--config', writeConfig(own, server, local)], { cli: join(dist, 'cli', 'main.js') });
+        if (r.code !== 0) throw new Error(`${build}: once exited ${r.code}: ${r.out.slice(-2000)}`);
+        rows.push({
+          bench: `6 first sync ${n} files`,
+          figure: `peak RSS (once, ${build})`,
+          value: r.peakMB,
+          unit: 'MB',
+          ratio: `${r.seconds.toFixed(1)} s`,
+        });
+      } finally {
+        await server.stop();
+      }
+    }
   } finally {
-    await server.stop();
     rmDir(dir);
   }
+  return rows;
 }
 
 await mainIf(import.meta, run);

@@ -11,6 +11,11 @@ export interface EnqueueItem {
    * out the stability window): debouncing those again only adds latency.
    */
   delayMs?: number;
+  /**
+   * A hint that does less than any other reason (tags and metadata only): a
+   * job already queued for the path keeps its own reason.
+   */
+  weak?: boolean;
 }
 
 export interface EnqueueBufferOptions {

@@ -7,7 +7,7 @@ export const enqueue = `
   VALUES (@mapping, @path, 'queued', @reason, 1, @now, @due, @now, @now)
   ON CONFLICT (mapping, path) DO UPDATE SET
     generation = generation + 1,
-    reason = excluded.reason,
+    reason = CASE WHEN @weak = 1 AND state = 'queued' THEN reason ELSE excluded.reason END,
     updated_at = @now,
     first_event_at = CASE WHEN state = 'failed' THEN @now ELSE coalesce(first_event_at, @now) END,
     run_at = CASE

@@ -262,6 +262,7 @@ export class JobQueue {
       due: now + (it.delayMs ?? this.options.debounceMs),
       maxWait: this.options.maxWaitMs,
       revive: reason !== null && NON_REVIVING_REASONS.has(reason) ? 0 : 1,
+      weak: it.weak ? 1 : 0,
     });
   }
 

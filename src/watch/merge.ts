@@ -10,8 +10,13 @@ import { Walker, type FileStat, type WalkResult } from './walk.js';
 export type OrderedRows = (after: string, limit: number) => string[];
 
 export interface StreamDiff extends Omit<WalkResult, 'entries'> {
-  /** New to the table, or another size or mtime (hash them), with the walk's stat. */
+  /**
+   * New to the table, or another size or mtime (hash them), with the walk's
+   * stat: those not handed to `sink` (all of them without one).
+   */
   changed: Map<string, FileStat>;
+  /** How many were handed to `sink` instead. */
+  streamed: number;
   /** In the table with no file on disk (the delete guard decides what that means). */
   gone: string[];
   /** For each of `gone`, its row's missingSince as text ('' for NULL). */
@@ -26,9 +31,12 @@ export interface StreamDiff extends Omit<WalkResult, 'entries'> {
   apart: Map<string, FileStat> | null;
   /** A file present and known to the table, one for each folder holding such files (the folder-rename search). */
   knownIn: string[];
-  /** Most rows held at once, most folder entries held at once: what the memory follows. */
-  peak: { rows: number; entries: number };
+  /** Most rows, folder entries and changed files held at once: what the memory follows. */
+  peak: { rows: number; entries: number; changed: number };
 }
+
+/** Takes a changed file as the merge finds it (see StreamDiffOptions.sink). */
+export type ChangedSink = (path: string, stat: FileStat) => void;
 
 export interface StreamDiffOptions {
   /** Files taken out of the comparison: their rows count as gone, as in a walk without them. */
@@ -38,6 +46,13 @@ export interface StreamDiffOptions {
   yieldEvery?: number;
   /** Rows read at a time. */
   page?: number;
+  /**
+   * Takes changed files as the merge goes instead of holding them: those with
+   * a row at once; those new to the table once no row is left ahead of the
+   * walk and none was gone (then no folder rename can claim them), with the
+   * new ones held until then. Only what is held is in `changed`.
+   */
+  sink?: ChangedSink;
 }
 
 const yieldNow = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -61,7 +76,7 @@ export async function diffStream(
   rows: OrderedRows,
   opts: StreamDiffOptions = {},
 ): Promise<StreamDiff> {
-  const merge = new Merge(rows, opts.page ?? 1024, opts.apart);
+  const merge = openMerge(rows, opts);
   const walker = new Walker(root, ignore, (rel, size, mtimeMs) => merge.file(rel, size, mtimeMs), { signal: opts.signal, ordered: true });
   const every = opts.yieldEvery ?? 2000;
   while (!walker.step(every)) {
@@ -74,14 +89,17 @@ export async function diffStream(
 }
 
 /** A merge fed by a walk already under way (`once` walks on a thread); null when that walk failed. */
-export type WalkFeed = (rows: OrderedRows, opts: Pick<StreamDiffOptions, 'apart'>) => Promise<StreamDiff | null>;
+export type WalkFeed = (rows: OrderedRows, opts: FeedOptions) => Promise<StreamDiff | null>;
+
+/** What a merge fed from elsewhere is given. */
+export type FeedOptions = Pick<StreamDiffOptions, 'apart' | 'sink'>;
 
 /** What a walk says beside its files. */
 export type WalkOutcome = Omit<WalkResult, 'entries'>;
 
 /** A merge fed from elsewhere (a walk on another thread, in the same order). */
-export function openMerge(rows: OrderedRows, opts: Pick<StreamDiffOptions, 'apart' | 'page'> = {}): Merge {
-  return new Merge(rows, opts.page ?? 1024, opts.apart);
+export function openMerge(rows: OrderedRows, opts: Pick<StreamDiffOptions, 'apart' | 'page' | 'sink'> = {}): Merge {
+  return new Merge(rows, opts.page ?? 1024, opts.apart, opts.sink);
 }
 
 export class Merge {
@@ -94,6 +112,10 @@ export class Merge {
   rows = 0;
   files = 0;
   peakRows = 0;
+  peakChanged = 0;
+  streamed = 0;
+  /** Files new to the table go to the sink as found: no row is left ahead and none was gone. */
+  private streaming = false;
   private page: string[] = [];
   private at = 0;
   private end = false;
@@ -107,6 +129,7 @@ export class Merge {
     private readonly read: OrderedRows,
     private readonly pageRows: number,
     private readonly apart?: (path: string) => boolean,
+    private readonly sink?: ChangedSink,
   ) {
     this.apartFiles = apart ? new Map() : null;
   }
@@ -131,7 +154,8 @@ export class Merge {
       if (page[at + 3] !== '') this.back.push(rel);
       const s = page[at + 1];
       const m = page[at + 2];
-      if (s === '' || m === '' || Number(s) !== size || Math.abs(Number(m) - mtimeMs) >= 1) this.changed.set(rel, { size, mtimeMs });
+      // Known to the table: never the target of a folder rename, so not held for the search.
+      if (s === '' || m === '' || Number(s) !== size || Math.abs(Number(m) - mtimeMs) >= 1) this.found(rel, size, mtimeMs, true);
       const slash = rel.lastIndexOf('/');
       const dir = slash < 0 ? '' : rel.slice(0, slash);
       if (dir !== this.lastKnownDir) {
@@ -140,7 +164,27 @@ export class Merge {
       }
       return;
     }
+    // No row left ahead and none gone: no folder can have been renamed, so nothing new needs holding.
+    if (this.sink && !this.streaming && this.gone.length === 0 && this.peek() === null) {
+      this.streaming = true;
+      for (const [p, st] of this.changed) this.emit(p, st);
+      this.changed.clear();
+    }
+    this.found(rel, size, mtimeMs, this.streaming);
+  }
+
+  private found(rel: string, size: number, mtimeMs: number, stream: boolean): void {
+    if (stream && this.sink) {
+      this.emit(rel, { size, mtimeMs });
+      return;
+    }
     this.changed.set(rel, { size, mtimeMs });
+    if (this.changed.size > this.peakChanged) this.peakChanged = this.changed.size;
+  }
+
+  private emit(rel: string, stat: FileStat): void {
+    this.streamed += 1;
+    this.sink!(rel, stat);
   }
 
   /** The diff, once the walk has handed in every file. */
@@ -149,6 +193,7 @@ export class Merge {
     return {
       ...walk,
       changed: this.changed,
+      streamed: this.streamed,
       gone: this.gone,
       goneSince: this.goneSince,
       back: this.back,
@@ -156,7 +201,7 @@ export class Merge {
       files: this.files,
       apart: this.apartFiles,
       knownIn: this.knownIn,
-      peak: { rows: this.peakRows, entries: peakEntries },
+      peak: { rows: this.peakRows, entries: peakEntries, changed: this.peakChanged },
     };
   }
 

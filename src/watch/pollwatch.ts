@@ -1,7 +1,9 @@
 import type { IgnoreMatcher } from './ignore.js';
 import type { StabilityGate } from './stability.js';
-import { walkMapping, type FileStat, type WalkError } from './walk.js';
+import { Walker, type WalkError } from './walk.js';
 import { timerDelay } from '../lib/timers.js';
+import { comparePaths } from './order.js';
+import { Snapshot, SnapshotBuilder } from './snapshot.js';
 
 export interface PollSink {
   gate: StabilityGate;
@@ -17,9 +19,12 @@ export interface PollSink {
  * and of the snapshot is in docs/benchmarks.md.
  * Folders are not tracked, so unlinkDir/addDir are never reported in this mode:
  * every file under a removed folder is reported as unlink instead.
+ * Each walk is in path order and merged with the previous one kept packed
+ * (snapshot.ts): no map of the tree, and no second one while comparing.
  */
 export class PollWatcher {
-  private snapshot = new Map<string, FileStat>();
+  /** The last walk, packed (tests read its size). */
+  snapshot = Snapshot.empty;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private running: Promise<void> | undefined;
@@ -35,11 +40,20 @@ export class PollWatcher {
 
   async start(): Promise<void> {
     const t0 = performance.now();
-    const first = await walkMapping(this.root, this.ignore);
+    const first = new SnapshotBuilder();
+    const walk = await this.walk(
+      new Walker(this.root, this.ignore, (rel, size, mtimeMs) => first.add(rel, size, mtimeMs), { ordered: true }),
+    );
     this.lastWalkMs = performance.now() - t0;
-    this.snapshot = first.entries;
-    this.noteProblems(first.errors);
+    this.snapshot = first.finish();
+    this.noteProblems(walk.errors);
     this.schedule();
+  }
+
+  /** The walk in slices, to keep the event loop responsive. */
+  private async walk(walker: Walker): Promise<Walker> {
+    while (!walker.step(2000)) await new Promise((r) => setImmediate(r));
+    return walker;
   }
 
   async close(): Promise<void> {
@@ -76,28 +90,67 @@ export class PollWatcher {
   }
 
   private async pass(): Promise<void> {
-    const res = await walkMapping(this.root, this.ignore);
-    if (this.closed) return;
-    this.noteProblems(res.errors);
-    // Root unreadable: keep the old snapshot so a share that blinks does not look like "everything deleted".
-    if (res.rootMissing) return;
     const prev = this.snapshot;
-    const unreadable = res.errors.filter((e) => e.code !== 'ENOENT').map((e) => `${e.path}/`);
-    for (const [rel, st] of res.entries) {
-      const old = prev.get(rel);
-      if (!old) this.sink.gate.touch(rel, 'add');
-      else if (old.size !== st.size || old.mtimeMs !== st.mtimeMs) this.sink.gate.touch(rel, 'change');
-    }
-    for (const [rel, st] of prev) {
-      if (res.entries.has(rel)) continue;
-      // Under a folder we could not read this time: unknown, not gone; carry it over.
-      if (unreadable.some((u) => rel.startsWith(u))) {
-        res.entries.set(rel, st);
-        continue;
+    const next = new SnapshotBuilder();
+    const touched: Array<[string, 'add' | 'change']> = [];
+    const gone: string[] = [];
+    let at = 0;
+    // Under a folder this walk could not read: unknown, not gone; carried over. The walk
+    // meets a folder where its name sorts, so its error is known before anything after it.
+    const dirs: string[] = [];
+    let seen = 0;
+    const unreadable = (rel: string): boolean => {
+      for (; seen < walker.errors.length; seen++) {
+        const e = walker.errors[seen];
+        if (e.code !== 'ENOENT' && e.path !== '') dirs.push(`${e.path}/`);
       }
+      return dirs.some((d) => rel.startsWith(d));
+    };
+    /** The previous walk's path at `at`, read once. */
+    let head = prev.length > 0 ? prev.path(0) : null;
+    const advance = (): void => {
+      at += 1;
+      head = at < prev.length ? prev.path(at) : null;
+    };
+    const passed = (until: string | null): void => {
+      for (; head !== null; advance()) {
+        if (until !== null && comparePaths(head, until) >= 0) return;
+        if (unreadable(head)) next.add(head, prev.sizes[at], prev.mtimes[at]);
+        else gone.push(head);
+      }
+    };
+    const walker = new Walker(
+      this.root,
+      this.ignore,
+      (rel, size, mtimeMs) => {
+        passed(rel);
+        if (head === rel) {
+          if (prev.sizes[at] !== size || prev.mtimes[at] !== mtimeMs) touched.push([rel, 'change']);
+          advance();
+        } else touched.push([rel, 'add']);
+        next.add(rel, size, mtimeMs);
+        // Handed to the gate as they come: only a slice's worth is held.
+        if (touched.length >= 2000) this.touch(touched);
+      },
+      { ordered: true },
+    );
+    await this.walk(walker);
+    if (this.closed) return;
+    this.noteProblems(walker.errors);
+    // Root unreadable: keep the old snapshot so a share that blinks does not look like "everything deleted".
+    if (walker.rootMissing) return;
+    passed(null);
+    this.touch(touched);
+    for (const rel of gone) {
       this.sink.gate.cancel(rel);
       this.sink.report(rel, 'unlink');
     }
-    this.snapshot = res.entries;
+    this.snapshot = next.finish();
+  }
+
+  private touch(list: Array<[string, 'add' | 'change']>): void {
+    if (this.closed) return;
+    for (const [rel, kind] of list) this.sink.gate.touch(rel, kind);
+    list.length = 0;
   }
 }

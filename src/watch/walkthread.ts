@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { reapplyV8Flags } from '../lib/v8flags.js';
 import type { IgnoreOptions } from './ignore.js';
-import { openMerge, type OrderedRows, type StreamDiff, type StreamDiffOptions, type WalkOutcome } from './merge.js';
+import { openMerge, type FeedOptions, type OrderedRows, type StreamDiff, type WalkOutcome } from './merge.js';
 
 export interface WalkJob {
   root: string;
@@ -13,6 +13,9 @@ export interface WalkJob {
 /** Files a chunk, and chunks that may wait unread (the walk's lead over the merge). */
 export const CHUNK = 2048;
 export const MAX_CHUNKS = 16;
+
+/** A job's taker once its merge is done: later messages (the thread's end) are dropped. */
+const spent = (): void => {};
 
 export type WalkMessage =
   | { i: number; kind: 'files'; n: number; paths: string; sizes: Float64Array; mtimes: Float64Array }
@@ -24,7 +27,7 @@ export interface ThreadWalks {
    * The rescan's merge of job i, fed by the thread's walk as it goes; null
    * when the thread failed (the caller walks on its own thread instead).
    */
-  diff(i: number, rows: OrderedRows, opts?: Pick<StreamDiffOptions, 'apart'>): Promise<StreamDiff | null>;
+  diff(i: number, rows: OrderedRows, opts?: FeedOptions): Promise<StreamDiff | null>;
   /** Chunks the thread has posted and the merge has not taken yet: its lead, at most MAX_CHUNKS. */
   buffered(): number;
   /** Stops the thread if it is still walking (the run ended early). */
@@ -88,7 +91,8 @@ export function startThreadWalks(jobs: WalkJob[]): ThreadWalks | null {
             Atomics.notify(unread, 0);
             return;
           }
-          takers[i] = () => {};
+          // Not a closure of this scope: it would keep the merge, and the diff it resolved, for the rest of the run.
+          takers[i] = spent;
           resolve(m.kind === 'done' ? merge.result(m.outcome, m.peakHeld) : null);
         };
         takers[i] = take;

@@ -19,14 +19,21 @@ export interface FolderRename {
 }
 
 /**
- * What the search needs of a walk (a Map of it will do): whether a row's file
- * is still there; every walked file new to the table with its stat, and among
- * `keys` at least one known file of each folder that holds one.
+ * What the search needs of a walk (a Map of it will do): every walked file
+ * new to the table with its stat, and among `keys` at least one known file of
+ * each folder that holds one.
  */
 export interface WalkedFiles {
-  has(rowPath: string): boolean;
   get(path: string): FileStat | undefined;
   keys(): Iterable<string>;
+}
+
+/** What the search reads of the files table: never all of it. */
+export interface KnownRows {
+  /** Whether a path of `WalkedFiles.keys()` has a row. */
+  has(path: string): boolean;
+  /** The rows under a folder, at most `limit` (all without one). */
+  under(dir: string, limit?: number): FileRow[];
 }
 
 /** Looks up a file under the new name: its size and mtime, or undefined when there is none. */
@@ -39,17 +46,20 @@ export type StatOf = (relPath: string) => Pick<FileStat, 'size' | 'mtimeMs'> | u
  * which holds each of those files under the same relative name, size and
  * mtime (a rename keeps them). Files added to it meanwhile do not matter; they
  * are uploaded into the renamed folder. Such a pair is one asset-folder rename
- * (or move) on the server instead of a move per file.
+ * (or move) on the server instead of a move per file. What is read of the
+ * table follows the gone rows (`gone`: those whose file is not on disk), not
+ * the table.
  */
-export function detectFolderRenames(root: string, entries: WalkedFiles, rows: FileRow[]): FolderRename[] {
-  const goneDirs = goneFolders(root, rows, (p) => !entries.has(p));
+export function detectFolderRenames(root: string, entries: WalkedFiles, gone: readonly string[], table: KnownRows): FolderRename[] {
+  const goneDirs = goneFolders(root, gone, table);
   if (goneDirs.length === 0) return [];
-  const known = new Set(rows.map((r) => r.path));
+  const keys = [...entries.keys()];
+  const isNew = (p: string): boolean => !table.has(p);
   // Any all-new folder may be the target (a folder moved into a new parent makes that parent all-new too).
-  const newDirs = new Set(allDirs([...entries.keys()], (p) => !known.has(p)));
+  const newDirs = new Set(allDirs(keys, isNew));
   const newByKey = new Map<string, string[]>();
-  for (const p of entries.keys()) {
-    if (known.has(p)) continue;
+  for (const p of keys) {
+    if (!isNew(p)) continue;
     const st = entries.get(p)!;
     const k = fileKey(posix.basename(p), st.size, st.mtimeMs);
     newByKey.set(k, [...(newByKey.get(k) ?? []), p]);
@@ -57,7 +67,7 @@ export function detectFolderRenames(root: string, entries: WalkedFiles, rows: Fi
   const renames: FolderRename[] = [];
   const taken = new Set<string>();
   for (const from of goneDirs) {
-    const under = rows.filter((r) => r.path.startsWith(`${from}/`));
+    const under = table.under(from);
     const anchor = under.find((r) => r.size !== null && r.mtimeMs !== null);
     if (!anchor) continue;
     const rel = anchor.path.slice(from.length + 1);
@@ -94,23 +104,21 @@ function fileKey(name: string, size: number, mtimeMs: number): string {
  * The highest folders whose every synced file is gone and which are gone from
  * disk themselves. A folder still on disk whose files all went (its only
  * subfolder moved away) is looked into, not skipped: its subfolders may be
- * the ones that moved.
+ * the ones that moved. Only folders holding a gone row are asked about, each
+ * by reading at most one row more than it has gone.
  */
-function goneFolders(root: string, rows: FileRow[], gone: (p: string) => boolean): string[] {
-  const all = [
-    ...dirVerdicts(
-      rows.map((r) => r.path),
-      gone,
-    ),
-  ]
-    .filter(([, ok]) => ok)
-    .map(([d]) => d);
-  all.sort((a, b) => a.split('/').length - b.split('/').length);
+function goneFolders(root: string, gone: readonly string[], table: KnownRows): string[] {
+  const goneUnder = new Map<string, number>();
+  for (const p of gone) for (let d = posix.dirname(p); d !== '.'; d = posix.dirname(d)) goneUnder.set(d, (goneUnder.get(d) ?? 0) + 1);
+  const dirs = [...goneUnder.keys()].sort((a, b) => a.split('/').length - b.split('/').length);
   const picked = new Set<string>();
-  for (const d of all) {
+  for (const d of dirs) {
     let covered = false;
     for (let p = posix.dirname(d); p !== '.' && !covered; p = posix.dirname(p)) covered = picked.has(p);
     if (covered) continue;
+    const n = goneUnder.get(d)!;
+    // Every row under it gone: no more rows than gone ones.
+    if (table.under(d, n + 1).length > n) continue;
     if (!existsSync(join(root, d)) || !existsExactlySync(root, d)) picked.add(d);
   }
   return [...picked];

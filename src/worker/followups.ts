@@ -70,6 +70,8 @@ export function followUps(
     /** Rows after a path in path order, flat as FilesRepo.listAfter; read only when the tag settings changed. */
     rows: (after: string, limit: number) => readonly string[];
     state: State;
+    /** Takes each `annotate` job as its page is read, instead of `jobs`: one per row of the share. */
+    annotate?: (path: string) => void;
   },
 ): { gone: string[]; jobs: FollowUp[]; commit: () => void } {
   const { rows, state } = deps;
@@ -105,7 +107,10 @@ export function followUps(
     for (let after = '', page = rows(after, ROWS_PAGE); page.length > 0; page = rows(after, ROWS_PAGE)) {
       for (let i = 0; i + 3 < page.length; i += 4) {
         const p = page[i];
-        if (!endsWithXmp(p) && (all || readsMetadata(posix.basename(p)) || hasSidecar(p))) jobs.push({ path: p, reason: 'annotate' });
+        if (!endsWithXmp(p) && (all || readsMetadata(posix.basename(p)) || hasSidecar(p))) {
+          if (deps.annotate) deps.annotate(p);
+          else jobs.push({ path: p, reason: 'annotate' });
+        }
       }
       after = page[page.length - 4];
       if (page.length < ROWS_PAGE * 4) break;

@@ -83,9 +83,22 @@ export async function planMapping(
     movedFrom: new Set<string>(),
     items: [],
   };
-  const renames = walk.rootMissing ? [] : detectFolderRenames(mapping.local, walk.entries, rows);
   // A renamed folder's files go with it; files added to it meanwhile are still uploads.
   const known = new Set(rows.map((r) => r.path));
+  const renames = walk.rootMissing
+    ? []
+    : detectFolderRenames(
+        mapping.local,
+        walk.entries,
+        rows.filter((r) => !walk.entries.has(r.path)).map((r) => r.path),
+        {
+          has: (p) => known.has(p),
+          under: (dir, limit = -1) => {
+            const under = deps.state.files.listUnder(mapping.name, dir).filter((r) => !sidecars || !isSidecarPath(r.path));
+            return limit < 0 ? under : under.slice(0, limit);
+          },
+        },
+      );
   const inRenamed = (p: string): boolean =>
     renames.some((r) => p.startsWith(`${r.from}/`) || (p.startsWith(`${r.to}/`) && known.has(`${r.from}/${p.slice(r.to.length + 1)}`)));
   for (const r of renames)

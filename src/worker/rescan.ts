@@ -12,6 +12,7 @@ import { followUps, sidecarsApart } from './followups.js';
 import { noteSidecars } from './sidecar.js';
 import type { MappingRuntime } from './mapping.js';
 import type { FoldersAhead } from './ahead.js';
+import type { EnqueueItem } from '../state/jobs.js';
 
 /** Takes a file the rescan found changed and still being written (true), to queue it once it is quiet. */
 export type Settle = (path: string, stat: FileStat, reason: 'rescan' | 'change') => boolean;
@@ -57,27 +58,40 @@ export async function rescanMapping(
     signal?: AbortSignal;
     /** Takes the files queued now, to make their asset folders ahead of the workers (not for a paused mapping). */
     ahead?: Pick<FoldersAhead, 'add'>;
+    /** Jobs queued at a time (RESCAN_BATCH). */
+    batch?: number;
   },
 ): Promise<RescanResult> {
   const started = deps.clock.now();
+  const log = deps.logger.child({ mapping: mapping.name });
+  const queue = new RescanQueue(mapping, deps);
   // The walk merged with the files table in path order, folder by folder: only
   // what differs is held, never the whole tree or table, and no folder-rename
   // search unless a file is gone. A restart over an unchanged tree costs about
-  // one stat per file.
+  // one stat per file. Changed files are queued in batches as the merge finds
+  // them (a first sync holds a batch, not the share), except files new to the
+  // table while a folder rename may still claim them (see StreamDiffOptions.sink).
   let feed = deps.walk;
   const compare = async (): Promise<StreamDiff> => {
+    queue.restart();
     const rows: OrderedRows = (after, limit) => deps.state.files.listAfter(mapping.name, after, limit);
     const apart = sidecarsApart(mapping) ?? undefined;
-    const fed = feed && (await feed(rows, { apart }));
+    const sink = (path: string, st: FileStat): void => queue.changed(path, st);
+    const fed = feed && (await feed(rows, { apart, sink }));
     feed = undefined; // a second comparison walks again: the thread's walk is spent
-    return fed || diffStream(mapping.local, ignore, rows, { apart, signal: deps.signal });
+    const d = fed || (await diffStream(mapping.local, ignore, rows, { apart, sink, signal: deps.signal }));
+    queue.flush();
+    return d;
   };
   let walk = await compare();
   deps.signal?.throwIfAborted();
-  const log = deps.logger.child({ mapping: mapping.name });
   let renamed = 0;
   if (deps.server && !walk.rootMissing && walk.gone.length > 0) {
-    const found = detectFolderRenames(mapping.local, walkedFiles(walk), deps.state.files.list(mapping.name));
+    const found = detectFolderRenames(mapping.local, walkedFiles(walk), walk.gone, {
+      // Held changed files are the new ones (the known went to the queue); the rest of the keys are known.
+      has: (p) => !walk.changed.has(p),
+      under: (dir, limit) => deps.state.files.listUnder(mapping.name, dir, limit),
+    });
     for (const r of found) {
       if (await applyFolderRename(mapping, r, { state: deps.state, ...deps.server, logger: deps.logger, signal: deps.signal }))
         renamed += 1;
@@ -90,11 +104,13 @@ export async function rescanMapping(
   const present = walk.files + (walk.apart?.size ?? 0);
   const sidecars = walk.apart;
   if (sidecars) noteSidecars(mapping.local, sidecars.keys());
-  const { changed, back, rows: known } = walk;
-  const entries = presentFiles(walk, (p) => deps.state.files.get(mapping.name, p) !== undefined);
+  const { back, rows: known } = walk;
+  const entries = presentFiles(walk, queue.referencedSeen, (p) => deps.state.files.get(mapping.name, p) !== undefined);
   const extra = followUps(mapping, { entries, sidecars, rootMissing: walk.rootMissing }, walk.gone, {
     rows: (after, limit) => deps.state.files.listAfter(mapping.name, after, limit),
     state: deps.state,
+    // Queued weak as their pages are read: changed files queued already keep their reason (their jobs tag them too).
+    annotate: (path) => queue.push({ mapping: mapping.name, path, reason: 'annotate', delayMs: 0, weak: true }),
   });
   const gone = extra.gone;
   // Files seen gone that are back unchanged (a share that returned): no longer held.
@@ -135,47 +151,17 @@ export async function rescanMapping(
     deps.state.meta.delete(key);
   }
 
-  // A rescan does not revive a failed job (a file that crashes us every time
-  // must not crash-loop the daemon), unless the file changed since it failed:
-  // on a share watched by rescans only, that is how a fixed file gets another try.
-  const failedAt = new Map(
-    deps.state.jobs
-      .failed(100_000)
-      .filter((f) => f.mapping === mapping.name && f.failedAt !== null)
-      .map((f) => [f.path, f.failedAt as number]),
-  );
-  const changedSinceFailure = (path: string): boolean => {
-    const at = failedAt.get(path);
-    return at !== undefined && (changed.get(path)?.mtimeMs ?? 0) > at;
-  };
-  // First: a path also changed or gone below takes that reason, which does all these would.
-  const now: Array<{ mapping: string; path: string; reason: string; delayMs?: number }> = extra.jobs.map((j) => ({
-    mapping: mapping.name,
-    path: j.path,
-    reason: j.reason,
-    delayMs: 0,
-  }));
-  let settling = 0;
-  const due: string[] = [];
-  for (const [path, st] of changed) {
-    const reason = changedSinceFailure(path) ? 'change' : 'rescan';
-    if (deps.settle?.(path, st, reason)) settling += 1;
-    // A quiet file: due now, not after the debounce (`once` would idle a second).
-    else {
-      now.push({ mapping: mapping.name, path, reason, delayMs: 0 });
-      due.push(path);
-    }
-  }
-  for (const path of gone) now.push({ mapping: mapping.name, path, reason: 'gone' });
-  deps.state.jobs.enqueueMany(now);
+  for (const j of extra.jobs) queue.push({ mapping: mapping.name, path: j.path, reason: j.reason, delayMs: 0 });
   // After the renames above: a renamed folder's files are no longer new here, so its new name is never made ahead.
-  deps.ahead?.add(mapping, due);
+  for (const [path, st] of walk.changed) queue.changed(path, st);
+  for (const path of gone) queue.push({ mapping: mapping.name, path, reason: 'gone' });
+  queue.flush();
   extra.commit();
   return {
     mapping: mapping.name,
     files: walk.files,
-    changed: changed.size,
-    settling,
+    changed: queue.found,
+    settling: queue.settling,
     gone: gone.length,
     errors: walk.errors.length,
     renamed,
@@ -200,22 +186,97 @@ function countConfirmed(goneSince: readonly string[], at: number): number {
 
 /** The folder-rename search's view of a merge: only what differs and one known file a folder are at hand. */
 function walkedFiles(d: StreamDiff): WalkedFiles {
-  const gone = new Set(d.gone);
   return {
-    has: (rowPath) => !gone.has(rowPath),
     get: (p) => d.changed.get(p),
     keys: () => [...d.changed.keys(), ...d.knownIn],
   };
 }
 
 /** Whether a file is on disk (and not set apart), from the merge: new or changed, or a row not gone. */
-function presentFiles(d: StreamDiff, hasRow: (p: string) => boolean): { has(p: string): boolean } {
+function presentFiles(d: StreamDiff, queued: ReadonlySet<string>, hasRow: (p: string) => boolean): { has(p: string): boolean } {
   let gone: Set<string> | undefined;
   return {
     has(p) {
-      if (d.changed.has(p)) return true;
+      if (d.changed.has(p) || queued.has(p)) return true;
       gone ??= new Set(d.gone);
       return !gone.has(p) && !d.apart?.has(p) && hasRow(p);
     },
   };
+}
+
+/** Jobs queued at a time, each batch one transaction. */
+export const RESCAN_BATCH = 1024;
+
+/**
+ * What a rescan queues, in batches of RESCAN_BATCH jobs, one transaction each,
+ * with the folders of the files due handed to FoldersAhead per batch: the
+ * rescan never holds a job per file of the share.
+ */
+class RescanQueue {
+  /** Changed files found by the last comparison (queued, or left to the stability gate). */
+  found = 0;
+  settling = 0;
+  /** Of the paths kept because content used them, those the merge queued as changed: they are on disk. */
+  readonly referencedSeen = new Set<string>();
+  private items: EnqueueItem[] = [];
+  private due: string[] = [];
+  private readonly failedAt: Map<string, number>;
+  private readonly referenced: ReadonlySet<string>;
+  private readonly batch: number;
+
+  constructor(
+    private readonly mapping: MappingRuntime,
+    private readonly deps: {
+      state: State;
+      settle?: Settle;
+      ahead?: Pick<FoldersAhead, 'add'>;
+      batch?: number;
+    },
+  ) {
+    this.batch = Math.max(1, deps.batch ?? RESCAN_BATCH);
+    // A rescan does not revive a failed job (a file that crashes us every time
+    // must not crash-loop the daemon), unless the file changed since it failed:
+    // on a share watched by rescans only, that is how a fixed file gets another try.
+    this.failedAt = new Map(
+      deps.state.jobs
+        .failed(100_000)
+        .filter((f) => f.mapping === mapping.name && f.failedAt !== null)
+        .map((f) => [f.path, f.failedAt as number]),
+    );
+    this.referenced = new Set(deps.state.kept.paths(mapping.name, 'referenced'));
+  }
+
+  /** A comparison starts over (after a folder rename): it finds every changed file again. */
+  restart(): void {
+    this.found = 0;
+    this.settling = 0;
+    this.referencedSeen.clear();
+  }
+
+  changed(path: string, st: FileStat): void {
+    this.found += 1;
+    if (this.referenced.has(path)) this.referencedSeen.add(path);
+    const at = this.failedAt.get(path);
+    const reason = at !== undefined && st.mtimeMs > at ? 'change' : 'rescan';
+    if (this.deps.settle?.(path, st, reason)) {
+      this.settling += 1;
+      return;
+    }
+    // A quiet file: due now, not after the debounce (`once` would idle a second).
+    this.due.push(path);
+    this.push({ mapping: this.mapping.name, path, reason, delayMs: 0 });
+  }
+
+  push(item: EnqueueItem): void {
+    this.items.push(item);
+    if (this.items.length >= this.batch) this.flush();
+  }
+
+  flush(): void {
+    if (this.items.length === 0) return;
+    this.deps.state.jobs.enqueueMany(this.items);
+    this.items = [];
+    if (this.due.length > 0) this.deps.ahead?.add(this.mapping, this.due);
+    this.due = [];
+  }
 }

@@ -65,8 +65,9 @@ describe('stopping the daemon', () => {
     const calls = notify.calls();
     expect(calls.some((c) => c.includes('STOPPING=1'))).toBe(true);
     expect(calls.filter((c) => c.includes('--ready'))).toEqual([]);
-    // Nothing was enqueued from a walk that did not finish; the next start rescans.
-    expect(w.inspect().counters.uploads).toBe(0);
+    // The walk queues what it finds a batch at a time (issue 21), so some files may have gone up
+    // before the stop; never the whole tree of a walk that did not finish. The next start rescans.
+    expect(w.inspect().counters.uploads).toBeLessThan(40_000);
   });
 });
 

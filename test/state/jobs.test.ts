@@ -39,6 +39,30 @@ describe('enqueue: coalescing and max wait', () => {
     expect(q.claim('w', 100)).toHaveLength(10);
   });
 
+  it('a weak event (tags only) leaves a queued job its reason, and takes a new or running one', () => {
+    const { clock, q } = t.fresh();
+    q.enqueue('m', 'changed.png', 'rescan');
+    q.enqueueMany([
+      { mapping: 'm', path: 'changed.png', reason: 'annotate', delayMs: 0, weak: true },
+      { mapping: 'm', path: 'tags-only.png', reason: 'annotate', delayMs: 0, weak: true },
+    ]);
+    clock.advance(1000);
+    const claimed = q.claim('w', 10);
+    expect(claimed.map((j) => [j.path, j.reason]).sort()).toEqual([
+      ['changed.png', 'rescan'],
+      ['tags-only.png', 'annotate'],
+    ]);
+    // Running: the run may have read the old settings, so the rerun after it is for the tags.
+    q.enqueueMany([{ mapping: 'm', path: 'changed.png', reason: 'annotate', delayMs: 0, weak: true }]);
+    q.complete(claimed.find((j) => j.path === 'changed.png')!);
+    expect(
+      q
+        .pending(10)
+        .filter((j) => j.state === 'queued')
+        .map((j) => [j.path, j.reason]),
+    ).toEqual([['changed.png', 'annotate']]);
+  });
+
   it('keeps mappings apart', () => {
     const { q } = t.fresh();
     q.enqueue('a', 'x');

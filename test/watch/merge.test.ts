@@ -180,6 +180,13 @@ describe('diffStream', () => {
         expect(got.rows).toBe(want.rows);
         expect(got.files).toBe(walk.entries.size);
         for (const [p, st] of got.changed) expect(st).toEqual(walk.entries.get(p));
+        // With a sink: what it took and what is held are the same files, each once.
+        const sunk = new Map<string, unknown>();
+        const fed = await diffStream(dir, ig(), orderedRows(s), { page, yieldEvery: 5, sink: (p, st) => void sunk.set(p, st) });
+        expect(sunk.size).toBe(fed.streamed);
+        expect([...sunk.keys(), ...fed.changed.keys()].sort()).toEqual(want.changed.sort());
+        for (const [p, st] of sunk) expect(st).toEqual(walk.entries.get(p));
+        expect(fed.gone).toEqual(got.gone);
         // The order SQLite reads them in, which the walk follows.
         expect(got.gone).toEqual([...got.gone].sort(comparePaths));
       }
@@ -213,6 +220,42 @@ describe('diffStream', () => {
     // Entries held: those of each folder on the way down (8 + 5 + 25), never the 1,000 files.
     expect(d.peak.entries).toBeLessThanOrEqual(8 + 5 + 25);
     expect(d.peak.rows).toBeLessThanOrEqual(16);
+  });
+
+  it('hands a first sync to the sink as it walks, holding none of its files', async () => {
+    const s = openState();
+    for (let i = 0; i < 8; i++) for (let j = 0; j < 5; j++) for (let k = 0; k < 25; k++) write(`d${i}/e${j}/f${k}`);
+    const sunk: string[] = [];
+    const d = await diffStream(dir, ig(), orderedRows(s), { page: 16, sink: (p) => void sunk.push(p) });
+    expect(d.files).toBe(1000);
+    expect(d.streamed).toBe(1000);
+    expect(sunk).toEqual(orderedWalk(dir));
+    // Held at once: none (the old diff held all 1,000 in `changed`).
+    expect(d.peak.changed).toBe(0);
+    expect(d.changed.size).toBe(0);
+  });
+
+  it('holds new files while a row is ahead or one was gone: a folder rename may still claim them', async () => {
+    const s = openState();
+    for (const f of ['a/1', 'a/2', 'k', 'k2', 'q/1', 'r', 's/1', 's/2']) write(f);
+    const stat = (f: string) => fs.statSync(path.join(dir, f));
+    row(s, 'k', stat('k').size, stat('k').mtimeMs);
+    row(s, 'k2', 99, stat('k2').mtimeMs); // known, another size
+    row(s, 'r', stat('r').size, stat('r').mtimeMs);
+    const sunk: string[] = [];
+    const d = await diffStream(dir, ig(), orderedRows(s), { sink: (p) => void sunk.push(p) });
+    // A known file at once; the new ones before the last row once it is passed; then each as found.
+    expect(sunk).toEqual(['k2', 'a/1', 'a/2', 'q/1', 's/1', 's/2']);
+    expect(d.peak.changed).toBe(3);
+    expect(d.changed.size).toBe(0);
+
+    // A row gone (its file not on disk): every new file is held for the folder-rename search.
+    row(s, 'b/gone', 1, 1);
+    sunk.length = 0;
+    const g = await diffStream(dir, ig(), orderedRows(s), { sink: (p) => void sunk.push(p) });
+    expect(g.gone).toEqual(['b/gone']);
+    expect(sunk).toEqual(['k2']);
+    expect([...g.changed.keys()]).toEqual(['a/1', 'a/2', 'q/1', 's/1', 's/2']);
   });
 
   it('reads rows again after each yield, so a row written meanwhile is compared as it is now', async () => {

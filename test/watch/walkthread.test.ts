@@ -8,6 +8,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compileIgnore, diffStream, type IgnoreOptions, type StreamDiff } from '../../src/watch/index.js';
 import type { ThreadWalks, WalkJob } from '../../src/watch/walkthread.js';
@@ -100,6 +102,31 @@ describe('startThreadWalks', () => {
       expect(d!.files).toBe(n);
       expect(lead).toBeGreaterThanOrEqual(CHUNK);
       expect(lead).toBeLessThanOrEqual(MAX_CHUNKS * CHUNK);
+    } finally {
+      await walks!.close();
+    }
+  });
+
+  it('hands the sink what it takes and keeps no diff once it is returned, while the thread lives on', async () => {
+    for (let i = 0; i < 50; i++) write(`d/f${i}`);
+    const walks = startThreadWalks([{ root: dir, spec }]);
+    expect(walks).not.toBeNull();
+    try {
+      const sunk: string[] = [];
+      // Only a WeakRef leaves this function: the caller holds nothing of the diff.
+      const diffOf = async (): Promise<WeakRef<object>> => {
+        const d = await walks!.diff(0, () => [], { sink: (p) => void sunk.push(p) });
+        expect(d!.streamed).toBe(50);
+        return new WeakRef(d!);
+      };
+      const ref = await diffOf();
+      expect(sunk).toHaveLength(50);
+      // A WeakRef's target lives to the end of the job that made or read it: collect in a later one.
+      await new Promise((r) => setImmediate(r));
+      v8.setFlagsFromString('--expose-gc');
+      (runInNewContext('gc') as () => void)();
+      // The run goes on for as long as the uploads take: the walk's diff must not be kept for it.
+      expect(ref.deref()).toBeUndefined();
     } finally {
       await walks!.close();
     }

@@ -60,4 +60,19 @@ describe('a change of the tag settings', () => {
     expect(again.jobs).toEqual([]);
     expect(limits).toEqual([]);
   });
+
+  it('hands each annotate job to the caller as its page is read, holding none of them', () => {
+    const { state } = states.fresh();
+    const paths = Array.from({ length: 2_600 }, (_, i) => `f${i % 7}/${i}.bin`);
+    fill(state, paths);
+    const taken: string[] = [];
+    const walk = { entries: new Set<string>(), sidecars: null, rootMissing: false };
+    const out = followUps({ ...mapping, tags: ['brand'] }, walk, [], {
+      rows: (after, limit) => state.files.listAfter('m', after, limit),
+      state,
+      annotate: (p) => void taken.push(p),
+    });
+    expect(out.jobs).toEqual([]);
+    expect(taken.sort()).toEqual([...paths].sort());
+  });
 });
