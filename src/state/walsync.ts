@@ -11,7 +11,9 @@ export type SyncWrites = () => Promise<void>;
  * the file, not the descriptor, so a descriptor of our own covers SQLite's
  * writes; it is opened each time because SQLite may remove the WAL and make a
  * new one. No WAL: nothing is waiting in one (a checkpoint synced it into the
- * database file, or it never was written).
+ * database file, or it never was written). Only the WAL is opened here:
+ * closing a descriptor drops every POSIX lock the process holds on that file,
+ * and SQLite locks the database file and the -shm file, never the WAL.
  */
 export function walFsync(dbFile: string): SyncWrites {
   const wal = `${dbFile}-wal`;
@@ -31,9 +33,13 @@ export function walFsync(dbFile: string): SyncWrites {
   };
 }
 
-/** How the pool's batches reach the disk: by SQLite at each commit, or by walFsync after it. */
+/**
+ * How the pool's batches reach the disk: by SQLite at each commit, or by
+ * walFsync after it. Not on Windows, where a descriptor opened for reading
+ * cannot be flushed (FlushFileBuffers wants write access).
+ */
 export function syncForBatches(db: Database.Database): SyncWrites | undefined {
-  if (db.memory || db.pragma('journal_mode', { simple: true }) !== 'wal') return undefined;
+  if (process.platform === 'win32' || db.memory || db.pragma('journal_mode', { simple: true }) !== 'wal') return undefined;
   return walFsync(db.name);
 }
 
