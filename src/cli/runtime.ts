@@ -62,6 +62,8 @@ export interface RuntimeOptions {
   allowMassDelete?: boolean;
   /** A lock already taken (start waits for it); otherwise openRuntime takes it or throws STATE_LOCKED. */
   lock?: StateLock;
+  /** false: this run rescans nothing (verify --repair), so files missed earlier do not wait for a rescan (ReconcileContext.firstLook). */
+  rescans?: boolean;
 }
 
 /**
@@ -202,6 +204,8 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
   limiter?.onChange((limit) => logger.debug({ component: 'squidex', limit }, 'requests at once: %d', limit));
   const client = clientFor(config, logger, clock, limiter);
   const adoption = new AdoptionIndex(client, clock);
+  /** When each mapping's first rescan of this run ended. */
+  const looked = new Map<string, number>();
   const ctx: ReconcileContext = {
     state,
     client,
@@ -218,6 +222,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     logger,
     mappings: new Map(config.mappings.map((m) => [m.name, m])),
     moveWindowMs: config.sync.moveWindowMs,
+    firstLook: opts.rescans === false ? undefined : (name) => looked.get(name) ?? null,
     allowMassDelete: opts.allowMassDelete ?? false,
     guard: config.deleteGuard,
     stabilityMs: config.sync.stabilityMs,
@@ -280,6 +285,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
         settle: o.settle,
         ahead: pausedMappings(state, config).includes(mapping.name) ? undefined : ahead,
       });
+      if (!looked.has(mapping.name)) looked.set(mapping.name, clock.now());
       pool.wake();
       return result;
     },

@@ -63,7 +63,7 @@ export async function verify(configFile: string, opts: VerifyOptions): Promise<n
 
 function openForRepair(config: Config, logger: Logger): Runtime {
   try {
-    return openRuntime(config, { logger });
+    return openRuntime(config, { logger, rescans: false });
   } catch (e) {
     if (!(e instanceof SyncError && e.code === 'STATE_LOCKED')) throw e;
     throw new SyncError('STATE_LOCKED', e.message, {

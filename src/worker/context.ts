@@ -22,6 +22,14 @@ export interface ReconcileContext {
   mappings: ReadonlyMap<string, MappingRuntime>;
   /** How long a vanished file is held before it counts as deleted, so a matching add can make it a move. */
   moveWindowMs: number;
+  /**
+   * When this run's first full rescan of a mapping ended; null until it has. A file
+   * missed earlier (a delete queued before a stop) waits for it and then a move
+   * window from it: that rescan pairs a file gone while stopped with its new path
+   * (a folder renamed whole, or the new path's job), however long ago it was missed.
+   * Absent where no rescan comes (verify --repair): the window counts from the miss.
+   */
+  firstLook?(mapping: string): number | null;
   /** `once --allow-mass-delete`: the user confirmed the deletions the guard holds (an emptied root included). */
   allowMassDelete?: boolean;
   /** The delete guard's thresholds, also applied to deletions the watcher reports between rescans. */

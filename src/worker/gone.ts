@@ -7,8 +7,15 @@ import { deleteOrKeep } from './effects.js';
 import { confirmedUntil, deleteGuardVerdict, guardHint, guardKey, keptUntil, missingRootReason } from './deleteguard.js';
 
 /**
+ * How long a file missed before the start rescan waits before it is looked at
+ * again, at most: the rescan queues each file it finds still gone when it ends.
+ */
+const LOOK_WAIT_MS = 30_000;
+
+/**
  * A file that was synced is no longer there. First hold it for the move
- * window (a matching add turns it into a move); then, unless the delete
+ * window (a matching add turns it into a move; for a file missed before the
+ * start rescan, the window runs from that rescan); then, unless the delete
  * guard holds it, delete the asset (deletes: delete) or forget the path
  * (deletes: keep).
  */
@@ -25,10 +32,15 @@ export async function handleGone(
   if (!row) return typeof job !== 'string' && job.reason === 'referenced' ? askAgain(mapping, relPath, ctx, signal) : { action: 'none' };
   const files = ctx.state.files;
   const now = ctx.clock.now();
+  const looked = ctx.firstLook?.(mapping.name);
+  // Missed before this run looked at the mapping: only that look can tell a move made while stopped.
+  if (looked === null && row.missingSince !== null)
+    return { action: 'hold', requeueAfterMs: Math.max(ctx.moveWindowMs, LOOK_WAIT_MS), detail: 'waits for the start rescan' };
+  const since = row.missingSince === null ? null : Math.max(row.missingSince, looked ?? row.missingSince);
   const seen: GoneObservation = {
     kind: 'gone',
     row,
-    waitedMs: row.missingSince === null ? 0 : now - row.missingSince,
+    waitedMs: since === null ? 0 : now - since,
     moveWindowMs: ctx.moveWindowMs,
     deletes: mapping.deletes,
     keptByUser: row.missingSince !== null && row.missingSince <= keptUntil(ctx.state.meta, mapping.name),

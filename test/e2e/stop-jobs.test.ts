@@ -222,9 +222,9 @@ describe('a stop while a job renames its whole folder', () => {
     const h = hangs((method, path) => method === 'PUT' && /\/assets\/folders\/[^/]+$/.test(path));
     // Poll mode reports no folder events: the renamed folder reaches the workers file by file, and the
     // first of them renames the asset folder as a whole (foldermove.ts), not the rescan. The next start
-    // comes within the move window (the default's), so the old paths' held jobs still wait for it.
+    // comes after the move window: the old paths' delete jobs, queued before the stop, wait for its rescan.
     world = await World.create({
-      sync: { shutdownTimeoutMs: 1000, stabilityMs: 200, moveWindowMs: 10_000 },
+      sync: { shutdownTimeoutMs: 1000, stabilityMs: 200 },
       mapping: { watch: 'poll' },
       server: h.server,
     });
