@@ -4,6 +4,9 @@ import { open } from 'node:fs/promises';
 import { SquidexError } from './errors.js';
 import { contentTypeFor } from './hash.js';
 import type { UploadFile, UploadSource } from './types.js';
+import { hasEnvelopeRoom, spoil } from './room.js';
+
+export { allocWithEnvelopeRoom, giveBack } from './room.js';
 
 /**
  * A multipart/form-data body built by hand as a stream: preamble, the file read
@@ -21,8 +24,12 @@ export interface MultipartBody {
   size: number;
   /** Hex SHA-256 and count of the file bytes sent; undefined until the whole body has been read. */
   sent(): { sha256: string; bytes: number } | undefined;
-  /** Frees the file handle if the body was never (fully) read. */
-  close(): Promise<void>;
+  /**
+   * Frees the file handle if the body was never (fully) read. `delivered`: the
+   * request ended in a success, so the server read the whole body and none of
+   * it waits in the socket any more (a small file's memory may be reused).
+   */
+  close(delivered?: boolean): Promise<void>;
 }
 
 /** RFC 8187 `ext-value`: percent-encode everything outside attr-char. */
@@ -155,32 +162,15 @@ function fromMemory(src: UploadSource, bytes: { data: Buffer; sha256: string }, 
     sent() {
       return !limited || done ? { sha256: bytes.sha256, bytes: bytes.data.length } : undefined;
     },
-    close: async () => undefined,
+    close: async (delivered) => {
+      if (!delivered) spoil(bytes.data);
+    },
   };
-}
-
-/** Room kept around a small file's bytes for the envelope (a file name of 255 bytes fits, %-encoded). */
-const ROOM_BEFORE = 2048;
-const ROOM_AFTER = 64;
-/** Memory that allocWithEnvelopeRoom made: its own, so the bytes around the caller's view are free. */
-const roomy = new WeakSet<ArrayBufferLike>();
-
-/**
- * `size` bytes for a small file's content, with room before and after for the
- * multipart envelope: sent from memory, the body is then the envelope written
- * around the bytes in place, not a second copy of the file (an allocation and
- * a copy per upload, and memory the GC has to reclaim).
- */
-export function allocWithEnvelopeRoom(size: number): Buffer {
-  // allocUnsafeSlow: never a slice of the shared pool, whose neighbouring bytes belong to others.
-  const whole = Buffer.allocUnsafeSlow(ROOM_BEFORE + size + ROOM_AFTER);
-  roomy.add(whole.buffer);
-  return whole.subarray(ROOM_BEFORE, ROOM_BEFORE + size);
 }
 
 /** preamble + data + epilogue as one view of data's own memory; undefined when it has no room for them. */
 function inPlace(data: Buffer, preamble: Buffer, epilogue: Buffer): Buffer | undefined {
-  if (!roomy.has(data.buffer)) return undefined;
+  if (!hasEnvelopeRoom(data)) return undefined;
   const start = data.byteOffset - preamble.length;
   const end = data.byteOffset + data.length + epilogue.length;
   if (start < 0 || end > data.buffer.byteLength) return undefined;

@@ -81,8 +81,9 @@ function quickCheck(db: Database.Database): void {
  * Pragmas, each for a reason (the figures behind them: docs/benchmarks.md, "The state database's pragmas"):
  * - WAL: readers (`status`) never block the daemon's writer, and a commit is one sequential append.
  * - synchronous=FULL: fsync the WAL on every commit, so a job acknowledged to the watcher survives
- *   power loss too (better-sqlite3 builds default WAL to NORMAL). The pool claims and records in
- *   batches, so FULL costs little.
+ *   power loss too (better-sqlite3 builds default WAL to NORMAL). The pool's batches (claims and
+ *   outcomes) commit at NORMAL and fsync the WAL in the thread pool before a claimed job acts
+ *   (walsync.ts): the same guarantee without the event loop waiting for the disk.
  * - busy_timeout: a CLI command writing beside the daemon waits instead of failing with SQLITE_BUSY.
  * - foreign_keys: on, so any future reference between tables is enforced.
  * - journal_size_limit: a WAL grown by a 100k-path rescan is truncated after checkpoint.

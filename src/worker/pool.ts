@@ -10,6 +10,7 @@ import type { MappingRuntime } from './mapping.js';
 import { Stamper, type StamperDeps } from './stamps.js';
 import { ClaimAhead } from './ahead.js';
 import { Settlements } from './settle.js';
+import type { SyncWrites } from '../state/walsync.js';
 import { noteStateTrouble } from '../state/clean.js';
 import type { Availability } from '../squidex/availability.js';
 import { timerDelay } from '../lib/timers.js';
@@ -36,6 +37,8 @@ export interface PoolDeps extends StamperDeps {
   /** To start resolving the asset folders of claimed jobs (ahead.ts). */
   mappings?: ReadonlyMap<string, MappingRuntime>;
   resolver?: Pick<FolderResolver, 'resolve'>;
+  /** How the pool's batches reach the disk (settle.ts); absent: the WAL's fsync after each commit. */
+  syncWrites?: SyncWrites | null;
   /** Runs one job: reconcile() in the daemon. */
   run(job: Job, run: JobRun, signal: AbortSignal): Promise<Outcome>;
 }
@@ -82,6 +85,7 @@ export class WorkerPool {
       clock: deps.clock,
       logger: this.#log,
       committed: () => this.#stamper.notify(), // stamps written with these outcomes
+      sync: deps.syncWrites,
     });
   }
 
@@ -250,6 +254,9 @@ export class WorkerPool {
     const writes: Array<() => void> = [];
     const run: JobRun = { defer: (write) => writes.push(write), stamper: this.#stamper, stopping: this.#windDown.signal };
     try {
+      // Its claim (and the asset id it chose) on disk before anything is sent.
+      const durable = this.#outcomes.durable();
+      if (durable) await durable;
       // The job's synced row and its completion are written with the next look
       // at the queue, together with whatever else finished meanwhile.
       const outcome = await this.deps.run(job, run, ac.signal);

@@ -4,6 +4,7 @@ import type { Stats } from 'node:fs';
 import { untilAborted } from '../lib/abort.js';
 import { SyncError } from '../lib/errors.js';
 import { MetadataSniffer } from '../metadata/index.js';
+import { giveBack } from '../squidex/multipart.js';
 import type { FileRow, Job } from '../state/index.js';
 import type { JobContext, Outcome, ReconcileContext } from './context.js';
 import { decide, undecided, type Decision, type FileObservation } from './decide.js';
@@ -87,7 +88,10 @@ export async function reconcile(job: Job, ctx: JobContext, signal?: AbortSignal)
     throw fileError(e, abs);
   }
   try {
-    return await new OpenRun(job, mapping, opened, ctx, signal, rowAt).run(seen);
+    const open = new OpenRun(job, mapping, opened, ctx, signal, rowAt);
+    const outcome = await open.run(seen);
+    open.giveBackBytes();
+    return outcome;
   } finally {
     await opened.file.close();
   }
@@ -110,6 +114,15 @@ class OpenRun {
     private readonly rowAt: number | undefined,
   ) {
     if (readsEmbedded(mapping)) opened.sniff = new MetadataSniffer(posix.basename(job.path), opened.st.size);
+  }
+
+  /**
+   * The job is over: its small file's memory may hold the next file read. What
+   * the metadata readers took from it is strings or copies by now.
+   */
+  giveBackBytes(): void {
+    if (this.#data) giveBack(this.#data);
+    this.#data = undefined;
   }
 
   async run(seen: FileObservation): Promise<Outcome> {

@@ -5,6 +5,7 @@ import type { Logger } from '../lib/log.js';
 import { isSqliteConstraint, type Job } from '../state/index.js';
 import { emptyTables } from '../state/empty.js';
 import type { JobQueue } from '../state/jobs.js';
+import { AfterCommitSync, syncForBatches, type SyncWrites } from '../state/walsync.js';
 
 /** A finished job is recorded at most about this long after it ended. */
 export const SETTLE_WITHIN_MS = 1000;
@@ -25,6 +26,8 @@ export interface SettleDeps {
   logger: Logger;
   /** After a batch committed (the stamps written with it can go out). */
   committed?: () => void;
+  /** How a batch reaches the disk after its commit (default: the WAL's fsync, state/walsync.ts); null: at its commit. */
+  sync?: SyncWrites | null;
 }
 
 /**
@@ -33,7 +36,8 @@ export interface SettleDeps {
  * synchronous=FULL each commit is an fsync that stalls the event loop, and a
  * first sync of small files finishes jobs faster than one fsync each allows.
  * An outcome lost in a crash only makes its job run again, which finds the
- * file in sync.
+ * file in sync. The fsync itself runs off the event loop (state/walsync.ts);
+ * a claimed job waits for it (durable()) before it acts.
  */
 export class Settlements {
   readonly #pending: Settlement[] = [];
@@ -41,6 +45,7 @@ export class Settlements {
   // Made once: building a transaction function costs several closures, and a first sync settles thousands.
   readonly #batch: Database.Transaction<(batch: readonly Settlement[], then: () => unknown) => unknown>;
   readonly #unit: Database.Transaction<(writes: ReadonlyArray<() => void>, finish: () => void) => void>;
+  readonly #sync: AfterCommitSync | undefined;
 
   constructor(private readonly deps: SettleDeps) {
     // Most writes of a synced file clear rows of tables that are empty on a first sync: known
@@ -56,6 +61,8 @@ export class Settlements {
       for (const write of writes) write();
       finish();
     });
+    const sync = deps.sync === undefined ? syncForBatches(deps.db) : deps.sync;
+    this.#sync = sync ? new AfterCommitSync(deps.db, sync) : undefined;
   }
 
   get waiting(): number {
@@ -96,12 +103,24 @@ export class Settlements {
   writeWith<T>(then: () => T): T {
     const batch = this.#pending.slice();
     this.#at = this.deps.clock.now();
+    // Nothing to record: the claim commits on its own, at FULL, and a look that claims nothing
+    // (an idle daemon's, every poll) writes nothing and makes no fsync.
     if (batch.length === 0) return then();
-    const result = this.#batch.immediate(batch, then) as T;
+    const sync = this.#sync;
+    const result = (sync ? sync.commit(() => this.#batch.immediate(batch, then)) : this.#batch.immediate(batch, then)) as T;
     this.#pending.splice(0, batch.length);
     this.deps.committed?.();
     for (const settlement of batch) settlement.tell?.();
     return result;
+  }
+
+  /**
+   * Undefined when every batch so far is on disk; else a promise for when it
+   * is. A job claimed in a batch waits for it before it sends anything: the
+   * asset id its claim chose must outlive a power cut first.
+   */
+  durable(): Promise<void> | undefined {
+    return this.#sync?.durable();
   }
 
   /**

@@ -18,6 +18,7 @@ interface Report {
   mappings: Array<{ name: string; watcher: string | null; paused: boolean; inSync: number; failed: number }>;
   failed: Array<{ path: string; error: string | null; code: string | null }>;
   uploadingNow: unknown[];
+  stampsPending: number;
 }
 
 describe('the daemon endpoint (http.port)', () => {
@@ -118,11 +119,11 @@ describe('the daemon endpoint (http.port)', () => {
     const d = w.startDaemon();
     await d.waitForLog((l) => l.msg === 'squidex-sync is running');
     const ep = endpoint(port, world!.statePath);
-    // Quiet first (all synced, huge.bin failed), so both reads see the same state.
+    // Quiet first (all synced, huge.bin failed, the stamps out), so both reads see the same state.
     await waitForAsync(
       async () => {
         const r = (await ep.status()) as unknown as Report;
-        return r.mappings[0].inSync === 2 && r.failed.length === 1 && r.uploadingNow.length === 0;
+        return r.mappings[0].inSync === 2 && r.failed.length === 1 && r.uploadingNow.length === 0 && r.stampsPending === 0;
       },
       20_000,
       () => d.stdout.slice(-2000),

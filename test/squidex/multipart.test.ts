@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SquidexClient } from '../../src/squidex/index.js';
-import { allocWithEnvelopeRoom, openMultipart } from '../../src/squidex/multipart.js';
+import { allocWithEnvelopeRoom, giveBack, openMultipart } from '../../src/squidex/multipart.js';
 import { json, startRawServer, type RawServer } from '../support/rawserver.js';
 
 let server: RawServer | undefined;
@@ -93,5 +93,41 @@ describe('a small file sent from memory', () => {
     expect(content.toString()).toBe('tiny');
     expect(before.toString()).toBe('neighbour-before');
     expect(after.toString()).toBe('neighbour-after');
+  });
+});
+
+describe("a small file's memory, given back", () => {
+  const upload = (data: Buffer, content: Buffer) =>
+    client!.upsertAsset('a1', 'folder-1', { path: '/x/a.png', fileName: 'a.png', bytes: { data, sha256: sha(content) } });
+
+  it('holds the next file read once its upload was taken, and never after an upload that failed', async () => {
+    let status = 200;
+    server = await startRawServer((_req, res) => json(res, status, status === 200 ? asset : { message: 'boom' }));
+    client = new SquidexClient({ url: server.url, app: 'demo', token: 't' });
+    const content = Buffer.from('taken\n'.repeat(2000));
+    const sent = roomy(content);
+    await upload(sent, content);
+    giveBack(sent);
+    giveBack(sent); // twice: free once, or two files would be read into it
+    const next = allocWithEnvelopeRoom(content.length);
+    expect(next.buffer).toBe(sent.buffer);
+    expect(allocWithEnvelopeRoom(content.length).buffer).not.toBe(sent.buffer);
+    // The same memory, sent in a request that ended in an error: the socket may still hold it.
+    content.copy(next);
+    status = 500;
+    await expect(upload(next, content)).rejects.toMatchObject({ status: 500 });
+    giveBack(next);
+    expect(allocWithEnvelopeRoom(content.length).buffer).not.toBe(next.buffer);
+    // What went out was the file, both times.
+    for (const req of server.requests) {
+      const boundary = /^multipart\/form-data; boundary=(.+)$/.exec(req.headers['content-type'] ?? '')![1];
+      expect(req.body.equals(expectedBody(boundary, 'a.png', 'a.png', 'image/png', content))).toBe(true);
+    }
+  });
+
+  it('leaves memory of another kind to the GC', () => {
+    const plain = Buffer.allocUnsafeSlow(4096);
+    giveBack(plain);
+    expect(allocWithEnvelopeRoom(100).buffer).not.toBe(plain.buffer);
   });
 });

@@ -156,4 +156,46 @@ describe('WorkerPool against a fake job', () => {
     expect(left).toHaveLength(28);
     expect(left.every((j) => j.state === 'queued' && j.attempts === 0)).toBe(true);
   });
+
+  it('starts no claimed job before the batch that claimed it is on disk (its asset id must outlive a power cut)', async () => {
+    const state = stateWith(paths(12));
+    const syncs: Array<() => void> = [];
+    const ran = new Set<string>();
+    const p = new WorkerPool(
+      {
+        state,
+        client: noServer,
+        clock: systemClock,
+        logger: silentLogger,
+        syncWrites: () => new Promise<void>((resolve) => syncs.push(resolve)),
+        run: async (job: Job) => {
+          ran.add(job.path);
+          return { action: 'upload' };
+        },
+      },
+      { concurrency: 1, maxAhead: 1, pollMs: 20 },
+    );
+    p.start();
+    // The first claim has no outcomes with it and commits at FULL; the next ones go with the
+    // outcomes, at NORMAL, and their fsync is held here.
+    await waitFor(() => syncs.length > 0, 20_000);
+    const claimedNotRun = () => state.jobs.pending(100).filter((j) => j.state === 'running' && !ran.has(j.path));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    const waiting = claimedNotRun().map((j) => j.path);
+    expect(waiting.length).toBeGreaterThan(0);
+    // A few turns of the event loop later, still none of them has run.
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(waiting.filter((path) => ran.has(path))).toEqual([]);
+    // From here every sync ends at once.
+    const release = setInterval(() => {
+      for (const end of syncs.splice(0)) end();
+    }, 5);
+    try {
+      await within(p.idle());
+    } finally {
+      clearInterval(release);
+    }
+    await p.stop(1000);
+    expect([...ran].sort()).toEqual(paths(12));
+  });
 });
