@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { classifyWatchError } from '../../src/watch/index.js';
 import { probeInotify } from '../../src/watch/parcel.js';
+import { missing } from '../support/capability.js';
 
 // The inotify check runs on a thread of its own; only fs.watch's own refusal may read as a
 // limit. A thread that fails for any other reason says that it could not check.
@@ -16,7 +17,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const script = (code: string): URL => new URL(`data:text/javascript,${encodeURIComponent(code)}`);
 
-describe.skipIf(process.platform !== 'linux')('probeInotify', () => {
+describe.skipIf(missing(process.platform !== 'linux', 'Linux, whose inotify the check probes'))('probeInotify', () => {
   it('answers null when a folder can be watched', async () => {
     expect(await probeInotify(dir)).toBeNull();
   });
