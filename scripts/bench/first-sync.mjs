@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { ceilingRun, naiveRun } from './ceiling.mjs';
 import { cpuOf, envInt, mainIf, makeTree, rmDir, runCli, startServer, workDir, writeConfig } from './lib.mjs';
@@ -103,7 +103,9 @@ function readCpu(file) {
  * sets the pace: the two together may spend at most cores ÷ (target × ceiling
  * files/s) per file for `once` to reach the target. These rows show where each
  * side stands against that budget (the server's CPU under `once` includes its
- * folder and stamp requests; under the ceiling it serves uploads only).
+ * folder and stamp requests; under the ceiling it serves uploads only). The
+ * load average is printed with it: other processes on the machine take cores
+ * the budget counts, and a loaded machine's ceiling, and so its budget, moves.
  */
 function cpuRows(tag, { n, ceiling, serverCeiling, serverOnce, once }) {
   const ms = (seconds) => (seconds * 1000) / n;
@@ -130,7 +132,7 @@ function cpuRows(tag, { n, ceiling, serverCeiling, serverOnce, once }) {
       figure: `CPU budget per file at ${LOOPBACK_TARGET} of ceiling`,
       value: budget,
       unit: 'ms',
-      ratio: `${cores} cores ÷ ${Math.round(LOOPBACK_TARGET * ceiling)} files/s; server + once spent ${both.toFixed(2)} ms`,
+      ratio: `${cores} cores ÷ ${Math.round(LOOPBACK_TARGET * ceiling)} files/s; server + once spent ${both.toFixed(2)} ms; load ${loadavg()[0].toFixed(1)}`,
       target: `server + once ≤ ${budget.toFixed(2)} ms`,
       ok: both <= budget,
     },
