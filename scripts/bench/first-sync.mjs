@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ceilingRun, naiveRun } from './ceiling.mjs';
 import { cpuOf, envInt, mainIf, makeTree, rmDir, runCli, startServer, workDir, writeConfig } from './lib.mjs';
 
@@ -90,7 +91,8 @@ async function runOne(n, latencyMs) {
 
 /** NODE_OPTIONS for a `once` run that leaves its CPU in `out` (cpuprobe.mjs). */
 function cpuProbeEnv(out) {
-  const probe = join(import.meta.dirname, 'cpuprobe.mjs');
+  // A file URL: --import takes no bare Windows path.
+  const probe = pathToFileURL(join(import.meta.dirname, 'cpuprobe.mjs')).href;
   return { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${probe}`.trim(), BENCH_CPU_OUT: out };
 }
 
