@@ -57,6 +57,12 @@ export async function handleGone(
     d = decide(seen);
   }
   if ('need' in d) throw undecided(d);
+  if ((d.action === 'delete' || d.action === 'forget') && ctx.movedTo) {
+    // Moved while nothing watched, and no rescan to pair it: the move window, timed from the first miss, proves nothing.
+    const to = await ctx.movedTo(mapping.name, row);
+    if (to !== null)
+      return { action: 'hold', detail: `its content is now at "${to}" (moved while stopped): its asset moves there, never deleted` };
+  }
   switch (d.action) {
     case 'mark-missing':
       files.markMissing(mapping.name, relPath, now);
