@@ -51,7 +51,7 @@ describe('a mass deletion reported in two batches', () => {
       pool.wake();
       await waitFor(
         () => runs(paths) >= times * paths.length,
-        10_000,
+        20_000,
         () => JSON.stringify(done),
       );
     };
@@ -64,7 +64,7 @@ describe('a mass deletion reported in two batches', () => {
     pool.wake();
     await waitFor(
       () => runs(first) >= 6,
-      10_000,
+      20_000,
       () => JSON.stringify(done),
     );
     expect(done.filter((d) => first.includes(d.path)).map((d) => d.action)).toEqual(Array(6).fill('hold'));
@@ -75,7 +75,7 @@ describe('a mass deletion reported in two batches', () => {
     pool.wake();
     await waitFor(
       () => state.jobs.counts().queued === 0 && state.jobs.counts().running === 0,
-      10_000,
+      20_000,
       () => JSON.stringify(done),
     );
 
@@ -104,7 +104,7 @@ describe('a mass deletion reported in two batches', () => {
     const caughtUp = () =>
       waitFor(
         () => state.jobs.pending(1000).every((j) => j.state === 'queued' && j.runAt > clock.now()),
-        10_000,
+        20_000,
         () => JSON.stringify(state.jobs.pending(1000)),
       );
     // One file every 0.9 settle periods: the mapping never sees a quiet settle period.
@@ -115,7 +115,7 @@ describe('a mass deletion reported in two batches', () => {
       w.rm(names[i]!);
       state.jobs.enqueueMany([{ mapping: 'share', path: names[i]!, reason: 'unlink', delayMs: 0 }]);
       pool.wake();
-      await waitFor(() => state.files.get('share', names[i]!)?.missingSince != null, 10_000);
+      await waitFor(() => state.files.get('share', names[i]!)?.missingSince != null, 20_000);
       clock.advance(stepMs);
       pool.wake();
       await caughtUp();
