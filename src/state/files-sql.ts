@@ -107,6 +107,12 @@ export const kept = `
   SELECT mapping, path, asset_id AS assetId, gone_since AS goneSince, reason FROM kept
   WHERE reason IS NULL ORDER BY gone_since DESC, mapping, path LIMIT ?`;
 
+// The rows seen missing are read through the partial index files_missing, never the
+// mapping's every row: the live delete guard asks for every deleted file.
+export const countMissing = `SELECT count(*) FROM files WHERE mapping = ? AND missing_since > ?`;
+export const newestMissing = `SELECT max(missing_since) FROM files WHERE mapping = ? AND missing_since IS NOT NULL`;
+export const missingPaths = `SELECT path FROM files WHERE mapping = ? AND missing_since IS NOT NULL`;
+
 // Taking the row before the server delete: a move that claimed it meanwhile
 // (same asset id, new path) makes this change nothing, and nothing is deleted.
 export const takeForDelete = `DELETE FROM files WHERE mapping = ? AND path = ? AND asset_id = ? AND missing_since IS NOT NULL`;

@@ -252,9 +252,9 @@ describe('kept assets (deletes: keep)', () => {
     const a = t.open(file);
     a.files.reserve('m', 'a', 'id');
     a.jobs.enqueueMany([{ mapping: 'm', path: 'a', delayMs: 0 }]);
-    // What migrations 2 to 8 add, taken away again: the file as version 1 wrote it.
+    // What migrations 2 to 9 add, taken away again: the file as version 1 wrote it.
     a.db.exec(
-      'DROP TABLE kept; DROP TABLE stamps; DROP TABLE skipped; DROP TABLE drift; DROP TABLE file_versions; DROP TABLE uploads; DROP TABLE annotations; DROP TABLE sidecars; ALTER TABLE jobs DROP COLUMN asset_hint; ALTER TABLE jobs DROP COLUMN fail_kind',
+      'DROP INDEX files_missing; DROP TABLE kept; DROP TABLE stamps; DROP TABLE skipped; DROP TABLE drift; DROP TABLE file_versions; DROP TABLE uploads; DROP TABLE annotations; DROP TABLE sidecars; ALTER TABLE jobs DROP COLUMN asset_hint; ALTER TABLE jobs DROP COLUMN fail_kind',
     );
     a.db.pragma('user_version = 1');
     a.close();
