@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { atomic } from './atomic.js';
 import { emptyTables, type EmptyTables } from './empty.js';
+import { KnownCounts } from './files-count.js';
 import * as SQL from './files-sql.js';
 import { COLS, type FileRow, type FileStats, type KeptRow, type Raw, toRow } from './files-sql.js';
 
@@ -17,7 +18,9 @@ export class FilesRepo {
    * writes the table, under the state lock), so it need not read it again.
    */
   moves = 0;
+  private readonly known: KnownCounts;
   private readonly sGet;
+  private readonly sHas;
   private readonly sList;
   private readonly sRowsOf;
   private readonly sReserve;
@@ -51,6 +54,8 @@ export class FilesRepo {
   constructor(private readonly db: Database.Database) {
     this.empty = emptyTables(db);
     this.sGet = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND path = ?`).raw();
+    this.sHas = db.prepare(`SELECT 1 FROM files WHERE mapping = ? AND path = ?`).pluck();
+    this.known = new KnownCounts(db);
     this.sList = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ?`).raw();
     this.sRowsOf = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND path IN (SELECT value FROM json_each(?))`).raw();
     this.sListUnder = db.prepare(SQL.listUnder).raw();
@@ -70,9 +75,9 @@ export class FilesRepo {
     this.sStats = db.prepare(SQL.stats);
     this.sKeep = db.prepare(SQL.keep);
     this.sUnkeep = db.prepare(`DELETE FROM kept WHERE mapping = ? AND path = ?`);
-    this.sCountMissing = db.prepare(`SELECT count(*) FROM files WHERE mapping = ? AND missing_since > ?`).pluck();
-    this.sNewestMissing = db.prepare(`SELECT max(missing_since) FROM files WHERE mapping = ?`).pluck();
-    this.sMissingPaths = db.prepare(`SELECT path FROM files WHERE mapping = ? AND missing_since IS NOT NULL`).pluck();
+    this.sCountMissing = db.prepare(SQL.countMissing).pluck();
+    this.sNewestMissing = db.prepare(SQL.newestMissing).pluck();
+    this.sMissingPaths = db.prepare(SQL.missingPaths).pluck();
     this.sClearMissing = db.prepare(`UPDATE files SET missing_since = NULL WHERE mapping = ? AND path = ? AND missing_since IS NOT NULL`);
     this.sTakeForDelete = db.prepare(SQL.takeForDelete);
     this.sClaimMove = db.prepare(SQL.claimMove);
@@ -146,7 +151,8 @@ export class FilesRepo {
    * Never throws for an id another row holds already (then that row tracks it).
    */
   reserveIfFree(mapping: string, path: string, assetId: string): void {
-    this.sReserveIfFree.run(mapping, path, assetId);
+    const alone = this.known.alone();
+    this.known.counted(mapping, this.sReserveIfFree.run(mapping, path, assetId).changes, alone);
   }
 
   /**
@@ -155,18 +161,26 @@ export class FilesRepo {
    * the path already had an id, that id wins and the caller must use it.
    */
   reserve(mapping: string, path: string, assetId: string): FileRow {
-    return atomic(this.db, () => {
-      this.sReserve.run(mapping, path, assetId);
+    const alone = this.known.alone();
+    let added = 0;
+    const row = atomic(this.db, () => {
+      added = this.sReserve.run(mapping, path, assetId).changes;
       this.unkeep(mapping, path); // the path is back: no longer "gone locally"
       return this.get(mapping, path)!;
     });
+    this.known.counted(mapping, added, alone);
+    return row;
   }
 
   recordSynced(row: FileRow): void {
+    const alone = this.known.alone();
+    // An upsert does not tell an insert: asked only while the mapping's count is kept.
+    const added = this.known.has(row.mapping) && this.sHas.get(row.mapping, row.path) === undefined ? 1 : 0;
     atomic(this.db, () => {
       this.sSynced.run(row);
       this.unkeep(row.mapping, row.path);
     });
+    this.known.counted(row.mapping, added, alone);
   }
 
   /**
@@ -175,12 +189,16 @@ export class FilesRepo {
    */
   forget(mapping: string, path: string, now: number): boolean {
     this.empty.wrote('kept');
-    return atomic(this.db, () => {
+    const alone = this.known.alone();
+    let removed = 0;
+    const done = atomic(this.db, () => {
       if (this.sKeep.run({ mapping, path, now }).changes === 0) return false;
       this.moves++;
-      this.sRemove.run(mapping, path);
+      removed = this.sRemove.run(mapping, path).changes;
       return true;
     });
+    this.known.counted(mapping, -removed, alone);
+    return done;
   }
 
   /** Assets kept on the server whose local file is gone (deletes: keep), newest first; see KeptRepo for the others. */
@@ -196,7 +214,10 @@ export class FilesRepo {
 
   remove(mapping: string, path: string): boolean {
     this.moves++;
-    return this.sRemove.run(mapping, path).changes > 0;
+    const alone = this.known.alone();
+    const removed = this.sRemove.run(mapping, path).changes;
+    this.known.counted(mapping, -removed, alone);
+    return removed > 0;
   }
 
   /** Moves the row (and so the asset id) to a new path; false when `from` is unknown. Throws if `to` is taken. */
@@ -233,7 +254,10 @@ export class FilesRepo {
   /** Removes a gone file's row before its asset is deleted; false when a move took the row first. */
   takeForDelete(mapping: string, path: string, assetId: string): boolean {
     this.moves++;
-    return this.sTakeForDelete.run(mapping, path, assetId).changes > 0;
+    const alone = this.known.alone();
+    const removed = this.sTakeForDelete.run(mapping, path, assetId).changes;
+    this.known.counted(mapping, -removed, alone);
+    return removed > 0;
   }
 
   /** rename() for a move in progress: atomically takes the row (false if another job took it first). */
@@ -268,8 +292,9 @@ export class FilesRepo {
     this.sMissing.run(at, mapping, path);
   }
 
+  /** The mapping's rows: read from the table only when a write since was one KnownCounts could not follow. */
   count(mapping: string): number {
-    return this.sCount.get(mapping) as number;
+    return this.known.get(mapping, () => this.sCount.get(mapping) as number);
   }
 
   private unkeep(mapping: string, path: string): void {
