@@ -1,4 +1,4 @@
-import { describeError } from '../lib/errors.js';
+import { describeError, SyncError } from '../lib/errors.js';
 import { createLogger } from '../lib/log.js';
 import { HealthTracker } from '../service/health.js';
 import { startHttpServer, type HttpServer } from '../service/http.js';
@@ -226,8 +226,12 @@ export async function start(configFile: string): Promise<number> {
       // Files an earlier version failed while Squidex was away: it answers now (else they wait for it to).
       if (!rt.availability.outage && !stopAsked) reviveLegacyFailures(rt.state, logger);
     });
-    rt.ahead.holdUntil(checked);
-    const starting = stopAsked ? Promise.resolve() : daemon.start(checked);
+    // A stop asked before they passed takes no job at all, as when the daemon started only after them.
+    const gate = checked.then(() => {
+      if (stopAsked) throw new SyncError('STOPPING', 'squidex-sync is stopping');
+    });
+    rt.ahead.holdUntil(gate);
+    const starting = stopAsked ? Promise.resolve() : daemon.start(gate);
     try {
       // A wrong secret or app exits 3 here; a SIGTERM while Squidex is slow to answer still stops at once.
       await Promise.race([checked, stopped]);

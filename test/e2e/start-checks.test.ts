@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { liveAssetsByPath, waitFor, World } from '../support/world.js';
+import { liveAssetsByPath, uploadRequests, waitFor, World } from '../support/world.js';
 
 /**
  * Issue 21: what `start` does before it runs. The token and the app check go
@@ -72,5 +72,35 @@ describe('start: the checks at start', () => {
     expect(Object.keys(routes).filter((r) => r.includes('folders'))).toEqual(['GET /assets/folders']);
     expect(routes['GET /assets/folders']).toBe(1);
     expect(Object.keys(routes).filter((r) => r.includes('POST'))).toEqual(['POST /token']);
+  });
+
+  it('a stop while the token is on its way takes no job: exit 0, nothing uploaded, the files still queued', {
+    timeout: 30_000,
+  }, async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    world = await World.create({
+      server: {
+        // The token's answer waits until the test has seen the daemon stopping (bounded by the test's own timeout).
+        onRequest: async (_method, path) => {
+          if (path.includes('/connect/token')) await Promise.race([held, new Promise((r) => setTimeout(r, 20_000))]);
+        },
+      },
+    });
+    const w = world;
+    for (let i = 0; i < 6; i++) w.write(`d${i % 2}/sub/f${i}.txt`, `file ${i}`);
+    const d = w.startDaemon();
+    await waitFor(
+      () => jobs(w.statePath) === 6,
+      20_000,
+      () => d.stderr + d.stdout.slice(-3000),
+    );
+    d.child.kill('SIGTERM');
+    await d.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('stopping'));
+    release();
+    const code = await Promise.race([d.exited, new Promise((r) => setTimeout(() => r('still running'), 20_000))]);
+    expect(code, d.stderr + d.stdout.slice(-3000)).toBe(0);
+    expect(uploadRequests(w)).toBe(0);
+    expect(jobs(w.statePath)).toBe(6);
   });
 });
