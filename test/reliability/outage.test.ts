@@ -186,7 +186,7 @@ describe('a state database from the previous schema', () => {
     if (columns.includes('fail_kind')) {
       // Schema 4 (before the failure kind): what the later migrations added goes too.
       s.db.exec(
-        'ALTER TABLE jobs DROP COLUMN fail_kind; DROP TABLE drift; DROP TABLE file_versions; DROP TABLE uploads; DROP TABLE annotations; DROP TABLE sidecars; ALTER TABLE kept DROP COLUMN reason',
+        'DROP INDEX files_missing; ALTER TABLE jobs DROP COLUMN fail_kind; DROP TABLE drift; DROP TABLE file_versions; DROP TABLE uploads; DROP TABLE annotations; DROP TABLE sidecars; ALTER TABLE kept DROP COLUMN reason',
       );
       s.db.pragma('user_version = 4');
     }
