@@ -17,6 +17,7 @@ export class CapacityModel {
   #working = 0;
   readonly #queue: Array<() => void> = [];
   #inFlight = 0;
+  #uploadsInFlight = 0;
   #tokens = 0;
   #refilledAt = 0;
 
@@ -26,16 +27,18 @@ export class CapacityModel {
     private readonly sleep: (ms: number) => Promise<void>,
   ) {}
 
-  /** A request arrived; `left` is called once when its answer is out (or its connection gone). */
-  arrived(): () => void {
+  /** A request arrived (`upload`: it carries a file's bytes); `left` is called once when its answer is out (or its connection gone). */
+  arrived(upload = false): () => void {
     this.#inFlight++;
     const c = this.counters();
     if (this.#inFlight > c.maxInFlight) c.maxInFlight = this.#inFlight;
+    if (upload && ++this.#uploadsInFlight > c.maxUploadsInFlight) c.maxUploadsInFlight = this.#uploadsInFlight;
     let done = false;
     return () => {
       if (done) return;
       done = true;
       this.#inFlight--;
+      if (upload) this.#uploadsInFlight--;
     };
   }
 

@@ -66,6 +66,7 @@ export const emptyCounters = (): Counters => ({
   faults: 0,
   tokens: 0,
   maxInFlight: 0,
+  maxUploadsInFlight: 0,
   maxWorking: 0,
   rateLimited: 0,
   firstUploadAt: 0,
