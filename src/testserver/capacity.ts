@@ -18,6 +18,7 @@ export class CapacityModel {
   readonly #queue: Array<() => void> = [];
   #inFlight = 0;
   #uploadsInFlight = 0;
+  #uploadsSince = 0;
   #tokens = 0;
   #refilledAt = 0;
 
@@ -32,14 +33,24 @@ export class CapacityModel {
     this.#inFlight++;
     const c = this.counters();
     if (this.#inFlight > c.maxInFlight) c.maxInFlight = this.#inFlight;
-    if (upload && ++this.#uploadsInFlight > c.maxUploadsInFlight) c.maxUploadsInFlight = this.#uploadsInFlight;
+    if (upload) this.#uploads(+1);
     let done = false;
     return () => {
       if (done) return;
       done = true;
       this.#inFlight--;
-      if (upload) this.#uploadsInFlight--;
+      if (upload) this.#uploads(-1);
     };
+  }
+
+  /** Uploads held at once: the most, and their sum over time (its mean over a sync tells how full the client kept them). */
+  #uploads(by: 1 | -1): void {
+    const c = this.counters();
+    const now = performance.now();
+    if (this.#uploadsInFlight > 0) c.uploadMs += this.#uploadsInFlight * (now - this.#uploadsSince);
+    this.#uploadsSince = now;
+    this.#uploadsInFlight += by;
+    if (this.#uploadsInFlight > c.maxUploadsInFlight) c.maxUploadsInFlight = this.#uploadsInFlight;
   }
 
   /** False when the rate limit refuses this request now (the caller answers 429). */

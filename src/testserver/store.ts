@@ -67,6 +67,7 @@ export const emptyCounters = (): Counters => ({
   tokens: 0,
   maxInFlight: 0,
   maxUploadsInFlight: 0,
+  uploadMs: 0,
   maxWorking: 0,
   rateLimited: 0,
   firstUploadAt: 0,

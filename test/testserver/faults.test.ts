@@ -44,6 +44,7 @@ describe('test server: faults', () => {
       tokens: 0,
       maxInFlight: 0,
       maxUploadsInFlight: 0,
+      uploadMs: 0,
       maxWorking: 0,
       rateLimited: 0,
       firstUploadAt: 0,
