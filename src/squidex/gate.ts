@@ -83,7 +83,13 @@ export class UploadGate implements RequestLimiter {
   /** After a refusal only: the pause the queue holds, as the error the upload would have met. One read of the state per upload at most. */
   #held(): SquidexError | undefined {
     if (!this.#refused) return undefined;
-    const left = this.#pausedUntil() - this.#now();
+    let until = 0;
+    try {
+      until = this.#pausedUntil();
+    } catch {
+      // A state that cannot be read says nothing of a pause: the upload goes, and meets the server's answer.
+    }
+    const left = until - this.#now();
     if (!(left > 0)) return undefined;
     return new SquidexError(
       'RATE_LIMITED',
