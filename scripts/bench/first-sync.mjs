@@ -1,6 +1,12 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ceilingRun, naiveRun } from './ceiling.mjs';
-import { envInt, mainIf, makeTree, rmDir, runCli, startServer, workDir, writeConfig } from './lib.mjs';
+import { cpuOf, envInt, mainIf, makeTree, rmDir, runCli, startServer, workDir, writeConfig } from './lib.mjs';
+
+/** Of the ceiling: the loopback row's target, and the share the CPU budget row is worked out for. */
+const LOOPBACK_TARGET = 0.6;
 
 // BENCH_LATENCY_MS: comma list; the server waits that long before each answer,
 // like a Squidex across a network. 0 is loopback, where the test server and
@@ -29,11 +35,16 @@ async function runOne(n, latencyMs) {
   try {
     if (latencyMs > 0) await fetch(`${server.url}/_test/faults`, { method: 'POST', body: JSON.stringify({ latencyMs }) });
     const token = await server.token();
+    const serverBefore = cpuOf(server.pid);
     const ceiling = await ceilingRun(server, token, local, paths, concurrency);
+    const serverCeiling = cpuOf(server.pid) - serverBefore;
     const naive = await naiveRun(server, token, local, paths);
     await server.resetCounters();
     const config = writeConfig(dir, server, local, { sync: { concurrency } });
-    const r = await runCli(['once', '--config', config]);
+    const cpuOut = join(dir, 'once-cpu.json');
+    const serverOnceBefore = cpuOf(server.pid);
+    const r = await runCli(['once', '--config', config], { env: cpuProbeEnv(cpuOut) });
+    const serverOnce = cpuOf(server.pid) - serverOnceBefore;
     if (r.code !== 0) throw new Error(`once exited ${r.code}: ${r.out.slice(-2000)}`);
     const c = await server.counters();
     const ours = n / r.seconds;
@@ -70,11 +81,65 @@ async function runOne(n, latencyMs) {
       },
       { bench: tag, figure: 'requests per file (once)', value: c.requests / n, unit: 'req', ratio: byRoute(c.byRoute) },
       { bench: tag, figure: 'peak RSS (once)', value: r.peakMB, unit: 'MB' },
+      ...(latencyMs === 0 ? cpuRows(tag, { n, ceiling, serverCeiling, serverOnce, once: readCpu(cpuOut) }) : []),
     ];
   } finally {
     await server.stop();
     rmDir(dir);
   }
+}
+
+/** NODE_OPTIONS for a `once` run that leaves its CPU in `out` (cpuprobe.mjs). */
+function cpuProbeEnv(out) {
+  // A file URL: --import takes no bare Windows path.
+  const probe = pathToFileURL(join(import.meta.dirname, 'cpuprobe.mjs')).href;
+  return { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${probe}`.trim(), BENCH_CPU_OUT: out };
+}
+
+function readCpu(file) {
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined;
+}
+
+/**
+ * On loopback the test server and `once` share the machine's cores, so CPU
+ * sets the pace: the two together may spend at most cores ÷ (target × ceiling
+ * files/s) per file for `once` to reach the target. These rows show where each
+ * side stands against that budget (the server's CPU under `once` includes its
+ * folder and stamp requests; under the ceiling it serves uploads only). The
+ * load average is printed with it: other processes on the machine take cores
+ * the budget counts, and a loaded machine's ceiling, and so its budget, moves.
+ */
+function cpuRows(tag, { n, ceiling, serverCeiling, serverOnce, once }) {
+  const ms = (seconds) => (seconds * 1000) / n;
+  const cores = availableParallelism();
+  const budget = (cores * 1000) / (LOOPBACK_TARGET * ceiling);
+  const rows = [
+    { bench: tag, figure: 'CPU per file: test server, ceiling run', value: ms(serverCeiling), unit: 'ms' },
+    {
+      bench: tag,
+      figure: 'CPU per file: test server, once run',
+      value: ms(serverOnce),
+      unit: 'ms',
+      ratio: `${(serverOnce / serverCeiling).toFixed(2)}× the ceiling run's`,
+    },
+  ];
+  if (!once) return rows; // the probe wrote nothing: `once` did not reach its exit handlers
+  const split =
+    once.main === null ? '' : `main thread ${ms(once.main).toFixed(2)} ms, other threads ${ms(once.all - once.main).toFixed(2)} ms`;
+  const both = ms(serverOnce + once.all);
+  rows.push(
+    { bench: tag, figure: 'CPU per file: once (all threads)', value: ms(once.all), unit: 'ms', ratio: split },
+    {
+      bench: tag,
+      figure: `CPU budget per file at ${LOOPBACK_TARGET} of ceiling`,
+      value: budget,
+      unit: 'ms',
+      ratio: `${cores} cores ÷ ${Math.round(LOOPBACK_TARGET * ceiling)} files/s; server + once spent ${both.toFixed(2)} ms; load ${loadavg()[0].toFixed(1)}`,
+      target: `server + once ≤ ${budget.toFixed(2)} ms`,
+      ok: both <= budget,
+    },
+  );
+  return rows;
 }
 
 function byRoute(routes) {

@@ -46,6 +46,8 @@ export class Daemon {
   #stopped = false;
   /** Ends running walks at a stop: on a network share a rescan can outlast the service manager's stop timeout. */
   readonly #abort = new AbortController();
+  /** Empty asset folders being removed: a stop cuts their requests and waits for them to end. */
+  readonly #cleaning = new Set<Promise<void>>();
   /** Watcher events in one transaction per flush: one fsync per burst, not per event. */
   readonly #events: EnqueueBuffer;
   #sleepWatch: { stop(): void } | undefined;
@@ -145,6 +147,7 @@ export class Daemon {
     }
     this.#events.close();
     await Promise.all(this.#watched.map((w) => w.rescanning?.catch(() => undefined)));
+    await Promise.all(this.#cleaning);
   }
 
   #interval(w: Watched): number {
@@ -265,15 +268,20 @@ export class Daemon {
     const t = setTimeout(
       () => {
         if (this.#stopped) return;
-        this.rt
-          .cleanupFolders(w.mapping)
-          .catch((e) =>
+        const cleaning: Promise<void> = this.rt.cleanupFolders(w.mapping, this.#abort.signal).then(
+          () => undefined,
+          (e) => {
+            // Cut by a stop: the next start's cleanup does the rest.
+            if (this.#stopped) return;
             this.rt.logger.warn(
               { mapping: w.mapping.name, code: (e as SyncError).code },
               'removing empty asset folders failed: %s',
               describeError(e),
-            ),
-          );
+            );
+          },
+        );
+        this.#cleaning.add(cleaning);
+        void cleaning.finally(() => this.#cleaning.delete(cleaning));
       },
       timerDelay(2 * this.rt.config.sync.moveWindowMs + 2000),
     );

@@ -54,7 +54,7 @@ export interface Runtime {
    * Removes asset folders left empty by moves and deletes (never while the guard holds):
    * under deletes: delete every one, under keep those squidex-sync created.
    */
-  cleanupFolders(mapping: Mapping): Promise<number>;
+  cleanupFolders(mapping: Mapping, signal?: AbortSignal): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -312,9 +312,9 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
       pool.wake();
       return result;
     },
-    async cleanupFolders(mapping) {
+    async cleanupFolders(mapping, signal) {
       if (state.meta.get(guardKey(mapping.name))) return 0;
-      return removeEmptyFolders(mapping, { state, client, logger, cached: state.folders.entries() });
+      return removeEmptyFolders(mapping, { state, client, logger, cached: state.folders.entries(), signal });
     },
     async close() {
       ahead.stop();

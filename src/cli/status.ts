@@ -84,6 +84,7 @@ export function collectStatus(state: State, config: Config): StatusReport {
   // The counts read the whole files table: in the daemon (/status, the webhook) its pages must not stay cached.
   const byMapping = scanned(state.db, () => state.files.stats());
   const jobStats = state.jobs.countsByMapping();
+  const held = scanned(state.db, () => heldJobs(state));
   const mappings = config.mappings.map((m): MappingStatus => {
     const f = byMapping.get(m.name) ?? { inSync: 0, missing: 0, kept: 0, referenced: 0 };
     const j = jobStats.get(m.name) ?? { queued: 0, running: 0, failed: 0 };
@@ -92,7 +93,7 @@ export function collectStatus(state: State, config: Config): StatusReport {
       local: m.local,
       remote: m.remote || '/',
       inSync: f.inSync,
-      pending: j.queued,
+      pending: j.queued - (held.get(m.name) ?? 0),
       uploading: j.running,
       failed: j.failed,
       heldDeletes: f.missing,
@@ -122,7 +123,7 @@ export function collectStatus(state: State, config: Config): StatusReport {
       .failed(200)
       .map((j) => ({ mapping: j.mapping, path: j.path, attempts: j.attempts, error: j.lastError, code: j.code, at: j.failedAt })),
     pending: pendingJobs
-      .filter((j) => j.state === 'queued')
+      .filter((j) => j.state === 'queued' && state.files.get(j.mapping, j.path)?.missingSince == null)
       .map((j) => ({ mapping: j.mapping, path: j.path, attempts: j.attempts, nextRunAt: j.runAt, lastError: j.lastError })),
     kept: state.files.kept(200).map(plain),
     stillUsed: state.kept.list('referenced', 200).map(plain),
@@ -134,6 +135,22 @@ export function collectStatus(state: State, config: Config): StatusReport {
       .list(200)
       .map((u) => ({ mapping: u.mapping, path: u.path, confirmed: u.confirmed, size: u.size, startedAt: u.startedAt })),
   };
+}
+
+/**
+ * Queued jobs per mapping of files seen gone: deletions waiting for the move window
+ * (or the start rescan, or the rest of their deletion), shown as held, not as pending.
+ */
+function heldJobs(state: State): Map<string, number> {
+  // The few missing rows drive the join (jobs by their (mapping, path) index), never the whole queue.
+  const rows = state.db
+    .prepare(
+      `SELECT f.mapping AS mapping, count(*) AS n FROM files AS f CROSS JOIN jobs AS j
+       WHERE f.missing_since IS NOT NULL AND j.mapping = f.mapping AND j.path = f.path AND j.state = 'queued'
+       GROUP BY f.mapping`,
+    )
+    .all() as Array<{ mapping: string; n: number }>;
+  return new Map(rows.map((r) => [r.mapping, r.n]));
 }
 
 function squidexStatus(state: State, waiting: number): SquidexStatus | null {
@@ -215,7 +232,10 @@ function formatStatus(r: StatusReport): string {
     [m.paused ? 'paused' : '', m.guard ? 'guarded' : ''].filter(Boolean).join(', '),
   ]);
   lines.push(...table([header, ...rows], [1, 2, 3, 4, 5, 6]));
-  lines.push('', 'held: deletions waiting (move window, or the delete guard: state "guarded", see below)');
+  lines.push(
+    '',
+    'held: deletions waiting (the move window, the other files of their deletion, or the delete guard: state "guarded", see below)',
+  );
   lines.push('kept: gone locally, kept on the server (deletes: keep)', '', 'folders:');
   for (const m of r.mappings) lines.push(`  ${m.name}: ${m.local} → ${m.remote}`);
   for (const m of r.mappings) {

@@ -8,6 +8,7 @@ import { openState } from '../state/index.js';
 import { walkMapping, type WalkResult } from '../watch/walk.js';
 import type { Difference } from '../verify/compare.js';
 import { repairDifferences, type RepairResult } from '../verify/repair.js';
+import { movedContent } from '../verify/moved.js';
 import { verifyStore } from '../verify/store.js';
 import { verifyMappings, type VerifyResult } from '../verify/verify.js';
 import { EXIT } from './exit.js';
@@ -42,7 +43,8 @@ export async function verify(configFile: string, opts: VerifyOptions): Promise<n
     const walks = new Map<string, WalkResult>();
     for (const m of config.mappings) walks.set(m.name, await walkMapping(m.local, rt?.ignores.get(m.name) ?? ignoreFor(config, m)));
     const result = await verifyMappings(config.mappings, { state, client, learn: opts.repair }, walks);
-    const differences = result.mappings.flatMap((v) => v.differences);
+    let differences = result.mappings.flatMap((v) => v.differences);
+    if (rt) differences = await followMoves(rt, config, walks, differences);
     const repaired = rt ? await repair(rt, config, differences, result) : undefined;
     // File names and server texts are written by others: escaped before they reach a terminal.
     console.log(
@@ -71,6 +73,35 @@ function openForRepair(config: Config, logger: Logger): Runtime {
       hint: 'verify --repair needs the daemon stopped; or let the daemon repair by itself with sync.serverChanges: restore.',
     });
   }
+}
+
+/**
+ * Files moved while squidex-sync was stopped: no rescan pairs their old path
+ * with the new one here, and the old path's delete is long past its move
+ * window. The worker is told where each gone file's bytes are now (it holds
+ * that delete; the new path's job moves the asset), and the report says so.
+ */
+async function followMoves(
+  rt: Runtime,
+  config: Config,
+  walks: ReadonlyMap<string, WalkResult>,
+  differences: Difference[],
+): Promise<Difference[]> {
+  const finders = new Map(
+    config.mappings.map((m) => [m.name, movedContent(m, walks.get(m.name)!, (p) => rt.state.files.get(m.name, p) !== undefined)]),
+  );
+  rt.ctx.movedTo = (mapping, row) => finders.get(mapping)?.(row) ?? Promise.resolve(null);
+  const out: Difference[] = [];
+  for (const d of differences) {
+    const row = d.kind === 'unsynced' && d.assetId !== null ? rt.state.files.get(d.mapping, d.path) : undefined;
+    const to = row && !walks.get(d.mapping)?.entries.has(d.path) ? await rt.ctx.movedTo(d.mapping, row) : null;
+    out.push(
+      to === null
+        ? d
+        : { ...d, detail: `moved on the share to "${to}" while squidex-sync was stopped: its asset moves with it, never deleted` },
+    );
+  }
+  return out;
 }
 
 /** Repairs, runs the uploads it queued through the worker pool, and records what is left for `status`. */
@@ -131,7 +162,8 @@ function format(config: Config, verdicts: VerifyResult['mappings'], differences:
   }
   if (differences.length === 0) return [...lines, 'everything matches: nothing to repair.'].join('\n');
   if (repaired.fixed.length > 0) lines.push('moved or renamed back:', ...repaired.fixed.map(line));
-  if (repaired.queued.length > 0) lines.push('uploaded again from the share:', ...repaired.queued.map(line));
+  if (repaired.queued.length > 0)
+    lines.push('synced again from the share (uploaded, moved or deleted as it says):', ...repaired.queued.map(line));
   if (repaired.left.length > 0) lines.push('left alone (never deleted):', ...repaired.left.map(line));
   if (repaired.failed.length > 0) {
     lines.push('could not repair:', ...repaired.failed.map((f) => `${line(f.difference)}\n      ${f.error}`));

@@ -74,6 +74,11 @@ export interface DeleteGuardSettings {
   enabled: boolean;
   maxShare: number;
   minFiles: number;
+  /**
+   * Deletions of a mapping are weighed together once it has seen no new one for this
+   * long: events of one `rm -rf` may straggle, and each part alone can be under the share.
+   */
+  settleMs: number;
 }
 
 export interface NotifySettings {
@@ -180,7 +185,7 @@ export const DEFAULTS = Object.freeze({
     // An editor who removed an asset on purpose must not have the daemon fight them.
     serverChanges: 'report' as ServerChanges,
   }),
-  deleteGuard: Object.freeze({ enabled: true, maxShare: 0.5, minFiles: 20 }),
+  deleteGuard: Object.freeze({ enabled: true, maxShare: 0.5, minFiles: 20, settleMs: 10_000 }),
   // 4 MiB chunks stay under Squidex's default per-request limit (5 MiB) with room to spare.
   upload: Object.freeze({ maxBytesPerSecond: 0, chunkBytes: 4 * 1024 * 1024, tusAboveBytes: 4 * 1024 * 1024 }),
   // The local page is on by default: 7463 is in no common registry of local services.

@@ -49,6 +49,7 @@ export function buildConfig(root: Tree, ctx: Context): Config {
     enabled: g.bool('enabled', DEFAULTS.deleteGuard.enabled),
     maxShare: g.num('maxShare', DEFAULTS.deleteGuard.maxShare, { min: 0, max: 1, integer: false }),
     minFiles: g.num('minFiles', DEFAULTS.deleteGuard.minFiles, { min: 0 }),
+    settleMs: g.num('settleMs', DEFAULTS.deleteGuard.settleMs, { min: 0 }),
   };
   if (!deleteGuard.enabled && mappings.some((m) => m.deletes === 'delete')) {
     g.warn(

@@ -239,13 +239,14 @@ export class TusProtocol {
     return { offset: offsetOf(res, `upload of "${fileName}"`) };
   }
 
-  /** DELETE: drop an upload we will not finish. Gone already is fine. */
-  async terminate(url: string, fileName: string): Promise<void> {
+  /** DELETE: drop an upload we will not finish. Gone already is fine. `signal` cuts the request (a stop). */
+  async terminate(url: string, fileName: string, signal?: AbortSignal): Promise<void> {
     await this.#client.send({
       method: 'DELETE',
       url,
       pass: [404, 410],
       headers: VERSION,
+      signal,
       ctx: { operation: 'drop an unfinished upload', fileName },
     });
   }

@@ -36,6 +36,7 @@ export class FilesRepo {
   private readonly sKept;
   private readonly sClaimMove;
   private readonly sCountMissing;
+  private readonly sNewestMissing;
   private readonly sMissingPaths;
   private readonly sClearMissing;
   private readonly sTakeForDelete;
@@ -70,6 +71,7 @@ export class FilesRepo {
     this.sKeep = db.prepare(SQL.keep);
     this.sUnkeep = db.prepare(`DELETE FROM kept WHERE mapping = ? AND path = ?`);
     this.sCountMissing = db.prepare(`SELECT count(*) FROM files WHERE mapping = ? AND missing_since > ?`).pluck();
+    this.sNewestMissing = db.prepare(`SELECT max(missing_since) FROM files WHERE mapping = ?`).pluck();
     this.sMissingPaths = db.prepare(`SELECT path FROM files WHERE mapping = ? AND missing_since IS NOT NULL`).pluck();
     this.sClearMissing = db.prepare(`UPDATE files SET missing_since = NULL WHERE mapping = ? AND path = ? AND missing_since IS NOT NULL`);
     this.sTakeForDelete = db.prepare(SQL.takeForDelete);
@@ -209,6 +211,11 @@ export class FilesRepo {
    */
   countMissing(mapping: string, after = -1): number {
     return this.sCountMissing.get(mapping, after) as number;
+  }
+
+  /** When the latest of this mapping's rows still missing was first seen gone (ms), or null. */
+  newestMissing(mapping: string): number | null {
+    return this.sNewestMissing.get(mapping) as number | null;
   }
 
   /** Paths of the rows seen gone and not yet deleted or forgotten (the held deletions). */

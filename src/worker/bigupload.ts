@@ -1,4 +1,3 @@
-import { untilAborted } from '../lib/abort.js';
 import type { Clock } from '../lib/clock.js';
 import { SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
@@ -193,7 +192,7 @@ export class BigUploads implements TusOwner {
    */
   private async drop(row: UploadRow, signal: AbortSignal | undefined): Promise<void> {
     try {
-      if (row.server === this.server) await untilAborted(this.#tus.terminate(row.url, row.path), signal);
+      if (row.server === this.server) await this.#tus.terminate(row.url, row.path, signal);
     } catch (e) {
       if (signal?.aborted) throw signal.reason;
       this.logger.debug({ err: e, path: row.path }, 'cannot drop an unfinished upload; the server expires it');

@@ -30,6 +30,12 @@ export interface ReconcileContext {
    * Absent where no rescan comes (verify --repair): the window counts from the miss.
    */
   firstLook?(mapping: string): number | null;
+  /**
+   * Where a gone file's bytes are now under its mapping, for a run no rescan pairs moves
+   * for (verify --repair, from its walk): its delete is held, and the new path's job moves
+   * the asset. Absent: the rescan and the move window do that.
+   */
+  movedTo?(mapping: string, row: FileRow): Promise<string | null>;
   /** `once --allow-mass-delete`: the user confirmed the deletions the guard holds (an emptied root included). */
   allowMassDelete?: boolean;
   /** The delete guard's thresholds, also applied to deletions the watcher reports between rescans. */

@@ -46,14 +46,22 @@ export interface GoneObservation {
   moveWindowMs: number;
   /** Why deletions of the mapping are held now (delete-guard.ts), or null; answer to `guard`. */
   held?: string | null;
+  /**
+   * How much longer the mapping's deletions need to settle before they are weighed
+   * together (0: settled, or nothing to weigh); answer to `settle`.
+   */
+  settleMs?: number;
   deletes: 'delete' | 'keep';
   /** The user chose "keep" for files missing since before this one. */
   keptByUser: boolean;
 }
 
+/** The hold's detail while a mapping's deletions are still coming in. */
+export const SETTLING = 'waits until no more files vanish, to weigh them together';
+
 export type Observation = FileObservation | GoneObservation;
 
-export type Need = 'known' | 'hash' | 'move' | 'adoption' | 'guard';
+export type Need = 'known' | 'hash' | 'move' | 'adoption' | 'guard' | 'settle';
 
 export type Decision =
   | { need: Need }
@@ -113,6 +121,9 @@ function decideGone(o: GoneObservation): Decision {
   if (o.waitedMs < o.moveWindowMs) return { action: 'hold', requeueAfterMs: o.moveWindowMs - o.waitedMs };
   if (o.held === undefined) return { need: 'guard' };
   if (o.held !== null) return { action: 'hold', detail: o.held };
+  // The guard passes on what is missing now; files of the same deletion may still be reported.
+  if (o.settleMs === undefined) return { need: 'settle' };
+  if (o.settleMs > 0) return { action: 'hold', requeueAfterMs: o.settleMs, detail: SETTLING };
   // A row without a hash is an upload that may not have reached the server: forgotten, kept in `kept`.
   if (o.deletes === 'delete' && row.sha256 !== null && !o.keptByUser) return { action: 'delete' };
   return { action: 'forget' };

@@ -39,8 +39,16 @@ export function unmarkCreated(state: Pick<State, 'db' | 'meta'>, id: string): vo
  */
 export async function removeEmptyFolders(
   mapping: MappingRuntime,
-  deps: { state: State; client: SquidexClient; logger: Logger; cached: Array<[string, string]> },
+  deps: {
+    state: State;
+    client: SquidexClient;
+    logger: Logger;
+    cached: Array<[string, string]>;
+    /** A stop: the request on the wire is cut and no further folder is looked at (the next cleanup does them). */
+    signal?: AbortSignal;
+  },
 ): Promise<number> {
+  const { signal } = deps;
   const base = mapping.remote;
   const keep = mapping.deletes !== 'delete';
   let removed = 0;
@@ -49,17 +57,20 @@ export async function removeEmptyFolders(
     .filter(([p, id]) => (base === '' ? p !== '' : p.startsWith(`${base}/`)) && (!keep || isCreatedByUs(deps.state, id)))
     .sort(([a], [b]) => b.split('/').length - a.split('/').length);
   for (const [remotePath, id] of candidates) {
+    signal?.throwIfAborted();
     const localDir = base === '' ? remotePath : remotePath.slice(base.length + 1);
     if (existsSync(join(mapping.local, localDir))) continue;
     // A file of ours still recorded in it is on its way out (a move not yet run): look again later.
     if (keep && deps.state.files.listUnder(mapping.name, localDir, 1).length > 0) continue;
     try {
-      const busy = (await deps.client.listFolders(id)).length > 0 || (await deps.client.findAssets({ parentId: id, top: 1 })).length > 0;
+      const busy =
+        (await deps.client.listFolders(id, { signal })).length > 0 ||
+        (await deps.client.findAssets({ parentId: id, top: 1 }, { signal })).length > 0;
       if (busy) {
         if (keep && !(await holdsOnlyOurFolders(id, deps))) unmarkCreated(deps.state, id);
         continue;
       }
-      await deps.client.deleteFolder(id);
+      await deps.client.deleteFolder(id, { signal });
       removed += 1;
     } catch (e) {
       if (!(e instanceof SyncError && (e.code === 'NOT_FOUND' || e.code === 'GONE'))) throw e;
@@ -79,7 +90,8 @@ export async function removeEmptyFolders(
 }
 
 /** Only subfolders we created, and no asset: it may still empty out (its children go first). */
-async function holdsOnlyOurFolders(id: string, deps: { state: State; client: SquidexClient }): Promise<boolean> {
-  if ((await deps.client.findAssets({ parentId: id, top: 1 })).length > 0) return false;
-  return (await deps.client.listFolders(id)).every((f) => isCreatedByUs(deps.state, f.id));
+async function holdsOnlyOurFolders(id: string, deps: { state: State; client: SquidexClient; signal?: AbortSignal }): Promise<boolean> {
+  const { signal } = deps;
+  if ((await deps.client.findAssets({ parentId: id, top: 1 }, { signal })).length > 0) return false;
+  return (await deps.client.listFolders(id, { signal })).every((f) => isCreatedByUs(deps.state, f.id));
 }

@@ -15,9 +15,9 @@ const LOOK_WAIT_MS = 30_000;
 /**
  * A file that was synced is no longer there. First hold it for the move
  * window (a matching add turns it into a move; for a file missed before the
- * start rescan, the window runs from that rescan); then, unless the delete
- * guard holds it, delete the asset (deletes: delete) or forget the path
- * (deletes: keep).
+ * start rescan, the window runs from that rescan), then until the mapping's
+ * deletions settled (settleWait); then, unless the delete guard holds it,
+ * delete the asset (deletes: delete) or forget the path (deletes: keep).
  */
 export async function handleGone(
   mapping: MappingRuntime,
@@ -45,17 +45,28 @@ export async function handleGone(
     deletes: mapping.deletes,
     keptByUser: row.missingSince !== null && row.missingSince <= keptUntil(ctx.state.meta, mapping.name),
   };
+  // Confirmed with `confirm-deletes` after it was seen missing: only a missing root still holds it.
+  const confirmed = row.missingSince !== null && row.missingSince <= confirmedUntil(ctx.state.meta, mapping.name);
   let d = decide(seen);
-  if ('need' in d) {
-    // Confirmed with `confirm-deletes` after it was seen missing: only a missing root still holds it.
-    const confirmed = row.missingSince! <= confirmedUntil(ctx.state.meta, mapping.name);
+  if ('need' in d && d.need === 'guard') {
     seen.held = (await guardReason(mapping, ctx, confirmed)) ?? (confirmed ? null : liveGuard(mapping, ctx));
     d = decide(seen);
   }
+  if ('need' in d && d.need === 'settle') {
+    seen.settleMs = confirmed ? 0 : settleWait(mapping, since!, ctx);
+    d = decide(seen);
+  }
   if ('need' in d) throw undecided(d);
+  if ((d.action === 'delete' || d.action === 'forget') && ctx.movedTo) {
+    // Moved while nothing watched, and no rescan to pair it: the move window, timed from the first miss, proves nothing.
+    const to = await ctx.movedTo(mapping.name, row);
+    if (to !== null)
+      return { action: 'hold', detail: `its content is now at "${to}" (moved while stopped): its asset moves there, never deleted` };
+  }
   switch (d.action) {
     case 'mark-missing':
       files.markMissing(mapping.name, relPath, now);
+      missed(ctx, mapping.name, now);
       return { action: 'hold', requeueAfterMs: ctx.moveWindowMs, detail: 'held for the move window' };
     case 'hold':
       return { action: 'hold', requeueAfterMs: d.requeueAfterMs, detail: d.detail };
@@ -93,6 +104,62 @@ async function askAgain(mapping: MappingRuntime, relPath: string, ctx: Reconcile
   );
   if (outcome.action === 'delete') ctx.state.kept.remove(mapping.name, relPath);
   return outcome;
+}
+
+/** A trickle that never pauses is weighed in parts: a file waits at most this many settle periods. */
+const TRICKLE_SETTLES = 10;
+
+/** How long a known-files count read for the settle check is used again. */
+const KNOWN_FRESH_MS = 1000;
+
+interface MappingMisses {
+  /** The latest time a file of the mapping was first seen gone, or null. */
+  latest: number | null;
+  /** The mapping's known files, as last counted. */
+  known?: { n: number; at: number };
+}
+
+/** Per state database and mapping, as this process last saw them. */
+const seenMisses = new WeakMap<object, Map<string, MappingMisses>>();
+
+function missesOf(ctx: ReconcileContext, mapping: string): MappingMisses {
+  const byMapping = seenMisses.get(ctx.state) ?? new Map<string, MappingMisses>();
+  seenMisses.set(ctx.state, byMapping);
+  // Read once: only this process (the lock holder) marks files missing from then on.
+  const m = byMapping.get(mapping) ?? { latest: ctx.state.files.newestMissing(mapping) };
+  byMapping.set(mapping, m);
+  return m;
+}
+
+function missed(ctx: ReconcileContext, mapping: string, at: number): void {
+  const m = missesOf(ctx, mapping);
+  m.latest = Math.max(m.latest ?? at, at);
+}
+
+/**
+ * How much longer a missing file waits so that every file of its deletion is
+ * weighed by the guard at once (0: go ahead). The events of one `rm -rf` can
+ * straggle (a slow share, a client deleting file by file): judged as they come,
+ * each part can be under the guard's share. So a delete waits until the mapping
+ * has seen no new miss for deleteGuard.settleMs; a trickle that never pauses is
+ * weighed in parts, a file going ahead (if the guard passes) once it has waited
+ * TRICKLE_SETTLES of those periods. A mapping too small for the guard waits for nothing.
+ */
+function settleWait(mapping: MappingRuntime, since: number, ctx: ReconcileContext): number {
+  const g = ctx.guard;
+  if (!g?.enabled || ctx.allowMassDelete || g.settleMs <= 0) return 0;
+  const m = missesOf(ctx, mapping.name);
+  // Every file still missing was confirmed or kept by the user: nothing left to weigh.
+  if (m.latest === null || m.latest <= confirmedUntil(ctx.state.meta, mapping.name)) return 0;
+  const now = ctx.clock.now();
+  const quiet = now - m.latest;
+  const capLeft = TRICKLE_SETTLES * g.settleMs - (now - since);
+  if (quiet >= g.settleMs || capLeft <= 0) return 0;
+  if (!m.known || now - m.known.at > KNOWN_FRESH_MS || now < m.known.at) {
+    m.known = { n: ctx.state.files.count(mapping.name), at: now };
+  }
+  if (m.known.n < g.minFiles) return 0;
+  return Math.min(g.settleMs - quiet, capLeft);
 }
 
 /**

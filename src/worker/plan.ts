@@ -239,6 +239,7 @@ function planGone(run: PlanRun, gone: string[], rows: readonly FileRow[], presen
       waitedMs: Infinity,
       moveWindowMs: 0,
       held: rootMissing || !isConfirmed(row) ? heldBecause : null,
+      settleMs: 0,
       deletes: mapping.deletes,
       keptByUser: row.missingSince !== null && row.missingSince <= keptAt,
     });

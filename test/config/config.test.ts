@@ -91,7 +91,7 @@ describe('a valid config', () => {
         `  - local: ~/Designs\n    remote: /Sales//2025/\n    deletes: delete\n    permanentDeletes: true\n    watch: poll\n    rescanInterval: 1h30m\n    ignore: ["*.bak", "drafts/**"]\n    ignoreDefaults: false\n    name: Sales-2025\n    tags: [brand, " 2026 ", brand]\n    folderTags: true\n    embeddedMetadata: false\n`,
         `state: /var/lib/squidex-sync/state.db
 sync: { concurrency: 6, stabilityMs: 500, debounceMs: 200, maxWaitMs: 5000, maxAttempts: 3, moveWindowMs: 4000, shutdownTimeoutMs: 1000 }
-deleteGuard: { enabled: false, maxShare: 0.25, minFiles: 5 }
+deleteGuard: { enabled: false, maxShare: 0.25, minFiles: 5, settleMs: 3000 }
 upload: { maxBytesPerSecond: 10MiB }
 http: { port: 9464, host: localhost }
 log: { level: debug }
@@ -117,6 +117,7 @@ log: { level: debug }
     expect(c.sync.concurrency).toBe(6);
     expect(c.upload.maxBytesPerSecond).toBe(10 * 1024 * 1024);
     expect(c.http).toEqual({ port: 9464, host: 'localhost', healthProbeSeconds: 60 });
+    expect(c.deleteGuard).toEqual({ enabled: false, maxShare: 0.25, minFiles: 5, settleMs: 3000 });
     // Legal, but the guard being off while deletes propagate deserves a word.
     expect(c.warnings.map((w) => w.key)).toEqual(['deleteGuard.enabled']);
   });

@@ -191,9 +191,9 @@ describe('a delete queued before a stop, its file really gone', () => {
   });
 
   it('a mass deletion queued before the stop is still held by the delete guard', { timeout: 90_000 }, async () => {
-    // Poll mode: a pass sees the 25 gone in one look. Watch events may come in two batches (3, then 22),
-    // and a batch under the guard's share is not held: the test would wait for holds that never come.
-    const w = await slowAdds('delete', 'poll');
+    // Watch events may bring the 25 removals in batches (3, then 22): the deletes wait until none came
+    // for deleteGuard.settleMs, so the first batch is held with the rest (test/worker/gone-burst.test.ts).
+    const w = await slowAdds('delete', 'events');
     const names = Array.from({ length: 30 }, (_, i) => `many/f${i}.txt`);
     for (const n of names) writeOld(w, n, `content of ${n}`);
     const daemon = w.startDaemon();

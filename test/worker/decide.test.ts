@@ -6,6 +6,7 @@ import {
   type FileObservation,
   type GoneObservation,
   type RowView,
+  SETTLING,
 } from '../../src/worker/decide.js';
 
 const SHA = 'a'.repeat(64);
@@ -25,6 +26,7 @@ function gone(o: Partial<GoneObservation>): GoneObservation {
     moveWindowMs: 30_000,
     deletes: 'delete',
     keptByUser: false,
+    settleMs: 0,
     ...o,
   };
 }
@@ -93,6 +95,12 @@ const table: Array<[string, FileObservation | GoneObservation, Decision]> = [
   ['gone, within the move window', gone({ waitedMs: 10_000 }), { action: 'hold', requeueAfterMs: 20_000 }],
   ['gone, window over: ask the delete guard', gone({}), { need: 'guard' }],
   ['gone, the guard holds it', gone({ held: 'the folder is empty' }), { action: 'hold', detail: 'the folder is empty' }],
+  ['gone, the guard passes: ask whether other deletions are still coming', gone({ held: null, settleMs: undefined }), { need: 'settle' }],
+  [
+    'gone, other files of the mapping vanished moments ago: wait to weigh them together',
+    gone({ held: null, settleMs: 4000 }),
+    { action: 'hold', requeueAfterMs: 4000, detail: SETTLING },
+  ],
   ['gone, deletes: delete', gone({ held: null }), { action: 'delete' }],
   ['gone, deletes: keep', gone({ held: null, deletes: 'keep' }), { action: 'forget' }],
   ['gone, the user chose to keep its asset', gone({ held: null, keptByUser: true }), { action: 'forget' }],
