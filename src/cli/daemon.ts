@@ -81,8 +81,20 @@ export class Daemon {
     return this.#watched.map((w) => ({ mapping: w.mapping.name, mode: w.mode, network: w.network }));
   }
 
-  async start(): Promise<void> {
-    this.rt.pool.start();
+  /**
+   * Watches, then rescans every mapping. `checked` (the preflight): jobs are taken
+   * only once it passed, while the watchers start and the rescans compare meanwhile;
+   * after a refusal the caller stops the daemon before any job was taken.
+   */
+  async start(checked?: Promise<unknown>): Promise<void> {
+    if (!checked) this.rt.pool.start();
+    else
+      checked.then(
+        () => {
+          if (!this.#stopped) this.rt.pool.start();
+        },
+        () => undefined,
+      );
     for (const mapping of this.rt.config.mappings) {
       const fs = detectFsType(mapping.local);
       const mode: MappingMode = mapping.watch === 'auto' ? (fs.network ? 'rescan' : 'events') : mapping.watch;

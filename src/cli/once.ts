@@ -133,8 +133,8 @@ async function syncOnce(config: Config, opts: OnceOptions, walks: ThreadWalks | 
     progress?.stop();
     const failed = rt.state.jobs.failed(20);
     const total = rt.state.jobs.counts().failed;
-    const stats = rt.state.files.stats();
-    const heldFiles = config.mappings.reduce((n, m) => n + (stats.get(m.name)?.missing ?? 0), 0);
+    // Only the rows seen gone: the per-mapping stats would group the whole files table (and the kept one) to count them.
+    const heldFiles = config.mappings.reduce((n, m) => n + rt.state.files.countMissing(m.name), 0);
     if (heldFiles > 0) counts.set('hold', heldFiles);
     else counts.delete('hold');
     console.log(summary(counts, bytes, Date.now() - started));

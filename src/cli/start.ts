@@ -1,4 +1,4 @@
-import { describeError } from '../lib/errors.js';
+import { describeError, SyncError } from '../lib/errors.js';
 import { createLogger } from '../lib/log.js';
 import { HealthTracker } from '../service/health.js';
 import { startHttpServer, type HttpServer } from '../service/http.js';
@@ -219,11 +219,27 @@ export async function start(configFile: string): Promise<number> {
   });
 
   try {
-    // A wrong secret or app exits 3 here; a SIGTERM while Squidex is slow to answer still stops at once.
-    await Promise.race([preflight(rt.client, config, logger, { unreachable: 'continue', availability: rt.availability }), stopped]);
-    // Files an earlier version failed while Squidex was away: it answers now (else they wait for it to).
-    if (!rt.availability.outage && !stopAsked) reviveLegacyFailures(rt.state, logger);
-    const starting = stopAsked ? Promise.resolve() : daemon.start();
+    // The token and the app check go out while the watchers start and the start rescan compares
+    // the tree: in a row they were two round trips before the watch began. Jobs and the folders
+    // made ahead wait for them, so nothing is created on the server before they passed.
+    const checked = preflight(rt.client, config, logger, { unreachable: 'continue', availability: rt.availability }).then(() => {
+      // Files an earlier version failed while Squidex was away: it answers now (else they wait for it to).
+      if (!rt.availability.outage && !stopAsked) reviveLegacyFailures(rt.state, logger);
+    });
+    // A stop asked before they passed takes no job at all, as when the daemon started only after them.
+    const gate = checked.then(() => {
+      if (stopAsked) throw new SyncError('STOPPING', 'squidex-sync is stopping');
+    });
+    rt.ahead.holdUntil(gate);
+    const starting = stopAsked ? Promise.resolve() : daemon.start(gate);
+    try {
+      // A wrong secret or app exits 3 here; a SIGTERM while Squidex is slow to answer still stops at once.
+      await Promise.race([checked, stopped]);
+    } catch (e) {
+      await daemon.stop();
+      await starting.catch(() => undefined);
+      throw e;
+    }
     await Promise.race([starting, stopped]);
     // READY=1 after a stop was asked would tell systemd a stopping daemon has just come up.
     if (!stopAsked) {

@@ -1,4 +1,4 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { NotifySettings } from '../config/index.js';
 import type { Logger } from '../lib/log.js';
 import type { ServerState } from './overview.js';
@@ -175,6 +175,8 @@ function failureKey(f: { mapping: string; path: string; at: number | null }): st
 /** One POST of `{"text": …}`. The URL is a secret (Slack's carry their key): it never reaches a message. */
 async function postWebhook(settings: NotifySettings, text: string): Promise<void> {
   if (!settings.webhook) return;
+  // Loaded at the first message: undici's index (fetch, WebSocket, …) is most of its load time, which a start would pay before running.
+  const { request } = await import('undici');
   let res: Dispatcher.ResponseData;
   try {
     res = await request(settings.webhook, {

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { Agent } from 'undici';
 import { untilAborted } from '../lib/abort.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { Bandwidth } from '../lib/throttle.js';
 import { looksLikeHtml } from './answers.js';
+import { Agent } from './undici.js';
 import { classifyFailure, subject, type FailureContext } from './classify.js';
 import { deadlineMs, MAX_RESPONSE_BYTES, startDeadline, type Deadline } from './deadline.js';
 import { SquidexError } from './errors.js';

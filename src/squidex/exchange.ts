@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import { util, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { parseHeaders } from './undici.js';
 import type { Abortable } from './deadline.js';
 
 /** What came back: status, headers as undici's `request` gives them, and the body as text. */
@@ -88,7 +89,7 @@ class TextHandler implements Dispatcher.DispatchHandler {
   onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
     if (statusCode < 200) return true; // 1xx: the answer is still to come
     this.#status = statusCode;
-    this.#headers = util.parseHeaders(rawHeaders) as Record<string, string | string[] | undefined>;
+    this.#headers = parseHeaders(rawHeaders) as Record<string, string | string[] | undefined>;
     return true;
   }
 

@@ -130,8 +130,8 @@ export class World {
   }
 
   /** Starts `squidex-sync start` as a child process. */
-  startDaemon(): Daemon {
-    const child = spawn(process.execPath, [CLI, 'start', '--config', this.configPath], { env: this.env(), cwd: this.dir });
+  startDaemon(env: NodeJS.ProcessEnv = this.env()): Daemon {
+    const child = spawn(process.execPath, [CLI, 'start', '--config', this.configPath], { env, cwd: this.dir });
     this.procs.add(child);
     child.on('close', () => this.procs.delete(child));
     return new Daemon(child);
