@@ -12,6 +12,8 @@ export const ROOT = resolve(import.meta.dirname, '..', '..');
 // BENCH_DIST=/path/to/other/dist runs the same benchmarks against another build (before/after).
 export const DIST = process.env.BENCH_DIST ?? join(ROOT, 'dist');
 export const CLI = join(DIST, 'cli', 'main.js');
+/** BENCH_SERVER_DIST: the test server of another build (one server for both sides of a before/after). */
+const SERVER_DIST = process.env.BENCH_SERVER_DIST ?? DIST;
 
 const children = new Set();
 export function track(child) {
@@ -42,9 +44,13 @@ export const rmDir = (d) => rmSync(d, { recursive: true, force: true });
 /** The test server in its own process, keeping only hashes and sizes of uploads. */
 export async function startServer({ maxUpload = 8 * 1024 ** 3 } = {}) {
   const child = track(
-    spawn(process.execPath, [join(DIST, 'testserver', 'main.js'), '--port', '0', '--no-keep-bytes', '--max-upload', String(maxUpload)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    }),
+    spawn(
+      process.execPath,
+      [join(SERVER_DIST, 'testserver', 'main.js'), '--port', '0', '--no-keep-bytes', '--max-upload', String(maxUpload)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    ),
   );
   const first = await new Promise((res, rej) => {
     const rl = createInterface({ input: child.stdout });

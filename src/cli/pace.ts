@@ -10,7 +10,7 @@ export const CONCURRENCY_KEY = 'concurrency:limit';
 /** One commit per change would compete with the pool's: the value may lag this much. */
 const RECORD_EVERY_MS = 5000;
 
-/** What `sync.concurrency` allows now: the limiter's value under auto, else the pinned number. */
+/** What `sync.concurrency` allows now: the requests of the limiter under auto, else the pinned number of uploads. */
 export function concurrencyNow(config: Config, limiter: AdaptiveLimiter | undefined): Concurrency {
   if (limiter) return { mode: 'auto', limit: limiter.limit, inFlight: limiter.inFlight };
   return { mode: 'pinned', limit: config.sync.concurrency as number };
@@ -35,7 +35,7 @@ export function recordLimit(limiter: AdaptiveLimiter | undefined, state: State, 
   return () => clearInterval(timer);
 }
 
-/** For `status`: the running process's limit under auto (null when none runs or none is recorded yet), else the pinned number. */
+/** For `status`: the running process's limit under auto (null when none runs or none is recorded yet), else the pinned number of uploads. */
 export function readConcurrency(state: State, config: Config, running: boolean): { mode: 'auto' | 'pinned'; limit: number | null } {
   if (config.sync.concurrency !== 'auto') return { mode: 'pinned', limit: config.sync.concurrency };
   const v = running ? Number(state.meta.get(CONCURRENCY_KEY) ?? NaN) : NaN;

@@ -6,6 +6,7 @@ import type { Logger } from '../lib/log.js';
 import { FolderResolver, ROOT_FOLDER_ID, SquidexClient } from '../squidex/index.js';
 import { Availability } from '../squidex/availability.js';
 import { AdaptiveLimiter, MAX_LIMIT, workersFor } from '../squidex/limiter.js';
+import { UploadGate } from '../squidex/gate.js';
 import { recordLimit } from './pace.js';
 import { followOutage, OUTAGE_KEY } from '../worker/outage.js';
 import { acquireLock, openState, type State, type StateLock } from '../state/index.js';
@@ -41,6 +42,8 @@ export interface Runtime {
   ahead: FoldersAhead;
   /** `sync.concurrency: auto`: the requests allowed at once now; undefined when the config pins a number. */
   limiter: AdaptiveLimiter | undefined;
+  /** A pinned `sync.concurrency`: the uploads on the wire at once; undefined under auto. */
+  uploads: UploadGate | undefined;
   ignores: Map<string, IgnoreMatcher>;
   /** `signal`: ends the walk early (a stop); the rescan then rejects with its reason. `settle`: the daemon's stability gate. */
   rescan(
@@ -75,7 +78,13 @@ export function readConfig(file: string, missingLocal: 'error' | 'allow', secret
   return loadConfig(file, process.env, { missingLocal, secrets });
 }
 
-export function clientFor(config: Config, logger: Logger, clock: Clock = systemClock, limiter?: AdaptiveLimiter): SquidexClient {
+export function clientFor(
+  config: Config,
+  logger: Logger,
+  clock: Clock = systemClock,
+  limiter?: AdaptiveLimiter,
+  uploads?: UploadGate,
+): SquidexClient {
   const s = config.squidex;
   return new SquidexClient({
     url: s.url,
@@ -85,7 +94,7 @@ export function clientFor(config: Config, logger: Logger, clock: Clock = systemC
     token: s.token,
     ca: s.ca,
     timeoutMs: s.timeoutSeconds * 1000,
-    // A pinned number is that many workers, each with its connection; the folders made ahead and the
+    // A pinned number is that many uploads, each with its connection; the folders made ahead and the
     // stamps (or the token) get their own beside them, so they never hold an upload back for a connection.
     connections: config.sync.concurrency === 'auto' ? MAX_LIMIT + 1 : config.sync.concurrency + aheadShare(config.sync.concurrency) + 1,
     maxBytesPerSecond: config.upload.maxBytesPerSecond,
@@ -93,6 +102,7 @@ export function clientFor(config: Config, logger: Logger, clock: Clock = systemC
     logger: logger.child({ component: 'squidex' }),
     clock,
     limiter,
+    uploads,
   });
 }
 
@@ -209,7 +219,11 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
   for (const m of config.mappings) pinRoot(m.local);
   const limiter = config.sync.concurrency === 'auto' ? new AdaptiveLimiter() : undefined;
   limiter?.onChange((limit) => logger.debug({ component: 'squidex', limit }, 'requests at once: %d', limit));
-  const client = clientFor(config, logger, clock, limiter);
+  const pinned = config.sync.concurrency === 'auto' ? undefined : config.sync.concurrency;
+  // Uploads only: nothing is sent while the queue holds a pause Squidex asked for (gate.ts).
+  const uploads =
+    pinned === undefined ? undefined : new UploadGate(pinned, { pausedUntil: () => state.jobs.pausedUntil(), now: () => clock.now() });
+  const client = clientFor(config, logger, clock, limiter, uploads);
   const adoption = new AdoptionIndex(client, clock);
   /** When each mapping's first rescan of this run ended. */
   const looked = new Map<string, number>();
@@ -252,15 +266,16 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
   const pool = new WorkerPool(
     { ...ctx, run: (job, run, signal) => reconcile(job, { ...ctx, ...run }, signal) },
     {
-      // The pool's jobs follow the limit (workersFor: a few more, to keep it full); the rest wait with their files closed.
-      concurrency: limiter ? () => workersFor(limiter.limit) : (config.sync.concurrency as number),
+      // A few more jobs than the limit (workersFor), to keep it full while each job reads, hashes and records
+      // its file; the extra ones wait for room before they send.
+      concurrency: limiter ? () => workersFor(limiter.limit) : workersFor(pinned!),
       pausedMappings: () => pausedMappings(state, config),
       availability,
     },
   );
   // A quarter of the requests allowed at once: the uploads keep the rest of the limit.
   const ahead = new FoldersAhead(ctx.resolver, {
-    inFlight: () => aheadShare(limiter ? limiter.limit : (config.sync.concurrency as number)),
+    inFlight: () => aheadShare(limiter ? limiter.limit : pinned!),
     blocked: () => availability.blocked() || state.jobs.pausedUntil() > clock.now(),
   });
   forgetOutage(state); // one left by a process that died says nothing about now
@@ -278,6 +293,7 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
     pool,
     ahead,
     limiter,
+    uploads,
     ignores,
     async rescan(mapping, o = {}) {
       const result = await rescanMapping(mapping, ignores.get(mapping.name)!, {

@@ -52,7 +52,7 @@ export interface SquidexStatus {
 export interface StatusReport {
   daemon: { running: boolean; pid?: number };
   squidex: SquidexStatus | null;
-  /** Requests to Squidex at once: what `auto` found in the running process (null: none runs, or not yet known), or the pinned number. */
+  /** Requests to Squidex at once that `auto` found in the running process (null: none runs, or not yet known), or the pinned number of uploads at once. */
   concurrency: { mode: 'auto' | 'pinned'; limit: number | null };
   mappings: MappingStatus[];
   totals: { inSync: number; pending: number; failed: number };
@@ -208,7 +208,7 @@ function guardHintFor(m: { name: string; local: string }, reason: string | undef
 }
 
 function concurrencyLine(c: StatusReport['concurrency']): string {
-  if (c.mode === 'pinned') return `requests at once: ${c.limit} (pinned by sync.concurrency)`;
+  if (c.mode === 'pinned') return `uploads at once: ${c.limit} (pinned by sync.concurrency)`;
   return c.limit === null ? 'requests at once: auto (found while syncing)' : `requests at once: ${c.limit} (auto, found while syncing)`;
 }
 

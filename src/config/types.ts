@@ -52,7 +52,7 @@ export interface SquidexConfig {
 }
 
 export interface SyncSettings {
-  /** Requests to Squidex at once: 'auto' finds the server's pace (src/squidex/limiter.ts, 1..64); a number pins it. */
+  /** Requests to Squidex at once: 'auto' finds the server's pace (src/squidex/limiter.ts, 1..64); a number pins the uploads at once (gate.ts). */
   concurrency: number | 'auto';
   stabilityMs: number;
   debounceMs: number;

@@ -33,7 +33,7 @@ export interface Metrics {
   setQueueDepthSource(source: (() => QueueDepth) | undefined): void;
   /** What Squidex does now, read at scrape time: answering, unreachable, refused (credentials), paused (it asked us to wait). */
   setSquidexSource(source: (() => { state: SquidexState; since?: number }) | undefined): void;
-  /** Requests to Squidex allowed at once (`sync.concurrency`, moved by `auto`) and in flight, read at scrape time. */
+  /** Requests to Squidex allowed at once (moved by `auto`), or the uploads a pinned `sync.concurrency` allows, read at scrape time. */
   setConcurrencySource(source: (() => Concurrency) | undefined): void;
   text(): Promise<string>;
 }
@@ -150,7 +150,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   let concurrencySource: (() => Concurrency) | undefined;
   new Gauge({
     name: `${PREFIX}concurrency_limit`,
-    help: 'Requests to Squidex allowed at once: found by sync.concurrency: auto (mode="auto"), or the pinned number (mode="pinned").',
+    help: 'Requests to Squidex allowed at once, found by sync.concurrency: auto (mode="auto"); or uploads allowed at once, the pinned number (mode="pinned"), with folders and stamps beside.',
     labelNames: ['mode'] as const,
     registers,
     collect() {

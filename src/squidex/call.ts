@@ -63,7 +63,8 @@ export class ApiCaller {
     let mp: MultipartBody | undefined;
     let body: string | Buffer | AsyncIterable<Uint8Array> | undefined;
     // Waits before the file is opened: a request that has no room holds no file.
-    const ticket = conn.limiter && (await conn.limiter.enter(opts.signal));
+    const gate = conn.gate(opts.upload !== undefined);
+    const ticket = gate && (await gate.enter(opts.signal));
     let answered: number | undefined;
     if (opts.upload) {
       mp = await openMultipart(opts.upload, conn.bandwidth).catch((e: unknown): never => {

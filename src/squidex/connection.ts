@@ -36,8 +36,10 @@ export interface SquidexClientOptions {
   maxServerPauseMs?: number;
   logger?: Logger;
   clock?: Clock;
-  /** `sync.concurrency: auto` (limiter.ts): every API request waits for room under it. Absent: a pinned number, no wait. */
+  /** `sync.concurrency: auto` (limiter.ts): every API request waits for room under it. */
   limiter?: RequestLimiter;
+  /** A pinned number (gate.ts): only the requests that carry a file's bytes wait for room under it; the rest go beside. */
+  uploads?: RequestLimiter;
 }
 
 /**
@@ -52,6 +54,7 @@ export class Connection {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly limiter: RequestLimiter | undefined;
+  readonly uploads: RequestLimiter | undefined;
   /** The cap shared by every upload of this client (tus.ts sends its chunks through it too). */
   readonly bandwidth: Bandwidth | undefined;
   private readonly timeoutMs: number;
@@ -70,6 +73,7 @@ export class Connection {
     this.logger = opts.logger ?? silentLogger;
     this.clock = opts.clock ?? systemClock;
     this.limiter = opts.limiter;
+    this.uploads = opts.uploads;
     let ca: string[] | undefined;
     if (opts.ca) {
       try {
@@ -107,6 +111,11 @@ export class Connection {
   /** The fields of a failure's context that come from the connection. */
   context(ctx: Omit<FailureContext, 'now' | 'clientId'>): FailureContext {
     return { ...ctx, clientId: this.opts.clientId, now: this.clock.now(), maxPauseMs: this.opts.maxServerPauseMs };
+  }
+
+  /** What a request waits under: every request under auto; under a pinned number, uploads only. */
+  gate(upload: boolean): RequestLimiter | undefined {
+    return this.limiter ?? (upload ? this.uploads : undefined);
   }
 
   /**

@@ -45,7 +45,9 @@ async function sendOnce(conn: Connection, req: SendRequest, mayRefresh: boolean)
   const ctx = (): FailureContext => conn.context(req.ctx);
   const started = conn.clock.now();
   const bytes = Number(req.headers?.['content-length'] ?? 0);
-  const ticket = conn.limiter && (await conn.limiter.enter(req.signal));
+  // A request with a body is a piece of a file (tus PATCH): an upload, under a pinned number too.
+  const gate = conn.gate(req.body !== undefined);
+  const ticket = gate && (await gate.enter(req.signal));
   const deadline = conn.deadline(req.ctx, bytes, req.signal);
   let res: Exchanged;
   let text: string;

@@ -17,6 +17,8 @@ export class CapacityModel {
   #working = 0;
   readonly #queue: Array<() => void> = [];
   #inFlight = 0;
+  #uploadsInFlight = 0;
+  #uploadsSince = 0;
   #tokens = 0;
   #refilledAt = 0;
 
@@ -26,17 +28,29 @@ export class CapacityModel {
     private readonly sleep: (ms: number) => Promise<void>,
   ) {}
 
-  /** A request arrived; `left` is called once when its answer is out (or its connection gone). */
-  arrived(): () => void {
+  /** A request arrived (`upload`: it carries a file's bytes); `left` is called once when its answer is out (or its connection gone). */
+  arrived(upload = false): () => void {
     this.#inFlight++;
     const c = this.counters();
     if (this.#inFlight > c.maxInFlight) c.maxInFlight = this.#inFlight;
+    if (upload) this.#uploads(+1);
     let done = false;
     return () => {
       if (done) return;
       done = true;
       this.#inFlight--;
+      if (upload) this.#uploads(-1);
     };
+  }
+
+  /** Uploads held at once: the most, and their sum over time (its mean over a sync tells how full the client kept them). */
+  #uploads(by: 1 | -1): void {
+    const c = this.counters();
+    const now = performance.now();
+    if (this.#uploadsInFlight > 0) c.uploadMs += this.#uploadsInFlight * (now - this.#uploadsSince);
+    this.#uploadsSince = now;
+    this.#uploadsInFlight += by;
+    if (this.#uploadsInFlight > c.maxUploadsInFlight) c.maxUploadsInFlight = this.#uploadsInFlight;
   }
 
   /** False when the rate limit refuses this request now (the caller answers 429). */

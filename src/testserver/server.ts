@@ -136,7 +136,7 @@ export class SquidexTestServer {
     let free = (): void => undefined;
     try {
       if (path.startsWith('/_test/')) return await handleTestRoute(this, req, res, path);
-      const left = this.capacity.arrived();
+      const left = this.capacity.arrived(carriesFile(req));
       res.once('close', left);
       if (this.refusedByProxy(req, res)) return;
       const target = this.resolve(req, res, path);
@@ -263,6 +263,12 @@ export function routeKey(method: string, path: string, tus = true): string {
   const m = /^\/api\/apps\/[^/]+(\/.*)$/.exec(path);
   if (m) for (const r of tus ? WITH_TUS : ROUTES) if (r.method === method && r.pattern.test(m[1])) return r.key;
   return `${method} (unknown)`;
+}
+
+/** An upload: a multipart form (create, upsert, replace content) or a piece of a tus upload. */
+function carriesFile(req: IncomingMessage): boolean {
+  const type = String(req.headers['content-type'] ?? '');
+  return type.startsWith('multipart/form-data') || (req.method === 'PATCH' && type === 'application/offset+octet-stream');
 }
 
 /** What nginx in front of a stopped or overloaded Squidex answers: a small HTML page. */

@@ -66,6 +66,8 @@ export const emptyCounters = (): Counters => ({
   faults: 0,
   tokens: 0,
   maxInFlight: 0,
+  maxUploadsInFlight: 0,
+  uploadMs: 0,
   maxWorking: 0,
   rateLimited: 0,
   firstUploadAt: 0,

@@ -124,6 +124,10 @@ export interface Counters {
   tokens: number;
   /** Most API and token requests the server held at once (arrived, not yet answered). */
   maxInFlight: number;
+  /** Of those, most uploads held at once: requests carrying a file's bytes (multipart, or a tus PATCH). */
+  maxUploadsInFlight: number;
+  /** Uploads held, summed over the time each was held (ms): divided by a span, the mean held at once. */
+  uploadMs: number;
   /** Most requests the server worked on at once (at most `capacity` when it is set). */
   maxWorking: number;
   /** Requests refused with 429 by maxRequestsPerSecond (also counted in faults). */

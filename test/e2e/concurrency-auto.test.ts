@@ -52,7 +52,7 @@ describe('sync.concurrency: auto against a server with room, a rate limit, and 5
     expect(Math.max(...seen)).toBeLessThanOrEqual(MAX_LIMIT);
   });
 
-  it('a pinned number keeps the old pace: the server never sees more uploads at once than it', { timeout: 120_000 }, async () => {
+  it('a pinned number is the uploads at once: the server sees that many uploads at once and never more', { timeout: 120_000 }, async () => {
     world = await World.create({ server: { faults: { serviceMs: 20 } }, sync: { concurrency: 3 } });
     const w = world;
     files(w, 60);
@@ -60,8 +60,11 @@ describe('sync.concurrency: auto against a server with room, a rate limit, and 5
     expect(res.code, res.stderr).toBe(0);
     mirror(w);
     expect(limits(res.stdout + res.stderr)).toEqual([]);
-    // Three workers; a folder created ahead or a batch of stamps may go beside them, as before.
-    expect(w.inspect().counters.maxInFlight).toBeLessThanOrEqual(3 + 2);
+    const c = w.inspect().counters;
+    // The pool runs a job more than 3 (workersFor), and the uploads still stay at 3: its file waits at the gate.
+    expect(c.maxUploadsInFlight).toBe(3);
+    // Beside them, on connections of their own: a folder made ahead and a batch of stamps (3 + 1 + 1 connections).
+    expect(c.maxInFlight).toBeLessThanOrEqual(3 + 2);
   });
 
   it('backs off at 429 without Retry-After: fewer at once, nothing failed, everything mirrored', { timeout: 120_000 }, async () => {
@@ -151,6 +154,6 @@ describe('sync.concurrency: auto against a server with room, a rate limit, and 5
     // No daemon: nothing to say about a pace, and a pinned number is just the number.
     expect((await w.run(['status'])).stdout).toMatch(/^requests at once: auto \(found while syncing\)$/m);
     w.writeConfig({ ...w.config(), sync: { ...(w.config().sync as object), concurrency: 6 } });
-    expect((await w.run(['status'])).stdout).toMatch(/^requests at once: 6 \(pinned by sync.concurrency\)$/m);
+    expect((await w.run(['status'])).stdout).toMatch(/^uploads at once: 6 \(pinned by sync.concurrency\)$/m);
   });
 });

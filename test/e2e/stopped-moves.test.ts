@@ -190,7 +190,7 @@ describe('a delete queued before a stop, its file really gone', () => {
     expect(await again.stop('SIGINT', 30_000)).toBe(0);
   });
 
-  it('a mass deletion queued before the stop is still held by the delete guard', { timeout: 90_000 }, async () => {
+  it('a mass deletion queued before the stop is still held by the delete guard', { timeout: 150_000 }, async () => {
     // Watch events may bring the 25 removals in batches (3, then 22): the deletes wait until none came
     // for deleteGuard.settleMs, so the first batch is held with the rest (test/worker/gone-burst.test.ts).
     const w = await slowAdds('delete', 'events');
@@ -203,8 +203,10 @@ describe('a delete queued before a stop, its file really gone', () => {
     await stopWithDeletesQueued(w, daemon, gone, []);
 
     const again = w.startDaemon();
-    // Past the start rescan and its move window, the queued deletes meet the guard.
-    await again.waitForLog((l) => l.path === gone[0] && l.action === 'hold' && /vanished at once/.test(String(l.detail)), 30_000);
+    // Past the start rescan and its move window, the queued deletes meet the guard. A job claimed before
+    // the rescan began waits up to 30 s for it (gone.ts, LOOK_WAIT_MS) when the rescan's requeue races its
+    // claim: seen once under load, so the wait allows for that.
+    await again.waitForLog((l) => l.path === gone[0] && l.action === 'hold' && /vanished at once/.test(String(l.detail)), 75_000);
     expect(route(w, 'DELETE /assets/{id}')).toBe(0);
     expect(liveAssetsByPath(w.inspect()).size).toBe(30);
     const status = JSON.parse((await w.run(['status', '--json'])).stdout);

@@ -67,7 +67,8 @@ it('one 429 without Retry-After during a fast first sync does not pause everythi
   const pauseMs = rg.rt.state.jobs.pausedUntil() - Date.now();
   rg.server.setFaults({ rate429: 0 });
   await rg.rt.pool.stop(500);
-  // At most what was on the wire when the 429 came: the 8 jobs in flight and one bulk of stamps.
+  // At most what was on the wire when the 429 came: the 8 uploads in flight and one bulk of stamps
+  // (the jobs waiting to send meet the pause unsent: src/squidex/gate.ts).
   expect(faults).toBeLessThanOrEqual(9);
   expect(pauseMs).toBeLessThan(5 * 60_000);
 });

@@ -56,6 +56,22 @@ describe('test server: capacity model', () => {
     for (const r of withHeader) expect(r.headers.get('retry-after')).toBe('2');
   });
 
+  it('counts the uploads it holds at once apart from other requests, and their time held', async () => {
+    h = await harness({ faults: { serviceMs: 30 } });
+    h.server.resetCounters();
+    const hh = h;
+    const uploads = Array.from({ length: 3 }, (_, i) =>
+      hh.upload('/assets', [{ filename: `f${i}.txt`, contentType: 'text/plain', data: Buffer.from(`file ${i}`) }]),
+    );
+    const statuses = [...(await burst(hh, 4)), ...(await Promise.all(uploads)).map((r) => r.status)];
+    expect(statuses.every((s) => s === 200 || s === 201)).toBe(true);
+    const c = hh.server.inspect().counters;
+    expect(c.maxUploadsInFlight).toBe(3);
+    expect(c.maxInFlight).toBeGreaterThan(3);
+    // Summed while uploads were held (a mean over a span in the benchmark); listings add nothing.
+    expect(c.uploadMs).toBeGreaterThan(0);
+  });
+
   it('is switched over HTTP and refuses a fractional capacity', async () => {
     h = await harness();
     const res = await post(`${h.server.url}/_test/faults`, { capacity: 4, serviceMs: 5, maxRequestsPerSecond: 1000 });
