@@ -49,7 +49,9 @@ export async function handleGone(
   const confirmed = row.missingSince !== null && row.missingSince <= confirmedUntil(ctx.state.meta, mapping.name);
   let d = decide(seen);
   if ('need' in d && d.need === 'guard') {
-    seen.held = (await guardReason(mapping, ctx, confirmed)) ?? (confirmed ? null : liveGuard(mapping, ctx));
+    const base = await guardReason(mapping, ctx, confirmed);
+    // A verdict recorded while a deletion's files were still being marked names too few: the live count replaces it.
+    seen.held = confirmed || base === missingRootReason(mapping.local) ? base : (liveGuard(mapping, ctx) ?? base);
     d = decide(seen);
   }
   if ('need' in d && d.need === 'settle') {

@@ -127,4 +127,40 @@ describe('a mass deletion reported in two batches', () => {
     expect(deleted).toEqual([names[0]]);
     expect(state.meta.get(guardKey('share'))).toBeUndefined();
   });
+
+  it('a verdict recorded before the last file was marked is replaced by the live count', { timeout: 60_000 }, async () => {
+    world = await World.create({ mapping: { deletes: 'delete' }, sync: { moveWindowMs: MOVE_WINDOW_MS } });
+    const w = world;
+    const names = Array.from({ length: 30 }, (_, i) => `many/f${i}.txt`);
+    for (const n of names) w.write(n, `content of ${n}`);
+    expect((await w.run(['once'])).code).toBe(0);
+
+    const config = loadConfig(w.configPath, w.env(), { missingLocal: 'allow' });
+    const clock = new FakeClock(Date.now());
+    rt = openRuntime(config, { logger: silentLogger, clock });
+    const { state, pool } = rt;
+    await rt.rescan(config.mappings[0]!);
+    pool.start();
+    const idle = () =>
+      waitFor(
+        () => state.jobs.pending(1000).every((j) => j.state === 'queued' && j.runAt > clock.now()),
+        20_000,
+        () => JSON.stringify(state.jobs.pending(1000)),
+      );
+    const remove = async (paths: string[]): Promise<void> => {
+      for (const p of paths) w.rm(p);
+      state.jobs.enqueueMany(paths.map((path) => ({ mapping: 'share', path, reason: 'unlink', delayMs: 0 })));
+      pool.wake();
+      await idle();
+      clock.advance(MOVE_WINDOW_MS + 200);
+      pool.wake();
+      await idle();
+    };
+    await remove(names.slice(0, 24));
+    expect(state.meta.get(guardKey('share'))).toMatch(/^24 of 30 files/);
+    // The deletion's last file is marked after the first verdict was recorded (its event came late).
+    await remove([names[24]!]);
+    expect(state.meta.get(guardKey('share'))).toMatch(/^25 of 30 files/);
+    expect(w.inspect().counters.byRoute['DELETE /assets/{id}'] ?? 0).toBe(0);
+  });
 });
