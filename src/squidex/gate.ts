@@ -14,7 +14,7 @@
  * wire had just met.
  */
 import { SquidexError } from './errors.js';
-import type { Pace, RequestLimiter, Ticket } from './limiter.js';
+import { type Pace, type RequestLimiter, type Ticket, waitInLine } from './limiter.js';
 
 export interface UploadGateOptions {
   /** Epoch ms until which Squidex asked everyone to wait (the queue's pause); 0 or past: none. */
@@ -55,20 +55,7 @@ export class UploadGate implements RequestLimiter {
       const held = this.#held();
       return held ? Promise.reject(held) : Promise.resolve(this.#admit());
     }
-    return new Promise<Ticket>((resolve, reject) => {
-      const entry = { resolve, reject };
-      this.#waiting.push(entry);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          const i = this.#waiting.indexOf(entry);
-          if (i < 0) return;
-          this.#waiting.splice(i, 1);
-          reject(signal.reason);
-        },
-        { once: true },
-      );
-    });
+    return new Promise<Ticket>((resolve, reject) => waitInLine(this.#waiting, { resolve, reject }, reject, signal));
   }
 
   /** Never asked: a 429 without Retry-After under a pinned number is the queue's pause at once (call.ts). */

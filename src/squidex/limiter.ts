@@ -75,6 +75,21 @@ export interface LimiterOptions {
   now?: () => number;
 }
 
+/** Puts `entry` at the end of `line`; a stop takes it out again and rejects with the stop's reason. */
+export function waitInLine<T>(line: T[], entry: T, reject: (reason: unknown) => void, signal?: AbortSignal): void {
+  line.push(entry);
+  signal?.addEventListener(
+    'abort',
+    () => {
+      const i = line.indexOf(entry);
+      if (i < 0) return;
+      line.splice(i, 1);
+      reject(signal.reason);
+    },
+    { once: true },
+  );
+}
+
 export class AdaptiveLimiter implements RequestLimiter {
   readonly min: number;
   readonly max: number;
@@ -124,20 +139,7 @@ export class AdaptiveLimiter implements RequestLimiter {
   enter(signal?: AbortSignal): Promise<Ticket> {
     if (this.#inFlight < this.#limit && this.#waiting.length === 0) return Promise.resolve(this.#admit());
     signal?.throwIfAborted();
-    return new Promise<Ticket>((resolve, reject) => {
-      const entry = { resolve, seq: 0 };
-      this.#waiting.push(entry);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          const i = this.#waiting.indexOf(entry);
-          if (i < 0) return;
-          this.#waiting.splice(i, 1);
-          reject(signal.reason);
-        },
-        { once: true },
-      );
-    });
+    return new Promise<Ticket>((resolve, reject) => waitInLine(this.#waiting, { resolve, seq: 0 }, reject, signal));
   }
 
   retryDelayMs(n: number): number {
