@@ -79,6 +79,23 @@ function readHolder(file: string): LockHolder | null {
   }
 }
 
+/** A lock file with no holder in it is still being written for this long after its creation, at most. */
+const WRITING_MS = 5_000;
+const WRITING_POLL_MS = 20;
+
+function beingWritten(file: string): boolean {
+  try {
+    return Date.now() - statSync(file).mtimeMs < WRITING_MS;
+  } catch {
+    return false; // gone: the next round creates it
+  }
+}
+
+/** acquireLock is synchronous (the daemon takes it before anything else runs): a short wait without the event loop. */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 function writeExclusive(file: string, text: string): boolean {
   let fd: number;
   try {
@@ -124,11 +141,18 @@ export function acquireLock(stateFile: string): StateLock {
   const text = `${JSON.stringify(me)}\n`;
   // The daemon locks before it opens the state, so on a first run the folder may not exist yet.
   ensurePrivateDir(dirname(file));
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0, waits = 0; round < 3; ) {
     if (writeExclusive(file, text)) return held(file, me);
     const h = readHolder(file);
     if (h && alive(h)) throw lockedError(file, h);
+    // Empty and young: its creator is between its create and its write. Taken over as stale, that
+    // starter and this one would both hold the state (seen as "keeps changing it" in a loaded race).
+    if (h === null && beingWritten(file) && waits++ < WRITING_MS / WRITING_POLL_MS) {
+      pause(WRITING_POLL_MS);
+      continue;
+    }
     if (takeOver(file, text, h)) return held(file, me);
+    round++;
   }
   throw new SyncError('STATE_LOCKED', `could not acquire ${file}: another process keeps changing it.`, { retry: 'retry' });
 }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { tempStates } from '../support/state.js';
@@ -107,7 +108,26 @@ describe('acquireLock', () => {
   it('takes over a half-written lock file left by a crash', () => {
     const file = join(t.dir(), 'state.db');
     writeFileSync(`${file}.lock`, '{"pid": 12');
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(`${file}.lock`, past, past);
     take(file);
+  });
+
+  it('waits for a fresh empty lock file to get its holder instead of taking it over', async () => {
+    const file = join(t.dir(), 'state.db');
+    // A starter that created the lock and has not written it yet; it writes its holder a moment later.
+    writeFileSync(`${file}.lock`, '');
+    const holder = JSON.stringify({ pid: process.pid, hostname: hostname(), procStart: null, startedAt: 0, nonce: 'starter' });
+    const writer = new Worker(
+      `const { workerData: d } = require('node:worker_threads'); setTimeout(() => require('node:fs').writeFileSync(d.file, d.holder), 300);`,
+      { eval: true, workerData: { file: `${file}.lock`, holder } },
+    );
+    try {
+      expect(() => take(file)).toThrowError(/state is in use by squidex-sync pid/);
+      expect(readLockHolder(file)?.nonce).toBe('starter');
+    } finally {
+      await writer.terminate();
+    }
   });
 
   it('does not guess about a lock held on another host', () => {
