@@ -253,7 +253,8 @@ describe('deletes and the delete guard', () => {
     w.write('new.txt', 'still synced');
     w.server.resetCounters();
     const res = await w.run(['once']);
-    expect(res.stdout).toMatch(/25 of 30 files \(83%\) vanished at once/);
+    // The verdict follows the live count, so new.txt is counted when it was uploaded before the last look.
+    expect(res.stdout).toMatch(/25 of (30 files \(83%\)|31 files \(81%\)) vanished at once/);
     expect(route(w, 'DELETE /assets/{id}')).toBe(0);
     expect(liveAssetsByPath(w.inspect()).has(`${P}/new.txt`)).toBe(true);
   });
