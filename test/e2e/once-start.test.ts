@@ -1,7 +1,6 @@
-import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { liveAssetsByPath, World } from '../support/world.js';
+import { jobsIn } from '../support/state.js';
 
 /**
  * Issue 21, row a: what `once` does before its first upload. The token and the
@@ -14,21 +13,6 @@ afterEach(async () => {
   world = undefined;
 });
 
-/** Jobs queued in the state database now (0 while it does not exist yet). */
-function queuedJobs(file: string): number {
-  if (!existsSync(file)) return 0;
-  try {
-    const db = new Database(file, { readonly: true, fileMustExist: true });
-    try {
-      return (db.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n;
-    } finally {
-      db.close();
-    }
-  } catch {
-    return 0; // still being created
-  }
-}
-
 describe('once: the checks at start', () => {
   it('the rescan queues the files while the token is still on its way', { timeout: 30_000 }, async () => {
     let queuedAtToken = -1;
@@ -37,8 +21,8 @@ describe('once: the checks at start', () => {
         // The token's answer waits (up to 100 looks) for the rescan to have queued the files.
         onRequest: async (_method, path) => {
           if (!path.includes('/connect/token') || queuedAtToken >= 0 || !world) return;
-          for (let i = 0; i < 100 && queuedJobs(world.statePath) === 0; i++) await new Promise((r) => setTimeout(r, 50));
-          queuedAtToken = queuedJobs(world.statePath);
+          for (let i = 0; i < 100 && jobsIn(world.statePath) === 0; i++) await new Promise((r) => setTimeout(r, 50));
+          queuedAtToken = jobsIn(world.statePath);
         },
       },
     });
@@ -58,7 +42,7 @@ describe('once: the checks at start', () => {
         onRequest: async (method, path) => {
           if (method !== 'GET' || !path.endsWith('/assets/folders') || held || !world) return;
           held = true;
-          for (let i = 0; i < 100 && queuedJobs(world.statePath) === 0; i++) await new Promise((r) => setTimeout(r, 50));
+          for (let i = 0; i < 100 && jobsIn(world.statePath) === 0; i++) await new Promise((r) => setTimeout(r, 50));
         },
       },
     });
@@ -69,7 +53,7 @@ describe('once: the checks at start', () => {
     const res = await w.run(['once'], 15_000);
     expect(res.code).toBe(3);
     expect(res.stderr).toMatch(/App "no-such-app" was not found/);
-    expect(queuedJobs(w.statePath)).toBe(6); // the rescan did run meanwhile
+    expect(jobsIn(w.statePath)).toBe(6); // the rescan did run meanwhile
     // The folders the rescan would make ahead waited for the check, and it failed: not one was asked for.
     const routes = w.inspect().counters.byRoute;
     expect(Object.keys(routes).filter((r) => r.includes('folders'))).toEqual(['GET /assets/folders']);

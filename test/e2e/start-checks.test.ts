@@ -1,7 +1,6 @@
-import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { liveAssetsByPath, uploadRequests, waitFor, World } from '../support/world.js';
+import { jobsIn } from '../support/state.js';
 
 /**
  * Issue 21: what `start` does before it runs. The token and the app check go
@@ -14,28 +13,13 @@ afterEach(async () => {
   world = undefined;
 });
 
-/** Jobs in the state database now (0 while it does not exist yet). */
-function jobs(file: string): number {
-  if (!existsSync(file)) return 0;
-  try {
-    const db = new Database(file, { readonly: true, fileMustExist: true });
-    try {
-      return (db.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n;
-    } finally {
-      db.close();
-    }
-  } catch {
-    return 0; // still being created
-  }
-}
-
 /** The server's answer to the first request on `route` waits (up to 100 looks) for the start rescan to have queued files. */
 function holdFirst(route: (method: string, path: string) => boolean, seen: { queued: number }) {
   return async (method: string, path: string): Promise<void> => {
     if (!route(method, path) || seen.queued >= 0 || !world) return;
     seen.queued = 0;
-    for (let i = 0; i < 100 && jobs(world.statePath) === 0; i++) await new Promise((r) => setTimeout(r, 50));
-    seen.queued = jobs(world.statePath);
+    for (let i = 0; i < 100 && jobsIn(world.statePath) === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    seen.queued = jobsIn(world.statePath);
   };
 }
 
@@ -91,7 +75,7 @@ describe('start: the checks at start', () => {
     for (let i = 0; i < 6; i++) w.write(`d${i % 2}/sub/f${i}.txt`, `file ${i}`);
     const d = w.startDaemon();
     await waitFor(
-      () => jobs(w.statePath) === 6,
+      () => jobsIn(w.statePath) === 6,
       20_000,
       () => d.stderr + d.stdout.slice(-3000),
     );
@@ -101,6 +85,6 @@ describe('start: the checks at start', () => {
     const code = await Promise.race([d.exited, new Promise((r) => setTimeout(() => r('still running'), 20_000))]);
     expect(code, d.stderr + d.stdout.slice(-3000)).toBe(0);
     expect(uploadRequests(w)).toBe(0);
-    expect(jobs(w.statePath)).toBe(6);
+    expect(jobsIn(w.statePath)).toBe(6);
   });
 });

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,4 +57,19 @@ export function requireDist(): void {
     throw new Error(
       `${problem}: this test runs the compiled state/queue in child processes. Run \`npm test\` (it builds first) or \`npx tsc -p tsconfig.json\`.`,
     );
+}
+
+/** Jobs in the state database of a running process now, read-only (0 while the file does not exist or is being created). */
+export function jobsIn(file: string): number {
+  if (!existsSync(file)) return 0;
+  try {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return 0; // still being created
+  }
 }
