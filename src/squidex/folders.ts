@@ -41,6 +41,9 @@ export class FolderResolver {
    */
   private readonly created = new Set<string>();
 
+  /** Listings a caller has just made for its own reasons (the app check lists the root): used once, instead of asking again. */
+  private readonly offered = new Map<string, FolderDto[]>();
+
   constructor(
     private readonly client: FolderApi,
     private readonly cache: FolderCache,
@@ -69,6 +72,18 @@ export class FolderResolver {
     return cached;
   }
 
+  /**
+   * The children of `parentId` as listed a moment ago: the next lookup under it takes them in
+   * place of a listing of its own, once. Returns a withdrawal for an answer that may grow stale
+   * unused (a daemon's later lookups list afresh).
+   */
+  offer(parentId: string, children: FolderDto[]): () => void {
+    this.offered.set(parentId, children);
+    return () => {
+      if (this.offered.get(parentId) === children) this.offered.delete(parentId);
+    };
+  }
+
   /** Drops `remotePath` and its descendants, e.g. after the server said the folder no longer exists. */
   invalidate(remotePath: string): void {
     const path = normalizeRemotePath(remotePath);
@@ -93,7 +108,7 @@ export class FolderResolver {
     const name = slash < 0 ? path : path.slice(slash + 1);
     const parentId = await this.resolve(parentPath);
     try {
-      const children = this.created.has(parentId) ? [] : await this.client.listFolders(parentId);
+      const children = this.created.has(parentId) ? [] : (this.takeOffered(parentId) ?? (await this.client.listFolders(parentId)));
       // Several folders may share a name; take the first in server order (Squidex sorts by
       // name, then storage order), as the Squidex CLI does, so every run picks the same one.
       const found = children.find((f) => f.folderName === name);
@@ -117,6 +132,12 @@ export class FolderResolver {
       }
       throw e;
     }
+  }
+
+  private takeOffered(parentId: string): FolderDto[] | undefined {
+    const children = this.offered.get(parentId);
+    this.offered.delete(parentId);
+    return children;
   }
 
   private async create(name: string, parentId: string): Promise<string> {

@@ -149,4 +149,21 @@ describe('FolderResolver', () => {
     expect(api.folders.filter((f) => f.folderName === 'B')).toHaveLength(1);
     expect(id).toBe(api.folders.find((f) => f.folderName === 'B')!.id);
   });
+  it('takes a listing offered for a folder in place of its own request, once; a withdrawn offer is not used', async () => {
+    const api = new FakeFolders();
+    const existing = { id: 'x1', parentId: ROOT_FOLDER_ID, folderName: 'Existing', version: 0 };
+    api.folders.push(existing);
+    const r = new FolderResolver(api, new MapCache());
+    r.offer(ROOT_FOLDER_ID, [existing]);
+    expect(await r.resolve('Existing')).toBe('x1');
+    expect(api.lists).toBe(0);
+    expect(await r.resolve('Other')).toBe('f1');
+    expect(api.lists).toBe(1); // used up: the next lookup under the root lists it
+    const w = new FolderResolver(api, new MapCache());
+    w.offer(ROOT_FOLDER_ID, [])();
+    // The withdrawn (empty) answer would have made a second "Existing".
+    expect(await w.resolve('Existing')).toBe('x1');
+    expect(api.lists).toBe(2);
+    expect(api.creates).toBe(1);
+  });
 });
