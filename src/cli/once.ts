@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../config/index.js';
+import { systemClock } from '../lib/clock.js';
 import { formatBytes } from '../lib/units.js';
 import { printable, printableDeep } from '../lib/printable.js';
 import { ignoreSpec } from '../watch/ignore.js';
@@ -11,6 +12,7 @@ import type { OrderedRows, StreamDiffOptions } from '../watch/merge.js';
 import type { Action } from '../worker/context.js';
 import type { PlanItem, PlanTus } from '../worker/plan.js';
 import type { SquidexClient } from '../squidex/index.js';
+import { ROOT_FOLDER_ID } from '../squidex/types.js';
 import type { State } from '../state/index.js';
 import { EXIT } from './exit.js';
 
@@ -20,7 +22,8 @@ export interface OnceOptions {
 }
 
 // Only the config and the walk thread are loaded before the walk starts; the
-// rest (SQLite, undici, pino: ~0.15 s) loads on this thread while it walks.
+// client and pino next, to send the token; the rest (SQLite, the worker) loads
+// on this thread while the walk runs and the token is on its way.
 
 /** `squidex-sync once`: one rescan, drain the queue, exit. */
 export async function once(configFile: string, opts: OnceOptions): Promise<number> {
@@ -35,18 +38,12 @@ export async function once(configFile: string, opts: OnceOptions): Promise<numbe
 }
 
 async function syncOnce(config: Config, opts: OnceOptions, walks: ThreadWalks | null): Promise<number> {
-  const [
-    { createLogger },
-    { preflight },
-    { openRuntime, probeBackoff, serverKey, SERVER_META_KEY },
-    { outageDeadline, reviveLegacyFailures },
-    { guardHint, guardKey },
-  ] = await Promise.all([
+  // The token goes out first, before the state and the worker's modules load (~0.1 s on this thread):
+  // its round trip overlaps them. Nothing it answers is used before the checks below passed.
+  const [{ createLogger }, { connect, probeBackoff }, { preflight }] = await Promise.all([
     import('../lib/log.js'),
+    import('./connect.js'),
     import('./preflight.js'),
-    import('./runtime.js'),
-    import('../worker/outage.js'),
-    import('../worker/deleteguard.js'),
   ]);
   // stdout carries the summary only; log lines go to stderr: on a terminal readable and
   // drawn above the progress bar (which is drawn on stderr too), elsewhere as JSON lines
@@ -57,41 +54,59 @@ async function syncOnce(config: Config, opts: OnceOptions, walks: ThreadWalks | 
     ? createLogger({ level: 'warn', destination: progress.logStream })
     : createLogger({ level: config.log.level, fd: 2 });
   for (const w of config.warnings) logger.warn({ key: w.key }, w.message);
+  const connection = connect(config, logger, systemClock);
+  // Blips (a proxy's 503, a 429, a dropped connection) are ridden out for squidex.connectTimeoutSeconds.
+  const boundMs = config.squidex.connectTimeoutSeconds * 1000;
+  const retry = { forMs: boundMs, ...probeBackoff(config), now: () => systemClock.now() };
+  // The app is asked for when this state has not yet seen it answer (a new or changed
+  // squidex.url/app must never read as "in sync"), or when there is work; a restart over an
+  // unchanged tree then costs only a token. Without a state file the answer is known now.
+  let appCheck: (check: boolean) => void = () => undefined;
+  const checkApp = existsSync(config.state) ? new Promise<boolean>((r) => (appCheck = r)) : true;
+  // The token and the app check go out while the rescan compares the tree with the state: in
+  // a row they were two round trips more before the first upload. The folders the rescan would
+  // make ahead wait for them, and a refusal ends the rescan with the refusal's message.
+  const listed = preflight(connection.client, config, logger, { unreachable: 'fail', checkApp, retry });
+  const refused = new AbortController();
+  listed.catch((e: unknown) => refused.abort(e));
+  const [{ openRuntime, serverKey, SERVER_META_KEY }, { outageDeadline, reviveLegacyFailures }, { guardHint, guardKey }] =
+    await Promise.all([import('./runtime.js'), import('../worker/outage.js'), import('../worker/deleteguard.js')]);
   const counts = new Map<Action | 'failed', number>();
   let bytes = 0;
   const started = Date.now();
-  const rt = openRuntime(config, {
-    logger,
-    allowMassDelete: opts.allowMassDelete,
-    events: {
-      uploaded: (_kind, n) => (bytes += n),
-      action: (a) => {
-        counts.set(a, (counts.get(a) ?? 0) + 1);
-        // A hold is counted from the state at the end (a file is held once, however often its job ran).
-        if (a !== 'hold') progress?.tick(bytes);
-      },
-      failed: (_code, verdict) => {
-        if (verdict !== 'failed') return;
-        counts.set('failed', (counts.get('failed') ?? 0) + 1);
-        progress?.tick(bytes);
-      },
-    },
-  });
+  let rt: Awaited<ReturnType<typeof openRuntime>>;
   try {
-    // The app is asked for when this state has not yet seen it answer (a new
-    // or changed squidex.url/app must never read as "in sync"), or when there
-    // is work; a restart over an unchanged tree then costs only a token.
+    rt = openRuntime(config, {
+      logger,
+      connection,
+      allowMassDelete: opts.allowMassDelete,
+      events: {
+        uploaded: (_kind, n) => (bytes += n),
+        action: (a) => {
+          counts.set(a, (counts.get(a) ?? 0) + 1);
+          // A hold is counted from the state at the end (a file is held once, however often its job ran).
+          if (a !== 'hold') progress?.tick(bytes);
+        },
+        failed: (_code, verdict) => {
+          if (verdict !== 'failed') return;
+          counts.set('failed', (counts.get('failed') ?? 0) + 1);
+          progress?.tick(bytes);
+        },
+      },
+    });
+  } catch (e) {
+    appCheck(false); // a state that does not open (locked, damaged) is what to report: the check is not waited for
+    await connection.client.close();
+    throw e;
+  }
+  try {
     const server = serverKey(config);
     const knownServer = rt.state.meta.get(SERVER_META_KEY) === server;
-    // Blips (a proxy's 503, a 429, a dropped connection) are ridden out for squidex.connectTimeoutSeconds.
-    const boundMs = config.squidex.connectTimeoutSeconds * 1000;
-    const retry = { forMs: boundMs, ...probeBackoff(config), now: () => rt.clock.now() };
-    // The token and the app check go out while the rescan compares the tree with the state: in
-    // a row they were two round trips more before the first upload. The folders the rescan would
-    // make ahead wait for them, and a refusal ends the rescan with the refusal's message.
-    const checked = preflight(rt.client, config, logger, { unreachable: 'fail', checkApp: !knownServer, retry });
-    const refused = new AbortController();
-    checked.catch((e: unknown) => refused.abort(e));
+    appCheck(!knownServer);
+    // The app check's answer is the root's listing: the folder resolver takes it instead of asking again.
+    const checked = listed.then((root) => {
+      if (root) rt.ctx.resolver.offer(ROOT_FOLDER_ID, root);
+    });
     rt.ahead.holdUntil(checked);
     reviveLegacyFailures(rt.state, logger);
     if (opts.allowMassDelete) for (const m of config.mappings) rt.state.meta.delete(guardKey(m.name));
@@ -110,11 +125,16 @@ async function syncOnce(config: Config, opts: OnceOptions, walks: ThreadWalks | 
       await checked; // a refused secret or a missing app is what to report, not the rescan it ended
       throw e;
     }
+    // The walk thread is done with: its end overlaps the uploads instead of following the last one.
+    void walks?.close();
     await checked;
     // Written only when new: a restart that changes nothing commits nothing (no fsync, no checkpoint at close).
     if (!knownServer) rt.state.meta.set(SERVER_META_KEY, server);
     const queued = rt.state.jobs.counts().queued;
-    if (queued > 0 && knownServer) await preflight(rt.client, config, logger, { unreachable: 'fail', retry });
+    if (queued > 0 && knownServer) {
+      const root = await preflight(rt.client, config, logger, { unreachable: 'fail', retry });
+      if (root) rt.ctx.resolver.offer(ROOT_FOLDER_ID, root);
+    }
     progress?.start(queued);
     rt.pool.start();
     // Squidex away mid-run is waited for as the daemon does, within the same bound; past it

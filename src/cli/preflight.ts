@@ -4,7 +4,7 @@ import type { Logger } from '../lib/log.js';
 import { pause } from '../lib/timers.js';
 import type { Availability } from '../squidex/availability.js';
 import { failureScope, SquidexError } from '../squidex/errors.js';
-import { ROOT_FOLDER_ID, type SquidexClient } from '../squidex/index.js';
+import { ROOT_FOLDER_ID, type FolderDto, type SquidexClient } from '../squidex/index.js';
 
 export interface PreflightOptions {
   /**
@@ -13,7 +13,8 @@ export interface PreflightOptions {
    * (`availability` records the outage), because its queue never gives up.
    */
   unreachable: 'fail' | 'continue';
-  checkApp?: boolean;
+  /** A promise when the answer comes later than the token is sent (`once` reads it from the state it opens meanwhile). */
+  checkApp?: boolean | Promise<boolean>;
   /** How long, and how often, `once` asks again while the answers are transient (network, 5xx, 429). */
   retry?: { forMs: number; baseMs: number; maxMs: number; now(): number };
   availability?: Pick<Availability, 'failed'>;
@@ -27,8 +28,16 @@ export interface PreflightOptions {
  * A server that does not answer properly is different: a blip (a proxy's 503, a
  * 429, a dropped connection) is ridden out, and a reboot that starts the daemon
  * before the network must not need an operator.
+ *
+ * Resolves to the app check's answer, the root's folders (undefined without the check, or when
+ * the daemon goes on without it): the folder resolver takes it as its first root listing.
  */
-export async function preflight(client: SquidexClient, config: Config, logger: Logger, opts: PreflightOptions): Promise<void> {
+export async function preflight(
+  client: SquidexClient,
+  config: Config,
+  logger: Logger,
+  opts: PreflightOptions,
+): Promise<FolderDto[] | undefined> {
   const retry = opts.retry;
   const deadline = retry ? retry.now() + retry.forMs : 0;
   let delay = retry?.baseMs ?? 0;
@@ -37,8 +46,7 @@ export async function preflight(client: SquidexClient, config: Config, logger: L
       await client.token();
       // `once` over an unchanged tree asks for the app only when there is work:
       // a restart with nothing to do then costs a token and nothing else.
-      if (opts.checkApp ?? true) await client.listFolders(ROOT_FOLDER_ID);
-      return;
+      return (await (opts.checkApp ?? true)) ? await client.listFolders(ROOT_FOLDER_ID) : undefined;
     } catch (e) {
       refuseConfigMistakes(e, config);
       const scope = failureScope(e);
@@ -46,7 +54,7 @@ export async function preflight(client: SquidexClient, config: Config, logger: L
         // The availability logs the outage it enters; a 429 at start is only worth a line.
         if (opts.availability && (scope === 'transient' || scope === 'global')) opts.availability.failed(e);
         else logger.warn({ code: (e as SyncError).code }, 'Squidex is not reachable yet; syncing starts when it is: %s', describeError(e));
-        return;
+        return undefined;
       }
       const left = retry ? deadline - retry.now() : 0;
       if (!retry || (scope !== 'transient' && scope !== 'pause')) throw unreachable(e, config, undefined);

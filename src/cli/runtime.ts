@@ -3,10 +3,11 @@ import { BoundedMap } from '../lib/bounded.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { describeError, SyncError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { FolderResolver, ROOT_FOLDER_ID, SquidexClient } from '../squidex/index.js';
+import { FolderResolver, ROOT_FOLDER_ID, type SquidexClient } from '../squidex/index.js';
 import { Availability } from '../squidex/availability.js';
-import { AdaptiveLimiter, MAX_LIMIT, workersFor } from '../squidex/limiter.js';
-import { UploadGate } from '../squidex/gate.js';
+import { type AdaptiveLimiter, workersFor } from '../squidex/limiter.js';
+import type { UploadGate } from '../squidex/gate.js';
+import { aheadShare, connect, probeBackoff, type Connection } from './connect.js';
 import { recordLimit } from './pace.js';
 import { followOutage, OUTAGE_KEY } from '../worker/outage.js';
 import { acquireLock, openState, type State, type StateLock } from '../state/index.js';
@@ -26,6 +27,8 @@ import { guardKey } from '../worker/deleteguard.js';
 import { pinRoot } from '../worker/openfile.js';
 import { ServerChangeGuard } from '../verify/guard.js';
 import { BigUploads } from '../worker/bigupload.js';
+
+export { aheadShare, clientFor, probeBackoff } from './connect.js';
 
 /** Everything one run of the daemon or of `once` works with, built from the config. */
 export interface Runtime {
@@ -65,6 +68,8 @@ export interface RuntimeOptions {
   allowMassDelete?: boolean;
   /** A lock already taken (start waits for it); otherwise openRuntime takes it or throws STATE_LOCKED. */
   lock?: StateLock;
+  /** Client, limiter and upload gate made earlier (`once` sends its token before the state opens); else made here. */
+  connection?: Connection;
   /** false: this run rescans nothing (verify --repair), so files missed earlier do not wait for a rescan (ReconcileContext.firstLook). */
   rescans?: boolean;
 }
@@ -76,39 +81,6 @@ export interface RuntimeOptions {
  */
 export function readConfig(file: string, missingLocal: 'error' | 'allow', secrets: 'required' | 'unused' = 'required'): Config {
   return loadConfig(file, process.env, { missingLocal, secrets });
-}
-
-export function clientFor(
-  config: Config,
-  logger: Logger,
-  clock: Clock = systemClock,
-  limiter?: AdaptiveLimiter,
-  uploads?: UploadGate,
-): SquidexClient {
-  const s = config.squidex;
-  return new SquidexClient({
-    url: s.url,
-    app: s.app,
-    clientId: s.clientId,
-    clientSecret: s.clientSecret,
-    token: s.token,
-    ca: s.ca,
-    timeoutMs: s.timeoutSeconds * 1000,
-    // A pinned number is that many uploads, each with its connection; the folders made ahead and the
-    // stamps (or the token) get their own beside them, so they never hold an upload back for a connection.
-    connections: config.sync.concurrency === 'auto' ? MAX_LIMIT + 1 : config.sync.concurrency + aheadShare(config.sync.concurrency) + 1,
-    maxBytesPerSecond: config.upload.maxBytesPerSecond,
-    maxServerPauseMs: config.sync.maxServerPauseSeconds * 1000,
-    logger: logger.child({ component: 'squidex' }),
-    clock,
-    limiter,
-    uploads,
-  });
-}
-
-/** Folder requests at once made ahead of the workers: a quarter of the limit, at least one. */
-export function aheadShare(limit: number): number {
-  return Math.max(1, Math.floor(limit / 4));
 }
 
 /**
@@ -140,16 +112,6 @@ export const SERVER_META_KEY = 'server';
 /** Which Squidex (and app) the state's uploads and remembered chunk size belong to. */
 export function serverKey(config: Config): string {
   return `${config.squidex.url}|${config.squidex.app}`;
-}
-
-/**
- * Squidex's reachability, probed with a token and the cheapest GET. Probes back off
- * like a failing job (sync.backoffBaseMs doubling), at most a minute apart; refused
- * credentials are asked again every few minutes.
- */
-export function probeBackoff(config: Config): { baseMs: number; maxMs: number } {
-  const baseMs = Math.max(50, config.sync.backoffBaseMs);
-  return { baseMs, maxMs: Math.min(60_000, Math.max(baseMs, config.sync.backoffMaxMs)) };
 }
 
 function availabilityFor(config: Config, client: SquidexClient, clock: Clock, logger: Logger): Availability {
@@ -217,13 +179,10 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
   const opened = openedAs(config.state);
   // The boundary every file read is checked against, taken now: a root swapped for a symlink later does not move it.
   for (const m of config.mappings) pinRoot(m.local);
-  const limiter = config.sync.concurrency === 'auto' ? new AdaptiveLimiter() : undefined;
-  limiter?.onChange((limit) => logger.debug({ component: 'squidex', limit }, 'requests at once: %d', limit));
+  const connection = opts.connection ?? connect(config, logger, clock);
+  connection.attach(state.jobs);
+  const { client, limiter, uploads } = connection;
   const pinned = config.sync.concurrency === 'auto' ? undefined : config.sync.concurrency;
-  // Uploads only: nothing is sent while the queue holds a pause Squidex asked for (gate.ts).
-  const uploads =
-    pinned === undefined ? undefined : new UploadGate(pinned, { pausedUntil: () => state.jobs.pausedUntil(), now: () => clock.now() });
-  const client = clientFor(config, logger, clock, limiter, uploads);
   const adoption = new AdoptionIndex(client, clock);
   /** When each mapping's first rescan of this run ended. */
   const looked = new Map<string, number>();
