@@ -13,6 +13,8 @@ export interface WalkJob {
 /** Files a chunk, and chunks that may wait unread (the walk's lead over the merge). */
 export const CHUNK = 2048;
 export const MAX_CHUNKS = 16;
+/** Files merged in one turn of the event loop while the merge queues work (a first sync). */
+const SLICE = 256;
 
 /** A job's taker once its merge is done: later messages (the thread's end) are dropped. */
 const spent = (): void => {};
@@ -59,6 +61,7 @@ export function startThreadWalks(jobs: WalkJob[]): ThreadWalks | null {
   const queued = jobs.map(() => [] as WalkMessage[]);
   const takers: Array<((m: WalkMessage) => void) | undefined> = [];
   let dead = false;
+  let closed: Promise<void> | undefined;
   const deliver = (m: WalkMessage): void => {
     const take = takers[m.i];
     if (take) take(m);
@@ -83,28 +86,68 @@ export function startThreadWalks(jobs: WalkJob[]): ThreadWalks | null {
     diff(i, rows, opts = {}) {
       const merge = openMerge(rows, opts);
       return new Promise((resolve) => {
-        const take = (m: WalkMessage): void => {
-          if (m.kind === 'files') {
-            const paths = m.paths.split('\0');
-            for (let k = 0; k < m.n; k++) merge.file(paths[k], m.sizes[k], m.mtimes[k]);
-            Atomics.sub(unread, 0, 1);
-            Atomics.notify(unread, 0);
+        // Chunks taken but not yet merged, and how far into the first one the merge is.
+        const pending: WalkMessage[] = [];
+        let paths: string[] | undefined;
+        let k = 0;
+        let scheduled = false;
+        let streamed = 0;
+        const pump = (): void => {
+          scheduled = false;
+          for (let budget = SLICE; pending.length > 0; ) {
+            const m = pending[0];
+            if (m.kind !== 'files') {
+              // Not a closure of this scope: it would keep the merge, and the diff it resolved, for the rest of the run.
+              takers[i] = spent;
+              pending.length = 0;
+              resolve(m.kind === 'done' ? merge.result(m.outcome, m.peakHeld) : null);
+              return;
+            }
+            paths ??= m.paths.split('\0');
+            const end = Math.min(m.n, k + budget);
+            budget -= end - k;
+            for (; k < end; k++) merge.file(paths[k], m.sizes[k], m.mtimes[k]);
+            if (k === m.n) {
+              pending.shift();
+              paths = undefined;
+              k = 0;
+              Atomics.sub(unread, 0, 1);
+              Atomics.notify(unread, 0);
+            }
+            if (budget > 0) continue;
+            budget = SLICE;
+            // Files queued since the last turn: let the event loop send what they need (their
+            // folders, made ahead) and take answers (the token, the app check) before going on.
+            // An unchanged tree queues nothing and is merged in one go.
+            if (merge.streamed === streamed) continue;
+            streamed = merge.streamed;
+            scheduled = true;
+            setImmediate(() => {
+              // Rows written during the turn are read afresh (Merge.reread).
+              merge.reread();
+              pump();
+            });
             return;
           }
-          // Not a closure of this scope: it would keep the merge, and the diff it resolved, for the rest of the run.
-          takers[i] = spent;
-          resolve(m.kind === 'done' ? merge.result(m.outcome, m.peakHeld) : null);
+        };
+        const take = (m: WalkMessage): void => {
+          pending.push(m);
+          if (!scheduled) pump();
         };
         takers[i] = take;
-        for (const m of queued[i].splice(0)) takers[i]!(m);
-        if (dead && takers[i] === take) resolve(null);
+        for (const m of queued[i].splice(0)) pending.push(m);
+        pump();
+        if (dead && pending.length === 0 && takers[i] === take) resolve(null);
       });
     },
     buffered: () => Atomics.load(unread, 0),
-    async close() {
-      giveUp();
-      port1.close();
-      await worker.terminate();
+    close() {
+      closed ??= (async () => {
+        giveUp();
+        port1.close();
+        await worker.terminate();
+      })();
+      return closed;
     },
   };
 }

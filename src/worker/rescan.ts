@@ -206,6 +206,8 @@ function presentFiles(d: StreamDiff, queued: ReadonlySet<string>, hasRow: (p: st
 
 /** Jobs queued at a time, each batch one transaction. */
 export const RESCAN_BATCH = 1024;
+/** The first batch is small: its folders are made ahead while the rest of the tree is compared. */
+const FIRST_BATCH = 32;
 
 /**
  * What a rescan queues, in batches of RESCAN_BATCH jobs, one transaction each,
@@ -220,6 +222,7 @@ class RescanQueue {
   readonly referencedSeen = new Set<string>();
   private items: EnqueueItem[] = [];
   private due: string[] = [];
+  private flushed = false;
   private readonly failedAt: Map<string, number>;
   private readonly referenced: ReadonlySet<string>;
   private readonly batch: number;
@@ -269,11 +272,12 @@ class RescanQueue {
 
   push(item: EnqueueItem): void {
     this.items.push(item);
-    if (this.items.length >= this.batch) this.flush();
+    if (this.items.length >= (this.flushed ? this.batch : Math.min(FIRST_BATCH, this.batch))) this.flush();
   }
 
   flush(): void {
     if (this.items.length === 0) return;
+    this.flushed = true;
     this.deps.state.jobs.enqueueMany(this.items);
     this.items = [];
     if (this.due.length > 0) this.deps.ahead?.add(this.mapping, this.due);

@@ -46,6 +46,46 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('startThreadWalks', () => {
+  it("gives the event loop turns while a first sync's files go to the sink; an unchanged tree is merged in one go", async () => {
+    for (let i = 0; i < 1000; i++) write(`d${i % 4}/f${String(i).padStart(4, '0')}`);
+    const first = startThreadWalks([{ root: dir, spec }])!;
+    try {
+      // The whole walk (one chunk) waits in the port before the merge starts, as when once loads its modules.
+      await waitFor(() => first.buffered() === 1, 10_000);
+      let sunk = 0;
+      let atTurn = -1;
+      setImmediate(() => (atTurn = sunk));
+      const d = await first.diff(0, () => [], { sink: () => void sunk++ });
+      expect(d!.files).toBe(1000);
+      expect(sunk).toBe(1000);
+      // The old merge took the chunk in one go: the turn came only after all 1,000.
+      expect(atTurn).toBeGreaterThan(0);
+      expect(atTurn).toBeLessThan(1000);
+    } finally {
+      await first.close();
+    }
+    // The same tree against a table that knows every file: nothing goes to the sink, and no turn is taken.
+    const again = startThreadWalks([{ root: dir, spec }])!;
+    try {
+      const known = await diffStream(dir, compileIgnore(spec, dir), () => []);
+      const rows = [...known.changed].flatMap(([p, st]) => [p, String(st.size), String(st.mtimeMs), '']);
+      const table = (after: string, limit: number): string[] => {
+        const out: string[] = [];
+        for (let i = 0; i < rows.length && out.length < 4 * limit; i += 4) if (rows[i] > after) out.push(...rows.slice(i, i + 4));
+        return out;
+      };
+      await waitFor(() => again.buffered() === 1, 10_000);
+      let turned = false;
+      setImmediate(() => (turned = true));
+      const d = await again.diff(0, table, { sink: () => undefined });
+      expect(d!.changed.size).toBe(0);
+      expect(d!.rows).toBe(1000);
+      expect(turned).toBe(false);
+    } finally {
+      await again.close();
+    }
+  });
+
   it('feeds the merge what the walk on this thread feeds it, in order, for each mapping', async () => {
     for (const name of ['a', 'A', 'a-b', 'a.b', 'a0', 'é', '😀', '\uFF01']) {
       write(`${name}/f`);

@@ -84,6 +84,19 @@ describe('a rescan queues as it goes', () => {
     expect(new Set(ahead.flat()).size).toBe(594);
   });
 
+  it("hands the first few files' folders ahead at once, before a full batch is found", async () => {
+    for (let i = 0; i < 4; i++) for (let k = 0; k < 100; k++) write(`d${i}/f${k}`);
+    const { state, clock } = states.fresh();
+    const sizes = countBatches(state);
+    const ahead: number[] = [];
+    await rescan(state, clock, mapping(), { ahead: { add: (_m, paths) => void ahead.push([...paths].length) } });
+    // The first batch is small (the old rescan held all 400 for its one batch of up to 1,024), the rest full.
+    expect(sizes[0]).toBeLessThanOrEqual(32);
+    expect(ahead[0]).toBe(sizes[0]);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(400);
+    expect(sizes.length).toBe(2);
+  });
+
   it('a file both changed and due for new tags keeps its content job', async () => {
     write('p.bin', 'new content');
     const { state, clock } = states.fresh();
