@@ -265,7 +265,15 @@ export function openRuntime(config: Config, opts: RuntimeOptions): Runtime {
         walk: o.walk,
         signal: o.signal,
         settle: o.settle,
-        ahead: pausedMappings(state, config).includes(mapping.name) ? undefined : ahead,
+        // Each batch queued wakes the pool: one already started takes it now, not at its next look.
+        ahead: pausedMappings(state, config).includes(mapping.name)
+          ? undefined
+          : {
+              add: (m, paths) => {
+                ahead.add(m, paths);
+                pool.wake();
+              },
+            },
       });
       if (!looked.has(mapping.name)) looked.set(mapping.name, clock.now());
       pool.wake();

@@ -111,3 +111,23 @@ describe('a pinned number is the uploads on the wire at once', () => {
     expect(w.inspect().counters.maxUploadsInFlight).toBe(4);
   });
 });
+
+describe('a rescan wakes the pool', () => {
+  it('at each batch it queues, so a pool already running takes the first files before the rest of the tree is compared', async () => {
+    world = await World.create();
+    for (let i = 0; i < 100; i++) world.write(`d${i % 4}/f${i}.txt`, `file ${i}`);
+    const config = loadConfig(world.configPath, world.env(), { missingLocal: 'allow' });
+    const r = openRuntime(config, { logger: silentLogger });
+    rt = r;
+    const queuedAtWake: number[] = [];
+    const wake = r.pool.wake.bind(r.pool);
+    r.pool.wake = () => {
+      queuedAtWake.push(r.state.jobs.counts().queued);
+      wake();
+    };
+    await r.rescan(config.mappings[0]);
+    // The first batch (32 files) woke it; the old rescan woke it once, at its end, with all 100 queued.
+    expect(queuedAtWake[0]).toBeLessThan(100);
+    expect(queuedAtWake.at(-1)).toBe(100);
+  });
+});
