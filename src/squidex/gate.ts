@@ -58,6 +58,12 @@ export class UploadGate implements RequestLimiter {
     return waitInLine(this.#waiting, signal);
   }
 
+  enterNow(signal?: AbortSignal): Ticket | undefined {
+    // After a refusal the pause may hold it: enter() reads it.
+    if (signal?.aborted || this.#refused || this.#waiting.length > 0 || this.#inFlight >= this.limit) return undefined;
+    return this.#admit();
+  }
+
   /** Never asked: a 429 without Retry-After under a pinned number is the queue's pause at once (call.ts). */
   retryDelayMs(n: number): number {
     return Math.min(5000, 100 * 2 ** n);

@@ -64,6 +64,12 @@ export interface Ticket {
 /** The request path's side: wait for room, then report how the request went. */
 export interface RequestLimiter {
   enter(signal?: AbortSignal): Promise<Ticket>;
+  /**
+   * The ticket enter() would give at once, without its promise and the wait
+   * for it (nearly every request of a first sync finds room); undefined when
+   * the request must go through enter().
+   */
+  enterNow(signal?: AbortSignal): Ticket | undefined;
   /** How long a request refused without Retry-After waits before it is sent again (n = 0, 1, …). */
   retryDelayMs(n: number): number;
 }
@@ -165,6 +171,10 @@ export class AdaptiveLimiter implements RequestLimiter {
     if (this.#inFlight < this.#limit && this.#waiting.length === 0) return Promise.resolve(this.#admit());
     signal?.throwIfAborted();
     return waitInLine(this.#waiting, signal);
+  }
+
+  enterNow(): Ticket | undefined {
+    return this.#inFlight < this.#limit && this.#waiting.length === 0 ? this.#admit() : undefined;
   }
 
   retryDelayMs(n: number): number {

@@ -28,8 +28,9 @@ export interface MultipartBody {
    * Frees the file handle if the body was never (fully) read. `delivered`: the
    * request ended in a success, so the server read the whole body and none of
    * it waits in the socket any more (a small file's memory may be reused).
+   * A body from memory has nothing to wait for and returns nothing.
    */
-  close(delivered?: boolean): Promise<void>;
+  close(delivered?: boolean): Promise<void> | undefined;
 }
 
 /** RFC 8187 `ext-value`: percent-encode everything outside attr-char. */
@@ -81,8 +82,12 @@ function newBoundary(): string {
  * FILE_CHANGED. A file the caller opened (`src.file`) is read from that
  * descriptor and left open; otherwise the path is opened here and closed.
  */
-export async function openMultipart(src: UploadSource, bandwidth?: Bandwidth): Promise<MultipartBody> {
-  if (src.bytes) return fromMemory(src, src.bytes, bandwidth);
+export function openMultipart(src: UploadSource, bandwidth?: Bandwidth): MultipartBody | Promise<MultipartBody> {
+  // From memory at once: a promise and a turn of the event loop less per small file.
+  return src.bytes ? fromMemory(src, src.bytes, bandwidth) : openStreamed(src, bandwidth);
+}
+
+async function openStreamed(src: UploadSource, bandwidth?: Bandwidth): Promise<MultipartBody> {
   const opened = src.file ? undefined : await openPath(src.path);
   const file = src.file ?? opened!;
   let size: number;
@@ -184,8 +189,9 @@ function fromMemory(src: UploadSource, bytes: { data: Buffer; sha256: string }, 
     sent() {
       return !limited || done ? { sha256: bytes.sha256, bytes: bytes.data.length } : undefined;
     },
-    close: async (delivered) => {
+    close: (delivered) => {
       if (!delivered) spoil(bytes.data);
+      return undefined;
     },
   };
 }
