@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { DIST, envInt, mainIf, track } from './lib.mjs';
@@ -70,6 +71,13 @@ export async function run() {
   const url = `http://127.0.0.1:${port}`;
   const builds = { baseline, this: DIST };
   const cpu = { baseline: [], this: [] };
+  // Young-generation collections during each build's measured part: its allocation per upload.
+  const scavenges = { baseline: [], this: [] };
+  let scavenged = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if (e.detail?.kind === 1) scavenged++;
+  });
+  gc.observe({ entryTypes: ['gc'] });
   try {
     for (let round = 0; round < rounds; round++) {
       for (const name of round % 2 === 0 ? ['baseline', 'this'] : ['this', 'baseline']) {
@@ -80,6 +88,7 @@ export async function run() {
         const job = name === 'this' ? () => shared : () => new AbortController().signal;
         for (let i = 0; i < 200; i++) await c.upload(job()); // warm, as a sync is after its first files
         let left = n;
+        const s0 = scavenged;
         const c0 = process.cpuUsage();
         await Promise.all(
           Array.from({ length: 10 }, async () => {
@@ -88,10 +97,13 @@ export async function run() {
         );
         const used = process.cpuUsage(c0);
         cpu[name].push((used.user + used.system) / n);
+        await new Promise((r) => setTimeout(r, 20)); // the observer hears of the last collections
+        scavenges[name].push(((scavenged - s0) * 1000) / n);
         await c.close();
       }
     }
   } finally {
+    gc.disconnect();
     server.kill();
   }
   const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -112,6 +124,13 @@ export async function run() {
       ratio: cpu.this.map((x) => x.toFixed(0)).join(', '),
     },
     { bench: tag, figure: 'this ÷ baseline', value: med(cpu.this) / med(cpu.baseline), unit: '×' },
+    {
+      bench: tag,
+      figure: 'scavenges per 1,000 uploads, baseline → this build',
+      value: med(scavenges.this),
+      unit: '',
+      ratio: `${med(scavenges.baseline).toFixed(1)} → ${med(scavenges.this).toFixed(1)}`,
+    },
   ];
 }
 
