@@ -6,7 +6,10 @@
 // at a time through a pinned gate of 8 (as `once` at concurrency 8), through
 // this build's SquidexClient and through BENCH_BASELINE's, alternating
 // BENCH_ROUNDS (4) times in one process. Prints the median µs of CPU per upload.
-// Each build gets the job signal its pool gives (see below).
+// Each build gets the job signal its pool gives: this build one signal for
+// every job; the baseline a new AbortController per job (main before session
+// 17), or with BENCH_BASELINE_SIGNAL=shared one for all, for a baseline whose
+// pool already shares it (a same-build run then reads ~1.0×).
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -70,6 +73,7 @@ export async function run() {
   const port = await new Promise((r) => createInterface({ input: server.stdout }).once('line', r));
   const url = `http://127.0.0.1:${port}`;
   const builds = { baseline, this: DIST };
+  const sharedBaseline = process.env.BENCH_BASELINE_SIGNAL === 'shared';
   const cpu = { baseline: [], this: [] };
   // Young-generation collections during each build's measured part: its allocation per upload.
   const scavenges = { baseline: [], this: [] };
@@ -82,10 +86,9 @@ export async function run() {
     for (let round = 0; round < rounds; round++) {
       for (const name of round % 2 === 0 ? ['baseline', 'this'] : ['this', 'baseline']) {
         const c = await client(builds[name], url);
-        // The job's signal as each build's pool gives it: this build one for every job, the baseline
-        // (main before session 17) a new AbortController per job, whose cost is then counted here too.
+        // The job's signal as each build's pool gives it (see the top); a controller per job is counted here too.
         const shared = new AbortController().signal;
-        const job = name === 'this' ? () => shared : () => new AbortController().signal;
+        const job = name === 'this' || sharedBaseline ? () => shared : () => new AbortController().signal;
         for (let i = 0; i < 200; i++) await c.upload(job()); // warm, as a sync is after its first files
         let left = n;
         const s0 = scavenged;
