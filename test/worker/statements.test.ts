@@ -87,4 +87,13 @@ describe('SQLite statements of a first sync', () => {
     expect(liveAssetsByPath(world.inspect()).size).toBe(FILES);
     expect(counted(counts, 'SELECT mapping, path, asset_id AS assetId, server, url')).toBe(0);
   });
+
+  it('looks for a move source only when a synced row may have the new file’s hash', async () => {
+    world = await World.create();
+    const counts = await firstSync(world);
+    expect(liveAssetsByPath(world.inspect()).size).toBe(FILES);
+    // Forty different contents: no synced row has any of their hashes.
+    const bySha = [...counts.keys()].filter((sql) => sql.includes('INDEXED BY files_sha'));
+    expect(bySha.reduce((n, sql) => n + counts.get(sql)!, 0)).toBe(0);
+  });
 });
