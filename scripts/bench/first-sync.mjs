@@ -50,6 +50,8 @@ async function runOne(n, latencyMs) {
     const ours = n / r.seconds;
     const vsCeil = ours / ceiling;
     const vsNaive = ours / naive;
+    // Issue 21's targets: on loopback the client's CPU is the limit; behind a latency, its round trips are.
+    const goal = latencyMs ? 0.85 : 0.6;
     const tag = `1 first sync ${n} files, ${latencyMs ? `${latencyMs} ms latency` : 'loopback'}, concurrency ${concurrency}`;
     return [
       { bench: tag, figure: 'ceiling (undici Pool, bodies in memory)', value: ceiling, unit: 'files/s' },
@@ -67,8 +69,8 @@ async function runOne(n, latencyMs) {
         value: ours,
         unit: 'files/s',
         ratio: `${vsCeil.toFixed(2)} of ceiling`,
-        target: '≥ 0.7',
-        ok: vsCeil >= 0.7,
+        target: `≥ ${goal}`,
+        ok: vsCeil >= goal,
       },
       {
         bench: tag,

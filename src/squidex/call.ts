@@ -56,7 +56,9 @@ export class ApiCaller {
 
   private async callOnce(method: Dispatcher.HttpMethod, path: string, opts: CallOptions, mayRefresh: boolean): Promise<CallResult> {
     const conn = this.conn;
-    const token = await conn.bearer(opts.signal);
+    // The token in hand, the room and a small file's body come without a promise: no turn of the event loop for them.
+    const bearer = conn.bearer(opts.signal);
+    const token = typeof bearer === 'string' ? bearer : await bearer;
     const url = `${conn.apiUrl(path)}${queryString(opts.query)}`;
     const headers: Record<string, string> = { ...opts.headers, authorization: `Bearer ${token}`, accept: 'application/json' };
     if (opts.ifMatch !== undefined) headers['if-match'] = `"${opts.ifMatch}"`;
@@ -64,13 +66,16 @@ export class ApiCaller {
     let body: string | Buffer | AsyncIterable<Uint8Array> | undefined;
     // Waits before the file is opened: a request that has no room holds no file.
     const gate = conn.gate(opts.upload !== undefined);
-    const ticket = gate && (await gate.enter(opts.signal));
+    const ticket = gate && (gate.enterNow(opts.signal) ?? (await gate.enter(opts.signal)));
     let answered: number | undefined;
     if (opts.upload) {
-      mp = await openMultipart(opts.upload, conn.bandwidth).catch((e: unknown): never => {
+      try {
+        const opening = openMultipart(opts.upload, conn.bandwidth);
+        mp = opening instanceof Promise ? await opening : opening;
+      } catch (e) {
         ticket?.done('none');
         throw e;
-      });
+      }
       headers['content-type'] = mp.contentType;
       headers['content-length'] = String(mp.contentLength);
       body = mp.body;
@@ -104,9 +109,12 @@ export class ApiCaller {
     } finally {
       ticket?.done(paceOf(answered), mp?.contentLength);
       deadline.clear();
-      await mp?.close(delivered);
+      const closing = mp?.close(delivered);
+      if (closing) await closing;
     }
-    conn.logger.debug({ method, path, status: res.statusCode, ms: conn.clock.now() - started }, 'squidex request');
+    // Checked first: the fields would be gathered for every request only to be dropped at the usual level.
+    if (conn.logger.isLevelEnabled('debug'))
+      conn.logger.debug({ method, path, status: res.statusCode, ms: conn.clock.now() - started }, 'squidex request');
     if (res.statusCode === 401 && mayRefresh && conn.tokens.refreshable) {
       // The token expired early or was revoked: drop it, get a new one, try exactly once more.
       conn.tokens.invalidate(token);

@@ -11,6 +11,7 @@
  * limit: an upload that is merely slow finishes well inside it.
  */
 
+import { forgetAbort, whenAborted } from '../lib/abort.js';
 import { timerDelay } from '../lib/timers.js';
 
 /** Largest answer read from Squidex or its token endpoint; a listing page of 200 assets is well under 1 MiB. */
@@ -52,33 +53,53 @@ export interface Deadline extends Abortable {
  * `outer` aborts first (so a cancel still reads as a cancel, not a timeout).
  * No AbortController of its own: one per request, with its listeners, cost
  * the transport a sixth of its CPU per small request (docs/benchmarks.md).
- * No timer of its own either: the deadlines share one (see Due below).
+ * No timer of its own either: the deadlines share one (see Due below); and
+ * the caller's signal is listened to through lib/abort.ts, one listener per
+ * signal, not one per request.
  */
 export function startDeadline(ms: number, reason: () => Error, outer?: AbortSignal): Deadline {
-  let ended: Error | undefined;
-  let listener: ((reason: Error) => void) | undefined;
-  const end = (why: Error): void => {
-    if (ended) return;
-    ended = why;
-    listener?.(why);
-  };
-  const due: Due = { at: performance.now() + timerDelay(ms), expire: () => end(reason()) };
-  watch(due);
-  const onOuter = (): void => end((outer!.reason as Error | undefined) ?? new Error('The request was cancelled.'));
-  if (outer?.aborted) onOuter();
-  else outer?.addEventListener('abort', onOuter, { once: true });
-  return {
-    get reason() {
-      return ended;
-    },
-    onAbort(cb) {
-      listener = cb;
-    },
-    clear() {
-      unwatch(due);
-      outer?.removeEventListener('abort', onOuter);
-    },
-  };
+  return new RequestDeadline(performance.now() + timerDelay(ms), reason, outer);
+}
+
+class RequestDeadline implements Deadline, Due {
+  #ended: Error | undefined;
+  #listener: ((reason: Error) => void) | undefined;
+  readonly #onOuter: (() => void) | undefined;
+
+  constructor(
+    readonly at: number,
+    private readonly why: () => Error,
+    private readonly outer: AbortSignal | undefined,
+  ) {
+    watch(this);
+    if (!outer) return;
+    this.#onOuter = () => this.#end((outer.reason as Error | undefined) ?? new Error('The request was cancelled.'));
+    if (outer.aborted) this.#onOuter();
+    else whenAborted(outer, this.#onOuter);
+  }
+
+  get reason(): Error | undefined {
+    return this.#ended;
+  }
+
+  onAbort(cb: (reason: Error) => void): void {
+    this.#listener = cb;
+  }
+
+  clear(): void {
+    unwatch(this);
+    if (this.#onOuter) forgetAbort(this.outer!, this.#onOuter);
+  }
+
+  expire(): void {
+    this.#end(this.why());
+  }
+
+  #end(why: Error): void {
+    if (this.#ended) return;
+    this.#ended = why;
+    this.#listener?.(why);
+  }
 }
 
 /**
@@ -89,7 +110,7 @@ export function startDeadline(ms: number, reason: () => Error, outer?: AbortSign
  */
 interface Due {
   /** performance.now() at which it expires. */
-  at: number;
+  readonly at: number;
   expire(): void;
 }
 

@@ -14,7 +14,7 @@
  * wire had just met.
  */
 import { SquidexError } from './errors.js';
-import { type Pace, type RequestLimiter, type Ticket, waitInLine } from './limiter.js';
+import { type InLine, type Pace, type RequestLimiter, type Ticket, waitInLine } from './limiter.js';
 
 export interface UploadGateOptions {
   /** Epoch ms until which Squidex asked everyone to wait (the queue's pause); 0 or past: none. */
@@ -24,7 +24,7 @@ export interface UploadGateOptions {
 
 export class UploadGate implements RequestLimiter {
   #inFlight = 0;
-  readonly #waiting: Array<{ resolve: (t: Ticket) => void; reject: (e: unknown) => void }> = [];
+  readonly #waiting: InLine[] = [];
   /** A refusal came back and no upload has been taken since. */
   #refused = false;
   readonly #pausedUntil: () => number;
@@ -55,7 +55,13 @@ export class UploadGate implements RequestLimiter {
       const held = this.#held();
       return held ? Promise.reject(held) : Promise.resolve(this.#admit());
     }
-    return new Promise<Ticket>((resolve, reject) => waitInLine(this.#waiting, { resolve, reject }, reject, signal));
+    return waitInLine(this.#waiting, signal);
+  }
+
+  enterNow(signal?: AbortSignal): Ticket | undefined {
+    // After a refusal the pause may hold it: enter() reads it.
+    if (signal?.aborted || this.#refused || this.#waiting.length > 0 || this.#inFlight >= this.limit) return undefined;
+    return this.#admit();
   }
 
   /** Never asked: a 429 without Retry-After under a pinned number is the queue's pause at once (call.ts). */

@@ -16,5 +16,17 @@ export function squidexFileHash(contentSha256Base64: string, fileName: string, s
  * (§2.1) and rejects a part without one, so there is always a value.
  */
 export function contentTypeFor(fileName: string): string {
-  return mime.getType(fileName) ?? 'application/octet-stream';
+  // For a plain name with an extension the type follows from the extension alone: looked up once per extension, not per file.
+  const ext = EXTENDED.exec(fileName)?.[1]?.toLowerCase();
+  if (ext === undefined) return mime.getType(fileName) ?? 'application/octet-stream';
+  let type = byExtension.get(ext);
+  if (type === undefined) {
+    type = mime.getType(fileName) ?? 'application/octet-stream';
+    if (byExtension.size >= 1000) byExtension.clear();
+    byExtension.set(ext, type);
+  }
+  return type;
 }
+
+const EXTENDED = /^[^/\\]+\.([A-Za-z0-9]+)$/;
+const byExtension = new Map<string, string>();

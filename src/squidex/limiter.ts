@@ -20,6 +20,7 @@
  * algorithm is this page.
  */
 import { performance } from 'node:perf_hooks';
+import { forgetAbort, whenAborted } from '../lib/abort.js';
 
 export const MIN_LIMIT = 1;
 export const MAX_LIMIT = 64;
@@ -63,6 +64,12 @@ export interface Ticket {
 /** The request path's side: wait for room, then report how the request went. */
 export interface RequestLimiter {
   enter(signal?: AbortSignal): Promise<Ticket>;
+  /**
+   * The ticket enter() would give at once, without its promise and the wait
+   * for it (nearly every request of a first sync finds room); undefined when
+   * the request must go through enter().
+   */
+  enterNow(signal?: AbortSignal): Ticket | undefined;
   /** How long a request refused without Retry-After waits before it is sent again (n = 0, 1, …). */
   retryDelayMs(n: number): number;
 }
@@ -75,19 +82,43 @@ export interface LimiterOptions {
   now?: () => number;
 }
 
-/** Puts `entry` at the end of `line`; a stop takes it out again and rejects with the stop's reason. */
-export function waitInLine<T>(line: T[], entry: T, reject: (reason: unknown) => void, signal?: AbortSignal): void {
-  line.push(entry);
-  signal?.addEventListener(
-    'abort',
-    () => {
+/** A request waiting for room: admitted (resolve) or turned away (reject) by whoever holds the line. */
+export interface InLine {
+  resolve(t: Ticket): void;
+  reject(e: unknown): void;
+}
+
+/**
+ * A place at the end of `line`, settled by whoever holds the line; a stop
+ * takes it out again and rejects with the stop's reason. Once settled, the
+ * stop's signal no longer holds it: a signal shared by many requests would
+ * otherwise keep one callback for every request that ever waited.
+ */
+export function waitInLine(line: InLine[], signal?: AbortSignal): Promise<Ticket> {
+  return new Promise<Ticket>((resolve, reject) => {
+    if (!signal) {
+      line.push({ resolve, reject });
+      return;
+    }
+    const leave = (): void => {
       const i = line.indexOf(entry);
       if (i < 0) return;
       line.splice(i, 1);
       reject(signal.reason);
-    },
-    { once: true },
-  );
+    };
+    const entry: InLine = {
+      resolve: (t) => {
+        forgetAbort(signal, leave);
+        resolve(t);
+      },
+      reject: (e) => {
+        forgetAbort(signal, leave);
+        reject(e);
+      },
+    };
+    line.push(entry);
+    whenAborted(signal, leave);
+  });
 }
 
 export class AdaptiveLimiter implements RequestLimiter {
@@ -95,7 +126,7 @@ export class AdaptiveLimiter implements RequestLimiter {
   readonly max: number;
   #limit: number;
   #inFlight = 0;
-  readonly #waiting: Array<{ resolve: (t: Ticket) => void; seq: number }> = [];
+  readonly #waiting: InLine[] = [];
   readonly #now: () => number;
   /** Numbers requests as they are let in: a drop counts only for requests sent after the last cut. */
   #issued = 0;
@@ -139,7 +170,11 @@ export class AdaptiveLimiter implements RequestLimiter {
   enter(signal?: AbortSignal): Promise<Ticket> {
     if (this.#inFlight < this.#limit && this.#waiting.length === 0) return Promise.resolve(this.#admit());
     signal?.throwIfAborted();
-    return new Promise<Ticket>((resolve, reject) => waitInLine(this.#waiting, { resolve, seq: 0 }, reject, signal));
+    return waitInLine(this.#waiting, signal);
+  }
+
+  enterNow(): Ticket | undefined {
+    return this.#inFlight < this.#limit && this.#waiting.length === 0 ? this.#admit() : undefined;
   }
 
   retryDelayMs(n: number): number {

@@ -1,5 +1,5 @@
 import type { Bandwidth } from '../lib/throttle.js';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { SquidexError } from './errors.js';
 import { contentTypeFor } from './hash.js';
@@ -28,8 +28,9 @@ export interface MultipartBody {
    * Frees the file handle if the body was never (fully) read. `delivered`: the
    * request ended in a success, so the server read the whole body and none of
    * it waits in the socket any more (a small file's memory may be reused).
+   * A body from memory has nothing to wait for and returns nothing.
    */
-  close(delivered?: boolean): Promise<void>;
+  close(delivered?: boolean): Promise<void> | undefined;
 }
 
 /** RFC 8187 `ext-value`: percent-encode everything outside attr-char. */
@@ -46,12 +47,32 @@ export function quoteFilename(value: string): string {
   return value.replace(/"/g, '%22').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }
 
+/** A name that both encodings above leave as it is (most names): no regular expressions per file for it. */
+const PLAIN_NAME = /^[\w.!~-]*$/;
+
 export function multipartPreamble(boundary: string, fileName: string, mimeType: string): string {
+  const plain = PLAIN_NAME.test(fileName);
   return (
     `--${boundary}\r\n` +
-    `Content-Disposition: form-data; name="file"; filename="${quoteFilename(fileName)}"; filename*=UTF-8''${encodeRfc8187(fileName)}\r\n` +
+    `Content-Disposition: form-data; name="file"; filename="${plain ? fileName : quoteFilename(fileName)}"; filename*=UTF-8''${plain ? fileName : encodeRfc8187(fileName)}\r\n` +
     `Content-Type: ${mimeType}\r\n\r\n`
   );
+}
+
+function epilogueOf(boundary: string): string {
+  return `\r\n--${boundary}--\r\n`;
+}
+
+/**
+ * Random once per process, numbered per body (the number first, so that no
+ * boundary is the start of another): as unlikely in a file as a UUID per
+ * body, which drew from the entropy pool for every upload.
+ */
+const BOUNDARY_RANDOM = randomBytes(16).toString('hex');
+let bodies = 0;
+
+function newBoundary(): string {
+  return `----squidex-sync-${(++bodies).toString(36)}-${BOUNDARY_RANDOM}`;
 }
 
 /**
@@ -61,8 +82,12 @@ export function multipartPreamble(boundary: string, fileName: string, mimeType: 
  * FILE_CHANGED. A file the caller opened (`src.file`) is read from that
  * descriptor and left open; otherwise the path is opened here and closed.
  */
-export async function openMultipart(src: UploadSource, bandwidth?: Bandwidth): Promise<MultipartBody> {
-  if (src.bytes) return fromMemory(src, src.bytes, bandwidth);
+export function openMultipart(src: UploadSource, bandwidth?: Bandwidth): MultipartBody | Promise<MultipartBody> {
+  // From memory at once: a promise and a turn of the event loop less per small file.
+  return src.bytes ? fromMemory(src, src.bytes, bandwidth) : openStreamed(src, bandwidth);
+}
+
+async function openStreamed(src: UploadSource, bandwidth?: Bandwidth): Promise<MultipartBody> {
   const opened = src.file ? undefined : await openPath(src.path);
   const file = src.file ?? opened!;
   let size: number;
@@ -122,10 +147,9 @@ export async function openMultipart(src: UploadSource, bandwidth?: Bandwidth): P
 }
 
 function envelope(src: UploadSource): { boundary: string; preamble: Buffer; epilogue: Buffer } {
-  // randomUUID draws from a cached entropy pool: randomBytes per body showed in profiles.
-  const boundary = `----squidex-sync-${randomUUID()}`;
+  const boundary = newBoundary();
   const preamble = Buffer.from(multipartPreamble(boundary, src.fileName, src.mimeType ?? contentTypeFor(src.fileName)), 'utf8');
-  const epilogue = Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8');
+  const epilogue = Buffer.from(epilogueOf(boundary), 'utf8');
   return { boundary, preamble, epilogue };
 }
 
@@ -146,8 +170,11 @@ export async function* throttled(chunk: Buffer, bandwidth: Bandwidth): AsyncGene
  * request itself.
  */
 function fromMemory(src: UploadSource, bytes: { data: Buffer; sha256: string }, bandwidth?: Bandwidth): MultipartBody {
-  const { boundary, preamble, epilogue } = envelope(src);
-  const whole = inPlace(bytes.data, preamble, epilogue) ?? Buffer.concat([preamble, bytes.data, epilogue]);
+  const boundary = newBoundary();
+  const preamble = multipartPreamble(boundary, src.fileName, src.mimeType ?? contentTypeFor(src.fileName));
+  const epilogue = epilogueOf(boundary);
+  const whole =
+    inPlace(bytes.data, preamble, epilogue) ?? Buffer.concat([Buffer.from(preamble, 'utf8'), bytes.data, Buffer.from(epilogue, 'utf8')]);
   let done = false;
   async function* generate(): AsyncGenerator<Uint8Array> {
     yield* throttled(whole, bandwidth!);
@@ -162,21 +189,23 @@ function fromMemory(src: UploadSource, bytes: { data: Buffer; sha256: string }, 
     sent() {
       return !limited || done ? { sha256: bytes.sha256, bytes: bytes.data.length } : undefined;
     },
-    close: async (delivered) => {
+    close: (delivered) => {
       if (!delivered) spoil(bytes.data);
+      return undefined;
     },
   };
 }
 
-/** preamble + data + epilogue as one view of data's own memory; undefined when it has no room for them. */
-function inPlace(data: Buffer, preamble: Buffer, epilogue: Buffer): Buffer | undefined {
+/** preamble + data + epilogue as one view of data's own memory, written there as UTF-8; undefined when it has no room for them. */
+function inPlace(data: Buffer, preamble: string, epilogue: string): Buffer | undefined {
   if (!hasEnvelopeRoom(data)) return undefined;
-  const start = data.byteOffset - preamble.length;
-  const end = data.byteOffset + data.length + epilogue.length;
+  const before = Buffer.byteLength(preamble, 'utf8');
+  const start = data.byteOffset - before;
+  const end = data.byteOffset + data.length + epilogue.length; // the epilogue is ASCII
   if (start < 0 || end > data.buffer.byteLength) return undefined;
   const whole = Buffer.from(data.buffer, start, end - start);
-  preamble.copy(whole, 0);
-  epilogue.copy(whole, preamble.length + data.length);
+  whole.write(preamble, 0, before, 'utf8');
+  whole.write(epilogue, before + data.length, epilogue.length, 'latin1');
   return whole;
 }
 

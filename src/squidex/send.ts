@@ -47,7 +47,7 @@ async function sendOnce(conn: Connection, req: SendRequest, mayRefresh: boolean)
   const bytes = Number(req.headers?.['content-length'] ?? 0);
   // A request with a body is a piece of a file (tus PATCH): an upload, under a pinned number too.
   const gate = conn.gate(req.body !== undefined);
-  const ticket = gate && (await gate.enter(req.signal));
+  const ticket = gate && (gate.enterNow(req.signal) ?? (await gate.enter(req.signal)));
   const deadline = conn.deadline(req.ctx, bytes, req.signal);
   let res: Exchanged;
   let text: string;
@@ -68,10 +68,11 @@ async function sendOnce(conn: Connection, req: SendRequest, mayRefresh: boolean)
     ticket?.done(paceOf(answered), bytes);
     deadline.clear();
   }
-  conn.logger.debug(
-    { method: req.method, path: new URL(url).pathname, status: res.statusCode, ms: conn.clock.now() - started },
-    'squidex request',
-  );
+  if (conn.logger.isLevelEnabled('debug'))
+    conn.logger.debug(
+      { method: req.method, path: new URL(url).pathname, status: res.statusCode, ms: conn.clock.now() - started },
+      'squidex request',
+    );
   if (res.statusCode === 401 && mayRefresh && conn.tokens.refreshable) {
     conn.tokens.invalidate(token);
     return sendOnce(conn, req, false);

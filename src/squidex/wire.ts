@@ -14,10 +14,13 @@ export function odataString(value: string): string {
 
 /** `$filter` etc. keep their `$` literally (Squidex parses the raw query string); values are percent-encoded. */
 export function queryString(query: Query | undefined): string {
-  const parts = Object.entries(query ?? {})
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`);
-  return parts.length ? `?${parts.join('&')}` : '';
+  // A loop, not entries/filter/map/join: every upload's URL is built here.
+  let out = '';
+  for (const k in query) {
+    const v = query[k];
+    if (v !== undefined) out += `${out ? '&' : '?'}${k}=${encodeURIComponent(String(v))}`;
+  }
+  return out;
 }
 
 export function safeJson(text: string): unknown {

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { atomic } from './atomic.js';
 import { emptyTables, type EmptyTables } from './empty.js';
 import { KnownCounts } from './files-count.js';
+import { ShaFilter } from './files-sha.js';
 import * as SQL from './files-sql.js';
 import { COLS, type FileRow, type FileStats, type KeptRow, type Raw, toRow } from './files-sql.js';
 
@@ -19,6 +20,7 @@ export class FilesRepo {
    */
   moves = 0;
   private readonly known: KnownCounts;
+  private readonly shas: ShaFilter;
   private readonly sGet;
   private readonly sHas;
   private readonly sList;
@@ -56,6 +58,7 @@ export class FilesRepo {
     this.sGet = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND path = ?`).raw();
     this.sHas = db.prepare(`SELECT 1 FROM files WHERE mapping = ? AND path = ?`).pluck();
     this.known = new KnownCounts(db);
+    this.shas = new ShaFilter(db);
     this.sList = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ?`).raw();
     this.sRowsOf = db.prepare(`SELECT ${COLS} FROM files WHERE mapping = ? AND path IN (SELECT value FROM json_each(?))`).raw();
     this.sListUnder = db.prepare(SQL.listUnder).raw();
@@ -87,6 +90,7 @@ export class FilesRepo {
 
   /** The rows of these paths of one mapping, in one statement (the pool reads those of a claim with it). */
   rowsOf(mapping: string, paths: readonly string[]): Map<string, FileRow> {
+    this.shas.checkOthers();
     const rows = new Map<string, FileRow>();
     for (const r of this.sRowsOf.all(mapping, JSON.stringify(paths)) as Raw[]) rows.set(r[1], toRow(r));
     return rows;
@@ -176,6 +180,7 @@ export class FilesRepo {
     const alone = this.known.alone();
     // An upsert does not tell an insert: asked only while the mapping's count is kept.
     const added = this.known.has(row.mapping) && this.sHas.get(row.mapping, row.path) === undefined ? 1 : 0;
+    this.shas.add(row.mapping, row.sha256);
     atomic(this.db, () => {
       this.sSynced.run(row);
       this.unkeep(row.mapping, row.path);
@@ -275,6 +280,7 @@ export class FilesRepo {
 
   /** Synced rows with this content, for move detection (a file gone here and new there). */
   findBySha(mapping: string, sha256: string, size: number): FileRow[] {
+    if (!this.shas.mayHave(mapping, sha256)) return [];
     return (this.sBySha.all(mapping, sha256, size) as Raw[]).map(toRow);
   }
 

@@ -111,10 +111,18 @@ function kindOf(st: Stats): string {
   return 'special file';
 }
 
+const SEP = Buffer.from(sep);
+/** Each pinned root with a separator at its end: what the real path of every file inside it starts with. */
+const prefixes = new WeakMap<Buffer, Buffer>();
+
 function inside(path: Buffer, root: Buffer): boolean {
-  const s = Buffer.from(sep);
-  const prefix = root.subarray(root.length - s.length).equals(s) ? root : Buffer.concat([root, s]);
-  return path.length > prefix.length && path.subarray(0, prefix.length).equals(prefix);
+  let prefix = prefixes.get(root);
+  if (!prefix) {
+    prefix = root.subarray(root.length - SEP.length).equals(SEP) ? root : Buffer.concat([root, SEP]);
+    prefixes.set(root, prefix);
+  }
+  // Compared in place: no buffer made per file.
+  return path.length > prefix.length && prefix.compare(path, 0, prefix.length) === 0;
 }
 
 /**

@@ -46,6 +46,8 @@ export class Settlements {
   readonly #batch: Database.Transaction<(batch: readonly Settlement[], then: () => unknown) => unknown>;
   readonly #unit: Database.Transaction<(writes: ReadonlyArray<() => void>, finish: () => void) => void>;
   readonly #sync: AfterCommitSync | undefined;
+  /** Each job's writes in a savepoint of their own: set while a batch a constraint refused is written again. */
+  #isolate = false;
 
   constructor(private readonly deps: SettleDeps) {
     // Most writes of a synced file clear rows of tables that are empty on a first sync: known
@@ -107,7 +109,20 @@ export class Settlements {
     // (an idle daemon's, every poll) writes nothing and makes no fsync.
     if (batch.length === 0) return then();
     const sync = this.#sync;
-    const result = (sync ? sync.commit(() => this.#batch.immediate(batch, then)) : this.#batch.immediate(batch, then)) as T;
+    const write = (): T => (sync ? sync.commit(() => this.#batch.immediate(batch, then)) : this.#batch.immediate(batch, then)) as T;
+    let result: T;
+    try {
+      result = write();
+    } catch (e) {
+      if (!(e instanceof Refused)) throw e;
+      // Undone whole (as when the disk is full): written again, each job alone, so the refused one fails by itself.
+      this.#isolate = true;
+      try {
+        result = write();
+      } finally {
+        this.#isolate = false;
+      }
+    }
     this.#pending.splice(0, batch.length);
     this.deps.committed?.();
     for (const settlement of batch) settlement.tell?.();
@@ -124,13 +139,24 @@ export class Settlements {
   }
 
   /**
-   * One job's deferred writes and its completion, in a savepoint of the batch:
-   * a write refused for this job alone (a constraint) fails the job instead of
-   * holding up every other outcome.
+   * One job's deferred writes and its completion. A write refused for this job
+   * alone (a constraint) fails the job instead of holding up every other
+   * outcome: the batch is undone and written again with each job in a
+   * savepoint of its own. Only then, since a savepoint is two statements more
+   * per job and a constraint is almost never refused.
    */
   unit(job: Job, writes: ReadonlyArray<() => void>, finish: () => void): () => void {
     const { jobs } = this.deps;
     return () => {
+      if (!this.#isolate) {
+        try {
+          for (const write of writes) write();
+          finish();
+          return;
+        } catch (e) {
+          throw isSqliteConstraint(e) ? new Refused(e) : e;
+        }
+      }
       try {
         this.#unit(writes, finish);
       } catch (e) {
@@ -138,5 +164,12 @@ export class Settlements {
         jobs.fail(job, { message: describeError(e), code: 'STATE_CONFLICT', retry: 'retry' });
       }
     };
+  }
+}
+
+/** A constraint refused a job's write while the batch ran without savepoints. */
+class Refused extends Error {
+  constructor(cause: unknown) {
+    super('a job’s write was refused', { cause });
   }
 }

@@ -32,7 +32,22 @@ interface Report {
 
 describe('squidex-sync status while the daemon runs', () => {
   it('shows counts, the upload in flight, and failures in plain words', async () => {
-    world = await World.create({ server: { maxUploadBytes: 1024 } });
+    // Uploads are held unanswered while `hold` is set: `status` sees slow.txt in
+    // flight however slowly each `status` process starts on a loaded machine.
+    let hold: Promise<void> | undefined;
+    let release = (): void => undefined;
+    let held = 0;
+    const uploading = (m: string, p: string): boolean => m === 'POST' && /\/assets(\/[^/]+)?$/.test(p) && !/\/(folders|bulk)$/.test(p);
+    world = await World.create({
+      server: {
+        maxUploadBytes: 1024,
+        onRequest: (m, p) => {
+          if (!hold || !uploading(m, p)) return undefined;
+          held += 1;
+          return hold;
+        },
+      },
+    });
     const w = world;
     w.write('a.txt', 'in sync');
     w.write('huge.bin', Buffer.alloc(4096, 1));
@@ -48,8 +63,7 @@ describe('squidex-sync status while the daemon runs', () => {
       () => d.stdout.slice(-2000),
     );
 
-    // Every request now takes 2.5 s: long enough for a few `status` runs to see the upload in flight.
-    w.server.setFaults({ latencyMs: 2500 });
+    hold = new Promise<void>((r) => (release = r));
     w.write('slow.txt', 'takes its time');
     const during = await waitForAsync(
       async () => {
@@ -60,6 +74,7 @@ describe('squidex-sync status while the daemon runs', () => {
       () => d.stdout.slice(-2000),
     );
     expect(during.uploadingNow).toEqual([{ mapping: 'share', path: 'slow.txt' }]);
+    expect(held).toBe(1);
     expect(during.mappings[0]).toMatchObject({ uploading: 1 });
     expect(during.daemon).toEqual({ running: true, pid: d.child.pid });
     const human = await waitForAsync(async () => {
@@ -67,7 +82,8 @@ describe('squidex-sync status while the daemon runs', () => {
       return out.includes('uploading now or next:\n  share: slow.txt') ? out : undefined;
     }, 20_000);
     expect(human).toContain(`daemon: running (pid ${d.child.pid})`);
-    w.server.setFaults({ latencyMs: 0 });
+    hold = undefined;
+    release();
     await waitFor(() => liveAssetsByPath(w.inspect()).get('Design/Shared/slow.txt'), 20_000);
 
     const done = await waitForAsync(async () => {

@@ -40,7 +40,11 @@ describe('crash loop', () => {
       if (k % 4 === 0) await sleep(Math.floor(rnd() * 300));
       else {
         const target = uploadRequests(w) + 1 + Math.floor(rnd() * 40);
-        await waitFor(() => uploadRequests(w) >= target || w.inspect().assets.length >= files + edits, 30_000);
+        await waitFor(
+          () => uploadRequests(w) >= target || w.inspect().assets.length >= files + edits,
+          30_000,
+          () => `kill ${k}: ${uploadRequests(w)} upload requests of ${target}, daemon exit ${d.child.exitCode}; ${d.stdout.slice(-1500)}`,
+        );
       }
       d.child.kill('SIGKILL');
       await d.exited;

@@ -110,6 +110,31 @@ describe('UploadGate', () => {
     expect(reads).toBe(0);
   });
 
+  it('enterNow: a ticket at once only where enter would give one without waiting or reading the pause', async () => {
+    let reads = 0;
+    const gate = new UploadGate(2, { pausedUntil: () => ++reads * 0 });
+    const stopped = new AbortController();
+    stopped.abort();
+    expect(gate.enterNow(stopped.signal)).toBeUndefined();
+    const a = gate.enterNow()!;
+    const b = gate.enterNow()!;
+    expect(gate.inFlight).toBe(2);
+    expect(gate.enterNow()).toBeUndefined(); // full
+    const waiter = gate.enter();
+    a.done('sample');
+    expect(gate.enterNow()).toBeUndefined(); // room, but taken by the one waiting
+    b.done('overload');
+    (await waiter).done('sample');
+    // After a refusal enter reads the pause: enterNow leaves it to enter.
+    const c = gate.enterNow()!;
+    c.done('overload');
+    expect(gate.enterNow()).toBeUndefined();
+    expect(reads).toBe(0);
+    (await gate.enter()).done('sample');
+    expect(reads).toBe(1);
+    expect(gate.enterNow()).toBeDefined();
+  });
+
   it('a caller that stops while it waits leaves the line without a ticket', async () => {
     const gate = new UploadGate(1);
     const inside = await gate.enter();

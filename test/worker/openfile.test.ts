@@ -85,6 +85,16 @@ describe.each(['direct', 'pooled'] as OpenMode[])('openInside (%s)', (mode) => {
     await expect(openInside(root, file, seen, mode)).rejects.toMatchObject({ code: 'OUTSIDE_MAPPING' });
   });
 
+  it('refuses a file of a sibling folder whose name begins with the root’s', async () => {
+    const { root, file } = world();
+    const sibling = `${root}2`;
+    mkdirSync(sibling);
+    writeFileSync(join(sibling, 'env'), 'next door');
+    rmSync(join(root, 'x'), { recursive: true });
+    symlinkSync(sibling, join(root, 'x'));
+    await expect(openInside(root, file, lstatSync(file), mode)).rejects.toMatchObject({ code: 'OUTSIDE_MAPPING' });
+  });
+
   it('refuses files once the mapping root itself is swapped for a symlink after start', async () => {
     const { root, outside } = world();
     const base = join(root, '..');
