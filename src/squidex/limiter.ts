@@ -168,7 +168,8 @@ export class AdaptiveLimiter implements RequestLimiter {
   }
 
   enter(signal?: AbortSignal): Promise<Ticket> {
-    if (this.#inFlight < this.#limit && this.#waiting.length === 0) return Promise.resolve(this.#admit());
+    const now = this.enterNow();
+    if (now) return Promise.resolve(now);
     signal?.throwIfAborted();
     return waitInLine(this.#waiting, signal);
   }

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { otherCommits } from './others.js';
 
 /**
  * Rows per mapping of the files table as last counted, kept exact through the
@@ -10,11 +11,10 @@ import type Database from 'better-sqlite3';
  */
 export class KnownCounts {
   private readonly known = new Map<string, number>();
-  private version: unknown;
-  private readonly sVersion;
+  private readonly othersCommitted: () => boolean;
 
   constructor(private readonly db: Database.Database) {
-    this.sVersion = db.prepare('PRAGMA data_version').pluck();
+    this.othersCommitted = otherCommits(db);
   }
 
   /** Whether a write to this mapping must tell its change (counted). */
@@ -24,11 +24,7 @@ export class KnownCounts {
 
   /** The mapping's rows, from `read` only when no figure followed the writes since. */
   get(mapping: string, read: () => number): number {
-    const version = this.sVersion.get();
-    if (version !== this.version) {
-      this.known.clear();
-      this.version = version;
-    }
+    if (this.othersCommitted()) this.known.clear();
     const kept = this.known.get(mapping);
     if (kept !== undefined) return kept;
     const n = read();

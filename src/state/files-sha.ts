@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { otherCommits } from './others.js';
 
 /** Bits per mapping: 128 KiB, a few false positives in a thousand at 5,000 synced rows. */
 const BITS = 1 << 20;
@@ -19,13 +20,12 @@ const MAX_LOADED = 100_000;
 export class ShaFilter {
   /** null: too many rows to load, every lookup goes to the table. */
   private readonly byMapping = new Map<string, Uint8Array | null>();
-  private version: unknown;
+  private readonly othersCommitted: () => boolean;
   private readonly sLoad;
-  private readonly sVersion;
 
   constructor(private readonly db: Database.Database) {
     this.sLoad = db.prepare(`SELECT substr(sha256, 1, 5) FROM files WHERE mapping = ? AND sha256 IS NOT NULL LIMIT ?`).pluck();
-    this.sVersion = db.prepare('PRAGMA data_version').pluck();
+    this.othersCommitted = otherCommits(db);
   }
 
   /** False when no synced row of the mapping has this hash. */
@@ -51,20 +51,11 @@ export class ShaFilter {
    * callers that hold one ask here whether another connection committed.
    */
   checkOthers(): void {
-    if (!this.db.inTransaction) return;
-    const version = this.sVersion.get();
-    if (version !== this.version) {
-      this.byMapping.clear();
-      this.version = version;
-    }
+    if (this.db.inTransaction && this.othersCommitted()) this.byMapping.clear();
   }
 
   private load(mapping: string): Uint8Array | null {
-    const version = this.sVersion.get();
-    if (version !== this.version) {
-      this.byMapping.clear();
-      this.version = version;
-    }
+    if (this.othersCommitted()) this.byMapping.clear();
     let bits: Uint8Array | null = new Uint8Array(BITS / 8);
     let n = 0;
     for (const prefix of this.sLoad.iterate(mapping, MAX_LOADED + 1) as IterableIterator<string>) {
