@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openState } from '../../src/state/index.js';
 import { stopsCleanly } from '../support/stop.js';
-import { liveAssetsByPath, World, type Daemon, type WorldOptions } from '../support/world.js';
+import { liveAssetsByPath, waitFor, World, type Daemon, type WorldOptions } from '../support/world.js';
 
 /**
  * Deletes queued before a stop, their files moved rather than removed: the
@@ -54,7 +54,17 @@ async function synced(daemon: Daemon, paths: string[]): Promise<void> {
  * once the move window is over.
  */
 async function stopWithDeletesQueued(w: World, daemon: Daemon, gone: string[], added: string[]): Promise<void> {
-  for (const p of gone) await daemon.waitForLog((l) => l.action === 'hold' && l.path === p, 30_000);
+  const held = (p: string): boolean => daemon.lines.some((l) => l.action === 'hold' && l.path === p);
+  await waitFor(
+    () => gone.every(held),
+    60_000,
+    () => {
+      // Which files were never held, and what the daemon said of them: a CI run under load failed here once.
+      const missing = gone.filter((p) => !held(p));
+      const said = daemon.lines.filter((l) => missing.includes(String(l.path))).map((l) => JSON.stringify(l));
+      return `not held: ${missing.join(', ')}; their lines: ${said.join('\n') || 'none'}; stderr: ${daemon.stderr.slice(-1500)}`;
+    },
+  );
   await stopsCleanly(daemon);
   const state = openState(w.statePath);
   try {
