@@ -18,7 +18,9 @@ export interface OnceOptions {
 
 // Only the config and the walk thread are loaded before the walk starts; the
 // client and pino next, to send the token; the rest (SQLite, the worker) loads
-// on this thread while the walk runs and the token is on its way.
+// on this thread while the walk runs and the token is on its way. (The bundled
+// build, scripts/bundle.mjs, has compiled them all already: the imports below
+// then only run their modules' top levels.)
 
 /** `squidex-sync once`: one rescan, drain the queue, exit. */
 export async function once(configFile: string, opts: OnceOptions): Promise<number> {
@@ -33,8 +35,8 @@ export async function once(configFile: string, opts: OnceOptions): Promise<numbe
 }
 
 async function syncOnce(config: Config, opts: OnceOptions, walks: ThreadWalks | null): Promise<number> {
-  // The token goes out first, before the state and the worker's modules load (~0.1 s on this thread):
-  // its round trip overlaps them. Nothing it answers is used before the checks below passed.
+  // The token is asked for first, before the state and the worker's modules load: its round trip
+  // overlaps them and the rescan. Nothing it answers is used before the checks below passed.
   const [{ createLogger }, { connect, probeBackoff }, { preflight }] = await Promise.all([
     import('../lib/log.js'),
     import('./connect.js'),

@@ -48,7 +48,8 @@ export interface ThreadWalks {
  * runner): the caller walks as the daemon does.
  */
 export function startThreadWalks(jobs: WalkJob[]): ThreadWalks | null {
-  const script = new URL('./walkworker.js', import.meta.url);
+  // From this module's folder or from the bundle's (dist/cli, scripts/bundle.mjs): the same file.
+  const script = new URL('../watch/walkworker.js', import.meta.url);
   if (jobs.length === 0 || !existsSync(fileURLToPath(script))) return null;
   const unread = new Int32Array(new SharedArrayBuffer(4));
   const { port1, port2 } = new MessageChannel();

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { liveAssetsByPath, World } from '../support/world.js';
 import { jobsIn } from '../support/state.js';
@@ -60,22 +59,6 @@ describe('once: the checks at start', () => {
     expect(Object.keys(routes).filter((r) => r.includes('folders'))).toEqual(['GET /assets/folders']);
     expect(routes['GET /assets/folders']).toBe(1);
   });
-  it('asks for the token before it opens the state: its round trip overlaps the loading and the rescan', { timeout: 30_000 }, async () => {
-    let stateAtToken: boolean | undefined;
-    world = await World.create({
-      server: {
-        onRequest: (_method, path) => {
-          if (path.includes('/connect/token') && stateAtToken === undefined && world) stateAtToken = existsSync(world.statePath);
-        },
-      },
-    });
-    const w = world;
-    w.write('a/b.txt', 'b');
-    const res = await w.run(['once']);
-    expect(res.code, res.stderr + res.stdout).toBe(0);
-    expect(stateAtToken).toBe(false);
-  });
-
   it("lists the root once: the app check's answer is the folder cache's first root listing", { timeout: 30_000 }, async () => {
     world = await World.create();
     const w = world;
