@@ -2,16 +2,15 @@ import { randomUUID } from 'node:crypto';
 import PQueue from 'p-queue';
 import { SyncError, describeError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { isSqliteTrouble, type Job } from '../state/index.js';
-import type { FailOutcome } from '../state/jobs.js';
+import type { Job } from '../state/index.js';
 import type { FolderResolver } from '../squidex/index.js';
 import type { JobContext, Outcome, SyncEvents } from './context.js';
 import type { MappingRuntime } from './mapping.js';
 import { Stamper, type StamperDeps } from './stamps.js';
 import { ClaimAhead } from './ahead.js';
 import { Settlements } from './settle.js';
+import { JobEnds } from './jobends.js';
 import type { SyncWrites } from '../state/walsync.js';
-import { noteStateTrouble } from '../state/clean.js';
 import type { Availability } from '../squidex/availability.js';
 import { timerDelay } from '../lib/timers.js';
 
@@ -68,6 +67,7 @@ export class WorkerPool {
   #troubleCode: string | undefined;
   readonly #ahead: ClaimAhead;
   readonly #stamper: Stamper;
+  readonly #ends: JobEnds;
 
   constructor(
     private readonly deps: PoolDeps,
@@ -88,6 +88,14 @@ export class WorkerPool {
       logger: this.#log,
       committed: () => this.#stamper.notify(), // stamps written with these outcomes
       sync: deps.syncWrites,
+    });
+    this.#ends = new JobEnds({
+      state: deps.state,
+      outcomes: this.#outcomes,
+      availability: opts.availability,
+      events: deps.events,
+      serverPaused: () => this.#ahead.serverPaused(), // the jobs claimed ahead go back instead of asking again
+      logger: this.#log,
     });
   }
 
@@ -265,83 +273,16 @@ export class WorkerPool {
       this.#outcomes.later(this.#outcomes.unit(job, writes, () => jobs.complete(job, rerun)));
       this.opts.availability?.answered();
       this.deps.events?.action?.(outcome.action, job.mapping, job.path);
-      this.#logOutcome(job, outcome);
+      this.#ends.logOutcome(job, outcome);
     } catch (e) {
       // Server changes recorded before the failure still happened: keep them.
       if (writes.length > 0) this.#outcomes.later(this.#outcomes.unit(job, writes, () => undefined));
-      await this.#failed(job, e, this.#cut.signal.aborted);
+      await this.#ends.failed(job, e, this.#cut.signal.aborted);
     } finally {
       this.#inFlight.delete(job.id);
       this.#ahead.finished();
       this.#wakeIfLow();
     }
-  }
-
-  #logOutcome(job: Job, outcome: Outcome): void {
-    const quiet = !outcome.warn && (outcome.action === 'none' || outcome.action === 'touch' || outcome.action === 'skip');
-    const level = outcome.warn ? 'warn' : quiet ? 'debug' : 'info';
-    if (!this.#log.isLevelEnabled(level)) return;
-    // A child logger per job costs a redaction setup each: only made when something is logged.
-    const log = this.#log.child({ mapping: job.mapping, path: job.path });
-    if (outcome.warn) log.warn({ action: outcome.action }, '%s', outcome.detail);
-    else if (quiet) log.debug({ action: outcome.action, detail: outcome.detail }, outcome.action);
-    else log.info({ action: outcome.action, detail: outcome.detail }, '%s %s', outcome.action, job.path);
-  }
-
-  /** A job that threw: back untouched (stopping, Squidex away), or failed with the queue's verdict, told once it is recorded. */
-  async #failed(job: Job, e: unknown, aborted: boolean): Promise<void> {
-    const jobs = this.deps.state.jobs;
-    const files = this.deps.state.files;
-    const keepHint = (): void => {
-      if (job.hintSent) files.reserveIfFree(job.mapping, job.path, job.assetHint);
-    };
-    if (aborted || (e instanceof SyncError && e.code === 'STOPPING')) {
-      this.#outcomes.now(() => {
-        keepHint();
-        jobs.release(job);
-      });
-      return;
-    }
-    // A raw SQLite error from a read inside the job (damage, I/O): the next open checks the file.
-    if (isSqliteTrouble(e)) noteStateTrouble(this.deps.state.file);
-    const err =
-      e instanceof SyncError ? e : new SyncError('UNEXPECTED', `Unexpected error: ${describeError(e)}`, { cause: e, retry: 'retry' });
-    if (await this.#squidexAway(err, job, keepHint)) return;
-    let verdict: FailOutcome = 'retry';
-    this.#outcomes.now(
-      () => {
-        keepHint();
-        verdict = jobs.fail(job, { message: describeError(err), code: err.code, retry: err.retry, retryAfterMs: err.retryAfterMs });
-      },
-      () => this.#tellFailure(job, err, verdict),
-    );
-  }
-
-  #tellFailure(job: Job, err: SyncError, verdict: FailOutcome): void {
-    const log = this.#log.child({ mapping: job.mapping, path: job.path });
-    const fields = { code: err.code, attempts: job.attempts, verdict };
-    if (verdict === 'failed') log.error(fields, 'failed: %s', describeError(err));
-    else if (err.retry === 'pause') {
-      this.#ahead.serverPaused(); // the jobs claimed ahead go back instead of asking again
-      log.warn(fields, 'server asked us to wait: %s', describeError(err));
-    } else log.warn(fields, 'will retry: %s', describeError(err));
-    this.deps.events?.failed?.(err.code, verdict);
-  }
-
-  /**
-   * A failure that is Squidex's, not the file's (it is away, or refuses us as a
-   * whole): the job goes back untouched, attempt refunded, to run when it answers.
-   */
-  async #squidexAway(err: SyncError, job: Job, keepHint: () => void): Promise<boolean> {
-    const availability = this.opts.availability;
-    if (!availability || !(await availability.judge(err))) return false;
-    this.#outcomes.now(() => {
-      keepHint();
-      this.deps.state.jobs.release(job);
-    });
-    this.#log.debug({ mapping: job.mapping, path: job.path, code: err.code }, 'waits for Squidex: %s', describeError(err));
-    this.deps.events?.failed?.(err.code, 'waiting');
-    return true;
   }
 
   /**
