@@ -110,6 +110,8 @@ function readCpu(file) {
  * folder and stamp requests; under the ceiling it serves uploads only). The
  * load average is printed with it: other processes on the machine take cores
  * the budget counts, and a loaded machine's ceiling, and so its budget, moves.
+ * So does the Node version: the ceiling, the test server and `once` all run on
+ * the one that runs this script, and each of them moves with it.
  */
 function cpuRows(tag, { n, ceiling, serverCeiling, serverOnce, once }) {
   const ms = (seconds) => (seconds * 1000) / n;
@@ -136,7 +138,7 @@ function cpuRows(tag, { n, ceiling, serverCeiling, serverOnce, once }) {
       figure: `CPU budget per file at ${LOOPBACK_TARGET} of ceiling`,
       value: budget,
       unit: 'ms',
-      ratio: `${cores} cores ÷ ${Math.round(LOOPBACK_TARGET * ceiling)} files/s; server + once spent ${both.toFixed(2)} ms; load ${loadavg()[0].toFixed(1)}`,
+      ratio: `${cores} cores ÷ ${Math.round(LOOPBACK_TARGET * ceiling)} files/s; server + once spent ${both.toFixed(2)} ms; load ${loadavg()[0].toFixed(1)}; Node ${process.versions.node}`,
       target: `server + once ≤ ${budget.toFixed(2)} ms`,
       ok: both <= budget,
     },
