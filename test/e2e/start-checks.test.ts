@@ -1,3 +1,4 @@
+import { utimesSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { liveAssetsByPath, uploadRequests, waitFor, World } from '../support/world.js';
 import { jobsIn } from '../support/state.js';
@@ -23,12 +24,22 @@ function holdFirst(route: (method: string, path: string) => boolean, seen: { que
   };
 }
 
+/**
+ * Six files a minute old: past the stability window, so the start rescan queues all of them in its
+ * first commit. Just written, those it reached within the window (300 ms) would wait in the
+ * stability gate and be queued later, and the count seen at the held request would be short.
+ */
+function writeQuiet(w: World): void {
+  const past = new Date(Date.now() - 60_000);
+  for (let i = 0; i < 6; i++) utimesSync(w.write(`d${i % 2}/sub/f${i}.txt`, `file ${i}`), past, past);
+}
+
 describe('start: the checks at start', () => {
   it('the start rescan queues the files while the token is still on its way, then uploads them', { timeout: 30_000 }, async () => {
     const atToken = { queued: -1 };
     world = await World.create({ server: { onRequest: holdFirst((_m, p) => p.includes('/connect/token'), atToken) } });
     const w = world;
-    for (let i = 0; i < 6; i++) w.write(`d${i % 2}/sub/f${i}.txt`, `file ${i}`);
+    writeQuiet(w);
     const d = w.startDaemon();
     await d.waitForLog((l) => l.msg === 'squidex-sync is running');
     await waitFor(
@@ -44,7 +55,7 @@ describe('start: the checks at start', () => {
     const atCheck = { queued: -1 };
     world = await World.create({ server: { onRequest: holdFirst((m, p) => m === 'GET' && p.endsWith('/assets/folders'), atCheck) } });
     const w = world;
-    for (let i = 0; i < 6; i++) w.write(`d${i % 2}/sub/f${i}.txt`, `file ${i}`);
+    writeQuiet(w);
     const c = w.config() as { squidex: Record<string, unknown> };
     w.writeConfig({ ...c, squidex: { ...c.squidex, app: 'no-such-app' } });
     const d = w.startDaemon();
