@@ -18,9 +18,9 @@ export interface OnceOptions {
 
 // Only the config and the walk thread are loaded before the walk starts; the
 // client and pino next, to send the token; the rest (SQLite, the worker) loads
-// on this thread while the walk runs and the token is on its way. (The bundled
-// build, scripts/bundle.mjs, has compiled them all already: the imports below
-// then only run their modules' top levels.)
+// on this thread while the walk runs and the token is on its way. (In the
+// bundled build, scripts/bundle.mjs, each of these imports is a chunk or two,
+// not dozens of modules.)
 
 /** `squidex-sync once`: one rescan, drain the queue, exit. */
 export async function once(configFile: string, opts: OnceOptions): Promise<number> {
